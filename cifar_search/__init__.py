@@ -1,0 +1,29 @@
+"""cifar_search: declarative hyperparameter sweeps of Keras CNNs, in Optuna studies, tracked in
+MLflow.
+
+The public surface is small: sweep files build a :class:`Sweep` from :class:`Data`,
+:class:`Budget`, :class:`Objective`, :class:`Sampler` and :class:`Pruner`; :func:`load_sweep` and
+:func:`load_space` read and validate files. Importing this package does not import TensorFlow.
+"""
+
+from cifar_search.errors import CifarSearchError, ConfigError, DataError, TrialError
+from cifar_search.space import Space, load_space
+from cifar_search.sweep import Budget, Data, Objective, Pruner, Sampler, Sweep, load_sweep
+
+__all__ = [
+    "Budget",
+    "CifarSearchError",
+    "ConfigError",
+    "Data",
+    "DataError",
+    "Objective",
+    "Pruner",
+    "Sampler",
+    "Space",
+    "Sweep",
+    "TrialError",
+    "load_space",
+    "load_sweep",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,266 @@
+"""Command line: ``python -m cifar_search {run,status,best,ui} …``.
+
+One handler per subcommand, each ``(args) -> int``. A usage error prints one line and the
+subcommand's help; errors in files or data print one line naming the file, key and value;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+from typing import Any, Callable, Sequence
+
+from cifar_search.errors import CifarSearchError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A command-line mistake; carries the parser whose help to print."""
+
+    def __init__(self, message: str, parser: argparse.ArgumentParser) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises :class:`UsageError` instead of exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, self)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; give a whole number >= 1")
+    return value
+
+
+def _stores(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", metavar="DIR",
+                        help="folder of studies, runs, data cache and models (default: mlruns)")
+    parser.add_argument("--storage", metavar="URL",
+                        help="Optuna storage URL (default: sqlite in the workspace)")
+    parser.add_argument("--tracking-uri", metavar="URI",
+                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite "
+                             "in the workspace)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _workspace(args: argparse.Namespace) -> Any:
+    from cifar_search.workspace import Workspace
+
+    return Workspace.at(args.workspace, args.storage, getattr(args, "tracking_uri", None))
+
+
+# --------------------------------------------------------------------------------------------
+# run
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Create or resume the sweep's study and run it to its number of trials."""
+    from cifar_search.progress import Progress
+    from cifar_search.runner import Coordinator
+    from cifar_search.sweep import load_sweep
+
+    sweep = load_sweep(args.sweep).override(
+        trials=args.trials, epochs=args.epochs, subset=args.subset, workers=args.workers,
+        data=args.data,
+    )
+    progress = Progress()
+    coordinator = Coordinator(sweep, _workspace(args), say=progress.say, progress=progress)
+    outcome = coordinator.run()
+    if outcome.interrupted:
+        print(f"interrupted with {outcome.finished}/{outcome.target} trials finished; run the "
+              f"same command again to resume: python -m cifar_search run {args.sweep}")
+        return EXIT_INTERRUPTED
+    _print_best(outcome.best, sweep.objective.metric)
+    print(f"{outcome.finished}/{outcome.target} trials finished; compare them in the MLflow "
+          f"UI: python -m cifar_search ui" + (f" --workspace {args.workspace}"
+                                               if args.workspace else ""))
+    return 0
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _print_best(best: dict[str, Any] | None, metric: str) -> None:
+    if best is None:
+        print("no trial has completed yet")
+        return
+    params = ", ".join(f"{k}={_format_value(v)}" for k, v in best["params"].items())
+    print(f"best: trial {best['number']} {metric}={best['value']:.4f} ({params})")
+
+
+# --------------------------------------------------------------------------------------------
+# status / best
+# --------------------------------------------------------------------------------------------
+
+
+def _load_study(args: argparse.Namespace) -> tuple[Any, Any]:
+    from cifar_search.errors import ConfigError
+    from cifar_search.runner import find_study
+    from cifar_search.sweep import load_sweep
+
+    sweep = load_sweep(args.sweep)
+    workspace = _workspace(args)
+    study = find_study(sweep, workspace)
+    if study is None:
+        raise ConfigError("", f"no study {sweep.name!r} in {workspace.optuna_url}; start it with "
+                          f"python -m cifar_search run {args.sweep}", args.sweep)
+    return sweep, study
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Counts per state and the trials table."""
+    from cifar_search import summary
+
+    sweep, study = _load_study(args)
+    table = summary.trials_table(study)
+    counts = summary.counts(study)
+    if args.json:
+        trials = [
+            {"number": t.number, "state": summary.state_name(t),
+             "params": summary.trial_params(t), "value": _clean(t.value),
+             "retry_of": t.user_attrs.get("retry_of"),
+             "mlflow_run_id": t.user_attrs.get("mlflow_run_id")}
+            for t in study.get_trials(deepcopy=False)
+        ]
+        print(json.dumps({"study": sweep.name, "direction": sweep.objective.direction,
+                          "metric": sweep.objective.metric, "counts": counts,
+                          "trials": trials}, indent=2))
+        return 0
+    print(f"study {sweep.name!r} ({sweep.objective.direction} {sweep.objective.metric}): "
+          + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    if not table.empty:
+        columns = [c for c in table.columns if c != "mlflow_run_id"]
+        print(table[columns].to_string(index=False, na_rep=""))
+    return 0
+
+
+def cmd_best(args: argparse.Namespace) -> int:
+    """The best trial."""
+    from cifar_search import summary
+
+    sweep, study = _load_study(args)
+    best = summary.best_trial(study)
+    if args.json:
+        print(json.dumps({"study": sweep.name, "metric": sweep.objective.metric,
+                          "direction": sweep.objective.direction, "best": best}, indent=2))
+        return 0 if best else EXIT_ERROR
+    _print_best(best, sweep.objective.metric)
+    return 0 if best else EXIT_ERROR
+
+
+# --------------------------------------------------------------------------------------------
+# ui
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Start the MLflow UI on the workspace's runs (127.0.0.1 only)."""
+    workspace = _workspace(args)
+    workspace.create()
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri",
+               workspace.mlflow_url, "--default-artifact-root", workspace.artifacts.as_uri(),
+               "--host", "127.0.0.1", "--port", str(args.port)]
+    print(f"MLflow UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
+# --------------------------------------------------------------------------------------------
+# parser and entry point
+# --------------------------------------------------------------------------------------------
+
+
+def build_parser() -> Parser:
+    """The argument parser with one subparser per command."""
+    parser = Parser(prog="python -m cifar_search",
+                    description="Hyperparameter sweeps of Keras CNNs on CIFAR-10, tracked in "
+                                "Optuna and MLflow.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    run = commands.add_parser("run", help="run or resume a sweep",
+                              description="Run a sweep; run it again to resume it.")
+    run.add_argument("sweep", help="a sweep file, e.g. sweeps/dropout.py")
+    run.add_argument("--trials", type=_positive, help="finished trials to end with")
+    run.add_argument("--epochs", type=_positive, help="epochs per trial")
+    run.add_argument("--subset", type=_positive, help="train on this many images only")
+    run.add_argument("--workers", type=_positive, help="trials trained at once")
+    run.add_argument("--data", metavar="PATH",
+                     help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or an "
+                          "image folder train/<class>/, test/<class>/ (dir or .tar.gz); "
+                          "default $CIFAR_SEARCH_DATA, else download")
+    _stores(run)
+    run.set_defaults(handler=cmd_run)
+
+    for name, handler, text in (("status", cmd_status, "trials of a sweep's study"),
+                                ("best", cmd_best, "the best trial of a sweep's study")):
+        sub = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        sub.add_argument("sweep", help="a sweep file, e.g. sweeps/dropout.py")
+        sub.add_argument("--json", action="store_true", help="print one JSON object")
+        _stores(sub)
+        sub.set_defaults(handler=handler)
+
+    ui = commands.add_parser("ui", help="open the MLflow UI on the workspace",
+                             description="Start the MLflow UI on 127.0.0.1.")
+    ui.add_argument("--port", type=_positive, default=5000, help="port (default 5000)")
+    _stores(ui)
+    ui.set_defaults(handler=cmd_ui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        error.parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except CifarSearchError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # an unexpected bug: one line, traceback with --debug
+        if args.debug or os.environ.get("CIFAR_SEARCH_DEBUG"):
+            raise
+        print(f"error: {type(error).__name__}: {error} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,117 @@
+"""What each model family and each hyperparameter accepts: plain data, no TensorFlow.
+
+This module is the single place where the names that a search space may use are declared, so
+that validating a space or a sweep never imports Keras. :mod:`cifar_search.models` builds the
+networks described here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Optimizer names a space may use, mapped to the Keras class that trains with them.
+OPTIMIZERS: dict[str, str] = {
+    "sgd": "SGD",
+    "rmsprop": "RMSprop",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "nadam": "Nadam",
+    "adagrad": "Adagrad",
+    "adamax": "Adamax",
+}
+
+#: Optimizers that take a ``momentum`` argument.
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+
+#: Activation names a space may use (``keras.activations`` names).
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "swish")
+
+#: Largest number of per-block filter parameters (``filters_1`` … ``filters_8``).
+MAX_BLOCKS = 8
+
+#: Parameters every family accepts: they shape training, not the network.
+TRAINING_PARAMS = frozenset(
+    {"optimizer", "learning_rate", "momentum", "weight_decay", "batch_size", "augmentation"}
+)
+
+#: Defaults of the training parameters (``learning_rate`` None: the optimizer's Keras default).
+TRAINING_DEFAULTS: dict[str, object] = {
+    "optimizer": "adam",
+    "learning_rate": None,
+    "momentum": 0.0,
+    "weight_decay": None,
+    "augmentation": False,
+}
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: the parameters it reads and their defaults.
+
+    Attributes:
+        name: the name a sweep uses (``model="vgg"``).
+        description: one line for ``--help`` and the README.
+        defaults: every architecture parameter the family reads, with its default.
+        max_depth: the largest ``depth`` that fits a 32x32 input (None: depth is fixed).
+    """
+
+    name: str
+    description: str
+    defaults: dict[str, object] = field(default_factory=dict)
+    max_depth: int | None = None
+
+    @property
+    def params(self) -> frozenset[str]:
+        """Every parameter name this family accepts (architecture and training)."""
+        names = set(self.defaults) | TRAINING_PARAMS
+        if self.max_depth is not None:
+            names |= {f"filters_{i}" for i in range(1, self.max_depth + 1)}
+        return frozenset(names)
+
+
+FAMILIES: dict[str, Family] = {
+    family.name: family
+    for family in (
+        Family(
+            "intro",
+            "the lesson's intro CNN: 3x conv(filters)-pool, flatten, dense(units), dense(10)",
+            {"activation": "relu", "filters": 50, "units": 50},
+        ),
+        Family(
+            "dropout",
+            "the lesson's dropout CNN: conv16-pool-conv32-pool-conv64-dropout-flatten-dense10",
+            {"activation": "relu", "filters": 16, "dropout_rate": 0.5},
+        ),
+        Family(
+            "vgg",
+            "VGG-style: depth x (conv-conv-pool-dropout), filters doubling, dense(units)-dropout",
+            {
+                "activation": "relu",
+                "depth": 3,
+                "filters": 32,
+                "units": 128,
+                "dropout_rate": 0.25,
+                "batch_norm": False,
+            },
+            max_depth=5,
+        ),
+        Family(
+            "bnnet",
+            "depth x (conv-batchnorm-activation-pool), filters doubling, dense(units)-dropout",
+            {"activation": "relu", "depth": 3, "filters": 32, "units": 128, "dropout_rate": 0.0},
+            max_depth=5,
+        ),
+        Family(
+            "resnet",
+            "small ResNet: stem conv, depth stages of 2 residual blocks, global pooling, dense",
+            {
+                "activation": "relu",
+                "depth": 3,
+                "filters": 16,
+                "dropout_rate": 0.0,
+                "batch_norm": True,
+            },
+            max_depth=5,
+        ),
+    )
+}

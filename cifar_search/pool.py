@@ -1,0 +1,144 @@
+"""Worker processes and the pipes to them.
+
+Each worker is a spawned process (a clean interpreter: no inherited TensorFlow, MLflow or
+database state) that serves tasks until stopped. A worker that dies — a crash, ``kill -9``, out
+of memory — is noticed through its process sentinel, and the coordinator replaces it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Iterator
+
+from cifar_search import worker
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(workers: int) -> int:
+    """Cores divided among ``workers``, at least one thread each."""
+    return max(1, available_cores() // workers)
+
+
+@dataclass(eq=False)
+class Worker:
+    """One worker process, its pipe, and the task it is working on (None: idle)."""
+
+    process: Any
+    conn: Connection
+    task: Any = None
+    ready: bool = False
+
+    def send(self, kind: str, task: Any) -> None:
+        """Hand the worker a task."""
+        self.task = task
+        self.conn.send((kind, task))
+
+    def reply(self, message: str) -> None:
+        """Answer an epoch report."""
+        self.conn.send(message)
+
+    @property
+    def exitcode(self) -> int | None:
+        """The process's exit code once it has died."""
+        return self.process.exitcode
+
+
+class WorkerPool:
+    """``size`` worker processes with ``threads`` threads each.
+
+    Example:
+        >>> with WorkerPool(2, threads=1) as pool:  # doctest: +SKIP
+        ...     pool.idle()[0].send("train", task)
+    """
+
+    def __init__(self, size: int, threads: int) -> None:
+        self.size = size
+        self.threads = threads
+        self._context = multiprocessing.get_context("spawn")
+        self.workers: list[Worker] = []
+
+    def __enter__(self) -> "WorkerPool":
+        for _ in range(self.size):
+            self._spawn()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _spawn(self) -> Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=worker.main, args=(child, self.threads), daemon=True, name="cifar-worker"
+        )
+        process.start()
+        child.close()
+        new = Worker(process, parent)
+        self.workers.append(new)
+        return new
+
+    def idle(self) -> list[Worker]:
+        """Workers that are started and have no task."""
+        return [w for w in self.workers if w.ready and w.task is None]
+
+    def busy(self) -> list[Worker]:
+        """Workers with a task."""
+        return [w for w in self.workers if w.task is not None]
+
+    def events(self, timeout: float | None) -> Iterator[tuple[Worker, Any]]:
+        """Messages from workers as (worker, message); message None means the worker died."""
+        sources: dict[Any, Worker] = {}
+        for w in self.workers:
+            sources[w.conn] = w
+            sources[w.process.sentinel] = w
+        seen: set[int] = set()
+        for source in wait(list(sources), timeout):
+            w = sources[source]
+            if id(w) in seen:
+                continue
+            seen.add(id(w))
+            message = self._receive(w)
+            if message is not None and message[0] == "ready":
+                w.ready = True
+                continue
+            yield w, message
+
+    @staticmethod
+    def _receive(w: Worker) -> Any:
+        try:
+            if w.conn.poll():
+                return w.conn.recv()
+        except (EOFError, OSError):
+            pass
+        w.process.join(timeout=5)
+        return None
+
+    def replace(self, dead: Worker) -> Worker:
+        """Drop a dead worker and start a new one."""
+        self.workers.remove(dead)
+        dead.conn.close()
+        return self._spawn()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask every worker to stop; terminate those that do not within ``timeout``."""
+        for w in self.workers:
+            try:
+                w.conn.send(("stop", None))
+            except (OSError, BrokenPipeError):
+                pass
+        for w in self.workers:
+            w.process.join(timeout=timeout if w.task is None else 0.5)
+            if w.process.is_alive():
+                w.process.terminate()
+                w.process.join(timeout=5)
+            w.conn.close()
+        self.workers.clear()

@@ -1,0 +1,423 @@
+"""The coordinator: creates or resumes a sweep's study and hands its trials to workers.
+
+One process (this one) owns the Optuna study and the MLflow runs, so neither SQLite store ever
+has two writers; worker processes only train (:mod:`cifar_search.worker`). Per epoch a worker
+reports its metrics, the coordinator logs them, reports them to the trial and answers whether to
+prune. A sweep's lock file keeps a second coordinator off the same study, so any trial found
+RUNNING at start-up has no live owner: it is marked failed (interrupted), its MLflow run killed,
+and its parameters queued again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import optuna
+from optuna.trial import TrialState
+
+from cifar_search import data
+from cifar_search.errors import CifarSearchError, ConfigError, DataError
+from cifar_search.pool import WorkerPool, threads_per_worker
+from cifar_search.sweep import Sweep
+from cifar_search.tasks import CONTINUE, PRUNE, EvaluateTask, TrialResult, TrialTask, trial_seed
+from cifar_search.workspace import Workspace
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+#: Seconds the coordinator waits for worker messages before checking on itself again.
+POLL_SECONDS = 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# Study
+# --------------------------------------------------------------------------------------------
+
+
+def _storage(workspace: Workspace) -> optuna.storages.BaseStorage:
+    """The Optuna storage; SQLite waits for readers (e.g. ``status``) instead of failing."""
+    url = workspace.optuna_url
+    if url.startswith("sqlite:"):
+        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    return optuna.storages.get_storage(url)
+
+
+def find_study(sweep: Sweep, workspace: Workspace) -> optuna.Study | None:
+    """The sweep's existing study, or None."""
+    storage = _storage(workspace)
+    if sweep.name not in optuna.study.get_all_study_names(storage):
+        return None
+    return optuna.load_study(study_name=sweep.name, storage=storage)
+
+
+def _check_fingerprint(study: optuna.Study, sweep: Sweep, storage_url: str) -> None:
+    """Refuse to resume a study with settings that would make its trials incomparable."""
+    stored = json.loads(study.user_attrs.get("fingerprint", "{}"))
+    wanted = json.loads(json.dumps(sweep.fingerprint()))
+    changed = sorted(k for k in wanted if stored.get(k) != wanted[k])
+    if stored and changed:
+        key = changed[0]
+        raise ConfigError(
+            key, f"{json.dumps(wanted[key])} differs from the study's {json.dumps(stored.get(key))}"
+            f"; the existing study {sweep.name!r} in {storage_url} was run with other settings "
+            "(rename the sweep or use another --workspace to start afresh)", sweep.source
+        )
+
+
+def open_study(sweep: Sweep, workspace: Workspace) -> tuple[optuna.Study, bool]:
+    """Load the sweep's study (checking it matches) or create it; return (study, existed)."""
+    sampler = sweep.sampler.build(sweep.seed)
+    pruner = sweep.pruner.build(sweep.budget.epochs)
+    existing = find_study(sweep, workspace)
+    if existing is not None:
+        _check_fingerprint(existing, sweep, workspace.optuna_url)
+        study = optuna.load_study(study_name=sweep.name, storage=_storage(workspace),
+                                  sampler=sampler, pruner=pruner)
+        return study, True
+    study = optuna.create_study(study_name=sweep.name, storage=_storage(workspace),
+                                sampler=sampler, pruner=pruner,
+                                direction=sweep.objective.direction)
+    study.set_user_attr("fingerprint", json.dumps(sweep.fingerprint(), sort_keys=True))
+    study.set_user_attr("metric", sweep.objective.metric)
+    return study, False
+
+
+def is_interrupted(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a failed trial failed because its sweep was interrupted (it is re-run)."""
+    return trial.state == TrialState.FAIL and bool(trial.user_attrs.get("interrupted"))
+
+
+def counts_as_finished(trial: optuna.trial.FrozenTrial) -> bool:
+    """Complete, pruned, or failed for a reason of its own: counts toward ``trials``."""
+    return trial.state.is_finished() and not is_interrupted(trial)
+
+
+def _param_key(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Coordinator
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Running:
+    """A trial being trained."""
+
+    trial: optuna.Trial
+    run_id: str
+    params: dict[str, Any]
+    started: float = field(default_factory=time.perf_counter)
+    epochs: int = 0
+
+
+@dataclass
+class Outcome:
+    """What a run of the coordinator achieved."""
+
+    finished: int
+    target: int
+    interrupted: bool = False
+    best: dict[str, Any] | None = None
+
+
+class Coordinator:
+    """Runs one sweep to its number of finished trials.
+
+    Args:
+        sweep: a validated sweep (from :func:`cifar_search.sweep.load_sweep`).
+        workspace: where the stores, data cache and trial files live.
+        say: prints one line for the user.
+        progress: a :class:`cifar_search.progress.Progress` (or None for none).
+    """
+
+    def __init__(self, sweep: Sweep, workspace: Workspace, say: Callable[[str], None] = print,
+                 progress: Any = None) -> None:
+        self.sweep = sweep
+        self.workspace = workspace
+        self.say = say
+        self.progress = progress
+        self.running: dict[int, Running] = {}
+        self.grid = sweep.space.grid() if sweep.sampler.kind == "grid" else None
+        self.target = len(self.grid) if self.grid is not None else sweep.trials
+        if sweep.trials is not None:
+            self.target = min(self.target, sweep.trials)
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Everything that can fail on bad input, before any study or run is made."""
+        source = data.resolve_source(self.sweep.data.source)
+        self.workspace.create()
+        self.data_dir = data.prepare(source, self.workspace.data_cache)
+        train = data.read_meta(self.data_dir)["train"]
+        subset = self.sweep.data.subset
+        if subset is not None and subset > train:
+            raise DataError(f"{self.sweep.source}: data.subset: {subset} is more than the "
+                            f"{train} training images in {source or 'CIFAR-10'}")
+
+    def _recover(self, tracker: Any) -> int:
+        """Fail trials left RUNNING by an interrupted sweep and queue their parameters again."""
+        recovered = 0
+        for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            storage = self.study._storage
+            storage.set_trial_user_attr(frozen._trial_id, "interrupted", True)
+            storage.set_trial_user_attr(frozen._trial_id, "fail_reason", "interrupted")
+            self.study.tell(frozen.number, state=TrialState.FAIL)
+            run_id = frozen.user_attrs.get("mlflow_run_id")
+            if run_id:
+                tracker.kill_run(run_id, "interrupted")
+            self.study.enqueue_trial(frozen.params, user_attrs={"retry_of": frozen.number})
+            recovered += 1
+        return recovered
+
+    def _announce(self, existed: bool, recovered: int) -> None:
+        trials = self.study.get_trials(deepcopy=False)
+        finished = [t for t in trials if counts_as_finished(t)]
+        self.finished = len(finished)
+        if not existed:
+            self.say(f"new study {self.sweep.name!r}: {self.target} trials, "
+                     f"{self.sweep.workers} worker(s), storage {self.workspace.optuna_url}")
+            return
+        by_state: dict[str, int] = {}
+        for trial in finished:
+            name = trial.state.name.lower()
+            by_state[name] = by_state.get(name, 0) + 1
+        parts = [f"{n} {state}" for state, n in sorted(by_state.items())]
+        if recovered:
+            parts.append(f"{recovered} interrupted (re-queued)")
+        left = max(0, self.target - self.finished)
+        parts.append(f"{left} left")
+        self.say(f"resuming study {self.sweep.name!r}: {', '.join(parts)}")
+
+    # -- asking for trials -----------------------------------------------------------------
+
+    def _claimed(self) -> set[str]:
+        """Grid points that are finished, running or queued."""
+        claimed = set()
+        for trial in self.study.get_trials(deepcopy=False):
+            if is_interrupted(trial):
+                continue
+            if "params" in trial.user_attrs:
+                claimed.add(_param_key(trial.user_attrs["params"]))
+        return claimed
+
+    def _queued(self) -> bool:
+        return bool(self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+
+    def _next_grid_point(self) -> dict[str, Any] | None:
+        claimed = self._claimed()
+        for point in self.grid:
+            if _param_key(point) not in claimed:
+                return point
+        return None
+
+    def _more_to_start(self) -> bool:
+        if self.finished + len(self.running) >= self.target:
+            return False
+        return self.grid is None or self._queued() or self._next_grid_point() is not None
+
+    def _ask(self) -> tuple[optuna.Trial, dict[str, Any]]:
+        """The next trial and its full parameters (grid points enqueued exactly once)."""
+        if self.grid is not None and not self._queued():
+            point = self._next_grid_point()
+            swept = set(self.sweep.space.swept())
+            self.study.enqueue_trial({k: v for k, v in point.items() if k in swept})
+        trial = self.study.ask()
+        params = self.sweep.space.suggest(trial)
+        trial.set_user_attr("params", params)
+        return trial, params
+
+    def _task(self, trial: optuna.Trial, params: dict[str, Any], seed: int) -> TrialTask:
+        sweep = self.sweep
+        return TrialTask(
+            number=trial.number, params=params, family=sweep.model,
+            epochs=sweep.budget.epochs, batch_size=sweep.budget.batch_size,
+            patience=sweep.budget.patience, metric=sweep.objective.metric,
+            direction=sweep.objective.direction, seed=seed, data_dir=str(self.data_dir),
+            validation=sweep.data.validation, subset=sweep.data.subset, split_seed=sweep.seed,
+            trial_dir=str(self.workspace.trial_dir(sweep.name, trial.number)),
+        )
+
+    def _start_trial(self, worker: Any) -> None:
+        trial, params = self._ask()
+        seed = trial_seed(self.sweep.seed, trial.number)
+        retry_of = trial.user_attrs.get("retry_of")
+        run_id = self.tracker.start_trial(trial.number, params, seed, retry_of)
+        trial.set_user_attr("mlflow_run_id", run_id)
+        trial.set_user_attr("seed", seed)
+        self.running[trial.number] = Running(trial, run_id, params)
+        worker.send("train", self._task(trial, params, seed))
+
+    # -- handling worker messages ----------------------------------------------------------
+
+    def _on_epoch(self, worker: Any, number: int, epoch: int, logs: dict[str, float]) -> None:
+        running = self.running[number]
+        step = epoch + 1
+        running.epochs = step
+        self.tracker.log_epoch(running.run_id, step, logs)
+        value = logs.get(self.sweep.objective.metric)
+        prune = False
+        if value is not None:
+            running.trial.report(value, step)
+            prune = running.trial.should_prune()
+        worker.reply(PRUNE if prune else CONTINUE)
+        if self.progress:
+            self.progress.epoch()
+
+    def _finish(self, number: int, state: str, value: float | None = None,
+                info: dict[str, Any] | None = None, reason: str | None = None) -> None:
+        running = self.running.pop(number)
+        trial = running.trial
+        seconds = time.perf_counter() - running.started
+        info = {**(info or {}), "duration_s": round(seconds, 3), "epochs_trained": running.epochs}
+        trial.set_user_attr("duration_s", round(seconds, 3))
+        trial.set_user_attr("epochs_trained", running.epochs)
+        if reason:
+            trial.set_user_attr("fail_reason", reason)
+        optuna_state = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED,
+                        "failed": TrialState.FAIL}[state]
+        self.study.tell(trial, value if state == "complete" else None, state=optuna_state)
+        self.tracker.end_trial(running.run_id, state, value, info, reason)
+        self.finished += 1
+        if self.progress:
+            self.progress.trial(running.epochs)
+        self.say(self._line(number, state, value, running, reason, seconds))
+
+    def _line(self, number: int, state: str, value: float | None, running: Running,
+              reason: str | None, seconds: float) -> str:
+        params = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in running.params.items() if k in self.sweep.space.swept())
+        score = f"{self.sweep.objective.metric}={value:.4f}" if value is not None else ""
+        tail = f"({running.epochs} epochs, {seconds:.1f} s)"
+        if reason:
+            tail += f" reason: {reason}"
+        return " ".join(p for p in (f"trial {number:>3} {state:<8}", score, params, tail) if p)
+
+    def _on_done(self, number: int, result: TrialResult) -> None:
+        config = {k: v for k, v in result.config.items()}
+        if result.model_path:
+            self.running[number].trial.set_user_attr("model_path", result.model_path)
+        if result.state == "complete" and result.value is None:
+            self._finish(number, "failed", info=config, reason="no objective value was logged")
+            return
+        self._finish(number, result.state, result.value, config)
+
+    def _handle(self, worker: Any, message: Any) -> None:
+        if message is None:
+            if not worker.ready:
+                raise CifarSearchError(f"a worker process exited while starting (exit code "
+                                       f"{worker.exitcode}); run with --debug for details")
+            task = worker.task
+            if isinstance(task, TrialTask) and task.number in self.running:
+                self._finish(task.number, "failed",
+                             reason=f"worker process died (exit code {worker.exitcode})")
+            self.pool.replace(worker)
+            return
+        kind = message[0]
+        if kind == "epoch":
+            self._on_epoch(worker, *message[1:])
+            return
+        worker.task = None
+        if kind == "done":
+            self._on_done(message[1], message[2])
+        elif kind == "failed" and message[1] is not None:
+            self._finish(message[1], "failed", reason=message[2])
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            for worker in self.pool.idle():
+                if not self._more_to_start():
+                    break
+                self._start_trial(worker)
+            if not self.pool.busy() and not self._more_to_start():
+                return
+            for worker, message in self.pool.events(POLL_SECONDS):
+                self._handle(worker, message)
+
+    def _abandon_running(self) -> None:
+        """Mark trials in flight as interrupted (Optuna FAIL + MLflow KILLED); re-run later."""
+        for number in list(self.running):
+            running = self.running.pop(number)
+            running.trial.set_user_attr("interrupted", True)
+            running.trial.set_user_attr("fail_reason", "interrupted")
+            self.study.tell(running.trial, state=TrialState.FAIL)
+            self.study.enqueue_trial(running.trial.params, user_attrs={"retry_of": number})
+            self.tracker.kill_run(running.run_id, "interrupted")
+
+    # -- summary ---------------------------------------------------------------------------
+
+    def _evaluate_best(self) -> dict[str, Any] | None:
+        """Evaluate the best trial's model on the test set (once per best trial)."""
+        try:
+            best = self.study.best_trial
+        except ValueError:
+            return None
+        if self.study.user_attrs.get("test_evaluated_trial") == best.number:
+            return None
+        model_path = best.user_attrs.get("model_path")
+        if not model_path:
+            return None
+        worker = self.pool.idle()[0] if self.pool.idle() else None
+        while worker is None:
+            for w, _ in self.pool.events(POLL_SECONDS):
+                pass
+            worker = self.pool.idle()[0] if self.pool.idle() else None
+        worker.send("evaluate", EvaluateTask(model_path, str(self.data_dir)))
+        while True:
+            for w, message in self.pool.events(POLL_SECONDS):
+                if w is not worker:
+                    continue
+                worker.task = None
+                if message is None or message[0] != "evaluated":
+                    reason = message[2] if message else "worker died"
+                    self.say(f"could not evaluate trial {best.number} on the test set: {reason}")
+                    return None
+                results = {**message[1], "trial": best.number, "model_path": model_path}
+                self.study.set_user_attr("test_evaluated_trial", best.number)
+                return results
+
+    def run(self) -> Outcome:
+        """Run (or resume) the sweep until it has ``target`` finished trials."""
+        from cifar_search import summary
+        from cifar_search.tracking import Tracker
+
+        self.prepare()
+        lock = self.workspace.lock(self.sweep.name)
+        try:
+            self.study, existed = open_study(self.sweep, self.workspace)
+            self.tracker = Tracker(self.workspace, self.sweep)
+            parent = self.tracker.open_parent(self.study.user_attrs.get("mlflow_parent_run_id"))
+            self.study.set_user_attr("mlflow_parent_run_id", parent)
+            self.tracker.update_parent({"trials": self.target, "workers": self.sweep.workers})
+            self._announce(existed, self._recover(self.tracker))
+            outcome = self._run_workers(summary)
+        finally:
+            lock.close()
+        return outcome
+
+    def _run_workers(self, summary: Any) -> Outcome:
+        threads = threads_per_worker(self.sweep.workers)
+        interrupted = False
+        with WorkerPool(self.sweep.workers, threads) as self.pool:
+            if self.progress:
+                self.progress.start(self.target, self.finished, self.sweep.budget.epochs)
+            try:
+                self._loop()
+                test = self._evaluate_best() if self.finished >= self.target else None
+            except KeyboardInterrupt:
+                interrupted = True
+                test = None
+                self._abandon_running()
+            finally:
+                if self.progress:
+                    self.progress.close()
+        best = summary.log_study(self.study, self.sweep, self.tracker, test)
+        done = self.finished >= self.target or (self.grid is not None and not self._more_to_start())
+        self.tracker.close_parent("FINISHED" if done else "KILLED")
+        return Outcome(self.finished, self.target, interrupted, best)

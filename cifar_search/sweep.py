@@ -1,0 +1,441 @@
+"""Sweeps: a small Python file that defines one :class:`Sweep`, loaded and validated whole.
+
+A sweep names a search space, a model family, the data, a training budget, an objective, a
+sampler and a pruner, the number of trials, the number of workers and a seed::
+
+    from cifar_search import Budget, Objective, Sweep
+
+    sweep = Sweep(
+        name="dropout",
+        space="../search_spaces/dropout.yaml",   # relative to this file
+        model="dropout",
+        budget=Budget(epochs=10, batch_size=32),
+        objective=Objective("val_loss"),
+        sampler="grid",
+    )
+
+The spec objects validate themselves when constructed; :func:`load_sweep` adds the file name to
+any error, reads the space and checks it against the model family, so that a bad sweep stops
+before a study is created.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import runpy
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from cifar_search.errors import ConfigError
+from cifar_search.families import FAMILIES, MOMENTUM_OPTIMIZERS, TRAINING_DEFAULTS, Family
+from cifar_search.space import Space, load_space
+
+__all__ = ["Budget", "Data", "Objective", "Pruner", "Sampler", "Sweep", "load_sweep"]
+
+#: Objective metrics (Keras history names) and the direction each is optimised in.
+METRICS = {"val_loss": "minimize", "val_accuracy": "maximize"}
+
+#: Sampler kinds and the Optuna class behind each ("grid" is exhaustive, see runner).
+SAMPLERS = {"grid": "RandomSampler", "random": "RandomSampler", "tpe": "TPESampler"}
+
+#: Pruner kinds and the Optuna class behind each.
+PRUNERS = {
+    "none": "NopPruner",
+    "median": "MedianPruner",
+    "percentile": "PercentilePruner",
+    "hyperband": "HyperbandPruner",
+    "successive_halving": "SuccessiveHalvingPruner",
+}
+
+MAX_WORKERS = 64
+
+
+def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
+    """Raise a :class:`ConfigError` for ``key`` unless ``ok``."""
+    if not ok:
+        raise ConfigError(key, f"{value!r} is not allowed; {allowed}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Data:
+    """Which data to train on and how to split it.
+
+    Attributes:
+        source: a local copy (cifar-10-python.tar.gz, cifar-10-batches-py/, or an image folder
+            train/<class>/, test/<class>/ as a folder or .tar.gz), relative to the sweep file;
+            None means ``--data``, then ``$CIFAR_SEARCH_DATA``, then a Keras download.
+        validation: fraction of the training images held out for validation.
+        subset: use only this many training images (before the split); None for all.
+    """
+
+    source: str | None = None
+    validation: float = 0.2
+    subset: int | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.source is None or isinstance(self.source, str), "data.source",
+                 self.source, "source is a path (text) or None")
+        _require(isinstance(self.validation, float) and 0 < self.validation < 1,
+                 "data.validation", self.validation, "validation is a fraction in (0, 1)")
+        _require(self.subset is None or (_is_int(self.subset) and self.subset >= 2),
+                 "data.subset", self.subset, "subset is a whole number of images >= 2, or None")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long each trial trains.
+
+    Attributes:
+        epochs: epochs per trial (the pruner's maximum resource).
+        batch_size: images per step, unless the space sweeps ``batch_size``.
+        patience: stop a trial after this many epochs without improving the objective
+            (Keras EarlyStopping, best weights restored); None trains every epoch.
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    patience: int | None = None
+
+    def __post_init__(self) -> None:
+        _require(_is_int(self.epochs) and self.epochs >= 1, "budget.epochs", self.epochs,
+                 "epochs is a whole number >= 1")
+        _require(_is_int(self.batch_size) and self.batch_size >= 1, "budget.batch_size",
+                 self.batch_size, "batch_size is a whole number >= 1")
+        _require(self.patience is None or (_is_int(self.patience) and self.patience >= 1),
+                 "budget.patience", self.patience, "patience is a whole number >= 1, or None")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a trial is scored on: a validation metric of its final model.
+
+    Attributes:
+        metric: ``val_loss`` or ``val_accuracy``.
+        direction: ``minimize`` or ``maximize``; None picks the metric's natural direction.
+    """
+
+    metric: str = "val_loss"
+    direction: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.metric in METRICS, "objective.metric", self.metric,
+                 "metrics are " + ", ".join(METRICS))
+        if self.direction is None:
+            object.__setattr__(self, "direction", METRICS[self.metric])
+        _require(self.direction in ("minimize", "maximize"), "objective.direction",
+                 self.direction, "direction is minimize or maximize")
+
+
+def _check_options(kind_key: str, cls_name: str, options: Mapping[str, Any]) -> None:
+    """Refuse options that the Optuna class does not take (and ``seed``: the sweep sets it)."""
+    import optuna
+
+    module = optuna.samplers if kind_key == "sampler" else optuna.pruners
+    accepted = set(inspect.signature(getattr(module, cls_name)).parameters) - {"seed"}
+    for name in options:
+        _require(name in accepted, f"{kind_key}.options", name,
+                 f"{cls_name} takes {', '.join(sorted(accepted)) or 'no options'}")
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """An Optuna sampler by kind, with keyword options for its class (seeded by the sweep).
+
+    Example:
+        >>> Sampler("tpe", {"n_startup_trials": 5}).kind
+        'tpe'
+    """
+
+    kind: str = "tpe"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self.kind in SAMPLERS, "sampler", self.kind,
+                 "samplers are " + ", ".join(SAMPLERS))
+        _check_options("sampler", SAMPLERS[self.kind], self.options)
+
+    def build(self, seed: int) -> Any:
+        """The Optuna sampler object."""
+        import optuna
+
+        return getattr(optuna.samplers, SAMPLERS[self.kind])(seed=seed, **self.options)
+
+
+@dataclass(frozen=True)
+class Pruner:
+    """An Optuna pruner by kind, with keyword options for its class.
+
+    Example:
+        >>> Pruner("median", {"n_warmup_steps": 2}).kind
+        'median'
+    """
+
+    kind: str = "none"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self.kind in PRUNERS, "pruner", self.kind, "pruners are " + ", ".join(PRUNERS))
+        _check_options("pruner", PRUNERS[self.kind], self.options)
+
+    def build(self, epochs: int) -> Any:
+        """The Optuna pruner object; Hyperband's maximum resource is the epoch budget."""
+        import optuna
+
+        options = dict(self.options)
+        if self.kind == "hyperband":
+            options.setdefault("max_resource", epochs)
+        if self.kind == "percentile":
+            options.setdefault("percentile", 50.0)
+        return getattr(optuna.pruners, PRUNERS[self.kind])(**options)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One sweep: everything a study needs, validated when constructed.
+
+    Attributes:
+        name: the study name and MLflow experiment name (letters, digits, ``-``, ``_``, ``.``).
+        space: a space file path (relative to the sweep file), or the space as a mapping;
+            after :func:`load_sweep`, the parsed :class:`~cifar_search.space.Space`.
+        model: a model family (see :data:`cifar_search.families.FAMILIES`).
+        data, budget, objective: see :class:`Data`, :class:`Budget`, :class:`Objective`.
+        sampler, pruner: a kind name or a :class:`Sampler` / :class:`Pruner` with options.
+        trials: finished trials the study ends with; None for a grid means every grid point.
+        workers: trials trained at once, each in its own process.
+        seed: seeds the sampler, the data split and (with the trial number) each trial.
+        source: the file this sweep was loaded from (set by :func:`load_sweep`).
+    """
+
+    name: str
+    space: Any
+    model: str
+    data: Data = field(default_factory=Data)
+    budget: Budget = field(default_factory=Budget)
+    objective: Objective = field(default_factory=Objective)
+    sampler: Sampler | str = "tpe"
+    pruner: Pruner | str = "none"
+    trials: int | None = None
+    workers: int = 1
+    seed: int = 0
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.sampler, str):
+            object.__setattr__(self, "sampler", Sampler(self.sampler))
+        if isinstance(self.pruner, str):
+            object.__setattr__(self, "pruner", Pruner(self.pruner))
+        _require(isinstance(self.name, str) and bool(self.name)
+                 and all(c.isalnum() or c in "-_." for c in self.name), "name", self.name,
+                 "a name is non-empty and uses letters, digits, '-', '_' and '.'")
+        _require(isinstance(self.space, (str, Mapping, Space)), "space", self.space,
+                 "space is a path to a space file or a mapping of parameters")
+        _require(self.model in FAMILIES, "model", self.model,
+                 "model families are " + ", ".join(FAMILIES))
+        for key, cls in (("data", Data), ("budget", Budget), ("objective", Objective),
+                         ("sampler", Sampler), ("pruner", Pruner)):
+            value = getattr(self, key)
+            _require(isinstance(value, cls), key, value, f"{key} is a {cls.__name__}(...)")
+        _require(self.trials is None or (_is_int(self.trials) and self.trials >= 1), "trials",
+                 self.trials, "trials is a whole number >= 1")
+        _require(self.trials is not None or self.sampler.kind == "grid", "trials", self.trials,
+                 f"sampler {self.sampler.kind!r} needs a number of trials")
+        _require(_is_int(self.workers) and 1 <= self.workers <= MAX_WORKERS, "workers",
+                 self.workers, f"workers is a whole number from 1 to {MAX_WORKERS}")
+        _require(_is_int(self.seed) and self.seed >= 0, "seed", self.seed,
+                 "seed is a whole number >= 0")
+
+    @property
+    def family(self) -> Family:
+        """The model family."""
+        return FAMILIES[self.model]
+
+    def override(self, **changes: Any) -> "Sweep":
+        """A copy with command-line overrides (``None`` values are ignored), re-validated.
+
+        Keys: trials, workers, epochs, subset, data (a source path).
+        """
+        changes = {k: v for k, v in changes.items() if v is not None}
+        budget = dataclasses.replace(self.budget, epochs=changes.pop("epochs", self.budget.epochs))
+        data = dataclasses.replace(
+            self.data, subset=changes.pop("subset", self.data.subset),
+            source=changes.pop("data", self.data.source),
+        )
+        try:
+            sweep = dataclasses.replace(self, budget=budget, data=data, **changes)
+            if isinstance(sweep.space, Space):
+                check_space(sweep)
+        except ConfigError as error:
+            raise ConfigError(f"--{error.key.split('.')[-1]}", error.message) from None
+        return sweep
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings a study must keep when it is resumed, as plain data."""
+        space = self.space.to_dict() if isinstance(self.space, Space) else self.space
+        return {
+            "space": space,
+            "model": self.model,
+            "data": {"validation": self.data.validation, "subset": self.data.subset},
+            "budget": dataclasses.asdict(self.budget),
+            "objective": dataclasses.asdict(self.objective),
+            "seed": self.seed,
+        }
+
+    def to_json(self) -> str:
+        """Every setting as JSON (logged on the parent run)."""
+        data = self.fingerprint()
+        data.update(name=self.name, sampler=dataclasses.asdict(self.sampler),
+                    pruner=dataclasses.asdict(self.pruner), trials=self.trials,
+                    workers=self.workers, data_source=self.data.source)
+        return json.dumps(data, indent=2, sort_keys=True, default=str)
+
+
+# --------------------------------------------------------------------------------------------
+# Space against model family
+# --------------------------------------------------------------------------------------------
+
+
+def _possible(space: Space, name: str, default: Any) -> set[Any] | None:
+    """Values ``name`` can take (its family/training default when the space omits it)."""
+    if name not in space:
+        return {default}
+    return space.values_of(name)
+
+
+def _check_depth(sweep: Sweep, space: Space) -> None:
+    family = sweep.family
+    if "depth" not in space or family.max_depth is None:
+        return
+    param = space["depth"]
+    values = space.values_of("depth")
+    highest = max(values) if values else param.high  # type: ignore[attr-defined]
+    _require(highest <= family.max_depth, "space.depth", highest,
+             f"model {family.name!r} fits at most depth {family.max_depth} on 32x32 images")
+
+
+def _check_block_filters(sweep: Sweep, space: Space) -> None:
+    """``filters_i`` must exist only when ``depth >= i``, or it would take no effect."""
+    default_depth = sweep.family.defaults.get("depth")
+    for param in space.params:
+        if not param.name.startswith("filters_"):
+            continue
+        block = int(param.name.split("_")[1])
+        depths = _possible(space, "depth", default_depth)
+        guarded = any(c.param == "depth" and c.min is not None and c.min >= block
+                      for c in param.when)
+        low = min(depths) if depths else space["depth"].low  # type: ignore[attr-defined]
+        _require(guarded or low >= block, f"space.{param.name}", param.to_data(),
+                 f"{param.name} takes effect only when depth >= {block}; "
+                 f"add when: {{depth: {{min: {block}}}}}")
+
+
+def _check_momentum(space: Space) -> None:
+    """``momentum`` must exist only with optimizers that take it."""
+    if "momentum" not in space:
+        return
+    optimizers = _possible(space, "optimizer", TRAINING_DEFAULTS["optimizer"]) or set()
+    for condition in space["momentum"].when:
+        if condition.param == "optimizer" and condition.values is not None:
+            optimizers &= set(condition.values)
+    ignored = sorted(optimizers - set(MOMENTUM_OPTIMIZERS))
+    _require(not ignored, "space.momentum", space["momentum"].to_data(),
+             f"momentum takes effect only with {', '.join(MOMENTUM_OPTIMIZERS)} "
+             f"but would also be sampled with {', '.join(ignored)}; "
+             f"add when: {{optimizer: [{', '.join(MOMENTUM_OPTIMIZERS)}]}}")
+
+
+def check_space(sweep: Sweep) -> None:
+    """Check that every parameter of the sweep's space takes effect in its model family."""
+    space = sweep.space
+    unused = [name for name in space.names if name not in sweep.family.params]
+    _require(not unused, "space", unused[0] if unused else None,
+             f"model {sweep.model!r} does not use it; it uses "
+             + ", ".join(sorted(sweep.family.params)))
+    _check_depth(sweep, space)
+    _check_block_filters(sweep, space)
+    _check_momentum(space)
+    if sweep.sampler.kind == "grid":
+        space.grid()
+
+
+# --------------------------------------------------------------------------------------------
+# Loading a sweep file
+# --------------------------------------------------------------------------------------------
+
+
+def _user_line(path: Path, error: BaseException) -> str:
+    """``line N`` of the sweep file where ``error`` was raised, or ''."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if Path(f.filename).resolve() == path.resolve()]
+    return f"line {frames[-1].lineno}" if frames else ""
+
+
+def _run_sweep_file(path: Path) -> dict[str, Any]:
+    """Execute a sweep file and return its globals."""
+    if not path.is_file():
+        raise ConfigError("", "no such sweep file; give the path of a sweeps/*.py file", str(path))
+    sys.path.insert(0, str(path.parent))
+    try:
+        return runpy.run_path(str(path), run_name="__sweep__")
+    except ConfigError as error:
+        raise error.in_file(str(path)) from None
+    except SyntaxError as error:
+        raise ConfigError(f"line {error.lineno}", f"invalid Python: {error.msg}",
+                          str(path)) from None
+    except Exception as error:  # user code: report it in one line, naming file and line
+        raise ConfigError(_user_line(path, error), f"{type(error).__name__}: {error}",
+                          str(path)) from None
+    finally:
+        sys.path.remove(str(path.parent))
+
+
+def _find_sweep(namespace: Mapping[str, Any], path: Path) -> Sweep:
+    """The ``sweep`` variable, or the only Sweep defined in the file."""
+    if isinstance(namespace.get("sweep"), Sweep):
+        return namespace["sweep"]
+    found = [v for k, v in namespace.items() if isinstance(v, Sweep) and not k.startswith("_")]
+    if len(found) != 1:
+        raise ConfigError("sweep", f"found {len(found)} Sweep objects; define one, named "
+                          "'sweep = Sweep(...)'", str(path))
+    return found[0]
+
+
+def _resolve_space(sweep: Sweep, base: Path) -> Space:
+    if isinstance(sweep.space, Space):
+        return sweep.space
+    if isinstance(sweep.space, Mapping):
+        return Space.from_dict(sweep.space, source=sweep.source)
+    space_path = Path(sweep.space)
+    return load_space(space_path if space_path.is_absolute() else base / space_path)
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Load, resolve and validate a sweep file: the returned ``sweep.space`` is a Space.
+
+    Raises:
+        ConfigError: naming the sweep or space file, the key, the value and what is allowed.
+
+    Example:
+        >>> sweep = load_sweep("sweeps/dropout.py")  # doctest: +SKIP
+    """
+    path = Path(path)
+    sweep = _find_sweep(_run_sweep_file(path), path)
+    source = str(path)
+    data = sweep.data
+    if data.source is not None and not Path(data.source).is_absolute():
+        data = dataclasses.replace(data, source=str(path.parent / data.source))
+    sweep = dataclasses.replace(sweep, source=source, data=data)
+    sweep = dataclasses.replace(sweep, space=_resolve_space(sweep, path.parent))
+    try:
+        check_space(sweep)
+    except ConfigError as error:
+        raise error.in_file(source) from None
+    return sweep

@@ -1,0 +1,82 @@
+"""The plain-data messages that pass between the coordinator and its worker processes.
+
+The coordinator owns the Optuna study and the MLflow runs; a worker only trains. It receives a
+:class:`TrialTask`, sends one ``("epoch", …)`` message per epoch and waits for ``"continue"`` or
+``"prune"``, then sends ``("done", …)`` or ``("failed", …)``. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Replies to an epoch report.
+CONTINUE = "continue"
+PRUNE = "prune"
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """Everything a worker needs to train one trial, and nothing it must look up.
+
+    Attributes:
+        number: the Optuna trial number.
+        params: every hyperparameter of the trial (sampled and fixed).
+        family: the model family.
+        epochs, batch_size, patience: the training budget (``params["batch_size"]`` wins).
+        metric: the objective metric (``val_loss`` or ``val_accuracy``).
+        direction: ``minimize`` or ``maximize`` (for early stopping).
+        seed: the trial's seed (sweep seed and trial number).
+        data_dir: the decoded-data cache folder.
+        validation, subset, split_seed: how the training set is split.
+        trial_dir: where the worker writes the trial's model.
+    """
+
+    number: int
+    params: dict[str, Any]
+    family: str
+    epochs: int
+    batch_size: int
+    patience: int | None
+    metric: str
+    direction: str
+    seed: int
+    data_dir: str
+    validation: float
+    subset: int | None
+    split_seed: int
+    trial_dir: str
+
+
+@dataclass(frozen=True)
+class EvaluateTask:
+    """Evaluate a saved model on the test set."""
+
+    model_path: str
+    data_dir: str
+
+
+@dataclass
+class TrialResult:
+    """What a worker reports for a trial that ran to its end or was pruned.
+
+    Attributes:
+        state: ``complete`` or ``pruned``.
+        value: the objective of the final model (None only when pruned before any epoch).
+        epochs: epochs trained.
+        config: the optimizer, learning rate and activations read back from the compiled model.
+        model_path: the saved model (complete trials only).
+        seconds: wall time from task received to result.
+    """
+
+    state: str
+    value: float | None
+    epochs: int
+    config: dict[str, Any] = field(default_factory=dict)
+    model_path: str | None = None
+    seconds: float = 0.0
+
+
+def trial_seed(sweep_seed: int, number: int) -> int:
+    """The seed of trial ``number``: re-running a trial with it reproduces it."""
+    return (sweep_seed * 1_000_003 + number) % (2**31 - 1)

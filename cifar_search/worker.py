@@ -1,0 +1,71 @@
+"""A worker process: imports TensorFlow once, then trains the trials it is handed.
+
+Workers never touch the Optuna storage or the MLflow store; they talk to the coordinator over a
+pipe (see :mod:`cifar_search.tasks`). A worker ignores Ctrl-C: the coordinator decides when it
+stops. Threads are set before TensorFlow starts so that N workers share the cores without
+oversubscribing them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def _limit_threads(threads: int) -> None:
+    """Pin TensorFlow and the BLAS pools to ``threads`` threads (before TF starts)."""
+    for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ[name] = str(threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def _train(conn: Connection, task: Any) -> None:
+    from cifar_search import objective
+
+    def hook(epoch: int, logs: dict[str, float]) -> bool:
+        conn.send(("epoch", task.number, epoch, logs))
+        from cifar_search.tasks import CONTINUE
+
+        return conn.recv() == CONTINUE
+
+    try:
+        result = objective.run_trial(task, hook)
+    except Exception as error:  # the trial fails, the worker lives on
+        conn.send(("failed", task.number, f"{type(error).__name__}: {error}",
+                   traceback.format_exc()))
+    else:
+        conn.send(("done", task.number, result))
+
+
+def _evaluate(conn: Connection, task: Any) -> None:
+    from cifar_search import objective
+
+    try:
+        conn.send(("evaluated", objective.evaluate(task.model_path, task.data_dir)))
+    except Exception as error:
+        conn.send(("failed", None, f"{type(error).__name__}: {error}", traceback.format_exc()))
+
+
+def main(conn: Connection, threads: int) -> None:
+    """Worker entry point: serve tasks from ``conn`` until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_threads(threads)
+    import keras  # noqa: F401  (paid once per worker, not once per trial)
+
+    conn.send(("ready", os.getpid()))
+    handlers = {"train": _train, "evaluate": _evaluate}
+    while True:
+        try:
+            kind, task = conn.recv()
+        except EOFError:
+            return
+        if kind == "stop":
+            return
+        handlers[kind](conn, task)

@@ -1,0 +1,15 @@
+"""The lesson's dropout loop: its dropout CNN at five dropout rates, val_loss minimised."""
+
+from cifar_search import Budget, Objective, Sweep
+
+sweep = Sweep(
+    name="dropout",
+    space="../search_spaces/dropout.yaml",
+    model="dropout",
+    budget=Budget(epochs=10, batch_size=32),
+    objective=Objective("val_loss", "minimize"),
+    sampler="grid",
+    pruner="none",
+    workers=1,
+    seed=0,
+)
