@@ -264,12 +264,11 @@ class Sweep:
         Keys: trials, workers, epochs, subset, data (a source path).
         """
         changes = {k: v for k, v in changes.items() if v is not None}
-        budget = dataclasses.replace(self.budget, epochs=changes.pop("epochs", self.budget.epochs))
-        data = dataclasses.replace(
-            self.data, subset=changes.pop("subset", self.data.subset),
-            source=changes.pop("data", self.data.source),
-        )
         try:
+            budget = dataclasses.replace(self.budget,
+                                         epochs=changes.pop("epochs", self.budget.epochs))
+            data = dataclasses.replace(self.data, subset=changes.pop("subset", self.data.subset),
+                                       source=changes.pop("data", self.data.source))
             sweep = dataclasses.replace(self, budget=budget, data=data, **changes)
             if isinstance(sweep.space, Space):
                 check_space(sweep)

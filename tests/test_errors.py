@@ -1,0 +1,170 @@
+"""User-facing error messages, pinned: each names the file, the key, the value and what is
+allowed."""
+
+import pytest
+
+from cifar_search.errors import ConfigError
+from cifar_search.space import Space, load_space
+from cifar_search.sweep import load_sweep
+
+
+def space_error(parameters):
+    with pytest.raises(ConfigError) as caught:
+        Space.from_dict({"parameters": parameters}, source="search_spaces/x.yaml")
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "parameters, message",
+    [
+        ({"dropout_rate": {"type": "float", "low": 0.1, "high": 1.5}},
+         "search_spaces/x.yaml: dropout_rate: high=1.5 is out of range; "
+         "a dropout rate lies in [0, 1)"),
+        ({"dropout": {"grid": [0.1]}},
+         "search_spaces/x.yaml: parameters: unknown parameter 'dropout' "
+         "(did you mean 'dropout_rate'?); known parameters are activation,"),
+        ({"optimizer": {"choices": ["sgd", "adm"]}},
+         "search_spaces/x.yaml: optimizer: choices value='adm' is unknown; "
+         "optimizers are sgd, rmsprop, adam, adamw, nadam, adagrad, adamax"),
+        ({"activation": "softmax"},
+         "search_spaces/x.yaml: activation: value='softmax' is unknown; activations are relu,"),
+        ({"optimizer": {"choices": []}},
+         "search_spaces/x.yaml: optimizer: choices=[] is not allowed; choices is a non-empty list"),
+        ({"learning_rate": {"type": "float", "low": 0.0001, "high": 0.1, "log": True, "stp": 2}},
+         "search_spaces/x.yaml: learning_rate: unknown key 'stp' (did you mean 'step'?); "
+         "allowed keys are type, low, high, step, log, choices, grid, value, when"),
+        ({"weight_decay": {"type": "float", "low": 0.0, "high": 0.1, "log": True}},
+         "search_spaces/x.yaml: weight_decay: low=0.0 is not allowed with log: true; low must be > 0"),
+        ({"depth": {"type": "int", "low": 4, "high": 2}},
+         "search_spaces/x.yaml: depth: low=4 is above high=2; low must be <= high"),
+        ({"depth": {"type": "float", "low": 1.0, "high": 3.0}},
+         "search_spaces/x.yaml: depth: type='float' is not allowed; depth is a whole number of blocks >= 1"),
+        ({"depth": {"low": 1, "high": 3}},
+         "search_spaces/x.yaml: depth: type=None is not allowed; a range needs type: int or type: float"),
+        ({"dropout_rate": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.2}},
+         "search_spaces/x.yaml: dropout_rate: step=0.2 does not divide high - low"),
+        ({"units": {"grid": [64, 64]}},
+         "search_spaces/x.yaml: units: grid repeats 64; each value may appear once"),
+        ({"momentum": {"grid": [0.9], "when": {"optimizer": "sgd"}}},
+         "search_spaces/x.yaml: momentum: when refers to 'optimizer', which is not a parameter "
+         "defined before 'momentum'"),
+        ({"optimizer": {"choices": ["adam"]}, "momentum": {"grid": [0.9], "when": {"optimizer": "sgd"}}},
+         "search_spaces/x.yaml: momentum: when.optimizer='sgd' can never hold; optimizer takes 'adam'"),
+        ({"batch_norm": "yes"},
+         "search_spaces/x.yaml: batch_norm: value='yes' is not true or false"),
+        ({"units": {"choices": [64], "grid": [32]}},
+         "search_spaces/x.yaml: units: keys choices and grid given; give exactly one of"),
+        ({"units": [64, 128]},
+         "search_spaces/x.yaml: units: [64, 128] is not allowed; write choices: [...] or grid: [...]"),
+    ],
+)
+def test_space_errors(parameters, message):
+    assert space_error(parameters).startswith(message)
+
+
+def test_space_file_errors(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    with pytest.raises(ConfigError, match=r"missing.yaml: cannot read the space file"):
+        load_space(missing)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("parameters:\n  depth: {type: int, low: 1\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml: line \d+: invalid YAML"):
+        load_space(broken)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("parameters: {}\n")
+    with pytest.raises(ConfigError, match=r"empty.yaml: parameters: \{\} is not allowed"):
+        load_space(empty)
+
+
+SPACE = "parameters:\n  dropout_rate: {grid: [0.2, 0.4]}\n"
+
+
+def write_sweep(tmp_path, body, space=SPACE):
+    (tmp_path / "space.yaml").write_text(space)
+    path = tmp_path / "bad.py"
+    path.write_text("from cifar_search import *\n" + body)
+    return path
+
+
+def sweep_error(tmp_path, body, space=SPACE):
+    path = write_sweep(tmp_path, body, space)
+    with pytest.raises(ConfigError) as caught:
+        load_sweep(path)
+    message = str(caught.value)
+    assert message.startswith(str(tmp_path))  # names the sweep or the space file
+    return message.split(": ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("sweep = Sweep(name='x', space='space.yaml', model='lenet', sampler='grid')",
+         "model: 'lenet' is not allowed; model families are intro, dropout, vgg, bnnet, resnet"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='bayes')",
+         "sampler: 'bayes' is not allowed; samplers are grid, random, tpe"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', pruner='asha', sampler='grid')",
+         "pruner: 'asha' is not allowed; pruners are none, median, percentile, hyperband, "
+         "successive_halving"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='tpe')",
+         "trials: None is not allowed; sampler 'tpe' needs a number of trials"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', workers=0)",
+         "workers: 0 is not allowed; workers is a whole number from 1 to 64"),
+        ("sweep = Sweep(name='x y', space='space.yaml', model='dropout', sampler='grid')",
+         "name: 'x y' is not allowed; a name is non-empty and uses letters, digits"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "budget=Budget(epochs=0))",
+         "budget.epochs: 0 is not allowed; epochs is a whole number >= 1"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "objective=Objective('accuracy'))",
+         "objective.metric: 'accuracy' is not allowed; metrics are val_loss, val_accuracy"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "data=Data(validation=1.2))",
+         "data.validation: 1.2 is not allowed; validation is a fraction in (0, 1)"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=3, "
+         "sampler=Sampler('tpe', {'n_startup': 3}))",
+         "sampler.options: 'n_startup' is not allowed; TPESampler takes"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', trials=-2)",
+         "trials: -2 is not allowed; trials is a whole number >= 1"),
+        ("sweep = 3", "sweep: found 0 Sweep objects; define one, named 'sweep = Sweep(...)'"),
+        ("sweep = Sweep(name='x', spce='space.yaml')",
+         "line 2: TypeError: Sweep.__init__() got an unexpected keyword argument 'spce'"),
+        ("sweep = Sweep(name='x', space='nope.yaml', model='dropout', sampler='grid')",
+         "cannot read the space file"),
+    ],
+)
+def test_sweep_errors(tmp_path, body, message):
+    assert sweep_error(tmp_path, body).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "model, space, message",
+    [
+        ("dropout", "parameters:\n  units: {grid: [32, 64]}\n",
+         "space: 'units' is not allowed; model 'dropout' does not use it; it uses"),
+        ("vgg", "parameters:\n  depth: {type: int, low: 2, high: 7}\n",
+         "space.depth: 7 is not allowed; model 'vgg' fits at most depth 5 on 32x32 images"),
+        ("vgg", "parameters:\n  depth: {grid: [1, 2, 3]}\n  filters_3: {grid: [64, 128]}\n",
+         "space.filters_3: {'grid': [64, 128]} is not allowed; filters_3 takes effect only when "
+         "depth >= 3; add when: {depth: {min: 3}}"),
+        ("dropout", "parameters:\n  optimizer: {choices: [sgd, adam]}\n  momentum: {grid: [0.9]}\n",
+         "space.momentum: {'grid': [0.9]} is not allowed; momentum takes effect only with sgd, "
+         "rmsprop but would also be sampled with adam"),
+        ("dropout", "parameters:\n  learning_rate: {type: float, low: 1e-4, high: 1e-1, log: true}\n",
+         "learning_rate: {'type': 'float', 'low': 0.0001, 'high': 0.1, 'log': True} is a "
+         "continuous range; a grid search needs finite values"),
+    ],
+)
+def test_space_against_model(tmp_path, model, space, message):
+    body = f"sweep = Sweep(name='x', space='space.yaml', model={model!r}, sampler='grid')"
+    assert sweep_error(tmp_path, body, space).startswith(message)
+
+
+def test_missing_sweep_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope.py: no such sweep file"):
+        load_sweep(tmp_path / "nope.py")
+
+
+def test_syntax_error_names_line(tmp_path):
+    path = write_sweep(tmp_path, "sweep = Sweep(\n")
+    with pytest.raises(ConfigError, match=r"bad.py: line \d+: invalid Python"):
+        load_sweep(path)

@@ -1,0 +1,73 @@
+"""Loading sweeps: the shipped files, overrides, fingerprints."""
+
+from pathlib import Path
+
+import pytest
+
+from cifar_search.errors import ConfigError
+from cifar_search.space import Space
+from cifar_search.sweep import Pruner, Sampler, load_sweep
+
+ROOT = Path(__file__).parents[1]
+SHIPPED = sorted((ROOT / "sweeps").glob("*.py"))
+
+
+def test_every_required_sweep_is_shipped():
+    names = {p.stem for p in SHIPPED}
+    assert {"dropout", "activation", "optimizer", "learning_rate", "depth", "cifar"} <= names
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_sweeps_load(path):
+    sweep = load_sweep(path)
+    assert isinstance(sweep.space, Space)
+    assert sweep.name == path.stem
+    assert sweep.source == str(path)
+
+
+def test_dropout_sweep_is_the_lessons_loop():
+    sweep = load_sweep(ROOT / "sweeps" / "dropout.py")
+    assert sweep.model == "dropout"
+    assert [p["dropout_rate"] for p in sweep.space.grid()] == [0.15, 0.30, 0.45, 0.60, 0.75]
+    assert (sweep.budget.epochs, sweep.budget.batch_size) == (10, 32)
+    assert (sweep.objective.metric, sweep.objective.direction) == ("val_loss", "minimize")
+    assert sweep.sampler.kind == "grid"
+
+
+def test_overrides_replace_and_revalidate():
+    sweep = load_sweep(ROOT / "sweeps" / "dropout.py")
+    changed = sweep.override(trials=2, epochs=1, subset=40, workers=2, data="/some/where")
+    assert (changed.trials, changed.budget.epochs, changed.data.subset, changed.workers) == (
+        2, 1, 40, 2)
+    assert changed.data.source == "/some/where"
+    assert changed.override() == changed
+    with pytest.raises(ConfigError, match="--subset: 1 is not allowed"):
+        sweep.override(subset=1)
+
+
+def test_fingerprint_ignores_trials_and_workers():
+    sweep = load_sweep(ROOT / "sweeps" / "dropout.py")
+    assert sweep.override(trials=3, workers=2).fingerprint() == sweep.fingerprint()
+    assert sweep.override(epochs=2).fingerprint() != sweep.fingerprint()
+
+
+def test_samplers_and_pruners_build():
+    import optuna
+
+    assert isinstance(Sampler("tpe", {"n_startup_trials": 3}).build(0), optuna.samplers.TPESampler)
+    assert isinstance(Sampler("random").build(0), optuna.samplers.RandomSampler)
+    hyperband = Pruner("hyperband").build(epochs=9)
+    assert isinstance(hyperband, optuna.pruners.HyperbandPruner)
+    assert isinstance(Pruner("median").build(epochs=9), optuna.pruners.MedianPruner)
+    assert isinstance(Pruner("none").build(epochs=9), optuna.pruners.NopPruner)
+
+
+def test_importing_the_package_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, cifar_search, cifar_search.cli, cifar_search.runner;"
+            "from cifar_search import load_sweep; load_sweep('sweeps/dropout.py');"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.stdout.strip() == "False False", out.stderr
