@@ -76,6 +76,7 @@ class WorkerPool:
         self.stop()
 
     def _spawn(self) -> Worker:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited: quiet TF start-up
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=worker.main, args=(child, self.threads), daemon=True, name="cifar-worker"

@@ -1,0 +1,220 @@
+"""Model families: trial parameters → an uncompiled ``keras.Model``; then compile it.
+
+Building and fitting are separate (as in KerasTuner): this module builds and compiles, and does
+no I/O, logging or fitting. Every hidden layer uses the trial's activation, and the optimizer is
+built from the trial's parameters, so both really vary across trials.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import keras
+from keras import layers
+
+from cifar_search.errors import TrialError
+from cifar_search.families import (
+    FAMILIES,
+    MOMENTUM_OPTIMIZERS,
+    OPTIMIZERS,
+    TRAINING_DEFAULTS,
+)
+
+
+def resolve_params(family: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Family and training defaults overlaid with ``params``.
+
+    Example:
+        >>> resolve_params("dropout", {"dropout_rate": 0.3})["filters"]
+        16
+    """
+    if family not in FAMILIES:
+        raise TrialError(f"model family {family!r} is unknown; families are {', '.join(FAMILIES)}")
+    spec = FAMILIES[family]
+    unknown = sorted(set(params) - spec.params)
+    if unknown:
+        raise TrialError(f"model {family!r} does not use parameter {unknown[0]!r}")
+    return {**TRAINING_DEFAULTS, **spec.defaults, **params}
+
+
+def _block_filters(params: Mapping[str, Any]) -> list[int]:
+    """Filters of each block: ``filters_i`` where given, else ``filters * 2**(i-1)``."""
+    return [int(params.get(f"filters_{i}", params["filters"] * 2 ** (i - 1)))
+            for i in range(1, int(params["depth"]) + 1)]
+
+
+def _activation(name: str) -> Callable[[Any], Any]:
+    """A layer applying the named activation."""
+    return layers.Activation(name)
+
+
+def _initializer(params: Mapping[str, Any]) -> str:
+    return "lecun_normal" if params["activation"] == "selu" else "glorot_uniform"
+
+
+def _conv(x: Any, filters: int, params: Mapping[str, Any], padding: str = "same",
+          batch_norm: bool = False, strides: int = 1) -> Any:
+    """Conv2D (+ BatchNormalization) + activation."""
+    x = layers.Conv2D(filters, 3, strides=strides, padding=padding, use_bias=not batch_norm,
+                      kernel_initializer=_initializer(params))(x)
+    if batch_norm:
+        x = layers.BatchNormalization()(x)
+    return _activation(params["activation"])(x)
+
+
+def _dense(x: Any, units: int, params: Mapping[str, Any]) -> Any:
+    x = layers.Dense(units, kernel_initializer=_initializer(params))(x)
+    return _activation(params["activation"])(x)
+
+
+def _inputs(input_shape: tuple[int, int, int], params: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The Input, and augmentation layers after it when asked for (active in training only)."""
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    if params["augmentation"]:
+        x = layers.RandomFlip("horizontal")(x)
+        x = layers.RandomTranslation(0.1, 0.1)(x)
+    return inputs, x
+
+
+def _check_depth(params: Mapping[str, Any], input_shape: tuple[int, int, int],
+                 max_depth: int) -> None:
+    size, depth, limit = min(input_shape[:2]), int(params["depth"]), 0
+    while size // 2 ** (limit + 1) >= 1 and limit < max_depth:
+        limit += 1
+    if depth > limit:
+        raise TrialError(f"depth={depth} is too deep for {input_shape[0]}x{input_shape[1]} "
+                         f"images; at most {limit}")
+
+
+def _intro(x: Any, p: Mapping[str, Any]) -> Any:
+    x = _conv(x, p["filters"], p, padding="valid")
+    x = layers.MaxPooling2D(2)(x)
+    x = _conv(x, p["filters"], p, padding="valid")
+    x = layers.MaxPooling2D(2)(x)
+    x = _conv(x, p["filters"], p, padding="valid")
+    x = layers.Flatten()(x)
+    return _dense(x, p["units"], p)
+
+
+def _dropout(x: Any, p: Mapping[str, Any]) -> Any:
+    x = _conv(x, p["filters"], p, padding="valid")
+    x = layers.MaxPooling2D(2)(x)
+    x = _conv(x, 2 * p["filters"], p, padding="valid")
+    x = layers.MaxPooling2D(2)(x)
+    x = _conv(x, 4 * p["filters"], p, padding="valid")
+    x = layers.Dropout(p["dropout_rate"])(x)
+    return layers.Flatten()(x)
+
+
+def _vgg(x: Any, p: Mapping[str, Any]) -> Any:
+    for filters in _block_filters(p):
+        x = _conv(x, filters, p, batch_norm=p["batch_norm"])
+        x = _conv(x, filters, p, batch_norm=p["batch_norm"])
+        x = layers.MaxPooling2D(2)(x)
+        x = layers.Dropout(p["dropout_rate"])(x)
+    x = layers.Flatten()(x)
+    x = _dense(x, p["units"], p)
+    return layers.Dropout(p["dropout_rate"])(x)
+
+
+def _bnnet(x: Any, p: Mapping[str, Any]) -> Any:
+    for filters in _block_filters(p):
+        x = _conv(x, filters, p, batch_norm=True)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = _dense(x, p["units"], p)
+    return layers.Dropout(p["dropout_rate"])(x)
+
+
+def _residual(x: Any, filters: int, strides: int, p: Mapping[str, Any]) -> Any:
+    """A basic residual block: conv-BN-act-conv-BN + shortcut, then activation."""
+    shortcut = x
+    y = _conv(x, filters, p, batch_norm=p["batch_norm"], strides=strides)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=not p["batch_norm"],
+                      kernel_initializer=_initializer(p))(y)
+    if p["batch_norm"]:
+        y = layers.BatchNormalization()(y)
+    if strides != 1 or shortcut.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=strides, use_bias=False)(shortcut)
+    return _activation(p["activation"])(layers.Add()([y, shortcut]))
+
+
+def _resnet(x: Any, p: Mapping[str, Any]) -> Any:
+    x = _conv(x, p["filters"], p, batch_norm=p["batch_norm"])
+    for stage, filters in enumerate(_block_filters(p)):
+        x = _residual(x, filters, 1 if stage == 0 else 2, p)
+        x = _residual(x, filters, 1, p)
+    x = layers.GlobalAveragePooling2D()(x)
+    if p["dropout_rate"] > 0:
+        x = layers.Dropout(p["dropout_rate"])(x)
+    return x
+
+
+BUILDERS: dict[str, Callable[[Any, Mapping[str, Any]], Any]] = {
+    "intro": _intro, "dropout": _dropout, "vgg": _vgg, "bnnet": _bnnet, "resnet": _resnet,
+}
+
+
+def build_model(family: str, params: Mapping[str, Any], input_shape: tuple[int, int, int],
+                num_classes: int) -> keras.Model:
+    """An uncompiled model that outputs logits.
+
+    Example:
+        >>> model = build_model("dropout", {"dropout_rate": 0.3}, (32, 32, 3), 10)
+        >>> model.output_shape
+        (None, 10)
+    """
+    p = resolve_params(family, params)
+    if FAMILIES[family].max_depth is not None:
+        _check_depth(p, input_shape, FAMILIES[family].max_depth)
+    inputs, x = _inputs(input_shape, p)
+    x = BUILDERS[family](x, p)
+    outputs = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name=family)
+
+
+def make_optimizer(params: Mapping[str, Any]) -> keras.optimizers.Optimizer:
+    """The optimizer named by ``params`` with its learning rate, momentum and weight decay.
+
+    Example:
+        >>> type(make_optimizer({"optimizer": "rmsprop", "learning_rate": 1e-3})).__name__
+        'RMSprop'
+    """
+    p = {**TRAINING_DEFAULTS, **params}
+    name = p["optimizer"]
+    if name not in OPTIMIZERS:
+        raise TrialError(f"optimizer {name!r} is unknown; optimizers are {', '.join(OPTIMIZERS)}")
+    kwargs: dict[str, Any] = {}
+    if p["learning_rate"] is not None:
+        kwargs["learning_rate"] = float(p["learning_rate"])
+    if name in MOMENTUM_OPTIMIZERS:
+        kwargs["momentum"] = float(p["momentum"])
+    if p["weight_decay"] is not None:
+        kwargs["weight_decay"] = float(p["weight_decay"])
+    return getattr(keras.optimizers, OPTIMIZERS[name])(**kwargs)
+
+
+def compile_model(model: keras.Model, params: Mapping[str, Any]) -> None:
+    """Compile with the trial's optimizer, sparse cross-entropy on logits, and accuracy."""
+    model.compile(optimizer=make_optimizer(params),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+
+
+def describe(model: keras.Model) -> dict[str, Any]:
+    """What really trains, read back from the compiled model."""
+    optimizer = model.optimizer
+    config: dict[str, Any] = {
+        "optimizer": type(optimizer).__name__,
+        "learning_rate": float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
+        "activations": sorted({layer.activation.__name__ for layer in model.layers
+                               if isinstance(layer, layers.Activation)}),
+        "params": int(model.count_params()),
+        "layers": len(model.layers),
+    }
+    for key in ("momentum", "weight_decay"):
+        value = getattr(optimizer, key, None)
+        if value is not None:
+            config[key] = float(value)
+    return config

@@ -1,0 +1,189 @@
+"""The command line end to end: real worker processes training tiny models on generated
+images, then Optuna and MLflow checked against each other."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+GRID_SWEEP = """
+from cifar_search import Budget, Data, Objective, Sweep
+
+sweep = Sweep(
+    name="tiny-grid",
+    space={"parameters": {"dropout_rate": {"grid": [0.1, 0.3, 0.5]}, "activation": "elu"}},
+    model="dropout",
+    data=Data(validation=0.25),
+    budget=Budget(epochs=2, batch_size=8),
+    objective=Objective("val_loss"),
+    sampler="grid",
+    workers=2,
+    seed=3,
+)
+"""
+
+TPE_SWEEP = """
+from cifar_search import Budget, Objective, Pruner, Sampler, Sweep
+
+sweep = Sweep(
+    name="tiny-tpe",
+    space={"parameters": {
+        "optimizer": {"choices": ["sgd", "adam"]},
+        "momentum": {"type": "float", "low": 0.0, "high": 0.9, "when": {"optimizer": "sgd"}},
+        "learning_rate": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
+        "units": {"choices": [8, 16]},
+        "filters": 4,
+    }},
+    model="intro",
+    budget=Budget(epochs=3, batch_size=16),
+    objective=Objective("val_accuracy"),
+    sampler=Sampler("tpe", {"n_startup_trials": 2}),
+    pruner=Pruner("median", {"n_startup_trials": 1, "n_warmup_steps": 0}),
+    trials=4,
+    seed=1,
+)
+"""
+
+
+def cli(*args, cwd, check=True):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CIFAR_SEARCH_DATA": ""}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    result = subprocess.run([sys.executable, "-m", "cifar_search", *map(str, args)], cwd=cwd,
+                            env=env, capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def mlflow_runs(workspace, experiment):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    return client, runs
+
+
+@pytest.fixture(scope="module")
+def grid_run(tmp_path_factory, tiny_data):
+    folder = tmp_path_factory.mktemp("grid")
+    (folder / "sweep.py").write_text(GRID_SWEEP)
+    workspace = folder / "ws"
+    first = cli("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=folder)
+    return folder, workspace, first, tiny_data
+
+
+def test_grid_sweep_runs_every_point_once(grid_run):
+    folder, workspace, first, _ = grid_run
+    assert "new study 'tiny-grid': 3 trials, 2 worker(s)" in first.stdout
+    assert first.stdout.count(" complete ") == 3
+    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
+                            cwd=folder).stdout)
+    assert status["study"] == "tiny-grid" and status["direction"] == "minimize"
+    assert status["counts"] == {"complete": 3}
+    rates = sorted(t["params"]["dropout_rate"] for t in status["trials"])
+    assert rates == [0.1, 0.3, 0.5]
+    assert all(t["params"]["activation"] == "elu" for t in status["trials"])
+
+
+def test_optuna_trials_and_mlflow_runs_agree(grid_run):
+    folder, workspace, _, _ = grid_run
+    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
+                            cwd=folder).stdout)
+    client, runs = mlflow_runs(workspace, "tiny-grid")
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = {r.info.run_id: r for r in runs if "mlflow.parentRunId" in r.data.tags}
+    assert len(parents) == 1 and len(children) == 3
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    for trial in status["trials"]:
+        run = children[trial["mlflow_run_id"]]
+        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert run.info.status == "FINISHED" and run.data.tags["state"] == "complete"
+        assert int(run.data.tags["optuna.trial_number"]) == trial["number"]
+        assert float(run.data.params["dropout_rate"]) == trial["params"]["dropout_rate"]
+        assert run.data.params["activation"] == "elu"
+        assert run.data.metrics["objective"] == pytest.approx(trial["value"])
+        history = client.get_metric_history(run.info.run_id, "val_loss")
+        assert [m.step for m in history] == [1, 2]
+        assert history[-1].value == pytest.approx(trial["value"])
+        for key in ("loss", "accuracy", "val_accuracy"):
+            assert len(client.get_metric_history(run.info.run_id, key)) == 2
+        assert run.data.params["resolved.optimizer"] == "Adam"
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"trials.csv", "optimization_history.png", "val_loss_vs_dropout_rate.png",
+            "confusion_matrix.png", "summary.json", "sweep.json", "best_model"} <= artifacts
+    assert 0 <= parent.data.metrics["test_accuracy"] <= 1
+    best = json.loads(cli("best", "sweep.py", "--json", "--workspace", workspace,
+                          cwd=folder).stdout)["best"]
+    assert parent.data.metrics["best_value"] == pytest.approx(best["value"])
+    assert best["value"] == min(t["value"] for t in status["trials"])
+
+
+def test_running_again_resumes_instead_of_starting_over(grid_run):
+    folder, workspace, _, tiny_data = grid_run
+    again = cli("run", "sweep.py", "--workspace", workspace, "--data", "unused-when-cached",
+                cwd=folder, check=False)
+    # the data path is checked before anything else: a wrong one is a clear error
+    assert again.returncode == 1 and "unused-when-cached" in again.stderr
+    again = cli("run", "sweep.py", "--workspace", workspace, "--data", tiny_data, cwd=folder)
+    assert "resuming study 'tiny-grid': 3 complete, 0 left" in again.stdout
+    assert " complete " not in again.stdout.replace("3 complete", "")
+    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
+                            cwd=folder).stdout)
+    assert len(status["trials"]) == 3
+    _, runs = mlflow_runs(workspace, "tiny-grid")
+    assert len(runs) == 4
+
+
+def test_tpe_sweep_with_pruner_and_one_worker(tmp_path, tiny_data):
+    (tmp_path / "sweep.py").write_text(TPE_SWEEP)
+    workspace = tmp_path / "ws"
+    result = cli("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=tmp_path)
+    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
+                            cwd=tmp_path).stdout)
+    finished = [t for t in status["trials"] if t["state"] in ("complete", "pruned")]
+    assert len(finished) == 4, result.stdout
+    for trial in status["trials"]:
+        assert ("momentum" in trial["params"]) == (trial["params"]["optimizer"] == "sgd")
+    _, runs = mlflow_runs(workspace, "tiny-tpe")
+    resolved = {r.data.params.get("resolved.optimizer") for r in runs} - {None}
+    wanted = {{"sgd": "SGD", "adam": "Adam"}[t["params"]["optimizer"]] for t in status["trials"]}
+    assert resolved == wanted
+
+
+def test_usage_error_prints_one_line_and_the_subcommand_help(tmp_path):
+    result = cli("run", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    first, *rest = result.stderr.splitlines()
+    assert first == "error: the following arguments are required: sweep"
+    assert "usage: python -m cifar_search run" in result.stderr
+    bad = cli("run", "x.py", "--workers", "0", cwd=tmp_path, check=False)
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines()[0] == (
+        "error: argument --workers: 0 is not allowed; give a whole number >= 1")
+
+
+def test_bad_sweep_is_one_line_and_creates_nothing(tmp_path):
+    (tmp_path / "sweep.py").write_text(GRID_SWEEP.replace('"dropout"', '"lenet"'))
+    result = cli("run", "sweep.py", "--workspace", tmp_path / "ws", cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: sweep.py: model: 'lenet' is not allowed; model families are intro, dropout, "
+        "vgg, bnnet, resnet")
+    assert not (tmp_path / "ws").exists()
+
+
+def test_missing_data_is_a_clear_error(tmp_path):
+    (tmp_path / "sweep.py").write_text(GRID_SWEEP)
+    result = cli("run", "sweep.py", "--data", tmp_path / "nothing.tar.gz",
+                 "--workspace", tmp_path / "ws", cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "nothing.tar.gz" in result.stderr
+    assert "Traceback" not in result.stderr
