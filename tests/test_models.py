@@ -1,0 +1,92 @@
+"""Model families build and train; every activation and optimizer really takes effect."""
+
+import keras
+import numpy as np
+import pytest
+
+from cifar_search import models
+from cifar_search.errors import TrialError
+from cifar_search.families import ACTIVATIONS, FAMILIES, OPTIMIZERS
+
+X = np.random.default_rng(0).random((16, 32, 32, 3), dtype=np.float32)
+Y = np.arange(16) % 10
+
+
+def built(family="dropout", **params):
+    keras.backend.clear_session()
+    model = models.build_model(family, params, (32, 32, 3), 10)
+    models.compile_model(model, params)
+    return model
+
+
+def layer_types(model):
+    return [type(layer).__name__ for layer in model.layers]
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_each_family_builds_and_trains_a_step(family):
+    model = built(family, depth=2) if FAMILIES[family].max_depth else built(family)
+    assert model.output_shape == (None, 10)
+    loss = model.fit(X, Y, epochs=1, batch_size=8, verbose=0).history["loss"][0]
+    assert np.isfinite(loss)
+
+
+def test_dropout_family_is_the_lessons_model():
+    model = built("dropout", dropout_rate=0.45)
+    convs = [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs == [16, 32, 64]
+    dropout = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert [d.rate for d in dropout] == [0.45]
+    assert layer_types(model)[-2:] == ["Flatten", "Dense"]
+    intro = built("intro")
+    assert [l.filters for l in intro.layers if isinstance(l, keras.layers.Conv2D)] == [50] * 3
+    assert [l.units for l in intro.layers if isinstance(l, keras.layers.Dense)] == [50, 10]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_activation_takes_effect(activation):
+    config = models.describe(built("vgg", depth=1, activation=activation))
+    assert config["activations"] == [keras.activations.get(activation).__name__]  # swish: silu
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_takes_effect(name):
+    model = built("intro", optimizer=name, learning_rate=0.003, momentum=0.5
+                  if name in ("sgd", "rmsprop") else 0.0)
+    config = models.describe(model)
+    assert config["optimizer"] == OPTIMIZERS[name]
+    assert config["learning_rate"] == pytest.approx(0.003)
+    if name in ("sgd", "rmsprop"):
+        assert config["momentum"] == pytest.approx(0.5)
+    model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+    assert int(model.optimizer.iterations) == 2
+
+
+def test_architecture_parameters_take_effect():
+    model = built("vgg", depth=2, filters=8, filters_2=24, batch_norm=True, augmentation=True,
+                  dropout_rate=0.2)
+    convs = [l.filters for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    assert convs == [8, 8, 24, 24]
+    types = layer_types(model)
+    assert types.count("BatchNormalization") == 4
+    assert {"RandomFlip", "RandomTranslation"} <= set(types)
+    assert {l.rate for l in model.layers if isinstance(l, keras.layers.Dropout)} == {0.2}
+    assert "RandomFlip" not in layer_types(built("vgg", depth=1))
+    deeper = built("resnet", depth=3, filters=4)
+    assert len([t for t in layer_types(deeper) if t == "Add"]) == 6
+
+
+def test_impossible_parameters_fail_the_trial():
+    with pytest.raises(TrialError, match="model 'dropout' does not use parameter 'units'"):
+        models.build_model("dropout", {"units": 3}, (32, 32, 3), 10)
+    with pytest.raises(TrialError, match=r"depth=4 is too deep for 8x8 images; at most 3"):
+        models.build_model("vgg", {"depth": 4}, (8, 8, 3), 10)
+
+
+def test_same_seed_same_initial_weights():
+    def weights():
+        keras.utils.set_random_seed(7)
+        return built("vgg", depth=1).get_weights()
+
+    for a, b in zip(weights(), weights()):
+        np.testing.assert_array_equal(a, b)
