@@ -71,3 +71,24 @@ def test_importing_the_package_does_not_import_tensorflow():
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.stdout.strip() == "False False", out.stderr
+
+
+def _readme_block(language, marker):
+    text = (ROOT / "README.md").read_text()
+    blocks = text.split(f"```{language}\n")[1:]
+    return next(b.split("```")[0] for b in blocks if marker in b)
+
+
+def test_readme_examples_are_valid(tmp_path):
+    from cifar_search.space import load_space
+
+    (tmp_path / "search_spaces").mkdir()
+    (tmp_path / "sweeps").mkdir()
+    space = _readme_block("yaml", "parameters:")
+    (tmp_path / "search_spaces" / "example.yaml").write_text(space)
+    assert len(load_space(tmp_path / "search_spaces" / "example.yaml").params) == 7
+    (tmp_path / "search_spaces" / "dropout.yaml").write_text(
+        (ROOT / "search_spaces" / "dropout.yaml").read_text())
+    (tmp_path / "sweeps" / "dropout.py").write_text(_readme_block("python", "sweep = Sweep("))
+    sweep = load_sweep(tmp_path / "sweeps" / "dropout.py")
+    assert (sweep.model, sweep.sampler.kind, len(sweep.space.grid())) == ("dropout", "grid", 5)
