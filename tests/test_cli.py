@@ -187,3 +187,32 @@ def test_missing_data_is_a_clear_error(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
     assert "nothing.tar.gz" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+FAILING_SWEEP = """
+from cifar_search import Budget, Objective, Sweep
+
+sweep = Sweep(
+    name="tiny-fail",
+    space={"parameters": {"optimizer": "sgd", "learning_rate": {"grid": [0.01, 1e12]},
+                          "filters": 4, "units": 8}},
+    model="intro",
+    budget=Budget(epochs=2, batch_size=16),
+    sampler="grid",
+)
+"""
+
+
+def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path, tiny_data):
+    (tmp_path / "sweep.py").write_text(FAILING_SWEEP)
+    workspace = tmp_path / "ws"
+    result = cli("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=tmp_path)
+    assert "training diverged" in result.stdout
+    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
+                            cwd=tmp_path).stdout)
+    states = {t["params"]["learning_rate"]: t["state"] for t in status["trials"]}
+    assert states == {0.01: "complete", 1e12: "failed"}
+    _, runs = mlflow_runs(workspace, "tiny-fail")
+    failed = [r for r in runs if r.data.tags.get("state") == "failed"]
+    assert len(failed) == 1 and failed[0].info.status == "FAILED"
+    assert "diverged" in failed[0].data.tags["fail_reason"]
