@@ -1,46 +1,72 @@
 """One trial: parameters → model → fit → objective value. Runs inside a worker process.
 
 The objective stays short: building is :mod:`cifar_search.models`, data is
-:mod:`cifar_search.data`, and reporting each epoch to the coordinator (which logs to MLflow and
-asks the pruner) is the :class:`EpochReporter` callback.
+:mod:`cifar_search.data`, the per-epoch checkpoint is :class:`Checkpoint`, and reporting each
+epoch to the coordinator (which logs to MLflow and asks the pruner) is :class:`EpochReporter`.
+
+A trial that continues an interrupted one starts from that trial's last checkpoint: weights,
+optimizer state and epoch counter, so at most the epoch in progress is lost.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import keras
 
 from cifar_search import data, models
-from cifar_search.tasks import TrialResult, TrialTask
+from cifar_search.tasks import CHECKPOINT, CONTINUE, PRUNE, STATE, TrialResult, TrialTask, read_state
 
-#: Called after every epoch with (epoch, logs); returns False to prune the trial.
-EpochHook = Callable[[int, dict[str, float]], bool]
+#: Called after every epoch with (epoch, logs); returns CONTINUE, PRUNE or STOP.
+EpochHook = Callable[[int, dict[str, float]], str]
+
+class Checkpoint(keras.callbacks.Callback):
+    """Saves the model (weights and optimizer state) and the history after every epoch,
+    atomically, so a killed trial can continue from its last completed epoch."""
+
+    def __init__(self, folder: Path, history: list[dict[str, float]]) -> None:
+        super().__init__()
+        self.folder = folder
+        self.history = list(history)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.history.append({k: float(v) for k, v in (logs or {}).items()})
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.folder / f".{CHECKPOINT}"
+        self.model.save(partial)
+        os.replace(partial, self.folder / CHECKPOINT)
+        state = self.folder / f".{STATE}"
+        state.write_text(json.dumps({"epochs": epoch + 1, "history": self.history}))
+        os.replace(state, self.folder / STATE)
 
 
 class EpochReporter(keras.callbacks.Callback):
-    """Sends each epoch's metrics to the coordinator; stops training when told to prune."""
+    """Sends each epoch's metrics to the coordinator; stops training when told to prune or
+    to stop."""
 
-    def __init__(self, hook: EpochHook) -> None:
+    def __init__(self, hook: EpochHook, start: int) -> None:
         super().__init__()
         self.hook = hook
-        self.pruned = False
-        self.epochs = 0
+        self.epochs = start
+        self.outcome = CONTINUE
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.epochs = epoch + 1
-        metrics = {k: float(v) for k, v in (logs or {}).items()}
-        if not self.hook(epoch, metrics):
-            self.pruned = True
+        reply = self.hook(epoch, {k: float(v) for k, v in (logs or {}).items()})
+        if reply != CONTINUE:
+            self.outcome = reply
             self.model.stop_training = True
 
 
-def _callbacks(task: TrialTask, reporter: EpochReporter) -> list[keras.callbacks.Callback]:
-    """The reporter, plus early stopping when the budget has a patience."""
-    callbacks: list[keras.callbacks.Callback] = [reporter]
+def _callbacks(task: TrialTask, checkpoint: Checkpoint,
+               reporter: EpochReporter) -> list[keras.callbacks.Callback]:
+    """Checkpoint, then report (so a reported epoch is always saved); early stopping first."""
+    callbacks: list[keras.callbacks.Callback] = [checkpoint, reporter]
     if task.patience is not None:
         callbacks.insert(0, keras.callbacks.EarlyStopping(
             monitor=task.metric, mode="min" if task.direction == "minimize" else "max",
@@ -49,10 +75,10 @@ def _callbacks(task: TrialTask, reporter: EpochReporter) -> list[keras.callbacks
     return callbacks
 
 
-def _final_value(task: TrialTask, history: dict[str, list[float]]) -> float | None:
+def _final_value(task: TrialTask, history: list[dict[str, float]]) -> float | None:
     """The objective of the final model: the last epoch, or the best one when early stopping
     restored the best weights."""
-    values = history.get(task.metric) or []
+    values = [epoch[task.metric] for epoch in history if task.metric in epoch]
     if not values:
         return None
     if task.patience is not None:
@@ -60,45 +86,51 @@ def _final_value(task: TrialTask, history: dict[str, list[float]]) -> float | No
     return values[-1]
 
 
+def _model(task: TrialTask, split: data.Split) -> tuple[keras.Model, dict[str, Any]]:
+    """The interrupted trial's checkpoint when there is one, else a new compiled model."""
+    state = read_state(task.resume_dir) if task.resume_dir else None
+    if state is not None:
+        return keras.models.load_model(Path(task.resume_dir) / CHECKPOINT), state
+    model = models.build_model(task.family, task.params, split.input_shape, split.num_classes)
+    models.compile_model(model, task.params)
+    return model, {"epochs": 0, "history": []}
+
+
 def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     """Train one trial from a clean Keras session; return its result.
 
     Raises:
         cifar_search.errors.TrialError: the parameters cannot be built into a model.
-        FloatingPointError: training diverged (the loss became NaN).
+        FloatingPointError: training diverged (the objective became NaN or infinite).
     """
     started = time.perf_counter()
     keras.backend.clear_session()
     keras.utils.set_random_seed(task.seed)
     split = data.load_split(Path(task.data_dir), task.validation, task.subset, task.split_seed)
-    model = models.build_model(task.family, task.params, split.input_shape, split.num_classes)
-    models.compile_model(model, task.params)
-    reporter = EpochReporter(hook)
-    history = model.fit(
+    model, state = _model(task, split)
+    checkpoint = Checkpoint(Path(task.trial_dir), state["history"])
+    reporter = EpochReporter(hook, start=state["epochs"])
+    model.fit(
         split.x_train, split.y_train,
         validation_data=(split.x_val, split.y_val),
         epochs=task.epochs,
+        initial_epoch=state["epochs"],
         batch_size=int(task.params.get("batch_size", task.batch_size)),
-        callbacks=_callbacks(task, reporter),
+        callbacks=_callbacks(task, checkpoint, reporter),
         verbose=0,
-    ).history
-    value = _final_value(task, history)
+    )
+    value = _final_value(task, checkpoint.history)
     if value is not None and not math.isfinite(value):
         raise FloatingPointError(f"{task.metric} is {value} after epoch {reporter.epochs}; "
                                  "training diverged (try a smaller learning rate)")
+    state_name = {CONTINUE: "complete", PRUNE: "pruned"}.get(reporter.outcome, "stopped")
     model_path = None
-    if not reporter.pruned:
+    if state_name == "complete":
         model_path = str(Path(task.trial_dir) / "model.keras")
-        Path(task.trial_dir).mkdir(parents=True, exist_ok=True)
         model.save(model_path)
-    return TrialResult(
-        state="pruned" if reporter.pruned else "complete",
-        value=value,
-        epochs=reporter.epochs,
-        config=models.describe(model),
-        model_path=model_path,
-        seconds=time.perf_counter() - started,
-    )
+    return TrialResult(state=state_name, value=value, epochs=reporter.epochs,
+                       config=models.describe(model), model_path=model_path,
+                       seconds=time.perf_counter() - started)
 
 
 def evaluate(model_path: str, data_dir: str) -> dict:

@@ -10,10 +10,14 @@ and its parameters queued again.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import signal
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import optuna
 from optuna.trial import TrialState
@@ -22,7 +26,16 @@ from cifar_search import data
 from cifar_search.errors import CifarSearchError, ConfigError, DataError
 from cifar_search.pool import WorkerPool, threads_per_worker
 from cifar_search.sweep import Sweep
-from cifar_search.tasks import CONTINUE, PRUNE, EvaluateTask, TrialResult, TrialTask, trial_seed
+from cifar_search.tasks import (
+    CONTINUE,
+    PRUNE,
+    STOP,
+    EvaluateTask,
+    TrialResult,
+    TrialTask,
+    read_state,
+    trial_seed,
+)
 from cifar_search.workspace import Workspace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -141,6 +154,7 @@ class Coordinator:
         self.say = say
         self.progress = progress
         self.running: dict[int, Running] = {}
+        self.stopping = False
         self.grid = sweep.space.grid() if sweep.sampler.kind == "grid" else None
         self.target = len(self.grid) if self.grid is not None else sweep.trials
         if sweep.trials is not None:
@@ -159,9 +173,9 @@ class Coordinator:
             raise DataError(f"{self.sweep.source}: data.subset: {subset} is more than the "
                             f"{train} training images in {source or 'CIFAR-10'}")
 
-    def _recover(self, tracker: Any) -> int:
-        """Fail trials left RUNNING by an interrupted sweep and queue their parameters again."""
-        recovered = 0
+    def _recover(self, tracker: Any) -> None:
+        """Fail trials left RUNNING by an interrupted sweep and queue their parameters again
+        (failed first, then queued: a crash in between can lose a retry, never duplicate one)."""
         for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             storage = self.study._storage
             storage.set_trial_user_attr(frozen._trial_id, "interrupted", True)
@@ -170,11 +184,15 @@ class Coordinator:
             run_id = frozen.user_attrs.get("mlflow_run_id")
             if run_id:
                 tracker.kill_run(run_id, "interrupted")
-            self.study.enqueue_trial(frozen.params, user_attrs={"retry_of": frozen.number})
-            recovered += 1
-        return recovered
+            self._requeue(frozen)
 
-    def _announce(self, existed: bool, recovered: int) -> None:
+    def _requeue(self, trial: optuna.trial.BaseTrial) -> None:
+        """Queue an interrupted trial's parameters again, to continue from its checkpoint."""
+        attrs = {"retry_of": trial.number, "seed": trial.user_attrs.get("seed"),
+                 "deaths": trial.user_attrs.get("deaths", 0)}
+        self.study.enqueue_trial(trial.params, user_attrs=attrs)
+
+    def _announce(self, existed: bool) -> None:
         trials = self.study.get_trials(deepcopy=False)
         finished = [t for t in trials if counts_as_finished(t)]
         self.finished = len(finished)
@@ -187,8 +205,9 @@ class Coordinator:
             name = trial.state.name.lower()
             by_state[name] = by_state.get(name, 0) + 1
         parts = [f"{n} {state}" for state, n in sorted(by_state.items())]
-        if recovered:
-            parts.append(f"{recovered} interrupted (re-queued)")
+        queued = [t for t in trials if t.state == TrialState.WAITING and "retry_of" in t.user_attrs]
+        if queued:
+            parts.append(f"{len(queued)} interrupted (re-queued)")
         left = max(0, self.target - self.finished)
         parts.append(f"{left} left")
         self.say(f"resuming study {self.sweep.name!r}: {', '.join(parts)}")
@@ -231,7 +250,8 @@ class Coordinator:
         trial.set_user_attr("params", params)
         return trial, params
 
-    def _task(self, trial: optuna.Trial, params: dict[str, Any], seed: int) -> TrialTask:
+    def _task(self, trial: optuna.Trial, params: dict[str, Any], seed: int,
+              resume_dir: str | None) -> TrialTask:
         sweep = self.sweep
         return TrialTask(
             number=trial.number, params=params, family=sweep.model,
@@ -240,33 +260,61 @@ class Coordinator:
             direction=sweep.objective.direction, seed=seed, data_dir=str(self.data_dir),
             validation=sweep.data.validation, subset=sweep.data.subset, split_seed=sweep.seed,
             trial_dir=str(self.workspace.trial_dir(sweep.name, trial.number)),
+            resume_dir=resume_dir,
         )
 
     def _start_trial(self, worker: Any) -> None:
         trial, params = self._ask()
-        seed = trial_seed(self.sweep.seed, trial.number)
+        seed = trial.user_attrs.get("seed") or trial_seed(self.sweep.seed, trial.number)
         retry_of = trial.user_attrs.get("retry_of")
         run_id = self.tracker.start_trial(trial.number, params, seed, retry_of)
         trial.set_user_attr("mlflow_run_id", run_id)
         trial.set_user_attr("seed", seed)
-        self.running[trial.number] = Running(trial, run_id, params)
-        worker.send("train", self._task(trial, params, seed))
+        running = Running(trial, run_id, params)
+        self.running[trial.number] = running
+        resume_dir = self._replay(running, retry_of)
+        worker.send("train", self._task(trial, params, seed, resume_dir))
+
+    def _checkpoint_folder(self, retry_of: int | None) -> Path | None:
+        """The newest checkpoint along a chain of interrupted trials, or None."""
+        trials = {t.number: t for t in self.study.get_trials(deepcopy=False)}
+        while retry_of is not None:
+            folder = self.workspace.trial_dir(self.sweep.name, retry_of)
+            if read_state(folder) is not None:
+                return folder
+            retry_of = trials[retry_of].user_attrs.get("retry_of") if retry_of in trials else None
+        return None
+
+    def _replay(self, running: Running, retry_of: int | None) -> str | None:
+        """Give a continuing trial the epochs its interrupted predecessor completed (MLflow
+        history and pruner reports); return the predecessor's folder, or None."""
+        folder = self._checkpoint_folder(retry_of)
+        if folder is None:
+            return None
+        state = read_state(folder)
+        for epoch, logs in enumerate(state["history"]):
+            self._record_epoch(running, epoch, logs)
+        running.trial.set_user_attr("resumed_at_epoch", state["epochs"])
+        return str(folder)
 
     # -- handling worker messages ----------------------------------------------------------
 
-    def _on_epoch(self, worker: Any, number: int, epoch: int, logs: dict[str, float]) -> None:
-        running = self.running[number]
+    def _record_epoch(self, running: Running, epoch: int, logs: dict[str, float]) -> bool:
+        """Log one epoch to MLflow and report it to the pruner; return whether to prune."""
         step = epoch + 1
         running.epochs = step
         self.tracker.log_epoch(running.run_id, step, logs)
-        value = logs.get(self.sweep.objective.metric)
-        prune = False
-        if value is not None:
-            running.trial.report(value, step)
-            prune = running.trial.should_prune()
-        worker.reply(PRUNE if prune else CONTINUE)
         if self.progress:
             self.progress.epoch()
+        value = logs.get(self.sweep.objective.metric)
+        if value is None or not math.isfinite(value):
+            return False
+        running.trial.report(value, step)
+        return running.trial.should_prune()
+
+    def _on_epoch(self, worker: Any, number: int, epoch: int, logs: dict[str, float]) -> None:
+        prune = self._record_epoch(self.running[number], epoch, logs)
+        worker.reply(STOP if self.stopping else PRUNE if prune else CONTINUE)
 
     def _finish(self, number: int, state: str, value: float | None = None,
                 info: dict[str, Any] | None = None, reason: str | None = None) -> None:
@@ -299,6 +347,9 @@ class Coordinator:
 
     def _on_done(self, number: int, result: TrialResult) -> None:
         config = {k: v for k, v in result.config.items()}
+        if result.state == "stopped":
+            self._interrupt(number)
+            return
         if result.model_path:
             self.running[number].trial.set_user_attr("model_path", result.model_path)
         if result.state == "complete" and result.value is None:
@@ -313,8 +364,7 @@ class Coordinator:
                                        f"{worker.exitcode}); run with --debug for details")
             task = worker.task
             if isinstance(task, TrialTask) and task.number in self.running:
-                self._finish(task.number, "failed",
-                             reason=f"worker process died (exit code {worker.exitcode})")
+                self._on_worker_death(task.number, worker.exitcode)
             self.pool.replace(worker)
             return
         kind = message[0]
@@ -332,23 +382,60 @@ class Coordinator:
     def _loop(self) -> None:
         while True:
             for worker in self.pool.idle():
-                if not self._more_to_start():
+                if self.stopping or not self._more_to_start():
                     break
                 self._start_trial(worker)
-            if not self.pool.busy() and not self._more_to_start():
+            if not self.pool.busy() and (self.stopping or not self._more_to_start()):
                 return
             for worker, message in self.pool.events(POLL_SECONDS):
                 self._handle(worker, message)
 
+    def _on_worker_death(self, number: int, exitcode: int | None) -> None:
+        """A worker died mid-trial: continue the trial from its checkpoint once; if its
+        continuation kills a worker too, the trial fails (it is the trial's fault)."""
+        reason = f"worker process died (exit code {exitcode})"
+        trial = self.running[number].trial
+        if trial.user_attrs.get("deaths", 0) >= 1:
+            self._finish(number, "failed", reason=reason)
+            return
+        trial.set_user_attr("deaths", trial.user_attrs.get("deaths", 0) + 1)
+        self.say(f"trial {number:>3} interrupted: {reason}; it continues from its checkpoint")
+        self._interrupt(number, reason)
+
+    def _interrupt(self, number: int, reason: str = "interrupted") -> None:
+        """Mark a trial in flight as interrupted (Optuna FAIL + MLflow KILLED) and queue it
+        to continue from its checkpoint."""
+        running = self.running.pop(number)
+        running.trial.set_user_attr("interrupted", True)
+        running.trial.set_user_attr("fail_reason", reason)
+        self.study.tell(running.trial, state=TrialState.FAIL)
+        self._requeue(self.study._storage.get_trial(running.trial._trial_id))
+        self.tracker.kill_run(running.run_id, reason)
+
     def _abandon_running(self) -> None:
-        """Mark trials in flight as interrupted (Optuna FAIL + MLflow KILLED); re-run later."""
+        """Interrupt every trial in flight (their checkpoints stay)."""
         for number in list(self.running):
-            running = self.running.pop(number)
-            running.trial.set_user_attr("interrupted", True)
-            running.trial.set_user_attr("fail_reason", "interrupted")
-            self.study.tell(running.trial, state=TrialState.FAIL)
-            self.study.enqueue_trial(running.trial.params, user_attrs={"retry_of": number})
-            self.tracker.kill_run(running.run_id, "interrupted")
+            self._interrupt(number)
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        """First Ctrl-C: hand out no new trial and stop running ones after their epoch.
+        Second Ctrl-C, or SIGTERM: stop at once. Either way every trial in flight is recorded
+        as interrupted and continues from its checkpoint on resume."""
+        def on_signal(signum: int, frame: Any) -> None:
+            if self.stopping or signum == signal.SIGTERM:
+                self.stopping = True
+                raise KeyboardInterrupt
+            self.stopping = True
+            self.say("stopping: running trials end after their current epoch "
+                     "(Ctrl-C again to stop at once)")
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     # -- summary ---------------------------------------------------------------------------
 
@@ -395,7 +482,8 @@ class Coordinator:
             parent = self.tracker.open_parent(self.study.user_attrs.get("mlflow_parent_run_id"))
             self.study.set_user_attr("mlflow_parent_run_id", parent)
             self.tracker.update_parent({"trials": self.target, "workers": self.sweep.workers})
-            self._announce(existed, self._recover(self.tracker))
+            self._recover(self.tracker)
+            self._announce(existed)
             outcome = self._run_workers(summary)
         finally:
             lock.close()
@@ -403,20 +491,22 @@ class Coordinator:
 
     def _run_workers(self, summary: Any) -> Outcome:
         threads = threads_per_worker(self.sweep.workers)
-        interrupted = False
         with WorkerPool(self.sweep.workers, threads) as self.pool:
             if self.progress:
                 self.progress.start(self.target, self.finished, self.sweep.budget.epochs)
             try:
-                self._loop()
-                test = self._evaluate_best() if self.finished >= self.target else None
+                with self._signals():
+                    self._loop()
+                    test = None
+                    if not self.stopping and self.finished >= self.target:
+                        test = self._evaluate_best()
             except KeyboardInterrupt:
-                interrupted = True
                 test = None
                 self._abandon_running()
             finally:
                 if self.progress:
                     self.progress.close()
+        interrupted = self.stopping
         best = summary.log_study(self.study, self.sweep, self.tracker, test)
         done = self.finished >= self.target or (self.grid is not None and not self._more_to_start())
         self.tracker.close_parent("FINISHED" if done else "KILLED")

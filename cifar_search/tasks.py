@@ -7,12 +7,15 @@ The coordinator owns the Optuna study and the MLflow runs; a worker only trains.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 #: Replies to an epoch report.
 CONTINUE = "continue"
 PRUNE = "prune"
+STOP = "stop"  # the sweep is stopping: end after this epoch, keep the checkpoint
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,8 @@ class TrialTask:
         seed: the trial's seed (sweep seed and trial number).
         data_dir: the decoded-data cache folder.
         validation, subset, split_seed: how the training set is split.
-        trial_dir: where the worker writes the trial's model.
+        trial_dir: where the worker writes the trial's checkpoint and model.
+        resume_dir: the folder of the interrupted trial this one continues, or None.
     """
 
     number: int
@@ -46,6 +50,7 @@ class TrialTask:
     subset: int | None
     split_seed: int
     trial_dir: str
+    resume_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class TrialResult:
     """What a worker reports for a trial that ran to its end or was pruned.
 
     Attributes:
-        state: ``complete`` or ``pruned``.
+        state: ``complete``, ``pruned`` or ``stopped`` (the sweep is stopping).
         value: the objective of the final model (None only when pruned before any epoch).
         epochs: epochs trained.
         config: the optimizer, learning rate and activations read back from the compiled model.
@@ -80,3 +85,16 @@ class TrialResult:
 def trial_seed(sweep_seed: int, number: int) -> int:
     """The seed of trial ``number``: re-running a trial with it reproduces it."""
     return (sweep_seed * 1_000_003 + number) % (2**31 - 1)
+
+
+#: Files of a trial's per-epoch checkpoint (written by the worker, read on resume).
+CHECKPOINT = "checkpoint.keras"
+STATE = "state.json"
+
+
+def read_state(folder: str | Path) -> dict[str, Any] | None:
+    """The checkpoint of a trial folder, ``{"epochs": k, "history": [logs, …]}``, or None."""
+    path = Path(folder) / STATE
+    if not path.is_file() or not (Path(folder) / CHECKPOINT).is_file():
+        return None
+    return json.loads(path.read_text())

@@ -29,11 +29,9 @@ def _limit_threads(threads: int) -> None:
 def _train(conn: Connection, task: Any) -> None:
     from cifar_search import objective
 
-    def hook(epoch: int, logs: dict[str, float]) -> bool:
+    def hook(epoch: int, logs: dict[str, float]) -> str:
         conn.send(("epoch", task.number, epoch, logs))
-        from cifar_search.tasks import CONTINUE
-
-        return conn.recv() == CONTINUE
+        return conn.recv()
 
     try:
         result = objective.run_trial(task, hook)
@@ -53,8 +51,23 @@ def _evaluate(conn: Connection, task: Any) -> None:
         conn.send(("failed", None, f"{type(error).__name__}: {error}", traceback.format_exc()))
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the coordinator dies (even by ``kill -9``), so an
+    orphan never keeps training or writes into a trial that a resumed sweep continues."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker exits at its next message
+        pass
+    if os.getppid() == 1:  # the coordinator died before the request took effect
+        os._exit(1)
+
+
 def main(conn: Connection, threads: int) -> None:
     """Worker entry point: serve tasks from ``conn`` until told to stop."""
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_threads(threads)
     import keras  # noqa: F401  (paid once per worker, not once per trial)
