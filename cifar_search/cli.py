@@ -1,4 +1,4 @@
-"""Command line: ``python -m cifar_search {run,status,best,ui} …``.
+"""Command line: ``python -m cifar_search {run,resume,status,best,check,ui} …``.
 
 One handler per subcommand, each ``(args) -> int``. A usage error prints one line and the
 subcommand's help; errors in files or data print one line naming the file, key and value;
@@ -69,16 +69,22 @@ def _workspace(args: argparse.Namespace) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+def _run_sweep(args: argparse.Namespace) -> Any:
+    """The sweep file with the command line's overrides."""
+    from cifar_search.sweep import load_sweep
+
+    return load_sweep(args.sweep).override(
+        trials=args.trials, epochs=args.epochs, subset=args.subset, workers=args.workers,
+        data=args.data,
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Create or resume the sweep's study and run it to its number of trials."""
     from cifar_search.progress import Progress
     from cifar_search.runner import Coordinator
-    from cifar_search.sweep import load_sweep
 
-    sweep = load_sweep(args.sweep).override(
-        trials=args.trials, epochs=args.epochs, subset=args.subset, workers=args.workers,
-        data=args.data,
-    )
+    sweep = _run_sweep(args)
     progress = Progress()
     coordinator = Coordinator(sweep, _workspace(args), say=progress.say, progress=progress)
     outcome = coordinator.run()
@@ -160,6 +166,52 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resume(args: argparse.Namespace) -> int:
+    """Like run, but refuses when the study does not exist or has nothing left to do."""
+    from cifar_search.errors import ConfigError
+    from cifar_search.runner import Coordinator, counts_as_finished, find_study
+
+    sweep = _run_sweep(args)
+    study = find_study(sweep, _workspace(args))
+    if study is None:
+        raise ConfigError("", f"no study {sweep.name!r} to resume; start it with "
+                          f"python -m cifar_search run {args.sweep}", args.sweep)
+    trials = study.get_trials(deepcopy=False)
+    finished = sum(counts_as_finished(t) for t in trials)
+    pending = [t for t in trials if not t.state.is_finished()]
+    target = Coordinator(sweep, _workspace(args)).target
+    if finished >= target and not pending:
+        raise ConfigError("", f"study {sweep.name!r} is finished ({finished}/{target} trials); "
+                          "nothing to resume (raise --trials to run more)", args.sweep)
+    return cmd_run(args)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Reconcile Optuna trials with MLflow runs; with --repair, fix what can be fixed."""
+    from cifar_search import integrity
+    from cifar_search.errors import ConfigError
+    from cifar_search.tracking import Tracker
+
+    sweep, study = _load_study(args)
+    workspace = _workspace(args)
+    try:
+        workspace.lock(sweep.name).close()
+        live = False
+    except ConfigError:
+        live = True
+    tracker = Tracker(workspace, sweep)
+    problems = integrity.reconcile(study, tracker, live)
+    if args.repair:
+        for line in integrity.repair(tracker, problems):
+            print(f"repaired: {line}")
+        problems = integrity.reconcile(study, tracker, live)
+    for problem in problems:
+        print(f"problem: {problem.message}")
+    trials = len(study.get_trials(deepcopy=False))
+    print(f"check {sweep.name!r}: {trials} trials, {len(problems)} problem(s)")
+    return EXIT_ERROR if problems else 0
+
+
 def cmd_best(args: argparse.Namespace) -> int:
     """The best trial."""
     from cifar_search import summary
@@ -205,19 +257,23 @@ def build_parser() -> Parser:
                                 "Optuna and MLflow.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    run = commands.add_parser("run", help="run or resume a sweep",
-                              description="Run a sweep; run it again to resume it.")
-    run.add_argument("sweep", help="a sweep file, e.g. sweeps/dropout.py")
-    run.add_argument("--trials", type=_positive, help="finished trials to end with")
-    run.add_argument("--epochs", type=_positive, help="epochs per trial")
-    run.add_argument("--subset", type=_positive, help="train on this many images only")
-    run.add_argument("--workers", type=_positive, help="trials trained at once")
-    run.add_argument("--data", metavar="PATH",
-                     help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or an "
-                          "image folder train/<class>/, test/<class>/ (dir or .tar.gz); "
-                          "default $CIFAR_SEARCH_DATA, else download")
-    _stores(run)
-    run.set_defaults(handler=cmd_run)
+    for name, handler, text in (
+        ("run", cmd_run, "Run a sweep; run it again to resume it."),
+        ("resume", cmd_resume, "Resume an interrupted sweep (refuses when nothing is left)."),
+    ):
+        run = commands.add_parser(name, help=text.split(";")[0].split(" (")[0].lower(),
+                                  description=text)
+        run.add_argument("sweep", help="a sweep file, e.g. sweeps/dropout.py")
+        run.add_argument("--trials", type=_positive, help="finished trials to end with")
+        run.add_argument("--epochs", type=_positive, help="epochs per trial")
+        run.add_argument("--subset", type=_positive, help="train on this many images only")
+        run.add_argument("--workers", type=_positive, help="trials trained at once")
+        run.add_argument("--data", metavar="PATH",
+                         help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or "
+                              "an image folder train/<class>/, test/<class>/ (dir or .tar.gz); "
+                              "default $CIFAR_SEARCH_DATA, else download")
+        _stores(run)
+        run.set_defaults(handler=handler)
 
     for name, handler, text in (("status", cmd_status, "trials of a sweep's study"),
                                 ("best", cmd_best, "the best trial of a sweep's study")):
@@ -226,6 +282,15 @@ def build_parser() -> Parser:
         sub.add_argument("--json", action="store_true", help="print one JSON object")
         _stores(sub)
         sub.set_defaults(handler=handler)
+
+    check = commands.add_parser("check", help="reconcile Optuna trials with MLflow runs",
+                                description="Reconcile Optuna trials with MLflow runs; exit 1 "
+                                            "when they disagree.")
+    check.add_argument("sweep", help="a sweep file, e.g. sweeps/dropout.py")
+    check.add_argument("--repair", action="store_true",
+                       help="fix what can be fixed (e.g. runs left RUNNING by a crash)")
+    _stores(check)
+    check.set_defaults(handler=cmd_check)
 
     ui = commands.add_parser("ui", help="open the MLflow UI on the workspace",
                              description="Start the MLflow UI on 127.0.0.1.")

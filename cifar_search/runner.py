@@ -59,6 +59,8 @@ def _storage(workspace: Workspace) -> optuna.storages.BaseStorage:
 
 def find_study(sweep: Sweep, workspace: Workspace) -> optuna.Study | None:
     """The sweep's existing study, or None."""
+    if workspace.storage is None and not (workspace.root / "optuna.db").is_file():
+        return None
     storage = _storage(workspace)
     if sweep.name not in optuna.study.get_all_study_names(storage):
         return None
@@ -483,6 +485,9 @@ class Coordinator:
             self.study.set_user_attr("mlflow_parent_run_id", parent)
             self.tracker.update_parent({"trials": self.target, "workers": self.sweep.workers})
             self._recover(self.tracker)
+            from cifar_search import integrity
+
+            integrity.repair(self.tracker, integrity.reconcile(self.study, self.tracker, False))
             self._announce(existed)
             outcome = self._run_workers(summary)
         finally:

@@ -1,4 +1,10 @@
-"""Shared fixtures: tiny, learnable generated images (never the real CIFAR-10)."""
+"""Shared data fixtures: tiny, learnable generated images (never the real CIFAR-10).
+
+Each class has its own base colour plus a little seeded noise, so a tiny CNN beats chance
+within a few epochs and any mix-up of labels, channels or pixel order is visible in tests.
+"""
+
+from __future__ import annotations
 
 import io
 import pickle
@@ -9,58 +15,115 @@ import numpy as np
 import pytest
 from PIL import Image
 
-CLASSES = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"]
+# One clearly different RGB colour per class.
+PALETTE = np.array([
+    (220, 40, 40), (40, 180, 40), (40, 60, 220), (230, 210, 40), (200, 50, 200),
+    (40, 200, 210), (245, 245, 245), (20, 20, 20), (240, 140, 30), (120, 120, 120),
+], dtype=np.int16)
+NOISE = 16
+
+
+def class_name(label: int) -> str:
+    """Folder name of class ``label``: c0, c1, ..."""
+    return f"c{label}"
 
 
 def class_images(label: int, count: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` images of one class: its own base colour plus a little noise."""
-    base = np.array([(label * 67) % 256, (label * 131 + 40) % 256, (label * 29 + 90) % 256])
-    noise = rng.integers(-20, 21, size=(count, size, size, 3))
-    return np.clip(base + noise, 0, 255).astype(np.uint8)
+    """``count`` uint8 images (count, size, size, 3) of one class: its colour plus noise."""
+    noise = rng.integers(-NOISE, NOISE + 1, size=(count, size, size, 3))
+    return np.clip(PALETTE[label] + noise, 0, 255).astype(np.uint8)
 
 
 def make_image_folder(root: Path, classes: int = 10, train_per_class: int = 6,
                       test_per_class: int = 2, size: int = 32, fmt: str = "png") -> Path:
-    """Write ``root/train/<class>/NNNN.<fmt>`` and ``root/test/<class>/…``; return ``root``."""
-    rng = np.random.default_rng(0)
+    """Write ``root/train/<class>/NNNN.<fmt>`` and ``root/test/<class>/NNNN.<fmt>``.
+
+    Returns:
+        ``root``.
+    """
+    if not 1 <= classes <= len(PALETTE):
+        raise ValueError(f"classes={classes}; give 1..{len(PALETTE)}")
+    rng = np.random.default_rng(size * 1000 + classes)
     for split, count in (("train", train_per_class), ("test", test_per_class)):
         for label in range(classes):
-            folder = root / split / CLASSES[label]
+            folder = Path(root) / split / class_name(label)
             folder.mkdir(parents=True, exist_ok=True)
             for i, image in enumerate(class_images(label, count, size, rng)):
                 Image.fromarray(image).save(folder / f"{i:04d}.{fmt}")
-    return root
+    return Path(root)
 
 
-def make_cifar_python_tarball(path: Path, n_per_batch: int = 10, n_test: int = 10) -> Path:
-    """Write a small file in the official cifar-10-python.tar.gz format."""
-    rng = np.random.default_rng(1)
+def make_cifar_python_tarball(path: Path, n_per_batch: int = 10, n_test: int = 10, *,
+                              arrays: tuple | None = None) -> Path:
+    """Write a small file in the official ``cifar-10-python.tar.gz`` format.
 
-    def batch(n: int, name: str) -> bytes:
-        labels = [int(i % 10) for i in range(n)]
-        images = np.stack([class_images(label, 1, 32, rng)[0] for label in labels])
-        data = images.transpose(0, 3, 1, 2).reshape(n, 3072)
-        return pickle.dumps({b"batch_label": name.encode(), b"labels": labels, b"data": data,
-                             b"filenames": [f"{i}.png".encode() for i in range(n)]})
+    Five ``data_batch_*`` files, ``test_batch`` and ``batches.meta`` under
+    ``cifar-10-batches-py/``, pickled like the original: dicts with bytes keys ``b"data"``
+    (uint8 rows of 3072 pixels, channel-first), ``b"labels"``, ``b"batch_label"`` and
+    ``b"filenames"``; the meta holds ``b"label_names"``.
 
-    members = {f"data_batch_{i}": batch(n_per_batch, f"batch {i}") for i in range(1, 6)}
-    members["test_batch"] = batch(n_test, "test")
-    members["batches.meta"] = pickle.dumps({b"label_names": [c.encode() for c in CLASSES]})
+    Args:
+        path: the file to write.
+        n_per_batch: images per data batch (labels cycle through the 10 classes).
+        n_test: images in the test batch.
+        arrays: optional ``(x_train, y_train, x_test, y_test, classes)`` (uint8 images of
+            32x32) to write instead of generated ones; the training set must split into five
+            equal batches.
+
+    Returns:
+        ``path``.
+    """
+    if arrays is None:
+        arrays = _generated_cifar(n_per_batch, n_test)
+    x_train, y_train, x_test, y_test, classes = arrays
+    members = {}
+    for i, (x, y) in enumerate(zip(np.split(x_train, 5), np.split(y_train, 5)), start=1):
+        members[f"data_batch_{i}"] = _batch(x, y, f"training batch {i} of 5")
+    members["test_batch"] = _batch(x_test, y_test, "testing batch 1 of 1")
+    members["batches.meta"] = pickle.dumps(
+        {b"label_names": [c.encode() for c in classes], b"num_cases_per_batch": len(y_train) // 5,
+         b"num_vis": 3072}, protocol=2)
     with tarfile.open(path, "w:gz") as archive:
         for name, data in members.items():
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-    return path
+    return Path(path)
+
+
+def _generated_cifar(n_per_batch: int, n_test: int) -> tuple:
+    """Learnable generated arrays for a cifar-10-python file."""
+    rng = np.random.default_rng(1)
+
+    def images(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = np.arange(n) % 10
+        return np.concatenate([class_images(int(k), 1, 32, rng) for k in labels]), labels
+
+    x_train, y_train = images(5 * n_per_batch)
+    x_test, y_test = images(n_test)
+    return x_train, y_train, x_test, y_test, [class_name(k) for k in range(10)]
+
+
+def _batch(images: np.ndarray, labels: np.ndarray, name: str) -> bytes:
+    """One batch pickled like the original files."""
+    data = np.ascontiguousarray(images.transpose(0, 3, 1, 2)).reshape(len(images), 3072)
+    return pickle.dumps({
+        b"batch_label": name.encode(),
+        b"labels": [int(k) for k in labels],
+        b"data": data,
+        b"filenames": [f"image_{i:05d}.png".encode() for i in range(len(images))],
+    }, protocol=2)
 
 
 @pytest.fixture
 def image_folder_factory():
+    """The function :func:`make_image_folder`."""
     return make_image_folder
 
 
 @pytest.fixture
 def cifar_python_factory():
+    """The function :func:`make_cifar_python_tarball`."""
     return make_cifar_python_tarball
 
 

@@ -159,3 +159,75 @@ def test_kill_9_of_a_worker_continues_its_trial_from_the_checkpoint(tmp_path, ti
         in output
     status = assert_invariants(folder, epochs=12)
     assert sum(t["state"] == "interrupted" for t in status["trials"]) == 1
+
+
+MANY = """
+from cifar_search import Budget, Data, Sweep
+
+sweep = Sweep(
+    name="many",
+    space={"parameters": {"dropout_rate": {"type": "float", "low": 0.0, "high": 0.5},
+                          "filters": 2}},
+    model="dropout",
+    data=Data(subset=20),
+    budget=Budget(epochs=1, batch_size=8),
+    sampler="random",
+    trials=40,
+    workers=8,
+)
+"""
+
+
+def test_eight_workers_forty_trials_on_the_embedded_stores(tmp_path, tiny_data):
+    (tmp_path / "sweep.py").write_text(MANY)
+    output = run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
+    assert "locked" not in output
+    status = json.loads(run(tmp_path, "status", "sweep.py", "--json"))
+    assert status["counts"] == {"complete": 40}
+    assert len({t["mlflow_run_id"] for t in status["trials"]}) == 40
+    assert "0 problem(s)" in run(tmp_path, "check", "sweep.py")
+
+
+def test_check_finds_and_repairs_what_a_crash_leaves(tmp_path, tiny_data):
+    from mlflow import MlflowClient
+
+    make_sweep(tmp_path, epochs=1)
+    run(tmp_path, "run", "sweep.py", "--data", str(tiny_data), "--trials", "2")
+    status = json.loads(run(tmp_path, "status", "sweep.py", "--json"))
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'ws' / 'mlflow.db'}")
+    left_running = status["trials"][0]["mlflow_run_id"]
+    client.update_run(left_running, status="RUNNING")
+    parent = client.get_run(left_running).data.tags["mlflow.parentRunId"]
+    orphan = client.create_run(client.get_run(left_running).info.experiment_id,
+                               tags={"mlflow.parentRunId": parent}).info.run_id
+
+    def check(*flags):
+        return subprocess.run([sys.executable, "-m", "cifar_search", "check", "sweep.py",
+                               "--workspace", "ws", *flags], cwd=tmp_path, env=env(),
+                              capture_output=True, text=True)
+
+    found = check()
+    assert found.returncode == 1
+    assert f"trial 0 is complete but its run {left_running} is RUNNING" in found.stdout
+    assert f"run {orphan}" in found.stdout and "belongs to no trial" in found.stdout
+    repaired = check("--repair")
+    assert repaired.returncode == 0, repaired.stdout
+    assert f"repaired: set run {left_running} to FINISHED" in repaired.stdout
+    assert f"repaired: set run {orphan} to KILLED" in repaired.stdout
+    assert client.get_run(left_running).info.status == "FINISHED"
+    assert check().returncode == 0
+
+
+def test_resume_refuses_when_there_is_nothing_to_resume(tmp_path, tiny_data):
+    make_sweep(tmp_path, epochs=1)
+    missing = subprocess.run([sys.executable, "-m", "cifar_search", "resume", "sweep.py",
+                              "--workspace", "ws"], cwd=tmp_path, env=env(),
+                             capture_output=True, text=True)
+    assert missing.returncode == 1
+    assert "no study 'resumable' to resume; start it with" in missing.stderr
+    run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
+    done = subprocess.run([sys.executable, "-m", "cifar_search", "resume", "sweep.py",
+                           "--data", str(tiny_data), "--workspace", "ws"], cwd=tmp_path,
+                          env=env(), capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "study 'resumable' is finished (4/4 trials); nothing to resume" in done.stderr
