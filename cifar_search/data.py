@@ -20,6 +20,7 @@ import functools
 import hashlib
 import io
 import json
+import lzma
 import os
 import pickle
 import re
@@ -50,6 +51,8 @@ BATCH_FILES = TRAIN_BATCHES + ("test_batch", "batches.meta")
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 KERAS_KEY = "keras-cifar10"
 STALE_SECONDS = 24 * 3600
+
+_ARCHIVE_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError)
 
 # Globals a CIFAR-10 batch pickle may refer to: NumPy arrays and the bytes codec, nothing else.
 _SAFE_GLOBALS = frozenset({
@@ -106,7 +109,7 @@ def resolve_source(path: str | os.PathLike | None) -> Path | None:
         ``path`` if given, else ``$CIFAR_SEARCH_DATA`` if set, else None (download with Keras).
         Existence is not checked here; :func:`prepare` does that.
     """
-    chosen = os.fspath(path) if path is not None else os.environ.get(ENV_VAR)
+    chosen = (os.fspath(path) if path is not None else "") or os.environ.get(ENV_VAR, "")
     return Path(chosen).expanduser() if chosen else None
 
 
@@ -291,11 +294,20 @@ def _tree_signature(root: Path) -> tuple[int, int, int]:
     """Number of files, total size and latest mtime (files and folders) under ``root``."""
     count = size = latest = 0
     for folder, _, files in os.walk(root):
-        latest = max(latest, os.stat(folder).st_mtime_ns)
+        latest = max(latest, _stat(folder)[1])
         for name in files:
-            stat = os.stat(os.path.join(folder, name))
-            count, size, latest = count + 1, size + stat.st_size, max(latest, stat.st_mtime_ns)
+            file_size, mtime = _stat(os.path.join(folder, name))
+            count, size, latest = count + 1, size + file_size, max(latest, mtime)
     return count, size, latest
+
+
+def _stat(path: str) -> tuple[int, int]:
+    """Size and mtime (ns) of a path; zeros for a dangling link or a vanished file."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return 0, 0
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _stem(path: Path) -> str:
@@ -319,6 +331,7 @@ def _publish(decoded: _Decoded, meta: dict, cache_root: Path, target: Path) -> N
         _remove_stale_partials(cache_root)
         scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
                                         dir=cache_root))
+        scratch.chmod(0o755)  # mkdtemp makes it private; the cache is as readable as its root
     except OSError as error:
         raise DataError(f"{cache_root}: cannot create the data cache ({_reason(error)}); use a "
                         "writable workspace") from None
@@ -413,10 +426,19 @@ def _decode_dir(path: Path) -> _Decoded:
     """Decode an extracted cifar-10-batches-py folder or an image-folder tree."""
     layout, root = _locate_dir(path)
     if layout == "batches":
-        files = {name: root / name for name in BATCH_FILES if (root / name).is_file()}
-        return _decode_batches({n: p.read_bytes() for n, p in files.items()}, str(root), "/")
+        files = {name: _read_file(root / name) for name in BATCH_FILES
+                 if (root / name).is_file()}
+        return _decode_batches(files, str(root), "/")
     tree = {split: _scan_split_dir(root, split) for split in SPLITS}
     return _decode_tree(tree, str(root))
+
+
+def _read_file(path: Path) -> bytes:
+    """The bytes of a file, or a DataError naming it."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({_reason(error)})") from None
 
 
 def _scan_split_dir(root: Path, split: str) -> dict[str, list[tuple[str, str, Path]]]:
@@ -468,10 +490,10 @@ def _read_tar(path: Path) -> tuple[dict[str, bytes], set[str]]:
                 elif member.isfile() and _is_wanted_member(name):
                     files[name] = archive.extractfile(member).read()
                     folders.update(str(p) for p in PurePosixPath(name).parents if str(p) != ".")
-        except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+            _check_tar_end(archive)
+        except _ARCHIVE_ERRORS as error:
             raise DataError(f"{path}: the archive is truncated or corrupt ({_reason(error)}); "
                             "download or copy it again") from None
-    _check_tar_end(path, archive)
     return files, folders
 
 
@@ -486,7 +508,7 @@ def _open_tar(path: Path) -> tarfile.TarFile:
         raise DataError(f"{path}: the file is empty; accepted: {ACCEPTED}")
     try:
         return tarfile.open(path, "r:*")
-    except (tarfile.TarError, EOFError, OSError, zlib.error):
+    except _ARCHIVE_ERRORS:
         if _looks_like_archive(path, head):
             raise DataError(f"{path}: the archive is truncated or corrupt (it cannot be opened "
                             "as tar, tar.gz, tar.bz2 or tar.xz); download or copy it again"
@@ -501,13 +523,16 @@ def _looks_like_archive(path: Path, head: bytes) -> bool:
     return magic or path.name.lower().endswith((".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz"))
 
 
-def _check_tar_end(path: Path, archive: tarfile.TarFile) -> None:
-    """Raise DataError if an uncompressed tar stops before its end-of-archive blocks."""
-    if not isinstance(archive.fileobj, io.BufferedReader):
-        return  # compressed streams report a truncation themselves
-    if path.stat().st_size - archive.offset < tarfile.BLOCKSIZE:
-        raise DataError(f"{path}: the archive is truncated or corrupt (it ends before the "
-                        "end-of-archive marker); download or copy it again")
+def _check_tar_end(archive: tarfile.TarFile) -> None:
+    """Raise tarfile.ReadError unless reading stopped at the end-of-archive marker."""
+    stream = archive.fileobj
+    if isinstance(stream, io.BufferedReader):  # plain tar: the block it stopped at is zeros
+        stream.seek(archive.offset)
+        if stream.read(tarfile.BLOCKSIZE) != bytes(tarfile.BLOCKSIZE):
+            raise tarfile.ReadError("it ends before the end-of-archive marker")
+    else:  # compressed: decompress to the end, which verifies the length and checksum
+        while stream.read(1 << 20):
+            pass
 
 
 def _member_name(name: str) -> str:
@@ -577,25 +602,34 @@ def _decode_tree(tree: dict[str, dict[str, list[tuple[str, str, bytes | Path]]]]
                  where: str) -> _Decoded:
     """Decode ``{split: {class: [(file, shown name, bytes or path)]}}`` in sorted order."""
     classes = _check_classes(tree, where)
-    shape: tuple[int, ...] | None = None
-    first = ""
-    arrays = []
-    for split in SPLITS:
-        items = [(label, shown, item) for label, name in enumerate(classes)
-                 for _, shown, item in sorted(tree[split][name], key=lambda entry: entry[0])]
-        images = None
-        for i, (_, shown, item) in enumerate(items):
-            image = _decode_image(item, shown)
-            if shape is None:
-                shape, first = image.shape, shown
-            elif image.shape != shape:
-                raise DataError(f"{shown}: image is {_size(image.shape)} but the first image "
-                                f"({first}) is {_size(shape)}; all images must have one size")
-            if images is None:
-                images = np.empty((len(items),) + shape, dtype=np.uint8)
-            images[i] = image
-        arrays += [images, np.array([label for label, _, _ in items], dtype=np.int32)]
-    return _Decoded(*arrays, classes=tuple(classes))
+    train, test = (_ordered(tree[split], classes) for split in SPLITS)
+    images = _decode_images([(shown, item) for _, shown, item in train + test])
+    return _Decoded(images[:len(train)], np.array([label for label, _, _ in train], np.int32),
+                    images[len(train):], np.array([label for label, _, _ in test], np.int32),
+                    tuple(classes))
+
+
+def _ordered(split: dict[str, list[tuple[str, str, bytes | Path]]], classes: list[str]
+             ) -> list[tuple[int, str, bytes | Path]]:
+    """``(label, shown name, bytes or path)`` of one split, by class then file name."""
+    return [(label, shown, item) for label, name in enumerate(classes)
+            for _, shown, item in sorted(split[name], key=lambda entry: entry[0])]
+
+
+def _decode_images(items: list[tuple[str, bytes | Path]]) -> np.ndarray:
+    """Decode ``(shown name, bytes or path)`` images of one size into ``(N, H, W, 3)``."""
+    first_shown, first_item = items[0]
+    first = _decode_image(first_item, first_shown)
+    images = np.empty((len(items),) + first.shape, dtype=np.uint8)
+    images[0] = first
+    for i, (shown, item) in enumerate(items[1:], start=1):
+        image = _decode_image(item, shown)
+        if image.shape != first.shape:
+            raise DataError(f"{shown}: image is {_size(image.shape)} but the first image "
+                            f"({first_shown}) is {_size(first.shape)}; all images must have "
+                            "one size")
+        images[i] = image
+    return images
 
 
 def _check_classes(tree: dict[str, dict[str, list]], where: str) -> list[str]:
@@ -669,8 +703,8 @@ def _read_batch(data: bytes, where: str, num_classes: int) -> tuple[np.ndarray, 
     if pixels.dtype != np.uint8 or pixels.ndim != 2 or pixels.shape[1] != 3 * 32 * 32:
         raise DataError(f"{where}: data is {pixels.dtype} {pixels.shape}; a CIFAR-10 batch "
                         "holds uint8 rows of 3072 pixels (3x32x32)")
-    if labels.shape != (len(pixels),) or (labels.size and not 0 <= labels.min() <= labels.max()
-                                          < num_classes):
+    if (labels.shape != (len(pixels),) or labels.dtype.kind not in "iu"
+            or (labels.size and not 0 <= labels.min() <= labels.max() < num_classes)):
         raise DataError(f"{where}: labels do not match the {len(pixels)} images and "
                         f"{num_classes} classes of batches.meta")
     images = pixels.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pickle
 import re
 import shutil
 import tarfile
@@ -97,8 +96,8 @@ def test_cifar_python_tarball_and_extracted_folders_give_the_same_arrays(
         tmp_path, image_folder_factory, cifar_python_factory):
     folder = image_folder_factory(tmp_path / "images", classes=10, train_per_class=2,
                                   test_per_class=1)
-    expected = arrays(data.prepare(folder, tmp_path / "cache"))
-    classes = data.read_meta(data.prepare(folder, tmp_path / "cache"))["classes"]
+    prepared = data.prepare(folder, tmp_path / "cache")
+    expected, classes = arrays(prepared), data.read_meta(prepared)["classes"]
     tarball = cifar_python_factory(tmp_path / "cifar-10-python.tar.gz",
                                    arrays=(*expected, classes))
     with tarfile.open(tarball) as archive:
@@ -295,6 +294,7 @@ def test_source_from_argument_or_environment(monkeypatch, tmp_path):
     assert data.resolve_source(None) == tmp_path / "env"
     assert data.resolve_source(tmp_path / "arg") == tmp_path / "arg"
     assert data.resolve_source(str(tmp_path / "arg")) == tmp_path / "arg"
+    assert data.resolve_source("") == tmp_path / "env"
     monkeypatch.setenv(data.ENV_VAR, "")
     assert data.resolve_source(None) is None
     monkeypatch.delenv(data.ENV_VAR)
@@ -372,6 +372,17 @@ def test_truncated_image_tar_at_a_member_boundary(tmp_path, images):
     truncated = tmp_path / "truncated.tar"
     truncated.write_bytes(whole[: len(whole) // 2 // 512 * 512])
     prepare_fails(truncated, tmp_path / "cache", r"truncated.tar: the archive is truncated")
+
+
+def test_corrupt_header_in_a_plain_tar(tmp_path, images):
+    archive = tar_folder(images, tmp_path / "corrupt.tar", "top", mode="w")
+    with tarfile.open(archive) as tar:
+        offset = tar.getmember("top/train/c1/0002.png").offset
+    content = bytearray(archive.read_bytes())
+    content[offset: offset + 512] = b"\x07" * 512
+    archive.write_bytes(bytes(content))
+    prepare_fails(archive, tmp_path / "cache", r"corrupt.tar: the archive is truncated or "
+                                               r"corrupt \(it ends before the end-of-archive")
 
 
 def test_corrupt_gzip(tmp_path, cifar_python_factory):
