@@ -49,15 +49,26 @@ class EpochReporter(keras.callbacks.Callback):
     """Sends each epoch's metrics to the coordinator; stops training when told to prune or
     to stop."""
 
-    def __init__(self, hook: EpochHook, start: int) -> None:
+    def __init__(self, hook: EpochHook, start: int, started: float) -> None:
         super().__init__()
         self.hook = hook
         self.epochs = start
         self.outcome = CONTINUE
+        self.started = started
+        self.startup_seconds: float | None = None
+        self.epoch_started = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.startup_seconds = time.perf_counter() - self.started
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch_started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.epochs = epoch + 1
-        reply = self.hook(epoch, {k: float(v) for k, v in (logs or {}).items()})
+        metrics = {k: float(v) for k, v in (logs or {}).items()}
+        metrics["epoch_seconds"] = time.perf_counter() - self.epoch_started
+        reply = self.hook(epoch, metrics)
         if reply != CONTINUE:
             self.outcome = reply
             self.model.stop_training = True
@@ -109,7 +120,7 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     split = data.load_split(Path(task.data_dir), task.validation, task.subset, task.split_seed)
     model, state = _model(task, split)
     checkpoint = Checkpoint(Path(task.trial_dir), state["history"])
-    reporter = EpochReporter(hook, start=state["epochs"])
+    reporter = EpochReporter(hook, start=state["epochs"], started=started)
     model.fit(
         split.x_train, split.y_train,
         validation_data=(split.x_val, split.y_val),
@@ -128,9 +139,9 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     if state_name == "complete":
         model_path = str(Path(task.trial_dir) / "model.keras")
         model.save(model_path)
-    return TrialResult(state=state_name, value=value, epochs=reporter.epochs,
-                       config=models.describe(model), model_path=model_path,
-                       seconds=time.perf_counter() - started)
+    config = {**models.describe(model), "startup_seconds": reporter.startup_seconds}
+    return TrialResult(state=state_name, value=value, epochs=reporter.epochs, config=config,
+                       model_path=model_path, seconds=time.perf_counter() - started)
 
 
 def evaluate(model_path: str, data_dir: str) -> dict:

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 import optuna
 from optuna.trial import TrialState
 
-from cifar_search import data
+from cifar_search import data, summary
 from cifar_search.errors import CifarSearchError, ConfigError, DataError
 from cifar_search.pool import WorkerPool, threads_per_worker
 from cifar_search.sweep import Sweep
@@ -157,6 +157,7 @@ class Coordinator:
         self.progress = progress
         self.running: dict[int, Running] = {}
         self.stopping = False
+        self.aborting = False
         self.grid = sweep.space.grid() if sweep.sampler.kind == "grid" else None
         self.target = len(self.grid) if self.grid is not None else sweep.trials
         if sweep.trials is not None:
@@ -390,7 +391,14 @@ class Coordinator:
             if not self.pool.busy() and (self.stopping or not self._more_to_start()):
                 return
             for worker, message in self.pool.events(POLL_SECONDS):
+                self._check_abort()
                 self._handle(worker, message)
+            self._check_abort()
+
+    def _check_abort(self) -> None:
+        """Stop at once (second Ctrl-C, SIGTERM) at a point where the stores are consistent."""
+        if self.aborting:
+            raise KeyboardInterrupt
 
     def _on_worker_death(self, number: int, exitcode: int | None) -> None:
         """A worker died mid-trial: continue the trial from its checkpoint once; if its
@@ -426,8 +434,8 @@ class Coordinator:
         as interrupted and continues from its checkpoint on resume."""
         def on_signal(signum: int, frame: Any) -> None:
             if self.stopping or signum == signal.SIGTERM:
-                self.stopping = True
-                raise KeyboardInterrupt
+                self.stopping = self.aborting = True  # acted on between two store writes
+                return
             self.stopping = True
             self.say("stopping: running trials end after their current epoch "
                      "(Ctrl-C again to stop at once)")
@@ -452,11 +460,7 @@ class Coordinator:
         model_path = best.user_attrs.get("model_path")
         if not model_path:
             return None
-        worker = self.pool.idle()[0] if self.pool.idle() else None
-        while worker is None:
-            for w, _ in self.pool.events(POLL_SECONDS):
-                pass
-            worker = self.pool.idle()[0] if self.pool.idle() else None
+        worker = self._idle_worker()
         worker.send("evaluate", EvaluateTask(model_path, str(self.data_dir)))
         while True:
             for w, message in self.pool.events(POLL_SECONDS):
@@ -471,9 +475,17 @@ class Coordinator:
                 self.study.set_user_attr("test_evaluated_trial", best.number)
                 return results
 
+    def _idle_worker(self) -> Any:
+        """A started worker with no task (waiting for one to start, replacing dead ones)."""
+        while not self.pool.idle():
+            for worker, message in self.pool.events(POLL_SECONDS):
+                if message is None:
+                    self.pool.replace(worker)
+        return self.pool.idle()[0]
+
     def run(self) -> Outcome:
         """Run (or resume) the sweep until it has ``target`` finished trials."""
-        from cifar_search import summary
+        from cifar_search import integrity
         from cifar_search.tracking import Tracker
 
         self.prepare()
@@ -485,16 +497,14 @@ class Coordinator:
             self.study.set_user_attr("mlflow_parent_run_id", parent)
             self.tracker.update_parent({"trials": self.target, "workers": self.sweep.workers})
             self._recover(self.tracker)
-            from cifar_search import integrity
-
             integrity.repair(self.tracker, integrity.reconcile(self.study, self.tracker, False))
             self._announce(existed)
-            outcome = self._run_workers(summary)
+            outcome = self._run_workers()
         finally:
             lock.close()
         return outcome
 
-    def _run_workers(self, summary: Any) -> Outcome:
+    def _run_workers(self) -> Outcome:
         threads = threads_per_worker(self.sweep.workers)
         with WorkerPool(self.sweep.workers, threads) as self.pool:
             if self.progress:

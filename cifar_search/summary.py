@@ -35,11 +35,9 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
         row.update(trial_params(trial))
         row.update({k: trial.user_attrs.get(k) for k in ATTR_COLUMNS})
         rows.append(row)
-    columns = ["number", "state", "value"]
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return pd.DataFrame(columns=columns + list(ATTR_COLUMNS))
-    return table
+    if not rows:
+        return pd.DataFrame(columns=["number", "state", "value", *ATTR_COLUMNS])
+    return pd.DataFrame(rows)
 
 
 def best_trial(study: optuna.Study) -> dict[str, Any] | None:

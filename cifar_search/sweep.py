@@ -29,7 +29,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 from cifar_search.errors import ConfigError
 from cifar_search.families import FAMILIES, MOMENTUM_OPTIMIZERS, TRAINING_DEFAULTS, Family
@@ -135,19 +135,32 @@ class Objective:
                  self.direction, "direction is minimize or maximize")
 
 
-def _check_options(kind_key: str, cls_name: str, options: Mapping[str, Any]) -> None:
-    """Refuse options that the Optuna class does not take (and ``seed``: the sweep sets it)."""
-    import optuna
+@dataclass(frozen=True)
+class _OptunaPart:
+    """An Optuna sampler or pruner chosen by kind, with keyword options for its class."""
 
-    module = optuna.samplers if kind_key == "sampler" else optuna.pruners
-    accepted = set(inspect.signature(getattr(module, cls_name)).parameters) - {"seed"}
-    for name in options:
-        _require(name in accepted, f"{kind_key}.options", name,
-                 f"{cls_name} takes {', '.join(sorted(accepted)) or 'no options'}")
+    kind: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    KEY: ClassVar[str] = ""
+    CLASSES: ClassVar[dict[str, str]] = {}
+
+    def __post_init__(self) -> None:
+        _require(self.kind in self.CLASSES, self.KEY, self.kind,
+                 f"{self.KEY}s are " + ", ".join(self.CLASSES))
+        accepted = set(inspect.signature(self._class()).parameters) - {"seed"}
+        for name in self.options:  # seed is refused too: the sweep sets it
+            _require(name in accepted, f"{self.KEY}.options", name,
+                     f"{self._class().__name__} takes {', '.join(sorted(accepted)) or 'nothing'}")
+
+    def _class(self) -> type:
+        import optuna
+
+        return getattr(getattr(optuna, f"{self.KEY}s"), self.CLASSES[self.kind])
 
 
 @dataclass(frozen=True)
-class Sampler:
+class Sampler(_OptunaPart):
     """An Optuna sampler by kind, with keyword options for its class (seeded by the sweep).
 
     Example:
@@ -156,22 +169,16 @@ class Sampler:
     """
 
     kind: str = "tpe"
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        _require(self.kind in SAMPLERS, "sampler", self.kind,
-                 "samplers are " + ", ".join(SAMPLERS))
-        _check_options("sampler", SAMPLERS[self.kind], self.options)
+    KEY: ClassVar[str] = "sampler"
+    CLASSES: ClassVar[dict[str, str]] = SAMPLERS
 
     def build(self, seed: int) -> Any:
         """The Optuna sampler object."""
-        import optuna
-
-        return getattr(optuna.samplers, SAMPLERS[self.kind])(seed=seed, **self.options)
+        return self._class()(seed=seed, **self.options)
 
 
 @dataclass(frozen=True)
-class Pruner:
+class Pruner(_OptunaPart):
     """An Optuna pruner by kind, with keyword options for its class.
 
     Example:
@@ -180,22 +187,17 @@ class Pruner:
     """
 
     kind: str = "none"
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        _require(self.kind in PRUNERS, "pruner", self.kind, "pruners are " + ", ".join(PRUNERS))
-        _check_options("pruner", PRUNERS[self.kind], self.options)
+    KEY: ClassVar[str] = "pruner"
+    CLASSES: ClassVar[dict[str, str]] = PRUNERS
 
     def build(self, epochs: int) -> Any:
         """The Optuna pruner object; Hyperband's maximum resource is the epoch budget."""
-        import optuna
-
         options = dict(self.options)
         if self.kind == "hyperband":
             options.setdefault("max_resource", epochs)
         if self.kind == "percentile":
             options.setdefault("percentile", 50.0)
-        return getattr(optuna.pruners, PRUNERS[self.kind])(**options)
+        return self._class()(**options)
 
 
 @dataclass(frozen=True)

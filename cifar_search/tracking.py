@@ -128,9 +128,11 @@ class Tracker:
         """Close a child run with its state, objective, duration and resolved config."""
         info = dict(info or {})
         metrics = {"objective": value} if value is not None else {}
-        for key in ("duration_s", "epochs_trained"):
-            if info.get(key) is not None:
-                metrics[key] = info.pop(key)
+        for key in ("duration_s", "epochs_trained", "startup_seconds"):
+            if key in info:
+                value = info.pop(key)
+                if value is not None:
+                    metrics[key] = value
         tags = {"state": state}
         if reason:
             tags["fail_reason"] = reason

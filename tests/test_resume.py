@@ -231,3 +231,22 @@ def test_resume_refuses_when_there_is_nothing_to_resume(tmp_path, tiny_data):
                           env=env(), capture_output=True, text=True)
     assert done.returncode == 1
     assert "study 'resumable' is finished (4/4 trials); nothing to resume" in done.stderr
+
+
+def test_second_sigint_stops_at_once_and_state_stays_consistent(tmp_path, tiny_data):
+    folder = tmp_path / "sweep"
+    make_sweep(folder, epochs=25, workers=2)
+    process = start(folder, tiny_data)
+    assert wait_for(lambda: len(checkpoints(folder)) >= 2)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    status = json.loads(run(folder, "status", "sweep.py", "--json"))
+    assert status["counts"].get("running", 0) == 0
+    assert status["counts"]["interrupted"] >= 1
+    assert "0 problem(s)" in run(folder, "check", "sweep.py")
+    resumed = run(folder, "run", "sweep.py", "--data", str(tiny_data))
+    assert "interrupted (re-queued)" in resumed
+    assert_invariants(folder, epochs=25)

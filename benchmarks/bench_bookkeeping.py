@@ -1,0 +1,64 @@
+"""B5: bookkeeping cost (Optuna + MLflow, the embedded SQLite stores) per trial and per epoch.
+
+Times exactly what the coordinator does around training, on real stores in a temp workspace:
+per trial, ask + suggest + user attrs + MLflow child run create/close + tell; per epoch, one
+batched MLflow log + report + should_prune. Prints both and their share of a 10 s epoch
+(target < 2%).
+
+    python benchmarks/bench_bookkeeping.py [--trials 30] [--epochs 10]
+"""
+
+from __future__ import annotations
+
+import time
+
+from common import parser, sweep, workspace
+
+
+def main() -> None:
+    args = parser(__doc__.splitlines()[0])
+    args.add_argument("--trials", type=int, default=30)
+    args.add_argument("--epochs", type=int, default=10)
+    opts = args.parse_args()
+    ws = workspace(opts.workspace)
+    ws.create()
+    from cifar_search.runner import open_study
+    from cifar_search.tracking import Tracker
+
+    bench = sweep("b5", {"dropout_rate": {"type": "float", "low": 0.0, "high": 0.5}},
+                  trials=opts.trials, sampler="tpe", pruner="median", epochs=opts.epochs)
+    study, _ = open_study(bench, ws)
+    tracker = Tracker(ws, bench)
+    tracker.open_parent(None)
+    per_trial, per_epoch = [], []
+    logs = {"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4,
+            "epoch_seconds": 10.0}
+    for _ in range(opts.trials):
+        started = time.perf_counter()
+        trial = study.ask()
+        params = bench.space.suggest(trial)
+        trial.set_user_attr("params", params)
+        run_id = tracker.start_trial(trial.number, params, 0)
+        trial.set_user_attr("mlflow_run_id", run_id)
+        trial_part = time.perf_counter() - started
+        for epoch in range(opts.epochs):
+            tick = time.perf_counter()
+            tracker.log_epoch(run_id, epoch + 1, logs)
+            trial.report(logs["val_loss"] - 0.01 * epoch, epoch + 1)
+            trial.should_prune()
+            per_epoch.append(time.perf_counter() - tick)
+        tick = time.perf_counter()
+        study.tell(trial, 1.0)
+        tracker.end_trial(run_id, "complete", 1.0, {"duration_s": 1.0, "epochs_trained": 10})
+        per_trial.append(trial_part + time.perf_counter() - tick)
+    trial_ms = 1000 * sum(per_trial) / len(per_trial)
+    epoch_ms = 1000 * sum(per_epoch) / len(per_epoch)
+    print(f"B5 per trial: {trial_ms:.1f} ms (ask, suggest, attrs, MLflow run, tell, close)")
+    print(f"B5 per epoch: {epoch_ms:.1f} ms (MLflow batch, report, should_prune)")
+    share = (epoch_ms + trial_ms / opts.epochs) / 10_000
+    print(f"B5 share of a 10 s epoch (trial cost spread over {opts.epochs} epochs): "
+          f"{100 * share:.2f}% (target < 2%)")
+
+
+if __name__ == "__main__":
+    main()
