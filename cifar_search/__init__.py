@@ -2,17 +2,27 @@
 MLflow.
 
 The public surface is small: sweep files build a :class:`Sweep` from :class:`Data`,
-:class:`Budget`, :class:`Objective`, :class:`Sampler` and :class:`Pruner`; :func:`load_sweep` and
+:class:`Budget`, :class:`Objective`, :class:`Compute`, :class:`Sampler` and :class:`Pruner`; :func:`load_sweep` and
 :func:`load_space` read and validate files. Importing this package does not import TensorFlow.
 """
 
 from cifar_search.errors import CifarSearchError, ConfigError, DataError, TrialError
 from cifar_search.space import Space, load_space
-from cifar_search.sweep import Budget, Data, Objective, Pruner, Sampler, Sweep, load_sweep
+from cifar_search.sweep import (
+    Budget,
+    Compute,
+    Data,
+    Objective,
+    Pruner,
+    Sampler,
+    Sweep,
+    load_sweep,
+)
 
 __all__ = [
     "Budget",
     "CifarSearchError",
+    "Compute",
     "ConfigError",
     "Data",
     "DataError",

@@ -35,7 +35,7 @@ from cifar_search.errors import ConfigError
 from cifar_search.families import FAMILIES, MOMENTUM_OPTIMIZERS, TRAINING_DEFAULTS, Family
 from cifar_search.space import Space, load_space
 
-__all__ = ["Budget", "Data", "Objective", "Pruner", "Sampler", "Sweep", "load_sweep"]
+__all__ = ["Budget", "Compute", "Data", "Objective", "Pruner", "Sampler", "Sweep", "load_sweep"]
 
 #: Objective metrics (Keras history names) and the direction each is optimised in.
 METRICS = {"val_loss": "minimize", "val_accuracy": "maximize"}
@@ -52,7 +52,12 @@ PRUNERS = {
     "successive_halving": "SuccessiveHalvingPruner",
 }
 
+#: How a sweep is run: Optuna trials in our worker processes, or scikit-learn's
+#: GridSearchCV / RandomizedSearchCV over a scikeras KerasClassifier with cross-validation.
+ENGINES = ("optuna", "sklearn")
+
 MAX_WORKERS = 64
+MAX_REPEATS = 50
 
 
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
@@ -136,6 +141,35 @@ class Objective:
 
 
 @dataclass(frozen=True)
+class Compute:
+    """How each trial computes. The GPU settings take effect where a GPU is visible; on a
+    CPU-only machine they are applied too (and are slower there: measure before using them).
+
+    Attributes:
+        mixed_precision: Keras ``mixed_float16`` policy (float32 logits); worth it on GPUs
+            with tensor cores.
+        xla: compile the train step with XLA (``jit_compile``); None lets Keras decide (on for
+            GPUs, off on CPU-only machines).
+        gpu_memory_mb: a hard per-worker limit of GPU memory, so that several workers share one
+            GPU; None lets each worker's memory grow as needed.
+    """
+
+    mixed_precision: bool = False
+    xla: bool | None = None
+    gpu_memory_mb: int | None = None
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.mixed_precision, bool), "compute.mixed_precision",
+                 self.mixed_precision, "mixed_precision is True or False")
+        _require(self.xla is None or isinstance(self.xla, bool), "compute.xla", self.xla,
+                 "xla is True, False or None (Keras decides)")
+        _require(self.gpu_memory_mb is None or (_is_int(self.gpu_memory_mb)
+                                                and self.gpu_memory_mb >= 64),
+                 "compute.gpu_memory_mb", self.gpu_memory_mb,
+                 "gpu_memory_mb is a whole number of MiB >= 64, or None")
+
+
+@dataclass(frozen=True)
 class _OptunaPart:
     """An Optuna sampler or pruner chosen by kind, with keyword options for its class."""
 
@@ -214,6 +248,17 @@ class Sweep:
         trials: finished trials the study ends with; None for a grid means every grid point.
         workers: trials trained at once, each in its own process.
         seed: seeds the sampler, the data split and (with the trial number) each trial.
+        repeats: train each candidate with this many seeds and score it by their mean
+            (Optuna: each seed its own MLflow run; sklearn engine: folds x seeds).
+        engine: ``optuna`` (trials in worker processes, train/validation split) or ``sklearn``
+            (scikeras KerasClassifier in GridSearchCV / RandomizedSearchCV, cross-validated).
+        cv: the sklearn engine's number of cross-validation folds.
+        n_jobs: the sklearn engine's parallel fits (joblib processes); None uses ``workers``.
+        as_written: sklearn engine only: compile the model with Adam inside the build function
+            as the Carpentries lesson did, so that scikeras ignores the optimizer candidates
+            (reproduces the lesson's mistake on purpose; each candidate reports the optimizer
+            that really trained).
+        compute: mixed precision, XLA and GPU memory (see :class:`Compute`).
         source: the file this sweep was loaded from (set by :func:`load_sweep`).
     """
 
@@ -228,6 +273,12 @@ class Sweep:
     trials: int | None = None
     workers: int = 1
     seed: int = 0
+    repeats: int = 1
+    engine: str = "optuna"
+    cv: int = 3
+    n_jobs: int | None = None
+    as_written: bool = False
+    compute: Compute = field(default_factory=Compute)
     source: str | None = None
 
     def __post_init__(self) -> None:
@@ -243,7 +294,7 @@ class Sweep:
         _require(self.model in FAMILIES, "model", self.model,
                  "model families are " + ", ".join(FAMILIES))
         for key, cls in (("data", Data), ("budget", Budget), ("objective", Objective),
-                         ("sampler", Sampler), ("pruner", Pruner)):
+                         ("sampler", Sampler), ("pruner", Pruner), ("compute", Compute)):
             value = getattr(self, key)
             _require(isinstance(value, cls), key, value, f"{key} is a {cls.__name__}(...)")
         _require(self.trials is None or (_is_int(self.trials) and self.trials >= 1), "trials",
@@ -254,6 +305,38 @@ class Sweep:
                  self.workers, f"workers is a whole number from 1 to {MAX_WORKERS}")
         _require(_is_int(self.seed) and self.seed >= 0, "seed", self.seed,
                  "seed is a whole number >= 0")
+        _require(_is_int(self.repeats) and 1 <= self.repeats <= MAX_REPEATS, "repeats",
+                 self.repeats, f"repeats is a whole number from 1 to {MAX_REPEATS}")
+        _require(self.repeats == 1 or self.pruner.kind == "none", "repeats", self.repeats,
+                 f"pruner {self.pruner.kind!r} judges one run per trial; use repeats=1 or "
+                 "pruner 'none'")
+        self._check_engine()
+
+    def _check_engine(self) -> None:
+        _require(self.engine in ENGINES, "engine", self.engine,
+                 "engines are " + ", ".join(ENGINES))
+        _require(_is_int(self.cv) and self.cv >= 2, "cv", self.cv,
+                 "cv is a whole number of folds >= 2")
+        _require(self.n_jobs is None or (_is_int(self.n_jobs) and 1 <= self.n_jobs
+                                         <= MAX_WORKERS), "n_jobs", self.n_jobs,
+                 f"n_jobs is a whole number from 1 to {MAX_WORKERS}, or None (use workers)")
+        _require(isinstance(self.as_written, bool), "as_written", self.as_written,
+                 "as_written is True or False")
+        if self.engine == "optuna":
+            _require(not self.as_written, "as_written", self.as_written,
+                     "the as-written mode reproduces a scikeras mistake; it needs "
+                     "engine 'sklearn'")
+            return
+        _require(self.sampler.kind in ("grid", "random"), "sampler", self.sampler.kind,
+                 "engine 'sklearn' runs sampler 'grid' (GridSearchCV) or 'random' "
+                 "(RandomizedSearchCV)")
+        _require(self.pruner.kind == "none", "pruner", self.pruner.kind,
+                 "engine 'sklearn' cross-validates every candidate fully; use pruner 'none'")
+
+    @property
+    def jobs(self) -> int:
+        """The sklearn engine's parallel fits."""
+        return self.n_jobs if self.n_jobs is not None else self.workers
 
     @property
     def family(self) -> Family:
@@ -263,7 +346,8 @@ class Sweep:
     def override(self, **changes: Any) -> "Sweep":
         """A copy with command-line overrides (``None`` values are ignored), re-validated.
 
-        Keys: trials, workers, epochs, subset, data (a source path).
+        Keys: trials, workers, epochs, subset, data (a source path), repeats, engine,
+        as_written, mixed_precision, xla.
         """
         changes = {k: v for k, v in changes.items() if v is not None}
         try:
@@ -271,17 +355,23 @@ class Sweep:
                                          epochs=changes.pop("epochs", self.budget.epochs))
             data = dataclasses.replace(self.data, subset=changes.pop("subset", self.data.subset),
                                        source=changes.pop("data", self.data.source))
-            sweep = dataclasses.replace(self, budget=budget, data=data, **changes)
+            compute = dataclasses.replace(
+                self.compute,
+                mixed_precision=changes.pop("mixed_precision", self.compute.mixed_precision),
+                xla=changes.pop("xla", self.compute.xla))
+            sweep = dataclasses.replace(self, budget=budget, data=data, compute=compute,
+                                        **changes)
             if isinstance(sweep.space, Space):
                 check_space(sweep)
         except ConfigError as error:
-            raise ConfigError(f"--{error.key.split('.')[-1]}", error.message) from None
+            flag = error.key.split('.')[-1].replace("_", "-")
+            raise ConfigError(f"--{flag}", error.message) from None
         return sweep
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings a study must keep when it is resumed, as plain data."""
         space = self.space.to_dict() if isinstance(self.space, Space) else self.space
-        return {
+        fingerprint = {
             "space": space,
             "model": self.model,
             "data": {"validation": self.data.validation, "subset": self.data.subset},
@@ -289,13 +379,18 @@ class Sweep:
             "objective": dataclasses.asdict(self.objective),
             "seed": self.seed,
         }
+        if self.repeats != 1:  # absent when 1, so studies made before repeats existed match
+            fingerprint["repeats"] = self.repeats
+        return fingerprint
 
     def to_json(self) -> str:
         """Every setting as JSON (logged on the parent run)."""
         data = self.fingerprint()
         data.update(name=self.name, sampler=dataclasses.asdict(self.sampler),
                     pruner=dataclasses.asdict(self.pruner), trials=self.trials,
-                    workers=self.workers, data_source=self.data.source)
+                    workers=self.workers, data_source=self.data.source, repeats=self.repeats,
+                    engine=self.engine, cv=self.cv, n_jobs=self.n_jobs,
+                    as_written=self.as_written, compute=dataclasses.asdict(self.compute))
         return json.dumps(data, indent=2, sort_keys=True, default=str)
 
 

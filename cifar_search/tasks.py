@@ -34,6 +34,9 @@ class TrialTask:
         validation, subset, split_seed: how the training set is split.
         trial_dir: where the worker writes the trial's checkpoint and model.
         resume_dir: the folder of the interrupted trial this one continues, or None.
+        repeat: which of the trial's seeds this is (0 when the sweep has one repeat).
+        mixed_precision: train under the Keras ``mixed_float16`` policy.
+        xla: ``jit_compile`` for the model (None: Keras decides).
     """
 
     number: int
@@ -51,6 +54,14 @@ class TrialTask:
     split_seed: int
     trial_dir: str
     resume_dir: str | None = None
+    repeat: int = 0
+    mixed_precision: bool = False
+    xla: bool | None = None
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """(trial number, repeat): identifies the task in worker messages."""
+        return (self.number, self.repeat)
 
 
 @dataclass(frozen=True)
