@@ -40,6 +40,9 @@ from cifar_search.workspace import Workspace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
+#: Fingerprint settings left out when at their default (so older studies still match).
+UNSET = {"repeats": 1}
+
 #: Seconds the coordinator waits for worker messages before checking on itself again.
 POLL_SECONDS = 1.0
 
@@ -71,8 +74,9 @@ def _check_fingerprint(study: optuna.Study, sweep: Sweep, storage_url: str) -> N
     """Refuse to resume a study with settings that would make its trials incomparable."""
     stored = json.loads(study.user_attrs.get("fingerprint", "{}"))
     wanted = json.loads(json.dumps(sweep.fingerprint()))
+    stored, wanted = {**UNSET, **stored}, {**UNSET, **wanted}
     changed = sorted(k for k in wanted if stored.get(k) != wanted[k])
-    if stored and changed:
+    if len(stored) > len(UNSET) and changed:
         key = changed[0]
         raise ConfigError(
             key, f"{json.dumps(wanted[key])} differs from the study's {json.dumps(stored.get(key))}"
@@ -113,20 +117,57 @@ def _param_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
 
 
+def repeat_seed(seed: int, repeat: int) -> int:
+    """The seed of a trial's ``repeat``-th run (the trial's own seed for the first)."""
+    return (seed + 7919 * repeat) % (2**31 - 1)
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value)."""
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
 # --------------------------------------------------------------------------------------------
 # Coordinator
 # --------------------------------------------------------------------------------------------
 
 
 @dataclass
+class SeedRun:
+    """One training run of a trial: the trial itself, or one of its seeds when the sweep
+    repeats each trial (each seed then has its own MLflow run, nested in the trial's)."""
+
+    repeat: int
+    run_id: str
+    seed: int
+    epochs: int = 0
+
+
+@dataclass
 class Running:
-    """A trial being trained."""
+    """A trial being trained: its seed runs started so far and their results."""
 
     trial: optuna.Trial
     run_id: str
     params: dict[str, Any]
+    seed: int
+    pending: list[int]
     started: float = field(default_factory=time.perf_counter)
-    epochs: int = 0
+    runs: dict[int, SeedRun] = field(default_factory=dict)
+    results: dict[int, TrialResult] = field(default_factory=dict)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs trained, over all seeds."""
+        return sum(run.epochs for run in self.runs.values())
+
+    @property
+    def repeated(self) -> bool:
+        """Whether the trial trains several seeds."""
+        return len(self.pending) + len(self.runs) > 1
 
 
 @dataclass
@@ -184,10 +225,15 @@ class Coordinator:
             storage.set_trial_user_attr(frozen._trial_id, "interrupted", True)
             storage.set_trial_user_attr(frozen._trial_id, "fail_reason", "interrupted")
             self.study.tell(frozen.number, state=TrialState.FAIL)
-            run_id = frozen.user_attrs.get("mlflow_run_id")
-            if run_id:
+            for run_id in self._run_ids(frozen):
                 tracker.kill_run(run_id, "interrupted")
             self._requeue(frozen)
+
+    @staticmethod
+    def _run_ids(trial: optuna.trial.BaseTrial) -> list[str]:
+        """The trial's MLflow run and its seed runs."""
+        run_id = trial.user_attrs.get("mlflow_run_id")
+        return ([run_id] if run_id else []) + list(trial.user_attrs.get("repeat_run_ids") or [])
 
     def _requeue(self, trial: optuna.trial.BaseTrial) -> None:
         """Queue an interrupted trial's parameters again, to continue from its checkpoint."""
@@ -253,17 +299,22 @@ class Coordinator:
         trial.set_user_attr("params", params)
         return trial, params
 
-    def _task(self, trial: optuna.Trial, params: dict[str, Any], seed: int,
-              resume_dir: str | None) -> TrialTask:
+    def _trial_dir(self, number: int, repeat: int) -> Path:
+        """Files of one seed run (the trial's folder itself when the sweep has one repeat)."""
+        folder = self.workspace.trial_dir(self.sweep.name, number)
+        return folder / f"seed-{repeat}" if self.sweep.repeats > 1 else folder
+
+    def _task(self, running: Running, run: SeedRun, resume_dir: str | None) -> TrialTask:
         sweep = self.sweep
         return TrialTask(
-            number=trial.number, params=params, family=sweep.model,
+            number=running.trial.number, params=running.params, family=sweep.model,
             epochs=sweep.budget.epochs, batch_size=sweep.budget.batch_size,
             patience=sweep.budget.patience, metric=sweep.objective.metric,
-            direction=sweep.objective.direction, seed=seed, data_dir=str(self.data_dir),
+            direction=sweep.objective.direction, seed=run.seed, data_dir=str(self.data_dir),
             validation=sweep.data.validation, subset=sweep.data.subset, split_seed=sweep.seed,
-            trial_dir=str(self.workspace.trial_dir(sweep.name, trial.number)),
-            resume_dir=resume_dir,
+            trial_dir=str(self._trial_dir(running.trial.number, run.repeat)),
+            resume_dir=resume_dir, repeat=run.repeat,
+            mixed_precision=sweep.compute.mixed_precision, xla=sweep.compute.xla,
         )
 
     def _start_trial(self, worker: Any) -> None:
@@ -273,50 +324,75 @@ class Coordinator:
         run_id = self.tracker.start_trial(trial.number, params, seed, retry_of)
         trial.set_user_attr("mlflow_run_id", run_id)
         trial.set_user_attr("seed", seed)
-        running = Running(trial, run_id, params)
+        running = Running(trial, run_id, params, seed, list(range(self.sweep.repeats)))
         self.running[trial.number] = running
-        resume_dir = self._replay(running, retry_of)
-        worker.send("train", self._task(trial, params, seed, resume_dir))
+        self._start_seed(worker, running)
 
-    def _checkpoint_folder(self, retry_of: int | None) -> Path | None:
-        """The newest checkpoint along a chain of interrupted trials, or None."""
+    def _waiting_seed(self) -> Running | None:
+        """A trial in flight with seeds still to start (they go before new trials)."""
+        return next((r for r in self.running.values() if r.pending), None)
+
+    def _start_seed(self, worker: Any, running: Running) -> None:
+        """Hand the next seed of ``running`` to ``worker`` (the trial itself for one repeat)."""
+        repeat = running.pending.pop(0)
+        trial = running.trial
+        if running.repeated:
+            seed = repeat_seed(running.seed, repeat)
+            run_id = self.tracker.start_seed(running.run_id, trial.number, repeat, seed)
+            trial.set_user_attr("repeat_run_ids",
+                                [*(trial.user_attrs.get("repeat_run_ids") or []), run_id])
+            run = SeedRun(repeat, run_id, seed)
+        else:
+            run = SeedRun(repeat, running.run_id, running.seed)
+        running.runs[repeat] = run
+        resume_dir = self._replay(running, run, trial.user_attrs.get("retry_of"))
+        worker.send("train", self._task(running, run, resume_dir))
+
+    def _checkpoint_folder(self, retry_of: int | None, repeat: int) -> Path | None:
+        """The newest checkpoint of seed ``repeat`` along a chain of interrupted trials."""
         trials = {t.number: t for t in self.study.get_trials(deepcopy=False)}
         while retry_of is not None:
-            folder = self.workspace.trial_dir(self.sweep.name, retry_of)
+            folder = self._trial_dir(retry_of, repeat)
             if read_state(folder) is not None:
                 return folder
             retry_of = trials[retry_of].user_attrs.get("retry_of") if retry_of in trials else None
         return None
 
-    def _replay(self, running: Running, retry_of: int | None) -> str | None:
-        """Give a continuing trial the epochs its interrupted predecessor completed (MLflow
+    def _replay(self, running: Running, run: SeedRun, retry_of: int | None) -> str | None:
+        """Give a continuing seed run the epochs its interrupted predecessor completed (MLflow
         history and pruner reports); return the predecessor's folder, or None."""
-        folder = self._checkpoint_folder(retry_of)
+        folder = self._checkpoint_folder(retry_of, run.repeat)
         if folder is None:
             return None
         state = read_state(folder)
         for epoch, logs in enumerate(state["history"]):
-            self._record_epoch(running, epoch, logs)
+            self._record_epoch(running, run, epoch, logs)
         running.trial.set_user_attr("resumed_at_epoch", state["epochs"])
         return str(folder)
 
     # -- handling worker messages ----------------------------------------------------------
 
-    def _record_epoch(self, running: Running, epoch: int, logs: dict[str, float]) -> bool:
-        """Log one epoch to MLflow and report it to the pruner; return whether to prune."""
+    def _record_epoch(self, running: Running, run: SeedRun, epoch: int,
+                      logs: dict[str, float]) -> bool:
+        """Log one epoch to MLflow and report it to the pruner; return whether to prune.
+        (Seeds of a repeated trial are not reported: the sweep has no pruner then.)"""
         step = epoch + 1
-        running.epochs = step
-        self.tracker.log_epoch(running.run_id, step, logs)
+        run.epochs = step
+        self.tracker.log_epoch(run.run_id, step, logs)
         if self.progress:
             self.progress.epoch()
         value = logs.get(self.sweep.objective.metric)
-        if value is None or not math.isfinite(value):
+        if running.repeated or value is None or not math.isfinite(value):
             return False
         running.trial.report(value, step)
         return running.trial.should_prune()
 
     def _on_epoch(self, worker: Any, number: int, epoch: int, logs: dict[str, float]) -> None:
-        prune = self._record_epoch(self.running[number], epoch, logs)
+        running = self.running.get(number)
+        if running is None:  # another seed of this trial was interrupted: stop this one too
+            worker.reply(STOP)
+            return
+        prune = self._record_epoch(running, running.runs[worker.task.repeat], epoch, logs)
         worker.reply(STOP if self.stopping else PRUNE if prune else CONTINUE)
 
     def _finish(self, number: int, state: str, value: float | None = None,
@@ -324,6 +400,9 @@ class Coordinator:
         running = self.running.pop(number)
         trial = running.trial
         seconds = time.perf_counter() - running.started
+        for run in running.runs.values():
+            if run.run_id != running.run_id and run.repeat not in running.results:
+                self.tracker.kill_run(run.run_id, reason or "the trial ended")
         info = {**(info or {}), "duration_s": round(seconds, 3), "epochs_trained": running.epochs}
         trial.set_user_attr("duration_s", round(seconds, 3))
         trial.set_user_attr("epochs_trained", running.epochs)
@@ -348,17 +427,44 @@ class Coordinator:
             tail += f" reason: {reason}"
         return " ".join(p for p in (f"trial {number:>3} {state:<8}", score, params, tail) if p)
 
-    def _on_done(self, number: int, result: TrialResult) -> None:
+    def _on_done(self, number: int, repeat: int, result: TrialResult) -> None:
+        running = self.running.get(number)
+        if running is None:  # a seed of an interrupted trial
+            return
         config = {k: v for k, v in result.config.items()}
         if result.state == "stopped":
             self._interrupt(number)
             return
-        if result.model_path:
-            self.running[number].trial.set_user_attr("model_path", result.model_path)
         if result.state == "complete" and result.value is None:
             self._finish(number, "failed", info=config, reason="no objective value was logged")
             return
+        if running.repeated:
+            self._seed_done(running, repeat, result)
+            return
+        if result.model_path:
+            running.trial.set_user_attr("model_path", result.model_path)
         self._finish(number, result.state, result.value, config)
+
+    def _seed_done(self, running: Running, repeat: int, result: TrialResult) -> None:
+        """Close one seed's run; when every seed is done the trial's value is their mean."""
+        run = running.runs[repeat]
+        running.results[repeat] = result
+        self.tracker.end_trial(run.run_id, result.state, result.value,
+                               {**result.config, "epochs_trained": run.epochs})
+        if running.pending or len(running.results) < len(running.runs):
+            return
+        results = [running.results[r] for r in sorted(running.results)]
+        values = [r.value for r in results]
+        mean, std = _mean_std(values)
+        trial = running.trial
+        best = (min if self.sweep.objective.direction == "minimize" else max)(
+            range(len(values)), key=lambda i: values[i])
+        if results[best].model_path:
+            trial.set_user_attr("model_path", results[best].model_path)
+        trial.set_user_attr("repeat_values", values)
+        trial.set_user_attr("value_std", std)
+        self._finish(running.trial.number, "complete", mean,
+                     {**results[best].config, "value_std": std, "repeats": len(values)})
 
     def _handle(self, worker: Any, message: Any) -> None:
         if message is None:
@@ -374,10 +480,16 @@ class Coordinator:
         if kind == "epoch":
             self._on_epoch(worker, *message[1:])
             return
+        repeat = worker.task.repeat if isinstance(worker.task, TrialTask) else 0
         worker.task = None
         if kind == "done":
-            self._on_done(message[1], message[2])
-        elif kind == "failed" and message[1] is not None:
+            self._on_done(message[1], repeat, message[2])
+        elif kind == "failed" and message[1] in self.running:
+            running = self.running[message[1]]
+            if running.repeated:  # the seed's own run fails; the trial fails with it
+                running.results[repeat] = TrialResult("failed", None, running.runs[repeat].epochs)
+                self.tracker.end_trial(running.runs[repeat].run_id, "failed",
+                                       reason=message[2])
             self._finish(message[1], "failed", reason=message[2])
 
     # -- the loop --------------------------------------------------------------------------
@@ -385,10 +497,17 @@ class Coordinator:
     def _loop(self) -> None:
         while True:
             for worker in self.pool.idle():
-                if self.stopping or not self._more_to_start():
+                if self.stopping:
                     break
-                self._start_trial(worker)
-            if not self.pool.busy() and (self.stopping or not self._more_to_start()):
+                waiting = self._waiting_seed()
+                if waiting is not None:
+                    self._start_seed(worker, waiting)
+                elif self._more_to_start():
+                    self._start_trial(worker)
+                else:
+                    break
+            if not self.pool.busy() and (self.stopping or not (self._more_to_start()
+                                                               or self._waiting_seed())):
                 return
             for worker, message in self.pool.events(POLL_SECONDS):
                 self._check_abort()
@@ -421,6 +540,9 @@ class Coordinator:
         self.study.tell(running.trial, state=TrialState.FAIL)
         self._requeue(self.study._storage.get_trial(running.trial._trial_id))
         self.tracker.kill_run(running.run_id, reason)
+        for run in running.runs.values():
+            if run.run_id != running.run_id and run.repeat not in running.results:
+                self.tracker.kill_run(run.run_id, reason)
 
     def _abandon_running(self) -> None:
         """Interrupt every trial in flight (their checkpoints stay)."""
@@ -508,7 +630,8 @@ class Coordinator:
         threads = threads_per_worker(self.sweep.workers)
         with WorkerPool(self.sweep.workers, threads) as self.pool:
             if self.progress:
-                self.progress.start(self.target, self.finished, self.sweep.budget.epochs)
+                self.progress.start(self.target, self.finished,
+                                    self.sweep.budget.epochs * self.sweep.repeats)
             try:
                 with self._signals():
                     self._loop()

@@ -350,6 +350,7 @@ class Sweep:
         as_written, mixed_precision, xla.
         """
         changes = {k: v for k, v in changes.items() if v is not None}
+        given = set(changes)
         try:
             budget = dataclasses.replace(self.budget,
                                          epochs=changes.pop("epochs", self.budget.epochs))
@@ -364,8 +365,10 @@ class Sweep:
             if isinstance(sweep.space, Space):
                 check_space(sweep)
         except ConfigError as error:
-            flag = error.key.split('.')[-1].replace("_", "-")
-            raise ConfigError(f"--{flag}", error.message) from None
+            name = error.key.split(".")[-1]
+            if name not in given:  # a setting of the file that the override conflicts with
+                raise error.in_file(str(self.source)) from None
+            raise ConfigError(f"--{name.replace('_', '-')}", error.message) from None
         return sweep
 
     def fingerprint(self) -> dict[str, Any]:

@@ -117,6 +117,16 @@ class Tracker:
         self._log(run.info.run_id, params=params)
         return run.info.run_id
 
+    def start_seed(self, trial_run_id: str, number: int, repeat: int, seed: int) -> str:
+        """Create the run of one seed of a repeated trial, nested in the trial's run."""
+        tags = {"mlflow.parentRunId": trial_run_id, "optuna.trial_number": number,
+                "optuna.study_name": self.sweep.name, "state": "running", "seed": seed,
+                "repeat": repeat, "cifar_search.kind": "seed"}
+        run = self.client.create_run(self.experiment_id,
+                                     run_name=f"trial-{number:04d}-seed-{repeat}",
+                                     tags={k: str(v) for k, v in tags.items()})
+        return run.info.run_id
+
     def log_epoch(self, run_id: str, epoch: int, logs: Mapping[str, float]) -> None:
         """One epoch's metrics, in one batched call (step = epochs completed)."""
         timestamp = _now_ms()
@@ -128,7 +138,7 @@ class Tracker:
         """Close a child run with its state, objective, duration and resolved config."""
         info = dict(info or {})
         metrics = {"objective": value} if value is not None else {}
-        for key in ("duration_s", "epochs_trained", "startup_seconds"):
+        for key in ("duration_s", "epochs_trained", "startup_seconds", "value_std", "repeats"):
             if key in info:
                 value = info.pop(key)
                 if value is not None:

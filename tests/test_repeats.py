@@ -1,0 +1,80 @@
+"""Repeats against noise: each candidate trained with several seeds, its score their mean,
+each seed's run its own MLflow run nested in the trial's."""
+
+import statistics
+
+import optuna
+import pytest
+
+from test_cli import cli, mlflow_runs
+
+REPEAT_SWEEP = """
+from cifar_search import Budget, Data, Objective, Sweep
+
+sweep = Sweep(
+    name="tiny-repeats",
+    space={"parameters": {"dropout_rate": {"grid": [0.1, 0.5]}, "filters": 4}},
+    model="dropout",
+    data=Data(validation=0.25),
+    budget=Budget(epochs=1, batch_size=8),
+    objective=Objective("val_loss"),
+    sampler="grid",
+    workers=2,
+    seed=5,
+)
+"""
+
+
+@pytest.fixture(scope="module")
+def repeated(tmp_path_factory, tiny_data):
+    folder = tmp_path_factory.mktemp("repeats")
+    (folder / "sweep.py").write_text(REPEAT_SWEEP)
+    workspace = folder / "ws"
+    result = cli("run", "sweep.py", "--repeats", "3", "--data", tiny_data,
+                 "--workspace", workspace, cwd=folder)
+    study = optuna.load_study(study_name="tiny-repeats",
+                              storage=f"sqlite:///{workspace / 'optuna.db'}")
+    return result, study, workspace
+
+
+def test_value_is_the_mean_of_the_seeds(repeated):
+    _, study, _ = repeated
+    trials = study.get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    for trial in trials:
+        values = trial.user_attrs["repeat_values"]
+        assert len(values) == 3
+        assert trial.value == pytest.approx(statistics.mean(values))
+        assert trial.user_attrs["value_std"] == pytest.approx(statistics.stdev(values))
+        assert len(set(values)) > 1  # three seeds really differ
+
+
+def test_each_seed_is_its_own_nested_run(repeated):
+    _, study, workspace = repeated
+    client, runs = mlflow_runs(workspace, "tiny-repeats")
+    by_id = {r.info.run_id: r for r in runs}
+    for trial in study.get_trials():
+        trial_run = by_id[trial.user_attrs["mlflow_run_id"]]
+        assert trial_run.data.metrics["objective"] == pytest.approx(trial.value)
+        assert trial_run.data.metrics["value_std"] == pytest.approx(
+            trial.user_attrs["value_std"])
+        seed_ids = trial.user_attrs["repeat_run_ids"]
+        assert len(seed_ids) == 3
+        seeds = set()
+        for run_id in seed_ids:
+            run = by_id[run_id]
+            assert run.info.status == "FINISHED"
+            assert run.data.tags["mlflow.parentRunId"] == trial_run.info.run_id
+            assert run.data.metrics["objective"] in trial.user_attrs["repeat_values"]
+            assert len(client.get_metric_history(run_id, "val_loss")) == 1
+            seeds.add(run.data.tags["seed"])
+        assert len(seeds) == 3
+
+
+def test_repeats_are_part_of_the_study(repeated, tiny_data):
+    result, _, workspace = repeated
+    folder = workspace.parent
+    again = cli("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=folder,
+                check=False)
+    assert again.returncode == 1
+    assert "sweep.py: repeats: 1 differs from the study's 3; the existing study" in again.stderr
