@@ -1,4 +1,4 @@
-"""Command line: ``python -m cifar_search {run,resume,status,best,check,ui} …``.
+"""Command line: ``python -m cifar_search {run,resume,status,best,compare,check,export,ui} …``.
 
 One handler per subcommand, each ``(args) -> int``. A usage error prints one line and the
 subcommand's help; errors in files or data print one line naming the file, key and value;
@@ -13,6 +13,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from cifar_search.errors import CifarSearchError
@@ -75,7 +76,9 @@ def _run_sweep(args: argparse.Namespace) -> Any:
 
     return load_sweep(args.sweep).override(
         trials=args.trials, epochs=args.epochs, subset=args.subset, workers=args.workers,
-        data=args.data,
+        data=args.data, repeats=args.repeats, engine=args.engine,
+        as_written=True if args.as_written else None,
+        mixed_precision=True if args.mixed_precision else None, xla=args.xla,
     )
 
 
@@ -85,6 +88,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cifar_search.runner import Coordinator
 
     sweep = _run_sweep(args)
+    if sweep.engine == "sklearn":
+        return _run_sklearn(sweep, args)
     progress = Progress()
     coordinator = Coordinator(sweep, _workspace(args), say=progress.say, progress=progress)
     outcome = coordinator.run()
@@ -96,6 +101,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{outcome.finished}/{outcome.target} trials finished; compare them in the MLflow "
           f"UI: python -m cifar_search ui" + (f" --workspace {args.workspace}"
                                                if args.workspace else ""))
+    return 0
+
+
+def _run_sklearn(sweep: Any, args: argparse.Namespace) -> int:
+    """Cross-validate every candidate with scikeras in GridSearchCV / RandomizedSearchCV."""
+    from cifar_search.sklearn_engine import run_search
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow trains in this process
+    workspace = _workspace(args)
+    lock = workspace.lock(sweep.name)
+    try:
+        result = run_search(sweep, workspace)
+    finally:
+        lock.close()
+    print(f"{len(result.table)} candidates cross-validated in {result.seconds:.0f} s; compare "
+          f"the engines: python -m cifar_search compare {args.sweep}")
     return 0
 
 
@@ -186,6 +207,46 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return cmd_run(args)
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Both engines' candidates side by side (and the as-written variant when it was run)."""
+    from cifar_search import compare
+    from cifar_search.errors import ConfigError
+    from cifar_search.runner import find_study
+    from cifar_search.sklearn_engine import latest_table
+    from cifar_search.tracking import Tracker, scratch_dir
+    from cifar_search.sweep import load_sweep
+
+    sweep = load_sweep(args.sweep)
+    workspace = _workspace(args)
+    study = find_study(sweep, workspace)
+    swept, direction = sweep.space.swept(), sweep.objective.direction
+    tables = {
+        "optuna": compare.optuna_candidates(study, swept, direction) if study else None,
+        "sklearn": compare.sklearn_candidates(latest_table(workspace, sweep.name, "fixed")),
+        "as-written": compare.sklearn_candidates(
+            latest_table(workspace, sweep.name, "as_written")),
+    }
+    table = compare.side_by_side(tables)
+    if table.empty:
+        raise ConfigError("", f"nothing to compare in {workspace.root}; run python -m "
+                          f"cifar_search run {args.sweep} [--engine sklearn] first", args.sweep)
+    print(f"{sweep.name}: {sweep.objective.metric} per candidate ({direction}); optuna: "
+          f"train/validation split, sklearn: {sweep.cv}-fold cross-validation")
+    print(table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="-"))
+    for engine, part in tables.items():
+        if part is None:
+            flags = {"optuna": "", "sklearn": " --engine sklearn",
+                     "as-written": " --engine sklearn --as-written"}[engine]
+            print(f"{engine}: not run yet (python -m cifar_search run {args.sweep}{flags})")
+    if study is not None:
+        tracker = Tracker(workspace, sweep)
+        with scratch_dir() as folder:
+            for path in compare.save(table, Path(folder), f"{sweep.name}: engines compared"):
+                tracker.client.log_artifact(study.user_attrs["mlflow_parent_run_id"], str(path))
+        print("comparison.csv and comparison.png logged on the Optuna study's parent run")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Reconcile Optuna trials with MLflow runs; with --repair, fix what can be fixed."""
     from cifar_search import integrity
@@ -224,6 +285,23 @@ def cmd_best(args: argparse.Namespace) -> int:
         return 0 if best else EXIT_ERROR
     _print_best(best, sweep.objective.metric)
     return 0 if best else EXIT_ERROR
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the full trials table (parameters, final MLflow metrics, times) to a file."""
+    from cifar_search import export
+    from cifar_search.tracking import MlflowClient  # with our quiet MLflow logging
+
+    sweep, study = _load_study(args)
+    path = args.output or export.default_path(sweep.name, args.format)
+    export.check_output(path, args.format, export.default_path(sweep.name, "parquet"))
+    table = export.export_table(study, MlflowClient(tracking_uri=_workspace(args).mlflow_url))
+    export.write_table(table, path, args.format)
+    if path == "-":
+        print(f"wrote {len(table)} trials to stdout", file=sys.stderr)
+    else:
+        print(f"wrote {len(table)} trials to {path}")
+    return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,6 +346,18 @@ def build_parser() -> Parser:
         run.add_argument("--epochs", type=_positive, help="epochs per trial")
         run.add_argument("--subset", type=_positive, help="train on this many images only")
         run.add_argument("--workers", type=_positive, help="trials trained at once")
+        run.add_argument("--repeats", type=_positive,
+                         help="train each candidate with this many seeds; score = their mean")
+        run.add_argument("--engine", choices=("optuna", "sklearn"),
+                         help="optuna trials (default) or scikeras in scikit-learn's "
+                              "GridSearchCV/RandomizedSearchCV")
+        run.add_argument("--as-written", action="store_true",
+                         help="sklearn engine: compile with Adam inside the build function, as "
+                              "the lesson did (reproduces its ignored optimizer grid)")
+        run.add_argument("--mixed-precision", action="store_true",
+                         help="train with the mixed_float16 policy (GPUs)")
+        run.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
+                         help="compile the train step with XLA (default: Keras decides)")
         run.add_argument("--data", metavar="PATH",
                          help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or "
                               "an image folder train/<class>/, test/<class>/ (dir or .tar.gz); "
@@ -283,6 +373,13 @@ def build_parser() -> Parser:
         _stores(sub)
         sub.set_defaults(handler=handler)
 
+    compare = commands.add_parser("compare", help="both engines' candidates side by side",
+                                  description="Both engines' candidates side by side: mean "
+                                              "score, std, runs and rank per engine.")
+    compare.add_argument("sweep", help="a sweep file, e.g. sweeps/optimizer_grid.py")
+    _stores(compare)
+    compare.set_defaults(handler=cmd_compare)
+
     check = commands.add_parser("check", help="reconcile Optuna trials with MLflow runs",
                                 description="Reconcile Optuna trials with MLflow runs; exit 1 "
                                             "when they disagree.")
@@ -291,6 +388,18 @@ def build_parser() -> Parser:
                        help="fix what can be fixed (e.g. runs left RUNNING by a crash)")
     _stores(check)
     check.set_defaults(handler=cmd_check)
+
+    export = commands.add_parser("export", help="write every trial to a csv, parquet or json file",
+                                 description="Write the full trials table of a sweep's study: "
+                                             "parameters, final MLflow metrics, times, run ids.")
+    export.add_argument("sweep", help="a sweep file, e.g. sweeps/dropout.py")
+    export.add_argument("--format", choices=("csv", "parquet", "json"), default="csv",
+                        help="file format (default csv)")
+    export.add_argument("--output", metavar="PATH",
+                        help="file to write (default <sweep name>-trials.<format>); - for "
+                             "stdout (csv and json)")
+    _stores(export)
+    export.set_defaults(handler=cmd_export)
 
     ui = commands.add_parser("ui", help="open the MLflow UI on the workspace",
                              description="Start the MLflow UI on 127.0.0.1.")
