@@ -3,6 +3,9 @@
 Building and fitting are separate (as in KerasTuner): this module builds and compiles, and does
 no I/O, logging or fitting. Every hidden layer uses the trial's activation, and the optimizer is
 built from the trial's parameters, so both really vary across trials.
+
+Layers compute in the process's Keras dtype policy (``float32``, or ``mixed_float16`` set by
+:func:`set_precision`), except the logits, which are always float32 so that the loss is stable.
 """
 
 from __future__ import annotations
@@ -19,6 +22,23 @@ from cifar_search.families import (
     OPTIMIZERS,
     TRAINING_DEFAULTS,
 )
+
+
+#: The Keras dtype policy of each precision setting.
+POLICIES = {False: "float32", True: "mixed_float16"}
+
+
+def set_precision(mixed: bool) -> None:
+    """Set the process's Keras dtype policy: ``mixed_float16`` when ``mixed``, else ``float32``.
+
+    The policy is global to the process, so each trial sets it before it builds a model.
+
+    Example:
+        >>> set_precision(False)
+        >>> keras.mixed_precision.dtype_policy().name
+        'float32'
+    """
+    keras.mixed_precision.set_dtype_policy(POLICIES[bool(mixed)])
 
 
 def resolve_params(family: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,7 +178,7 @@ BUILDERS: dict[str, Callable[[Any, Mapping[str, Any]], Any]] = {
 
 def build_model(family: str, params: Mapping[str, Any], input_shape: tuple[int, int, int],
                 num_classes: int) -> keras.Model:
-    """An uncompiled model that outputs logits.
+    """An uncompiled model that outputs float32 logits (under either dtype policy).
 
     Example:
         >>> model = build_model("dropout", {"dropout_rate": 0.3}, (32, 32, 3), 10)
@@ -170,7 +190,7 @@ def build_model(family: str, params: Mapping[str, Any], input_shape: tuple[int, 
         _check_depth(p, input_shape, FAMILIES[family].max_depth)
     inputs, x = _inputs(input_shape, p)
     x = BUILDERS[family](x, p)
-    outputs = layers.Dense(num_classes, name="logits")(x)
+    outputs = layers.Dense(num_classes, dtype="float32", name="logits")(x)
     return keras.Model(inputs, outputs, name=family)
 
 
@@ -195,16 +215,41 @@ def make_optimizer(params: Mapping[str, Any]) -> keras.optimizers.Optimizer:
     return getattr(keras.optimizers, OPTIMIZERS[name])(**kwargs)
 
 
-def compile_model(model: keras.Model, params: Mapping[str, Any]) -> None:
-    """Compile with the trial's optimizer, sparse cross-entropy on logits, and accuracy."""
+def compile_model(model: keras.Model, params: Mapping[str, Any],
+                  xla: bool | None = None) -> None:
+    """Compile with the trial's optimizer, sparse cross-entropy on logits, and accuracy.
+
+    Under ``mixed_float16`` Keras wraps the optimizer in a ``LossScaleOptimizer``.
+
+    Args:
+        xla: compile the train step with XLA (``jit_compile``); None lets Keras decide (on
+            with a GPU, off on CPU-only machines, off for layers XLA cannot compile).
+    """
     model.compile(optimizer=make_optimizer(params),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], jit_compile="auto" if xla is None else xla)
+
+
+def training_device() -> str:
+    """The device Keras trains on: ``GPU:0 (<name>)`` when a GPU is visible, else ``CPU``.
+
+    Example:
+        >>> training_device()  # doctest: +SKIP
+        'GPU:0 (NVIDIA H100 80GB HBM3)'
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return f"GPU:0 ({details.get('device_name', 'unknown')})"
 
 
 def describe(model: keras.Model) -> dict[str, Any]:
-    """What really trains, read back from the compiled model."""
-    optimizer = model.optimizer
+    """What really trains, read back from the compiled model: the optimizer (inside the loss
+    scaling of mixed precision), activations, dtype policy, XLA and device."""
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
     config: dict[str, Any] = {
         "optimizer": type(optimizer).__name__,
         "learning_rate": float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
@@ -212,6 +257,10 @@ def describe(model: keras.Model) -> dict[str, Any]:
                                if isinstance(layer, layers.Activation)}),
         "params": int(model.count_params()),
         "layers": len(model.layers),
+        "dtype_policy": model.dtype_policy.name,
+        "logits_dtype": str(model.outputs[0].dtype),
+        "jit_compile": bool(model.jit_compile),
+        "device": training_device(),
     }
     for key in ("momentum", "weight_decay"):
         value = getattr(optimizer, key, None)

@@ -103,12 +103,12 @@ def _model(task: TrialTask, split: data.Split) -> tuple[keras.Model, dict[str, A
     if state is not None:
         return keras.models.load_model(Path(task.resume_dir) / CHECKPOINT), state
     model = models.build_model(task.family, task.params, split.input_shape, split.num_classes)
-    models.compile_model(model, task.params)
+    models.compile_model(model, task.params, task.xla)
     return model, {"epochs": 0, "history": []}
 
 
 def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
-    """Train one trial from a clean Keras session; return its result.
+    """Train one trial from a clean Keras session and dtype policy; return its result.
 
     Raises:
         cifar_search.errors.TrialError: the parameters cannot be built into a model.
@@ -116,6 +116,7 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     """
     started = time.perf_counter()
     keras.backend.clear_session()
+    models.set_precision(task.mixed_precision)  # a process global: set for every trial
     keras.utils.set_random_seed(task.seed)
     split = data.load_split(Path(task.data_dir), task.validation, task.subset, task.split_seed)
     model, state = _model(task, split)

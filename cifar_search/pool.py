@@ -54,16 +54,18 @@ class Worker:
 
 
 class WorkerPool:
-    """``size`` worker processes with ``threads`` threads each.
+    """``size`` worker processes with ``threads`` threads each, and on a GPU machine
+    ``gpu_memory_mb`` MiB of GPU memory each (None: each grows its memory as needed).
 
     Example:
         >>> with WorkerPool(2, threads=1) as pool:  # doctest: +SKIP
         ...     pool.idle()[0].send("train", task)
     """
 
-    def __init__(self, size: int, threads: int) -> None:
+    def __init__(self, size: int, threads: int, gpu_memory_mb: int | None = None) -> None:
         self.size = size
         self.threads = threads
+        self.gpu_memory_mb = gpu_memory_mb
         self._context = multiprocessing.get_context("spawn")
         self.workers: list[Worker] = []
 
@@ -79,7 +81,8 @@ class WorkerPool:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # inherited: quiet TF start-up
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=worker.main, args=(child, self.threads), daemon=True, name="cifar-worker"
+            target=worker.main, args=(child, self.threads, self.gpu_memory_mb), daemon=True,
+            name="cifar-worker",
         )
         process.start()
         child.close()

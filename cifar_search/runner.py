@@ -628,7 +628,8 @@ class Coordinator:
 
     def _run_workers(self) -> Outcome:
         threads = threads_per_worker(self.sweep.workers)
-        with WorkerPool(self.sweep.workers, threads) as self.pool:
+        with WorkerPool(self.sweep.workers, threads,
+                        gpu_memory_mb=self.sweep.compute.gpu_memory_mb) as self.pool:
             if self.progress:
                 self.progress.start(self.target, self.finished,
                                     self.sweep.budget.epochs * self.sweep.repeats)

@@ -3,7 +3,8 @@
 Workers never touch the Optuna storage or the MLflow store; they talk to the coordinator over a
 pipe (see :mod:`cifar_search.tasks`). A worker ignores Ctrl-C: the coordinator decides when it
 stops. Threads are set before TensorFlow starts so that N workers share the cores without
-oversubscribing them.
+oversubscribing them, and GPU memory is claimed as needed (or up to a fixed limit) so that N
+workers share one GPU.
 """
 
 from __future__ import annotations
@@ -24,6 +25,32 @@ def _limit_threads(threads: int) -> None:
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def configure_gpus(memory_mb: int | None = None) -> list[str]:
+    """Let this process share the GPUs it sees; call it before TensorFlow runs any op.
+
+    Every visible GPU gets memory growth (TensorFlow otherwise claims nearly all of a GPU's
+    memory at start-up), or, when ``memory_mb`` is given, one logical device with that hard
+    limit. Without a GPU this does nothing.
+
+    Returns:
+        The names of the GPUs configured (empty on a CPU-only machine).
+
+    Example:
+        >>> configure_gpus(4096)  # doctest: +SKIP
+        ['/physical_device:GPU:0']
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        if memory_mb is None:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        else:
+            tf.config.set_logical_device_configuration(
+                gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=memory_mb)])
+    return [gpu.name for gpu in gpus]
 
 
 def _train(conn: Connection, task: Any) -> None:
@@ -65,11 +92,17 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def main(conn: Connection, threads: int) -> None:
-    """Worker entry point: serve tasks from ``conn`` until told to stop."""
+def main(conn: Connection, threads: int, gpu_memory_mb: int | None = None) -> None:
+    """Worker entry point: serve tasks from ``conn`` until told to stop.
+
+    Args:
+        threads: CPU threads of TensorFlow's pools.
+        gpu_memory_mb: this worker's GPU memory limit in MiB; None grows memory as needed.
+    """
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_threads(threads)
+    configure_gpus(gpu_memory_mb)
     import keras  # noqa: F401  (paid once per worker, not once per trial)
 
     conn.send(("ready", os.getpid()))
