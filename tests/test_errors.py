@@ -130,6 +130,41 @@ def sweep_error(tmp_path, body, space=SPACE):
          "line 2: TypeError: Sweep.__init__() got an unexpected keyword argument 'spce'"),
         ("sweep = Sweep(name='x', space='nope.yaml', model='dropout', sampler='grid')",
          "cannot read the space file"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "repeats=0)",
+         "repeats: 0 is not allowed; repeats is a whole number from 1 to 50"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "repeats=3, pruner='median')",
+         "repeats: 3 is not allowed; pruner 'median' judges one run per trial; use repeats=1 "
+         "or pruner 'none'"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "engine='keras')",
+         "engine: 'keras' is not allowed; engines are optuna, sklearn"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "engine='sklearn', cv=1)",
+         "cv: 1 is not allowed; cv is a whole number of folds >= 2"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "engine='sklearn', n_jobs=0)",
+         "n_jobs: 0 is not allowed; n_jobs is a whole number from 1 to 64, or None"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=4, "
+         "engine='sklearn')",
+         "sampler: 'tpe' is not allowed; engine 'sklearn' runs sampler 'grid' (GridSearchCV) "
+         "or 'random' (RandomizedSearchCV)"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "engine='sklearn', pruner='median')",
+         "pruner: 'median' is not allowed; engine 'sklearn' cross-validates every candidate "
+         "fully; use pruner 'none'"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "as_written=True)",
+         "as_written: True is not allowed; the as-written mode reproduces a scikeras mistake; "
+         "it needs engine 'sklearn'"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "compute=Compute(gpu_memory_mb=10))",
+         "compute.gpu_memory_mb: 10 is not allowed; gpu_memory_mb is a whole number of MiB "
+         ">= 64, or None"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "compute=Compute(xla='auto'))",
+         "compute.xla: 'auto' is not allowed; xla is True, False or None (Keras decides)"),
     ],
 )
 def test_sweep_errors(tmp_path, body, message):
@@ -168,3 +203,17 @@ def test_syntax_error_names_line(tmp_path):
     path = write_sweep(tmp_path, "sweep = Sweep(\n")
     with pytest.raises(ConfigError, match=r"bad.py: line \d+: invalid Python"):
         load_sweep(path)
+
+
+def test_override_names_the_flag_or_the_file(tmp_path):
+    path = write_sweep(tmp_path, "sweep = Sweep(name='x', space='space.yaml', model='dropout', "
+                                 "trials=2, sampler='random')")
+    sweep = load_sweep(path)
+    with pytest.raises(ConfigError) as caught:
+        sweep.override(repeats=99)
+    assert str(caught.value) == "--repeats: 99 is not allowed; repeats is a whole number from 1 to 50"
+    tpe = write_sweep(tmp_path, "sweep = Sweep(name='x', space='space.yaml', model='dropout', "
+                                "trials=2)")
+    with pytest.raises(ConfigError) as caught:
+        load_sweep(tpe).override(engine="sklearn")
+    assert str(caught.value).startswith(f"{tpe}: sampler: 'tpe' is not allowed; engine 'sklearn'")
