@@ -7,10 +7,21 @@ first traces and compiles). Part B: N processes at once (spawned, each with GPU 
 images after a warm-up epoch; prints aggregate images/s and trials/hour against N=1. Models,
 compilation and GPU set-up are cifar_search's own (``models``, ``worker.configure_gpus``).
 
-    python benchmarks/bench_gpu.py [--quick] [--json PATH] [--part a|b|all] > gpu.txt
+    python benchmarks/bench_gpu.py [--quick] [--json PATH] [--part a|b|all] [--backend jax]
 
 Without a visible GPU it says so and exits 0; ``--cpu-ok`` runs it on the CPU anyway (to test
 the script, with small ``--images``). About 5 minutes on an H100 or H200; ``--quick`` about 2.
+
+Backends: sweeps train on TensorFlow, and that is what the script measures by default. Where
+TensorFlow is not installed but JAX is, ``--backend jax`` (or ``KERAS_BACKEND=jax``) measures the
+same models and settings on Keras's JAX backend, without importing TensorFlow. On JAX every train
+step is XLA-compiled already (``jit_compile=True``); ``jit_compile=False`` there runs the step op
+by op, eagerly, which is not what "XLA off" means on TensorFlow (graph mode without XLA). So by
+default part A measures only float32 and mixed_float16 with jit on JAX (``--jax-eager`` adds the
+eager columns), and part B's processes skip ``configure_gpus`` (TensorFlow's) and leave JAX's
+GPU memory unclaimed until used (``XLA_PYTHON_CLIENT_PREALLOCATE=false``), or cap each at
+``--gpu-memory-mb`` (``XLA_PYTHON_CLIENT_MEM_FRACTION``). JAX numbers are not TensorFlow numbers:
+compare them with each other only.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -29,6 +41,11 @@ FAMILIES = ("intro", "dropout", "vgg", "bnnet", "resnet")
 
 #: (mixed precision, XLA) settings of part A, in table order.
 SETTINGS = ((False, False), (False, True), (True, False), (True, True))
+
+#: Part A on JAX: jit only (``--jax-eager`` adds SETTINGS' eager ones).
+JAX_SETTINGS = ((False, True), (True, True))
+
+BACKENDS = ("tensorflow", "jax")
 
 #: Defaults: (full run, --quick). Images are rounded down to whole batches.
 DEFAULTS = {
@@ -62,7 +79,15 @@ def arguments() -> argparse.Namespace:
     args.add_argument("--gpu-memory-mb", type=int, default=None,
                       help="part B per-process GPU memory limit (default: memory growth)")
     args.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    args.add_argument("--backend", choices=BACKENDS,
+                      default=os.environ.get("KERAS_BACKEND") or "tensorflow",
+                      help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
+    args.add_argument("--jax-eager", action="store_true",
+                      help="on JAX, part A also runs jit_compile=False (eager, op by op: slow)")
     opts = args.parse_args()
+    if opts.backend not in BACKENDS:
+        args.error(f"backend {opts.backend!r} (from KERAS_BACKEND) is not one of "
+                   f"{', '.join(BACKENDS)}")
     for key, (full, quick) in DEFAULTS.items():
         if getattr(opts, key) is None:
             setattr(opts, key, quick if opts.quick else full)
@@ -80,13 +105,93 @@ def synthetic(images: int, seed: int) -> tuple[Any, Any]:
     return rng.random((images, 32, 32, 3), dtype=np.float32), rng.integers(0, 10, images)
 
 
-def gpu_memory_peak_mib() -> float | None:
+def settings(opts: argparse.Namespace) -> tuple[tuple[bool, bool], ...]:
+    """Part A's (mixed precision, XLA) settings on this backend, in table order."""
+    if opts.backend == "jax" and not opts.jax_eager:
+        return JAX_SETTINGS
+    return SETTINGS
+
+
+def setting_name(backend: str, mixed: bool, xla: bool) -> str:
+    """A table column: fp32, fp32+xla, mixed, mixed+xla (TensorFlow); fp32 jit, ... (JAX)."""
+    precision = "mixed" if mixed else "fp32"
+    if backend == "jax":
+        return f"{precision} {'jit' if xla else 'eager'}"
+    return precision + ("+xla" if xla else "")
+
+
+def gpu_memory_peak_mib(backend: str = "tensorflow") -> float | None:
     """Peak GPU memory this process allocated, or None without a GPU."""
+    if backend == "jax":
+        import jax
+
+        device = jax.local_devices()[0]
+        stats = device.memory_stats() if device.platform == "gpu" else None
+        if not stats or "peak_bytes_in_use" not in stats:
+            return None
+        return stats["peak_bytes_in_use"] / 2**20
     import tensorflow as tf
 
     if not tf.config.list_logical_devices("GPU"):
         return None
     return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+
+
+def nvidia_smi() -> dict[str, Any]:
+    """nvidia-smi's name, memory and driver of GPU 0, and the driver's CUDA version."""
+    info: dict[str, Any] = {}
+    try:
+        smi = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
+             "--format=csv,noheader"], capture_output=True, text=True, timeout=30, check=True)
+        info["nvidia_smi"] = smi.stdout.strip().splitlines()[0]
+        header = subprocess.run(["nvidia-smi"], capture_output=True, text=True, timeout=30)
+        found = re.search(r"CUDA Version:\s*([\d.]+)", header.stdout)
+        if found:
+            info["driver_cuda"] = found.group(1)
+    except (OSError, subprocess.SubprocessError, IndexError):
+        pass
+    return info
+
+
+def gpu_memory_total_mib() -> float | None:
+    """Total memory of GPU 0 by nvidia-smi, or None."""
+    found = re.search(r",\s*(\d+)\s*MiB", nvidia_smi().get("nvidia_smi", ""))
+    return float(found.group(1)) if found else None
+
+
+def describe_jax_machine() -> dict[str, Any]:
+    """GPU name and memory; JAX, jaxlib, CUDA, cuDNN and Keras versions (no TensorFlow)."""
+    import jax
+    import keras
+    from jaxlib.version import __version__ as jaxlib_version
+
+    info: dict[str, Any] = {"backend": "jax", "jax": jax.__version__,
+                            "jaxlib": jaxlib_version, "keras": keras.__version__}
+    devices = jax.devices()
+    gpus = [d for d in devices if d.platform == "gpu"]
+    info["gpus"] = len(gpus)
+    if gpus:
+        info["gpu"] = gpus[0].device_kind
+        capability = getattr(gpus[0], "compute_capability", None)
+        if capability:
+            info["compute_capability"] = str(capability)
+        try:
+            info["platform_version"] = gpus[0].client.platform_version
+        except Exception:
+            pass
+        try:
+            from jax._src.lib import cuda_versions  # not public: versions are best effort
+
+            if cuda_versions is not None:
+                info["cuda"] = cuda_versions.cuda_runtime_get_version()
+                info["cudnn"] = cuda_versions.cudnn_get_version()
+        except Exception:
+            pass
+    else:
+        info["devices"] = [str(d) for d in devices]
+    info.update(nvidia_smi())
+    return info
 
 
 def describe_machine() -> dict[str, Any]:
@@ -154,10 +259,10 @@ def fit_throughput(family: str, mixed: bool, xla: bool, x: Any, y: Any, batch: i
     models.compile_model(model, {}, xla)
     timer = EpochTimer.make()
     model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[timer])
-    config = models.describe(model)
+    # What compiled, read back as models.describe does (without its TensorFlow device lookup).
     return {"family": family, "mixed_precision": mixed, "xla": xla,
-            "jit_compile": config["jit_compile"], "dtype_policy": config["dtype_policy"],
-            "params": config["params"], "first_epoch_s": round(timer.times[0], 3),
+            "jit_compile": bool(model.jit_compile), "dtype_policy": model.dtype_policy.name,
+            "params": int(model.count_params()), "first_epoch_s": round(timer.times[0], 3),
             "epoch_s": round(timer.times[-1], 4),
             "images_per_s": round(len(x) / timer.times[-1], 1)}
 
@@ -166,7 +271,7 @@ def part_a(opts: argparse.Namespace) -> list[dict[str, Any]]:
     x, y = synthetic(opts.images, 0)
     rows = []
     for family in opts.families:
-        for mixed, xla in SETTINGS:
+        for mixed, xla in settings(opts):
             try:
                 rows.append(fit_throughput(family, mixed, xla, x, y, opts.batch, opts.epochs))
             except Exception as error:  # one setting failing must not hide the others
@@ -180,21 +285,28 @@ def part_a(opts: argparse.Namespace) -> list[dict[str, Any]]:
 
 def print_part_a(rows: list[dict[str, Any]], opts: argparse.Namespace) -> None:
     print(f"\nPart A: model.fit images/s, {opts.images} synthetic 32x32x3 images, batch "
-          f"{opts.batch}, epoch {opts.epochs} of {opts.epochs} timed (family defaults)")
-    names = ["fp32", "fp32+xla", "mixed", "mixed+xla"]
-    print(f"{'family':<9}{'params':>10}" + "".join(f"{n:>12}" for n in names)
-          + f"{'best':>12}{'best/fp32':>11}")
+          f"{opts.batch}, epoch {opts.epochs} of {opts.epochs} timed (family defaults)"
+          f"{', Keras on JAX' if opts.backend == 'jax' else ''}")
+    if opts.backend == "jax":
+        print("(JAX: 'jit' is jit_compile=True, one XLA program per train step, as every JAX "
+              "step is; 'eager' is jit_compile=False, op by op. Neither is TensorFlow's "
+              "graph-without-XLA, so these columns do not compare with TensorFlow's.)")
+    chosen = settings(opts)
+    names = [setting_name(opts.backend, m, x) for m, x in chosen]
+    width = max(12, *(len(n) + 2 for n in names))
+    print(f"{'family':<9}{'params':>10}" + "".join(f"{n:>{width}}" for n in names)
+          + f"{'best':>{width}}{'best/' + names[0]:>{max(width, len(names[0]) + 7)}}")
     for family in opts.families:
         cells = [next(r for r in rows if r["family"] == family and r["mixed_precision"] == m
-                      and r["xla"] == x) for m, x in SETTINGS]
+                      and r["xla"] == x) for m, x in chosen]
         rates = [c.get("images_per_s") for c in cells]
         params = next((c["params"] for c in cells if "params" in c), 0)
         line = f"{family:<9}{params:>10,}" + "".join(
-            f"{r:>12,.0f}" if r else f"{'error':>12}" for r in rates)
+            f"{r:>{width},.0f}" if r else f"{'error':>{width}}" for r in rates)
         ok = [(r, n) for r, n in zip(rates, names) if r]
         if ok and rates[0]:
             best, name = max(ok)
-            line += f"{name:>12}{best / rates[0]:>10.2f}x"
+            line += f"{name:>{width}}{best / rates[0]:>{width - 1}.2f}x"
         print(line)
     for row in rows:
         if "error" in row:
@@ -203,9 +315,8 @@ def print_part_a(rows: list[dict[str, Any]], opts: argparse.Namespace) -> None:
         elif row["xla"] and not row["jit_compile"]:
             print(f"  {row['family']}: XLA was asked for but Keras compiled without it")
     print("(first epochs, with tracing and XLA compilation, in seconds: " + ", ".join(
-        f"{r['family']}/{'mixed' if r['mixed_precision'] else 'fp32'}"
-        f"{'+xla' if r['xla'] else ''} {r['first_epoch_s']:.1f}"
-        for r in rows if "first_epoch_s" in r) + ")")
+        f"{r['family']}/{setting_name(opts.backend, r['mixed_precision'], r['xla'])} "
+        f"{r['first_epoch_s']:.1f}" for r in rows if "first_epoch_s" in r) + ")")
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,16 +328,21 @@ def pack_process(rank: int, count: int, settings: dict[str, Any], barrier: Any,
                  results: Any) -> None:
     """One of ``count`` processes: set up like a sweep worker, warm up, then train timed."""
     try:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow as tf
+        backend = settings["backend"]
+        os.environ["KERAS_BACKEND"] = backend
+        if backend == "jax":
+            configure_jax_memory(settings["jax_memory_fraction"])
+        else:
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            import tensorflow as tf
 
-        from cifar_search.pool import threads_per_worker
-        from cifar_search.worker import configure_gpus
+            from cifar_search.pool import threads_per_worker
+            from cifar_search.worker import configure_gpus
 
-        threads = threads_per_worker(count)
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-        configure_gpus(settings["gpu_memory_mb"])
+            threads = threads_per_worker(count)
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+            configure_gpus(settings["gpu_memory_mb"])
         import keras
 
         from cifar_search import models
@@ -242,8 +358,9 @@ def pack_process(rank: int, count: int, settings: dict[str, Any], barrier: Any,
         model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch"], verbose=0)
         ended = time.time()
         results.put({"rank": rank, "started": started, "ended": ended,
-                     "images": len(x) * settings["epochs"], "jit_compile": model.jit_compile,
-                     "peak_mib": gpu_memory_peak_mib()})
+                     "images": len(x) * settings["epochs"],
+                     "jit_compile": bool(model.jit_compile),
+                     "peak_mib": gpu_memory_peak_mib(settings["backend"])})
     except Exception as error:
         barrier.abort()  # the others stop waiting
         results.put({"rank": rank, "error": f"{type(error).__name__}: {error}"})
@@ -287,18 +404,39 @@ def run_packed(count: int, settings: dict[str, Any]) -> dict[str, Any]:
             "peak_gpu_mib_per_process": round(max(peaks), 1) if peaks else None}
 
 
+def configure_jax_memory(fraction: float | None) -> None:
+    """Before JAX starts: claim GPU memory as used (fraction None), or that fraction up front.
+
+    JAX otherwise claims 75% of the GPU at start-up, which leaves nothing for a second process.
+    """
+    if fraction is None:
+        os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+    else:
+        os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "true"
+        os.environ["XLA_PYTHON_CLIENT_MEM_FRACTION"] = f"{fraction:.4f}"
+
+
 def part_b(opts: argparse.Namespace) -> list[dict[str, Any]]:
+    fraction = None
+    if opts.backend == "jax" and opts.gpu_memory_mb:
+        total = gpu_memory_total_mib()
+        if total:
+            fraction = min(1.0, opts.gpu_memory_mb / total)
     settings = {"family": opts.pack_family, "images": opts.images, "batch": opts.batch,
                 "epochs": opts.pack_epochs, "mixed": opts.pack_mixed_precision,
-                "gpu_memory_mb": opts.gpu_memory_mb}
+                "gpu_memory_mb": opts.gpu_memory_mb, "backend": opts.backend,
+                "jax_memory_fraction": fraction}
     return [run_packed(count, settings) for count in opts.processes]
 
 
 def print_part_b(rows: list[dict[str, Any]], opts: argparse.Namespace) -> None:
-    memory = (f"{opts.gpu_memory_mb} MiB each" if opts.gpu_memory_mb else "memory growth")
+    jax = opts.backend == "jax"
+    memory = (f"{opts.gpu_memory_mb} MiB each" if opts.gpu_memory_mb else
+              "no preallocation" if jax else "memory growth")
     precision = "mixed_float16" if opts.pack_mixed_precision else "float32"
-    print(f"\nPart B: N processes training {opts.pack_family} at once ({precision}, XLA as "
-          f"Keras decides, {memory}), {opts.images} images each, {opts.pack_epochs} timed "
+    compiled = "Keras on JAX, jit_compile auto" if jax else "XLA as Keras decides"
+    print(f"\nPart B: N processes training {opts.pack_family} at once ({precision}, "
+          f"{compiled}, {memory}), {opts.images} images each, {opts.pack_epochs} timed "
           f"epoch(s) after a warm-up; a trial = {TRIAL_EPOCHS} epochs of {opts.images} images")
     print(f"{'N':>3}{'images/s':>12}{'trials/hour':>13}{'x vs N=1':>10}{'peak MiB/proc':>15}")
     base = next((r["images_per_s"] for r in rows if r["processes"] == 1
@@ -311,18 +449,56 @@ def print_part_b(rows: list[dict[str, Any]], opts: argparse.Namespace) -> None:
         peak = row["peak_gpu_mib_per_process"]
         print(f"{row['processes']:>3}{row['images_per_s']:>12,.0f}{row['trials_per_hour']:>13,.1f}"
               f"{ratio}{peak if peak is not None else 'n/a':>15}")
+    if jax and any(r.get("jit_compile") is False for r in rows):
+        print("  (Keras did not jit the train step: eager JAX, not comparable)")
 
 
 # --------------------------------------------------------------------------------------------
 
 
+def start_jax(opts: argparse.Namespace) -> dict[str, Any] | int:
+    """Set up Keras on JAX in this process: the machine's description, or an exit status."""
+    os.environ["KERAS_BACKEND"] = "jax"
+    configure_jax_memory(None)  # before JAX starts: leave the GPU's memory to part B
+    try:
+        import jax
+        import keras
+    except ImportError as error:
+        print(f"Keras on JAX is not installed here ({error}): nothing to measure")
+        return 1
+    if keras.backend.backend() != "jax":
+        print(f"Keras was already set up on {keras.backend.backend()}, not JAX")
+        return 1
+    machine = describe_jax_machine()
+    if not machine["gpus"] and not opts.cpu_ok:
+        print(f"no GPU visible to JAX {jax.__version__} ({', '.join(machine['devices'])}): "
+              "nothing to measure; --cpu-ok runs the benchmark on the CPU")
+        return 0
+    device = (f"{machine['gpu']}" + (f" (compute capability {machine['compute_capability']})"
+                                     if "compute_capability" in machine else "")
+              if machine["gpus"] else "CPU only (--cpu-ok)")
+    print(f"device: {device}" + (f"; nvidia-smi: {machine['nvidia_smi']}"
+                                 if "nvidia_smi" in machine else "")
+          + (f"; driver CUDA {machine['driver_cuda']}" if "driver_cuda" in machine else ""))
+    print(f"Keras {machine['keras']} on JAX {machine['jax']} (jaxlib {machine['jaxlib']}"
+          + (f", CUDA runtime {machine['cuda']}, cuDNN {machine['cudnn']}"
+             if "cuda" in machine else "")
+          + f"), Python {sys.version.split()[0]}; no TensorFlow: these are JAX-backend numbers")
+    return machine
+
+
 def main() -> int:
     opts = arguments()
+    os.environ["KERAS_BACKEND"] = opts.backend  # before Keras loads, here and in part B
+    if opts.backend == "jax":
+        machine = start_jax(opts)
+        return machine if isinstance(machine, int) else measure(opts, machine)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         import tensorflow as tf
     except ImportError:
-        print("TensorFlow is not installed here: nothing to measure")
+        print("TensorFlow is not installed here: nothing to measure (where JAX is, "
+              "--backend jax measures Keras on JAX instead)")
         return 1
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus and not opts.cpu_ok:
@@ -339,6 +515,12 @@ def main() -> int:
                                  if "nvidia_smi" in machine else ""))
     print(f"TensorFlow {machine['tensorflow']} (CUDA {machine['cuda']}, cuDNN "
           f"{machine['cudnn']}), Keras {machine['keras']}, Python {sys.version.split()[0]}")
+    return measure(opts, machine)
+
+
+def measure(opts: argparse.Namespace, machine: dict[str, Any]) -> int:
+    """Parts A and B as asked; prints the tables and writes the JSON."""
+    sys.stdout.flush()
     started = time.perf_counter()
     report: dict[str, Any] = {"machine": machine, "options": {
         k: v for k, v in vars(opts).items() if k not in ("json",)}}
