@@ -16,6 +16,10 @@ from typing import Any, Iterator
 from cifar_search import worker
 
 
+#: Trials a worker process trains before it is replaced by a fresh one (bounds memory growth).
+TRIALS_PER_WORKER = 10
+
+
 def available_cores() -> int:
     """The cores this process may run on."""
     try:
@@ -37,6 +41,7 @@ class Worker:
     conn: Connection
     task: Any = None
     ready: bool = False
+    trials: int = 0
 
     def send(self, kind: str, task: Any) -> None:
         """Hand the worker a task."""
@@ -132,6 +137,31 @@ class WorkerPool:
         dead.conn.close()
         return self._spawn()
 
+    def trial_done(self, done: Worker) -> None:
+        """Count a finished trial; after :data:`TRIALS_PER_WORKER` of them the worker is
+        stopped and replaced by a fresh process. TensorFlow keeps a few MiB per trained model
+        even after ``clear_session()`` (upstream keras-team/keras#17458), so a long-lived
+        worker would grow without bound; a fresh one pays one TensorFlow import instead."""
+        done.trials += 1
+        if done.trials < TRIALS_PER_WORKER:
+            return
+        self._stop(done)
+        self.workers.remove(done)
+        self._spawn()
+
+    @staticmethod
+    def _stop(w: Worker, timeout: float = 10.0) -> None:
+        """Ask one worker to stop; terminate it if it does not within ``timeout``."""
+        try:
+            w.conn.send(("stop", None))
+        except (OSError, BrokenPipeError):
+            pass
+        w.process.join(timeout=timeout if w.task is None else 0.5)
+        if w.process.is_alive():
+            w.process.terminate()
+            w.process.join(timeout=5)
+        w.conn.close()
+
     def stop(self, timeout: float = 10.0) -> None:
         """Ask every worker to stop; terminate those that do not within ``timeout``."""
         for w in self.workers:
@@ -140,9 +170,5 @@ class WorkerPool:
             except (OSError, BrokenPipeError):
                 pass
         for w in self.workers:
-            w.process.join(timeout=timeout if w.task is None else 0.5)
-            if w.process.is_alive():
-                w.process.terminate()
-                w.process.join(timeout=5)
-            w.conn.close()
+            self._stop(w, timeout)
         self.workers.clear()

@@ -345,6 +345,7 @@ class Coordinator:
         else:
             run = SeedRun(repeat, running.run_id, running.seed)
         running.runs[repeat] = run
+        trial.set_user_attr("worker_pid", worker.process.pid)
         resume_dir = self._replay(running, run, trial.user_attrs.get("retry_of"))
         worker.send("train", self._task(running, run, resume_dir))
 
@@ -491,6 +492,7 @@ class Coordinator:
                 self.tracker.end_trial(running.runs[repeat].run_id, "failed",
                                        reason=message[2])
             self._finish(message[1], "failed", reason=message[2])
+        self.pool.trial_done(worker)
 
     # -- the loop --------------------------------------------------------------------------
 

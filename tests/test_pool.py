@@ -1,0 +1,28 @@
+"""The worker pool: spawned workers, replaced when they die or have trained enough trials."""
+
+import time
+
+from cifar_search import pool
+from cifar_search.pool import WorkerPool
+
+
+def wait_ready(workers, seconds=120):
+    deadline = time.monotonic() + seconds
+    while not workers.idle() and time.monotonic() < deadline:
+        for _ in workers.events(1.0):
+            pass
+    assert workers.idle(), "no worker became ready"
+    return workers.idle()[0]
+
+
+def test_a_worker_is_replaced_after_its_trials(monkeypatch):
+    monkeypatch.setattr(pool, "TRIALS_PER_WORKER", 2)
+    with WorkerPool(1, threads=1) as workers:
+        first = wait_ready(workers)
+        workers.trial_done(first)
+        assert workers.workers == [first] and first.trials == 1
+        workers.trial_done(first)
+        assert not first.process.is_alive()
+        assert len(workers.workers) == 1 and workers.workers[0] is not first
+        second = wait_ready(workers)
+        assert second.process.pid != first.process.pid and second.trials == 0
