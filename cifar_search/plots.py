@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -17,8 +18,10 @@ CURVE_STYLES = ("solid", "dashed", "faint")
 
 
 def _save(figure: plt.Figure, path: Path) -> Path:
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    with warnings.catch_warnings():  # long legends: save with the layout that fits
+        warnings.simplefilter("ignore", UserWarning)
+        figure.tight_layout()
+    figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)
     return path
 
