@@ -613,6 +613,7 @@ class Coordinator:
         from cifar_search.tracking import Tracker
 
         self.prepare()
+        self.workspace.create_stores()
         lock = self.workspace.lock(self.sweep.name)
         try:
             self.study, existed = open_study(self.sweep, self.workspace)

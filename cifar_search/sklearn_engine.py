@@ -884,6 +884,7 @@ def latest_table(workspace: Workspace, sweep_name: str, variant: str = "fixed"
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from mlflow import MlflowClient
 
+    workspace.create_stores()
     client = MlflowClient(tracking_uri=workspace.mlflow_url)
     experiment = client.get_experiment_by_name(sweep_name)
     if experiment is None:

@@ -54,6 +54,7 @@ class Tracker:
     """
 
     def __init__(self, workspace: Workspace, sweep: Sweep) -> None:
+        workspace.create_stores()
         self.client = MlflowClient(tracking_uri=workspace.mlflow_url)
         self.sweep = sweep
         self.experiment_id = self._experiment(workspace)

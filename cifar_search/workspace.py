@@ -15,7 +15,7 @@ import fcntl
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
 from cifar_search.errors import ConfigError
 
@@ -25,6 +25,34 @@ DEFAULT_WORKSPACE = "mlruns"
 
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
+
+
+def _create_whole(path: Path, initialise: Callable[[str], None]) -> None:
+    """Create a SQLite store whole or not at all: its schema is built in a temporary file that
+    is then linked into place, so that a kill during the first schema migration cannot leave a
+    half-built database behind (and a concurrent creator's database is never replaced)."""
+    if path.exists():
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        initialise(_sqlite_url(partial))
+        os.link(partial, path)
+    except FileExistsError:
+        pass
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _init_optuna(url: str) -> None:
+    import optuna
+
+    optuna.storages.RDBStorage(url).engine.dispose()
+
+
+def _init_mlflow(url: str) -> None:
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    SqlAlchemyStore(url, "unused").engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -80,6 +108,14 @@ class Workspace:
         """Make the folders (idempotent)."""
         for path in (self.root, self.artifacts, self.data_cache, self.root / "locks"):
             path.mkdir(parents=True, exist_ok=True)
+
+    def create_stores(self) -> None:
+        """Create the workspace's own SQLite stores, each in one step (idempotent)."""
+        self.create()
+        if self.storage is None:
+            _create_whole(self.root / "optuna.db", _init_optuna)
+        if self.tracking_uri is None:
+            _create_whole(self.root / "mlflow.db", _init_mlflow)
 
     def lock(self, sweep: str) -> IO[str]:
         """Take the sweep's lock, so that one process at a time runs it; keep the handle open.
