@@ -69,5 +69,50 @@ def child_metrics(ws: Workspace, experiment: str, key: str) -> list[list[float]]
                                      key=lambda m: m.step)] for r in runs]
 
 
+#: A hand-written ``model.fit`` of the dropout CNN: argv = cache, subset, epochs, threads,
+#: steps_per_execution. Prints each epoch's seconds as JSON.
+PLAIN_FIT = r"""
+import json, os, sys, time
+threads = int(sys.argv[4])
+for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+    os.environ[name] = str(threads)
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
+tf.config.threading.set_intra_op_parallelism_threads(threads)
+tf.config.threading.set_inter_op_parallelism_threads(threads)
+import keras
+from pathlib import Path
+from cifar_search import data, models
+split = data.load_split(Path(sys.argv[1]), 0.2, int(sys.argv[2]), 0)
+keras.utils.set_random_seed(0)
+model = models.build_model("dropout", {"dropout_rate": 0.3}, split.input_shape, split.num_classes)
+models.compile_model(model, {}, steps_per_execution=int(sys.argv[5]))
+times = []
+class Timer(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None): self.t = time.perf_counter()
+    def on_epoch_end(self, epoch, logs=None): times.append(time.perf_counter() - self.t)
+model.fit(split.x_train, split.y_train, validation_data=(split.x_val, split.y_val),
+          epochs=int(sys.argv[3]), batch_size=32, verbose=0, callbacks=[Timer()])
+print(json.dumps(times))
+"""
+
+
+def plain_fits(cache: Path, subset: int, epochs: int, threads: int, processes: int = 1,
+               steps_per_execution: int = 1) -> list[list[float]]:
+    """Epoch times of ``processes`` hand-written ``model.fit`` runs started together, each in
+    a fresh process with ``threads`` threads (NumPy arrays in, Keras' own input pipeline)."""
+    import json
+    import subprocess
+
+    argv = [sys.executable, "-c", PLAIN_FIT, str(cache), str(subset), str(epochs), str(threads),
+            str(steps_per_execution)]
+    running = [subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+               for _ in range(processes)]
+    outputs = [process.communicate()[0] for process in running]
+    if any(process.returncode for process in running):
+        raise SystemExit("a plain model.fit process failed")
+    return [json.loads(out) for out in outputs]
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)

@@ -26,12 +26,18 @@ MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 #: Activation names a space may use (``keras.activations`` names).
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "swish")
 
+#: Learning-rate schedules over a trial's budget: ``constant``, or ``cosine`` (linear warm-up
+#: over the first :data:`WARMUP_FRACTION` of the training steps, then cosine decay to 0).
+LR_SCHEDULES = ("constant", "cosine")
+WARMUP_FRACTION = 0.15
+
 #: Largest number of per-block filter parameters (``filters_1`` … ``filters_8``).
 MAX_BLOCKS = 8
 
 #: Parameters every family accepts: they shape training, not the network.
 TRAINING_PARAMS = frozenset(
-    {"optimizer", "learning_rate", "momentum", "weight_decay", "batch_size", "augmentation"}
+    {"optimizer", "learning_rate", "momentum", "weight_decay", "batch_size", "augmentation",
+     "lr_schedule", "label_smoothing"}
 )
 
 #: Defaults of the training parameters (``learning_rate`` None: the optimizer's Keras default).
@@ -41,6 +47,8 @@ TRAINING_DEFAULTS: dict[str, object] = {
     "momentum": 0.0,
     "weight_decay": None,
     "augmentation": False,
+    "lr_schedule": "constant",
+    "label_smoothing": 0.0,
 }
 
 

@@ -21,6 +21,7 @@ from cifar_search.families import (
     MOMENTUM_OPTIMIZERS,
     OPTIMIZERS,
     TRAINING_DEFAULTS,
+    WARMUP_FRACTION,
 )
 
 
@@ -194,8 +195,14 @@ def build_model(family: str, params: Mapping[str, Any], input_shape: tuple[int, 
     return keras.Model(inputs, outputs, name=family)
 
 
-def make_optimizer(params: Mapping[str, Any]) -> keras.optimizers.Optimizer:
-    """The optimizer named by ``params`` with its learning rate, momentum and weight decay.
+def make_optimizer(params: Mapping[str, Any],
+                   total_steps: int | None = None) -> keras.optimizers.Optimizer:
+    """The optimizer named by ``params`` with its learning rate (and schedule), momentum and
+    weight decay.
+
+    Args:
+        params: the trial's parameters.
+        total_steps: training steps of the whole budget; needed by ``lr_schedule: cosine``.
 
     Example:
         >>> type(make_optimizer({"optimizer": "rmsprop", "learning_rate": 1e-3})).__name__
@@ -205,29 +212,96 @@ def make_optimizer(params: Mapping[str, Any]) -> keras.optimizers.Optimizer:
     name = p["optimizer"]
     if name not in OPTIMIZERS:
         raise TrialError(f"optimizer {name!r} is unknown; optimizers are {', '.join(OPTIMIZERS)}")
+    optimizer_class = getattr(keras.optimizers, OPTIMIZERS[name])
     kwargs: dict[str, Any] = {}
-    if p["learning_rate"] is not None:
-        kwargs["learning_rate"] = float(p["learning_rate"])
     if name in MOMENTUM_OPTIMIZERS:
         kwargs["momentum"] = float(p["momentum"])
     if p["weight_decay"] is not None:
         kwargs["weight_decay"] = float(p["weight_decay"])
-    return getattr(keras.optimizers, OPTIMIZERS[name])(**kwargs)
+    if p["learning_rate"] is not None:
+        kwargs["learning_rate"] = float(p["learning_rate"])
+    if p["lr_schedule"] == "cosine":
+        peak = kwargs.get("learning_rate") or _default_learning_rate(optimizer_class)
+        kwargs["learning_rate"] = cosine_schedule(peak, total_steps)
+    elif p["lr_schedule"] != "constant":
+        raise TrialError(f"lr_schedule {p['lr_schedule']!r} is unknown; schedules are "
+                         "constant, cosine")
+    return optimizer_class(**kwargs)
 
 
-def compile_model(model: keras.Model, params: Mapping[str, Any],
-                  xla: bool | None = None) -> None:
-    """Compile with the trial's optimizer, sparse cross-entropy on logits, and accuracy.
+def _default_learning_rate(optimizer_class: type) -> float:
+    return float(keras.ops.convert_to_numpy(optimizer_class().learning_rate))
+
+
+def cosine_schedule(peak: float,
+                    total_steps: int | None) -> keras.optimizers.schedules.CosineDecay:
+    """Linear warm-up from 0 to ``peak`` over the first ``WARMUP_FRACTION`` of the steps, then
+    cosine decay to 0 at ``total_steps``.
+
+    Example:
+        >>> schedule = cosine_schedule(0.1, 100)
+        >>> [round(float(schedule(step)), 3) for step in (0, 15, 100)]
+        [0.0, 0.1, 0.0]
+    """
+    if not total_steps or total_steps < 2:
+        raise TrialError(f"lr_schedule 'cosine' needs the number of training steps (>= 2), "
+                         f"got {total_steps!r}")
+    warmup = max(1, round(WARMUP_FRACTION * total_steps))
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=max(1, total_steps - warmup), warmup_target=peak, warmup_steps=warmup)
+
+
+@keras.saving.register_keras_serializable(package="cifar_search")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy of logits against integer labels smoothed towards the uniform
+    distribution (Keras smooths only one-hot labels). Saved and loaded with the model.
+
+    Example:
+        >>> import numpy as np
+        >>> loss = SmoothedSparseCrossentropy(0.1)
+        >>> round(float(loss(np.array([0]), np.array([[10.0, 0.0]]))), 2)
+        0.5
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, name: str = "smoothed_sparse_crossentropy",
+                 **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        classes = keras.ops.shape(y_pred)[-1]
+        labels = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"),
+                                   classes)
+        return keras.losses.categorical_crossentropy(
+            labels, y_pred, from_logits=True, label_smoothing=self.label_smoothing)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+def make_loss(params: Mapping[str, Any]) -> keras.losses.Loss:
+    """Sparse cross-entropy on logits, with label smoothing when the trial asks for it."""
+    smoothing = float({**TRAINING_DEFAULTS, **params}["label_smoothing"])
+    if smoothing:
+        return SmoothedSparseCrossentropy(smoothing)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def compile_model(model: keras.Model, params: Mapping[str, Any], xla: bool | None = None,
+                  steps_per_execution: int = 1, total_steps: int | None = None) -> None:
+    """Compile with the trial's optimizer, its loss (cross-entropy on logits), and accuracy.
 
     Under ``mixed_float16`` Keras wraps the optimizer in a ``LossScaleOptimizer``.
 
     Args:
         xla: compile the train step with XLA (``jit_compile``); None lets Keras decide (on
             with a GPU, off on CPU-only machines, off for layers XLA cannot compile).
+        steps_per_execution: training batches run per call into TensorFlow.
+        total_steps: training steps of the whole budget (for a learning-rate schedule).
     """
-    model.compile(optimizer=make_optimizer(params),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"], jit_compile="auto" if xla is None else xla)
+    model.compile(optimizer=make_optimizer(params, total_steps), loss=make_loss(params),
+                  metrics=["accuracy"], jit_compile="auto" if xla is None else xla,
+                  steps_per_execution=steps_per_execution)
 
 
 def training_device() -> str:
@@ -246,13 +320,27 @@ def training_device() -> str:
     return f"GPU:0 ({details.get('device_name', 'unknown')})"
 
 
+#: Our name of each Keras schedule class a trial may train with.
+SCHEDULE_NAMES = {"CosineDecay": "cosine"}
+
+
+def _peak_rate(schedule: Mapping[str, Any]) -> float:
+    """The highest learning rate of a serialised warm-up/decay schedule."""
+    config = schedule.get("config", {})
+    return float(config.get("warmup_target") or config.get("initial_learning_rate") or 0.0)
+
+
 def describe(model: keras.Model) -> dict[str, Any]:
     """What really trains, read back from the compiled model: the optimizer (inside the loss
     scaling of mixed precision), activations, dtype policy, XLA and device."""
     optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    rate = optimizer.get_config()["learning_rate"]
     config: dict[str, Any] = {
         "optimizer": type(optimizer).__name__,
-        "learning_rate": float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
+        "learning_rate": _peak_rate(rate) if isinstance(rate, dict) else float(rate),
+        "lr_schedule": (SCHEDULE_NAMES.get(rate.get("class_name"), rate.get("class_name"))
+                        if isinstance(rate, dict) else "constant"),
+        "label_smoothing": float(getattr(model.loss, "label_smoothing", 0.0)),
         "activations": sorted({layer.activation.__name__ for layer in model.layers
                                if isinstance(layer, layers.Activation)}),
         "params": int(model.count_params()),
@@ -260,6 +348,7 @@ def describe(model: keras.Model) -> dict[str, Any]:
         "dtype_policy": model.dtype_policy.name,
         "logits_dtype": str(model.outputs[0].dtype),
         "jit_compile": bool(model.jit_compile),
+        "steps_per_execution": int(model.steps_per_execution),
         "device": training_device(),
     }
     for key in ("momentum", "weight_decay"):

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import keras
 
-from cifar_search import data, models
+from cifar_search import data, models, pipeline
 from cifar_search.tasks import CHECKPOINT, CONTINUE, PRUNE, STATE, TrialResult, TrialTask, read_state
 
 #: Called after every epoch with (epoch, logs); returns CONTINUE, PRUNE or STOP.
@@ -97,13 +97,21 @@ def _final_value(task: TrialTask, history: list[dict[str, float]]) -> float | No
     return values[-1]
 
 
+def _batch_size(task: TrialTask) -> int:
+    return int(task.params.get("batch_size", task.batch_size))
+
+
 def _model(task: TrialTask, split: data.Split) -> tuple[keras.Model, dict[str, Any]]:
-    """The interrupted trial's checkpoint when there is one, else a new compiled model."""
+    """The interrupted trial's checkpoint when there is one, else a new compiled model.
+
+    A checkpoint holds the optimizer with its step counter, so a learning-rate schedule goes on
+    where it stopped."""
     state = read_state(task.resume_dir) if task.resume_dir else None
     if state is not None:
         return keras.models.load_model(Path(task.resume_dir) / CHECKPOINT), state
     model = models.build_model(task.family, task.params, split.input_shape, split.num_classes)
-    models.compile_model(model, task.params, task.xla)
+    total_steps = math.ceil(len(split.x_train) / _batch_size(task)) * task.epochs
+    models.compile_model(model, task.params, task.xla, task.steps_per_execution, total_steps)
     return model, {"epochs": 0, "history": []}
 
 
@@ -122,12 +130,13 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     model, state = _model(task, split)
     checkpoint = Checkpoint(Path(task.trial_dir), state["history"])
     reporter = EpochReporter(hook, start=state["epochs"], started=started)
+    batch_size = _batch_size(task)
     model.fit(
-        split.x_train, split.y_train,
-        validation_data=(split.x_val, split.y_val),
+        pipeline.batches(split.x_train, split.y_train, batch_size, seed=task.seed),
+        shuffle=False,  # the pipeline reshuffles every epoch itself
+        validation_data=pipeline.batches(split.x_val, split.y_val, batch_size),
         epochs=task.epochs,
         initial_epoch=state["epochs"],
-        batch_size=int(task.params.get("batch_size", task.batch_size)),
         callbacks=_callbacks(task, checkpoint, reporter),
         verbose=0,
     )

@@ -315,6 +315,7 @@ class Coordinator:
             trial_dir=str(self._trial_dir(running.trial.number, run.repeat)),
             resume_dir=resume_dir, repeat=run.repeat,
             mixed_precision=sweep.compute.mixed_precision, xla=sweep.compute.xla,
+            steps_per_execution=sweep.compute.steps_per_execution,
         )
 
     def _start_trial(self, worker: Any) -> None:

@@ -84,6 +84,9 @@ OPTIMIZER_CLASSES: tuple[str, ...] = tuple(OPTIMIZERS.values())
 #: scikit-learn scoring for each objective metric (higher is better for both).
 SCORING = {"val_accuracy": "accuracy", "val_loss": "neg_log_loss"}
 
+#: Training parameters of the Optuna engine that the scikeras model function does not apply.
+UNSUPPORTED_PARAMETERS = frozenset({"lr_schedule", "label_smoothing"})
+
 #: The two variants: candidates compiled from their own parameters, or the lesson as written.
 VARIANTS = ("fixed", "as_written")
 
@@ -518,6 +521,10 @@ def check_sweep(sweep: Sweep) -> Sweep:
         raise ConfigError("compute", f"{sweep.compute!r} is not allowed with engine 'sklearn'; "
                           "it trains with the Keras defaults: use Compute() or engine 'optuna'",
                           sweep.source)
+    for name in sorted(UNSUPPORTED_PARAMETERS & set(sweep.space.names)):
+        raise ConfigError("space", f"{name!r} is not allowed with engine 'sklearn'; its "
+                          "candidates train at a constant learning rate on plain "
+                          "cross-entropy, as the lesson's did: use engine 'optuna'", sweep.source)
     if sweep.sampler.kind == "grid":
         grid_candidates(sweep.space)
     else:

@@ -39,7 +39,7 @@ from typing import Any, Callable, Iterable, Mapping
 import yaml
 
 from cifar_search.errors import ConfigError
-from cifar_search.families import ACTIVATIONS, MAX_BLOCKS, OPTIMIZERS
+from cifar_search.families import ACTIVATIONS, LR_SCHEDULES, MAX_BLOCKS, OPTIMIZERS
 
 __all__ = ["Choice", "Condition", "FloatRange", "Fixed", "IntRange", "Space", "load_space"]
 
@@ -81,6 +81,9 @@ RULES: dict[str, Rule] = {
     "batch_size": Rule("int", lambda v: v >= 1, "batch size is a whole number >= 1"),
     "batch_norm": Rule("bool", lambda v: True, "batch_norm is true or false"),
     "augmentation": Rule("bool", lambda v: True, "augmentation is true or false"),
+    "lr_schedule": Rule("name", _names(LR_SCHEDULES),
+                        "learning-rate schedules are " + ", ".join(LR_SCHEDULES)),
+    "label_smoothing": Rule("float", lambda v: 0 <= v < 1, "label smoothing lies in [0, 1)"),
 }
 for _block in range(1, MAX_BLOCKS + 1):
     RULES[f"filters_{_block}"] = Rule(

@@ -37,6 +37,7 @@ class TrialTask:
         repeat: which of the trial's seeds this is (0 when the sweep has one repeat).
         mixed_precision: train under the Keras ``mixed_float16`` policy.
         xla: ``jit_compile`` for the model (None: Keras decides).
+        steps_per_execution: training batches per call into TensorFlow.
     """
 
     number: int
@@ -57,6 +58,7 @@ class TrialTask:
     repeat: int = 0
     mixed_precision: bool = False
     xla: bool | None = None
+    steps_per_execution: int = 1
 
     @property
     def key(self) -> tuple[int, int]:

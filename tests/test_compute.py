@@ -95,6 +95,17 @@ def test_xla_setting_is_the_models_jit_compile(cache, tmp_path, xla, expected):
         assert result.config["device"] == "CPU"
 
 
+@pytest.mark.parametrize("steps", [1, 4])
+def test_steps_per_execution_is_applied_and_every_batch_still_trains(cache, tmp_path, steps):
+    result, epochs = train(task(cache, tmp_path, steps_per_execution=steps, batch_size=5))
+    assert result.config["steps_per_execution"] == steps
+    saved = keras.models.load_model(result.model_path)
+    split = data.load_split(cache, 0.2, None, 0)
+    batches = math.ceil(len(split.x_train) / 5)  # the last, partial batch included
+    assert int(saved.optimizer.iterations) == batches
+    assert saved.steps_per_execution == steps  # kept when a trial resumes from its checkpoint
+
+
 def test_workers_start_with_a_gpu_memory_limit(tmp_path):
     with WorkerPool(1, 1, gpu_memory_mb=256) as pool:
         deadline = time.monotonic() + 60

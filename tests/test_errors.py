@@ -26,6 +26,12 @@ def space_error(parameters):
         ({"optimizer": {"choices": ["sgd", "adm"]}},
          "search_spaces/x.yaml: optimizer: choices value='adm' is unknown; "
          "optimizers are sgd, rmsprop, adam, adamw, nadam, adagrad, adamax"),
+        ({"lr_schedule": {"choices": ["cosine", "step"]}},
+         "search_spaces/x.yaml: lr_schedule: choices value='step' is unknown; "
+         "learning-rate schedules are constant, cosine"),
+        ({"label_smoothing": {"type": "float", "low": 0.0, "high": 1.0}},
+         "search_spaces/x.yaml: label_smoothing: high=1.0 is out of range; "
+         "label smoothing lies in [0, 1)"),
         ({"activation": "softmax"},
          "search_spaces/x.yaml: activation: value='softmax' is unknown; activations are relu,"),
         ({"optimizer": {"choices": []}},
@@ -165,6 +171,10 @@ def sweep_error(tmp_path, body, space=SPACE):
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "compute=Compute(xla='auto'))",
          "compute.xla: 'auto' is not allowed; xla is True, False or None (Keras decides)"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "compute=Compute(steps_per_execution=0))",
+         "compute.steps_per_execution: 0 is not allowed; steps_per_execution is a whole number "
+         ">= 1"),
     ],
 )
 def test_sweep_errors(tmp_path, body, message):

@@ -90,3 +90,47 @@ def test_same_seed_same_initial_weights():
 
     for a, b in zip(weights(), weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_cosine_schedule_warms_up_then_decays_over_the_budget():
+    schedule = models.cosine_schedule(0.1, 100)
+    rates = [float(schedule(step)) for step in range(101)]
+    assert rates[0] == 0.0 and rates[15] == pytest.approx(0.1)
+    assert rates[:16] == sorted(rates[:16]) and rates[15:] == sorted(rates[15:], reverse=True)
+    assert rates[100] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_cosine_schedule_is_applied_and_described():
+    keras.backend.clear_session()
+    params = {"optimizer": "sgd", "learning_rate": 0.05, "lr_schedule": "cosine"}
+    model = models.build_model("dropout", params, (32, 32, 3), 10)
+    models.compile_model(model, params, total_steps=4)
+    assert float(model.optimizer.learning_rate) == 0.0  # warm-up starts at 0
+    model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+    # 2 of 4 steps: 1 warm-up step, then 1 of 3 decay steps: 0.05 * (1 + cos(pi / 3)) / 2
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0375)
+    config = models.describe(model)
+    assert (config["lr_schedule"], config["learning_rate"]) == ("cosine", pytest.approx(0.05))
+    assert models.describe(built())["lr_schedule"] == "constant"
+
+
+def test_cosine_schedule_needs_the_step_count():
+    with pytest.raises(TrialError, match="lr_schedule 'cosine' needs the number of training "
+                                         r"steps \(>= 2\), got None"):
+        models.make_optimizer({"lr_schedule": "cosine"})
+
+
+def test_label_smoothing_changes_the_loss_and_survives_saving(tmp_path):
+    smooth = models.SmoothedSparseCrossentropy(0.2)
+    logits = np.array([[4.0, 0.0, 0.0]], dtype="float32")
+    plain = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    assert float(models.SmoothedSparseCrossentropy(0.0)(np.array([0]), logits)) == pytest.approx(
+        float(plain(np.array([0]), logits)))
+    assert float(smooth(np.array([0]), logits)) > float(plain(np.array([0]), logits))
+    model = built(label_smoothing=0.2)
+    assert models.describe(model)["label_smoothing"] == pytest.approx(0.2)
+    model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.loss.label_smoothing == pytest.approx(0.2)
+    assert models.describe(built())["label_smoothing"] == 0.0

@@ -149,7 +149,8 @@ def test_ranks_follow_sklearn(means, expected):
      "budget.patience: 2 is not allowed with engine 'sklearn'; every candidate trains "
      "budget.epochs epochs in each fold, with no validation split to stop on: use patience=None"),
     (dict(compute=Compute(mixed_precision=True)),
-     "compute: Compute(mixed_precision=True, xla=None, gpu_memory_mb=None) is not allowed with "
+     "compute: Compute(mixed_precision=True, xla=None, gpu_memory_mb=None, steps_per_execution=16) "
+     "is not allowed with "
      "engine 'sklearn'; it trains with the Keras defaults: use Compute() or engine 'optuna'"),
     (dict(sampler="random", trials=2),
      "momentum: when={'optimizer': 'sgd'} is not allowed with engine 'sklearn' and sampler "
@@ -160,6 +161,15 @@ def test_check_sweep_refuses_what_the_engine_cannot_honour(settings, message):
     with pytest.raises(ConfigError) as info:
         engine.check_sweep(make_sweep(OPTIMIZER_GRID, **settings))
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize("name, value", [("lr_schedule", "cosine"), ("label_smoothing", 0.1)])
+def test_training_parameters_the_model_function_ignores_are_refused(name, value):
+    with pytest.raises(ConfigError) as info:
+        engine.check_sweep(make_sweep({**OPTIMIZER_GRID, name: value}))
+    assert str(info.value) == (
+        f"space: {name!r} is not allowed with engine 'sklearn'; its candidates train at a "
+        "constant learning rate on plain cross-entropy, as the lesson's did: use engine 'optuna'")
 
 
 def test_too_many_folds_are_refused_before_anything_is_recorded(tiny_data, tmp_path):

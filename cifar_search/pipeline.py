@@ -1,0 +1,69 @@
+"""The input pipeline of a trial: batches of in-memory arrays through ``tf.data``, with its
+threads kept within the worker's share of the cores. Runs inside a worker process.
+
+Given NumPy arrays, Keras builds its own ``tf.data`` pipeline whose parallel gather and prefetch
+run on a thread pool sized by the machine's cores, whatever the worker's intra-op setting, so
+two single-threaded workers on two cores run more busy threads than there are cores. Here the
+pipeline gets a private pool of the worker's thread count: the index permutation is shuffled
+(not the images, so the shuffle buffer holds integers), each batch is one gather, and one batch
+is prefetched while the previous one trains. The arrays are copied into tensors once per worker,
+not once per trial (a worker's trials share their memoised split).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+#: Tensors of the arrays converted so far, by array identity (the array is kept alive with it).
+_TENSORS: dict[int, tuple[np.ndarray, tf.Tensor]] = {}
+_MAX_TENSORS = 4  # one split: train and validation images and labels
+
+
+def _tensor(array: np.ndarray) -> tf.Tensor:
+    """``array`` as a constant tensor, converted once while the same array is in use."""
+    cached = _TENSORS.get(id(array))
+    if cached is None or cached[0] is not array:
+        if len(_TENSORS) >= _MAX_TENSORS:
+            _TENSORS.clear()
+        cached = _TENSORS[id(array)] = (array, tf.constant(array))
+    return cached[1]
+
+
+def worker_threads() -> int:
+    """The worker's thread count: TensorFlow's intra-op setting, or the cores when unset."""
+    import os
+
+    return tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count() or 1
+
+
+def batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int | None = None,
+            threads: int | None = None) -> tf.data.Dataset:
+    """A dataset of ``(images, labels)`` batches over the arrays, reshuffled every epoch.
+
+    Args:
+        x, y: images and labels, the same length.
+        batch_size: images per batch; the last batch of an epoch may be smaller.
+        seed: seed of the per-epoch shuffle; None keeps the order (validation).
+        threads: the pipeline's private thread pool (default: :func:`worker_threads`).
+
+    Example:
+        >>> ds = batches(np.zeros((5, 2, 2, 3), "float32"), np.arange(5), 2, seed=0)
+        >>> [int(b.shape[0]) for b, _ in ds]
+        [2, 2, 1]
+    """
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
+    images, labels = _tensor(x), _tensor(y)
+    order = tf.data.Dataset.range(len(x))
+    if seed is not None:
+        order = order.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = (order.batch(batch_size)
+               .map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+               .prefetch(1))
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = threads or worker_threads()
+    options.threading.max_intra_op_parallelism = 1
+    options.autotune.enabled = False
+    return dataset.with_options(options)
