@@ -9,7 +9,9 @@ printed too.
 
 The same comparison is made by hand first, as the ceiling the sweep can reach on this machine:
 two hand-written single-threaded ``model.fit`` processes at once vs one with both threads, on the
-same images, images/s together vs alone.
+same images, images/s together vs alone. Both comparisons are repeated (``--rounds``), the order
+alternating, and the medians are compared: this machine's speed drifts by tens of percent
+between minutes.
 
     python benchmarks/bench_workers.py [--subset 10000] [--epochs 3] [--trials 6]
 """
@@ -39,36 +41,31 @@ def training_window(ws, experiment: str) -> tuple[int, float]:
     return epochs, max(ends) - min(starts)
 
 
-def hand_written(cache, subset: int, epochs: int = 4) -> float:
+def hand_written(cache, subset: int, order: tuple[int, ...], epochs: int = 4) -> float:
     """Images/s of two single-threaded plain fits at once over one two-threaded plain fit,
-    with the sweep's steps_per_execution; prints both."""
+    with the sweep's steps_per_execution, run in ``order`` (1: alone, 2: the pair)."""
     from cifar_search import Compute
 
     steps = Compute().steps_per_execution
     images = round(subset * 0.8)
-    alone = images / median(plain_fits(cache, subset, epochs, 2, 1, steps)[0][1:])
-    pair = [images / median(times[1:]) for times in plain_fits(cache, subset, epochs, 1, 2, steps)]
+    speeds = {}
+    for processes in order:
+        threads = 2 // processes
+        runs = plain_fits(cache, subset, epochs, threads, processes, steps)
+        speeds[processes] = [images / median(times[1:]) for times in runs]
+    alone, pair = speeds[1][0], speeds[2]
     print(f"B3 hand-written model.fit (steps_per_execution={steps}): one process, 2 threads "
           f"{alone:,.0f} img/s; two processes, 1 thread each {pair[0]:,.0f} + {pair[1]:,.0f} "
           f"= {sum(pair):,.0f} img/s: {sum(pair) / alone:.2f}x")
     return sum(pair) / alone
 
 
-def main() -> None:
-    args = parser(__doc__.splitlines()[0])
-    args.add_argument("--subset", type=int, default=10_000)
-    args.add_argument("--epochs", type=int, default=3)
-    args.add_argument("--trials", type=int, default=6)
-    opts = args.parse_args()
-    from cifar_search import data
-
-    ws = workspace(opts.workspace)
-    cache = data.prepare(data.resolve_source(opts.data), ws.data_cache)  # decoded once
-    hand_ratio = hand_written(cache, opts.subset)
+def sweep_ratio(ws, opts, order: tuple[int, ...], round_: int) -> float:
+    """Epochs/min of the 2-worker sweep over the 1-worker sweep, run in ``order``."""
     rates = [round(0.1 * (i + 1), 2) for i in range(opts.trials)]
     results = {}
-    for workers in (1, 2):
-        name = f"b3-{workers}"
+    for workers in order:
+        name = f"b3-{workers}-round{round_}"
         bench = sweep(name, {"dropout_rate": {"grid": rates}}, epochs=opts.epochs,
                       subset=opts.subset, data=opts.data, workers=workers)
         wall = run(bench, ws)
@@ -77,8 +74,31 @@ def main() -> None:
         print(f"B3 {workers} worker(s): {epochs} epochs in {window:.1f} s of training = "
               f"{results[workers]:.2f} epochs/min (whole run {wall:.1f} s with start-up)")
     ratio = results[2] / results[1]
-    print(f"B3 ratio 2 workers / 1 worker = {ratio:.2f}x (target >= 2x; hand-written "
-          f"{hand_ratio:.2f}x: the sweep gets {ratio / hand_ratio:.0%} of it)")
+    print(f"B3 round {round_}: 2 workers / 1 worker = {ratio:.2f}x")
+    return ratio
+
+
+def main() -> None:
+    args = parser(__doc__.splitlines()[0])
+    args.add_argument("--subset", type=int, default=10_000)
+    args.add_argument("--epochs", type=int, default=3)
+    args.add_argument("--trials", type=int, default=6)
+    args.add_argument("--rounds", type=int, default=2,
+                      help="repeat both comparisons, alternating which side runs first")
+    opts = args.parse_args()
+    from cifar_search import data
+
+    ws = workspace(opts.workspace)
+    cache = data.prepare(data.resolve_source(opts.data), ws.data_cache)  # decoded once
+    hand, ours = [], []
+    for round_ in range(1, opts.rounds + 1):
+        order = (1, 2) if round_ % 2 else (2, 1)  # the host's speed drifts: alternate
+        hand.append(hand_written(cache, opts.subset, order))
+        ours.append(sweep_ratio(ws, opts, order, round_))
+    ratio, ceiling = median(ours), median(hand)
+    print(f"B3 ratio 2 workers / 1 worker = {ratio:.2f}x, median of {opts.rounds} rounds "
+          f"{[round(r, 2) for r in ours]} (target >= 2x); hand-written {ceiling:.2f}x "
+          f"{[round(r, 2) for r in hand]}: the sweep gets {ratio / ceiling:.0%} of it")
 
 
 if __name__ == "__main__":
