@@ -64,7 +64,8 @@ _SAFE_GLOBALS = frozenset({
 
 @dataclass(frozen=True)
 class Split:
-    """Training and validation arrays: float32 pixels in [0, 1], int32 labels."""
+    """Training and validation arrays: float32 pixels in [0, 1] (or the cached uint8 pixels,
+    see :func:`load_split`), int32 labels."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -173,8 +174,12 @@ def read_meta(cache_dir: Path) -> dict:
 
 @functools.lru_cache(maxsize=2)
 def load_split(cache_dir: Path, validation: float = 0.2, subset: int | None = None,
-               seed: int = 0) -> Split:
+               seed: int = 0, scaled: bool = True) -> Split:
     """Training and validation arrays, pixels float32 in [0, 1] (memoised per process).
+
+    With ``scaled=False`` the pixels stay uint8 (0-255), a quarter of the memory: the trial
+    input pipeline scales each batch as it goes (:func:`cifar_search.pipeline.batches`), which
+    gives the same float32 values.
 
     The training set is permuted with ``seed``; if ``subset`` is given only the first
     ``subset`` images of that permutation are used; the last ``round(validation * n)`` of
@@ -185,6 +190,7 @@ def load_split(cache_dir: Path, validation: float = 0.2, subset: int | None = No
         validation: fraction of the images held out, in [0, 1).
         subset: number of training images to use, or None for all.
         seed: seed of the permutation.
+        scaled: float32 pixels in [0, 1] (True) or uint8 pixels (False).
 
     Returns:
         The split. Its arrays are read-only, since they are shared by later calls.
@@ -198,8 +204,8 @@ def load_split(cache_dir: Path, validation: float = 0.2, subset: int | None = No
     y = _open_array(cache_dir, "y_train")
     train, val = _split_indices(len(x), validation, subset, seed, cache_dir)
     classes = tuple(read_meta(cache_dir)["classes"])
-    return Split(_scaled(x[train]), _labels(y[train]), _scaled(x[val]), _labels(y[val]),
-                 classes)
+    pixels = _scaled if scaled else _read_only
+    return Split(pixels(x[train]), _labels(y[train]), pixels(x[val]), _labels(y[val]), classes)
 
 
 @functools.lru_cache(maxsize=1)
@@ -247,6 +253,13 @@ def _open_array(cache_dir: Path, name: str) -> np.ndarray:
     except (OSError, ValueError) as error:
         raise DataError(f"{path}: cannot read the cached array ({_reason(error)}); delete "
                         f"{Path(cache_dir).name} to decode the data again") from None
+
+
+def _read_only(images: np.ndarray) -> np.ndarray:
+    """Read-only in-memory copy of images (a fancy index of a memory map is a copy already)."""
+    out = np.ascontiguousarray(images)
+    out.flags.writeable = False
+    return out
 
 
 def _scaled(images: np.ndarray) -> np.ndarray:

@@ -126,7 +126,8 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     keras.backend.clear_session()
     models.set_precision(task.mixed_precision)  # a process global: set for every trial
     keras.utils.set_random_seed(task.seed)
-    split = data.load_split(Path(task.data_dir), task.validation, task.subset, task.split_seed)
+    split = data.load_split(Path(task.data_dir), task.validation, task.subset, task.split_seed,
+                            scaled=False)  # uint8: the pipeline scales each batch
     model, state = _model(task, split)
     checkpoint = Checkpoint(Path(task.trial_dir), state["history"])
     reporter = EpochReporter(hook, start=state["epochs"], started=started)

@@ -7,7 +7,9 @@ two single-threaded workers on two cores run more busy threads than there are co
 pipeline gets a private pool of the worker's thread count: the index permutation is shuffled
 (not the images, so the shuffle buffer holds integers), each batch is one gather, and one batch
 is prefetched while the previous one trains. The arrays are copied into tensors once per worker,
-not once per trial (a worker's trials share their memoised split).
+not once per trial (a worker's trials share their memoised split). uint8 images are kept as
+uint8 and scaled to [0, 1] batch by batch, which spares the worker a float32 copy of the data
+set (four times its size) and the time to make it.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int | None =
     """A dataset of ``(images, labels)`` batches over the arrays, reshuffled every epoch.
 
     Args:
-        x, y: images and labels, the same length.
+        x, y: images (float32, or uint8 pixels scaled here to float32 in [0, 1]) and labels,
+            the same length.
         batch_size: images per batch; the last batch of an epoch may be smaller.
         seed: seed of the per-epoch shuffle; None keeps the order (validation).
         threads: the pipeline's private thread pool (default: :func:`worker_threads`).
@@ -59,9 +62,15 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int | None =
     order = tf.data.Dataset.range(len(x))
     if seed is not None:
         order = order.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    dataset = (order.batch(batch_size)
-               .map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
-               .prefetch(1))
+    scale = images.dtype == tf.uint8
+
+    def gather(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        batch = tf.gather(images, indices)
+        if scale:  # the same float32 values as numpy's divide(x, 255, dtype=float32)
+            batch = tf.cast(batch, tf.float32) / 255.0
+        return batch, tf.gather(labels, indices)
+
+    dataset = order.batch(batch_size).map(gather).prefetch(1)
     options = tf.data.Options()
     options.threading.private_threadpool_size = threads or worker_threads()
     options.threading.max_intra_op_parallelism = 1

@@ -236,6 +236,14 @@ def test_split_sizes_scaling_and_shape(cache):
     assert not rows(split.x_train) & rows(split.x_val)
 
 
+def test_unscaled_split_keeps_the_cached_pixels(cache):
+    scaled = data.load_split(cache, 0.25, None, 0)
+    raw = data.load_split(cache, 0.25, None, 0, scaled=False)
+    assert raw.x_train.dtype == np.uint8 and not raw.x_train.flags.writeable
+    np.testing.assert_array_equal(np.divide(raw.x_train, 255, dtype=np.float32), scaled.x_train)
+    np.testing.assert_array_equal(raw.y_val, scaled.y_val)
+
+
 def test_split_follows_the_seeded_permutation(cache):
     split = data.load_split(cache, 0.2, 20, 3)
     order = np.random.default_rng(3).permutation(60)[:20]

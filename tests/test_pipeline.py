@@ -69,3 +69,11 @@ def test_the_tensor_of_an_array_is_made_once():
     x, _ = arrays(4)
     assert pipeline._tensor(x) is pipeline._tensor(x)
     assert pipeline._tensor(x.copy()) is not pipeline._tensor(x)
+
+
+def test_uint8_images_are_scaled_to_the_same_floats_as_the_cached_split():
+    pixels = np.arange(256, dtype="uint8").reshape(4, 8, 8, 1).repeat(3, axis=-1)
+    labels = np.arange(4, dtype="int32")
+    images = np.concatenate([b.numpy() for b, _ in batches(pixels, labels, 3)])
+    assert images.dtype == np.float32
+    assert np.array_equal(images, np.divide(pixels, 255, dtype=np.float32))
