@@ -76,7 +76,8 @@ def _run_sweep(args: argparse.Namespace) -> Any:
 
     return load_sweep(args.sweep).override(
         trials=args.trials, epochs=args.epochs, subset=args.subset, workers=args.workers,
-        data=args.data, repeats=args.repeats, engine=args.engine,
+        data=args.data, repeats=args.repeats, same_seed=True if args.same_seed else None,
+        engine=args.engine,
         as_written=True if args.as_written else None,
         mixed_precision=True if args.mixed_precision else None, xla=args.xla,
     )
@@ -172,6 +173,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             {"number": t.number, "state": summary.state_name(t),
              "params": summary.trial_params(t), "value": _clean(t.value),
              "retry_of": t.user_attrs.get("retry_of"),
+             "duplicate_of": t.user_attrs.get("duplicate_of"),
              "mlflow_run_id": t.user_attrs.get("mlflow_run_id")}
             for t in study.get_trials(deepcopy=False)
         ]
@@ -348,6 +350,9 @@ def build_parser() -> Parser:
         run.add_argument("--workers", type=_positive, help="trials trained at once")
         run.add_argument("--repeats", type=_positive,
                          help="train each candidate with this many seeds; score = their mean")
+        run.add_argument("--same-seed", action="store_true",
+                         help="train every trial from the sweep's seed (a repeated candidate "
+                              "takes its earlier result)")
         run.add_argument("--engine", choices=("optuna", "sklearn"),
                          help="optuna trials (default) or scikeras in scikit-learn's "
                               "GridSearchCV/RandomizedSearchCV")

@@ -41,7 +41,7 @@ from cifar_search.workspace import Workspace
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 #: Fingerprint settings left out when at their default (so older studies still match).
-UNSET = {"repeats": 1}
+UNSET = {"repeats": 1, "same_seed": False}
 
 #: Seconds the coordinator waits for worker messages before checking on itself again.
 POLL_SECONDS = 1.0
@@ -318,9 +318,53 @@ class Coordinator:
             steps_per_execution=sweep.compute.steps_per_execution,
         )
 
+    def _seed_of(self, trial: optuna.Trial) -> int:
+        """The trial's seed: its own (a retry keeps its predecessor's), or the sweep's first
+        trial seed for every trial with ``same_seed``."""
+        if "seed" in trial.user_attrs and trial.user_attrs["seed"] is not None:
+            return trial.user_attrs["seed"]
+        return trial_seed(self.sweep.seed, 0 if self.sweep.same_seed else trial.number)
+
+    def _earlier(self, params: dict[str, Any]) -> optuna.trial.FrozenTrial | None:
+        """With ``same_seed``, a complete trial with these parameters: training them again
+        would repeat its result."""
+        if not self.sweep.same_seed:
+            return None
+        key = _param_key(params)
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if _param_key(trial.user_attrs.get("params") or {}) == key:
+                return trial
+        return None
+
+    def _take_earlier(self, trial: optuna.Trial, params: dict[str, Any],
+                      earlier: optuna.trial.FrozenTrial) -> None:
+        """Complete ``trial`` with the result of ``earlier`` (same parameters, same seed),
+        without training: its run records ``duplicate_of`` and no epochs."""
+        origin = earlier.user_attrs.get("duplicate_of", earlier.number)
+        seed = self._seed_of(trial)
+        run_id = self.tracker.start_trial(trial.number, params, seed)
+        for key, value in (("mlflow_run_id", run_id), ("seed", seed), ("duplicate_of", origin),
+                           ("epochs_trained", 0), ("duration_s", 0.0)):
+            trial.set_user_attr(key, value)
+        if earlier.user_attrs.get("model_path"):
+            trial.set_user_attr("model_path", earlier.user_attrs["model_path"])
+        self.study.tell(trial, earlier.value)
+        self.tracker.end_trial(run_id, "complete", earlier.value,
+                               {"duplicate_of": origin, "epochs_trained": 0, "duration_s": 0.0})
+        self.finished += 1
+        if self.progress:
+            self.progress.trial(0)
+        self.say(self._line(trial.number, "complete", earlier.value, params,
+                            f"(duplicate of trial {origin}, not trained)"))
+
     def _start_trial(self, worker: Any) -> None:
         trial, params = self._ask()
-        seed = trial.user_attrs.get("seed") or trial_seed(self.sweep.seed, trial.number)
+        while "retry_of" not in trial.user_attrs and (earlier := self._earlier(params)):
+            self._take_earlier(trial, params, earlier)
+            if not self._more_to_start():
+                return
+            trial, params = self._ask()
+        seed = self._seed_of(trial)
         retry_of = trial.user_attrs.get("retry_of")
         run_id = self.tracker.start_trial(trial.number, params, seed, retry_of)
         trial.set_user_attr("mlflow_run_id", run_id)
@@ -417,16 +461,15 @@ class Coordinator:
         self.finished += 1
         if self.progress:
             self.progress.trial(running.epochs)
-        self.say(self._line(number, state, value, running, reason, seconds))
+        tail = f"({running.epochs} epochs, {seconds:.1f} s)" + (f" reason: {reason}" if reason
+                                                                 else "")
+        self.say(self._line(number, state, value, running.params, tail))
 
-    def _line(self, number: int, state: str, value: float | None, running: Running,
-              reason: str | None, seconds: float) -> str:
+    def _line(self, number: int, state: str, value: float | None, params: dict[str, Any],
+              tail: str) -> str:
         params = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                          for k, v in running.params.items() if k in self.sweep.space.swept())
+                          for k, v in params.items() if k in self.sweep.space.swept())
         score = f"{self.sweep.objective.metric}={value:.4f}" if value is not None else ""
-        tail = f"({running.epochs} epochs, {seconds:.1f} s)"
-        if reason:
-            tail += f" reason: {reason}"
         return " ".join(p for p in (f"trial {number:>3} {state:<8}", score, params, tail) if p)
 
     def _on_done(self, number: int, repeat: int, result: TrialResult) -> None:

@@ -257,6 +257,11 @@ class Sweep:
         trials: finished trials the study ends with; None for a grid means every grid point.
         workers: trials trained at once, each in its own process.
         seed: seeds the sampler, the data split and (with the trial number) each trial.
+        same_seed: train every trial from the same seed (the sweep's): the same data order
+            and, where the architecture is the same, the same initial weights, so that trials
+            differ only by their parameters (common random numbers). A trial that draws the
+            parameters of a complete trial then repeats its result, and takes it without
+            training (its MLflow run says ``duplicate_of``).
         repeats: train each candidate with this many seeds and score it by their mean
             (Optuna: each seed its own MLflow run; sklearn engine: folds x seeds).
         engine: ``optuna`` (trials in worker processes, train/validation split) or ``sklearn``
@@ -282,6 +287,7 @@ class Sweep:
     trials: int | None = None
     workers: int = 1
     seed: int = 0
+    same_seed: bool = False
     repeats: int = 1
     engine: str = "optuna"
     cv: int = 3
@@ -314,6 +320,8 @@ class Sweep:
                  self.workers, f"workers is a whole number from 1 to {MAX_WORKERS}")
         _require(_is_int(self.seed) and self.seed >= 0, "seed", self.seed,
                  "seed is a whole number >= 0")
+        _require(isinstance(self.same_seed, bool), "same_seed", self.same_seed,
+                 "same_seed is True or False")
         _require(_is_int(self.repeats) and 1 <= self.repeats <= MAX_REPEATS, "repeats",
                  self.repeats, f"repeats is a whole number from 1 to {MAX_REPEATS}")
         _require(self.repeats == 1 or self.pruner.kind == "none", "repeats", self.repeats,
@@ -355,7 +363,7 @@ class Sweep:
     def override(self, **changes: Any) -> "Sweep":
         """A copy with command-line overrides (``None`` values are ignored), re-validated.
 
-        Keys: trials, workers, epochs, subset, data (a source path), repeats, engine,
+        Keys: trials, workers, epochs, subset, data (a source path), repeats, same_seed, engine,
         as_written, mixed_precision, xla.
         """
         changes = {k: v for k, v in changes.items() if v is not None}
@@ -393,6 +401,8 @@ class Sweep:
         }
         if self.repeats != 1:  # absent when 1, so studies made before repeats existed match
             fingerprint["repeats"] = self.repeats
+        if self.same_seed:  # likewise absent when False
+            fingerprint["same_seed"] = True
         return fingerprint
 
     def to_json(self) -> str:
@@ -401,6 +411,7 @@ class Sweep:
         data.update(name=self.name, sampler=dataclasses.asdict(self.sampler),
                     pruner=dataclasses.asdict(self.pruner), trials=self.trials,
                     workers=self.workers, data_source=self.data.source, repeats=self.repeats,
+                    same_seed=self.same_seed,
                     engine=self.engine, cv=self.cv, n_jobs=self.n_jobs,
                     as_written=self.as_written, compute=dataclasses.asdict(self.compute))
         return json.dumps(data, indent=2, sort_keys=True, default=str)

@@ -145,6 +145,8 @@ class Tracker:
                 if value is not None:
                     metrics[key] = value
         tags = {"state": state}
+        if "duplicate_of" in info:  # same parameters and seed as that trial: not trained again
+            tags["duplicate_of"] = info.pop("duplicate_of")
         if reason:
             tags["fail_reason"] = reason
         self._log(run_id, metrics=metrics, tags=tags,

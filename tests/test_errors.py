@@ -144,6 +144,9 @@ def sweep_error(tmp_path, body, space=SPACE):
          "repeats: 3 is not allowed; pruner 'median' judges one run per trial; use repeats=1 "
          "or pruner 'none'"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "same_seed='yes')",
+         "same_seed: 'yes' is not allowed; same_seed is True or False"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "engine='keras')",
          "engine: 'keras' is not allowed; engines are optuna, sklearn"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "

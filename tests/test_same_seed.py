@@ -1,0 +1,97 @@
+"""Common random numbers: with ``same_seed`` every trial trains from the sweep's seed, so a
+configuration has one result; a trial that draws a completed configuration takes that result
+without training, and says so in Optuna and MLflow."""
+
+import optuna
+import pytest
+
+from cifar_search import summary
+
+from test_cli import cli, mlflow_runs
+
+SWEEP = """
+from cifar_search import Budget, Data, Objective, Sweep
+
+sweep = Sweep(
+    name="{name}",
+    space={{"parameters": {{"dropout_rate": {{"{kind}": [0.1, 0.5]}}, "filters": 4}}}},
+    model="dropout",
+    data=Data(validation=0.25),
+    budget=Budget(epochs=1, batch_size=8),
+    objective=Objective("val_loss"),
+    sampler="{sampler}",
+    trials={trials},
+    same_seed=True,
+    seed=3,
+)
+"""
+
+
+def run_sweep(folder, data, name, sampler, kind, trials, *extra, check=True):
+    (folder / f"{name}.py").write_text(SWEEP.format(name=name, sampler=sampler, kind=kind,
+                                                    trials=trials))
+    result = cli("run", f"{name}.py", "--data", data, "--workspace", folder / "ws", *extra,
+                 cwd=folder, check=check)
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{folder / 'ws' / 'optuna.db'}")
+    return result, study
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory, tiny_data):
+    folder = tmp_path_factory.mktemp("same-seed")
+    _, drawn = run_sweep(folder, tiny_data, "drawn", "random", "choices", 6)
+    _, grid = run_sweep(folder, tiny_data, "grid", "grid", "grid", "None")
+    return folder, drawn, grid
+
+
+def test_every_trial_trains_from_the_sweep_seed(studies):
+    _, drawn, grid = studies
+    seeds = {t.user_attrs["seed"] for t in drawn.get_trials() + grid.get_trials()}
+    assert len(seeds) == 1
+
+
+def test_a_drawn_again_configuration_takes_the_earlier_result(studies):
+    folder, drawn, _ = studies
+    trials = drawn.get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 6
+    trained = {t.number: t for t in trials if "duplicate_of" not in t.user_attrs}
+    copies = [t for t in trials if "duplicate_of" in t.user_attrs]
+    assert len(trained) == len({t.params["dropout_rate"] for t in trials}) and len(copies) >= 4
+    client, runs = mlflow_runs(folder / "ws", "drawn")
+    by_id = {r.info.run_id: r for r in runs}
+    for copy in copies:
+        original = trained[copy.user_attrs["duplicate_of"]]
+        assert original.number < copy.number
+        assert copy.params == original.params and copy.value == original.value
+        assert copy.user_attrs["epochs_trained"] == 0 and copy.intermediate_values == {}
+        run = by_id[copy.user_attrs["mlflow_run_id"]]
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["duplicate_of"] == str(original.number)
+        assert run.data.metrics["objective"] == pytest.approx(copy.value)
+        assert client.get_metric_history(run.info.run_id, "val_loss") == []
+    table = summary.trials_table(drawn).set_index("number")
+    assert {int(n): int(d) for n, d in table["duplicate_of"].dropna().items()} == {
+        t.number: t.user_attrs["duplicate_of"] for t in copies}
+    for original in trained.values():
+        assert original.user_attrs["epochs_trained"] == 1
+        assert len(client.get_metric_history(original.user_attrs["mlflow_run_id"], "val_loss")) == 1
+
+
+def test_the_same_configuration_scores_the_same_in_another_sweep(studies):
+    _, drawn, grid = studies
+    drawn_values = {t.params["dropout_rate"]: t.value for t in drawn.get_trials()}
+    grid_values = {t.params["dropout_rate"]: t.value for t in grid.get_trials()}
+    assert sorted(grid_values) == [0.1, 0.5] and grid_values[0.1] != grid_values[0.5]
+    for rate, value in drawn_values.items():  # other trial numbers, same seed: same result
+        assert grid_values[rate] == value
+
+
+def test_same_seed_is_part_of_the_study(studies, tiny_data):
+    folder, _, _ = studies
+    (folder / "drawn.py").write_text((folder / "drawn.py").read_text()
+                                     .replace("same_seed=True", "same_seed=False"))
+    again = cli("run", "drawn.py", "--data", tiny_data, "--workspace", folder / "ws",
+                cwd=folder, check=False)
+    assert again.returncode == 1
+    assert "drawn.py: same_seed: false differs from the study's true; the existing study" \
+        in again.stderr
