@@ -47,6 +47,44 @@ def set_precision(mixed: bool) -> None:
     keras.mixed_precision.set_dtype_policy(POLICIES[bool(mixed)])
 
 
+#: Gradient functions registered before the first :func:`clear_session` (kept for good).
+_KEPT_GRADIENTS: set[str] | None = None
+
+
+def _gradient_registry() -> dict[str, Any] | None:
+    """TensorFlow's global registry of gradient functions (None if its layout changed)."""
+    from tensorflow.python.framework import ops
+
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    return registry if isinstance(registry, dict) else None
+
+
+def clear_session() -> None:
+    """``keras.backend.clear_session()``, and drop what TensorFlow kept of earlier models.
+
+    Tracing a train step registers a gradient function under a fresh name
+    (``CustomGradient-N``: ``tf.custom_gradient`` in graph mode, used by the distribution
+    strategy's ``all_reduce`` in the optimizer's update) in a process-wide registry that
+    nothing ever empties. Each entry holds the whole traced graph, about 8 MiB per trained
+    model, so a worker that trains trial after trial grew without bound. The names registered
+    since the first call are removed here: only graphs of earlier, finished models use them.
+
+    Example:
+        >>> clear_session()
+    """
+    global _KEPT_GRADIENTS
+    keras.backend.clear_session()
+    registry = _gradient_registry()
+    if registry is None:
+        return
+    if _KEPT_GRADIENTS is None:
+        _KEPT_GRADIENTS = set(registry)
+        return
+    for name in [n for n in registry if n.startswith("CustomGradient-")]:
+        if name not in _KEPT_GRADIENTS:
+            del registry[name]
+
+
 def resolve_params(family: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """Family and training defaults overlaid with ``params``.
 

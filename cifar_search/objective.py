@@ -123,7 +123,7 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         FloatingPointError: training diverged (the objective became NaN or infinite).
     """
     started = time.perf_counter()
-    keras.backend.clear_session()
+    models.clear_session()
     models.set_precision(task.mixed_precision)  # a process global: set for every trial
     keras.utils.set_random_seed(task.seed)
     split = data.load_split(Path(task.data_dir), task.validation, task.subset, task.split_seed,
@@ -159,7 +159,7 @@ def evaluate(model_path: str, data_dir: str) -> dict:
     """Test loss, accuracy and confusion matrix of a saved model."""
     import numpy as np
 
-    keras.backend.clear_session()
+    models.clear_session()
     model = keras.models.load_model(model_path)
     x_test, y_test = data.load_test(Path(data_dir))
     loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)

@@ -208,7 +208,7 @@ def _build_model(family: str, input_shape: tuple[int, int, int], num_classes: in
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes, once per model
     for key in ("meta", "compile_kwargs", "params"):
         params.pop(key, None)
-    keras.backend.clear_session()  # scikeras has seeded Python, NumPy and TensorFlow already
+    models.clear_session()  # scikeras has seeded Python, NumPy and TensorFlow already
     logits = models.build_model(family, params, input_shape, num_classes)
     outputs = keras.layers.Softmax(name="probabilities")(logits.output)
     model = keras.Model(logits.input, outputs, name=family)

@@ -134,3 +134,23 @@ def test_label_smoothing_changes_the_loss_and_survives_saving(tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.keras")
     assert loaded.loss.label_smoothing == pytest.approx(0.2)
     assert models.describe(built())["label_smoothing"] == 0.0
+
+
+def test_clear_session_drops_what_tensorflow_kept_of_earlier_models():
+    import gc
+    import weakref
+
+    registry = models._gradient_registry()
+    assert registry is not None  # TensorFlow still keeps its registry where we look for it
+    models.clear_session()
+    before = set(registry)
+    model = built()
+    model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+    traced = set(registry) - before
+    assert traced and all(name.startswith("CustomGradient-") for name in traced)
+    graph = weakref.ref(next(iter(registry[name]["type"] for name in traced)))
+    del model
+    models.clear_session()
+    gc.collect()
+    assert not traced & set(registry)
+    assert graph() is None  # the train step's gradient function (and its graph) is freed
