@@ -25,9 +25,16 @@ from cifar_search.tasks import CHECKPOINT, CONTINUE, PRUNE, STATE, TrialResult, 
 #: Called after every epoch with (epoch, logs); returns CONTINUE, PRUNE or STOP.
 EpochHook = Callable[[int, dict[str, float]], str]
 
+def _seed_states(model: keras.Model) -> list[Any]:
+    """The states of the model's random layers (dropout, augmentation), which ``model.save``
+    does not keep: a resumed trial needs them to draw what it would have drawn."""
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
 class Checkpoint(keras.callbacks.Callback):
-    """Saves the model (weights and optimizer state) and the history after every epoch,
-    atomically, so a killed trial can continue from its last completed epoch."""
+    """Saves the model (weights and optimizer state), its random layers' states and the
+    history after every epoch, atomically, so a killed trial can continue from its last
+    completed epoch exactly as it would have gone on."""
 
     def __init__(self, folder: Path, history: list[dict[str, float]]) -> None:
         super().__init__()
@@ -41,7 +48,9 @@ class Checkpoint(keras.callbacks.Callback):
         self.model.save(partial)
         os.replace(partial, self.folder / CHECKPOINT)
         state = self.folder / f".{STATE}"
-        state.write_text(json.dumps({"epochs": epoch + 1, "history": self.history}))
+        seeds = [v.numpy().tolist() for v in _seed_states(self.model)]
+        state.write_text(json.dumps({"epochs": epoch + 1, "history": self.history,
+                                     "seed_states": seeds}))
         os.replace(state, self.folder / STATE)
 
 
@@ -108,7 +117,10 @@ def _model(task: TrialTask, split: data.Split) -> tuple[keras.Model, dict[str, A
     where it stopped."""
     state = read_state(task.resume_dir) if task.resume_dir else None
     if state is not None:
-        return keras.models.load_model(Path(task.resume_dir) / CHECKPOINT), state
+        model = keras.models.load_model(Path(task.resume_dir) / CHECKPOINT)
+        for variable, value in zip(_seed_states(model), state.get("seed_states", [])):
+            variable.assign(value)
+        return model, state
     model = models.build_model(task.family, task.params, split.input_shape, split.num_classes)
     total_steps = math.ceil(len(split.x_train) / _batch_size(task)) * task.epochs
     models.compile_model(model, task.params, task.xla, task.steps_per_execution, total_steps)
@@ -133,7 +145,8 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     reporter = EpochReporter(hook, start=state["epochs"], started=started)
     batch_size = _batch_size(task)
     model.fit(
-        pipeline.batches(split.x_train, split.y_train, batch_size, seed=task.seed),
+        pipeline.batches(split.x_train, split.y_train, batch_size, seed=task.seed,
+                         first_epoch=state["epochs"]),
         shuffle=False,  # the pipeline reshuffles every epoch itself
         validation_data=pipeline.batches(split.x_val, split.y_val, batch_size),
         epochs=task.epochs,

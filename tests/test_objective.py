@@ -7,7 +7,7 @@ import pytest
 
 from cifar_search import data
 from cifar_search.objective import run_trial
-from cifar_search.tasks import CONTINUE, STOP, TrialTask
+from cifar_search.tasks import CONTINUE, STOP, TrialTask, read_state
 
 COSINE = {"dropout_rate": 0.2, "optimizer": "sgd", "learning_rate": 0.05,
           "lr_schedule": "cosine", "label_smoothing": 0.1}
@@ -56,3 +56,19 @@ def test_a_resumed_trial_goes_on_along_its_schedule(cache, tmp_path):
     assert int(model.optimizer.iterations) == 3 * steps_per_epoch(cache)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-7)
     assert model.loss.label_smoothing == pytest.approx(0.1)
+
+
+def test_a_resumed_trial_trains_exactly_as_if_never_interrupted(cache, tmp_path):
+    """Same seed: the resumed epochs see the same batch order and dropout masks."""
+    whole = train(task(cache, tmp_path / "whole"))
+    cut = train(task(cache, tmp_path / "cut"), replies=[STOP])
+    assert (cut.state, cut.epochs) == ("stopped", 1)
+    resumed = train(task(cache, tmp_path / "resumed", resume_dir=str(tmp_path / "cut" / "00000")))
+    assert resumed.epochs == 3
+
+    def history(folder):
+        epochs = read_state(folder / "00000")["history"]
+        return [{k: v for k, v in epoch.items() if k != "epoch_seconds"} for epoch in epochs]
+
+    assert history(tmp_path / "resumed") == history(tmp_path / "whole")
+    assert resumed.value == whole.value

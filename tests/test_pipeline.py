@@ -36,6 +36,14 @@ def test_reshuffled_every_epoch_and_reproducible_by_seed():
     assert epoch(batches(*arrays(50), 8, seed=4))[0] != first
 
 
+def test_an_epochs_order_depends_only_on_the_seed_and_the_epoch():
+    dataset = batches(*arrays(50), 8, seed=3)
+    orders = [epoch(dataset)[0] for _ in range(3)]
+    resumed = batches(*arrays(50), 8, seed=3, first_epoch=1)  # a trial resumed at epoch 1
+    assert [epoch(resumed)[0] for _ in range(2)] == orders[1:]
+    assert resumed.cardinality() == 7
+
+
 def test_without_seed_the_order_is_kept():
     assert epoch(batches(*arrays(10), 3))[0] == list(range(10))
 
