@@ -2,12 +2,11 @@
 
 Runs a 1-worker sweep of 50 one-epoch trials (the lesson's dropout CNN on a small subset)
 through the real coordinator and worker pool, and reads the worker process's resident memory
-after every trial. TensorFlow keeps a few MiB per trained model even after ``clear_session()``,
-so the pool replaces a worker by a fresh process every ``TRIALS_PER_WORKER`` trials; this prints
-the memory after trial 1, the highest after any trial, the memory after trial 50, and the ratios
-(target: no growth beyond noise). ``--no-recycle`` shows what one long-lived worker would do.
+after every trial; prints the memory after trials 1, 10 and 50, the highest after any trial and
+the ratios (target: no growth beyond noise). By default one worker trains all 50 trials (the
+pool would replace it only after ``TRIALS_PER_WORKER``); ``--recycle N`` replaces it every N.
 
-    python benchmarks/bench_memory.py [--trials 50] [--subset 2000] [--no-recycle]
+    python benchmarks/bench_memory.py [--trials 50] [--subset 2000] [--recycle N]
 """
 
 from __future__ import annotations
@@ -28,13 +27,13 @@ def main() -> None:
     args = parser(__doc__.splitlines()[0])
     args.add_argument("--trials", type=int, default=50)
     args.add_argument("--subset", type=int, default=2000)
-    args.add_argument("--no-recycle", action="store_true", help="keep one worker for all trials")
+    args.add_argument("--recycle", type=int, default=None,
+                      help="replace the worker every N trials (default: never within --trials)")
     opts = args.parse_args()
     from cifar_search import pool
     from cifar_search.runner import Coordinator
 
-    if opts.no_recycle:
-        pool.TRIALS_PER_WORKER = opts.trials + 1
+    pool.TRIALS_PER_WORKER = opts.recycle or opts.trials + 1
     rates = [round(0.01 * i, 2) for i in range(opts.trials)]
     bench = sweep("b7", {"dropout_rate": {"grid": rates}}, epochs=1, batch_size=64,
                   subset=opts.subset, data=opts.data, workers=1)
@@ -50,8 +49,12 @@ def main() -> None:
     coordinator.run()
     for n in (1, 10, len(marks)):
         print(f"B7 after trial {n:>3}: worker {marks[n - 1]:.0f} MiB resident")
-    print(f"B7 highest after any trial: {max(marks):.0f} MiB (a worker is replaced every "
-          f"{pool.TRIALS_PER_WORKER} trials)")
+    every = f"every {pool.TRIALS_PER_WORKER} trials" if opts.recycle else "never"
+    print(f"B7 highest after any trial: {max(marks):.0f} MiB (worker replaced: {every})")
+    if len(marks) > 10:
+        per_trial = (marks[-1] - marks[9]) / (len(marks) - 10)
+        print(f"B7 from trial 10 to {len(marks)}: {marks[-1] - marks[9]:+.0f} MiB "
+              f"({per_trial:+.2f} MiB per trial; the first trials warm up caches)")
     print(f"B7 ratio after {len(marks)} / after 1 = {marks[-1] / marks[0]:.3f}; "
           f"highest / after 1 = {max(marks) / marks[0]:.3f} (target: no growth beyond noise)")
 

@@ -16,8 +16,9 @@ from typing import Any, Iterator
 from cifar_search import worker
 
 
-#: Trials a worker process trains before it is replaced by a fresh one (bounds memory growth).
-TRIALS_PER_WORKER = 10
+#: Trials a worker process trains before it is replaced by a fresh one: a bound on memory
+#: growth should some library keep state per trial again (see :func:`models.clear_session`).
+TRIALS_PER_WORKER = 100
 
 
 def available_cores() -> int:
@@ -139,9 +140,9 @@ class WorkerPool:
 
     def trial_done(self, done: Worker) -> None:
         """Count a finished trial; after :data:`TRIALS_PER_WORKER` of them the worker is
-        stopped and replaced by a fresh process. TensorFlow keeps a few MiB per trained model
-        even after ``clear_session()`` (upstream keras-team/keras#17458), so a long-lived
-        worker would grow without bound; a fresh one pays one TensorFlow import instead."""
+        stopped and replaced by a fresh process, which costs one TensorFlow import. Trials
+        start from :func:`cifar_search.models.clear_session`, which frees what TensorFlow keeps
+        of earlier models; the replacement bounds whatever a future version keeps besides."""
         done.trials += 1
         if done.trials < TRIALS_PER_WORKER:
             return
