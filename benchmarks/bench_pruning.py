@@ -17,7 +17,9 @@ Both sweeps set ``same_seed``: every trial trains from the same seed, so that ea
 configuration has one score (on CPU, exactly the same each time). With a seed per trial the
 seed alone spread one configuration over 3 points of validation accuracy (std 0.9), six times
 the tolerance, and the target became the luckiest of the grid's single runs. Under ``same_seed``
-a configuration the TPE sampler draws again costs no epochs (it takes the earlier result).
+a configuration the TPE sampler draws again costs no epochs if it completed (it takes the
+earlier result), and only the further epochs if it was pruned (it goes on from the checkpoint).
+Epochs are counted where they were trained.
 
 Half of the subset is held out, so that the validation accuracy is measured on many images.
 With several workers, epochs of trials still running when the target is hit are not counted
@@ -80,12 +82,17 @@ def complete(trial: Any) -> bool:
     return trial.state.name == "COMPLETE"
 
 
+def trained(trial: Any) -> int:
+    """Epochs a trial trained itself (a continued trial's first epochs are its predecessor's)."""
+    return len(trial.intermediate_values) - trial.user_attrs.get("resumed_at_epoch", 0)
+
+
 def epochs_to_reach(trials: list[Any], target: float) -> tuple[int | None, int]:
     """(epochs spent until a complete trial's objective >= target, or None; epochs in all)."""
     spent = 0
     reached = None
     for trial in trials:
-        spent += len(trial.intermediate_values)
+        spent += trained(trial)
         if reached is None and complete(trial) and trial.value >= target:
             reached = spent
     return reached, spent
@@ -97,7 +104,7 @@ def describe(trials: list[Any]) -> str:
     parts = []
     for t in trials:
         value = f" {t.value:.4f}" if t.value is not None else ""
-        parts.append(f"#{t.number} {t.state.name.lower()} {len(t.intermediate_values)}ep{value}")
+        parts.append(f"#{t.number} {t.state.name.lower()} {trained(t)}ep{value}")
     return ", ".join(parts)
 
 

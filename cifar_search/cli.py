@@ -173,6 +173,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             {"number": t.number, "state": summary.state_name(t),
              "params": summary.trial_params(t), "value": _clean(t.value),
              "retry_of": t.user_attrs.get("retry_of"),
+             "continues": t.user_attrs.get("continues"),
              "duplicate_of": t.user_attrs.get("duplicate_of"),
              "mlflow_run_id": t.user_attrs.get("mlflow_run_id")}
             for t in study.get_trials(deepcopy=False)

@@ -31,10 +31,12 @@ HEAD_COLUMNS = ("number", "state", "value", "value_std", "repeats", "repeat_valu
 
 #: Trailing columns, after the metrics; all but the times are trial user attributes.
 TAIL_COLUMNS = ("datetime_start", "datetime_complete", "duration_s", "epochs_trained",
-                "fail_reason", "retry_of", "duplicate_of", "seed", "mlflow_run_id")
+                "fail_reason", "retry_of", "continues", "duplicate_of", "seed",
+                "mlflow_run_id")
 
 #: Columns of whole numbers and of reals (metrics are reals too); missing values allowed.
-INT_COLUMNS = ("number", "repeats", "epochs_trained", "retry_of", "duplicate_of", "seed")
+INT_COLUMNS = ("number", "repeats", "epochs_trained", "retry_of", "continues", "duplicate_of",
+               "seed")
 FLOAT_COLUMNS = ("value", "value_std", "duration_s")
 
 
@@ -104,8 +106,9 @@ def export_table(study: optuna.Study, client: Any) -> pd.DataFrame:
         One row per trial, in trial order; the columns are ``number``, ``state``, ``value``,
         ``value_std``, ``repeats``, ``repeat_values``, ``param.<name>`` …, ``metric.<name>`` …,
         ``datetime_start``, ``datetime_complete``, ``duration_s``, ``epochs_trained``,
-        ``fail_reason``, ``retry_of``, ``duplicate_of``, ``seed``, ``mlflow_run_id``. A value a trial lacks
-        (a conditional parameter, a metric of a failed run) is missing (NaN / None).
+        ``fail_reason``, ``retry_of``, ``continues``, ``duplicate_of``, ``seed``,
+        ``mlflow_run_id``. A value a trial lacks (a conditional parameter, a metric of a failed
+        run) is missing (NaN / None).
 
     Example:
         >>> client = MlflowClient(tracking_uri=workspace.mlflow_url)  # doctest: +SKIP

@@ -326,15 +326,21 @@ class Coordinator:
         return trial_seed(self.sweep.seed, 0 if self.sweep.same_seed else trial.number)
 
     def _earlier(self, params: dict[str, Any]) -> optuna.trial.FrozenTrial | None:
-        """With ``same_seed``, a complete trial with these parameters: training them again
-        would repeat its result."""
+        """With ``same_seed``, an earlier trial of these parameters that training them again
+        would only repeat: a complete one (its result is taken), else the pruned one that got
+        furthest and left a checkpoint (training goes on from there)."""
         if not self.sweep.same_seed:
             return None
         key = _param_key(params)
-        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            if _param_key(trial.user_attrs.get("params") or {}) == key:
-                return trial
-        return None
+        same = [t for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,
+                                                                         TrialState.PRUNED))
+                if _param_key(t.user_attrs.get("params") or {}) == key]
+        complete = [t for t in same if t.state == TrialState.COMPLETE]
+        if complete:
+            return complete[0]
+        paused = [(state["epochs"], t.number, t) for t in same
+                  if (state := read_state(self._trial_dir(t.number, 0))) is not None]
+        return max(paused, key=lambda p: p[:2])[2] if paused else None
 
     def _take_earlier(self, trial: optuna.Trial, params: dict[str, Any],
                       earlier: optuna.trial.FrozenTrial) -> None:
@@ -360,25 +366,31 @@ class Coordinator:
     def _start_trial(self, worker: Any) -> None:
         trial, params = self._ask()
         while "retry_of" not in trial.user_attrs and (earlier := self._earlier(params)):
+            if earlier.state == TrialState.PRUNED:  # go on from where it was stopped
+                trial.set_user_attr("continues", earlier.number)
+                break
             self._take_earlier(trial, params, earlier)
             if not self._more_to_start():
                 return
             trial, params = self._ask()
         seed = self._seed_of(trial)
-        retry_of = trial.user_attrs.get("retry_of")
-        run_id = self.tracker.start_trial(trial.number, params, seed, retry_of)
+        run_id = self.tracker.start_trial(trial.number, params, seed,
+                                          trial.user_attrs.get("retry_of"),
+                                          trial.user_attrs.get("continues"))
         trial.set_user_attr("mlflow_run_id", run_id)
         trial.set_user_attr("seed", seed)
         running = Running(trial, run_id, params, seed, list(range(self.sweep.repeats)))
         self.running[trial.number] = running
-        self._start_seed(worker, running)
+        if not self._start_seed(worker, running) and self._more_to_start():
+            self._start_trial(worker)  # pruned again on its earlier epochs: the worker is free
 
     def _waiting_seed(self) -> Running | None:
         """A trial in flight with seeds still to start (they go before new trials)."""
         return next((r for r in self.running.values() if r.pending), None)
 
-    def _start_seed(self, worker: Any, running: Running) -> None:
-        """Hand the next seed of ``running`` to ``worker`` (the trial itself for one repeat)."""
+    def _start_seed(self, worker: Any, running: Running) -> bool:
+        """Hand the next seed of ``running`` to ``worker`` (the trial itself for one repeat);
+        False when the trial was pruned on the epochs it continues from instead."""
         repeat = running.pending.pop(0)
         trial = running.trial
         if running.repeated:
@@ -391,30 +403,47 @@ class Coordinator:
             run = SeedRun(repeat, running.run_id, running.seed)
         running.runs[repeat] = run
         trial.set_user_attr("worker_pid", worker.process.pid)
-        resume_dir = self._replay(running, run, trial.user_attrs.get("retry_of"))
+        resume_dir, pruned = self._replay(running, run)
+        if pruned:
+            self._finish(trial.number, "pruned")
+            return False
         worker.send("train", self._task(running, run, resume_dir))
+        return True
 
-    def _checkpoint_folder(self, retry_of: int | None, repeat: int) -> Path | None:
-        """The newest checkpoint of seed ``repeat`` along a chain of interrupted trials."""
+    @staticmethod
+    def _predecessor(attrs: dict[str, Any]) -> int | None:
+        """The trial a trial goes on from: the interrupted one it retries, or (``same_seed``)
+        the pruned one with its parameters."""
+        return attrs.get("retry_of", attrs.get("continues"))
+
+    def _checkpoint_folder(self, number: int | None, repeat: int) -> Path | None:
+        """The newest checkpoint of seed ``repeat`` along a chain of trials that went on from
+        one another, starting at trial ``number``."""
         trials = {t.number: t for t in self.study.get_trials(deepcopy=False)}
-        while retry_of is not None:
-            folder = self._trial_dir(retry_of, repeat)
+        while number is not None:
+            folder = self._trial_dir(number, repeat)
             if read_state(folder) is not None:
                 return folder
-            retry_of = trials[retry_of].user_attrs.get("retry_of") if retry_of in trials else None
+            number = self._predecessor(trials[number].user_attrs) if number in trials else None
         return None
 
-    def _replay(self, running: Running, run: SeedRun, retry_of: int | None) -> str | None:
-        """Give a continuing seed run the epochs its interrupted predecessor completed (MLflow
-        history and pruner reports); return the predecessor's folder, or None."""
-        folder = self._checkpoint_folder(retry_of, run.repeat)
+    def _replay(self, running: Running, run: SeedRun) -> tuple[str | None, bool]:
+        """Give a seed run that goes on from a predecessor the epochs that one completed
+        (MLflow history and pruner reports). Return the predecessor's folder (None: start
+        afresh) and whether the pruner stopped the trial on those epochs; only a continued
+        pruned trial is judged on them (they are its own: same parameters, same seed), a
+        retry goes on regardless, as it would have before the interruption."""
+        attrs = running.trial.user_attrs
+        folder = self._checkpoint_folder(self._predecessor(attrs), run.repeat)
         if folder is None:
-            return None
+            return None, False
         state = read_state(folder)
         for epoch, logs in enumerate(state["history"]):
-            self._record_epoch(running, run, epoch, logs)
+            if self._record_epoch(running, run, epoch, logs) and "continues" in attrs:
+                running.trial.set_user_attr("resumed_at_epoch", epoch + 1)
+                return str(folder), True
         running.trial.set_user_attr("resumed_at_epoch", state["epochs"])
-        return str(folder)
+        return str(folder), False
 
     # -- handling worker messages ----------------------------------------------------------
 

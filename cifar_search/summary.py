@@ -11,8 +11,8 @@ import pandas as pd
 from optuna.trial import TrialState
 
 #: Trial user attributes shown as columns of the trials table.
-ATTR_COLUMNS = ("epochs_trained", "duration_s", "fail_reason", "retry_of", "duplicate_of",
-                "mlflow_run_id")
+ATTR_COLUMNS = ("epochs_trained", "duration_s", "fail_reason", "retry_of", "continues",
+                "duplicate_of", "mlflow_run_id")
 
 #: Learning curves label this many trials (the best); the others are drawn faint, unlabelled.
 LABELLED_CURVES = 12

@@ -107,12 +107,14 @@ class Tracker:
     # -- child runs ------------------------------------------------------------------------
 
     def start_trial(self, number: int, params: Mapping[str, Any], seed: int,
-                    retry_of: int | None = None) -> str:
+                    retry_of: int | None = None, continues: int | None = None) -> str:
         """Create the child run of trial ``number``; return its id."""
         tags = {"mlflow.parentRunId": self.parent_id, "optuna.trial_number": number,
                 "optuna.study_name": self.sweep.name, "state": "running", "seed": seed}
         if retry_of is not None:
             tags["retry_of"] = retry_of
+        if continues is not None:
+            tags["continues"] = continues
         run = self.client.create_run(self.experiment_id, run_name=f"trial-{number:04d}",
                                      tags={k: str(v) for k, v in tags.items()})
         self._log(run.info.run_id, params=params)

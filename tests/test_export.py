@@ -117,7 +117,7 @@ def test_table_matches_optuna_and_mlflow(swept):
     table = export.export_table(study, client).set_index("number")
     assert list(table.columns[:5]) == ["state", "value", "value_std", "repeats",
                                        "repeat_values"]
-    assert list(table.columns[-9:]) == list(export.TAIL_COLUMNS)
+    assert list(table.columns[-10:]) == list(export.TAIL_COLUMNS)
     assert {"param.activation", "param.filters", "param.units"} <= set(table.columns)
     assert {"metric.loss", "metric.accuracy", "metric.val_loss", "metric.val_accuracy",
             "metric.epoch_seconds", "metric.objective", "metric.duration_s"} <= set(table.columns)
@@ -138,7 +138,7 @@ def test_table_matches_optuna_and_mlflow(swept):
         assert row["epochs_trained"] == 2 and row["seed"] == trial.user_attrs["seed"]
         assert row["duration_s"] == trial.user_attrs["duration_s"]
         assert missing(row["retry_of"]) and missing(row["fail_reason"])
-        assert missing(row["duplicate_of"])
+        assert missing(row["duplicate_of"]) and missing(row["continues"])
         assert missing(row["value_std"]) and missing(row["repeats"])
         start = datetime.fromisoformat(row["datetime_start"]).astimezone()
         assert start.replace(tzinfo=None) == trial.datetime_start

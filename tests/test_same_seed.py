@@ -95,3 +95,67 @@ def test_same_seed_is_part_of_the_study(studies, tiny_data):
     assert again.returncode == 1
     assert "drawn.py: same_seed: false differs from the study's true; the existing study" \
         in again.stderr
+
+
+# -- a pruned configuration drawn again goes on from where it was stopped ---------------------
+
+
+def one_config_sweep(name, data):
+    from cifar_search import Budget, Data, Objective, Sweep
+    from cifar_search.space import Space
+
+    space = Space.from_dict({"parameters": {"dropout_rate": {"choices": [0.3]}, "filters": 4}})
+    return Sweep(name=name, space=space,
+                 model="dropout", data=Data(source=str(data), validation=0.25),
+                 budget=Budget(epochs=3, batch_size=8), objective=Objective("val_loss"),
+                 sampler="random", pruner="median", trials=3, same_seed=True, seed=3)
+
+
+def run_in_process(sweep, folder, monkeypatch, prune):
+    """Run ``sweep`` with the pruner's verdicts replaced by ``prune(trial_number, step)``."""
+    from cifar_search.runner import Coordinator
+    from cifar_search.workspace import Workspace
+
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune",
+                        lambda trial: prune(trial.number, max(trial.storage.get_trial(
+                            trial._trial_id).intermediate_values)))
+    workspace = Workspace.at(folder)
+    Coordinator(sweep, workspace, say=lambda line: None).run()
+    return optuna.load_study(study_name=sweep.name, storage=workspace.optuna_url), workspace
+
+
+def history(study, number):
+    return study.trials[number].intermediate_values
+
+
+def test_a_pruned_configuration_drawn_again_goes_on_from_its_checkpoint(
+        tmp_path, tiny_data, monkeypatch):
+    study, workspace = run_in_process(one_config_sweep("paused", tiny_data), tmp_path,
+                                      monkeypatch, lambda number, step: number == 0)
+    first, second, third = study.trials
+    assert (first.state.name, len(first.intermediate_values)) == ("PRUNED", 1)
+    assert second.state.name == "COMPLETE"
+    assert second.user_attrs["continues"] == 0 and second.user_attrs["resumed_at_epoch"] == 1
+    assert third.user_attrs["duplicate_of"] == 1 and third.value == second.value
+    client, runs = mlflow_runs(workspace.root, "paused")
+    run = {r.info.run_id: r for r in runs}[second.user_attrs["mlflow_run_id"]]
+    assert run.data.tags["continues"] == "0"
+    assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 3
+    monkeypatch.undo()
+    fresh, _ = run_in_process(one_config_sweep("fresh", tiny_data), tmp_path, monkeypatch,
+                              lambda number, step: False)
+    assert history(fresh, 0) == second.intermediate_values  # as if never stopped
+    assert history(fresh, 0)[1] == first.intermediate_values[1]
+
+
+def test_a_continued_configuration_is_judged_on_its_earlier_epochs(
+        tmp_path, tiny_data, monkeypatch):
+    study, workspace = run_in_process(one_config_sweep("stopped", tiny_data), tmp_path,
+                                      monkeypatch, lambda number, step: True)
+    first, second, third = study.trials
+    assert [t.state.name for t in study.trials] == ["PRUNED"] * 3
+    assert second.user_attrs["continues"] == 0 and third.user_attrs["continues"] == 0
+    for again in (second, third):  # pruned on epoch 1 again, without training
+        assert again.intermediate_values == first.intermediate_values
+        assert again.user_attrs["resumed_at_epoch"] == 1
+        assert not workspace.trial_dir("stopped", again.number).exists()
