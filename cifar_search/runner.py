@@ -117,6 +117,12 @@ def _param_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
 
 
+def _params_of(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """The parameters a trial has got so far: all of them, those drawn, or those it was given."""
+    return (trial.user_attrs.get("params") or trial.params
+            or trial.system_attrs.get("fixed_params") or {})
+
+
 def repeat_seed(seed: int, repeat: int) -> int:
     """The seed of a trial's ``repeat``-th run (the trial's own seed for the first)."""
     return (seed + 7919 * repeat) % (2**31 - 1)
@@ -222,6 +228,11 @@ class Coordinator:
         (failed first, then queued: a crash in between can lose a retry, never duplicate one)."""
         for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             storage = self.study._storage
+            if not frozen.user_attrs.get("mlflow_run_id"):  # died before recording its run
+                run_id = tracker.recorded_run(frozen.number, _params_of(frozen),
+                                              self._seed_of(frozen))
+                storage.set_trial_user_attr(frozen._trial_id, "mlflow_run_id", run_id)
+                frozen = storage.get_trial(frozen._trial_id)
             storage.set_trial_user_attr(frozen._trial_id, "interrupted", True)
             storage.set_trial_user_attr(frozen._trial_id, "fail_reason", "interrupted")
             self.study.tell(frozen.number, state=TrialState.FAIL)
@@ -235,11 +246,15 @@ class Coordinator:
         run_id = trial.user_attrs.get("mlflow_run_id")
         return ([run_id] if run_id else []) + list(trial.user_attrs.get("repeat_run_ids") or [])
 
-    def _requeue(self, trial: optuna.trial.BaseTrial) -> None:
-        """Queue an interrupted trial's parameters again, to continue from its checkpoint."""
+    def _requeue(self, trial: optuna.trial.FrozenTrial) -> None:
+        """Queue an interrupted trial's parameters again, to continue from its checkpoint (a
+        trial that died before its parameters were drawn or given has nothing to continue)."""
+        params = trial.params or trial.system_attrs.get("fixed_params")
+        if not params:
+            return
         attrs = {"retry_of": trial.number, "seed": trial.user_attrs.get("seed"),
                  "deaths": trial.user_attrs.get("deaths", 0)}
-        self.study.enqueue_trial(trial.params, user_attrs=attrs)
+        self.study.enqueue_trial(params, user_attrs=attrs)
 
     def _announce(self, existed: bool) -> None:
         trials = self.study.get_trials(deepcopy=False)

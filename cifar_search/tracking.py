@@ -120,6 +120,15 @@ class Tracker:
         self._log(run.info.run_id, params=params)
         return run.info.run_id
 
+    def recorded_run(self, number: int, params: Mapping[str, Any], seed: int) -> str:
+        """The child run of trial ``number`` for a trial that never stored its id (the process
+        died in between): the run it had created, else a new one, so that no trial lacks one."""
+        runs = self.client.search_runs(
+            [self.experiment_id], max_results=1,
+            filter_string=(f"tags.`mlflow.parentRunId` = '{self.parent_id}' "
+                           f"and tags.`optuna.trial_number` = '{number}'"))
+        return runs[0].info.run_id if runs else self.start_trial(number, params, seed)
+
     def start_seed(self, trial_run_id: str, number: int, repeat: int, seed: int) -> str:
         """Create the run of one seed of a repeated trial, nested in the trial's run."""
         tags = {"mlflow.parentRunId": trial_run_id, "optuna.trial_number": number,

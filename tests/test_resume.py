@@ -218,6 +218,36 @@ def test_check_finds_and_repairs_what_a_crash_leaves(tmp_path, tiny_data):
     assert check().returncode == 0
 
 
+def test_a_crash_before_a_trial_recorded_its_run_loses_nothing(tmp_path, tiny_data):
+    """The two windows a kill -9 can hit while a trial starts: after Optuna handed it out but
+    before its MLflow run existed, and after the run existed but before its id was stored."""
+    import optuna
+    from mlflow import MlflowClient
+
+    make_sweep(tmp_path, epochs=1)
+    run(tmp_path, "run", "sweep.py", "--data", str(tiny_data), "--trials", "2")
+    study = optuna.load_study(study_name="resumable",
+                              storage=f"sqlite:///{tmp_path / 'ws' / 'optuna.db'}")
+    study.enqueue_trial({"dropout_rate": 0.3})
+    no_run = study.ask()  # parameters given, not yet drawn, no run
+    study.enqueue_trial({"dropout_rate": 0.4})
+    unrecorded = study.ask()
+    unrecorded.suggest_categorical("dropout_rate", [0.1, 0.2, 0.3, 0.4])
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'ws' / 'mlflow.db'}")
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    orphan = client.create_run(client.get_run(parent).info.experiment_id, tags={
+        "mlflow.parentRunId": parent, "optuna.trial_number": str(unrecorded.number)}).info.run_id
+
+    output = run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
+    assert "2 interrupted (re-queued)" in output
+    status = assert_invariants(tmp_path, epochs=1)
+    by_number = {t["number"]: t for t in status["trials"]}
+    assert by_number[no_run.number]["state"] == "interrupted"
+    assert by_number[unrecorded.number]["mlflow_run_id"] == orphan
+    assert client.get_run(orphan).info.status == "KILLED"
+    assert "0 problem(s)" in run(tmp_path, "check", "sweep.py")
+
+
 def test_resume_refuses_when_there_is_nothing_to_resume(tmp_path, tiny_data):
     make_sweep(tmp_path, epochs=1)
     missing = subprocess.run([sys.executable, "-m", "cifar_search", "resume", "sweep.py",
