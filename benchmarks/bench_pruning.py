@@ -27,7 +27,8 @@ With several workers, epochs of trials still running when the target is hit are 
 
     python benchmarks/bench_pruning.py [--data PATH] [--space large|small] [--subset 10000]
                                        [--validation 0.5] [--epochs 8] [--trials 60]
-                                       [--workers 1] [--pruner hyperband]
+                                       [--workers 1] [--pruner hyperband] [--patience N]
+                                       [--seed 0]
 
 ``--data`` defaults to ``$CIFAR_SEARCH_DATA``. About 20 minutes on 2 CPU cores (`--space small`: 10).
 """
@@ -35,6 +36,7 @@ With several workers, epochs of trials still running when the target is hit are 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from common import parser, run, sweep, workspace
@@ -126,16 +128,20 @@ def main() -> None:
                       help="trials of the pruned search (drawn-again ones cost no epochs)")
     args.add_argument("--workers", type=int, default=1)
     args.add_argument("--pruner", choices=sorted(PRUNERS), default="hyperband")
+    args.add_argument("--patience", type=int, default=None,
+                      help="ask the pruner only after this many epochs without improvement")
+    args.add_argument("--seed", type=int, default=0, help="the sweeps' seed")
     opts = args.parse_args()
     ws = workspace(opts.workspace)
     space = SPACES[opts.space]
     shared = dict(model="dropout", epochs=opts.epochs, batch_size=32, subset=opts.subset,
                   validation=opts.validation, data=opts.data, workers=opts.workers,
-                  metric="val_accuracy", same_seed=True)
+                  metric="val_accuracy", same_seed=True, seed=opts.seed)
     exhaustive = sweep("b4-exhaustive", space, sampler="grid", pruner="none", **shared)
-    pruned = sweep(f"b4-{opts.pruner}", space, trials=opts.trials,
+    patient = f"-patience{opts.patience}" if opts.patience else ""
+    pruned = sweep(f"b4-{opts.pruner}{patient}", space, trials=opts.trials,
                    sampler=Sampler("tpe", {"n_startup_trials": 5}),
-                   pruner=PRUNERS[opts.pruner], **shared)
+                   pruner=replace(PRUNERS[opts.pruner], patience=opts.patience), **shared)
     walls = {name: run(s, ws) for name, s in (("exhaustive", exhaustive), ("pruned", pruned))}
     grid_trials = finished_trials(exhaustive, ws)
     tpe_trials = finished_trials(pruned, ws)
@@ -147,7 +153,7 @@ def main() -> None:
     tpe_epochs, tpe_total = epochs_to_reach(tpe_trials, target)
     held_out = round(opts.subset * opts.validation)
     print(f"subset {opts.subset} ({opts.subset - held_out} train, {held_out} validation), "
-          f"{opts.epochs} epochs per trial, {opts.workers} worker(s), same_seed, "
+          f"{opts.epochs} epochs per trial, {opts.workers} worker(s), same_seed, seed {opts.seed}, "
           f"space {opts.space!r}: {len(grid_trials)} grid points ({', '.join(space)})")
     print(f"B4 best val_accuracy of the exhaustive search {best:.4f}; target >= {target:.4f} "
           f"(within {TOLERANCE}), reached by {sum(v >= target for v in grid_values)} points")
@@ -158,7 +164,7 @@ def main() -> None:
     copies = sum("duplicate_of" in t.user_attrs for t in tpe_trials)
     reached = f"{tpe_epochs} epochs to the target" if tpe_epochs is not None else \
         f"target not reached in {len(tpe_trials)} trials"
-    print(f"B4 pruned (tpe + {opts.pruner}): {reached}, {tpe_total} in all, "
+    print(f"B4 pruned (tpe + {opts.pruner}{patient}): {reached}, {tpe_total} in all, "
           f"{len(tpe_trials)} trials ({pruned_count} pruned, {copies} drawn again), "
           f"{walls['pruned']:.0f} s")
     if tpe_epochs is not None:

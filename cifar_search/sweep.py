@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import warnings
 import json
 import runpy
 import sys
@@ -224,23 +225,46 @@ class Sampler(_OptunaPart):
 class Pruner(_OptunaPart):
     """An Optuna pruner by kind, with keyword options for its class.
 
+    Attributes:
+        patience: when set, the pruner is asked only about a trial whose objective has not
+            improved for this many epochs (Optuna's ``PatientPruner``): a curve that dips for
+            an epoch and recovers is not stopped at the dip.
+
     Example:
         >>> Pruner("median", {"n_warmup_steps": 2}).kind
         'median'
+        >>> Pruner("hyperband", patience=1).build(epochs=9).__class__.__name__
+        'PatientPruner'
     """
 
     kind: str = "none"
+    patience: int | None = None
     KEY: ClassVar[str] = "pruner"
     CLASSES: ClassVar[dict[str, str]] = PRUNERS
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.patience is None or (_is_int(self.patience) and self.patience >= 1),
+                 "pruner.patience", self.patience, "patience is a whole number of epochs >= 1, "
+                 "or None")
+        _require(self.patience is None or self.kind != "none", "pruner.patience",
+                 self.patience, "patience delays a pruner; pruner 'none' has nothing to delay")
+
     def build(self, epochs: int) -> Any:
         """The Optuna pruner object; Hyperband's maximum resource is the epoch budget."""
+        import optuna
+
         options = dict(self.options)
         if self.kind == "hyperband":
             options.setdefault("max_resource", epochs)
         if self.kind == "percentile":
             options.setdefault("percentile", 50.0)
-        return self._class()(**options)
+        pruner = self._class()(**options)
+        if self.patience is None:
+            return pruner
+        with warnings.catch_warnings():  # experimental in name only since Optuna 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.pruners.PatientPruner(pruner, patience=self.patience)
 
 
 @dataclass(frozen=True)

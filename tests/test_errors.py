@@ -111,6 +111,13 @@ def sweep_error(tmp_path, body, space=SPACE):
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', pruner='asha', sampler='grid')",
          "pruner: 'asha' is not allowed; pruners are none, median, percentile, hyperband, "
          "successive_halving"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "pruner=Pruner('median', patience=0))",
+         "pruner.patience: 0 is not allowed; patience is a whole number of epochs >= 1, or None"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "pruner=Pruner('none', patience=2))",
+         "pruner.patience: 2 is not allowed; patience delays a pruner; pruner 'none' has nothing "
+         "to delay"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='tpe')",
          "trials: None is not allowed; sampler 'tpe' needs a number of trials"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', workers=0)",

@@ -62,6 +62,29 @@ def test_samplers_and_pruners_build():
     assert isinstance(Pruner("none").build(epochs=9), optuna.pruners.NopPruner)
 
 
+def test_patience_lets_a_curve_dip_and_recover_before_the_pruner_judges_it():
+    import optuna
+
+    def curve(pruner, values):
+        study = optuna.create_study(direction="maximize", pruner=pruner.build(epochs=8))
+        leader = study.ask()
+        for step, value in enumerate([0.3, 0.4, 0.5, 0.6, 0.7], start=1):
+            leader.report(value, step)
+        study.tell(leader, 0.7)
+        trial = study.ask()
+        for step, value in enumerate(values, start=1):
+            trial.report(value, step)
+            if trial.should_prune():
+                return step
+        return None
+
+    median = {"n_startup_trials": 1, "n_warmup_steps": 0}
+    dip = [0.35, 0.45, 0.38, 0.55, 0.65]
+    assert curve(Pruner("median", median), dip) == 3  # below the leader at its dip
+    assert curve(Pruner("median", median, patience=1), dip) is None
+    assert curve(Pruner("median", median, patience=1), [0.35, 0.45, 0.38, 0.36]) == 4
+
+
 def test_importing_the_package_does_not_import_tensorflow():
     import subprocess
     import sys
