@@ -29,7 +29,7 @@ def main() -> None:
                   trials=opts.trials, sampler="tpe", pruner="median", epochs=opts.epochs)
     study, _ = open_study(bench, ws)
     tracker = Tracker(ws, bench)
-    tracker.open_parent(None)
+    tracker.open_parent(None, "b5")
     per_trial, per_epoch = [], []
     logs = {"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4,
             "epoch_seconds": 10.0}

@@ -15,6 +15,7 @@ import json
 import math
 import signal
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -706,7 +707,8 @@ class Coordinator:
         try:
             self.study, existed = open_study(self.sweep, self.workspace)
             self.tracker = Tracker(self.workspace, self.sweep)
-            parent = self.tracker.open_parent(self.study.user_attrs.get("mlflow_parent_run_id"))
+            parent = self.tracker.open_parent(self.study.user_attrs.get("mlflow_parent_run_id"),
+                                              self._tracking_token())
             self.study.set_user_attr("mlflow_parent_run_id", parent)
             self.tracker.update_parent({"trials": self.target, "workers": self.sweep.workers})
             self._recover(self.tracker)
@@ -716,6 +718,14 @@ class Coordinator:
         finally:
             lock.close()
         return outcome
+
+    def _tracking_token(self) -> str:
+        """The study's tag on its MLflow parent run, recorded before the run is made."""
+        token = self.study.user_attrs.get("mlflow_token")
+        if token is None:
+            token = uuid.uuid4().hex
+            self.study.set_user_attr("mlflow_token", token)
+        return token
 
     def _run_workers(self) -> Outcome:
         threads = threads_per_worker(self.sweep.workers)

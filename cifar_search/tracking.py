@@ -73,17 +73,38 @@ class Tracker:
 
     # -- parent run ------------------------------------------------------------------------
 
-    def open_parent(self, run_id: str | None) -> str:
-        """Reopen the study's parent run, or create it; return its id."""
-        if run_id is not None:
-            self.client.update_run(run_id, status="RUNNING")
+    def open_parent(self, run_id: str | None, token: str) -> str:
+        """Reopen the study's parent run, or create it; return its id.
+
+        Args:
+            run_id: the parent run the study recorded, if any.
+            token: the study's own tag value, so that a parent run made by a process that died
+                before the study recorded its id is found again rather than left behind.
+        """
+        if run_id is None:
+            found = self.client.search_runs(
+                [self.experiment_id], max_results=1,
+                filter_string=f"tags.`cifar_search.study_token` = '{token}'")
+            if not found:
+                return self._create_parent(token)
+            run_id = found[0].info.run_id
             self.parent_id = run_id
-            return run_id
+            self._log_parent_params()  # the same values: the dead process may not have got to it
+        self.client.update_run(run_id, status="RUNNING")
+        self.parent_id = run_id
+        return run_id
+
+    def _create_parent(self, token: str) -> str:
         sweep = self.sweep
         tags = {"cifar_search.kind": "study", "optuna.study_name": sweep.name,
-                "sweep_file": str(sweep.source or "")}
+                "sweep_file": str(sweep.source or ""), "cifar_search.study_token": token}
         run = self.client.create_run(self.experiment_id, run_name=sweep.name, tags=tags)
         self.parent_id = run.info.run_id
+        self._log_parent_params()
+        return self.parent_id
+
+    def _log_parent_params(self) -> None:
+        sweep = self.sweep
         params = {
             "model": sweep.model, "sampler": sweep.sampler.kind, "pruner": sweep.pruner.kind,
             "epochs": sweep.budget.epochs, "batch_size": sweep.budget.batch_size,
@@ -93,7 +114,6 @@ class Tracker:
             "space": json.dumps(sweep.space.to_dict(), sort_keys=True),
         }
         self._log(self.parent_id, params=params)
-        return self.parent_id
 
     def update_parent(self, settings: Mapping[str, Any]) -> None:
         """Record settings that may change between runs (trials, workers) as tags."""

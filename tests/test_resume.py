@@ -248,6 +248,29 @@ def test_a_crash_before_a_trial_recorded_its_run_loses_nothing(tmp_path, tiny_da
     assert "0 problem(s)" in run(tmp_path, "check", "sweep.py")
 
 
+def test_a_crash_before_the_study_recorded_its_parent_run_leaves_no_second_one(tmp_path,
+                                                                              tiny_data):
+    import optuna
+    from mlflow import MlflowClient
+
+    make_sweep(tmp_path, epochs=1)
+    run(tmp_path, "run", "sweep.py", "--data", str(tiny_data), "--trials", "2")
+    study = optuna.load_study(study_name="resumable",
+                              storage=f"sqlite:///{tmp_path / 'ws' / 'optuna.db'}")
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    study._storage.set_study_user_attr(study._study_id, "mlflow_parent_run_id", None)
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'ws' / 'mlflow.db'}")
+    client.update_run(parent, status="RUNNING")  # as the dead process left it
+
+    run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
+    experiment = client.get_experiment_by_name("resumable")
+    parents = [r for r in client.search_runs([experiment.experiment_id])
+               if r.data.tags.get("cifar_search.kind") == "study"]
+    assert [r.info.run_id for r in parents] == [parent]
+    assert parents[0].info.status == "FINISHED"
+    assert_invariants(tmp_path, epochs=1)
+
+
 def test_resume_refuses_when_there_is_nothing_to_resume(tmp_path, tiny_data):
     make_sweep(tmp_path, epochs=1)
     missing = subprocess.run([sys.executable, "-m", "cifar_search", "resume", "sweep.py",
