@@ -13,7 +13,8 @@ same images, images/s together vs alone. Both comparisons are repeated (``--roun
 alternating, and the medians are compared: this machine's speed drifts by tens of percent
 between minutes.
 
-    python benchmarks/bench_workers.py [--subset 10000] [--epochs 3] [--trials 6]
+    python benchmarks/bench_workers.py [--subset 10000] [--epochs 3] [--trials 6] [--rounds 2]
+                                       [--pin] [--hand-only]
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ def training_window(ws, experiment: str) -> tuple[int, float]:
     return epochs, max(ends) - min(starts)
 
 
-def hand_written(cache, subset: int, order: tuple[int, ...], epochs: int = 4) -> float:
+def hand_written(cache, subset: int, order: tuple[int, ...], epochs: int = 4,
+                 pin: bool = False) -> float:
     """Images/s of two single-threaded plain fits at once over one two-threaded plain fit,
-    with the sweep's steps_per_execution, run in ``order`` (1: alone, 2: the pair)."""
+    with the sweep's steps_per_execution, run in ``order`` (1: alone, 2: the pair; ``pin``:
+    each of the pair bound to its own core)."""
     from cifar_search import Compute
 
     steps = Compute().steps_per_execution
@@ -51,11 +54,13 @@ def hand_written(cache, subset: int, order: tuple[int, ...], epochs: int = 4) ->
     speeds = {}
     for processes in order:
         threads = 2 // processes
-        runs = plain_fits(cache, subset, epochs, threads, processes, steps)
+        runs = plain_fits(cache, subset, epochs, threads, processes, steps, pin and processes > 1)
         speeds[processes] = [images / median(times[1:]) for times in runs]
     alone, pair = speeds[1][0], speeds[2]
+    pinned = ", pinned to a core each" if pin else ""
     print(f"B3 hand-written model.fit (steps_per_execution={steps}): one process, 2 threads "
-          f"{alone:,.0f} img/s; two processes, 1 thread each {pair[0]:,.0f} + {pair[1]:,.0f} "
+          f"{alone:,.0f} img/s; two processes, 1 thread each{pinned} {pair[0]:,.0f} + "
+          f"{pair[1]:,.0f} "
           f"= {sum(pair):,.0f} img/s: {sum(pair) / alone:.2f}x")
     return sum(pair) / alone
 
@@ -85,6 +90,10 @@ def main() -> None:
     args.add_argument("--trials", type=int, default=6)
     args.add_argument("--rounds", type=int, default=2,
                       help="repeat both comparisons, alternating which side runs first")
+    args.add_argument("--pin", action="store_true",
+                      help="bind each hand-written single-threaded process to its own core")
+    args.add_argument("--hand-only", action="store_true",
+                      help="the hand-written comparison only (no sweeps)")
     opts = args.parse_args()
     from cifar_search import data
 
@@ -93,9 +102,14 @@ def main() -> None:
     hand, ours = [], []
     for round_ in range(1, opts.rounds + 1):
         order = (1, 2) if round_ % 2 else (2, 1)  # the host's speed drifts: alternate
-        hand.append(hand_written(cache, opts.subset, order))
-        ours.append(sweep_ratio(ws, opts, order, round_))
-    ratio, ceiling = median(ours), median(hand)
+        hand.append(hand_written(cache, opts.subset, order, pin=opts.pin))
+        if not opts.hand_only:
+            ours.append(sweep_ratio(ws, opts, order, round_))
+    ceiling = median(hand)
+    if opts.hand_only:
+        print(f"B3 hand-written {ceiling:.2f}x, median of {[round(r, 2) for r in hand]}")
+        return
+    ratio = median(ours)
     print(f"B3 ratio 2 workers / 1 worker = {ratio:.2f}x, median of {opts.rounds} rounds "
           f"{[round(r, 2) for r in ours]} (target >= 2x); hand-written {ceiling:.2f}x "
           f"{[round(r, 2) for r in hand]}: the sweep gets {ratio / ceiling:.0%} of it")

@@ -99,16 +99,18 @@ print(json.dumps(times))
 
 
 def plain_fits(cache: Path, subset: int, epochs: int, threads: int, processes: int = 1,
-               steps_per_execution: int = 1) -> list[list[float]]:
+               steps_per_execution: int = 1, pin: bool = False) -> list[list[float]]:
     """Epoch times of ``processes`` hand-written ``model.fit`` runs started together, each in
-    a fresh process with ``threads`` threads (NumPy arrays in, Keras' own input pipeline)."""
+    a fresh process with ``threads`` threads (NumPy arrays in, Keras' own input pipeline);
+    ``pin`` binds process i to core i (``taskset``)."""
     import json
     import subprocess
 
     argv = [sys.executable, "-c", PLAIN_FIT, str(cache), str(subset), str(epochs), str(threads),
             str(steps_per_execution)]
-    running = [subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-               for _ in range(processes)]
+    running = [subprocess.Popen((["taskset", "-c", str(i)] if pin else []) + argv, cwd=ROOT,
+                                stdout=subprocess.PIPE, text=True)
+               for i in range(processes)]
     outputs = [process.communicate()[0] for process in running]
     if any(process.returncode for process in running):
         raise SystemExit("a plain model.fit process failed")
