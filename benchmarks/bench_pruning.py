@@ -21,6 +21,11 @@ a configuration the TPE sampler draws again costs no epochs if it completed (it 
 earlier result), and only the further epochs if it was pruned (it goes on from the checkpoint).
 Epochs are counted where they were trained.
 
+With ``--repeats K`` every configuration is trained with K seeds and scored by their mean, for
+both searches (the noise of one seed, frozen into its score, then counts for less). The pruner
+judges a trial's first seed epoch by epoch; the other K - 1 train only once it completes, so a
+pruned trial costs one partial run and a complete one K full runs.
+
 Half of the subset is held out, so that the validation accuracy is measured on many images.
 With several workers, epochs of trials still running when the target is hit are not counted
 (for either search); one worker (the default) counts exactly.
@@ -28,7 +33,7 @@ With several workers, epochs of trials still running when the target is hit are 
     python benchmarks/bench_pruning.py [--data PATH] [--space large|small] [--subset 10000]
                                        [--validation 0.5] [--epochs 8] [--trials 60]
                                        [--workers 1] [--pruner hyperband] [--patience N]
-                                       [--seed 0]
+                                       [--seed 0] [--repeats 1]
 
 ``--data`` defaults to ``$CIFAR_SEARCH_DATA``. About 20 minutes on 2 CPU cores (`--space small`: 10).
 """
@@ -85,8 +90,10 @@ def complete(trial: Any) -> bool:
 
 
 def trained(trial: Any) -> int:
-    """Epochs a trial trained itself (a continued trial's first epochs are its predecessor's)."""
-    return len(trial.intermediate_values) - trial.user_attrs.get("resumed_at_epoch", 0)
+    """Epochs a trial trained itself, over all its seeds (a continued trial's first epochs are
+    its predecessor's; a configuration drawn again after it completed trained none)."""
+    epochs = trial.user_attrs.get("epochs_trained", len(trial.intermediate_values))
+    return epochs - trial.user_attrs.get("resumed_at_epoch", 0)
 
 
 def epochs_to_reach(trials: list[Any], target: float) -> tuple[int | None, int]:
@@ -131,12 +138,15 @@ def main() -> None:
     args.add_argument("--patience", type=int, default=None,
                       help="ask the pruner only after this many epochs without improvement")
     args.add_argument("--seed", type=int, default=0, help="the sweeps' seed")
+    args.add_argument("--repeats", type=int, default=1,
+                      help="seeds per configuration, scored by their mean (the pruner judges "
+                           "the first seed; the others train only when it completes)")
     opts = args.parse_args()
     ws = workspace(opts.workspace)
     space = SPACES[opts.space]
     shared = dict(model="dropout", epochs=opts.epochs, batch_size=32, subset=opts.subset,
                   validation=opts.validation, data=opts.data, workers=opts.workers,
-                  metric="val_accuracy", same_seed=True, seed=opts.seed)
+                  metric="val_accuracy", same_seed=True, seed=opts.seed, repeats=opts.repeats)
     exhaustive = sweep("b4-exhaustive", space, sampler="grid", pruner="none", **shared)
     patient = f"-patience{opts.patience}" if opts.patience else ""
     pruned = sweep(f"b4-{opts.pruner}{patient}", space, trials=opts.trials,
@@ -149,11 +159,12 @@ def main() -> None:
     best = max(grid_values)
     target = best - TOLERANCE
     grid_epochs, grid_total = epochs_to_reach(grid_trials, target)
-    random_epochs = expected_random_order(grid_values, target, opts.epochs)
+    random_epochs = expected_random_order(grid_values, target, opts.epochs * opts.repeats)
     tpe_epochs, tpe_total = epochs_to_reach(tpe_trials, target)
     held_out = round(opts.subset * opts.validation)
     print(f"subset {opts.subset} ({opts.subset - held_out} train, {held_out} validation), "
-          f"{opts.epochs} epochs per trial, {opts.workers} worker(s), same_seed, seed {opts.seed}, "
+          f"{opts.epochs} epochs per trial x {opts.repeats} seed(s), {opts.workers} worker(s), "
+          f"same_seed, seed {opts.seed}, "
           f"space {opts.space!r}: {len(grid_trials)} grid points ({', '.join(space)})")
     print(f"B4 best val_accuracy of the exhaustive search {best:.4f}; target >= {target:.4f} "
           f"(within {TOLERANCE}), reached by {sum(v >= target for v in grid_values)} points")

@@ -38,12 +38,13 @@ def sweep(name: str, parameters: dict[str, Any], *, model: str = "dropout", epoc
           batch_size: int = 32, subset: int | None = None, data: str | None = None,
           validation: float = 0.2, workers: int = 1, trials: int | None = None, sampler: str = "grid",
           pruner: str = "none", metric: str = "val_loss", same_seed: bool = False,
-          seed: int = 0) -> Sweep:
+          seed: int = 0, repeats: int = 1) -> Sweep:
     """A validated sweep built in code."""
     return Sweep(name=name, space=Space.from_dict({"parameters": parameters}), model=model,
                  data=Data(source=data, subset=subset, validation=validation),
                  budget=Budget(epochs, batch_size), objective=Objective(metric), sampler=sampler,
-                 pruner=pruner, trials=trials, workers=workers, same_seed=same_seed, seed=seed)
+                 pruner=pruner, trials=trials, workers=workers, same_seed=same_seed, seed=seed,
+                 repeats=repeats)
 
 
 def run(sweep_: Sweep, ws: Workspace) -> float:

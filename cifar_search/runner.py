@@ -162,6 +162,8 @@ class Running:
     params: dict[str, Any]
     seed: int
     pending: list[int]
+    repeated: bool = False  # trains several seeds, each its own run
+    judge_first: bool = False
     started: float = field(default_factory=time.perf_counter)
     runs: dict[int, SeedRun] = field(default_factory=dict)
     results: dict[int, TrialResult] = field(default_factory=dict)
@@ -172,9 +174,14 @@ class Running:
         return sum(run.epochs for run in self.runs.values())
 
     @property
-    def repeated(self) -> bool:
-        """Whether the trial trains several seeds."""
-        return len(self.pending) + len(self.runs) > 1
+    def may_start_seed(self) -> bool:
+        """Whether a further seed may start: with a pruner, only once the first seed (the one
+        the pruner judges) has completed."""
+        return bool(self.pending) and (not self.judge_first or 0 in self.results)
+
+    def reports(self, run: SeedRun) -> bool:
+        """Whether ``run``'s epochs go to the pruner: the trial's own, or its first seed's."""
+        return not self.repeated or (self.judge_first and run.repeat == 0)
 
 
 @dataclass
@@ -368,8 +375,9 @@ class Coordinator:
         for key, value in (("mlflow_run_id", run_id), ("seed", seed), ("duplicate_of", origin),
                            ("epochs_trained", 0), ("duration_s", 0.0)):
             trial.set_user_attr(key, value)
-        if earlier.user_attrs.get("model_path"):
-            trial.set_user_attr("model_path", earlier.user_attrs["model_path"])
+        for key in ("model_path", "repeat_values", "value_std"):
+            if earlier.user_attrs.get(key) is not None:
+                trial.set_user_attr(key, earlier.user_attrs[key])
         self.study.tell(trial, earlier.value)
         self.tracker.end_trial(run_id, "complete", earlier.value,
                                {"duplicate_of": origin, "epochs_trained": 0, "duration_s": 0.0})
@@ -395,14 +403,16 @@ class Coordinator:
                                           trial.user_attrs.get("continues"))
         trial.set_user_attr("mlflow_run_id", run_id)
         trial.set_user_attr("seed", seed)
-        running = Running(trial, run_id, params, seed, list(range(self.sweep.repeats)))
+        repeats = self.sweep.repeats
+        running = Running(trial, run_id, params, seed, list(range(repeats)), repeats > 1,
+                          judge_first=self.sweep.pruner.kind != "none")
         self.running[trial.number] = running
         if not self._start_seed(worker, running) and self._more_to_start():
             self._start_trial(worker)  # pruned again on its earlier epochs: the worker is free
 
     def _waiting_seed(self) -> Running | None:
-        """A trial in flight with seeds still to start (they go before new trials)."""
-        return next((r for r in self.running.values() if r.pending), None)
+        """A trial in flight with a seed that may start (seeds go before new trials)."""
+        return next((r for r in self.running.values() if r.may_start_seed), None)
 
     def _start_seed(self, worker: Any, running: Running) -> bool:
         """Hand the next seed of ``running`` to ``worker`` (the trial itself for one repeat);
@@ -421,7 +431,7 @@ class Coordinator:
         trial.set_user_attr("worker_pid", worker.process.pid)
         resume_dir, pruned = self._replay(running, run)
         if pruned:
-            self._finish(trial.number, "pruned")
+            self._pruned(running, run, TrialResult("pruned", None, run.epochs))
             return False
         worker.send("train", self._task(running, run, resume_dir))
         return True
@@ -466,14 +476,14 @@ class Coordinator:
     def _record_epoch(self, running: Running, run: SeedRun, epoch: int,
                       logs: dict[str, float]) -> bool:
         """Log one epoch to MLflow and report it to the pruner; return whether to prune.
-        (Seeds of a repeated trial are not reported: the sweep has no pruner then.)"""
+        (Of a repeated trial only the first seed is reported, and only to a pruner.)"""
         step = epoch + 1
         run.epochs = step
         self.tracker.log_epoch(run.run_id, step, logs)
         if self.progress:
             self.progress.epoch()
         value = logs.get(self.sweep.objective.metric)
-        if running.repeated or value is None or not math.isfinite(value):
+        if not running.reports(run) or value is None or not math.isfinite(value):
             return False
         running.trial.report(value, step)
         return running.trial.should_prune()
@@ -528,12 +538,27 @@ class Coordinator:
         if result.state == "complete" and result.value is None:
             self._finish(number, "failed", info=config, reason="no objective value was logged")
             return
+        if result.state == "pruned":
+            self._pruned(running, running.runs[repeat], result)
+            return
         if running.repeated:
             self._seed_done(running, repeat, result)
             return
         if result.model_path:
             running.trial.set_user_attr("model_path", result.model_path)
         self._finish(number, result.state, result.value, config)
+
+    def _pruned(self, running: Running, run: SeedRun, result: TrialResult) -> None:
+        """End a pruned trial; with repeats its first seed was pruned and the other seeds
+        never start."""
+        if result.model_path:
+            running.trial.set_user_attr("model_path", result.model_path)
+        if running.repeated:
+            running.results[run.repeat] = result
+            running.pending.clear()
+            self.tracker.end_trial(run.run_id, "pruned", result.value,
+                                   {**result.config, "epochs_trained": run.epochs})
+        self._finish(running.trial.number, "pruned", result.value, result.config)
 
     def _seed_done(self, running: Running, repeat: int, result: TrialResult) -> None:
         """Close one seed's run; when every seed is done the trial's value is their mean."""

@@ -287,7 +287,9 @@ class Sweep:
             parameters of a complete trial then repeats its result, and takes it without
             training (its MLflow run says ``duplicate_of``).
         repeats: train each candidate with this many seeds and score it by their mean
-            (Optuna: each seed its own MLflow run; sklearn engine: folds x seeds).
+            (Optuna: each seed its own MLflow run; sklearn engine: folds x seeds). With a
+            pruner, the pruner judges a trial's first seed epoch by epoch and the other seeds
+            start only once it completes, so a pruned trial costs one partial run.
         engine: ``optuna`` (trials in worker processes, train/validation split) or ``sklearn``
             (scikeras KerasClassifier in GridSearchCV / RandomizedSearchCV, cross-validated).
         cv: the sklearn engine's number of cross-validation folds.
@@ -348,9 +350,6 @@ class Sweep:
                  "same_seed is True or False")
         _require(_is_int(self.repeats) and 1 <= self.repeats <= MAX_REPEATS, "repeats",
                  self.repeats, f"repeats is a whole number from 1 to {MAX_REPEATS}")
-        _require(self.repeats == 1 or self.pruner.kind == "none", "repeats", self.repeats,
-                 f"pruner {self.pruner.kind!r} judges one run per trial; use repeats=1 or "
-                 "pruner 'none'")
         self._check_engine()
 
     def _check_engine(self) -> None:

@@ -147,10 +147,6 @@ def sweep_error(tmp_path, body, space=SPACE):
          "repeats=0)",
          "repeats: 0 is not allowed; repeats is a whole number from 1 to 50"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
-         "repeats=3, pruner='median')",
-         "repeats: 3 is not allowed; pruner 'median' judges one run per trial; use repeats=1 "
-         "or pruner 'none'"),
-        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "same_seed='yes')",
          "same_seed: 'yes' is not allowed; same_seed is True or False"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "

@@ -7,6 +7,7 @@ import optuna
 import pytest
 
 from test_cli import cli, mlflow_runs
+from test_same_seed import run_in_process
 
 REPEAT_SWEEP = """
 from cifar_search import Budget, Data, Objective, Sweep
@@ -78,3 +79,55 @@ def test_repeats_are_part_of_the_study(repeated, tiny_data):
                 check=False)
     assert again.returncode == 1
     assert "sweep.py: repeats: 1 differs from the study's 3; the existing study" in again.stderr
+
+
+# -- with a pruner: the first seed is judged, the others start once it completes -------------
+
+
+def pruned_repeats_sweep(name, data, dropouts=(0.1, 0.5), **options):
+    from cifar_search import Budget, Data, Objective, Sweep
+    from cifar_search.space import Space
+
+    space = Space.from_dict({"parameters": {"dropout_rate": {"grid": list(dropouts)},
+                                            "filters": 4}})
+    settings = dict(sampler="grid", workers=2, seed=5)
+    settings.update(options)
+    return Sweep(name=name, space=space, model="dropout",
+                 data=Data(source=str(data), validation=0.25),
+                 budget=Budget(epochs=2, batch_size=8), objective=Objective("val_loss"),
+                 pruner="median", repeats=2, **settings)
+
+
+def test_a_pruner_judges_the_first_seed_and_a_pruned_trial_trains_no_other(
+        tmp_path, tiny_data, monkeypatch):
+    study, workspace = run_in_process(pruned_repeats_sweep("judged", tiny_data), tmp_path,
+                                      monkeypatch, lambda number, step: number == 0)
+    client, runs = mlflow_runs(workspace.root, "judged")
+    by_id = {r.info.run_id: r for r in runs}
+    pruned, complete = study.trials
+    assert (pruned.state.name, list(pruned.intermediate_values)) == ("PRUNED", [1])
+    (seed_run,) = [by_id[i] for i in pruned.user_attrs["repeat_run_ids"]]
+    assert (seed_run.info.status, seed_run.data.tags["state"]) == ("FINISHED", "pruned")
+    assert pruned.user_attrs["epochs_trained"] == 1
+    assert not (workspace.trial_dir("judged", 0) / "seed-1").exists()
+
+    assert complete.state.name == "COMPLETE"
+    first, second = [by_id[i] for i in complete.user_attrs["repeat_run_ids"]]
+    first_curve = [m.value for m in client.get_metric_history(first.info.run_id, "val_loss")]
+    assert list(complete.intermediate_values.values()) == first_curve  # the first seed's
+    assert complete.value == pytest.approx(statistics.mean(complete.user_attrs["repeat_values"]))
+    assert second.info.start_time >= first.info.end_time  # started once the first completed
+
+
+def test_a_repeated_configuration_drawn_again_is_judged_on_its_first_seeds_epochs(
+        tmp_path, tiny_data, monkeypatch):
+    sweep = pruned_repeats_sweep("again", tiny_data, dropouts=[0.3], sampler="random", trials=2, workers=1,
+                                 same_seed=True)
+    study, workspace = run_in_process(sweep, tmp_path, monkeypatch, lambda number, step: True)
+    first, second = study.trials
+    assert [t.state.name for t in study.trials] == ["PRUNED", "PRUNED"]
+    assert second.user_attrs["continues"] == 0 and second.user_attrs["resumed_at_epoch"] == 1
+    assert second.intermediate_values == first.intermediate_values
+    client, runs = mlflow_runs(workspace.root, "again")
+    (seed_run,) = [r for r in runs if r.info.run_id in second.user_attrs["repeat_run_ids"]]
+    assert (seed_run.info.status, seed_run.data.tags["state"]) == ("FINISHED", "pruned")
