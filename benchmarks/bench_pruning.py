@@ -32,8 +32,7 @@ With several workers, epochs of trials still running when the target is hit are 
 
     python benchmarks/bench_pruning.py [--data PATH] [--space large|small] [--subset 10000]
                                        [--validation 0.5] [--epochs 8] [--trials 60]
-                                       [--workers 1] [--grid-workers N] [--pruner hyperband]
-                                       [--patience N]
+                                       [--workers 1] [--pruner hyperband] [--patience N]
                                        [--seed 0] [--repeats 1]
 
 ``--data`` defaults to ``$CIFAR_SEARCH_DATA``. About 20 minutes on 2 CPU cores (`--space small`: 10).
@@ -135,9 +134,6 @@ def main() -> None:
     args.add_argument("--trials", type=int, default=60,
                       help="trials of the pruned search (drawn-again ones cost no epochs)")
     args.add_argument("--workers", type=int, default=1)
-    args.add_argument("--grid-workers", type=int, default=None,
-                      help="workers of the grid search (default: --workers); its random-order "
-                           "and whole-grid counts do not depend on them")
     args.add_argument("--pruner", choices=sorted(PRUNERS), default="hyperband")
     args.add_argument("--patience", type=int, default=None,
                       help="ask the pruner only after this many epochs without improvement")
@@ -151,9 +147,7 @@ def main() -> None:
     shared = dict(model="dropout", epochs=opts.epochs, batch_size=32, subset=opts.subset,
                   validation=opts.validation, data=opts.data, workers=opts.workers,
                   metric="val_accuracy", same_seed=True, seed=opts.seed, repeats=opts.repeats)
-    grid_workers = opts.grid_workers or opts.workers
-    exhaustive = sweep("b4-exhaustive", space, sampler="grid", pruner="none",
-                       **{**shared, "workers": grid_workers})
+    exhaustive = sweep("b4-exhaustive", space, sampler="grid", pruner="none", **shared)
     patient = f"-patience{opts.patience}" if opts.patience else ""
     pruned = sweep(f"b4-{opts.pruner}{patient}", space, trials=opts.trials,
                    sampler=Sampler("tpe", {"n_startup_trials": 5}),
@@ -169,8 +163,7 @@ def main() -> None:
     tpe_epochs, tpe_total = epochs_to_reach(tpe_trials, target)
     held_out = round(opts.subset * opts.validation)
     print(f"subset {opts.subset} ({opts.subset - held_out} train, {held_out} validation), "
-          f"{opts.epochs} epochs per trial x {opts.repeats} seed(s), {opts.workers} worker(s) "
-          f"({grid_workers} for the grid), "
+          f"{opts.epochs} epochs per trial x {opts.repeats} seed(s), {opts.workers} worker(s), "
           f"same_seed, seed {opts.seed}, "
           f"space {opts.space!r}: {len(grid_trials)} grid points ({', '.join(space)})")
     print(f"B4 best val_accuracy of the exhaustive search {best:.4f}; target >= {target:.4f} "
