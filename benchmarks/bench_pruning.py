@@ -26,6 +26,14 @@ both searches (the noise of one seed, frozen into its score, then counts for les
 judges a trial's first seed epoch by epoch; the other K - 1 train only once it completes, so a
 pruned trial costs one partial run and a complete one K full runs.
 
+One pruned search is one draw of its sampler's seed. After the two searches the pruned one is
+replayed over the grid's recorded curves (``replay.py``) with ``--replays`` other sampler seeds,
+which needs no training: the replay of the run's own seed must give the run's trials exactly
+(checked, one worker), and the mean over the replays is the pruned search's epochs to the target
+in expectation, the figure to compare with the random order's expectation. Each replay gets
+``--replay-trials`` trials: a configuration drawn again costs no epochs, so the cap only cuts
+short a search that would still find the target.
+
 Half of the subset is held out, so that the validation accuracy is measured on many images.
 With several workers, epochs of trials still running when the target is hit are not counted
 (for either search); one worker (the default) counts exactly.
@@ -33,18 +41,23 @@ With several workers, epochs of trials still running when the target is hit are 
     python benchmarks/bench_pruning.py [--data PATH] [--space large|small] [--subset 10000]
                                        [--validation 0.5] [--epochs 8] [--trials 60]
                                        [--workers 1] [--pruner hyperband] [--patience N]
-                                       [--seed 0] [--repeats 1]
+                                       [--seed 0] [--repeats 1] [--replays 30] [--replay-trials 200]
+                                       [--replay-only]
 
-``--data`` defaults to ``$CIFAR_SEARCH_DATA``. About 20 minutes on 2 CPU cores (`--space small`: 10).
+``--pruner`` is hyperband, median or successive_halving. ``--data`` defaults to
+``$CIFAR_SEARCH_DATA``. About 20 minutes on 2 CPU cores (``--space small``: 10; ``--repeats 3``:
+an hour; the replays take seconds).
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 from dataclasses import replace
 from typing import Any
 
 from common import parser, run, sweep, workspace
+from replay import grid_curves, key, replay, same_as, summarise
 
 from cifar_search import Pruner, Sampler
 
@@ -72,6 +85,7 @@ SPACES = {
 PRUNERS = {
     "hyperband": Pruner("hyperband", {"min_resource": 1, "reduction_factor": 3}),
     "median": Pruner("median", {"n_startup_trials": 4, "n_warmup_steps": 1}),
+    "successive_halving": Pruner("successive_halving", {"min_resource": 1, "reduction_factor": 3}),
 }
 
 
@@ -124,6 +138,70 @@ def expected_random_order(values: list[float], target: float, epochs: int) -> fl
     return epochs * (len(values) + 1) / (hits + 1)
 
 
+def report_pruned(label: str, trials: list[Any], target: float,
+                  grid: tuple[float, int | None, int], wall: float) -> None:
+    """Print the real pruned search's epochs to the target and its ratios to the grid's
+    (in a random order, in its own order, in all)."""
+    epochs, total = epochs_to_reach(trials, target)
+    pruned_count = sum(t.state.name == "PRUNED" for t in trials)
+    copies = sum("duplicate_of" in t.user_attrs for t in trials)
+    reached = f"{epochs} epochs to the target" if epochs is not None else \
+        f"target not reached in {len(trials)} trials"
+    print(f"B4 pruned ({label}): {reached}, {total} in all, {len(trials)} trials "
+          f"({pruned_count} pruned, {copies} drawn again), {wall:.0f} s")
+    if epochs is None:
+        print(f"B4 ratio: n/a (the pruned search spent {total} epochs without reaching "
+              "the target; try more --trials)")
+        return
+    random_order, own_order, whole = grid
+    print(f"B4 ratio random-order grid / pruned epochs to the target = "
+          f"{random_order / epochs:.2f}x (target >= 3x); grid order "
+          f"{own_order / epochs:.2f}x; whole grid {whole / epochs:.2f}x")
+
+
+def report_replays(pruned: Any, grid_trials: list[Any], tpe_trials: list[Any], grid: Any,
+                   ws: Any, target: float, random_epochs: float, replays: int,
+                   trials: int) -> None:
+    """Replay the pruned search over the grid's curves: check its own seed gives its trials,
+    then print the epochs to the target over ``replays`` other seeds of ``trials`` trials
+    each and the ratio."""
+    curves = grid_curves(grid_trials, grid, ws)
+    if tpe_trials and pruned.workers == 1:
+        real = [(key(t.user_attrs["params"]), trained(t))
+                for t in sorted(tpe_trials, key=lambda t: t.number)]
+        own = replay(pruned, curves, target, pruned.seed, pruned.name)
+        parted = same_as(own, real)
+        print("B4 replay of the pruned search's own seed: " + (
+            f"the same {len(real)} trials and epochs as the run" if parted is None else
+            f"DIFFERS from the run ({parted}): the run was extended by a later invocation "
+            "(its sampler started afresh) or the replay does not follow the coordinator"))
+    if replays < 1:
+        return
+    seeds = range(1000 * (pruned.seed + 1), 1000 * (pruned.seed + 1) + replays)
+    runs = [replay(pruned, curves, target, s, f"{pruned.name}-replay-{s}", trials)
+            for s in seeds]
+    got = summarise(runs)
+    reached = got["reached"]
+    line = (f"B4 replayed with {replays} other sampler seeds, {trials} trials each: "
+            f"{len(reached)} reached the target")
+    if reached:
+        line += (f", in {got['mean']:.1f} epochs on average (median {got['median']:.0f}, "
+                 f"{min(reached)}-{max(reached)})")
+    if got["missed"]:
+        line += (f"; {len(got['missed'])} did not within {trials} trials "
+                 f"({min(got['missed'])}-{max(got['missed'])} epochs spent)")
+    print(line)
+    if reached and not got["missed"]:
+        print(f"B4 ratio random-order grid / pruned, in expectation = "
+              f"{random_epochs / got['mean']:.2f}x (target >= 3x); of medians "
+              f"{random_epochs / got['median']:.2f}x")
+    elif reached:
+        floor = statistics.mean(reached + got["missed"])
+        print(f"B4 ratio random-order grid / pruned, in expectation < "
+              f"{random_epochs / floor:.2f}x (the replays that missed are counted at the "
+              "epochs they spent, which is less than they would need)")
+
+
 def main() -> None:
     args = parser(__doc__.splitlines()[0])
     args.set_defaults(data=os.environ.get("CIFAR_SEARCH_DATA") or args.get_default("data"))
@@ -141,6 +219,15 @@ def main() -> None:
     args.add_argument("--repeats", type=int, default=1,
                       help="seeds per configuration, scored by their mean (the pruner judges "
                            "the first seed; the others train only when it completes)")
+    args.add_argument("--replays", type=int, default=30,
+                      help="other sampler seeds to replay the pruned search with over the "
+                           "grid's curves (no training)")
+    args.add_argument("--replay-trials", type=int, default=200,
+                      help="trials of each replay (configurations drawn again cost nothing, so "
+                           "a replay is given enough to reach the target)")
+    args.add_argument("--replay-only", action="store_true",
+                      help="do not run the pruned search, only replay it (the grid is run or "
+                           "taken from --workspace)")
     opts = args.parse_args()
     ws = workspace(opts.workspace)
     space = SPACES[opts.space]
@@ -152,15 +239,16 @@ def main() -> None:
     pruned = sweep(f"b4-{opts.pruner}{patient}", space, trials=opts.trials,
                    sampler=Sampler("tpe", {"n_startup_trials": 5}),
                    pruner=replace(PRUNERS[opts.pruner], patience=opts.patience), **shared)
-    walls = {name: run(s, ws) for name, s in (("exhaustive", exhaustive), ("pruned", pruned))}
+    walls = {"exhaustive": run(exhaustive, ws)}
+    if not opts.replay_only:
+        walls["pruned"] = run(pruned, ws)
     grid_trials = finished_trials(exhaustive, ws)
-    tpe_trials = finished_trials(pruned, ws)
+    tpe_trials = [] if opts.replay_only else finished_trials(pruned, ws)
     grid_values = [t.value for t in grid_trials if complete(t)]
     best = max(grid_values)
     target = best - TOLERANCE
     grid_epochs, grid_total = epochs_to_reach(grid_trials, target)
     random_epochs = expected_random_order(grid_values, target, opts.epochs * opts.repeats)
-    tpe_epochs, tpe_total = epochs_to_reach(tpe_trials, target)
     held_out = round(opts.subset * opts.validation)
     print(f"subset {opts.subset} ({opts.subset - held_out} train, {held_out} validation), "
           f"{opts.epochs} epochs per trial x {opts.repeats} seed(s), {opts.workers} worker(s), "
@@ -171,22 +259,15 @@ def main() -> None:
     print(f"B4 exhaustive (grid, no pruning): {grid_epochs} epochs to the target in grid order, "
           f"{random_epochs:.1f} expected in a random order, {grid_total} in all, "
           f"{len(grid_trials)} trials, {walls['exhaustive']:.0f} s")
-    pruned_count = sum(t.state.name == "PRUNED" for t in tpe_trials)
-    copies = sum("duplicate_of" in t.user_attrs for t in tpe_trials)
-    reached = f"{tpe_epochs} epochs to the target" if tpe_epochs is not None else \
-        f"target not reached in {len(tpe_trials)} trials"
-    print(f"B4 pruned (tpe + {opts.pruner}{patient}): {reached}, {tpe_total} in all, "
-          f"{len(tpe_trials)} trials ({pruned_count} pruned, {copies} drawn again), "
-          f"{walls['pruned']:.0f} s")
-    if tpe_epochs is not None:
-        print(f"B4 ratio random-order grid / pruned epochs to the target = "
-              f"{random_epochs / tpe_epochs:.2f}x (target >= 3x); grid order "
-              f"{grid_epochs / tpe_epochs:.2f}x; whole grid {grid_total / tpe_epochs:.2f}x")
-    else:
-        print(f"B4 ratio: n/a (the pruned search spent {tpe_total} epochs without reaching "
-              "the target; try more --trials)")
+    label = f"tpe + {opts.pruner}{patient}"
+    if tpe_trials:
+        report_pruned(label, tpe_trials, target, (random_epochs, grid_epochs, grid_total),
+                      walls["pruned"])
+    report_replays(pruned, grid_trials, tpe_trials, exhaustive, ws, target, random_epochs,
+                   opts.replays, opts.replay_trials)
     print(f"exhaustive trials: {describe(grid_trials)}")
-    print(f"pruned trials:     {describe(tpe_trials)}")
+    if tpe_trials:
+        print(f"pruned trials:     {describe(tpe_trials)}")
 
 
 if __name__ == "__main__":
