@@ -22,8 +22,8 @@ def main() -> None:
     opts = args.parse_args()
     ws = workspace(opts.workspace)
     ws.create()
-    from cifar_search.runner import open_study
-    from cifar_search.tracking import Tracker
+    from cifar_search.engines.optuna.coordinator import open_study
+    from cifar_search.tracking.mlflow import Tracker
 
     bench = sweep("b5", {"dropout_rate": {"type": "float", "low": 0.0, "high": 0.5}},
                   trials=opts.trials, sampler="tpe", pruner="median", epochs=opts.epochs)

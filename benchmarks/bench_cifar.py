@@ -46,8 +46,8 @@ def main() -> None:
     args.add_argument("--targets", type=float, nargs="+", default=[0.7, 0.8])
     args.add_argument("--sweep", default=str(ROOT / "sweeps" / "cifar.py"))
     opts = args.parse_args()
-    from cifar_search.runner import Coordinator
-    from cifar_search.sweep import load_sweep
+    from cifar_search.engines.optuna.coordinator import Coordinator
+    from cifar_search.config.sweep import load_sweep
 
     sweep = load_sweep(opts.sweep).override(data=opts.data)
     ws = workspace(opts.workspace)

@@ -52,7 +52,7 @@ def main() -> None:
     opts = args.parse_args()
     ws = workspace(opts.workspace)
     from cifar_search import Compute, data
-    from cifar_search.pool import threads_per_worker
+    from cifar_search.execution.local import threads_per_worker
 
     cache = data.prepare(data.resolve_source(opts.data), ws.data_cache)
     threads = threads_per_worker(1)

@@ -250,7 +250,7 @@ def fit_throughput(family: str, mixed: bool, xla: bool, x: Any, y: Any, batch: i
     """Images/s of the last epoch of ``model.fit`` for one family and setting."""
     import keras
 
-    from cifar_search import models
+    from cifar_search.model import build as models
 
     keras.backend.clear_session()
     models.set_precision(mixed)
@@ -277,7 +277,7 @@ def part_a(opts: argparse.Namespace) -> list[dict[str, Any]]:
             except Exception as error:  # one setting failing must not hide the others
                 rows.append({"family": family, "mixed_precision": mixed, "xla": xla,
                              "error": f"{type(error).__name__}: {error}"})
-    from cifar_search import models
+    from cifar_search.model import build as models
 
     models.set_precision(False)
     return rows
@@ -336,8 +336,8 @@ def pack_process(rank: int, count: int, settings: dict[str, Any], barrier: Any,
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             import tensorflow as tf
 
-            from cifar_search.pool import threads_per_worker
-            from cifar_search.worker import configure_gpus
+            from cifar_search.execution.local import threads_per_worker
+            from cifar_search.execution.worker import configure_gpus
 
             threads = threads_per_worker(count)
             tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -345,7 +345,7 @@ def pack_process(rank: int, count: int, settings: dict[str, Any], barrier: Any,
             configure_gpus(settings["gpu_memory_mb"])
         import keras
 
-        from cifar_search import models
+        from cifar_search.model import build as models
 
         models.set_precision(settings["mixed"])
         keras.utils.set_random_seed(rank)
@@ -505,7 +505,7 @@ def main() -> int:
         print(f"no GPU visible (TensorFlow {tf.__version__}): nothing to measure; "
               "--cpu-ok runs the benchmark on the CPU")
         return 0
-    from cifar_search.worker import configure_gpus
+    from cifar_search.execution.worker import configure_gpus
 
     configure_gpus(None)  # before any op: leave the GPU's memory to part B's processes
     machine = describe_machine()

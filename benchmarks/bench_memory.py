@@ -30,8 +30,8 @@ def main() -> None:
     args.add_argument("--recycle", type=int, default=None,
                       help="replace the worker every N trials (default: never within --trials)")
     opts = args.parse_args()
-    from cifar_search import pool
-    from cifar_search.runner import Coordinator
+    from cifar_search.execution import local as pool
+    from cifar_search.engines.optuna.coordinator import Coordinator
 
     pool.TRIALS_PER_WORKER = opts.recycle or opts.trials + 1
     rates = [round(0.01 * i, 2) for i in range(opts.trials)]

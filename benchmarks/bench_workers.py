@@ -101,7 +101,7 @@ def main() -> None:
     args.add_argument("--hand-only", action="store_true",
                       help="the hand-written comparison only (no sweeps)")
     opts = args.parse_args()
-    from cifar_search import data
+    from cifar_search.model import data
 
     ws = workspace(opts.workspace)
     cache = data.prepare(data.resolve_source(opts.data), ws.data_cache)  # decoded once

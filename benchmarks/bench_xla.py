@@ -61,7 +61,7 @@ def main() -> None:
     args.add_argument("--epochs", type=int, default=3)
     args.add_argument("--rounds", type=int, default=3)
     opts = args.parse_args()
-    from cifar_search import data
+    from cifar_search.model import data
 
     ws = workspace(opts.workspace)
     cache = data.prepare(data.resolve_source(opts.data), ws.data_cache)

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cifar_search import Budget, Data, Objective, Sweep  # noqa: E402
-from cifar_search.space import Space  # noqa: E402
+from cifar_search.config.space import Space  # noqa: E402
 from cifar_search.workspace import Workspace  # noqa: E402
 
 #: The real CIFAR-10 beside a checkout, when it is there.
@@ -51,7 +51,7 @@ def run(sweep_: Sweep, ws: Workspace) -> float:
     """Run a sweep quietly; return its wall time in seconds."""
     import time
 
-    from cifar_search.runner import Coordinator
+    from cifar_search.engines.optuna.coordinator import Coordinator
 
     started = time.perf_counter()
     Coordinator(sweep_, ws, say=lambda line: None).run()
@@ -84,7 +84,8 @@ tf.config.threading.set_intra_op_parallelism_threads(threads)
 tf.config.threading.set_inter_op_parallelism_threads(threads)
 import keras
 from pathlib import Path
-from cifar_search import data, models
+from cifar_search.model import data
+from cifar_search.model import build as models
 split = data.load_split(Path(sys.argv[1]), 0.2, int(sys.argv[2]), 0)
 keras.utils.set_random_seed(0)
 model = models.build_model("dropout", {"dropout_rate": 0.3}, split.input_shape, split.num_classes)

@@ -26,7 +26,7 @@ import optuna
 from optuna.trial import TrialState
 
 from cifar_search import Sweep
-from cifar_search.tasks import read_state
+from cifar_search.execution.protocol import read_state
 from cifar_search.workspace import Workspace
 
 

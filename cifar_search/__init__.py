@@ -7,8 +7,8 @@ The public surface is small: sweep files build a :class:`Sweep` from :class:`Dat
 """
 
 from cifar_search.errors import CifarSearchError, ConfigError, DataError, TrialError
-from cifar_search.space import Space, load_space
-from cifar_search.sweep import (
+from cifar_search.config.space import Space, load_space
+from cifar_search.config.sweep import (
     Budget,
     Compute,
     Data,

@@ -72,7 +72,7 @@ def _workspace(args: argparse.Namespace) -> Any:
 
 def _run_sweep(args: argparse.Namespace) -> Any:
     """The sweep file with the command line's overrides."""
-    from cifar_search.sweep import load_sweep
+    from cifar_search.config.sweep import load_sweep
 
     return load_sweep(args.sweep).override(
         trials=args.trials, epochs=args.epochs, subset=args.subset, workers=args.workers,
@@ -86,7 +86,7 @@ def _run_sweep(args: argparse.Namespace) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     """Create or resume the sweep's study and run it to its number of trials."""
     from cifar_search.progress import Progress
-    from cifar_search.runner import Coordinator
+    from cifar_search.engines.optuna.coordinator import Coordinator
 
     sweep = _run_sweep(args)
     if sweep.engine == "sklearn":
@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_sklearn(sweep: Any, args: argparse.Namespace) -> int:
     """Cross-validate every candidate with scikeras in GridSearchCV / RandomizedSearchCV."""
-    from cifar_search.sklearn_engine import run_search
+    from cifar_search.engines.sklearn.engine import run_search
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow trains in this process
     workspace = _workspace(args)
@@ -142,8 +142,8 @@ def _print_best(best: dict[str, Any] | None, metric: str) -> None:
 
 def _load_study(args: argparse.Namespace) -> tuple[Any, Any]:
     from cifar_search.errors import ConfigError
-    from cifar_search.runner import find_study
-    from cifar_search.sweep import load_sweep
+    from cifar_search.engines.optuna.coordinator import find_study
+    from cifar_search.config.sweep import load_sweep
 
     sweep = load_sweep(args.sweep)
     workspace = _workspace(args)
@@ -163,7 +163,7 @@ def _clean(value: Any) -> Any:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Counts per state and the trials table."""
-    from cifar_search import summary
+    from cifar_search.tracking import summary
 
     sweep, study = _load_study(args)
     table = summary.trials_table(study)
@@ -193,7 +193,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     """Like run, but refuses when the study does not exist or has nothing left to do."""
     from cifar_search.errors import ConfigError
-    from cifar_search.runner import Coordinator, counts_as_finished, find_study
+    from cifar_search.engines.optuna.coordinator import Coordinator, counts_as_finished, find_study
 
     sweep = _run_sweep(args)
     study = find_study(sweep, _workspace(args))
@@ -212,12 +212,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Both engines' candidates side by side (and the as-written variant when it was run)."""
-    from cifar_search import compare
+    from cifar_search.reports import compare
     from cifar_search.errors import ConfigError
-    from cifar_search.runner import find_study
-    from cifar_search.sklearn_engine import latest_table
-    from cifar_search.tracking import Tracker, scratch_dir
-    from cifar_search.sweep import load_sweep
+    from cifar_search.engines.optuna.coordinator import find_study
+    from cifar_search.engines.sklearn.engine import latest_table
+    from cifar_search.tracking.mlflow import Tracker, scratch_dir
+    from cifar_search.config.sweep import load_sweep
 
     sweep = load_sweep(args.sweep)
     workspace = _workspace(args)
@@ -252,9 +252,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Reconcile Optuna trials with MLflow runs; with --repair, fix what can be fixed."""
-    from cifar_search import integrity
+    from cifar_search.tracking import integrity
     from cifar_search.errors import ConfigError
-    from cifar_search.tracking import Tracker
+    from cifar_search.tracking.mlflow import Tracker
 
     sweep, study = _load_study(args)
     workspace = _workspace(args)
@@ -278,7 +278,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_best(args: argparse.Namespace) -> int:
     """The best trial."""
-    from cifar_search import summary
+    from cifar_search.tracking import summary
 
     sweep, study = _load_study(args)
     best = summary.best_trial(study)
@@ -292,8 +292,8 @@ def cmd_best(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the full trials table (parameters, final MLflow metrics, times) to a file."""
-    from cifar_search import export
-    from cifar_search.tracking import MlflowClient  # with our quiet MLflow logging
+    from cifar_search.reports import export
+    from cifar_search.tracking.mlflow import MlflowClient  # with our quiet MLflow logging
 
     sweep, study = _load_study(args)
     path = args.output or export.default_path(sweep.name, args.format)

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from cifar_search.compare import optuna_candidates, side_by_side, sklearn_candidates
+from cifar_search.reports.compare import optuna_candidates, side_by_side, sklearn_candidates
 from test_cli import cli, mlflow_runs
 
 GRID_SWEEP = """

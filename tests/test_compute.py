@@ -7,10 +7,11 @@ import keras
 import pytest
 import tensorflow as tf
 
-from cifar_search import data, models
-from cifar_search.objective import run_trial
-from cifar_search.pool import WorkerPool
-from cifar_search.tasks import CONTINUE, STOP, TrialTask
+from cifar_search.model import data
+from cifar_search.model import build as models
+from cifar_search.model.train import run_trial
+from cifar_search.execution.local import WorkerPool
+from cifar_search.execution.protocol import CONTINUE, STOP, TrialTask
 
 HAS_GPU = bool(tf.config.list_physical_devices("GPU"))
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cifar_search import data
+from cifar_search.model import data
 from cifar_search.errors import DataError
 
 

@@ -4,8 +4,8 @@ allowed."""
 import pytest
 
 from cifar_search.errors import ConfigError
-from cifar_search.space import Space, load_space
-from cifar_search.sweep import load_sweep
+from cifar_search.config.space import Space, load_space
+from cifar_search.config.sweep import load_sweep
 
 
 def space_error(parameters):

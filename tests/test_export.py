@@ -14,7 +14,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from cifar_search import export
+from cifar_search.reports import export
 from cifar_search.cli import main
 from cifar_search.errors import ConfigError
 

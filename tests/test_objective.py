@@ -5,9 +5,9 @@ import math
 import keras
 import pytest
 
-from cifar_search import data
-from cifar_search.objective import run_trial
-from cifar_search.tasks import CONTINUE, STOP, TrialTask, read_state
+from cifar_search.model import data
+from cifar_search.model.train import run_trial
+from cifar_search.execution.protocol import CONTINUE, STOP, TrialTask, read_state
 
 COSINE = {"dropout_rate": 0.2, "optimizer": "sgd", "learning_rate": 0.05,
           "lr_schedule": "cosine", "label_smoothing": 0.1}

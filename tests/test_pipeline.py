@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cifar_search.pipeline import batches, worker_threads
+from cifar_search.model.pipeline import batches, worker_threads
 
 
 def arrays(n=10):
@@ -72,7 +72,7 @@ def test_arrays_are_converted_once_and_new_arrays_are_not_confused():
 
 
 def test_the_tensor_of_an_array_is_made_once():
-    from cifar_search import pipeline
+    from cifar_search.model import pipeline
 
     x, _ = arrays(4)
     assert pipeline._tensor(x) is pipeline._tensor(x)

@@ -2,8 +2,8 @@
 
 import time
 
-from cifar_search import pool
-from cifar_search.pool import WorkerPool
+from cifar_search.execution import local as pool
+from cifar_search.execution.local import WorkerPool
 
 
 def wait_ready(workers, seconds=120):

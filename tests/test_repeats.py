@@ -86,7 +86,7 @@ def test_repeats_are_part_of_the_study(repeated, tiny_data):
 
 def pruned_repeats_sweep(name, data, dropouts=(0.1, 0.5), **options):
     from cifar_search import Budget, Data, Objective, Sweep
-    from cifar_search.space import Space
+    from cifar_search.config.space import Space
 
     space = Space.from_dict({"parameters": {"dropout_rate": {"grid": list(dropouts)},
                                             "filters": 4}})

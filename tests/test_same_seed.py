@@ -5,7 +5,7 @@ without training, and says so in Optuna and MLflow."""
 import optuna
 import pytest
 
-from cifar_search import summary
+from cifar_search.tracking import summary
 
 from test_cli import cli, mlflow_runs
 
@@ -102,7 +102,7 @@ def test_same_seed_is_part_of_the_study(studies, tiny_data):
 
 def one_config_sweep(name, data):
     from cifar_search import Budget, Data, Objective, Sweep
-    from cifar_search.space import Space
+    from cifar_search.config.space import Space
 
     space = Space.from_dict({"parameters": {"dropout_rate": {"choices": [0.3]}, "filters": 4}})
     return Sweep(name=name, space=space,
@@ -113,7 +113,7 @@ def one_config_sweep(name, data):
 
 def run_in_process(sweep, folder, monkeypatch, prune):
     """Run ``sweep`` with the pruner's verdicts replaced by ``prune(trial_number, step)``."""
-    from cifar_search.runner import Coordinator
+    from cifar_search.engines.optuna.coordinator import Coordinator
     from cifar_search.workspace import Workspace
 
     monkeypatch.setattr(optuna.trial.Trial, "should_prune",

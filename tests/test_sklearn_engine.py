@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from cifar_search import Budget, Compute, ConfigError, Data, Objective, Space, Sweep
-from cifar_search import sklearn_engine as engine
+from cifar_search.engines.sklearn import engine
 from cifar_search.workspace import Workspace
 
 OPTIMIZER_GRID = {

@@ -4,7 +4,7 @@ import optuna
 import pytest
 
 from cifar_search.errors import ConfigError
-from cifar_search.space import Choice, Fixed, FloatRange, IntRange, Space, load_space
+from cifar_search.config.space import Choice, Fixed, FloatRange, IntRange, Space, load_space
 
 
 def parse(parameters):

@@ -6,7 +6,8 @@ import optuna
 import pandas as pd
 import pytest
 
-from cifar_search import plots, summary
+from cifar_search.tracking import plots
+from cifar_search.tracking import summary
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -14,8 +14,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from cifar_search.summary import state_name
-from cifar_search.tracking import RUN_STATUS, Tracker
+from cifar_search.tracking.summary import state_name
+from cifar_search.tracking.mlflow import RUN_STATUS, Tracker
 
 MAX_RUNS = 50_000
 

@@ -39,7 +39,7 @@ from typing import Any, Callable, Iterable, Mapping
 import yaml
 
 from cifar_search.errors import ConfigError
-from cifar_search.families import ACTIVATIONS, LR_SCHEDULES, MAX_BLOCKS, OPTIMIZERS
+from cifar_search.config.families import ACTIVATIONS, LR_SCHEDULES, MAX_BLOCKS, OPTIMIZERS
 
 __all__ = ["Choice", "Condition", "FloatRange", "Fixed", "IntRange", "Space", "load_space"]
 

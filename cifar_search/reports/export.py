@@ -20,7 +20,7 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from cifar_search import summary
+from cifar_search.tracking import summary
 from cifar_search.errors import ConfigError
 
 #: Output formats; each is also its file extension.

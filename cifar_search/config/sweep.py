@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 from cifar_search.errors import ConfigError
-from cifar_search.families import FAMILIES, MOMENTUM_OPTIMIZERS, TRAINING_DEFAULTS, Family
-from cifar_search.space import Space, load_space
+from cifar_search.config.families import FAMILIES, MOMENTUM_OPTIMIZERS, TRAINING_DEFAULTS, Family
+from cifar_search.config.space import Space, load_space
 
 __all__ = ["Budget", "Compute", "Data", "Objective", "Pruner", "Sampler", "Sweep", "load_sweep"]
 
@@ -274,8 +274,8 @@ class Sweep:
     Attributes:
         name: the study name and MLflow experiment name (letters, digits, ``-``, ``_``, ``.``).
         space: a space file path (relative to the sweep file), or the space as a mapping;
-            after :func:`load_sweep`, the parsed :class:`~cifar_search.space.Space`.
-        model: a model family (see :data:`cifar_search.families.FAMILIES`).
+            after :func:`load_sweep`, the parsed :class:`~cifar_search.config.space.Space`.
+        model: a model family (see :data:`cifar_search.config.families.FAMILIES`).
         data, budget, objective: see :class:`Data`, :class:`Budget`, :class:`Objective`.
         sampler, pruner: a kind name or a :class:`Sampler` / :class:`Pruner` with options.
         trials: finished trials the study ends with; None for a grid means every grid point.

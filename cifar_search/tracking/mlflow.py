@@ -23,7 +23,7 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 
-from cifar_search.sweep import Sweep  # noqa: E402
+from cifar_search.config.sweep import Sweep  # noqa: E402
 from cifar_search.workspace import Workspace  # noqa: E402
 
 logging.getLogger("mlflow").setLevel(logging.ERROR)

@@ -93,7 +93,7 @@ def trial_curves(study: optuna.Study, client: Any, metric: str, swept: tuple[str
     """Per-epoch ``metric`` of every complete and pruned trial, read from MLflow, best first.
 
     Each curve is ``(label, [(epoch, value), ...], style)`` for
-    :func:`cifar_search.plots.learning_curves`: labelled by the swept parameters
+    :func:`cifar_search.tracking.plots.learning_curves`: labelled by the swept parameters
     (``"activation=relu"``), ``"solid"`` for a complete trial and ``"dashed"`` for a pruned one
     (complete ones ranked by value, then pruned ones); beyond the ``labelled`` best,
     ``"faint"`` without a label. A trial run with several seeds (user attribute
@@ -133,7 +133,7 @@ def trial_curves(study: optuna.Study, client: Any, metric: str, swept: tuple[str
 
 def _plots(table: pd.DataFrame, swept: tuple[str, ...], metric: str, direction: str,
            folder: Path) -> list[Path]:
-    from cifar_search import plots
+    from cifar_search.tracking import plots
 
     done = table[table["state"] == "complete"]
     if done.empty:
@@ -149,7 +149,7 @@ def _plots(table: pd.DataFrame, swept: tuple[str, ...], metric: str, direction: 
 
 def _curve_plots(study: optuna.Study, sweep: Any, client: Any, folder: Path) -> list[Path]:
     """``learning_curves_<metric>.png`` for the objective and for val_accuracy."""
-    from cifar_search import plots
+    from cifar_search.tracking import plots
 
     files = []
     for metric in dict.fromkeys((sweep.objective.metric, "val_accuracy")):
@@ -164,8 +164,8 @@ def _curve_plots(study: optuna.Study, sweep: Any, client: Any, folder: Path) -> 
 def log_study(study: optuna.Study, sweep: Any, tracker: Any,
               test: dict[str, Any] | None) -> dict[str, Any] | None:
     """Log the study summary (and test results when given) on the parent run; return the best."""
-    from cifar_search import plots
-    from cifar_search.tracking import scratch_dir
+    from cifar_search.tracking import plots
+    from cifar_search.tracking.mlflow import scratch_dir
 
     table = trials_table(study)
     best = best_trial(study)

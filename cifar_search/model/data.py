@@ -178,7 +178,7 @@ def load_split(cache_dir: Path, validation: float = 0.2, subset: int | None = No
     """Training and validation arrays, pixels float32 in [0, 1] (memoised per process).
 
     With ``scaled=False`` the pixels stay uint8 (0-255), a quarter of the memory: the trial
-    input pipeline scales each batch as it goes (:func:`cifar_search.pipeline.batches`), which
+    input pipeline scales each batch as it goes (:func:`cifar_search.model.pipeline.batches`), which
     gives the same float32 values.
 
     The training set is permuted with ``seed``; if ``subset`` is given only the first

@@ -1,7 +1,7 @@
 """What each model family and each hyperparameter accepts: plain data, no TensorFlow.
 
 This module is the single place where the names that a search space may use are declared, so
-that validating a space or a sweep never imports Keras. :mod:`cifar_search.models` builds the
+that validating a space or a sweep never imports Keras. :mod:`cifar_search.model.build` builds the
 networks described here.
 """
 

@@ -1,7 +1,7 @@
 """The coordinator: creates or resumes a sweep's study and hands its trials to workers.
 
 One process (this one) owns the Optuna study and the MLflow runs, so neither SQLite store ever
-has two writers; worker processes only train (:mod:`cifar_search.worker`). Per epoch a worker
+has two writers; worker processes only train (:mod:`cifar_search.execution.worker`). Per epoch a worker
 reports its metrics, the coordinator logs them, reports them to the trial and answers whether to
 prune. A sweep's lock file keeps a second coordinator off the same study, so any trial found
 RUNNING at start-up has no live owner: it is marked failed (interrupted), its MLflow run killed,
@@ -23,11 +23,12 @@ from typing import Any, Callable, Iterator
 import optuna
 from optuna.trial import TrialState
 
-from cifar_search import data, summary
+from cifar_search.model import data
+from cifar_search.tracking import summary
 from cifar_search.errors import CifarSearchError, ConfigError, DataError
-from cifar_search.pool import WorkerPool, threads_per_worker
-from cifar_search.sweep import Sweep
-from cifar_search.tasks import (
+from cifar_search.execution.local import WorkerPool, threads_per_worker
+from cifar_search.config.sweep import Sweep
+from cifar_search.execution.protocol import (
     CONTINUE,
     PRUNE,
     STOP,
@@ -198,7 +199,7 @@ class Coordinator:
     """Runs one sweep to its number of finished trials.
 
     Args:
-        sweep: a validated sweep (from :func:`cifar_search.sweep.load_sweep`).
+        sweep: a validated sweep (from :func:`cifar_search.config.sweep.load_sweep`).
         workspace: where the stores, data cache and trial files live.
         say: prints one line for the user.
         progress: a :class:`cifar_search.progress.Progress` (or None for none).
@@ -723,8 +724,8 @@ class Coordinator:
 
     def run(self) -> Outcome:
         """Run (or resume) the sweep until it has ``target`` finished trials."""
-        from cifar_search import integrity
-        from cifar_search.tracking import Tracker
+        from cifar_search.tracking import integrity
+        from cifar_search.tracking.mlflow import Tracker
 
         self.prepare()
         self.workspace.create_stores()

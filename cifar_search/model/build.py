@@ -16,7 +16,7 @@ import keras
 from keras import layers
 
 from cifar_search.errors import TrialError
-from cifar_search.families import (
+from cifar_search.config.families import (
     FAMILIES,
     MOMENTUM_OPTIMIZERS,
     OPTIMIZERS,

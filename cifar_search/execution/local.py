@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Iterator
 
-from cifar_search import worker
+from cifar_search.execution import worker
 
 
 #: Trials a worker process trains before it is replaced by a fresh one: a bound on memory
@@ -141,7 +141,7 @@ class WorkerPool:
     def trial_done(self, done: Worker) -> None:
         """Count a finished trial; after :data:`TRIALS_PER_WORKER` of them the worker is
         stopped and replaced by a fresh process, which costs one TensorFlow import. Trials
-        start from :func:`cifar_search.models.clear_session`, which frees what TensorFlow keeps
+        start from :func:`cifar_search.model.build.clear_session`, which frees what TensorFlow keeps
         of earlier models; the replacement bounds whatever a future version keeps besides."""
         done.trials += 1
         if done.trials < TRIALS_PER_WORKER:

@@ -1,7 +1,7 @@
 """One trial: parameters → model → fit → objective value. Runs inside a worker process.
 
-The objective stays short: building is :mod:`cifar_search.models`, data is
-:mod:`cifar_search.data`, the per-epoch checkpoint is :class:`Checkpoint`, and reporting each
+The objective stays short: building is :mod:`cifar_search.model.build`, data is
+:mod:`cifar_search.model.data`, the per-epoch checkpoint is :class:`Checkpoint`, and reporting each
 epoch to the coordinator (which logs to MLflow and asks the pruner) is :class:`EpochReporter`.
 
 A trial that continues an interrupted one starts from that trial's last checkpoint: weights,
@@ -19,8 +19,10 @@ from typing import Any, Callable
 
 import keras
 
-from cifar_search import data, models, pipeline
-from cifar_search.tasks import CHECKPOINT, CONTINUE, PRUNE, STATE, TrialResult, TrialTask, read_state
+from cifar_search.model import data
+from cifar_search.model import build as models
+from cifar_search.model import pipeline
+from cifar_search.execution.protocol import CHECKPOINT, CONTINUE, PRUNE, STATE, TrialResult, TrialTask, read_state
 
 #: Called after every epoch with (epoch, logs); returns CONTINUE, PRUNE or STOP.
 EpochHook = Callable[[int, dict[str, float]], str]

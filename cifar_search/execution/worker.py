@@ -1,7 +1,7 @@
 """A worker process: imports TensorFlow once, then trains the trials it is handed.
 
 Workers never touch the Optuna storage or the MLflow store; they talk to the coordinator over a
-pipe (see :mod:`cifar_search.tasks`). A worker ignores Ctrl-C: the coordinator decides when it
+pipe (see :mod:`cifar_search.execution.protocol`). A worker ignores Ctrl-C: the coordinator decides when it
 stops. Threads are set before TensorFlow starts so that N workers share the cores without
 oversubscribing them, and GPU memory is claimed as needed (or up to a fixed limit) so that N
 workers share one GPU.
@@ -54,7 +54,7 @@ def configure_gpus(memory_mb: int | None = None) -> list[str]:
 
 
 def _train(conn: Connection, task: Any) -> None:
-    from cifar_search import objective
+    from cifar_search.model import train as objective
 
     def hook(epoch: int, logs: dict[str, float]) -> str:
         conn.send(("epoch", task.number, epoch, logs))
@@ -70,7 +70,7 @@ def _train(conn: Connection, task: Any) -> None:
 
 
 def _evaluate(conn: Connection, task: Any) -> None:
-    from cifar_search import objective
+    from cifar_search.model import train as objective
 
     try:
         conn.send(("evaluated", objective.evaluate(task.model_path, task.data_dir)))

@@ -16,8 +16,8 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from cifar_search.sklearn_engine import candidate_label
-from cifar_search.summary import trial_params
+from cifar_search.engines.sklearn.engine import candidate_label
+from cifar_search.tracking.summary import trial_params
 
 #: Columns of each engine's part of the comparison.
 COLUMNS = ["mean_score", "std_score", "runs", "rank"]
@@ -75,7 +75,7 @@ def side_by_side(tables: Mapping[str, pd.DataFrame | None]) -> pd.DataFrame:
 
 def save(table: pd.DataFrame, folder: Path, title: str) -> list[Path]:
     """The comparison as CSV and as a PNG of mean score ± std per candidate per engine."""
-    from cifar_search import plots
+    from cifar_search.tracking import plots
 
     csv = folder / "comparison.csv"
     table.to_csv(csv)

@@ -173,7 +173,7 @@ def engine_comparison(table: pd.DataFrame, path: Path, title: str) -> Path:
 
     Args:
         table: rows are candidates; columns ``(engine, "mean_score")`` and
-            ``(engine, "std_score")`` for each engine (see :mod:`cifar_search.compare`).
+            ``(engine, "std_score")`` for each engine (see :mod:`cifar_search.reports.compare`).
     """
     engines = list(dict.fromkeys(table.columns.get_level_values(0)))
     labels = table.index.astype(str).tolist()

@@ -56,9 +56,9 @@ import numpy as np
 import pandas as pd
 
 from cifar_search.errors import ConfigError
-from cifar_search.families import OPTIMIZERS, TRAINING_DEFAULTS
-from cifar_search.space import Choice, FloatRange, Fixed, IntRange, Param, Space
-from cifar_search.sweep import Compute, Sweep, check_space
+from cifar_search.config.families import OPTIMIZERS, TRAINING_DEFAULTS
+from cifar_search.config.space import Choice, FloatRange, Fixed, IntRange, Param, Space
+from cifar_search.config.sweep import Compute, Sweep, check_space
 from cifar_search.workspace import Workspace
 
 __all__ = [
@@ -203,7 +203,7 @@ def _build_model(family: str, input_shape: tuple[int, int, int], num_classes: in
     """
     import keras
 
-    from cifar_search import models
+    from cifar_search.model import build as models
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes, once per model
     for key in ("meta", "compile_kwargs", "params"):
@@ -222,7 +222,7 @@ def _build_model(family: str, input_shape: tuple[int, int, int], num_classes: in
 def _seeds(sweep: Sweep) -> list[int]:
     """Model seeds of the repeats (KerasClassifier ``random_state``), as the Optuna engine
     derives a trial's repeat seeds from its seed."""
-    from cifar_search.runner import repeat_seed
+    from cifar_search.engines.optuna.coordinator import repeat_seed
 
     return [repeat_seed(sweep.seed, repeat) for repeat in range(sweep.repeats)]
 
@@ -563,7 +563,7 @@ class _SearchRuns:
     """The MLflow runs of one search, written through the tracker's client with run ids."""
 
     def __init__(self, workspace: Workspace, sweep: Sweep) -> None:
-        from cifar_search.tracking import Tracker
+        from cifar_search.tracking.mlflow import Tracker
 
         self.tracker = Tracker(workspace, sweep)
         self.client = self.tracker.client
@@ -575,7 +575,7 @@ class _SearchRuns:
              steps: Sequence[tuple[str, int, float]] = ()) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
-        from cifar_search.tracking import MAX_PARAM_LENGTH
+        from cifar_search.tracking.mlflow import MAX_PARAM_LENGTH
 
         now = int(time.time() * 1000)
         entries = [Metric(k, float(v), now, 0) for k, v in (metrics or {}).items()]
@@ -753,7 +753,7 @@ def _fit(search: Any, x: np.ndarray, y: np.ndarray, jobs: int) -> list[str]:
 
 def _summary_files(table: pd.DataFrame, cv_results: pd.DataFrame, failures: list[str],
                    sweep: Sweep, folder: Path) -> list[Path]:
-    from cifar_search import plots
+    from cifar_search.tracking import plots
 
     table.to_csv(folder / CANDIDATES_CSV, index=False)
     cv_results.to_csv(folder / CV_RESULTS_CSV, index=False)
@@ -784,7 +784,7 @@ def _report(table: pd.DataFrame, say: Callable[[str], Any]) -> None:
 
 def _load_images(sweep: Sweep, workspace: Workspace) -> Any:
     """Every training image of the sweep (``data.subset`` of them, permuted with the seed)."""
-    from cifar_search import data
+    from cifar_search.model import data
 
     cache = data.prepare(data.resolve_source(sweep.data.source), workspace.data_cache)
     return data.load_split(cache, 0.0, sweep.data.subset, sweep.seed)
