@@ -41,3 +41,11 @@ class DataError(CifarSearchError):
 
 class TrialError(CifarSearchError):
     """One trial failed (e.g. its model cannot be built); the sweep goes on."""
+
+
+class SweepBusyError(CifarSearchError):
+    """Another live process is running the sweep (its lock is held)."""
+
+
+class NoStudyError(CifarSearchError):
+    """A command needs a study that does not exist (yet)."""

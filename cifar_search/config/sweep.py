@@ -53,10 +53,6 @@ PRUNERS = {
     "successive_halving": "SuccessiveHalvingPruner",
 }
 
-#: How a sweep is run: Optuna trials in our worker processes, or scikit-learn's
-#: GridSearchCV / RandomizedSearchCV over a scikeras KerasClassifier with cross-validation.
-ENGINES = ("optuna", "sklearn")
-
 MAX_WORKERS = 64
 MAX_REPEATS = 50
 
@@ -353,8 +349,10 @@ class Sweep:
         self._check_engine()
 
     def _check_engine(self) -> None:
-        _require(self.engine in ENGINES, "engine", self.engine,
-                 "engines are " + ", ".join(ENGINES))
+        from cifar_search import engines
+
+        _require(self.engine in engines.names(), "engine", self.engine,
+                 "engines are " + ", ".join(engines.names()))
         _require(_is_int(self.cv) and self.cv >= 2, "cv", self.cv,
                  "cv is a whole number of folds >= 2")
         _require(self.n_jobs is None or (_is_int(self.n_jobs) and 1 <= self.n_jobs
@@ -362,16 +360,7 @@ class Sweep:
                  f"n_jobs is a whole number from 1 to {MAX_WORKERS}, or None (use workers)")
         _require(isinstance(self.as_written, bool), "as_written", self.as_written,
                  "as_written is True or False")
-        if self.engine == "optuna":
-            _require(not self.as_written, "as_written", self.as_written,
-                     "the as-written mode reproduces a scikeras mistake; it needs "
-                     "engine 'sklearn'")
-            return
-        _require(self.sampler.kind in ("grid", "random"), "sampler", self.sampler.kind,
-                 "engine 'sklearn' runs sampler 'grid' (GridSearchCV) or 'random' "
-                 "(RandomizedSearchCV)")
-        _require(self.pruner.kind == "none", "pruner", self.pruner.kind,
-                 "engine 'sklearn' cross-validates every candidate fully; use pruner 'none'")
+        engines.get(self.engine).check(self)
 
     @property
     def jobs(self) -> int:

@@ -1,21 +1,32 @@
-"""The plain-data messages that pass between the coordinator and its worker processes.
+"""The typed messages between the coordinator and its worker processes.
 
-The coordinator owns the Optuna study and the MLflow runs; a worker only trains. It receives a
-:class:`TrialTask`, sends one ``("epoch", …)`` message per epoch and waits for ``"continue"`` or
-``"prune"``, then sends ``("done", …)`` or ``("failed", …)``. Nothing here imports TensorFlow.
+The coordinator owns the stores; a worker only trains. It is handed a :class:`TrialTask` (or an
+:class:`EvaluateTask`), sends one :class:`EpochEnd` per epoch and waits for a :class:`Reply`,
+then sends :class:`Done` or :class:`Failed`. Every message is a small frozen dataclass of plain
+data (it crosses a pipe). Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
 
-import json
+import enum
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-#: Replies to an epoch report.
-CONTINUE = "continue"
-PRUNE = "prune"
-STOP = "stop"  # the sweep is stopping: end after this epoch, keep the checkpoint
+
+class Reply(enum.StrEnum):
+    """The coordinator's answer to an epoch report."""
+
+    CONTINUE = "continue"
+    PRUNE = "prune"
+    STOP = "stop"  # the sweep is stopping: end after this epoch, keep the checkpoint
+
+
+class RunEnd(enum.StrEnum):
+    """How a worker's training run ended (a failure is a :class:`Failed` message)."""
+
+    COMPLETE = "complete"
+    PRUNED = "pruned"
+    STOPPED = "stopped"  # told to stop: the trial is interrupted, its checkpoint kept
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,7 @@ class TrialTask:
         data_dir: the decoded-data cache folder.
         validation, subset, split_seed: how the training set is split.
         trial_dir: where the worker writes the trial's checkpoint and model.
-        resume_dir: the folder of the interrupted trial this one continues, or None.
+        resume_dir: the checkpoint folder this run continues from, or None.
         repeat: which of the trial's seeds this is (0 when the sweep has one repeat).
         mixed_precision: train under the Keras ``mixed_float16`` policy.
         xla: ``jit_compile`` for the model (None: Keras decides).
@@ -60,11 +71,6 @@ class TrialTask:
     xla: bool | None = None
     steps_per_execution: int = 1
 
-    @property
-    def key(self) -> tuple[int, int]:
-        """(trial number, repeat): identifies the task in worker messages."""
-        return (self.number, self.repeat)
-
 
 @dataclass(frozen=True)
 class EvaluateTask:
@@ -74,12 +80,17 @@ class EvaluateTask:
     data_dir: str
 
 
+@dataclass(frozen=True)
+class StopTask:
+    """Tells a worker process to exit."""
+
+
 @dataclass
 class TrialResult:
-    """What a worker reports for a trial that ran to its end or was pruned.
+    """What a worker reports for a run that ended without failing.
 
     Attributes:
-        state: ``complete``, ``pruned`` or ``stopped`` (the sweep is stopping).
+        state: complete, pruned, or stopped (the sweep is stopping).
         value: the objective of the final model (None only when pruned before any epoch).
         epochs: epochs trained.
         config: the optimizer, learning rate and activations read back from the compiled model.
@@ -87,7 +98,7 @@ class TrialResult:
         seconds: wall time from task received to result.
     """
 
-    state: str
+    state: RunEnd
     value: float | None
     epochs: int
     config: dict[str, Any] = field(default_factory=dict)
@@ -95,19 +106,48 @@ class TrialResult:
     seconds: float = 0.0
 
 
-def trial_seed(sweep_seed: int, number: int) -> int:
-    """The seed of trial ``number``: re-running a trial with it reproduces it."""
-    return (sweep_seed * 1_000_003 + number) % (2**31 - 1)
+# -- worker -> coordinator ------------------------------------------------------------------
 
 
-#: Files of a trial's per-epoch checkpoint (written by the worker, read on resume).
-CHECKPOINT = "checkpoint.keras"
-STATE = "state.json"
+@dataclass(frozen=True)
+class Ready:
+    """The worker has imported TensorFlow and waits for tasks."""
+
+    pid: int
 
 
-def read_state(folder: str | Path) -> dict[str, Any] | None:
-    """The checkpoint of a trial folder, ``{"epochs": k, "history": [logs, …]}``, or None."""
-    path = Path(folder) / STATE
-    if not path.is_file() or not (Path(folder) / CHECKPOINT).is_file():
-        return None
-    return json.loads(path.read_text())
+@dataclass(frozen=True)
+class EpochEnd:
+    """One epoch of a trial's run (``epoch`` counts from 0); a :class:`Reply` is awaited."""
+
+    number: int
+    epoch: int
+    logs: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Done:
+    """A trial's run ended: complete, pruned or stopped."""
+
+    number: int
+    result: TrialResult
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A task raised: the trial fails (``number`` is None for an evaluation)."""
+
+    number: int | None
+    reason: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """Test-set results of a saved model: loss, accuracy, confusion matrix, classes."""
+
+    results: dict[str, Any]
+
+
+#: Anything a worker sends.
+Message = Ready | EpochEnd | Done | Failed | Evaluated

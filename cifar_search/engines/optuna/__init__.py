@@ -1,1 +1,38 @@
-"""engines/optuna."""
+"""The Optuna engine: an Optuna study whose trials train in worker processes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cifar_search.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cifar_search.config.sweep import Sweep
+    from cifar_search.engines.base import Candidates, RunReport, Say
+    from cifar_search.workspace import Workspace
+
+
+class OptunaEngine:
+    """Optuna asks, our workers train, the coordinator records (see :mod:`.coordinator`)."""
+
+    name: ClassVar[str] = "optuna"
+
+    def check(self, sweep: "Sweep") -> None:
+        """The as-written mode reproduces a scikeras mistake: not an Optuna setting."""
+        if sweep.as_written:
+            raise ConfigError("as_written", f"{sweep.as_written!r} is not allowed; the "
+                              "as-written mode reproduces a scikeras mistake; it needs engine "
+                              "'sklearn'")
+
+    def run(self, sweep: "Sweep", workspace: "Workspace", say: "Say",
+            progress: Any = None) -> "RunReport":
+        """Create or resume the sweep's study and run it to its number of trials."""
+        from cifar_search.engines.optuna.coordinator import run_sweep
+
+        return run_sweep(sweep, workspace, say, progress)
+
+    def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list["Candidates"]:
+        """The study's complete trials grouped by candidate (empty table: no study)."""
+        from cifar_search.engines.optuna.candidates import study_candidates
+
+        return [study_candidates(sweep, workspace)]

@@ -1,0 +1,66 @@
+"""The engine protocol: what every way of running a sweep provides, and nothing more.
+
+An engine checks the settings it cannot honour (before anything is created), runs a sweep to
+its end, and offers its candidates to ``compare``. The CLI, ``compare`` and ``export`` only
+ever go through :mod:`cifar_search.engines` (the registry), never name an engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cifar_search.config.sweep import Sweep
+    from cifar_search.workspace import Workspace
+
+#: Prints one line for the user.
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What a run of an engine tells the user at its end.
+
+    Attributes:
+        lines: closing lines, printed in order.
+        interrupted: the run stopped before its end (the CLI exits 130).
+    """
+
+    lines: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One engine's (or variant's) candidates for ``compare``.
+
+    Attributes:
+        label: the comparison's column group, e.g. ``optuna`` or ``as-written``.
+        table: one row per candidate with ``candidate``, ``mean_score``, ``std_score``,
+            ``runs``, ``rank`` (and optionally ``trained_optimizer``); None when not run yet.
+        flags: the ``run`` flags that produce it, e.g. ``--engine sklearn``.
+    """
+
+    label: str
+    table: "pd.DataFrame | None"
+    flags: str = ""
+
+
+class Engine(Protocol):
+    """One way of running a sweep (see :mod:`cifar_search.engines`)."""
+
+    name: ClassVar[str]
+
+    def check(self, sweep: "Sweep") -> None:
+        """Raise :class:`~cifar_search.errors.ConfigError` for settings this engine cannot
+        honour. Called while a sweep is validated: it must not import TensorFlow."""
+
+    def run(self, sweep: "Sweep", workspace: "Workspace", say: Say,
+            progress: Any = None) -> RunReport:
+        """Run (or resume) the sweep to its end."""
+
+    def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list[Candidates]:
+        """This engine's candidates of the sweep, read from the stores (nothing is created)."""

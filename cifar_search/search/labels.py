@@ -1,0 +1,45 @@
+"""How parameter values and candidates are written for people: one rule everywhere (terminal
+lines, plot legends, comparison tables), so that the same candidate reads the same."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+
+def format_value(value: Any) -> str:
+    """A parameter value as text: floats to 4 significant digits, NumPy scalars as Python's.
+
+    Example:
+        >>> format_value(0.123456), format_value("adam"), format_value(3)
+        ('0.1235', 'adam', '3')
+    """
+    value = value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) \
+        else value
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def params_text(params: Mapping[str, Any], names: Iterable[str] | None = None,
+                sep: str = ", ") -> str:
+    """``k=v`` for the ``names`` present in ``params`` (all of them when None), in order.
+
+    Example:
+        >>> params_text({"optimizer": "sgd", "momentum": 0.9}, sep=" ")
+        'optimizer=sgd momentum=0.9'
+    """
+    keys = list(params) if names is None else [n for n in names if n in params]
+    return sep.join(f"{k}={format_value(params[k])}" for k in keys)
+
+
+def candidate_label(params: Mapping[str, Any], swept: Iterable[str]) -> str:
+    """The swept parameters of a candidate (or trial) as ``k=v, k=v``, in ``swept`` order.
+
+    Every engine names candidates with it, so that their tables join on the label; a
+    conditional parameter that a candidate lacks is left out; ``(defaults)`` when nothing is
+    swept.
+
+    Example:
+        >>> candidate_label({"optimizer": "sgd", "momentum": 0.9, "units": 8},
+        ...                 ["optimizer", "momentum"])
+        'optimizer=sgd, momentum=0.9'
+    """
+    return params_text(params, swept) or "(defaults)"

@@ -1,0 +1,123 @@
+"""Trial outcomes, the names of what is recorded about a trial, and how outcomes map onto
+Optuna trial states and MLflow run statuses.
+
+Every module that reads or writes a user attribute, a study attribute or an MLflow tag names it
+through these constants, so that a key is spelt once. The values are the strings stored since
+the first release: studies recorded by earlier versions read the same.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class TrialOutcome(enum.StrEnum):
+    """How a trial stands. ``INTERRUPTED`` is an Optuna FAIL whose sweep stopped under it (its
+    parameters are queued again); the other failed trials failed for a reason of their own."""
+
+    COMPLETE = "complete"
+    PRUNED = "pruned"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    RUNNING = "running"
+    WAITING = "waiting"
+
+    @property
+    def run_status(self) -> str:
+        """The MLflow run status of a trial's run in this outcome."""
+        return RUN_STATUS[self]
+
+    @property
+    def counts(self) -> bool:
+        """Whether a trial in this outcome counts toward a sweep's number of trials."""
+        return self in (TrialOutcome.COMPLETE, TrialOutcome.PRUNED, TrialOutcome.FAILED)
+
+
+#: MLflow run status of a child run for each outcome.
+RUN_STATUS = {
+    TrialOutcome.COMPLETE: "FINISHED",
+    TrialOutcome.PRUNED: "FINISHED",
+    TrialOutcome.FAILED: "FAILED",
+    TrialOutcome.INTERRUPTED: "KILLED",
+    TrialOutcome.RUNNING: "RUNNING",
+    TrialOutcome.WAITING: "SCHEDULED",
+}
+
+
+class Attr(enum.StrEnum):
+    """User attributes of a trial (Optuna ``user_attrs``)."""
+
+    PARAMS = "params"                      # every parameter, fixed ones included
+    MLFLOW_RUN_ID = "mlflow_run_id"        # the trial's MLflow child run
+    REPEAT_RUN_IDS = "repeat_run_ids"      # one nested run per seed (repeats > 1)
+    SEED = "seed"                          # the seed the trial trains from
+    RETRY_OF = "retry_of"                  # the interrupted trial this one continues
+    CONTINUES = "continues"                # same_seed: the pruned trial this one goes on from
+    DUPLICATE_OF = "duplicate_of"          # same_seed: the complete trial whose result it took
+    INTERRUPTED = "interrupted"            # True on a FAIL caused by an interruption
+    FAIL_REASON = "fail_reason"
+    DEATHS = "deaths"                      # worker processes that died under this trial's chain
+    MODEL_PATH = "model_path"              # the saved model of a complete trial
+    REPEAT_VALUES = "repeat_values"        # each seed's value (repeats > 1)
+    VALUE_STD = "value_std"
+    DURATION_S = "duration_s"
+    EPOCHS_TRAINED = "epochs_trained"
+    RESUMED_AT_EPOCH = "resumed_at_epoch"  # epochs taken over from a predecessor's checkpoint
+    WORKER_PID = "worker_pid"
+
+
+class StudyAttr(enum.StrEnum):
+    """User attributes of a study."""
+
+    FINGERPRINT = "fingerprint"                    # settings a resume must match (JSON)
+    METRIC = "metric"
+    MLFLOW_PARENT_RUN_ID = "mlflow_parent_run_id"
+    MLFLOW_TOKEN = "mlflow_token"                  # tag of the parent run, set before it exists
+    TEST_EVALUATED_TRIAL = "test_evaluated_trial"  # the best trial evaluated on the test set
+
+
+class Tag(enum.StrEnum):
+    """MLflow tags written by cifar_search."""
+
+    KIND = "cifar_search.kind"                # study, seed, candidate
+    ENGINE = "cifar_search.engine"
+    VARIANT = "cifar_search.variant"
+    STUDY_TOKEN = "cifar_search.study_token"
+    STATE = "state"
+    FAIL_REASON = "fail_reason"
+    SEED = "seed"
+    REPEAT = "repeat"
+    RETRY_OF = "retry_of"
+    CONTINUES = "continues"
+    DUPLICATE_OF = "duplicate_of"
+    REPAIRED = "repaired"
+    PARENT_RUN_ID = "mlflow.parentRunId"
+    TRIAL_NUMBER = "optuna.trial_number"
+    STUDY_NAME = "optuna.study_name"
+    SWEEP_FILE = "sweep_file"
+    BEST_MODEL_TRIAL = "best_model_trial"
+
+
+#: Optuna trial state names (``TrialState.name``) of the outcomes other than a failure.
+_OUTCOME_OF_STATE = {
+    "COMPLETE": TrialOutcome.COMPLETE,
+    "PRUNED": TrialOutcome.PRUNED,
+    "RUNNING": TrialOutcome.RUNNING,
+    "WAITING": TrialOutcome.WAITING,
+}
+
+
+def outcome_of(trial: Any) -> TrialOutcome:
+    """The outcome of an Optuna trial (frozen or live): a FAIL is ``interrupted`` when its
+    sweep stopped under it, else ``failed``.
+
+    Example:
+        >>> from types import SimpleNamespace as T
+        >>> outcome_of(T(state=T(name="FAIL"), user_attrs={"interrupted": True}))
+        <TrialOutcome.INTERRUPTED: 'interrupted'>
+    """
+    if trial.state.name == "FAIL":
+        interrupted = trial.user_attrs.get(Attr.INTERRUPTED)
+        return TrialOutcome.INTERRUPTED if interrupted else TrialOutcome.FAILED
+    return _OUTCOME_OF_STATE[trial.state.name]
