@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[1]
+from tests.helpers import ROOT, cli, mlflow_runs
 
 GRID_SWEEP = """
 from cifar_search import Budget, Data, Objective, Sweep
@@ -48,25 +48,6 @@ sweep = Sweep(
     seed=1,
 )
 """
-
-
-def cli(*args, cwd, check=True):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CIFAR_SEARCH_DATA": ""}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    result = subprocess.run([sys.executable, "-m", "cifar_search", *map(str, args)], cwd=cwd,
-                            env=env, capture_output=True, text=True, timeout=600)
-    if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def mlflow_runs(workspace, experiment):
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
-    exp = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([exp.experiment_id], max_results=1000)
-    return client, runs
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from cifar_search.reports.compare import optuna_candidates, side_by_side, sklearn_candidates
-from test_cli import cli, mlflow_runs
+from tests.helpers import cli, mlflow_runs
 
 GRID_SWEEP = """
 from cifar_search import Budget, Objective, Sweep

@@ -6,8 +6,8 @@ import statistics
 import optuna
 import pytest
 
-from test_cli import cli, mlflow_runs
-from test_same_seed import run_in_process
+from tests.helpers import cli, mlflow_runs
+from tests.engines.optuna.test_same_seed import run_in_process
 
 REPEAT_SWEEP = """
 from cifar_search import Budget, Data, Objective, Sweep

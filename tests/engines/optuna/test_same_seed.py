@@ -7,7 +7,7 @@ import pytest
 
 from cifar_search.tracking import summary
 
-from test_cli import cli, mlflow_runs
+from tests.helpers import cli, mlflow_runs
 
 SWEEP = """
 from cifar_search import Budget, Data, Objective, Sweep

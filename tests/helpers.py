@@ -1,0 +1,34 @@
+"""Helpers shared by test modules: the CLI as a subprocess, and a workspace's MLflow runs."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def cli_env() -> dict[str, str]:
+    """The environment of a CLI subprocess: this checkout, no data or tracking defaults."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CIFAR_SEARCH_DATA": ""}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return env
+
+
+def cli(*args, cwd, check=True, timeout=600):
+    """``python -m cifar_search ARGS`` in ``cwd``; raises with its output unless it exits 0."""
+    result = subprocess.run([sys.executable, "-m", "cifar_search", *map(str, args)], cwd=cwd,
+                            env=cli_env(), capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def mlflow_runs(workspace, experiment):
+    """(client, runs) of ``experiment`` in a workspace's embedded MLflow store."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{Path(workspace) / 'mlflow.db'}")
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    return client, runs
