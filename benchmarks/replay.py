@@ -6,7 +6,8 @@ the end. A pruned search over the same space can therefore be played again witho
 its sampler draws, the curve of the drawn configuration is reported epoch by epoch to its
 pruner, and the epochs it would have trained are counted, with the coordinator's rules for a
 configuration drawn again (a completed one costs nothing, a pruned one goes on from where it
-stopped and is judged again on its earlier epochs). With one worker the replay of a search's
+stopped and is judged again on its earlier epochs: :mod:`cifar_search.engines.optuna.scheduler`
+decides, as in a real sweep). With one worker the replay of a search's
 own sampler seed gives exactly the trials of the real search, which ``same_as`` checks.
 
 One real pruned search is one draw of its sampler's seed (and, for Hyperband, of the study
@@ -26,7 +27,9 @@ import optuna
 from optuna.trial import TrialState
 
 from cifar_search import Sweep
-from cifar_search.execution.protocol import read_state
+from cifar_search.engines.optuna import scheduler
+from cifar_search.search.states import Attr, TrialOutcome
+from cifar_search.model.checkpoint import read_state
 from cifar_search.workspace import Workspace
 
 
@@ -73,36 +76,51 @@ def replay(pruned: Sweep, curves: dict[str, Curve], target: float, seed: int,
            study_name: str, trials: int | None = None) -> Replayed:
     """Play ``pruned`` (its space, sampler, pruner, epochs and repeats; ``trials`` trials,
     by default its own) over ``curves`` with this sampler seed and study name; ``target`` is
-    reached by a complete trial whose score is at least it."""
+    reached by a complete trial whose score is at least it. Whether a drawn configuration
+    trains, takes an earlier result or goes on from a pruned trial's checkpoint is decided by
+    the coordinator's own scheduler."""
     epochs, repeats = pruned.budget.epochs, pruned.repeats
+    plan = scheduler.Plan.of(pruned)
     study = optuna.create_study(study_name=study_name, direction=pruned.objective.direction,
                                 sampler=pruned.sampler.build(seed),
                                 pruner=pruned.pruner.build(epochs))
-    trained: dict[str, int] = {}  # epochs a pruned configuration has a checkpoint of
-    scores: dict[str, float] = {}  # completed configurations
+    views: list[scheduler.TrialView] = []
+    saved: dict[int, int] = {}  # epochs of each pruned trial's checkpoint
     spent, reached, played = 0, None, []
     for _ in range(trials or pruned.trials):
         trial = study.ask()
-        config = key(pruned.space.suggest(trial))
-        if config in scores:  # drawn again: its result is taken, nothing is trained
-            study.tell(trial, scores[config])
+        params = pruned.space.suggest(trial)
+        config = key(params)
+        start = scheduler.start_of(plan, {}, params, views, saved.get)
+        if isinstance(start, scheduler.TakeResult):  # drawn again: nothing is trained
+            study.tell(trial, start.value)
+            views.append(_view(trial.number, TrialOutcome.COMPLETE, params, start.value))
             played.append((config, 0))
             continue
         if config not in curves:
             raise SystemExit(f"the grid has no complete trial of {config}: run it to its end")
-        cost, stopped = _play(trial, curves[config].values, trained.get(config, 0), epochs)
+        resumed_at = saved.get(start.continues, 0) if start.continues is not None else 0
+        cost, stopped = _play(trial, curves[config].values, resumed_at, epochs)
         if stopped:
-            trained[config] = max(trained.get(config, 0), stopped)
+            if stopped > resumed_at:  # it trained, and left a checkpoint of its own
+                saved[trial.number] = stopped
             study.tell(trial, state=TrialState.PRUNED)
+            views.append(_view(trial.number, TrialOutcome.PRUNED, params))
         else:
             cost += (repeats - 1) * epochs  # the other seeds train once the first completes
-            scores[config] = curves[config].score
-            study.tell(trial, scores[config])
+            study.tell(trial, curves[config].score)
+            views.append(_view(trial.number, TrialOutcome.COMPLETE, params,
+                               curves[config].score))
         spent += cost
         played.append((config, cost))
-        if reached is None and not stopped and scores[config] >= target:
+        if reached is None and not stopped and curves[config].score >= target:
             reached = spent
     return Replayed(reached, spent, played)
+
+
+def _view(number: int, outcome: TrialOutcome, params: dict[str, Any],
+          value: float | None = None) -> scheduler.TrialView:
+    return scheduler.TrialView(number, outcome, params, value, {Attr.PARAMS: params})
 
 
 def _play(trial: optuna.Trial, values: list[float], resumed_at: int,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Callable
 
-from cifar_search.errors import ConfigError
+from cifar_search.errors import SweepBusyError
 
 #: The workspace when --workspace is not given, relative to the working directory.
 DEFAULT_WORKSPACE = "mlruns"
@@ -67,13 +67,20 @@ class Workspace:
     root: Path
     storage: str | None = None
     tracking_uri: str | None = None
+    named: str | None = None  # the folder as the user gave it (None: the default)
 
     @classmethod
     def at(cls, root: str | Path | None = None, storage: str | None = None,
            tracking_uri: str | None = None) -> "Workspace":
         """The workspace at ``root`` (default ``mlruns``), with optional store overrides."""
         tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
-        return cls(Path(root or DEFAULT_WORKSPACE).resolve(), storage, tracking_uri)
+        return cls(Path(root or DEFAULT_WORKSPACE).resolve(), storage, tracking_uri,
+                   str(root) if root else None)
+
+    @property
+    def flags(self) -> str:
+        """The command-line flag that names this workspace again (empty for the default)."""
+        return f" --workspace {self.named}" if self.named else ""
 
     @property
     def optuna_url(self) -> str:
@@ -121,7 +128,7 @@ class Workspace:
         """Take the sweep's lock, so that one process at a time runs it; keep the handle open.
 
         Raises:
-            ConfigError: another live process holds it.
+            SweepBusyError: another live process holds it.
         """
         self.create()
         handle = open(self.root / "locks" / f"{sweep}.lock", "a+")
@@ -131,10 +138,8 @@ class Workspace:
             handle.seek(0)
             owner = handle.read().strip() or "another process"
             handle.close()
-            raise ConfigError(
-                "", f"sweep {sweep!r} is already running (pid {owner}); wait for it or stop it "
-                "first", str(self.root)
-            ) from None
+            raise SweepBusyError(f"{self.root}: sweep {sweep!r} is already running (pid "
+                                 f"{owner}); wait for it or stop it first") from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))

@@ -62,5 +62,13 @@ class Engine(Protocol):
             progress: Any = None) -> RunReport:
         """Run (or resume) the sweep to its end."""
 
+    def study(self, sweep: "Sweep", workspace: "Workspace") -> Any:
+        """The engine's record of the sweep's trials as an Optuna study (read by ``status``,
+        ``best``, ``export`` and ``check``), or None when it keeps none or has none yet."""
+
+    def check_resumable(self, sweep: "Sweep", workspace: "Workspace") -> None:
+        """Raise :class:`~cifar_search.errors.NoStudyError` or
+        :class:`~cifar_search.errors.ConfigError` when there is nothing to resume."""
+
     def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list[Candidates]:
         """This engine's candidates of the sweep, read from the stores (nothing is created)."""

@@ -1,4 +1,4 @@
-"""Worker processes and the pipes to them.
+"""The local executor: worker processes on this machine, and the pipes to them.
 
 Each worker is a spawned process (a clean interpreter: no inherited TensorFlow, MLflow or
 database state) that serves tasks until stopped. A worker that dies — a crash, ``kill -9``, out
@@ -14,10 +14,11 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Iterator
 
 from cifar_search.execution import worker
-
+from cifar_search.execution.protocol import Message, Ready, Reply, StopTask
 
 #: Trials a worker process trains before it is replaced by a fresh one: a bound on memory
-#: growth should some library keep state per trial again (see :func:`models.clear_session`).
+#: growth should some library keep state per trial again (see
+#: :func:`cifar_search.model.build.clear_session`).
 TRIALS_PER_WORKER = 100
 
 
@@ -44,14 +45,14 @@ class Worker:
     ready: bool = False
     trials: int = 0
 
-    def send(self, kind: str, task: Any) -> None:
-        """Hand the worker a task."""
+    def send(self, task: Any) -> None:
+        """Hand the worker a task (a ``TrialTask`` or an ``EvaluateTask``)."""
         self.task = task
-        self.conn.send((kind, task))
+        self.conn.send(task)
 
-    def reply(self, message: str) -> None:
+    def reply(self, reply: Reply) -> None:
         """Answer an epoch report."""
-        self.conn.send(message)
+        self.conn.send(reply)
 
     @property
     def exitcode(self) -> int | None:
@@ -65,7 +66,7 @@ class WorkerPool:
 
     Example:
         >>> with WorkerPool(2, threads=1) as pool:  # doctest: +SKIP
-        ...     pool.idle()[0].send("train", task)
+        ...     pool.wait_idle(1.0).send(task)
     """
 
     def __init__(self, size: int, threads: int, gpu_memory_mb: int | None = None) -> None:
@@ -104,7 +105,7 @@ class WorkerPool:
         """Workers with a task."""
         return [w for w in self.workers if w.task is not None]
 
-    def events(self, timeout: float | None) -> Iterator[tuple[Worker, Any]]:
+    def events(self, timeout: float | None) -> Iterator[tuple[Worker, Message | None]]:
         """Messages from workers as (worker, message); message None means the worker died."""
         sources: dict[Any, Worker] = {}
         for w in self.workers:
@@ -117,13 +118,29 @@ class WorkerPool:
                 continue
             seen.add(id(w))
             message = self._receive(w)
-            if message is not None and message[0] == "ready":
+            if isinstance(message, Ready):
                 w.ready = True
                 continue
             yield w, message
 
+    def wait_idle(self, poll: float) -> Worker:
+        """An idle worker, once one is (replacing workers that die meanwhile)."""
+        while not self.idle():
+            for w, message in self.events(poll):
+                if message is None:
+                    self.replace(w)
+        return self.idle()[0]
+
+    def result_of(self, busy: Worker, poll: float) -> Message | None:
+        """The next message of ``busy`` (None: it died); it is idle afterwards."""
+        while True:
+            for w, message in self.events(poll):
+                if w is busy:
+                    busy.task = None
+                    return message
+
     @staticmethod
-    def _receive(w: Worker) -> Any:
+    def _receive(w: Worker) -> Message | None:
         try:
             if w.conn.poll():
                 return w.conn.recv()
@@ -141,8 +158,9 @@ class WorkerPool:
     def trial_done(self, done: Worker) -> None:
         """Count a finished trial; after :data:`TRIALS_PER_WORKER` of them the worker is
         stopped and replaced by a fresh process, which costs one TensorFlow import. Trials
-        start from :func:`cifar_search.model.build.clear_session`, which frees what TensorFlow keeps
-        of earlier models; the replacement bounds whatever a future version keeps besides."""
+        start from :func:`cifar_search.model.build.clear_session`, which frees what
+        TensorFlow keeps of earlier models; the replacement bounds whatever a future version
+        keeps besides."""
         done.trials += 1
         if done.trials < TRIALS_PER_WORKER:
             return
@@ -151,12 +169,16 @@ class WorkerPool:
         self._spawn()
 
     @staticmethod
-    def _stop(w: Worker, timeout: float = 10.0) -> None:
-        """Ask one worker to stop; terminate it if it does not within ``timeout``."""
+    def _ask_to_stop(w: Worker) -> None:
         try:
-            w.conn.send(("stop", None))
+            w.conn.send(StopTask())
         except (OSError, BrokenPipeError):
             pass
+
+    @classmethod
+    def _stop(cls, w: Worker, timeout: float = 10.0) -> None:
+        """Ask one worker to stop; terminate it if it does not within ``timeout``."""
+        cls._ask_to_stop(w)
         w.process.join(timeout=timeout if w.task is None else 0.5)
         if w.process.is_alive():
             w.process.terminate()
@@ -166,10 +188,7 @@ class WorkerPool:
     def stop(self, timeout: float = 10.0) -> None:
         """Ask every worker to stop; terminate those that do not within ``timeout``."""
         for w in self.workers:
-            try:
-                w.conn.send(("stop", None))
-            except (OSError, BrokenPipeError):
-                pass
+            self._ask_to_stop(w)
         for w in self.workers:
             self._stop(w, timeout)
         self.workers.clear()

@@ -1,8 +1,8 @@
 """A worker process: imports TensorFlow once, then trains the trials it is handed.
 
 Workers never touch the Optuna storage or the MLflow store; they talk to the coordinator over a
-pipe (see :mod:`cifar_search.execution.protocol`). A worker ignores Ctrl-C: the coordinator decides when it
-stops. Threads are set before TensorFlow starts so that N workers share the cores without
+pipe (see :mod:`cifar_search.execution.protocol`). A worker ignores Ctrl-C: the coordinator
+decides when it stops. Threads are set before TensorFlow starts so that N workers share the cores without
 oversubscribing them, and GPU memory is claimed as needed (or up to a fixed limit) so that N
 workers share one GPU.
 """
@@ -14,6 +14,18 @@ import signal
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
+
+from cifar_search.execution.protocol import (
+    Done,
+    EpochEnd,
+    EvaluateTask,
+    Evaluated,
+    Failed,
+    Ready,
+    Reply,
+    StopTask,
+    TrialTask,
+)
 
 
 def _limit_threads(threads: int) -> None:
@@ -53,29 +65,33 @@ def configure_gpus(memory_mb: int | None = None) -> list[str]:
     return [gpu.name for gpu in gpus]
 
 
-def _train(conn: Connection, task: Any) -> None:
-    from cifar_search.model import train as objective
+def _failure(error: Exception) -> tuple[str, str]:
+    """(one-line reason, traceback) of an exception raised by a task."""
+    return f"{type(error).__name__}: {error}", traceback.format_exc()
 
-    def hook(epoch: int, logs: dict[str, float]) -> str:
-        conn.send(("epoch", task.number, epoch, logs))
+
+def _train(conn: Connection, task: TrialTask) -> None:
+    from cifar_search.model import train
+
+    def hook(epoch: int, logs: dict[str, float]) -> Reply:
+        conn.send(EpochEnd(task.number, epoch, logs))
         return conn.recv()
 
     try:
-        result = objective.run_trial(task, hook)
+        result = train.run_trial(task, hook)
     except Exception as error:  # the trial fails, the worker lives on
-        conn.send(("failed", task.number, f"{type(error).__name__}: {error}",
-                   traceback.format_exc()))
+        conn.send(Failed(task.number, *_failure(error)))
     else:
-        conn.send(("done", task.number, result))
+        conn.send(Done(task.number, result))
 
 
-def _evaluate(conn: Connection, task: Any) -> None:
-    from cifar_search.model import train as objective
+def _evaluate(conn: Connection, task: EvaluateTask) -> None:
+    from cifar_search.model import train
 
     try:
-        conn.send(("evaluated", objective.evaluate(task.model_path, task.data_dir)))
+        conn.send(Evaluated(train.evaluate(task.model_path, task.data_dir)))
     except Exception as error:
-        conn.send(("failed", None, f"{type(error).__name__}: {error}", traceback.format_exc()))
+        conn.send(Failed(None, *_failure(error)))
 
 
 def _die_with_parent() -> None:
@@ -105,13 +121,13 @@ def main(conn: Connection, threads: int, gpu_memory_mb: int | None = None) -> No
     configure_gpus(gpu_memory_mb)
     import keras  # noqa: F401  (paid once per worker, not once per trial)
 
-    conn.send(("ready", os.getpid()))
-    handlers = {"train": _train, "evaluate": _evaluate}
+    conn.send(Ready(os.getpid()))
+    handlers = {TrialTask: _train, EvaluateTask: _evaluate}
     while True:
         try:
-            kind, task = conn.recv()
+            task = conn.recv()
         except EOFError:
             return
-        if kind == "stop":
+        if isinstance(task, StopTask):
             return
-        handlers[kind](conn, task)
+        handlers[type(task)](conn, task)

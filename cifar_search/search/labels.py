@@ -43,3 +43,17 @@ def candidate_label(params: Mapping[str, Any], swept: Iterable[str]) -> str:
         'optimizer=sgd, momentum=0.9'
     """
     return params_text(params, swept) or "(defaults)"
+
+
+def best_line(best: Mapping[str, Any] | None, metric: str) -> str:
+    """The best trial in one line, e.g. ``best: trial 3 val_loss=0.8123 (dropout_rate=0.3)``.
+
+    Example:
+        >>> best_line({"number": 3, "value": 0.81234, "params": {"dropout_rate": 0.3}},
+        ...           "val_loss")
+        'best: trial 3 val_loss=0.8123 (dropout_rate=0.3)'
+    """
+    if best is None:
+        return "no trial has completed yet"
+    return (f"best: trial {best['number']} {metric}={best['value']:.4f} "
+            f"({params_text(best['params'])})")

@@ -31,6 +31,18 @@ class OptunaEngine:
 
         return run_sweep(sweep, workspace, say, progress)
 
+    def study(self, sweep: "Sweep", workspace: "Workspace") -> Any:
+        """The sweep's Optuna study, or None (nothing is created)."""
+        from cifar_search.engines.optuna.study import find_study
+
+        return find_study(sweep, workspace)
+
+    def check_resumable(self, sweep: "Sweep", workspace: "Workspace") -> None:
+        """Refuse when the study does not exist or has nothing left to do."""
+        from cifar_search.engines.optuna.coordinator import check_resumable
+
+        check_resumable(sweep, workspace)
+
     def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list["Candidates"]:
         """The study's complete trials grouped by candidate (empty table: no study)."""
         from cifar_search.engines.optuna.candidates import study_candidates

@@ -1,0 +1,221 @@
+"""What happens to a trial, recorded in Optuna and MLflow together.
+
+The coordinator decides (with :mod:`.scheduler`) and the recorder writes: a trial's MLflow run
+and its Optuna attributes when it starts, each epoch (MLflow history, the pruner's report),
+and its end: complete, pruned, failed, interrupted (queued again), or completed with an
+earlier trial's result. Each write goes through the study adapter (:mod:`.study`) or the
+tracker (:mod:`cifar_search.tracking.mlflow`), never to a store directly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from cifar_search.engines.optuna import scheduler
+from cifar_search.engines.optuna.scheduler import Plan, Running, SeedRun, TakeResult
+from cifar_search.engines.optuna.study import StudyStore
+from cifar_search.execution.protocol import TrialResult
+from cifar_search.model.checkpoint import read_state
+from cifar_search.search.labels import params_text
+from cifar_search.search.states import Attr, TrialOutcome
+
+
+class Recorder:
+    """Writes one sweep's trials to its study and its MLflow runs.
+
+    Args:
+        store: the study.
+        tracker: the sweep's MLflow runs (:class:`cifar_search.tracking.mlflow.Tracker`).
+        plan: the sweep's settings for decisions.
+        metric: the objective metric.
+        trial_dir: the folder of a trial's seed run, ``(number, repeat) -> Path``.
+        say: prints one line for the user.
+        progress: progress bars, or None.
+    """
+
+    def __init__(self, store: StudyStore, tracker: Any, plan: Plan, metric: str,
+                 trial_dir: Callable[[int, int], Path], say: Callable[[str], None],
+                 progress: Any = None) -> None:
+        self.store = store
+        self.tracker = tracker
+        self.plan = plan
+        self.metric = metric
+        self.trial_dir = trial_dir
+        self.say = say
+        self.progress = progress
+
+    # -- starting ----------------------------------------------------------------------------
+
+    def start(self, trial: Any, params: dict[str, Any], continues: int | None) -> Running:
+        """Open the MLflow run of a trial about to train and record it on the trial."""
+        if continues is not None:  # first: a crash before the run is made keeps the chain
+            self.store.set_trial_attrs(trial.number, {Attr.CONTINUES: continues})
+        attrs = self.store.trial(trial.number).attrs
+        seed = scheduler.seed_of(self.plan, trial.number, attrs)
+        run_id = self.tracker.start_trial(trial.number, params, seed, attrs.get(Attr.RETRY_OF),
+                                          continues)
+        self.store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id, Attr.SEED: seed})
+        return Running.start(self.plan, trial, trial.number, run_id, params, seed)
+
+    def take_result(self, trial: Any, params: dict[str, Any], taken: TakeResult) -> None:
+        """Complete ``trial`` with an earlier result (same parameters, same seed), untrained:
+        its run records ``duplicate_of`` and no epochs."""
+        seed = scheduler.seed_of(self.plan, trial.number, self.store.trial(trial.number).attrs)
+        run_id = self.tracker.start_trial(trial.number, params, seed)
+        self.store.set_trial_attrs(trial.number, {
+            Attr.MLFLOW_RUN_ID: run_id, Attr.SEED: seed, Attr.DUPLICATE_OF: taken.origin,
+            Attr.EPOCHS_TRAINED: 0, Attr.DURATION_S: 0.0, **taken.copied})
+        self.store.tell(trial.number, TrialOutcome.COMPLETE, taken.value)
+        self.tracker.end_trial(run_id, TrialOutcome.COMPLETE, taken.value,
+                               {"duplicate_of": taken.origin, "epochs_trained": 0,
+                                "duration_s": 0.0})
+        if self.progress:
+            self.progress.trial(0)
+        self.say(self.line(trial.number, TrialOutcome.COMPLETE, taken.value, params,
+                           f"(duplicate of trial {taken.origin}, not trained)"))
+
+    def start_seed(self, running: Running, worker_pid: int) -> SeedRun:
+        """The next seed run of ``running`` (its own nested MLflow run when repeated)."""
+        repeat, seed = running.next_seed()
+        run_id = running.run_id
+        if running.repeated:
+            run_id = self.tracker.start_seed(running.run_id, running.number, repeat, seed)
+            ids = self.store.trial(running.number).attrs.get(Attr.REPEAT_RUN_IDS) or []
+            self.store.set_trial_attrs(running.number, {Attr.REPEAT_RUN_IDS: [*ids, run_id]})
+        run = SeedRun(repeat, run_id, seed)
+        running.runs[repeat] = run
+        self.store.set_trial_attrs(running.number, {Attr.WORKER_PID: worker_pid})
+        return run
+
+    def replay(self, running: Running, run: SeedRun) -> tuple[str | None, bool]:
+        """Give a seed run that goes on from a predecessor the epochs that one completed
+        (MLflow history and pruner reports). Return the predecessor's folder (None: start
+        afresh) and whether the pruner stopped the trial on those epochs: only a continued
+        pruned trial is judged on them (same parameters, same seed); a retry goes on
+        regardless, as it would have before the interruption."""
+        attrs = self.store.trial(running.number).attrs
+        trials = {t.number: t for t in self.store.view()}
+        source = scheduler.checkpoint_source(
+            trials[running.number].predecessor, trials,
+            lambda n: read_state(self.trial_dir(n, run.repeat)) is not None)
+        if source is None:
+            return None, False
+        folder = self.trial_dir(source, run.repeat)
+        state = read_state(folder)
+        for epoch, logs in enumerate(state["history"]):
+            if self.epoch(running, run, epoch, logs) and Attr.CONTINUES in attrs:
+                self.store.set_trial_attrs(running.number, {Attr.RESUMED_AT_EPOCH: epoch + 1})
+                return str(folder), True
+        self.store.set_trial_attrs(running.number, {Attr.RESUMED_AT_EPOCH: state["epochs"]})
+        return str(folder), False
+
+    # -- epochs ------------------------------------------------------------------------------
+
+    def epoch(self, running: Running, run: SeedRun, epoch: int, logs: dict[str, float]) -> bool:
+        """Log one epoch to MLflow and report it to the pruner; return whether to prune.
+        (Of a repeated trial only the first seed is reported, and only to a pruner.)"""
+        step = epoch + 1
+        run.epochs = step
+        self.tracker.log_epoch(run.run_id, step, logs)
+        if self.progress:
+            self.progress.epoch()
+        value = logs.get(self.metric)
+        if not running.reports(run) or value is None or not math.isfinite(value):
+            return False
+        return self.store.report(running.trial, value, step)
+
+    # -- ending ------------------------------------------------------------------------------
+
+    def finish(self, running: Running, outcome: TrialOutcome, value: float | None = None,
+               info: dict[str, Any] | None = None, reason: str | None = None) -> None:
+        """End a trial: its seed runs, the Optuna trial, its MLflow run, one line."""
+        seconds = time.perf_counter() - running.started
+        for run in running.unfinished_seed_runs():
+            self.tracker.kill_run(run.run_id, reason or "the trial ended")
+        attrs = {Attr.DURATION_S: round(seconds, 3), Attr.EPOCHS_TRAINED: running.epochs}
+        if reason:
+            attrs[Attr.FAIL_REASON] = reason
+        self.store.set_trial_attrs(running.number, attrs)
+        self.store.tell(running.number, outcome,
+                        value if outcome == TrialOutcome.COMPLETE else None)
+        info = {**(info or {}), "duration_s": round(seconds, 3),
+                "epochs_trained": running.epochs}
+        self.tracker.end_trial(running.run_id, outcome, value, info, reason)
+        if self.progress:
+            self.progress.trial(running.epochs)
+        tail = f"({running.epochs} epochs, {seconds:.1f} s)" + (f" reason: {reason}"
+                                                                 if reason else "")
+        self.say(self.line(running.number, outcome, value, running.params, tail))
+
+    def pruned(self, running: Running, run: SeedRun, result: TrialResult) -> None:
+        """End a pruned trial; with repeats its first seed was pruned and the other seeds
+        never start."""
+        self._keep_model(running, result)
+        if running.repeated:
+            running.results[run.repeat] = result
+            running.pending.clear()
+            self.tracker.end_trial(run.run_id, TrialOutcome.PRUNED, result.value,
+                                   {**result.config, "epochs_trained": run.epochs})
+        self.finish(running, TrialOutcome.PRUNED, result.value, result.config)
+
+    def complete(self, running: Running, result: TrialResult) -> None:
+        """End a trial that trained to its end (one seed)."""
+        self._keep_model(running, result)
+        self.finish(running, TrialOutcome.COMPLETE, result.value, result.config)
+
+    def seed_done(self, running: Running, repeat: int, result: TrialResult) -> None:
+        """Close one seed's run; when every seed is done the trial's value is their mean."""
+        run = running.runs[repeat]
+        running.results[repeat] = result
+        self.tracker.end_trial(run.run_id, result.state, result.value,
+                               {**result.config, "epochs_trained": run.epochs})
+        if not running.all_seeds_done():
+            return
+        results = [running.results[r] for r in sorted(running.results)]
+        values = [r.value for r in results]
+        mean, std = scheduler.mean_std(values)
+        best = results[scheduler.best_index(values, self.plan.direction)]
+        self._keep_model(running, best)
+        self.store.set_trial_attrs(running.number, {Attr.REPEAT_VALUES: values,
+                                                    Attr.VALUE_STD: std})
+        self.finish(running, TrialOutcome.COMPLETE, mean,
+                    {**best.config, "value_std": std, "repeats": len(values)})
+
+    def seed_failed(self, running: Running, repeat: int, reason: str) -> None:
+        """A seed of a repeated trial failed: its own run fails, and the trial with it."""
+        if running.repeated:
+            running.closed.add(repeat)
+            self.tracker.end_trial(running.runs[repeat].run_id, TrialOutcome.FAILED,
+                                   reason=reason)
+        self.finish(running, TrialOutcome.FAILED, reason=reason)
+
+    def interrupt(self, running: Running, reason: str = "interrupted") -> None:
+        """Mark a trial in flight as interrupted (Optuna FAIL + MLflow KILLED) and queue it
+        to continue from its checkpoint."""
+        self.store.set_trial_attrs(running.number, {Attr.INTERRUPTED: True,
+                                                    Attr.FAIL_REASON: reason})
+        self.store.tell(running.number, TrialOutcome.INTERRUPTED)
+        self.requeue(self.store.trial(running.number))
+        self.tracker.kill_run(running.run_id, reason)
+        for run in running.unfinished_seed_runs():
+            self.tracker.kill_run(run.run_id, reason)
+
+    def requeue(self, trial: scheduler.TrialView) -> None:
+        """Queue an interrupted trial's parameters again (nothing for one that had none)."""
+        queued = scheduler.requeue(trial)
+        if queued is not None:
+            self.store.enqueue(*queued)
+
+    def _keep_model(self, running: Running, result: TrialResult) -> None:
+        if result.model_path:
+            self.store.set_trial_attrs(running.number, {Attr.MODEL_PATH: result.model_path})
+
+    def line(self, number: int, outcome: str, value: float | None, params: dict[str, Any],
+             tail: str) -> str:
+        """``trial   3 complete val_loss=0.8123 dropout_rate=0.3 (10 epochs, 41.2 s)``."""
+        score = f"{self.metric}={value:.4f}" if value is not None else ""
+        swept = params_text(params, self.plan.swept, sep=" ")
+        return " ".join(p for p in (f"trial {number:>3} {outcome:<8}", score, swept, tail) if p)

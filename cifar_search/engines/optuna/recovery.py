@@ -1,0 +1,48 @@
+"""Start-up after a crash: trials that a dead coordinator left RUNNING are interrupted.
+
+A sweep's lock keeps a second coordinator off a study, so any trial found RUNNING when one
+starts has no live owner: it is marked failed with reason ``interrupted`` (first), its MLflow
+runs are killed, and its parameters are queued again to continue from its checkpoint (last: a
+crash in between can lose a retry, never duplicate one). A trial that died before it recorded
+its MLflow run gets the run it had created, found by its tags, or a new one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cifar_search.engines.optuna import scheduler
+from cifar_search.engines.optuna.recorder import Recorder
+from cifar_search.search.states import Attr, TrialOutcome
+
+
+def run_ids(trial: scheduler.TrialView) -> list[str]:
+    """The trial's MLflow run and its seed runs."""
+    run_id = trial.attrs.get(Attr.MLFLOW_RUN_ID)
+    return ([run_id] if run_id else []) + list(trial.attrs.get(Attr.REPEAT_RUN_IDS) or [])
+
+
+def recover(recorder: Recorder) -> int:
+    """Interrupt every RUNNING trial of the study; return how many there were."""
+    store, tracker, plan = recorder.store, recorder.tracker, recorder.plan
+    orphans = [t for t in store.view() if t.outcome == TrialOutcome.RUNNING]
+    for trial in orphans:
+        if not trial.attrs.get(Attr.MLFLOW_RUN_ID):  # died before recording its run
+            seed = scheduler.seed_of(plan, trial.number, trial.attrs)
+            run_id = tracker.recorded_run(trial.number, trial.params, seed)
+            store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id})
+        store.set_trial_attrs(trial.number, {Attr.INTERRUPTED: True,
+                                             Attr.FAIL_REASON: "interrupted"})
+        store.tell(trial.number, TrialOutcome.INTERRUPTED)
+        trial = store.trial(trial.number)
+        for run_id in run_ids(trial):
+            tracker.kill_run(run_id, "interrupted")
+        recorder.requeue(trial)
+    return len(orphans)
+
+
+def reconcile_runs(study: Any, tracker: Any) -> list[str]:
+    """Close MLflow runs that a crash left RUNNING after their trial ended."""
+    from cifar_search.tracking import integrity
+
+    return integrity.repair(tracker, integrity.reconcile(study, tracker, False))
