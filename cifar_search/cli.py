@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from cifar_search.errors import CifarSearchError
@@ -85,54 +83,15 @@ def _run_sweep(args: argparse.Namespace) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Create or resume the sweep's study and run it to its number of trials."""
+    from cifar_search import engines
     from cifar_search.progress import Progress
-    from cifar_search.engines.optuna.coordinator import Coordinator
 
     sweep = _run_sweep(args)
-    if sweep.engine == "sklearn":
-        return _run_sklearn(sweep, args)
     progress = Progress()
-    coordinator = Coordinator(sweep, _workspace(args), say=progress.say, progress=progress)
-    outcome = coordinator.run()
-    if outcome.interrupted:
-        print(f"interrupted with {outcome.finished}/{outcome.target} trials finished; run the "
-              f"same command again to resume: python -m cifar_search run {args.sweep}")
-        return EXIT_INTERRUPTED
-    _print_best(outcome.best, sweep.objective.metric)
-    print(f"{outcome.finished}/{outcome.target} trials finished; compare them in the MLflow "
-          f"UI: python -m cifar_search ui" + (f" --workspace {args.workspace}"
-                                               if args.workspace else ""))
-    return 0
-
-
-def _run_sklearn(sweep: Any, args: argparse.Namespace) -> int:
-    """Cross-validate every candidate with scikeras in GridSearchCV / RandomizedSearchCV."""
-    from cifar_search.engines.sklearn.engine import run_search
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow trains in this process
-    workspace = _workspace(args)
-    lock = workspace.lock(sweep.name)
-    try:
-        result = run_search(sweep, workspace)
-    finally:
-        lock.close()
-    print(f"{len(result.table)} candidates cross-validated in {result.seconds:.0f} s; compare "
-          f"the engines: python -m cifar_search compare {args.sweep}")
-    return 0
-
-
-def _format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _print_best(best: dict[str, Any] | None, metric: str) -> None:
-    if best is None:
-        print("no trial has completed yet")
-        return
-    params = ", ".join(f"{k}={_format_value(v)}" for k, v in best["params"].items())
-    print(f"best: trial {best['number']} {metric}={best['value']:.4f} ({params})")
+    report = engines.get(sweep.engine).run(sweep, _workspace(args), progress.say, progress)
+    for line in report.lines:
+        print(line)
+    return EXIT_INTERRUPTED if report.interrupted else 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,49 +100,35 @@ def _print_best(best: dict[str, Any] | None, metric: str) -> None:
 
 
 def _load_study(args: argparse.Namespace) -> tuple[Any, Any]:
-    from cifar_search.errors import ConfigError
-    from cifar_search.engines.optuna.coordinator import find_study
+    """The sweep file and the study its engine recorded (NoStudyError when there is none)."""
+    from cifar_search import engines
     from cifar_search.config.sweep import load_sweep
+    from cifar_search.errors import NoStudyError
 
     sweep = load_sweep(args.sweep)
     workspace = _workspace(args)
-    study = find_study(sweep, workspace)
+    study = engines.get(sweep.engine).study(sweep, workspace)
     if study is None:
-        raise ConfigError("", f"no study {sweep.name!r} in {workspace.optuna_url}; start it with "
-                          f"python -m cifar_search run {args.sweep}", args.sweep)
+        raise NoStudyError(f"{args.sweep}: no study {sweep.name!r} in {workspace.optuna_url}; "
+                           f"start it with python -m cifar_search run {args.sweep}")
     return sweep, study
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN and infinities become None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Counts per state and the trials table."""
-    from cifar_search.tracking import summary
+    from cifar_search.tracking import tables
 
     sweep, study = _load_study(args)
-    table = summary.trials_table(study)
-    counts = summary.counts(study)
+    counts = tables.counts(study)
     if args.json:
-        trials = [
-            {"number": t.number, "state": summary.state_name(t),
-             "params": summary.trial_params(t), "value": _clean(t.value),
-             "retry_of": t.user_attrs.get("retry_of"),
-             "continues": t.user_attrs.get("continues"),
-             "duplicate_of": t.user_attrs.get("duplicate_of"),
-             "mlflow_run_id": t.user_attrs.get("mlflow_run_id")}
-            for t in study.get_trials(deepcopy=False)
-        ]
+        trials = [tables.trial_record(t) for t in study.get_trials(deepcopy=False)]
         print(json.dumps({"study": sweep.name, "direction": sweep.objective.direction,
                           "metric": sweep.objective.metric, "counts": counts,
                           "trials": trials}, indent=2))
         return 0
     print(f"study {sweep.name!r} ({sweep.objective.direction} {sweep.objective.metric}): "
           + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    table = tables.trials_table(study)
     if not table.empty:
         columns = [c for c in table.columns if c != "mlflow_run_id"]
         print(table[columns].to_string(index=False, na_rep=""))
@@ -192,68 +137,26 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     """Like run, but refuses when the study does not exist or has nothing left to do."""
-    from cifar_search.errors import ConfigError
-    from cifar_search.engines.optuna.coordinator import Coordinator, counts_as_finished, find_study
+    from cifar_search import engines
 
     sweep = _run_sweep(args)
-    study = find_study(sweep, _workspace(args))
-    if study is None:
-        raise ConfigError("", f"no study {sweep.name!r} to resume; start it with "
-                          f"python -m cifar_search run {args.sweep}", args.sweep)
-    trials = study.get_trials(deepcopy=False)
-    finished = sum(counts_as_finished(t) for t in trials)
-    pending = [t for t in trials if not t.state.is_finished()]
-    target = Coordinator(sweep, _workspace(args)).target
-    if finished >= target and not pending:
-        raise ConfigError("", f"study {sweep.name!r} is finished ({finished}/{target} trials); "
-                          "nothing to resume (raise --trials to run more)", args.sweep)
+    engines.get(sweep.engine).check_resumable(sweep, _workspace(args))
     return cmd_run(args)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Both engines' candidates side by side (and the as-written variant when it was run)."""
-    from cifar_search.reports import compare
-    from cifar_search.errors import ConfigError
-    from cifar_search.engines.optuna.coordinator import find_study
-    from cifar_search.engines.sklearn.engine import latest_table
-    from cifar_search.tracking.mlflow import Tracker, scratch_dir
+    """Every engine's candidates side by side (see :mod:`cifar_search.reports.compare`)."""
     from cifar_search.config.sweep import load_sweep
+    from cifar_search.reports.compare import compare
 
-    sweep = load_sweep(args.sweep)
-    workspace = _workspace(args)
-    study = find_study(sweep, workspace)
-    swept, direction = sweep.space.swept(), sweep.objective.direction
-    tables = {
-        "optuna": compare.optuna_candidates(study, swept, direction) if study else None,
-        "sklearn": compare.sklearn_candidates(latest_table(workspace, sweep.name, "fixed")),
-        "as-written": compare.sklearn_candidates(
-            latest_table(workspace, sweep.name, "as_written")),
-    }
-    table = compare.side_by_side(tables)
-    if table.empty:
-        raise ConfigError("", f"nothing to compare in {workspace.root}; run python -m "
-                          f"cifar_search run {args.sweep} [--engine sklearn] first", args.sweep)
-    print(f"{sweep.name}: {sweep.objective.metric} per candidate ({direction}); optuna: "
-          f"train/validation split, sklearn: {sweep.cv}-fold cross-validation")
-    print(table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="-"))
-    for engine, part in tables.items():
-        if part is None:
-            flags = {"optuna": "", "sklearn": " --engine sklearn",
-                     "as-written": " --engine sklearn --as-written"}[engine]
-            print(f"{engine}: not run yet (python -m cifar_search run {args.sweep}{flags})")
-    if study is not None:
-        tracker = Tracker(workspace, sweep)
-        with scratch_dir() as folder:
-            for path in compare.save(table, Path(folder), f"{sweep.name}: engines compared"):
-                tracker.client.log_artifact(study.user_attrs["mlflow_parent_run_id"], str(path))
-        print("comparison.csv and comparison.png logged on the Optuna study's parent run")
+    compare(load_sweep(args.sweep), _workspace(args), print)
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Reconcile Optuna trials with MLflow runs; with --repair, fix what can be fixed."""
+    from cifar_search.errors import SweepBusyError
     from cifar_search.tracking import integrity
-    from cifar_search.errors import ConfigError
     from cifar_search.tracking.mlflow import Tracker
 
     sweep, study = _load_study(args)
@@ -261,7 +164,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         workspace.lock(sweep.name).close()
         live = False
-    except ConfigError:
+    except SweepBusyError:
         live = True
     tracker = Tracker(workspace, sweep)
     problems = integrity.reconcile(study, tracker, live)
@@ -278,27 +181,28 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_best(args: argparse.Namespace) -> int:
     """The best trial."""
-    from cifar_search.tracking import summary
+    from cifar_search.search.labels import best_line
+    from cifar_search.tracking.tables import best_trial
 
     sweep, study = _load_study(args)
-    best = summary.best_trial(study)
+    best = best_trial(study)
     if args.json:
         print(json.dumps({"study": sweep.name, "metric": sweep.objective.metric,
                           "direction": sweep.objective.direction, "best": best}, indent=2))
-        return 0 if best else EXIT_ERROR
-    _print_best(best, sweep.objective.metric)
+    else:
+        print(best_line(best, sweep.objective.metric))
     return 0 if best else EXIT_ERROR
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the full trials table (parameters, final MLflow metrics, times) to a file."""
     from cifar_search.reports import export
-    from cifar_search.tracking.mlflow import MlflowClient  # with our quiet MLflow logging
+    from cifar_search.tracking.mlflow import RunReader
 
     sweep, study = _load_study(args)
     path = args.output or export.default_path(sweep.name, args.format)
     export.check_output(path, args.format, export.default_path(sweep.name, "parquet"))
-    table = export.export_table(study, MlflowClient(tracking_uri=_workspace(args).mlflow_url))
+    table = export.export_table(study, RunReader(_workspace(args).mlflow_url))
     export.write_table(table, path, args.format)
     if path == "-":
         print(f"wrote {len(table)} trials to stdout", file=sys.stderr)
@@ -333,6 +237,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 def build_parser() -> Parser:
     """The argument parser with one subparser per command."""
+    from cifar_search import engines
+
     parser = Parser(prog="python -m cifar_search",
                     description="Hyperparameter sweeps of Keras CNNs on CIFAR-10, tracked in "
                                 "Optuna and MLflow.")
@@ -354,7 +260,7 @@ def build_parser() -> Parser:
         run.add_argument("--same-seed", action="store_true",
                          help="train every trial from the sweep's seed (a repeated candidate "
                               "takes its earlier result)")
-        run.add_argument("--engine", choices=("optuna", "sklearn"),
+        run.add_argument("--engine", choices=engines.names(),
                          help="optuna trials (default) or scikeras in scikit-learn's "
                               "GridSearchCV/RandomizedSearchCV")
         run.add_argument("--as-written", action="store_true",

@@ -32,3 +32,28 @@ def mlflow_runs(workspace, experiment):
     exp = client.get_experiment_by_name(experiment)
     runs = client.search_runs([exp.experiment_id], max_results=1000)
     return client, runs
+
+
+def cli_inline(*args, cwd, check=True):
+    """A read-only command (status, best, check, export) run in this process: the same
+    ``main`` as ``python -m cifar_search``, without a new interpreter's start-up."""
+    import contextlib
+    import io
+
+    from cifar_search.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {name: os.environ.pop(name, None) for name in ("MLFLOW_TRACKING_URI",
+                                                            "CIFAR_SEARCH_DATA")}
+    try:
+        with contextlib.chdir(cwd), contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err):
+            code = main([str(a) for a in args])
+    finally:
+        for name, value in saved.items():
+            if value is not None:
+                os.environ[name] = value
+    result = subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+    if check and code != 0:
+        raise AssertionError(f"exit {code}\n{result.stdout}\n{result.stderr}")
+    return result

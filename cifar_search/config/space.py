@@ -34,7 +34,7 @@ import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 import yaml
 
@@ -230,26 +230,19 @@ class Choice(Param):
 
 
 @dataclass(frozen=True)
-class IntRange(Param):
-    """Whole numbers from ``low`` to ``high`` inclusive, every ``step``, optionally log-scaled."""
+class _Range(Param):
+    """Base of the numeric ranges: ``low`` to ``high`` inclusive, optionally on a ``step`` or
+    log-scaled (the fields are the subclass's, which sets its type and default step)."""
 
-    low: int = 0
-    high: int = 0
-    step: int = 1
-    log: bool = False
-
-    def grid_values(self) -> list[int]:
-        return list(range(self.low, self.high + 1, self.step))
+    TYPE: ClassVar[str] = ""
+    DEFAULT_STEP: ClassVar[Any] = None
 
     def possible(self, value: Any) -> bool:
         return _is_number(value) and self.low <= value <= self.high
 
-    def suggest(self, trial: Any) -> int:
-        return trial.suggest_int(self.name, self.low, self.high, step=self.step, log=self.log)
-
     def spec(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"type": "int", "low": self.low, "high": self.high}
-        if self.step != 1:
+        data: dict[str, Any] = {"type": self.TYPE, "low": self.low, "high": self.high}
+        if self.step != self.DEFAULT_STEP:
             data["step"] = self.step
         if self.log:
             data["log"] = True
@@ -257,13 +250,32 @@ class IntRange(Param):
 
 
 @dataclass(frozen=True)
-class FloatRange(Param):
+class IntRange(_Range):
+    """Whole numbers from ``low`` to ``high`` inclusive, every ``step``, optionally log-scaled."""
+
+    low: int = 0
+    high: int = 0
+    step: int = 1
+    log: bool = False
+    TYPE: ClassVar[str] = "int"
+    DEFAULT_STEP: ClassVar[Any] = 1
+
+    def grid_values(self) -> list[int]:
+        return list(range(self.low, self.high + 1, self.step))
+
+    def suggest(self, trial: Any) -> int:
+        return trial.suggest_int(self.name, self.low, self.high, step=self.step, log=self.log)
+
+
+@dataclass(frozen=True)
+class FloatRange(_Range):
     """Real numbers in [``low``, ``high``], optionally on a ``step`` or log-scaled."""
 
     low: float = 0.0
     high: float = 0.0
     step: float | None = None
     log: bool = False
+    TYPE: ClassVar[str] = "float"
 
     def grid_values(self) -> list[float] | None:
         if self.step is None:
@@ -271,19 +283,8 @@ class FloatRange(Param):
         count = int(round((self.high - self.low) / self.step))
         return [round(self.low + i * self.step, 12) for i in range(count + 1)]
 
-    def possible(self, value: Any) -> bool:
-        return _is_number(value) and self.low <= value <= self.high
-
     def suggest(self, trial: Any) -> float:
         return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
-
-    def spec(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"type": "float", "low": self.low, "high": self.high}
-        if self.step is not None:
-            data["step"] = self.step
-        if self.log:
-            data["log"] = True
-        return data
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,8 +425,8 @@ def _parse_condition(name: str, parent: Param, value: Any) -> Condition:
 
 def _describe_values(param: Param) -> str:
     values = param.grid_values()
-    if values is None or len(values) > 12:
-        return f"values in [{param.low}, {param.high}]"  # type: ignore[attr-defined]
+    if (values is None or len(values) > 12) and isinstance(param, _Range):
+        return f"values in [{param.low}, {param.high}]"
     return ", ".join(repr(v) for v in values)
 
 

@@ -42,11 +42,17 @@ class Candidates:
         table: one row per candidate with ``candidate``, ``mean_score``, ``std_score``,
             ``runs``, ``rank`` (and optionally ``trained_optimizer``); None when not run yet.
         flags: the ``run`` flags that produce it, e.g. ``--engine sklearn``.
+        scoring: how its scores were measured, for compare's first line (e.g.
+            ``3-fold cross-validation``).
+        run_id: the MLflow run that compare logs ``comparison.csv`` and ``.png`` on (None:
+            not this one).
     """
 
     label: str
     table: "pd.DataFrame | None"
     flags: str = ""
+    scoring: str = ""
+    run_id: str | None = None
 
 
 class Engine(Protocol):

@@ -13,8 +13,6 @@ import os
 import signal
 import traceback
 from multiprocessing.connection import Connection
-from typing import Any
-
 from cifar_search.execution.protocol import (
     Done,
     EpochEnd,
@@ -26,12 +24,12 @@ from cifar_search.execution.protocol import (
     StopTask,
     TrialTask,
 )
+from cifar_search.execution.threads import thread_env
 
 
 def _limit_threads(threads: int) -> None:
     """Pin TensorFlow and the BLAS pools to ``threads`` threads (before TF starts)."""
-    for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-        os.environ[name] = str(threads)
+    os.environ.update(thread_env(threads))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 

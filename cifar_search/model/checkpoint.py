@@ -1,15 +1,28 @@
-"""A trial's per-epoch checkpoint on disk: the files, and reading them back.
+"""A trial's per-epoch checkpoint on disk: writing it, reading it back, resuming from it.
 
-A checkpoint folder holds ``checkpoint.keras`` (weights and optimizer state) and
-``state.json`` (``{"epochs": k, "history": [logs, ...], ...}``); both are replaced atomically
-after every epoch by :mod:`cifar_search.model.train`. Reading one needs no TensorFlow.
+A checkpoint folder holds ``checkpoint.keras`` (weights and optimizer state, with its step
+counter) and ``state.json``::
+
+    {"epochs": k, "history": [logs of epoch 1, ..., logs of epoch k], "seed_states": [...]}
+
+``seed_states`` are the states of the model's random layers (dropout, augmentation), which
+``model.save`` does not keep: a resumed trial needs them to draw what it would have drawn. Both
+files are replaced atomically after every epoch (:func:`save`), so a killed trial continues from
+its last completed epoch exactly as it would have gone on (:func:`restore`).
+
+Reading the state (:func:`read_state`, :func:`saved_epochs`) needs no TensorFlow; :func:`save`
+and :func:`restore` import Keras when called.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import keras
 
 #: Files of a trial's per-epoch checkpoint (written by the worker, read on resume).
 CHECKPOINT = "checkpoint.keras"
@@ -17,7 +30,12 @@ STATE = "state.json"
 
 
 def read_state(folder: str | Path) -> dict[str, Any] | None:
-    """The checkpoint of a trial folder, ``{"epochs": k, "history": [logs, …]}``, or None."""
+    """The checkpoint of a trial folder, ``{"epochs": k, "history": [logs, …]}``, or None.
+
+    Example:
+        >>> read_state("no/such/folder") is None
+        True
+    """
     path = Path(folder) / STATE
     if not path.is_file() or not (Path(folder) / CHECKPOINT).is_file():
         return None
@@ -28,3 +46,55 @@ def saved_epochs(folder: str | Path) -> int | None:
     """Epochs the checkpoint in ``folder`` holds, or None when there is none."""
     state = read_state(folder)
     return None if state is None else int(state["epochs"])
+
+
+def save(folder: str | Path, model: keras.Model, history: list[dict[str, float]],
+         epochs: int) -> None:
+    """Write the checkpoint of ``model`` after ``epochs`` epochs into ``folder``, atomically.
+
+    Args:
+        folder: the trial folder (created if missing).
+        model: the compiled model; its weights, optimizer state and random layers' states
+            are kept.
+        history: the logs of every epoch trained so far, oldest first.
+        epochs: the epochs trained so far (the epoch a resumed run starts at).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{CHECKPOINT}"
+    model.save(partial)
+    os.replace(partial, folder / CHECKPOINT)
+    seeds = [v.numpy().tolist() for v in _seed_states(model)]
+    _write_json(folder / STATE, {"epochs": epochs, "history": history, "seed_states": seeds})
+
+
+def restore(folder: str | Path) -> tuple[keras.Model, dict[str, Any]] | None:
+    """The model of the checkpoint in ``folder`` and its state, or None when there is none.
+
+    The model comes back compiled, with its optimizer (and step counter, so a learning-rate
+    schedule goes on where it stopped) and the states of its random layers.
+
+    Returns:
+        ``(model, {"epochs": k, "history": [...], ...})``, or None.
+    """
+    state = read_state(folder)
+    if state is None:
+        return None
+    import keras
+
+    model = keras.models.load_model(Path(folder) / CHECKPOINT)
+    for variable, value in zip(_seed_states(model), state.get("seed_states", [])):
+        variable.assign(value)
+    return model, state
+
+
+def _seed_states(model: keras.Model) -> list[Any]:
+    """The seed-generator state variables of the model's random layers, in model order."""
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as JSON to ``path`` through a hidden temporary file and a rename."""
+    partial = path.with_name(f".{path.name}")
+    partial.write_text(json.dumps(data))
+    os.replace(partial, path)

@@ -152,6 +152,28 @@ def prepare(source: Path | None, cache_root: Path) -> Path:
     return target
 
 
+def prepared(source: str | os.PathLike | None, cache_root: Path) -> Path:
+    """The decoded-data cache of a sweep's source: what every engine calls to get its data.
+
+    :func:`resolve_source` (``source``, else ``$CIFAR_SEARCH_DATA``, else a Keras download),
+    then :func:`prepare`.
+
+    Args:
+        source: the sweep's ``data.source`` (after any ``--data``), or None.
+        cache_root: folder that holds the caches (a workspace's data cache).
+
+    Returns:
+        The cache folder, for :func:`load_split`, :func:`load_test` and :func:`read_meta`.
+
+    Raises:
+        DataError: as :func:`prepare`.
+
+    Example:
+        >>> cache = prepared("cifar-10-python.tar.gz", Path("workspace/data"))  # doctest: +SKIP
+    """
+    return prepare(resolve_source(source), cache_root)
+
+
 def read_meta(cache_dir: Path) -> dict:
     """Read the description of a cache folder.
 

@@ -1,61 +1,29 @@
-"""The same search through both engines, side by side: one row per candidate, and for each
-engine its mean score, standard deviation, number of runs and rank.
+"""The same search through every engine, side by side: one row per candidate, and for each
+engine (or variant) its mean score, standard deviation, number of runs and rank.
 
-The Optuna engine scores a candidate on a train/validation split (the mean over its seeds when
-the sweep repeats trials); the sklearn engine by cross-validation (folds x seeds). The
-``as-written`` column is the lesson's own mistake reproduced: its candidates all report the
-optimizer that really trained.
+Each engine says how it scores (the Optuna engine on a train/validation split, the mean over
+its seeds when the sweep repeats trials; the sklearn engine by cross-validation, folds x seeds)
+and which ``run`` flags produce its part. The ``as-written`` part is the lesson's own mistake
+reproduced: its candidates all report the optimizer that really trained. The engines come from
+the registry (:mod:`cifar_search.engines`); this module names none of them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-import optuna
 import pandas as pd
-from optuna.trial import TrialState
 
-from cifar_search.engines.sklearn.engine import candidate_label
-from cifar_search.tracking.summary import trial_params
+from cifar_search.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cifar_search.config.sweep import Sweep
+    from cifar_search.engines.base import Candidates, Say
+    from cifar_search.workspace import Workspace
 
 #: Columns of each engine's part of the comparison.
 COLUMNS = ["mean_score", "std_score", "runs", "rank"]
-
-
-def _rank(scores: pd.Series, direction: str) -> pd.Series:
-    return scores.rank(ascending=direction == "minimize", method="min").astype("Int64")
-
-
-def optuna_candidates(study: optuna.Study, swept: Sequence[str], direction: str) -> pd.DataFrame:
-    """One row per candidate of a study's complete trials: mean, std over seeds (or over
-    trials of the same candidate), number of training runs, rank."""
-    rows = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        values = trial.user_attrs.get("repeat_values") or [trial.value]
-        rows.append({"candidate": candidate_label(trial_params(trial), swept), "values": values})
-    if not rows:
-        return pd.DataFrame(columns=["candidate", *COLUMNS])
-    table = pd.DataFrame(rows).groupby("candidate", sort=False)["values"].sum().reset_index()
-    series = table["values"].map(pd.Series)
-    table["mean_score"] = series.map(lambda s: s.mean())
-    table["std_score"] = series.map(lambda s: s.std(ddof=1) if len(s) > 1 else float("nan"))
-    table["runs"] = series.map(len)
-    table["rank"] = _rank(table["mean_score"], direction)
-    return table[["candidate", *COLUMNS]]
-
-
-def sklearn_candidates(table: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The sklearn engine's candidates table in the comparison's columns; the score has the
-    objective's sign (log loss, not scikit-learn's negative log loss)."""
-    if table is None:
-        return None
-    std = table["std_score"]
-    return pd.DataFrame({
-        "candidate": table["candidate"], "mean_score": table["objective"], "std_score": std,
-        "runs": table["fits"], "rank": table["rank"].astype("Int64"),
-        "trained_optimizer": table["trained_optimizer"],
-    })
 
 
 def side_by_side(tables: Mapping[str, pd.DataFrame | None]) -> pd.DataFrame:
@@ -81,3 +49,65 @@ def save(table: pd.DataFrame, folder: Path, title: str) -> list[Path]:
     table.to_csv(csv)
     png = plots.engine_comparison(table, folder / "comparison.png", title)
     return [csv, png]
+
+
+def gather(sweep: "Sweep", workspace: "Workspace") -> list["Candidates"]:
+    """Every engine's candidates of the sweep, in registry order (nothing is created)."""
+    from cifar_search import engines
+
+    return [part for engine in engines.every() for part in engine.candidates(sweep, workspace)]
+
+
+def report(sweep: "Sweep", parts: Sequence["Candidates"], table: pd.DataFrame) -> list[str]:
+    """What ``compare`` prints: how each engine scores, the table, and a hint per part not
+    run yet."""
+    scoring = ", ".join(f"{part.label}: {part.scoring}" for part in parts if part.scoring)
+    lines = [f"{sweep.name}: {sweep.objective.metric} per candidate "
+             f"({sweep.objective.direction}); {scoring}",
+             table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="-")]
+    for part in parts:
+        if part.table is None:
+            flags = f" {part.flags}" if part.flags else ""
+            lines.append(f"{part.label}: not run yet (python -m cifar_search run "
+                         f"{sweep.source}{flags})")
+    return lines
+
+
+def _log(sweep: "Sweep", workspace: "Workspace", parts: Sequence["Candidates"],
+         table: pd.DataFrame, say: "Say") -> None:
+    """comparison.csv and comparison.png on the runs the parts name (a study's parent run)."""
+    from cifar_search.tracking.mlflow import Tracker, scratch_dir
+
+    targets = [part for part in parts if part.run_id]
+    if not targets:
+        return
+    tracker = Tracker(workspace, sweep)
+    with scratch_dir() as folder:
+        files = save(table, Path(folder), f"{sweep.name}: engines compared")
+        for part in targets:
+            tracker.log_artifacts(part.run_id, files)
+            say(f"comparison.csv and comparison.png logged on the {part.label.capitalize()} "
+                "study's parent run")
+
+
+def compare(sweep: "Sweep", workspace: "Workspace", say: "Say") -> None:
+    """Print every engine's candidates side by side and log the comparison.
+
+    Raises:
+        ConfigError: no engine has run the sweep yet.
+
+    Example:
+        >>> compare(load_sweep("sweeps/optimizer_grid.py"), Workspace.at(), print)  # doctest: +SKIP
+    """
+    from cifar_search import engines
+
+    parts = gather(sweep, workspace)
+    table = side_by_side({part.label: part.table for part in parts})
+    if table.empty:
+        others = "|".join(engines.names()[1:])
+        raise ConfigError("", f"nothing to compare in {workspace.root}; run python -m "
+                          f"cifar_search run {sweep.source} [--engine {others}] first",
+                          sweep.source)
+    for line in report(sweep, parts, table):
+        say(line)
+    _log(sweep, workspace, parts, table, say)

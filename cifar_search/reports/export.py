@@ -5,7 +5,8 @@ One row per trial, joining the Optuna trial with its MLflow child run: number, s
 every parameter as ``param.<name>``, the child run's final metrics as ``metric.<name>``, start
 and end times (ISO 8601 text with the UTC offset), duration, epochs, failure reason, retry
 chain, seed and the MLflow run id. Written as CSV, Parquet or JSON (one array of records).
-This module reads the stores and never writes to them.
+This module reads the stores (MLflow through a
+:class:`~cifar_search.tracking.mlflow.RunReader`) and never writes to them.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import math
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import optuna
 import pandas as pd
 
-from cifar_search.tracking import summary
 from cifar_search.errors import ConfigError
+from cifar_search.search.states import Attr, outcome_of
+from cifar_search.tracking.tables import trial_params
 
 #: Output formats; each is also its file extension.
 FORMATS = ("csv", "parquet", "json")
@@ -29,15 +31,17 @@ FORMATS = ("csv", "parquet", "json")
 #: Leading columns, before the parameters.
 HEAD_COLUMNS = ("number", "state", "value", "value_std", "repeats", "repeat_values")
 
-#: Trailing columns, after the metrics; all but the times are trial user attributes.
-TAIL_COLUMNS = ("datetime_start", "datetime_complete", "duration_s", "epochs_trained",
-                "fail_reason", "retry_of", "continues", "duplicate_of", "seed",
-                "mlflow_run_id")
+#: Trial user attributes written as the last columns, after the times.
+TAIL_ATTRS = (Attr.DURATION_S, Attr.EPOCHS_TRAINED, Attr.FAIL_REASON, Attr.RETRY_OF,
+              Attr.CONTINUES, Attr.DUPLICATE_OF, Attr.SEED, Attr.MLFLOW_RUN_ID)
+
+#: Trailing columns, after the metrics.
+TAIL_COLUMNS = ("datetime_start", "datetime_complete", *(attr.value for attr in TAIL_ATTRS))
 
 #: Columns of whole numbers and of reals (metrics are reals too); missing values allowed.
-INT_COLUMNS = ("number", "repeats", "epochs_trained", "retry_of", "continues", "duplicate_of",
-               "seed")
-FLOAT_COLUMNS = ("value", "value_std", "duration_s")
+INT_COLUMNS = ("number", "repeats", Attr.EPOCHS_TRAINED, Attr.RETRY_OF, Attr.CONTINUES,
+               Attr.DUPLICATE_OF, Attr.SEED)
+FLOAT_COLUMNS = ("value", Attr.VALUE_STD, Attr.DURATION_S)
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -45,40 +49,32 @@ def _time(moment: datetime | None) -> str | None:
     return moment.astimezone().isoformat() if moment is not None else None
 
 
-def _final_metrics(client: Any, run_id: str | None) -> dict[str, float]:
-    """The latest value of each metric of a run; empty when the run is gone."""
-    from mlflow.exceptions import MlflowException
+class Runs(Protocol):
+    """Where the runs' final metrics are read from (a ``RunReader``, or a test's stand-in)."""
 
-    if not run_id:
-        return {}
-    try:
-        return dict(client.get_run(run_id).data.metrics)
-    except MlflowException as error:
-        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-            return {}
-        raise
+    def final_metrics(self, run_id: str | None) -> dict[str, float]:
+        """The latest value of each metric of a run; empty when there is none."""
 
 
 def _repeat_columns(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """value_std, the number of seeds and their values (JSON text) of a repeated trial."""
-    values = trial.user_attrs.get("repeat_values")
+    values = trial.user_attrs.get(Attr.REPEAT_VALUES)
+    value_std = trial.user_attrs.get(Attr.VALUE_STD)
     if not values:
-        return {"value_std": trial.user_attrs.get("value_std"), "repeats": None,
-                "repeat_values": None}
+        return {"value_std": value_std, "repeats": None, "repeat_values": None}
     finite = [v if isinstance(v, (int, float)) and math.isfinite(v) else None for v in values]
-    return {"value_std": trial.user_attrs.get("value_std"), "repeats": len(values),
-            "repeat_values": json.dumps(finite)}
+    return {"value_std": value_std, "repeats": len(values), "repeat_values": json.dumps(finite)}
 
 
 def _row(trial: optuna.trial.FrozenTrial, metrics: dict[str, float]) -> dict[str, Any]:
     attrs = trial.user_attrs
-    row: dict[str, Any] = {"number": trial.number, "state": summary.state_name(trial),
+    row: dict[str, Any] = {"number": trial.number, "state": outcome_of(trial).value,
                            "value": trial.value, **_repeat_columns(trial)}
-    row.update({f"param.{k}": v for k, v in summary.trial_params(trial).items()})
+    row.update({f"param.{k}": v for k, v in trial_params(trial).items()})
     row.update({f"metric.{k}": v for k, v in metrics.items()})
     row.update(datetime_start=_time(trial.datetime_start),
                datetime_complete=_time(trial.datetime_complete))
-    row.update({k: attrs.get(k) for k in TAIL_COLUMNS[2:]})
+    row.update({attr.value: attrs.get(attr) for attr in TAIL_ATTRS})
     return row
 
 
@@ -95,12 +91,13 @@ def _typed(column: pd.Series) -> pd.Series:
     return column.infer_objects()
 
 
-def export_table(study: optuna.Study, client: Any) -> pd.DataFrame:
+def export_table(study: optuna.Study, runs: Runs) -> pd.DataFrame:
     """Every trial of ``study`` with its parameters and its MLflow run's final metrics.
 
     Args:
         study: the sweep's study.
-        client: an ``mlflow.MlflowClient`` on the workspace's tracking URI (read only).
+        runs: reads the runs' final metrics, e.g. a
+            :class:`~cifar_search.tracking.mlflow.RunReader` on the workspace's tracking URI.
 
     Returns:
         One row per trial, in trial order; the columns are ``number``, ``state``, ``value``,
@@ -111,10 +108,10 @@ def export_table(study: optuna.Study, client: Any) -> pd.DataFrame:
         run) is missing (NaN / None).
 
     Example:
-        >>> client = MlflowClient(tracking_uri=workspace.mlflow_url)  # doctest: +SKIP
-        >>> export_table(study, client)[["param.dropout_rate", "metric.val_loss"]]  # doctest: +SKIP
+        >>> runs = RunReader(workspace.mlflow_url)  # doctest: +SKIP
+        >>> export_table(study, runs)[["param.dropout_rate", "metric.val_loss"]]  # doctest: +SKIP
     """
-    rows = [_row(trial, _final_metrics(client, trial.user_attrs.get("mlflow_run_id")))
+    rows = [_row(trial, runs.final_metrics(trial.user_attrs.get(Attr.MLFLOW_RUN_ID)))
             for trial in study.get_trials(deepcopy=False)]
     params = list(dict.fromkeys(k for row in rows for k in row if k.startswith("param.")))
     metrics = sorted({k for row in rows for k in row if k.startswith("metric.")})
@@ -168,7 +165,7 @@ def write_table(table: pd.DataFrame, path: str | Path, fmt: str) -> None:
         ConfigError: an unknown format, or Parquet to stdout.
 
     Example:
-        >>> write_table(export_table(study, client), "dropout-trials.csv", "csv")  # doctest: +SKIP
+        >>> write_table(export_table(study, runs), "dropout-trials.csv", "csv")  # doctest: +SKIP
     """
     check_output(path, fmt)
     stdout = str(path) == "-"

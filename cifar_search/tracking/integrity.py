@@ -9,15 +9,14 @@ process died between creating the run and recording it); :func:`repair` closes t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import optuna
-from optuna.trial import TrialState
+from cifar_search.search.states import Attr, StudyAttr, Tag, TrialOutcome, outcome_of
 
-from cifar_search.tracking.summary import state_name
-from cifar_search.tracking.mlflow import RUN_STATUS, Tracker
+if TYPE_CHECKING:
+    import optuna
 
-MAX_RUNS = 50_000
+    from cifar_search.tracking.mlflow import RunRecord, Tracker
 
 
 @dataclass(frozen=True)
@@ -29,65 +28,67 @@ class Problem:
     fix: str | None = None
 
 
-def child_runs(tracker: Tracker, parent_id: str) -> dict[str, Any]:
-    """The parent run's children by run id."""
-    runs = tracker.client.search_runs(
-        [tracker.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'",
-        max_results=MAX_RUNS,
-    )
-    return {run.info.run_id: run for run in runs}
-
-
-def reconcile(study: optuna.Study, tracker: Tracker, live: bool) -> list[Problem]:
+def reconcile(study: "optuna.Study", tracker: "Tracker", live: bool) -> list[Problem]:
     """Everything on which the study and its MLflow runs disagree.
 
     Args:
+        study: the sweep's study.
+        tracker: reads the study's child runs.
         live: whether a coordinator is running the study now (its RUNNING trials are fine).
     """
-    parent_id = study.user_attrs.get("mlflow_parent_run_id")
+    parent_id = study.user_attrs.get(StudyAttr.MLFLOW_PARENT_RUN_ID)
     if parent_id is None:
         return [Problem("the study has no MLflow parent run")]
-    runs = child_runs(tracker, parent_id)
+    return disagreements(study.get_trials(deepcopy=False), tracker.child_runs(parent_id), live)
+
+
+def disagreements(trials: Iterable[Any], runs: Mapping[str, "RunRecord"],
+                  live: bool) -> list[Problem]:
+    """Where trials (Optuna trials, frozen or live) and their runs (by run id) disagree.
+
+    Example:
+        >>> disagreements([], {"r1": RunRecord("r1", "trial-0000", "RUNNING", {})},
+        ...               live=False)  # doctest: +SKIP
+        [Problem(message='run r1 (trial-0000) belongs to no trial', run_id='r1', fix='KILLED')]
+    """
     problems: list[Problem] = []
     claimed: set[str] = set()
-    for trial in study.get_trials(deepcopy=False):
-        if trial.state == TrialState.WAITING:
+    for trial in trials:
+        if outcome_of(trial) == TrialOutcome.WAITING:
             continue
-        run_id = trial.user_attrs.get("mlflow_run_id")
+        run_id = trial.user_attrs.get(Attr.MLFLOW_RUN_ID)
         if run_id is None or run_id not in runs:
             problems.append(Problem(f"trial {trial.number} has no MLflow run"))
             continue
         claimed.add(run_id)
         problems.extend(_compare(trial, runs[run_id], live))
     for run_id, run in runs.items():
-        if run_id not in claimed and run.data.tags.get("repaired") != "true":
-            fix = "KILLED" if run.info.status == "RUNNING" and not live else None
-            problems.append(Problem(f"run {run_id} ({run.info.run_name}) belongs to no trial",
-                                    run_id, fix))
+        if run_id not in claimed and run.tags.get(Tag.REPAIRED) != "true":
+            fix = "KILLED" if run.status == "RUNNING" and not live else None
+            problems.append(Problem(f"run {run_id} ({run.name}) belongs to no trial", run_id, fix))
     return problems
 
 
-def _compare(trial: optuna.trial.FrozenTrial, run: Any, live: bool) -> list[Problem]:
-    state = state_name(trial)
-    if state == "running":
+def _compare(trial: Any, run: "RunRecord", live: bool) -> list[Problem]:
+    outcome = outcome_of(trial)
+    if outcome == TrialOutcome.RUNNING:
         if live:
             return []
         return [Problem(f"trial {trial.number} is RUNNING but no sweep is running "
                         "(run the sweep again to resume it)")]
-    expected = RUN_STATUS[state]
-    if run.info.status == expected:
+    expected = outcome.run_status
+    if run.status == expected:
         return []
-    return [Problem(f"trial {trial.number} is {state} but its run {run.info.run_id} is "
-                    f"{run.info.status}", run.info.run_id,
-                    expected if run.info.status == "RUNNING" or not live else None)]
+    return [Problem(f"trial {trial.number} is {outcome} but its run {run.run_id} is "
+                    f"{run.status}", run.run_id,
+                    expected if run.status == "RUNNING" or not live else None)]
 
 
-def repair(tracker: Tracker, problems: list[Problem]) -> list[str]:
+def repair(tracker: "Tracker", problems: list[Problem]) -> list[str]:
     """Apply the fixes that can be applied; return what was done."""
     done = []
     for problem in problems:
         if problem.fix and problem.run_id:
-            tracker.client.set_tag(problem.run_id, "repaired", "true")
-            tracker.client.set_terminated(problem.run_id, status=problem.fix)
+            tracker.repair_run(problem.run_id, problem.fix)
             done.append(f"set run {problem.run_id} to {problem.fix}: {problem.message}")
     return done

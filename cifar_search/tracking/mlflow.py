@@ -14,8 +14,9 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
@@ -24,14 +25,14 @@ from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 
 from cifar_search.config.sweep import Sweep  # noqa: E402
+from cifar_search.search.states import Tag, TrialOutcome  # noqa: E402
 from cifar_search.workspace import Workspace  # noqa: E402
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logging.getLogger("mlflow").setLevel(logging.ERROR)
 logging.getLogger("alembic").setLevel(logging.ERROR)
-
-#: MLflow run status for each trial state.
-RUN_STATUS = {"complete": "FINISHED", "pruned": "FINISHED", "failed": "FAILED",
-              "interrupted": "KILLED"}
 
 #: MLflow caps a parameter value at this many characters.
 MAX_PARAM_LENGTH = 6000
@@ -45,8 +46,66 @@ def _param_value(value: Any) -> str:
     return str(value)[:MAX_PARAM_LENGTH]
 
 
-class Tracker:
-    """Writes one sweep's runs to MLflow.
+def sweep_params(sweep: Sweep) -> dict[str, Any]:
+    """The sweep's settings that the parent run of every engine records as params."""
+    return {
+        "model": sweep.model, "sampler": sweep.sampler.kind, "epochs": sweep.budget.epochs,
+        "batch_size": sweep.budget.batch_size, "objective": sweep.objective.metric,
+        "direction": sweep.objective.direction, "seed": sweep.seed, "subset": sweep.data.subset,
+        "space": json.dumps(sweep.space.to_dict(), sort_keys=True),
+    }
+
+
+#: The most child runs a study's parent run is read with.
+MAX_RUNS = 50_000
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a check reads of one run: its id, name, MLflow status and tags."""
+
+    run_id: str
+    name: str
+    status: str
+    tags: Mapping[str, str]
+
+
+class RunReader:
+    """Reads runs from an MLflow store and writes nothing (``export`` reads through one).
+
+    Args:
+        tracking_uri: the store, e.g. ``workspace.mlflow_url``.
+
+    Example:
+        >>> RunReader(workspace.mlflow_url).final_metrics(run_id)  # doctest: +SKIP
+        {'val_loss': 0.83, 'val_accuracy': 0.71, ...}
+    """
+
+    def __init__(self, tracking_uri: str) -> None:
+        self.client = MlflowClient(tracking_uri=tracking_uri)
+
+    def metric_history(self, run_id: str, metric: str) -> list[tuple[int, float]]:
+        """A run's ``(step, value)`` points of ``metric``, in the order they were logged."""
+        history = sorted(self.client.get_metric_history(run_id, metric),
+                         key=lambda point: point.timestamp)
+        return [(point.step, point.value) for point in history]
+
+    def final_metrics(self, run_id: str | None) -> dict[str, float]:
+        """The latest value of each metric of a run; empty when there is no run or it is gone."""
+        from mlflow.exceptions import MlflowException
+
+        if not run_id:
+            return {}
+        try:
+            return dict(self.client.get_run(run_id).data.metrics)
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return {}
+            raise
+
+
+class Tracker(RunReader):
+    """Writes one sweep's runs to MLflow (and reads them, as a :class:`RunReader`).
 
     Args:
         workspace: gives the tracking URI and, for local stores, the artifact folder.
@@ -55,7 +114,7 @@ class Tracker:
 
     def __init__(self, workspace: Workspace, sweep: Sweep) -> None:
         workspace.create_stores()
-        self.client = MlflowClient(tracking_uri=workspace.mlflow_url)
+        super().__init__(workspace.mlflow_url)
         self.sweep = sweep
         self.experiment_id = self._experiment(workspace)
         self.parent_id: str | None = None
@@ -84,7 +143,7 @@ class Tracker:
         if run_id is None:
             found = self.client.search_runs(
                 [self.experiment_id], max_results=1,
-                filter_string=f"tags.`cifar_search.study_token` = '{token}'")
+                filter_string=f"tags.`{Tag.STUDY_TOKEN}` = '{token}'")
             if not found:
                 return self._create_parent(token)
             run_id = found[0].info.run_id
@@ -96,23 +155,18 @@ class Tracker:
 
     def _create_parent(self, token: str) -> str:
         sweep = self.sweep
-        tags = {"cifar_search.kind": "study", "optuna.study_name": sweep.name,
-                "sweep_file": str(sweep.source or ""), "cifar_search.study_token": token}
-        run = self.client.create_run(self.experiment_id, run_name=sweep.name, tags=tags)
+        tags = {Tag.KIND: "study", Tag.STUDY_NAME: sweep.name,
+                Tag.SWEEP_FILE: str(sweep.source or ""), Tag.STUDY_TOKEN: token}
+        run = self.client.create_run(self.experiment_id, run_name=sweep.name,
+                                     tags={str(k): v for k, v in tags.items()})
         self.parent_id = run.info.run_id
         self._log_parent_params()
         return self.parent_id
 
     def _log_parent_params(self) -> None:
         sweep = self.sweep
-        params = {
-            "model": sweep.model, "sampler": sweep.sampler.kind, "pruner": sweep.pruner.kind,
-            "epochs": sweep.budget.epochs, "batch_size": sweep.budget.batch_size,
-            "patience": sweep.budget.patience, "objective": sweep.objective.metric,
-            "direction": sweep.objective.direction, "seed": sweep.seed,
-            "validation": sweep.data.validation, "subset": sweep.data.subset,
-            "space": json.dumps(sweep.space.to_dict(), sort_keys=True),
-        }
+        params = {**sweep_params(sweep), "pruner": sweep.pruner.kind,
+                  "patience": sweep.budget.patience, "validation": sweep.data.validation}
         self._log(self.parent_id, params=params)
 
     def update_parent(self, settings: Mapping[str, Any]) -> None:
@@ -129,14 +183,14 @@ class Tracker:
     def start_trial(self, number: int, params: Mapping[str, Any], seed: int,
                     retry_of: int | None = None, continues: int | None = None) -> str:
         """Create the child run of trial ``number``; return its id."""
-        tags = {"mlflow.parentRunId": self.parent_id, "optuna.trial_number": number,
-                "optuna.study_name": self.sweep.name, "state": "running", "seed": seed}
+        tags = {Tag.PARENT_RUN_ID: self.parent_id, Tag.TRIAL_NUMBER: number,
+                Tag.STUDY_NAME: self.sweep.name, Tag.STATE: TrialOutcome.RUNNING, Tag.SEED: seed}
         if retry_of is not None:
-            tags["retry_of"] = retry_of
+            tags[Tag.RETRY_OF] = retry_of
         if continues is not None:
-            tags["continues"] = continues
+            tags[Tag.CONTINUES] = continues
         run = self.client.create_run(self.experiment_id, run_name=f"trial-{number:04d}",
-                                     tags={k: str(v) for k, v in tags.items()})
+                                     tags={str(k): str(v) for k, v in tags.items()})
         self._log(run.info.run_id, params=params)
         return run.info.run_id
 
@@ -145,29 +199,29 @@ class Tracker:
         died in between): the run it had created, else a new one, so that no trial lacks one."""
         runs = self.client.search_runs(
             [self.experiment_id], max_results=1,
-            filter_string=(f"tags.`mlflow.parentRunId` = '{self.parent_id}' "
-                           f"and tags.`optuna.trial_number` = '{number}'"))
+            filter_string=(f"tags.`{Tag.PARENT_RUN_ID}` = '{self.parent_id}' "
+                           f"and tags.`{Tag.TRIAL_NUMBER}` = '{number}'"))
         return runs[0].info.run_id if runs else self.start_trial(number, params, seed)
 
     def start_seed(self, trial_run_id: str, number: int, repeat: int, seed: int) -> str:
         """Create the run of one seed of a repeated trial, nested in the trial's run."""
-        tags = {"mlflow.parentRunId": trial_run_id, "optuna.trial_number": number,
-                "optuna.study_name": self.sweep.name, "state": "running", "seed": seed,
-                "repeat": repeat, "cifar_search.kind": "seed"}
+        tags = {Tag.PARENT_RUN_ID: trial_run_id, Tag.TRIAL_NUMBER: number,
+                Tag.STUDY_NAME: self.sweep.name, Tag.STATE: TrialOutcome.RUNNING, Tag.SEED: seed,
+                Tag.REPEAT: repeat, Tag.KIND: "seed"}
         run = self.client.create_run(self.experiment_id,
                                      run_name=f"trial-{number:04d}-seed-{repeat}",
-                                     tags={k: str(v) for k, v in tags.items()})
+                                     tags={str(k): str(v) for k, v in tags.items()})
         return run.info.run_id
 
     def log_epoch(self, run_id: str, epoch: int, logs: Mapping[str, float]) -> None:
         """One epoch's metrics, in one batched call (step = epochs completed)."""
-        timestamp = _now_ms()
-        metrics = [Metric(key, float(value), timestamp, epoch) for key, value in logs.items()]
-        self.client.log_batch(run_id, metrics=metrics, synchronous=True)
+        self._log(run_id, steps=[(key, epoch, value) for key, value in logs.items()])
 
-    def end_trial(self, run_id: str, state: str, value: float | None = None,
+    def end_trial(self, run_id: str, state: TrialOutcome | str, value: float | None = None,
                   info: Mapping[str, Any] | None = None, reason: str | None = None) -> None:
-        """Close a child run with its state, objective, duration and resolved config."""
+        """Close a child run with its outcome (``complete``, ``pruned``, ``failed`` or
+        ``interrupted``), objective, duration and resolved config."""
+        outcome = TrialOutcome(state)
         info = dict(info or {})
         metrics = {"objective": value} if value is not None else {}
         for key in ("duration_s", "epochs_trained", "startup_seconds", "value_std", "repeats"):
@@ -175,19 +229,33 @@ class Tracker:
                 value = info.pop(key)
                 if value is not None:
                     metrics[key] = value
-        tags = {"state": state}
+        tags: dict[str, Any] = {Tag.STATE: outcome}
         if "duplicate_of" in info:  # same parameters and seed as that trial: not trained again
-            tags["duplicate_of"] = info.pop("duplicate_of")
+            tags[Tag.DUPLICATE_OF] = info.pop("duplicate_of")
         if reason:
-            tags["fail_reason"] = reason
+            tags[Tag.FAIL_REASON] = reason
         self._log(run_id, metrics=metrics, tags=tags,
                   params={f"resolved.{k}": v for k, v in info.items()})
-        self.client.set_terminated(run_id, status=RUN_STATUS[state])
+        self.client.set_terminated(run_id, status=outcome.run_status)
 
     def kill_run(self, run_id: str, reason: str) -> None:
         """Mark a run left behind by an interruption as killed."""
-        self._log(run_id, tags={"state": "interrupted", "fail_reason": reason})
-        self.client.set_terminated(run_id, status="KILLED")
+        interrupted = TrialOutcome.INTERRUPTED
+        self._log(run_id, tags={Tag.STATE: interrupted, Tag.FAIL_REASON: reason})
+        self.client.set_terminated(run_id, status=interrupted.run_status)
+
+    def child_runs(self, parent_id: str) -> dict[str, RunRecord]:
+        """The runs nested in ``parent_id`` (a study's trials), by run id."""
+        runs = self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`{Tag.PARENT_RUN_ID}` = '{parent_id}'",
+            max_results=MAX_RUNS)
+        return {run.info.run_id: RunRecord(run.info.run_id, run.info.run_name, run.info.status,
+                                           dict(run.data.tags)) for run in runs}
+
+    def repair_run(self, run_id: str, status: str) -> None:
+        """End a run a crash left behind with ``status``, tagged ``repaired``."""
+        self._log(run_id, tags={Tag.REPAIRED: "true"})
+        self.client.set_terminated(run_id, status=status)
 
     # -- summaries -------------------------------------------------------------------------
 
@@ -197,28 +265,34 @@ class Tracker:
                    and not isinstance(v, bool)}
         self._log(self.parent_id, metrics=metrics)
         self.client.log_dict(self.parent_id, dict(summary), "summary.json")
-        for path in files:
-            self.client.log_artifact(self.parent_id, str(path))
+        self.log_artifacts(self.parent_id, files)
 
     def log_best_model(self, results: Mapping[str, Any], model_path: Path,
                        files: list[Path]) -> None:
         """Test-set results, confusion matrix and the best model on the parent run."""
         self._log(self.parent_id, metrics={k: results[k] for k in ("test_loss", "test_accuracy")},
-                  tags={"best_model_trial": results["trial"]})
+                  tags={Tag.BEST_MODEL_TRIAL: results["trial"]})
         self.client.log_artifact(self.parent_id, str(model_path), "best_model")
-        for path in files:
-            self.client.log_artifact(self.parent_id, str(path))
+        self.log_artifacts(self.parent_id, files)
+
+    def log_artifacts(self, run_id: str, paths: Sequence[Path]) -> None:
+        """Files at the top of a run's artifacts, under their own names."""
+        for path in paths:
+            self.client.log_artifact(run_id, str(path))
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _log(self, run_id: str, metrics: Mapping[str, float] | None = None,
              params: Mapping[str, Any] | None = None,
-             tags: Mapping[str, Any] | None = None) -> None:
-        """Metrics, params and tags in one batched call."""
+             tags: Mapping[str, Any] | None = None,
+             steps: Sequence[tuple[str, int, float]] = ()) -> None:
+        """Metrics, params and tags in one batched call; ``steps`` adds stepped metrics as
+        ``(key, step, value)``."""
         timestamp = _now_ms()
         self.client.log_batch(
             run_id,
-            metrics=[Metric(k, float(v), timestamp, 0) for k, v in (metrics or {}).items()],
+            metrics=[Metric(k, float(v), timestamp, 0) for k, v in (metrics or {}).items()]
+            + [Metric(k, float(v), timestamp, step) for k, step, v in steps],
             params=[Param(k, _param_value(v)) for k, v in (params or {}).items()],
             tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
             synchronous=True,
@@ -228,3 +302,103 @@ class Tracker:
 def scratch_dir() -> tempfile.TemporaryDirectory:
     """A temporary folder for files about to be logged."""
     return tempfile.TemporaryDirectory(prefix="cifar-search-")
+
+
+class SearchTracker:
+    """Writes the MLflow runs of a search that runs in one go (the sklearn engine): a parent
+    run per search, a finished child run per candidate.
+
+    Not resumable: each search opens a new parent run, ended FINISHED, FAILED or KILLED. It
+    writes through a :class:`Tracker` (the same experiment, client and batched log).
+
+    Args:
+        workspace: gives the tracking URI and, for local stores, the artifact folder.
+        sweep: the sweep; its name is the experiment name.
+        engine: the engine's name (tag ``cifar_search.engine``).
+        variant: the engine's variant (tag ``cifar_search.variant``), e.g. ``fixed``.
+
+    Example:
+        >>> tracker = SearchTracker(workspace, sweep, "sklearn", "fixed")  # doctest: +SKIP
+        >>> tracker.open("grid-sklearn", {"cv": 3})  # doctest: +SKIP
+        >>> tracker.log_candidate(0, {"optimizer": "sgd"}, {"mean_score": 0.4}, {})  # doctest: +SKIP
+        >>> tracker.close("FINISHED")  # doctest: +SKIP
+    """
+
+    def __init__(self, workspace: Workspace, sweep: Sweep, engine: str, variant: str) -> None:
+        self._tracker = Tracker(workspace, sweep)
+        self.client = self._tracker.client
+        self.sweep, self.engine, self.variant = sweep, engine, variant
+
+    @property
+    def parent_id(self) -> str | None:
+        """The search's parent run (None until :meth:`open`)."""
+        return self._tracker.parent_id
+
+    def _tags(self, kind: str, tags: Mapping[str, Any]) -> dict[str, str]:
+        return {str(k): str(v) for k, v in {Tag.KIND: kind, Tag.ENGINE: self.engine,
+                                            Tag.VARIANT: self.variant, **tags}.items()}
+
+    def open(self, run_name: str, settings: Mapping[str, Any]) -> str:
+        """Create the parent run with the sweep's params and the engine's ``settings``; return
+        its id."""
+        tags = self._tags("study", {Tag.SWEEP_FILE: self.sweep.source or ""})
+        run = self.client.create_run(self._tracker.experiment_id, run_name=run_name, tags=tags)
+        self._tracker.parent_id = run.info.run_id
+        self._tracker._log(run.info.run_id, params={
+            "engine": self.engine, "variant": self.variant, **sweep_params(self.sweep),
+            **settings})
+        self.client.log_text(run.info.run_id, self.sweep.to_json(), "sweep.json")
+        return run.info.run_id
+
+    def log_candidate(self, number: int, params: Mapping[str, Any],
+                      metrics: Mapping[str, float], tags: Mapping[str, Any],
+                      steps: Sequence[tuple[str, int, float]] = (), failed: bool = False) -> str:
+        """One ended child run of candidate ``number`` (FAILED when ``failed``, else
+        FINISHED); ``steps`` are stepped metrics ``(key, step, value)``. Return its id."""
+        outcome = TrialOutcome.FAILED if failed else TrialOutcome.COMPLETE
+        tags = self._tags("candidate", {Tag.PARENT_RUN_ID: self.parent_id, **tags,
+                                        Tag.STATE: outcome})
+        run = self.client.create_run(self._tracker.experiment_id,
+                                     run_name=f"candidate-{number:04d}", tags=tags)
+        self._tracker._log(run.info.run_id, metrics=metrics, params=params, steps=steps)
+        self.client.set_terminated(run.info.run_id, outcome.run_status)
+        return run.info.run_id
+
+    def log_summary(self, metrics: Mapping[str, float], tags: Mapping[str, Any],
+                    files: Sequence[Path]) -> None:
+        """The search's totals and best candidate, and its files, on the parent run."""
+        self._tracker._log(self.parent_id, metrics=metrics, tags=tags)
+        self._tracker.log_artifacts(self.parent_id, files)
+
+    def close(self, status: str, reason: str | None = None) -> None:
+        """End the parent run ``FINISHED``, ``FAILED`` or ``KILLED`` (with its reason)."""
+        if reason:
+            self._tracker._log(self.parent_id, tags={Tag.FAIL_REASON: reason[:5000]})
+        self._tracker.close_parent(status)
+
+
+def latest_search_table(workspace: Workspace, sweep_name: str, engine: str, variant: str,
+                        artifact: str) -> pd.DataFrame | None:
+    """The CSV ``artifact`` of the newest finished search of ``engine`` (``variant``) of a sweep,
+    as a table; None when there is none.
+
+    Example:
+        >>> latest_search_table(Workspace.at(), "grid", "sklearn", "fixed",
+        ...                     "candidates.csv")  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    workspace.create_stores()
+    client = RunReader(workspace.mlflow_url).client
+    experiment = client.get_experiment_by_name(sweep_name)
+    if experiment is None:
+        return None
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=(f"tags.`{Tag.KIND}` = 'study' and tags.`{Tag.ENGINE}` = '{engine}' and "
+                       f"tags.`{Tag.VARIANT}` = '{variant}' and attributes.status = 'FINISHED'"),
+        order_by=["attributes.start_time DESC"], max_results=1)
+    if not runs:
+        return None
+    with scratch_dir() as folder:
+        return pd.read_csv(client.download_artifacts(runs[0].info.run_id, artifact, folder))

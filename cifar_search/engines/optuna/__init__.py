@@ -44,7 +44,7 @@ class OptunaEngine:
         check_resumable(sweep, workspace)
 
     def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list["Candidates"]:
-        """The study's complete trials grouped by candidate (empty table: no study)."""
+        """The study's complete trials grouped by candidate (table None: no study yet)."""
         from cifar_search.engines.optuna.candidates import study_candidates
 
         return [study_candidates(sweep, workspace)]

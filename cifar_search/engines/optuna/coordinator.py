@@ -81,14 +81,14 @@ class Coordinator:
 
     def prepare(self) -> None:
         """Everything that can fail on bad input, before any study or run is made."""
-        source = data.resolve_source(self.sweep.data.source)
+        self.data_dir = data.prepared(self.sweep.data.source, self.workspace.data_cache)
         self.workspace.create()
-        self.data_dir = data.prepare(source, self.workspace.data_cache)
         train = data.read_meta(self.data_dir)["train"]
         subset = self.sweep.data.subset
         if subset is not None and subset > train:
+            source = data.resolve_source(self.sweep.data.source) or "CIFAR-10"
             raise DataError(f"{self.sweep.source}: data.subset: {subset} is more than the "
-                            f"{train} training images in {source or 'CIFAR-10'}")
+                            f"{train} training images in {source}")
 
     def trial_dir(self, number: int, repeat: int) -> Path:
         """Files of one seed run (the trial's folder itself when the sweep has one repeat)."""

@@ -1,15 +1,27 @@
-"""The sklearn engine: scikeras' KerasClassifier in GridSearchCV / RandomizedSearchCV."""
+"""The sklearn engine: scikeras' KerasClassifier in GridSearchCV / RandomizedSearchCV.
+
+The plug-in (:class:`SklearnEngine`) is all the registry sees; the work is in private-ish
+modules: :mod:`.estimator` (the KerasClassifier and its scorers), :mod:`.params` (the space as
+grids and distributions), :mod:`.results` (``cv_results_`` as a candidates table) and
+:mod:`.engine` (checks, the search, its MLflow runs). Importing this package imports neither
+TensorFlow nor scikit-learn.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cifar_search.errors import ConfigError
+from cifar_search.engines.base import Candidates, RunReport
+from cifar_search.errors import ConfigError, NoStudyError
 
 if TYPE_CHECKING:
     from cifar_search.config.sweep import Sweep
-    from cifar_search.engines.base import Candidates, RunReport, Say
+    from cifar_search.engines.base import Say
     from cifar_search.workspace import Workspace
+
+
+__all__ = ["SklearnEngine"]
 
 
 def _refuse(key: str, value: Any, allowed: str) -> None:
@@ -31,10 +43,39 @@ class SklearnEngine:
                     "candidate fully; use pruner 'none'")
 
     def run(self, sweep: "Sweep", workspace: "Workspace", say: "Say",
-            progress: Any = None) -> "RunReport":
-        """Cross-validate every candidate and record the search in MLflow."""
-        raise NotImplementedError  # filled in by engines/sklearn/engine.py (being split)
+            progress: Any = None) -> RunReport:
+        """Cross-validate every candidate and record the search in MLflow, holding the sweep's
+        lock (see :func:`.engine.run_search`); ``progress`` is unused: GridSearchCV reports
+        nothing until every fit is done."""
+        from cifar_search.engines.sklearn.engine import run_search
 
-    def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list["Candidates"]:
-        """The newest finished search of each variant (fixed, as written)."""
-        raise NotImplementedError
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow trains in this process
+        lock = workspace.lock(sweep.name)
+        try:
+            result = run_search(sweep, workspace, say)
+        finally:
+            lock.close()
+        return RunReport(lines=[
+            f"{len(result.table)} candidates cross-validated in {result.seconds:.0f} s; "
+            f"compare the engines: python -m cifar_search compare {sweep.source}"])
+
+    def study(self, sweep: "Sweep", workspace: "Workspace") -> Any:
+        """None: the engine keeps no Optuna study (its record is the MLflow parent run)."""
+        return None
+
+    def check_resumable(self, sweep: "Sweep", workspace: "Workspace") -> None:
+        """Always refuses: a search runs in one go, and each run is a new search."""
+        raise NoStudyError(f"{sweep.source}: engine 'sklearn' cannot resume (GridSearchCV "
+                           "fits every candidate in one go; each run is a new search); start "
+                           f"one with python -m cifar_search run {sweep.source} --engine sklearn")
+
+    def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list[Candidates]:
+        """The newest finished search of each variant (fixed, as written), None when not run."""
+        from cifar_search.engines.sklearn.engine import latest_table
+        from cifar_search.engines.sklearn.results import compare_table
+
+        fixed, as_written = (compare_table(latest_table(workspace, sweep.name, variant))
+                             for variant in ("fixed", "as_written"))
+        return [Candidates("sklearn", fixed, "--engine sklearn",
+                           scoring=f"{sweep.cv}-fold cross-validation"),
+                Candidates("as-written", as_written, "--engine sklearn --as-written")]

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, cli_inline
+
+pytestmark = pytest.mark.processes
 
 SWEEP = """
 from cifar_search import Budget, Objective, Sweep
@@ -43,6 +45,8 @@ def start(folder, data, *extra):
 
 
 def run(folder, *args):
+    if args[0] != "run":  # read-only commands: in this process
+        return cli_inline(*args, "--workspace", "ws", cwd=folder).stdout
     result = subprocess.run([sys.executable, "-m", "cifar_search", *args, "--workspace", "ws"],
                             cwd=folder, env=env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -97,10 +101,7 @@ def assert_invariants(folder, epochs):
         if trial["state"] == "complete":
             steps = [m.step for m in client.get_metric_history(run_.info.run_id, "val_loss")]
             assert steps == list(range(1, epochs + 1))  # each epoch once, none missing
-    check = subprocess.run([sys.executable, "-m", "cifar_search", "status", "sweep.py",
-                            "--workspace", "ws"], cwd=folder, env=env(), capture_output=True,
-                           text=True)
-    assert check.returncode == 0
+    assert cli_inline("status", "sweep.py", "--workspace", "ws", cwd=folder).returncode == 0
     return status
 
 
@@ -188,11 +189,26 @@ def test_eight_workers_forty_trials_on_the_embedded_stores(tmp_path, tiny_data):
     assert "0 problem(s)" in run(tmp_path, "check", "sweep.py")
 
 
-def test_check_finds_and_repairs_what_a_crash_leaves(tmp_path, tiny_data):
+@pytest.fixture(scope="module")
+def two_trials(tmp_path_factory, tiny_data):
+    """A sweep that finished 2 of its 4 one-epoch trials (copied by each test that uses it)."""
+    folder = tmp_path_factory.mktemp("two-trials")
+    make_sweep(folder, epochs=1)
+    run(folder, "run", "sweep.py", "--data", str(tiny_data), "--trials", "2")
+    return folder
+
+
+def copy_of(folder, tmp_path):
+    import shutil
+
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+def test_check_finds_and_repairs_what_a_crash_leaves(tmp_path, two_trials):
     from mlflow import MlflowClient
 
-    make_sweep(tmp_path, epochs=1)
-    run(tmp_path, "run", "sweep.py", "--data", str(tiny_data), "--trials", "2")
+    copy_of(two_trials, tmp_path)
     status = json.loads(run(tmp_path, "status", "sweep.py", "--json"))
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'ws' / 'mlflow.db'}")
     left_running = status["trials"][0]["mlflow_run_id"]
@@ -202,9 +218,8 @@ def test_check_finds_and_repairs_what_a_crash_leaves(tmp_path, tiny_data):
                                tags={"mlflow.parentRunId": parent}).info.run_id
 
     def check(*flags):
-        return subprocess.run([sys.executable, "-m", "cifar_search", "check", "sweep.py",
-                               "--workspace", "ws", *flags], cwd=tmp_path, env=env(),
-                              capture_output=True, text=True)
+        return cli_inline("check", "sweep.py", "--workspace", "ws", *flags, cwd=tmp_path,
+                          check=False)
 
     found = check()
     assert found.returncode == 1
@@ -218,14 +233,13 @@ def test_check_finds_and_repairs_what_a_crash_leaves(tmp_path, tiny_data):
     assert check().returncode == 0
 
 
-def test_a_crash_before_a_trial_recorded_its_run_loses_nothing(tmp_path, tiny_data):
+def test_a_crash_before_a_trial_recorded_its_run_loses_nothing(tmp_path, two_trials, tiny_data):
     """The two windows a kill -9 can hit while a trial starts: after Optuna handed it out but
     before its MLflow run existed, and after the run existed but before its id was stored."""
     import optuna
     from mlflow import MlflowClient
 
-    make_sweep(tmp_path, epochs=1)
-    run(tmp_path, "run", "sweep.py", "--data", str(tiny_data), "--trials", "2")
+    copy_of(two_trials, tmp_path)
     study = optuna.load_study(study_name="resumable",
                               storage=f"sqlite:///{tmp_path / 'ws' / 'optuna.db'}")
     study.enqueue_trial({"dropout_rate": 0.3})
@@ -248,13 +262,12 @@ def test_a_crash_before_a_trial_recorded_its_run_loses_nothing(tmp_path, tiny_da
     assert "0 problem(s)" in run(tmp_path, "check", "sweep.py")
 
 
-def test_a_crash_before_the_study_recorded_its_parent_run_leaves_no_second_one(tmp_path,
-                                                                              tiny_data):
+def test_a_crash_before_the_study_recorded_its_parent_run_leaves_no_second_one(
+        tmp_path, two_trials, tiny_data):
     import optuna
     from mlflow import MlflowClient
 
-    make_sweep(tmp_path, epochs=1)
-    run(tmp_path, "run", "sweep.py", "--data", str(tiny_data), "--trials", "2")
+    copy_of(two_trials, tmp_path)
     study = optuna.load_study(study_name="resumable",
                               storage=f"sqlite:///{tmp_path / 'ws' / 'optuna.db'}")
     parent = study.user_attrs["mlflow_parent_run_id"]
@@ -271,17 +284,26 @@ def test_a_crash_before_the_study_recorded_its_parent_run_leaves_no_second_one(t
     assert_invariants(tmp_path, epochs=1)
 
 
-def test_resume_refuses_when_there_is_nothing_to_resume(tmp_path, tiny_data):
+def test_resume_refuses_when_there_is_nothing_to_resume(tmp_path):
+    import optuna
+
+    from cifar_search.config.sweep import load_sweep
+
     make_sweep(tmp_path, epochs=1)
-    missing = subprocess.run([sys.executable, "-m", "cifar_search", "resume", "sweep.py",
-                              "--workspace", "ws"], cwd=tmp_path, env=env(),
-                             capture_output=True, text=True)
+    missing = cli_inline("resume", "sweep.py", "--workspace", "ws", cwd=tmp_path, check=False)
     assert missing.returncode == 1
     assert "no study 'resumable' to resume; start it with" in missing.stderr
-    run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
-    done = subprocess.run([sys.executable, "-m", "cifar_search", "resume", "sweep.py",
-                           "--data", str(tiny_data), "--workspace", "ws"], cwd=tmp_path,
-                          env=env(), capture_output=True, text=True)
+    (tmp_path / "ws").mkdir()  # a finished study, made without training
+    study = optuna.create_study(study_name="resumable",
+                                storage=f"sqlite:///{tmp_path / 'ws' / 'optuna.db'}")
+    sweep = load_sweep(tmp_path / "sweep.py")
+    study.set_user_attr("fingerprint", json.dumps(sweep.fingerprint(), sort_keys=True))
+    for rate in (0.1, 0.2, 0.3, 0.4):
+        study.add_trial(optuna.trial.create_trial(
+            params={"dropout_rate": rate},
+            distributions={"dropout_rate": optuna.distributions.CategoricalDistribution(
+                [0.1, 0.2, 0.3, 0.4])}, value=1.0))
+    done = cli_inline("resume", "sweep.py", "--workspace", "ws", cwd=tmp_path, check=False)
     assert done.returncode == 1
     assert "study 'resumable' is finished (4/4 trials); nothing to resume" in done.stderr
 

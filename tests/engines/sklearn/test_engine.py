@@ -1,11 +1,12 @@
-"""The sklearn engine: scikeras KerasClassifier in GridSearchCV / RandomizedSearchCV.
+"""The sklearn engine's search: checks, the plug-in, and searches that train.
 
-Pure parts (labels, routing, distributions, ranks, checks) are table-driven; the searches train
-tiny models for one epoch on the generated images of ``tiny_data`` (2 folds), then read MLflow.
+The searches train tiny models for one epoch on the generated images of ``tiny_data`` (2 folds),
+then read MLflow.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -15,33 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cifar_search import Budget, Compute, ConfigError, Data, Objective, Space, Sweep
-from cifar_search.engines.sklearn import engine
+from cifar_search import Budget, Compute, ConfigError, Objective
+from cifar_search.engines.sklearn import SklearnEngine, engine, estimator, params, results
+from cifar_search.errors import NoStudyError, SweepBusyError
+from cifar_search.execution.threads import THREAD_VARS
 from cifar_search.workspace import Workspace
-
-OPTIMIZER_GRID = {
-    "optimizer": {"grid": ["sgd", "rmsprop", "adam"]},
-    "momentum": {"grid": [0.0, 0.9], "when": {"optimizer": "sgd"}},
-    "filters": 4,
-    "units": 8,
-}
-
-
-def make_sweep(parameters, source=None, **settings):
-    """A small sklearn-engine sweep of the intro CNN: 1 epoch, 2 folds."""
-    options = dict(name="tiny-sk", model="intro", budget=Budget(epochs=1, batch_size=16),
-                   objective=Objective("val_accuracy"), sampler="grid", engine="sklearn", cv=2,
-                   n_jobs=1, seed=3)
-    options.update(settings)
-    if source is not None:
-        options["data"] = Data(source=str(source))
-    return Sweep(space=Space.from_dict({"parameters": parameters}), **options)
-
-
-def client_for(workspace: Workspace):
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=workspace.mlflow_url)
+from tests.engines.sklearn.sweeps import OPTIMIZER_GRID, client_for, make_sweep
 
 
 @pytest.fixture(scope="module")
@@ -65,83 +45,8 @@ def as_written_run(workspace, tiny_data):
 
 
 # --------------------------------------------------------------------------------------------
-# Pure parts
+# Checks, threads, reading back (no training)
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("params, swept, expected", [
-    ({"optimizer": "sgd", "momentum": 0.9, "units": 8}, ["optimizer", "momentum"],
-     "optimizer=sgd, momentum=0.9"),
-    ({"optimizer": "adam", "units": 8}, ["optimizer", "momentum"], "optimizer=adam"),
-    ({"learning_rate": 0.000123456789}, ["learning_rate"], "learning_rate=0.0001235"),
-    ({"learning_rate": np.float64(0.01)}, ["learning_rate"], "learning_rate=0.01"),
-    ({"momentum": 0.0}, ["momentum"], "momentum=0"),
-    ({"batch_norm": True, "depth": np.int64(3)}, ["depth", "batch_norm"],
-     "depth=3, batch_norm=True"),
-    ({"units": 8}, [], "(defaults)"),
-])
-def test_candidate_label(params, swept, expected):
-    assert engine.candidate_label(params, swept) == expected
-
-
-@pytest.mark.parametrize("params, as_written, expected", [
-    ({"optimizer": "sgd", "momentum": 0.9, "dropout_rate": 0.2, "batch_size": 16}, False,
-     {"model__optimizer": "sgd", "model__momentum": 0.9, "model__dropout_rate": 0.2,
-      "batch_size": 16}),
-    ({"optimizer": "sgd", "learning_rate": 0.1, "dropout_rate": 0.2}, True,
-     {"optimizer": "SGD", "optimizer__learning_rate": 0.1, "model__dropout_rate": 0.2}),
-])
-def test_estimator_params_round_trip(params, as_written, expected):
-    routed = engine.to_estimator_params(params, as_written)
-    assert routed == expected
-    assert engine.from_estimator_params({**routed, "random_state": 7}, as_written) == params
-
-
-def test_distributions_translate_each_parameter_type():
-    from scipy import stats
-
-    space = Space.from_dict({"parameters": {
-        "activation": "relu",
-        "optimizer": {"choices": ["sgd", "adam"]},
-        "units": {"type": "int", "low": 8, "high": 32, "step": 8},
-        "filters": {"type": "int", "low": 4, "high": 64, "log": True},
-        "dropout_rate": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.25},
-        "learning_rate": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
-        "weight_decay": {"type": "float", "low": 0.0, "high": 0.01},
-    }})
-    dists = engine.distributions(space)
-    assert dists["model__activation"] == ["relu"]
-    assert dists["model__optimizer"] == ["sgd", "adam"]
-    assert dists["model__units"] == [8, 16, 24, 32]
-    assert dists["model__filters"] == engine.LogInt(4, 64)
-    assert dists["model__dropout_rate"] == [0.0, 0.25, 0.5]
-    assert isinstance(dists["model__learning_rate"].dist, type(stats.loguniform))
-    assert dists["model__learning_rate"].support() == pytest.approx((1e-4, 1e-1))
-    assert dists["model__weight_decay"].support() == pytest.approx((0.0, 0.01))
-    draws = [engine.LogInt(4, 64).rvs(random_state=seed) for seed in range(200)]
-    assert min(draws) >= 4 and max(draws) <= 64 and all(isinstance(d, int) for d in draws)
-    assert sum(d < 16 for d in draws) > 60  # log-uniform: half the draws below sqrt(4*64)
-    assert engine.distributions(space, as_written=True)["optimizer"] == ["SGD", "Adam"]
-
-
-def test_conditional_random_space_is_refused():
-    space = Space.from_dict({"parameters": OPTIMIZER_GRID}, source="spaces/opt.yaml")
-    with pytest.raises(ConfigError) as info:
-        engine.distributions(space)
-    assert str(info.value) == (
-        "spaces/opt.yaml: momentum: when={'optimizer': 'sgd'} is not allowed with engine "
-        "'sklearn' and sampler 'random'; RandomizedSearchCV cannot sample conditional "
-        "parameters: use engine 'optuna', or sampler 'grid'")
-
-
-@pytest.mark.parametrize("means, expected", [
-    ([0.5, 0.7, 0.5, math.nan], [2, 1, 2, 4]),
-    ([-1.2, -0.9], [2, 1]),
-    ([math.nan, math.nan], [1, 1]),
-    ([], []),
-])
-def test_ranks_follow_sklearn(means, expected):
-    assert engine.ranks(means) == expected
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -183,27 +88,16 @@ def test_too_many_folds_are_refused_before_anything_is_recorded(tiny_data, tmp_p
     assert client_for(workspace).get_experiment_by_name(sweep.name) is None
 
 
-def test_estimator_is_a_classifier_for_sklearn():
-    from sklearn.base import clone, is_classifier
-    from sklearn.utils import get_tags
-
-    estimator = engine.build_estimator(make_sweep(OPTIMIZER_GRID), (32, 32, 3), 10)
-    assert is_classifier(estimator) and get_tags(estimator).estimator_type == "classifier"
-    copy = clone(estimator.set_params(model__optimizer="sgd"))
-    assert copy.get_params()["model__optimizer"] == "sgd"
-    assert copy.get_params()["epochs"] == 1 and copy.get_params()["random_state"] == 3
-
-
 def test_worker_threads_reach_the_workers_and_are_restored(monkeypatch):
     import joblib
 
-    for name in engine.THREAD_VARS:
+    for name in THREAD_VARS:
         monkeypatch.delenv(name, raising=False)
     with engine._worker_threads(2):
         seen = joblib.Parallel(n_jobs=2)(
-            joblib.delayed(os.environ.get)(name) for name in engine.THREAD_VARS)
+            joblib.delayed(os.environ.get)(name) for name in THREAD_VARS)
     assert seen == ["1", "1", "1"]
-    assert all(name not in os.environ for name in engine.THREAD_VARS)
+    assert all(name not in os.environ for name in THREAD_VARS)
 
 
 def test_latest_table_without_runs(tmp_path):
@@ -214,9 +108,56 @@ def test_latest_table_without_runs(tmp_path):
         engine.latest_table(workspace, "nothing-here", "lesson")
 
 
+def test_the_plugin_runs_under_the_sweep_lock_and_says_how_to_compare(tmp_path, monkeypatch):
+    workspace = Workspace.at(tmp_path / "ws")
+    sweep = dataclasses.replace(make_sweep(OPTIMIZER_GRID, name="locked"),
+                                source="sweeps/locked.py")
+    lines: list[str] = []
+
+    def fake_run_search(given, where, say):
+        with pytest.raises(SweepBusyError, match="sweep 'locked' is already running"):
+            where.lock(given.name)
+        say("searched")
+        return engine.SearchResult(pd.DataFrame({"candidate": ["a", "b"]}), {}, "run", 12.4,
+                                   pd.DataFrame())
+
+    monkeypatch.setattr(engine, "run_search", fake_run_search)
+    report = SklearnEngine().run(sweep, workspace, lines.append)
+    assert lines == ["searched"] and not report.interrupted
+    assert report.lines == ["2 candidates cross-validated in 12 s; compare the engines: "
+                            "python -m cifar_search compare sweeps/locked.py"]
+    workspace.lock(sweep.name).close()  # released
+
+
+def test_the_plugin_has_no_candidates_before_a_run(tmp_path):
+    found = SklearnEngine().candidates(make_sweep(OPTIMIZER_GRID), Workspace.at(tmp_path / "ws"))
+    assert [(c.label, c.table, c.flags) for c in found] == [
+        ("sklearn", None, "--engine sklearn"),
+        ("as-written", None, "--engine sklearn --as-written")]
+    assert found[0].scoring == "2-fold cross-validation" and not found[1].scoring
+
+
+def test_the_plugin_keeps_no_study_and_cannot_resume(tmp_path):
+    workspace = Workspace.at(tmp_path / "ws")
+    sweep = dataclasses.replace(make_sweep(OPTIMIZER_GRID), source="sweeps/grid.py")
+    assert SklearnEngine().study(sweep, workspace) is None
+    with pytest.raises(NoStudyError) as info:
+        SklearnEngine().check_resumable(sweep, workspace)
+    assert str(info.value) == (
+        "sweeps/grid.py: engine 'sklearn' cannot resume (GridSearchCV fits every candidate in "
+        "one go; each run is a new search); start one with python -m cifar_search run "
+        "sweeps/grid.py --engine sklearn")
+
+
 # --------------------------------------------------------------------------------------------
 # Searches that train
 # --------------------------------------------------------------------------------------------
+
+
+def test_a_search_leaves_tensorflows_op_determinism_as_it_found_it(fixed_run):
+    from tensorflow.python.framework import config
+
+    assert not config.is_op_determinism_enabled()  # scikeras turns it on for each fit
 
 
 def test_fixed_mode_trains_the_optimizer_each_candidate_asks_for(fixed_run):
@@ -238,7 +179,7 @@ def test_grid_candidates_equal_the_optuna_grid(fixed_run):
     assert len(result.table) == 4
     assert (result.table["fits"] == 2).all() and (result.table["failed_fits"] == 0).all()
     assert result.best["rank"] == 1
-    assert list(result.table["rank"]) == engine.ranks(list(result.table["mean_score"]))
+    assert list(result.table["rank"]) == results.ranks(list(result.table["mean_score"]))
     assert result.table["objective"].tolist() == result.table["mean_score"].tolist()
 
 
@@ -289,6 +230,19 @@ def test_as_written_mode_trains_adam_whatever_is_asked(as_written_run, workspace
     assert table["trained_optimizer"].tolist() == ["Adam", "Adam", "Adam"]
 
 
+def test_the_plugin_offers_both_variants_to_compare(fixed_run, as_written_run, workspace):
+    sweep, fixed, _ = fixed_run
+    _, as_written, _ = as_written_run
+    found = {c.label: c for c in SklearnEngine().candidates(sweep, workspace)}
+    assert list(found) == ["sklearn", "as-written"]
+    for label, result in (("sklearn", fixed), ("as-written", as_written)):
+        table = found[label].table
+        assert table["candidate"].tolist() == result.table["candidate"].tolist()
+        assert table["mean_score"].tolist() == pytest.approx(result.table["objective"].tolist())
+        assert table["runs"].tolist() == result.table["fits"].tolist()
+        assert table["trained_optimizer"].tolist() == result.table["trained_optimizer"].tolist()
+
+
 def test_repeats_fit_every_candidate_on_folds_times_seeds(tiny_data, tmp_path):
     sweep = make_sweep({"optimizer": {"grid": ["sgd", "adam"]}, "filters": 4, "units": 8},
                        tiny_data, repeats=2, objective=Objective("val_loss"))
@@ -296,7 +250,7 @@ def test_repeats_fit_every_candidate_on_folds_times_seeds(tiny_data, tmp_path):
     assert result.table["fits"].tolist() == [4, 4]
     assert len(result.cv_results) == 4  # candidates x seeds
     seeds = sorted(set(result.cv_results["param_random_state"]))
-    assert seeds == engine._seeds(sweep) and len(seeds) == 2
+    assert seeds == estimator.seeds(sweep) and len(seeds) == 2
     for row in result.table.to_dict("records"):
         scores = json.loads(row["fit_scores"])
         assert len(scores) == 4
@@ -318,8 +272,8 @@ def test_random_sampler_draws_trials_candidates_with_two_jobs(tiny_data, tmp_pat
     result = engine.run_search(sweep, Workspace.at(tmp_path / "ws"), say=lines.append)
     assert lines[0].startswith("RandomizedSearchCV (fixed): 2 candidates x 2 folds x 1 seed(s) "
                                "= 4 fits on 60 images, 2 job(s)")
-    drawn = [engine.from_estimator_params(p) for p in ParameterSampler(
-        engine.distributions(sweep.space), 2, random_state=sweep.seed)]
+    drawn = [params.from_estimator_params(p) for p in ParameterSampler(
+        params.distributions(sweep.space), 2, random_state=sweep.seed)]
     got = [json.loads(p) for p in result.table["params"]]
     assert [p["optimizer"] for p in got] == [p["optimizer"] for p in drawn]
     assert [p["learning_rate"] for p in got] == pytest.approx([p["learning_rate"] for p in drawn])
@@ -330,7 +284,8 @@ def test_random_sampler_draws_trials_candidates_with_two_jobs(tiny_data, tmp_pat
 
 def test_a_failing_candidate_scores_nan_ranks_last_and_the_search_goes_on(tiny_data, tmp_path,
                                                                         monkeypatch):
-    from cifar_search import TrialError, models
+    from cifar_search import TrialError
+    from cifar_search.model import build as models
 
     build = models.build_model
 

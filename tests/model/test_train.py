@@ -5,9 +5,10 @@ import math
 import keras
 import pytest
 
+from cifar_search.execution.protocol import Reply, RunEnd, TrialTask
 from cifar_search.model import data
+from cifar_search.model.checkpoint import read_state
 from cifar_search.model.train import run_trial
-from cifar_search.execution.protocol import CONTINUE, STOP, TrialTask, read_state
 
 COSINE = {"dropout_rate": 0.2, "optimizer": "sgd", "learning_rate": 0.05,
           "lr_schedule": "cosine", "label_smoothing": 0.1}
@@ -27,9 +28,9 @@ def task(cache, folder, number=0, **changes):
 
 
 def train(task_, replies=()):
-    """Run a trial, answering each epoch from ``replies`` (then CONTINUE)."""
+    """Run a trial, answering each epoch from ``replies`` (then Reply.CONTINUE)."""
     answers = list(replies)
-    return run_trial(task_, lambda epoch, logs: answers.pop(0) if answers else CONTINUE)
+    return run_trial(task_, lambda epoch, logs: answers.pop(0) if answers else Reply.CONTINUE)
 
 
 def steps_per_epoch(cache):
@@ -38,7 +39,7 @@ def steps_per_epoch(cache):
 
 def test_the_schedule_spans_the_budget_and_ends_at_zero(cache, tmp_path):
     result = train(task(cache, tmp_path))
-    assert (result.state, result.epochs) == ("complete", 3)
+    assert (result.state, result.epochs) == (RunEnd.COMPLETE, 3)
     assert result.config["lr_schedule"] == "cosine"
     assert result.config["learning_rate"] == pytest.approx(0.05)
     assert result.config["label_smoothing"] == pytest.approx(0.1)
@@ -48,10 +49,10 @@ def test_the_schedule_spans_the_budget_and_ends_at_zero(cache, tmp_path):
 
 
 def test_a_resumed_trial_goes_on_along_its_schedule(cache, tmp_path):
-    first = train(task(cache, tmp_path, 0), replies=[STOP])
-    assert (first.state, first.epochs) == ("stopped", 1)
+    first = train(task(cache, tmp_path, 0), replies=[Reply.STOP])
+    assert (first.state, first.epochs) == (RunEnd.STOPPED, 1)
     again = train(task(cache, tmp_path, 1, resume_dir=str(tmp_path / "00000")))
-    assert (again.state, again.epochs) == ("complete", 3)
+    assert (again.state, again.epochs) == (RunEnd.COMPLETE, 3)
     model = keras.models.load_model(again.model_path)
     assert int(model.optimizer.iterations) == 3 * steps_per_epoch(cache)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-7)
@@ -61,8 +62,8 @@ def test_a_resumed_trial_goes_on_along_its_schedule(cache, tmp_path):
 def test_a_resumed_trial_trains_exactly_as_if_never_interrupted(cache, tmp_path):
     """Same seed: the resumed epochs see the same batch order and dropout masks."""
     whole = train(task(cache, tmp_path / "whole"))
-    cut = train(task(cache, tmp_path / "cut"), replies=[STOP])
-    assert (cut.state, cut.epochs) == ("stopped", 1)
+    cut = train(task(cache, tmp_path / "cut"), replies=[Reply.STOP])
+    assert (cut.state, cut.epochs) == (RunEnd.STOPPED, 1)
     resumed = train(task(cache, tmp_path / "resumed", resume_dir=str(tmp_path / "cut" / "00000")))
     assert resumed.epochs == 3
 

@@ -1,14 +1,12 @@
 """Loading sweeps: the shipped files, overrides, fingerprints."""
 
-from pathlib import Path
-
 import pytest
 
 from cifar_search.errors import ConfigError
 from cifar_search.config.space import Space
 from cifar_search.config.sweep import Pruner, Sampler, load_sweep
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).parents[1]
 SHIPPED = sorted((ROOT / "sweeps").glob("*.py"))
 
 

@@ -310,6 +310,15 @@ def test_source_from_argument_or_environment(monkeypatch, tmp_path):
     assert data.resolve_source("does/not/exist") == Path("does/not/exist")
 
 
+def test_prepared_resolves_the_source_then_prepares_it(monkeypatch, tmp_path, images):
+    monkeypatch.setenv(data.ENV_VAR, str(images))
+    from_env = data.prepared(None, tmp_path / "cache")
+    assert from_env == data.prepare(images, tmp_path / "cache")
+    assert data.prepared(str(images), tmp_path / "cache") == from_env
+    with pytest.raises(DataError, match="no such file or folder"):
+        data.prepared(str(tmp_path / "missing"), tmp_path / "cache")
+
+
 def test_failed_download_says_how_to_supply_data(monkeypatch, tmp_path):
     import keras
 

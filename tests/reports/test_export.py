@@ -4,21 +4,20 @@ learning curves."""
 
 import io
 import json
-import os
-import subprocess
-import sys
+import tarfile
 from datetime import datetime
-from pathlib import Path
 
 import optuna
 import pandas as pd
 import pytest
 
-from cifar_search.reports import export
 from cifar_search.cli import main
 from cifar_search.errors import ConfigError
+from cifar_search.reports import export
+from cifar_search.tracking.mlflow import RunReader
+from tests.helpers import ROOT, cli
 
-ROOT = Path(__file__).parents[1]
+LEGACY = ROOT / "tests" / "data" / "legacy-14511ce.tar.gz"
 
 SWEEP = """
 from cifar_search import Budget, Data, Objective, Sweep
@@ -47,13 +46,7 @@ def swept(tmp_path_factory, tiny_data):
     folder = tmp_path_factory.mktemp("export")
     (folder / "sweep.py").write_text(SWEEP)
     workspace = folder / "ws"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CIFAR_SEARCH_DATA": ""}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "cifar_search", "run", "sweep.py", "--data", str(tiny_data),
-         "--workspace", str(workspace)], cwd=folder, env=env, capture_output=True, text=True,
-        timeout=600)
-    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    cli("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=folder)
     study = optuna.load_study(study_name="tiny-export",
                               storage=f"sqlite:///{workspace / 'optuna.db'}")
     client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
@@ -105,7 +98,7 @@ def test_each_format_round_trips(swept, fmt, tmp_path, capsys):
     path = tmp_path / f"trials.{fmt}"
     assert export_cli(swept, "--format", fmt, "--output", path) == 0
     assert capsys.readouterr().out == f"wrote 2 trials to {path}\n"
-    expected = export.export_table(study, client)
+    expected = export.export_table(study, RunReader(client.tracking_uri))
     back = read(path, fmt)
     assert_same_table(back, expected)
     if fmt == "parquet":  # Parquet keeps the column types too
@@ -114,7 +107,7 @@ def test_each_format_round_trips(swept, fmt, tmp_path, capsys):
 
 def test_table_matches_optuna_and_mlflow(swept):
     _, _, study, client = swept
-    table = export.export_table(study, client).set_index("number")
+    table = export.export_table(study, RunReader(client.tracking_uri)).set_index("number")
     assert list(table.columns[:5]) == ["state", "value", "value_std", "repeats",
                                        "repeat_values"]
     assert list(table.columns[-10:]) == list(export.TAIL_COLUMNS)
@@ -162,7 +155,8 @@ def test_dash_writes_to_stdout(swept, fmt, capsys):
     assert export_cli(swept, "--format", fmt, "--output", "-") == 0
     out, err = capsys.readouterr()
     assert err == "wrote 2 trials to stdout\n"
-    assert_same_table(read(io.StringIO(out), fmt), export.export_table(study, client))
+    expected = export.export_table(study, RunReader(client.tracking_uri))
+    assert_same_table(read(io.StringIO(out), fmt), expected)
     if fmt == "json":
         records = json.loads(out)  # one array, NaN written as null
         assert isinstance(records, list) and records[0]["value_std"] is None
@@ -196,14 +190,10 @@ def test_parent_run_has_learning_curves(swept):
 
 
 class NoRuns:
-    """An MLflow client whose runs are all gone."""
+    """Runs that are all gone."""
 
-    def get_run(self, run_id):
-        from mlflow.exceptions import MlflowException
-        from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
-
-        raise MlflowException(f"Run with id={run_id} not found",
-                              error_code=RESOURCE_DOES_NOT_EXIST)
+    def final_metrics(self, run_id):
+        return {}
 
 
 def synthetic_study():
@@ -254,3 +244,33 @@ def test_write_table_refuses_unknown_format_and_parquet_to_stdout():
     with pytest.raises(ConfigError, match=r"parquet is binary: give a file, e\.g\. "
                                                  r"--output trials\.parquet$"):
         export.write_table(table, "-", "parquet")
+
+
+# --------------------------------------------------------------------------------------------
+# a sweep recorded before the redesign (3 trials, the last one left RUNNING)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def legacy(tmp_path, monkeypatch):
+    """The recorded sweep unpacked, its folder the working directory."""
+    with tarfile.open(LEGACY) as archive:
+        archive.extractall(tmp_path, filter="data")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_a_legacy_sweep_exports(legacy, capsys):
+    assert main(["export", "sweep.py", "--workspace", "ws", "--format", "json"]) == 0
+    assert capsys.readouterr().out == "wrote 3 trials to legacy-trials.json\n"
+    records = json.loads((legacy / "legacy-trials.json").read_text())
+    assert [r["state"] for r in records] == ["complete", "complete", "running"]
+    assert [r["param.dropout_rate"] for r in records] == [0.1, 0.2, 0.3]
+    assert records[0]["metric.val_loss"] == records[0]["value"]
+    assert records[2]["metric.val_loss"] is not None and records[2]["epochs_trained"] is None
+    assert list(records[0])[-10:] == list(export.TAIL_COLUMNS)
+
+
+def test_reader_of_a_run_that_is_gone(legacy):
+    reader = RunReader(f"sqlite:///{legacy / 'ws' / 'mlflow.db'}")
+    assert reader.final_metrics("0" * 32) == {} and reader.final_metrics(None) == {}

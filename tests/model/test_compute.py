@@ -7,11 +7,11 @@ import keras
 import pytest
 import tensorflow as tf
 
-from cifar_search.model import data
-from cifar_search.model import build as models
-from cifar_search.model.train import run_trial
 from cifar_search.execution.local import WorkerPool
-from cifar_search.execution.protocol import CONTINUE, STOP, TrialTask
+from cifar_search.execution.protocol import Reply, RunEnd, TrialTask
+from cifar_search.model import build as models
+from cifar_search.model import data
+from cifar_search.model.train import run_trial
 
 HAS_GPU = bool(tf.config.list_physical_devices("GPU"))
 
@@ -36,7 +36,7 @@ def task(cache, folder, number=0, **changes):
     return TrialTask(**{**settings, **changes})
 
 
-def train(task_, reply=CONTINUE):
+def train(task_, reply=Reply.CONTINUE):
     """Run a trial; return its result and the logs of each epoch."""
     epochs = []
 
@@ -59,7 +59,7 @@ def test_logits_are_float32_under_either_policy():
 
 def test_mixed_precision_trial_trains_and_records_its_policy(cache, tmp_path):
     result, epochs = train(task(cache, tmp_path, mixed_precision=True))
-    assert result.state == "complete"
+    assert result.state == RunEnd.COMPLETE
     assert result.config["dtype_policy"] == "mixed_float16"
     assert result.config["logits_dtype"] == "float32"
     assert result.config["optimizer"] == "Adam"  # read inside the loss-scale wrapper
@@ -77,12 +77,12 @@ def test_policy_does_not_leak_into_the_next_trial(cache, tmp_path):
 
 
 def test_mixed_precision_trial_continues_from_its_checkpoint(cache, tmp_path):
-    first, _ = train(task(cache, tmp_path, 0, epochs=2, mixed_precision=True), reply=STOP)
-    assert (first.state, first.epochs) == ("stopped", 1)
+    first, _ = train(task(cache, tmp_path, 0, epochs=2, mixed_precision=True), reply=Reply.STOP)
+    assert (first.state, first.epochs) == (RunEnd.STOPPED, 1)
     models.set_precision(False)  # the worker may have trained anything in between
     again, epochs = train(task(cache, tmp_path, 1, epochs=2, mixed_precision=True,
                                resume_dir=str(tmp_path / "00000")))
-    assert (again.state, again.epochs, len(epochs)) == ("complete", 2, 1)
+    assert (again.state, again.epochs, len(epochs)) == (RunEnd.COMPLETE, 2, 1)
     assert again.config["dtype_policy"] == "mixed_float16"
     assert math.isfinite(again.value)
 

@@ -5,6 +5,7 @@ import pytest
 
 from cifar_search.errors import ConfigError
 from cifar_search.config.space import Choice, Fixed, FloatRange, IntRange, Space, load_space
+from tests.helpers import ROOT
 
 
 def parse(parameters):
@@ -111,9 +112,7 @@ def test_scientific_notation_without_dot_is_a_float(tmp_path):
 
 
 def test_shipped_spaces_are_valid():
-    from pathlib import Path
-
-    files = sorted(Path(__file__).parents[1].joinpath("search_spaces").glob("*.yaml"))
+    files = sorted(ROOT.joinpath("search_spaces").glob("*.yaml"))
     assert len(files) >= 6
     for path in files:
         assert load_space(path).params

@@ -1,0 +1,156 @@
+"""A study as tables and plain data: the trials table, the best trial, the counts per outcome
+and the learning curves. Pure: a study (and, for curves, a function that reads a run's metric
+history) in, data out; :mod:`cifar_search.tracking.summary` logs them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import optuna
+import pandas as pd
+
+from cifar_search.search.labels import params_text
+from cifar_search.search.states import Attr, TrialOutcome, outcome_of
+
+#: Trial user attributes shown as columns of the trials table.
+ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.RETRY_OF,
+                Attr.CONTINUES, Attr.DUPLICATE_OF, Attr.MLFLOW_RUN_ID)
+
+#: Learning curves label this many trials (the best); the others are drawn faint, unlabelled.
+LABELLED_CURVES = 12
+
+#: ``history(run_id, metric)``: a run's ``(step, value)`` points in the order they were logged.
+History = Callable[[str, str], Sequence[tuple[int, float]]]
+
+
+def trial_params(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """Every parameter of a trial, fixed ones included."""
+    return dict(trial.user_attrs.get(Attr.PARAMS) or trial.params)
+
+
+def trials_table(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial: number, state, value, each parameter, duration, MLflow run id.
+
+    Example:
+        >>> trials_table(study)[["number", "state", "dropout_rate"]]  # doctest: +SKIP
+    """
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        row: dict[str, Any] = {"number": trial.number, "state": outcome_of(trial).value,
+                               "value": trial.value}
+        if Attr.VALUE_STD in trial.user_attrs:  # scored over several seeds
+            row["value_std"] = trial.user_attrs[Attr.VALUE_STD]
+        row.update(trial_params(trial))
+        row.update({k.value: trial.user_attrs.get(k) for k in ATTR_COLUMNS})
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=["number", "state", "value",
+                                     *(k.value for k in ATTR_COLUMNS)])
+    return pd.DataFrame(rows)
+
+
+def best_trial(study: optuna.Study) -> dict[str, Any] | None:
+    """The best complete trial as plain data, or None."""
+    try:
+        best = study.best_trial
+    except ValueError:
+        return None
+    return {"number": best.number, "value": best.value, "params": trial_params(best),
+            "mlflow_run_id": best.user_attrs.get(Attr.MLFLOW_RUN_ID),
+            "model_path": best.user_attrs.get(Attr.MODEL_PATH)}
+
+
+def counts(study: optuna.Study) -> dict[str, int]:
+    """Number of trials in each outcome, e.g. ``{"complete": 3, "pruned": 1}``."""
+    result: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        name = outcome_of(trial).value
+        result[name] = result.get(name, 0) + 1
+    return result
+
+
+def _mean_curve(history: History, run_ids: list[str], metric: str) -> list[tuple[int, float]]:
+    """Per epoch, the mean over the runs (seeds) that reached it; the last value logged for
+    an epoch counts."""
+    runs = [dict(history(run_id, metric)) for run_id in run_ids]
+    curve = []
+    for step in sorted({step for run in runs for step in run}):
+        values = [run[step] for run in runs if step in run]
+        curve.append((step, sum(values) / len(values)))
+    return curve
+
+
+def _ranked(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Complete trials best first, then pruned ones."""
+    sign = -1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1
+    trials = [t for t in study.get_trials(deepcopy=False)
+              if outcome_of(t) in (TrialOutcome.COMPLETE, TrialOutcome.PRUNED)]
+    return sorted(trials, key=lambda t: (outcome_of(t) != TrialOutcome.COMPLETE,
+                                         sign * t.value if t.value is not None else 0.0,
+                                         t.number))
+
+
+def trial_curves(study: optuna.Study, history: History, metric: str, swept: Sequence[str],
+                 labelled: int = LABELLED_CURVES) -> list[tuple[str | None, list, str]]:
+    """Per-epoch ``metric`` of every complete and pruned trial, best first.
+
+    Each curve is ``(label, [(epoch, value), ...], style)`` for
+    :func:`cifar_search.tracking.plots.learning_curves`: labelled by the swept parameters
+    (``"activation=relu"``), ``"solid"`` for a complete trial and ``"dashed"`` for a pruned one
+    (complete ones ranked by value, then pruned ones); beyond the ``labelled`` best,
+    ``"faint"`` without a label. A trial run with several seeds (user attribute
+    ``repeat_run_ids``) gives the mean over its seeds per epoch. Trials that logged no
+    ``metric`` are left out.
+
+    Args:
+        study: the study.
+        history: reads one run's metric, e.g. :meth:`~cifar_search.tracking.mlflow.RunReader.
+            metric_history`.
+        metric: e.g. ``"val_accuracy"``.
+        swept: the parameters that vary (``sweep.space.swept()``), named in the labels.
+        labelled: how many of the best trials get a label and a colour.
+
+    Example:
+        >>> trial_curves(study, lambda run_id, metric: [(1, 0.3), (2, 0.4)],
+        ...              "val_accuracy", ("activation",))  # doctest: +SKIP
+        [('activation=relu', [(1, 0.3), (2, 0.4)], 'solid')]
+    """
+    found = []
+    for trial in _ranked(study):
+        run_ids = (trial.user_attrs.get(Attr.REPEAT_RUN_IDS)
+                   or [trial.user_attrs.get(Attr.MLFLOW_RUN_ID)])
+        points = _mean_curve(history, [run_id for run_id in run_ids if run_id], metric)
+        if points:
+            label = params_text(trial_params(trial), swept) or f"trial {trial.number}"
+            found.append((trial, label, points))
+    labels = [label for _, label, _ in found]
+    curves = []
+    for rank, (trial, label, points) in enumerate(found):
+        if rank >= labelled:
+            curves.append((None, points, "faint"))
+            continue
+        if labels.count(label) > 1:
+            label = f"{label} (trial {trial.number})"
+        complete = outcome_of(trial) == TrialOutcome.COMPLETE
+        curves.append((label, points, "solid" if complete else "dashed"))
+    return curves
+
+
+def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """A trial as ``status --json`` writes it: number, state, params, value (None when not
+    finite), retry chain and MLflow run id.
+
+    Example:
+        >>> trial_record(study.trials[0])["state"]  # doctest: +SKIP
+        'complete'
+    """
+    value = trial.value
+    if isinstance(value, float) and not math.isfinite(value):
+        value = None
+    attrs = trial.user_attrs
+    return {"number": trial.number, "state": outcome_of(trial).value,
+            "params": trial_params(trial), "value": value,
+            **{k.value: attrs.get(k) for k in (Attr.RETRY_OF, Attr.CONTINUES, Attr.DUPLICATE_OF,
+                                                Attr.MLFLOW_RUN_ID)}}

@@ -1,0 +1,94 @@
+"""A trial's per-epoch checkpoint: the files on disk, saving, restoring, old workspaces."""
+
+import json
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import pytest
+
+from cifar_search.model import checkpoint
+from cifar_search.model.checkpoint import CHECKPOINT, STATE, read_state, saved_epochs
+from tests.helpers import ROOT, cli_env
+
+LEGACY = ROOT / "tests" / "data" / "legacy-14511ce.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def legacy_trials(tmp_path_factory):
+    """The trial folders of a workspace written by the previous layout (commit 14511ce)."""
+    root = tmp_path_factory.mktemp("legacy")
+    with tarfile.open(LEGACY) as archive:
+        archive.extractall(root, filter="data")
+    return root / "ws" / "trials" / "legacy"
+
+
+def small_model(augmentation=True):
+    from cifar_search.model import build
+
+    build.clear_session()
+    model = build.build_model("dropout", {"dropout_rate": 0.3, "augmentation": augmentation},
+                              (32, 32, 3), 10)
+    build.compile_model(model, {})
+    return model
+
+
+def test_no_checkpoint_without_both_files(tmp_path):
+    assert read_state(tmp_path) is None and saved_epochs(tmp_path) is None
+    (tmp_path / STATE).write_text(json.dumps({"epochs": 2, "history": []}))
+    assert read_state(tmp_path) is None  # the model file is missing
+    (tmp_path / CHECKPOINT).write_bytes(b"")
+    assert read_state(tmp_path) == {"epochs": 2, "history": []}
+    assert saved_epochs(tmp_path) == 2
+    assert checkpoint.restore(tmp_path / "absent") is None
+
+
+def test_reading_a_checkpoint_does_not_import_tensorflow(tmp_path):
+    code = ("import sys; from cifar_search.model.checkpoint import read_state, saved_epochs;"
+            f"read_state({str(tmp_path)!r}); saved_epochs({str(tmp_path)!r});"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=cli_env(),
+                         capture_output=True, text=True)
+    assert out.stdout.strip() == "False False", out.stderr
+
+
+def test_save_writes_the_files_and_keys_of_the_previous_layout(tmp_path):
+    model = small_model()
+    history = [{"loss": 2.0, "val_loss": 2.1}, {"loss": 1.5, "val_loss": 1.9}]
+    checkpoint.save(tmp_path / "00003", model, history, epochs=2)
+    folder = tmp_path / "00003"
+    assert sorted(p.name for p in folder.iterdir()) == [CHECKPOINT, STATE]  # no partial left
+    state = json.loads((folder / STATE).read_text())
+    assert sorted(state) == ["epochs", "history", "seed_states"]
+    assert (state["epochs"], state["history"]) == (2, history)
+    assert len(state["seed_states"]) == 3  # flip, translation, dropout
+
+
+def test_restore_brings_back_weights_optimizer_and_random_layers(tmp_path):
+    model = small_model()
+    model.optimizer.build(model.trainable_variables)  # as after a first step
+    model.optimizer.iterations.assign(7)
+    seeds = [v for v in model.variables if v.path.endswith("seed_generator_state")]
+    for i, variable in enumerate(seeds):
+        variable.assign(np.array([1000 + i, 40 + i], dtype=variable.dtype))
+    checkpoint.save(tmp_path, model, [{"loss": 1.0}], epochs=1)
+    restored, state = checkpoint.restore(tmp_path)
+    assert (state["epochs"], state["history"]) == (1, [{"loss": 1.0}])
+    assert int(restored.optimizer.iterations) == 7
+    for saved, loaded in zip(model.get_weights(), restored.get_weights()):
+        np.testing.assert_array_equal(saved, loaded)
+    loaded_seeds = [v.numpy().tolist() for v in restored.variables
+                    if v.path.endswith("seed_generator_state")]
+    assert loaded_seeds == [[1000 + i, 40 + i] for i in range(len(seeds))]
+
+
+def test_a_checkpoint_of_the_previous_layout_restores(legacy_trials):
+    folder = legacy_trials / "00002"  # interrupted after 15 of 30 epochs
+    assert saved_epochs(folder) == 15
+    model, state = checkpoint.restore(folder)
+    assert (state["epochs"], len(state["history"])) == (15, 15)
+    seeds = [v.numpy().tolist() for v in model.variables
+             if v.path.endswith("seed_generator_state")]
+    assert seeds == state["seed_states"] == [[98338421, 180]]
+    assert int(model.optimizer.iterations) > 0

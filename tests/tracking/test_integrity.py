@@ -1,0 +1,113 @@
+"""Optuna trials reconciled with MLflow runs: the rules on synthetic trials and runs, then
+``check`` and ``check --repair`` on a sweep recorded before the redesign."""
+
+import tarfile
+
+import optuna
+import pytest
+from mlflow import MlflowClient
+
+from cifar_search.cli import main
+from cifar_search.tracking.integrity import Problem, disagreements
+from cifar_search.tracking.mlflow import RunRecord
+from tests.helpers import ROOT
+from tests.tracking.studies import add_trial
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+LEGACY = ROOT / "tests" / "data" / "legacy-14511ce.tar.gz"
+
+
+def run(number, status, **tags):
+    return RunRecord(f"run{number}", f"trial-{number:04d}", status, tags)
+
+
+def trials(*specs):
+    """Trials ``(state, attrs)`` numbered from 0, their runs ``run<number>``."""
+    study = optuna.create_study()
+    for number, (state, attrs) in enumerate(specs):
+        add_trial(study, number, "relu", 1.0, state=state, **attrs)
+    return study.get_trials(deepcopy=False)
+
+
+@pytest.mark.parametrize("state, attrs, status", [
+    ("complete", {}, "FINISHED"), ("pruned", {}, "FINISHED"), ("failed", {}, "FAILED"),
+    ("failed", {"interrupted": True}, "KILLED"),
+])
+def test_agreeing_trial_and_run(state, attrs, status):
+    assert disagreements(trials((state, attrs)), {"run0": run(0, status)}, live=False) == []
+
+
+def test_run_left_running_is_fixed_to_its_trials_status():
+    problems = disagreements(trials(("failed", {"interrupted": True})),
+                             {"run0": run(0, "RUNNING")}, live=True)
+    assert problems == [Problem("trial 0 is interrupted but its run run0 is RUNNING", "run0",
+                                "KILLED")]
+
+
+def test_wrong_status_is_fixed_only_when_no_sweep_runs():
+    runs = {"run0": run(0, "FAILED")}
+    (live,) = disagreements(trials(("complete", {})), runs, live=True)
+    (idle,) = disagreements(trials(("complete", {})), runs, live=False)
+    assert live.fix is None and idle.fix == "FINISHED"
+    assert idle.message == "trial 0 is complete but its run run0 is FAILED"
+
+
+def test_running_trials_missing_runs_and_orphans():
+    runs = {"run0": run(0, "RUNNING"), "run9": run(9, "RUNNING"),
+            "run8": run(8, "RUNNING", repaired="true")}
+    specs = (("running", {}), ("complete", {}), ("waiting", {}))
+    assert disagreements(trials(*specs), runs, live=True) == [
+        Problem("trial 1 has no MLflow run"),
+        Problem("run run9 (trial-0009) belongs to no trial", "run9", None)]
+    assert disagreements(trials(*specs), runs, live=False) == [
+        Problem("trial 0 is RUNNING but no sweep is running (run the sweep again to resume it)"),
+        Problem("trial 1 has no MLflow run"),
+        Problem("run run9 (trial-0009) belongs to no trial", "run9", "KILLED")]
+
+
+# --------------------------------------------------------------------------------------------
+# check on a sweep recorded before the redesign (3 trials, the last one left RUNNING)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def legacy(tmp_path, monkeypatch):
+    """The recorded sweep, unpacked: (its folder as the working directory, MLflow client)."""
+    with tarfile.open(LEGACY) as archive:
+        archive.extractall(tmp_path, filter="data")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path, MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'ws' / 'mlflow.db'}")
+
+
+def check(*args):
+    return main(["check", "sweep.py", "--workspace", "ws", *args])
+
+
+def test_check_and_repair_a_legacy_sweep(legacy, capsys):
+    folder, client = legacy
+    study = optuna.load_study(study_name="legacy", storage=f"sqlite:///{folder / 'ws/optuna.db'}")
+    trial_run = study.trials[1].user_attrs["mlflow_run_id"]
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    client.update_run(trial_run, status="RUNNING")  # as a crash would leave it
+    orphan = client.create_run(client.get_run(parent).info.experiment_id, run_name="orphan",
+                               tags={"mlflow.parentRunId": parent}).info.run_id
+    running = ("problem: trial 2 is RUNNING but no sweep is running (run the sweep again to "
+               "resume it)")
+
+    assert check() == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"problem: trial 1 is complete but its run {trial_run} is RUNNING", running,
+        f"problem: run {orphan} (orphan) belongs to no trial",
+        "check 'legacy': 3 trials, 3 problem(s)"]
+
+    assert check("--repair") == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"repaired: set run {trial_run} to FINISHED: trial 1 is complete but its run "
+        f"{trial_run} is RUNNING",
+        f"repaired: set run {orphan} to KILLED: run {orphan} (orphan) belongs to no trial",
+        running, "check 'legacy': 3 trials, 1 problem(s)"]
+    for run_id, status in ((trial_run, "FINISHED"), (orphan, "KILLED")):
+        repaired = client.get_run(run_id)
+        assert repaired.info.status == status and repaired.data.tags["repaired"] == "true"
