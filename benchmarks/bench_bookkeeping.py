@@ -22,12 +22,13 @@ def main() -> None:
     opts = args.parse_args()
     ws = workspace(opts.workspace)
     ws.create()
-    from cifar_search.engines.optuna.coordinator import open_study
+    from cifar_search.engines.optuna.study import StudyStore
+    from cifar_search.search.states import Attr, TrialOutcome
     from cifar_search.tracking.mlflow import Tracker
 
     bench = sweep("b5", {"dropout_rate": {"type": "float", "low": 0.0, "high": 0.5}},
                   trials=opts.trials, sampler="tpe", pruner="median", epochs=opts.epochs)
-    study, _ = open_study(bench, ws)
+    store = StudyStore(bench, ws)
     tracker = Tracker(ws, bench)
     tracker.open_parent(None, "b5")
     per_trial, per_epoch = [], []
@@ -35,21 +36,20 @@ def main() -> None:
             "epoch_seconds": 10.0}
     for _ in range(opts.trials):
         started = time.perf_counter()
-        trial = study.ask()
+        trial = store.ask()
         params = bench.space.suggest(trial)
-        trial.set_user_attr("params", params)
+        store.set_trial_attrs(trial.number, {Attr.PARAMS: params})
         run_id = tracker.start_trial(trial.number, params, 0)
-        trial.set_user_attr("mlflow_run_id", run_id)
+        store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id})
         trial_part = time.perf_counter() - started
         for epoch in range(opts.epochs):
             tick = time.perf_counter()
             tracker.log_epoch(run_id, epoch + 1, logs)
-            trial.report(logs["val_loss"] - 0.01 * epoch, epoch + 1)
-            trial.should_prune()
+            store.report(trial, logs["val_loss"] - 0.01 * epoch, epoch + 1)
             per_epoch.append(time.perf_counter() - tick)
         tick = time.perf_counter()
-        study.tell(trial, 1.0)
-        tracker.end_trial(run_id, "complete", 1.0, {"duration_s": 1.0, "epochs_trained": 10})
+        store.tell(trial.number, TrialOutcome.COMPLETE, 1.0)
+        tracker.end_trial(run_id, TrialOutcome.COMPLETE, 1.0, {"duration_s": 1.0, "epochs_trained": 10})
         per_trial.append(trial_part + time.perf_counter() - tick)
     trial_ms = 1000 * sum(per_trial) / len(per_trial)
     epoch_ms = 1000 * sum(per_epoch) / len(per_epoch)

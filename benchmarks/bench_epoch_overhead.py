@@ -51,10 +51,11 @@ def main() -> None:
                       help="repeat the comparison, alternating which side runs first")
     opts = args.parse_args()
     ws = workspace(opts.workspace)
-    from cifar_search import Compute, data
+    from cifar_search import Compute
+    from cifar_search.model import data
     from cifar_search.execution.local import threads_per_worker
 
-    cache = data.prepare(data.resolve_source(opts.data), ws.data_cache)
+    cache = data.prepared(opts.data, ws.data_cache)
     threads = threads_per_worker(1)
     steps = Compute().steps_per_execution
     print(f"threads {threads}, subset {opts.subset}, {opts.epochs} epochs, batch 32")

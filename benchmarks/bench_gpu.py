@@ -5,7 +5,7 @@ images for mixed precision off/on x XLA off/on; the last of ``--epochs`` epochs 
 first traces and compiles). Part B: N processes at once (spawned, each with GPU memory growth or
 ``--gpu-memory-mb``, as sweep workers are), each training the vgg family on its own synthetic
 images after a warm-up epoch; prints aggregate images/s and trials/hour against N=1. Models,
-compilation and GPU set-up are cifar_search's own (``models``, ``worker.configure_gpus``).
+compilation and GPU set-up are cifar_search's own (``model.build``, ``worker.configure_gpus``).
 
     python benchmarks/bench_gpu.py [--quick] [--json PATH] [--part a|b|all] [--backend jax]
 
@@ -250,16 +250,16 @@ def fit_throughput(family: str, mixed: bool, xla: bool, x: Any, y: Any, batch: i
     """Images/s of the last epoch of ``model.fit`` for one family and setting."""
     import keras
 
-    from cifar_search.model import build as models
+    from cifar_search.model import build
 
     keras.backend.clear_session()
-    models.set_precision(mixed)
+    build.set_precision(mixed)
     keras.utils.set_random_seed(0)
-    model = models.build_model(family, {}, x.shape[1:], 10)
-    models.compile_model(model, {}, xla)
+    model = build.build_model(family, {}, x.shape[1:], 10)
+    build.compile_model(model, {}, xla)
     timer = EpochTimer.make()
     model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[timer])
-    # What compiled, read back as models.describe does (without its TensorFlow device lookup).
+    # What compiled, read back as build.describe does (without its TensorFlow device lookup).
     return {"family": family, "mixed_precision": mixed, "xla": xla,
             "jit_compile": bool(model.jit_compile), "dtype_policy": model.dtype_policy.name,
             "params": int(model.count_params()), "first_epoch_s": round(timer.times[0], 3),
@@ -277,9 +277,9 @@ def part_a(opts: argparse.Namespace) -> list[dict[str, Any]]:
             except Exception as error:  # one setting failing must not hide the others
                 rows.append({"family": family, "mixed_precision": mixed, "xla": xla,
                              "error": f"{type(error).__name__}: {error}"})
-    from cifar_search.model import build as models
+    from cifar_search.model import build
 
-    models.set_precision(False)
+    build.set_precision(False)
     return rows
 
 
@@ -345,13 +345,13 @@ def pack_process(rank: int, count: int, settings: dict[str, Any], barrier: Any,
             configure_gpus(settings["gpu_memory_mb"])
         import keras
 
-        from cifar_search.model import build as models
+        from cifar_search.model import build
 
-        models.set_precision(settings["mixed"])
+        build.set_precision(settings["mixed"])
         keras.utils.set_random_seed(rank)
         x, y = synthetic(settings["images"], rank)
-        model = models.build_model(settings["family"], {}, x.shape[1:], 10)
-        models.compile_model(model, {})
+        model = build.build_model(settings["family"], {}, x.shape[1:], 10)
+        build.compile_model(model, {})
         model.fit(x, y, epochs=1, batch_size=settings["batch"], verbose=0)  # trace, compile
         barrier.wait(timeout=BARRIER_SECONDS)
         started = time.time()

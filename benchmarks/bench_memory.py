@@ -30,10 +30,10 @@ def main() -> None:
     args.add_argument("--recycle", type=int, default=None,
                       help="replace the worker every N trials (default: never within --trials)")
     opts = args.parse_args()
-    from cifar_search.execution import local as pool
+    from cifar_search.execution import local
     from cifar_search.engines.optuna.coordinator import Coordinator
 
-    pool.TRIALS_PER_WORKER = opts.recycle or opts.trials + 1
+    local.TRIALS_PER_WORKER = opts.recycle or opts.trials + 1
     rates = [round(0.01 * i, 2) for i in range(opts.trials)]
     bench = sweep("b7", {"dropout_rate": {"grid": rates}}, epochs=1, batch_size=64,
                   subset=opts.subset, data=opts.data, workers=1)
@@ -49,7 +49,7 @@ def main() -> None:
     coordinator.run()
     for n in (1, 10, len(marks)):
         print(f"B7 after trial {n:>3}: worker {marks[n - 1]:.0f} MiB resident")
-    every = f"every {pool.TRIALS_PER_WORKER} trials" if opts.recycle else "never"
+    every = f"every {local.TRIALS_PER_WORKER} trials" if opts.recycle else "never"
     print(f"B7 highest after any trial: {max(marks):.0f} MiB (worker replaced: {every})")
     if len(marks) > 10:
         per_trial = (marks[-1] - marks[9]) / (len(marks) - 10)

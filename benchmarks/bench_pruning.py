@@ -91,7 +91,7 @@ PRUNERS = {
 
 def finished_trials(sweep_: Any, ws: Any) -> list[Any]:
     """The sweep's finished trials in the order they finished."""
-    from cifar_search.engines.optuna.coordinator import find_study
+    from cifar_search.engines.optuna.study import find_study
 
     trials = find_study(sweep_, ws).get_trials(deepcopy=False)
     done = [t for t in trials if t.state.is_finished()]

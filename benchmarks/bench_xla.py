@@ -30,11 +30,12 @@ tf.config.threading.set_intra_op_parallelism_threads(2)
 tf.config.threading.set_inter_op_parallelism_threads(2)
 import keras
 from pathlib import Path
-from cifar_search import Compute, data, models
+from cifar_search import Compute
+from cifar_search.model import build, data
 split = data.load_split(Path(sys.argv[1]), 0.2, int(sys.argv[2]), 0)
 keras.utils.set_random_seed(0)
-model = models.build_model(sys.argv[4], {}, split.input_shape, split.num_classes)
-models.compile_model(model, {}, xla=sys.argv[5] == "on",
+model = build.build_model(sys.argv[4], {}, split.input_shape, split.num_classes)
+build.compile_model(model, {}, xla=sys.argv[5] == "on",
                      steps_per_execution=Compute().steps_per_execution)
 times = []
 class Timer(keras.callbacks.Callback):
@@ -64,7 +65,7 @@ def main() -> None:
     from cifar_search.model import data
 
     ws = workspace(opts.workspace)
-    cache = data.prepare(data.resolve_source(opts.data), ws.data_cache)
+    cache = data.prepared(opts.data, ws.data_cache)
     images = round(opts.subset * 0.8)
     for family in opts.families.split(","):
         ratios = []

@@ -85,11 +85,11 @@ tf.config.threading.set_inter_op_parallelism_threads(threads)
 import keras
 from pathlib import Path
 from cifar_search.model import data
-from cifar_search.model import build as models
+from cifar_search.model import build
 split = data.load_split(Path(sys.argv[1]), 0.2, int(sys.argv[2]), 0)
 keras.utils.set_random_seed(0)
-model = models.build_model("dropout", {"dropout_rate": 0.3}, split.input_shape, split.num_classes)
-models.compile_model(model, {}, steps_per_execution=int(sys.argv[5]))
+model = build.build_model("dropout", {"dropout_rate": 0.3}, split.input_shape, split.num_classes)
+build.compile_model(model, {}, steps_per_execution=int(sys.argv[5]))
 times = []
 class Timer(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None): self.t = time.perf_counter()
