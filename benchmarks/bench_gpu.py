@@ -303,7 +303,7 @@ def print_part_a(rows: list[dict[str, Any]], opts: argparse.Namespace) -> None:
         params = next((c["params"] for c in cells if "params" in c), 0)
         line = f"{family:<9}{params:>10,}" + "".join(
             f"{r:>{width},.0f}" if r else f"{'error':>{width}}" for r in rates)
-        ok = [(r, n) for r, n in zip(rates, names) if r]
+        ok = [(r, n) for r, n in zip(rates, names, strict=True) if r]
         if ok and rates[0]:
             best, name = max(ok)
             line += f"{name:>{width}}{best / rates[0]:>{width - 1}.2f}x"

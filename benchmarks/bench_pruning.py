@@ -51,6 +51,7 @@ an hour; the replays take seconds).
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 from dataclasses import replace
@@ -202,7 +203,8 @@ def report_replays(pruned: Any, grid_trials: list[Any], tpe_trials: list[Any], g
               "epochs they spent, which is less than they would need)")
 
 
-def main() -> None:
+def options() -> argparse.Namespace:
+    """The benchmark's command line."""
     args = parser(__doc__.splitlines()[0])
     args.set_defaults(data=os.environ.get("CIFAR_SEARCH_DATA") or args.get_default("data"))
     args.add_argument("--space", choices=sorted(SPACES), default="large")
@@ -228,7 +230,11 @@ def main() -> None:
     args.add_argument("--replay-only", action="store_true",
                       help="do not run the pruned search, only replay it (the grid is run or "
                            "taken from --workspace)")
-    opts = args.parse_args()
+    return args.parse_args()
+
+
+def main() -> None:
+    opts = options()
     ws = workspace(opts.workspace)
     space = SPACES[opts.space]
     shared = dict(model="dropout", epochs=opts.epochs, batch_size=32, subset=opts.subset,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from typing import Any, Callable, Sequence
 
@@ -116,6 +115,7 @@ def _load_study(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Counts per state and the trials table."""
+    from cifar_search.search.states import Attr
     from cifar_search.tracking import tables
 
     sweep, study = _load_study(args)
@@ -130,7 +130,7 @@ def cmd_status(args: argparse.Namespace) -> int:
           + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
     table = tables.trials_table(study)
     if not table.empty:
-        columns = [c for c in table.columns if c != "mlflow_run_id"]
+        columns = [c for c in table.columns if c != Attr.MLFLOW_RUN_ID]
         print(table[columns].to_string(index=False, na_rep=""))
     return 0
 
@@ -218,14 +218,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     """Start the MLflow UI on the workspace's runs (127.0.0.1 only)."""
+    from cifar_search.tracking.mlflow import serve_ui
+
     workspace = _workspace(args)
     workspace.create()
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri",
-               workspace.mlflow_url, "--default-artifact-root", workspace.artifacts.as_uri(),
-               "--host", "127.0.0.1", "--port", str(args.port)]
     print(f"MLflow UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
     try:
-        return subprocess.call(command)
+        return serve_ui(workspace, args.port)
     except KeyboardInterrupt:
         return 0
 
@@ -235,89 +234,96 @@ def cmd_ui(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def build_parser() -> Parser:
-    """The argument parser with one subparser per command."""
+def _run_options(run: argparse.ArgumentParser) -> None:
+    """The options of ``run`` and ``resume``: overrides of the sweep file's settings."""
     from cifar_search import engines
 
-    parser = Parser(prog="python -m cifar_search",
-                    description="Hyperparameter sweeps of Keras CNNs on CIFAR-10, tracked in "
-                                "Optuna and MLflow.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    run.add_argument("--trials", type=_positive, help="finished trials to end with")
+    run.add_argument("--epochs", type=_positive, help="epochs per trial")
+    run.add_argument("--subset", type=_positive, help="train on this many images only")
+    run.add_argument("--workers", type=_positive, help="trials trained at once")
+    run.add_argument("--repeats", type=_positive,
+                     help="train each candidate with this many seeds; score = their mean")
+    run.add_argument("--same-seed", action="store_true",
+                     help="train every trial from the sweep's seed (a repeated candidate "
+                          "takes its earlier result)")
+    run.add_argument("--engine", choices=engines.names(),
+                     help="optuna trials (default) or scikeras in scikit-learn's "
+                          "GridSearchCV/RandomizedSearchCV")
+    run.add_argument("--as-written", action="store_true",
+                     help="sklearn engine: compile with Adam inside the build function, as "
+                          "the lesson did (reproduces its ignored optimizer grid)")
+    run.add_argument("--mixed-precision", action="store_true",
+                     help="train with the mixed_float16 policy (GPUs)")
+    run.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
+                     help="compile the train step with XLA (default: Keras decides)")
+    run.add_argument("--data", metavar="PATH",
+                     help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or "
+                          "an image folder train/<class>/, test/<class>/ (dir or .tar.gz); "
+                          "default $CIFAR_SEARCH_DATA, else download")
 
-    for name, handler, text in (
-        ("run", cmd_run, "Run a sweep; run it again to resume it."),
-        ("resume", cmd_resume, "Resume an interrupted sweep (refuses when nothing is left)."),
-    ):
-        run = commands.add_parser(name, help=text.split(";")[0].split(" (")[0].lower(),
-                                  description=text)
-        run.add_argument("sweep", help="a sweep file, e.g. sweeps/dropout.py")
-        run.add_argument("--trials", type=_positive, help="finished trials to end with")
-        run.add_argument("--epochs", type=_positive, help="epochs per trial")
-        run.add_argument("--subset", type=_positive, help="train on this many images only")
-        run.add_argument("--workers", type=_positive, help="trials trained at once")
-        run.add_argument("--repeats", type=_positive,
-                         help="train each candidate with this many seeds; score = their mean")
-        run.add_argument("--same-seed", action="store_true",
-                         help="train every trial from the sweep's seed (a repeated candidate "
-                              "takes its earlier result)")
-        run.add_argument("--engine", choices=engines.names(),
-                         help="optuna trials (default) or scikeras in scikit-learn's "
-                              "GridSearchCV/RandomizedSearchCV")
-        run.add_argument("--as-written", action="store_true",
-                         help="sklearn engine: compile with Adam inside the build function, as "
-                              "the lesson did (reproduces its ignored optimizer grid)")
-        run.add_argument("--mixed-precision", action="store_true",
-                         help="train with the mixed_float16 policy (GPUs)")
-        run.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
-                         help="compile the train step with XLA (default: Keras decides)")
-        run.add_argument("--data", metavar="PATH",
-                         help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or "
-                              "an image folder train/<class>/, test/<class>/ (dir or .tar.gz); "
-                              "default $CIFAR_SEARCH_DATA, else download")
-        _stores(run)
-        run.set_defaults(handler=handler)
 
-    for name, handler, text in (("status", cmd_status, "trials of a sweep's study"),
-                                ("best", cmd_best, "the best trial of a sweep's study")):
-        sub = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-        sub.add_argument("sweep", help="a sweep file, e.g. sweeps/dropout.py")
-        sub.add_argument("--json", action="store_true", help="print one JSON object")
-        _stores(sub)
-        sub.set_defaults(handler=handler)
+def _json_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--json", action="store_true", help="print one JSON object")
 
-    compare = commands.add_parser("compare", help="both engines' candidates side by side",
-                                  description="Both engines' candidates side by side: mean "
-                                              "score, std, runs and rank per engine.")
-    compare.add_argument("sweep", help="a sweep file, e.g. sweeps/optimizer_grid.py")
-    _stores(compare)
-    compare.set_defaults(handler=cmd_compare)
 
-    check = commands.add_parser("check", help="reconcile Optuna trials with MLflow runs",
-                                description="Reconcile Optuna trials with MLflow runs; exit 1 "
-                                            "when they disagree.")
-    check.add_argument("sweep", help="a sweep file, e.g. sweeps/dropout.py")
+def _check_options(check: argparse.ArgumentParser) -> None:
     check.add_argument("--repair", action="store_true",
                        help="fix what can be fixed (e.g. runs left RUNNING by a crash)")
-    _stores(check)
-    check.set_defaults(handler=cmd_check)
 
-    export = commands.add_parser("export", help="write every trial to a csv, parquet or json file",
-                                 description="Write the full trials table of a sweep's study: "
-                                             "parameters, final MLflow metrics, times, run ids.")
-    export.add_argument("sweep", help="a sweep file, e.g. sweeps/dropout.py")
+
+def _export_options(export: argparse.ArgumentParser) -> None:
     export.add_argument("--format", choices=("csv", "parquet", "json"), default="csv",
                         help="file format (default csv)")
     export.add_argument("--output", metavar="PATH",
                         help="file to write (default <sweep name>-trials.<format>); - for "
                              "stdout (csv and json)")
-    _stores(export)
-    export.set_defaults(handler=cmd_export)
 
-    ui = commands.add_parser("ui", help="open the MLflow UI on the workspace",
-                             description="Start the MLflow UI on 127.0.0.1.")
+
+def _ui_options(ui: argparse.ArgumentParser) -> None:
     ui.add_argument("--port", type=_positive, default=5000, help="port (default 5000)")
-    _stores(ui)
-    ui.set_defaults(handler=cmd_ui)
+
+
+def _command(commands: Any, name: str, handler: Callable[[argparse.Namespace], int],
+             summary: str, description: str, options: Callable[[Any], None] | None = None,
+             example: str | None = "sweeps/dropout.py") -> None:
+    """One subcommand: its sweep file (none when ``example`` is None), its own ``options``,
+    then the store flags every command shares."""
+    sub = commands.add_parser(name, help=summary, description=description)
+    if example is not None:
+        sub.add_argument("sweep", help=f"a sweep file, e.g. {example}")
+    if options is not None:
+        options(sub)
+    _stores(sub)
+    sub.set_defaults(handler=handler)
+
+
+def build_parser() -> Parser:
+    """The argument parser with one subparser per command."""
+    parser = Parser(prog="python -m cifar_search",
+                    description="Hyperparameter sweeps of Keras CNNs on CIFAR-10, tracked in "
+                                "Optuna and MLflow.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, handler, text in (
+        ("run", cmd_run, "Run a sweep; run it again to resume it."),
+        ("resume", cmd_resume, "Resume an interrupted sweep (refuses when nothing is left)."),
+    ):
+        _command(commands, name, handler, text.split(";")[0].split(" (")[0].lower(), text,
+                 _run_options)
+    for name, handler, text in (("status", cmd_status, "trials of a sweep's study"),
+                                ("best", cmd_best, "the best trial of a sweep's study")):
+        _command(commands, name, handler, text, text[0].upper() + text[1:] + ".", _json_option)
+    _command(commands, "compare", cmd_compare, "both engines' candidates side by side",
+             "Both engines' candidates side by side: mean score, std, runs and rank per engine.",
+             example="sweeps/optimizer_grid.py")
+    _command(commands, "check", cmd_check, "reconcile Optuna trials with MLflow runs",
+             "Reconcile Optuna trials with MLflow runs; exit 1 when they disagree.",
+             _check_options)
+    _command(commands, "export", cmd_export, "write every trial to a csv, parquet or json file",
+             "Write the full trials table of a sweep's study: parameters, final MLflow metrics, "
+             "times, run ids.", _export_options)
+    _command(commands, "ui", cmd_ui, "open the MLflow UI on the workspace",
+             "Start the MLflow UI on 127.0.0.1.", _ui_options, example=None)
     return parser
 
 

@@ -44,15 +44,15 @@ def _create_whole(path: Path, initialise: Callable[[str], None]) -> None:
 
 
 def _init_optuna(url: str) -> None:
-    import optuna
+    from cifar_search.engines.optuna.study import create_storage  # the one Optuna adapter
 
-    optuna.storages.RDBStorage(url).engine.dispose()
+    create_storage(url)
 
 
 def _init_mlflow(url: str) -> None:
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+    from cifar_search.tracking.mlflow import create_store  # the one MLflow adapter
 
-    SqlAlchemyStore(url, "unused").engine.dispose()
+    create_store(url)
 
 
 @dataclass(frozen=True)

@@ -483,7 +483,9 @@ class Space:
         try:
             return cls._from_dict(data, source)
         except ConfigError as error:
-            raise error.in_file(source) if source else error
+            if not source:
+                raise
+            raise error.in_file(source) from None
 
     @classmethod
     def _from_dict(cls, data: Any, source: str | None) -> "Space":

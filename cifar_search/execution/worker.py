@@ -2,9 +2,9 @@
 
 Workers never touch the Optuna storage or the MLflow store; they talk to the coordinator over a
 pipe (see :mod:`cifar_search.execution.protocol`). A worker ignores Ctrl-C: the coordinator
-decides when it stops. Threads are set before TensorFlow starts so that N workers share the cores without
-oversubscribing them, and GPU memory is claimed as needed (or up to a fixed limit) so that N
-workers share one GPU.
+decides when it stops. Threads are set before TensorFlow starts so that N workers share the
+cores without oversubscribing them, and GPU memory is claimed as needed (or up to a fixed
+limit) so that N workers share one GPU.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import signal
 import traceback
 from multiprocessing.connection import Connection
+
 from cifar_search.execution.protocol import (
     Done,
     EpochEnd,

@@ -83,7 +83,8 @@ def restore(folder: str | Path) -> tuple[keras.Model, dict[str, Any]] | None:
     import keras
 
     model = keras.models.load_model(Path(folder) / CHECKPOINT)
-    for variable, value in zip(_seed_states(model), state.get("seed_states", [])):
+    # strict=False: a checkpoint saved before seed states were kept has none to restore
+    for variable, value in zip(_seed_states(model), state.get("seed_states", []), strict=False):
         variable.assign(value)
     return model, state
 

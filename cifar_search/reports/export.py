@@ -16,20 +16,22 @@ import math
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import optuna
 import pandas as pd
 
 from cifar_search.errors import ConfigError
 from cifar_search.search.states import Attr, outcome_of
 from cifar_search.tracking.tables import trial_params
 
+if TYPE_CHECKING:
+    import optuna
+
 #: Output formats; each is also its file extension.
 FORMATS = ("csv", "parquet", "json")
 
 #: Leading columns, before the parameters.
-HEAD_COLUMNS = ("number", "state", "value", "value_std", "repeats", "repeat_values")
+HEAD_COLUMNS = ("number", "state", "value", Attr.VALUE_STD.value, "repeats", "repeat_values")
 
 #: Trial user attributes written as the last columns, after the times.
 TAIL_ATTRS = (Attr.DURATION_S, Attr.EPOCHS_TRAINED, Attr.FAIL_REASON, Attr.RETRY_OF,
@@ -61,9 +63,10 @@ def _repeat_columns(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     values = trial.user_attrs.get(Attr.REPEAT_VALUES)
     value_std = trial.user_attrs.get(Attr.VALUE_STD)
     if not values:
-        return {"value_std": value_std, "repeats": None, "repeat_values": None}
+        return {Attr.VALUE_STD.value: value_std, "repeats": None, "repeat_values": None}
     finite = [v if isinstance(v, (int, float)) and math.isfinite(v) else None for v in values]
-    return {"value_std": value_std, "repeats": len(values), "repeat_values": json.dumps(finite)}
+    return {Attr.VALUE_STD.value: value_std, "repeats": len(values),
+            "repeat_values": json.dumps(finite)}
 
 
 def _row(trial: optuna.trial.FrozenTrial, metrics: dict[str, float]) -> dict[str, Any]:

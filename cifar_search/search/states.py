@@ -80,7 +80,7 @@ class StudyAttr(enum.StrEnum):
 class Tag(enum.StrEnum):
     """MLflow tags written by cifar_search."""
 
-    KIND = "cifar_search.kind"                # study, seed, candidate
+    KIND = "cifar_search.kind"                # a RunKind: study, seed, candidate
     ENGINE = "cifar_search.engine"
     VARIANT = "cifar_search.variant"
     STUDY_TOKEN = "cifar_search.study_token"
@@ -97,6 +97,20 @@ class Tag(enum.StrEnum):
     STUDY_NAME = "optuna.study_name"
     SWEEP_FILE = "sweep_file"
     BEST_MODEL_TRIAL = "best_model_trial"
+    CANDIDATE = "candidate"                   # sklearn engine: a candidate's label
+    CANDIDATE_NUMBER = "candidate_number"
+    TRAINED_OPTIMIZER = "trained_optimizer"   # the optimizer that really trained
+    REQUESTED_OPTIMIZER = "requested_optimizer"
+    BEST_CANDIDATE = "best_candidate"         # on a search's parent run
+    BEST_TRAINED_OPTIMIZER = "best_trained_optimizer"
+
+
+class RunKind(enum.StrEnum):
+    """What an MLflow run stands for (its :attr:`Tag.KIND`)."""
+
+    STUDY = "study"          # the parent run of a study or of a search
+    SEED = "seed"            # one seed of a repeated trial, nested in the trial's run
+    CANDIDATE = "candidate"  # one candidate of a search (sklearn engine)
 
 
 #: Optuna trial state names (``TrialState.name``) of the outcomes other than a failure.

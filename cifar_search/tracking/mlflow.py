@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 
 from cifar_search.config.sweep import Sweep  # noqa: E402
-from cifar_search.search.states import Tag, TrialOutcome  # noqa: E402
+from cifar_search.search.states import Attr, RunKind, Tag, TrialOutcome  # noqa: E402
 from cifar_search.workspace import Workspace  # noqa: E402
 
 if TYPE_CHECKING:
@@ -155,10 +157,10 @@ class Tracker(RunReader):
 
     def _create_parent(self, token: str) -> str:
         sweep = self.sweep
-        tags = {Tag.KIND: "study", Tag.STUDY_NAME: sweep.name,
+        tags = {Tag.KIND: RunKind.STUDY, Tag.STUDY_NAME: sweep.name,
                 Tag.SWEEP_FILE: str(sweep.source or ""), Tag.STUDY_TOKEN: token}
         run = self.client.create_run(self.experiment_id, run_name=sweep.name,
-                                     tags={str(k): v for k, v in tags.items()})
+                                     tags={str(k): str(v) for k, v in tags.items()})
         self.parent_id = run.info.run_id
         self._log_parent_params()
         return self.parent_id
@@ -207,7 +209,7 @@ class Tracker(RunReader):
         """Create the run of one seed of a repeated trial, nested in the trial's run."""
         tags = {Tag.PARENT_RUN_ID: trial_run_id, Tag.TRIAL_NUMBER: number,
                 Tag.STUDY_NAME: self.sweep.name, Tag.STATE: TrialOutcome.RUNNING, Tag.SEED: seed,
-                Tag.REPEAT: repeat, Tag.KIND: "seed"}
+                Tag.REPEAT: repeat, Tag.KIND: RunKind.SEED}
         run = self.client.create_run(self.experiment_id,
                                      run_name=f"trial-{number:04d}-seed-{repeat}",
                                      tags={str(k): str(v) for k, v in tags.items()})
@@ -224,14 +226,15 @@ class Tracker(RunReader):
         outcome = TrialOutcome(state)
         info = dict(info or {})
         metrics = {"objective": value} if value is not None else {}
-        for key in ("duration_s", "epochs_trained", "startup_seconds", "value_std", "repeats"):
+        for key in (Attr.DURATION_S, Attr.EPOCHS_TRAINED, "startup_seconds", Attr.VALUE_STD,
+                    "repeats"):
             if key in info:
-                value = info.pop(key)
-                if value is not None:
-                    metrics[key] = value
+                found = info.pop(key)
+                if found is not None:
+                    metrics[str(key)] = found
         tags: dict[str, Any] = {Tag.STATE: outcome}
-        if "duplicate_of" in info:  # same parameters and seed as that trial: not trained again
-            tags[Tag.DUPLICATE_OF] = info.pop("duplicate_of")
+        if Attr.DUPLICATE_OF in info:  # same parameters and seed as that trial: not trained again
+            tags[Tag.DUPLICATE_OF] = info.pop(Attr.DUPLICATE_OF)
         if reason:
             tags[Tag.FAIL_REASON] = reason
         self._log(run_id, metrics=metrics, tags=tags,
@@ -299,6 +302,23 @@ class Tracker(RunReader):
         )
 
 
+def create_store(url: str) -> None:
+    """Build the schema of an empty SQL tracking store at ``url`` (see
+    :meth:`cifar_search.workspace.Workspace.create_stores`)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    SqlAlchemyStore(url, "unused").engine.dispose()
+
+
+def serve_ui(workspace: Workspace, port: int) -> int:
+    """Run the MLflow UI on the workspace's runs at 127.0.0.1:``port`` until it exits; its
+    exit code."""
+    return subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri",
+                            workspace.mlflow_url, "--default-artifact-root",
+                            workspace.artifacts.as_uri(), "--host", "127.0.0.1",
+                            "--port", str(port)])
+
+
 def scratch_dir() -> tempfile.TemporaryDirectory:
     """A temporary folder for files about to be logged."""
     return tempfile.TemporaryDirectory(prefix="cifar-search-")
@@ -334,14 +354,14 @@ class SearchTracker:
         """The search's parent run (None until :meth:`open`)."""
         return self._tracker.parent_id
 
-    def _tags(self, kind: str, tags: Mapping[str, Any]) -> dict[str, str]:
+    def _tags(self, kind: RunKind, tags: Mapping[str, Any]) -> dict[str, str]:
         return {str(k): str(v) for k, v in {Tag.KIND: kind, Tag.ENGINE: self.engine,
                                             Tag.VARIANT: self.variant, **tags}.items()}
 
     def open(self, run_name: str, settings: Mapping[str, Any]) -> str:
         """Create the parent run with the sweep's params and the engine's ``settings``; return
         its id."""
-        tags = self._tags("study", {Tag.SWEEP_FILE: self.sweep.source or ""})
+        tags = self._tags(RunKind.STUDY, {Tag.SWEEP_FILE: self.sweep.source or ""})
         run = self.client.create_run(self._tracker.experiment_id, run_name=run_name, tags=tags)
         self._tracker.parent_id = run.info.run_id
         self._tracker._log(run.info.run_id, params={
@@ -356,8 +376,8 @@ class SearchTracker:
         """One ended child run of candidate ``number`` (FAILED when ``failed``, else
         FINISHED); ``steps`` are stepped metrics ``(key, step, value)``. Return its id."""
         outcome = TrialOutcome.FAILED if failed else TrialOutcome.COMPLETE
-        tags = self._tags("candidate", {Tag.PARENT_RUN_ID: self.parent_id, **tags,
-                                        Tag.STATE: outcome})
+        tags = self._tags(RunKind.CANDIDATE, {Tag.PARENT_RUN_ID: self.parent_id, **tags,
+                                              Tag.STATE: outcome})
         run = self.client.create_run(self._tracker.experiment_id,
                                      run_name=f"candidate-{number:04d}", tags=tags)
         self._tracker._log(run.info.run_id, metrics=metrics, params=params, steps=steps)
@@ -395,7 +415,8 @@ def latest_search_table(workspace: Workspace, sweep_name: str, engine: str, vari
         return None
     runs = client.search_runs(
         [experiment.experiment_id],
-        filter_string=(f"tags.`{Tag.KIND}` = 'study' and tags.`{Tag.ENGINE}` = '{engine}' and "
+        filter_string=(f"tags.`{Tag.KIND}` = '{RunKind.STUDY}' and "
+                       f"tags.`{Tag.ENGINE}` = '{engine}' and "
                        f"tags.`{Tag.VARIANT}` = '{variant}' and attributes.status = 'FINISHED'"),
         order_by=["attributes.start_time DESC"], max_results=1)
     if not runs:

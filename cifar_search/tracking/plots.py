@@ -102,12 +102,12 @@ def learning_curves(curves: Sequence[Curve | tuple], metric: str, path: Path,
     figure, axes = plt.subplots(figsize=(8, 4.5))
     for curve in curves:  # the faint ones first, under the others
         if curve.style == "faint":
-            epochs, values = zip(*sorted(curve.points))
+            epochs, values = zip(*sorted(curve.points), strict=True)
             axes.plot(epochs, values, color="0.82", linewidth=1, zorder=1)
     shown = [curve for curve in curves if curve.style != "faint"]
     colours = plt.get_cmap("tab10" if len(shown) <= 10 else "tab20")
     for i, curve in enumerate(shown):
-        epochs, values = zip(*sorted(curve.points))
+        epochs, values = zip(*sorted(curve.points), strict=True)
         axes.plot(epochs, values, linestyle="--" if curve.style == "dashed" else "-",
                   marker="o" if len(epochs) <= 30 else None, markersize=3,
                   color=colours(i % colours.N), label=curve.label, zorder=2)
@@ -159,7 +159,7 @@ def candidate_scores(table: pd.DataFrame, path: Path, title: str,
     positions = range(len(labels))
     axes.errorbar(positions, table["mean_score"], yerr=table["std_score"], fmt="o",
                   color="tab:blue", ecolor="tab:gray", capsize=4)
-    for x, (flag, mean) in enumerate(zip(best, table["mean_score"])):
+    for x, (flag, mean) in enumerate(zip(best, table["mean_score"], strict=True)):
         if flag:
             axes.plot([x], [mean], "o", color="tab:red", markersize=9, zorder=3)
     axes.set_xticks(list(positions), labels, rotation=30 if len(labels) > 3 else 0,

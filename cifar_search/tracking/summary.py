@@ -7,13 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-import optuna
 import pandas as pd
 
 from cifar_search.search.states import TrialOutcome
 from cifar_search.tracking.tables import History, best_trial, counts, trial_curves, trials_table
 
 if TYPE_CHECKING:
+    import optuna
+
     from cifar_search.config.sweep import Sweep
     from cifar_search.tracking.mlflow import Tracker
 

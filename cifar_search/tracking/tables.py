@@ -41,7 +41,7 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
         row: dict[str, Any] = {"number": trial.number, "state": outcome_of(trial).value,
                                "value": trial.value}
         if Attr.VALUE_STD in trial.user_attrs:  # scored over several seeds
-            row["value_std"] = trial.user_attrs[Attr.VALUE_STD]
+            row[Attr.VALUE_STD.value] = trial.user_attrs[Attr.VALUE_STD]
         row.update(trial_params(trial))
         row.update({k.value: trial.user_attrs.get(k) for k in ATTR_COLUMNS})
         rows.append(row)
@@ -58,8 +58,7 @@ def best_trial(study: optuna.Study) -> dict[str, Any] | None:
     except ValueError:
         return None
     return {"number": best.number, "value": best.value, "params": trial_params(best),
-            "mlflow_run_id": best.user_attrs.get(Attr.MLFLOW_RUN_ID),
-            "model_path": best.user_attrs.get(Attr.MODEL_PATH)}
+            **{k.value: best.user_attrs.get(k) for k in (Attr.MLFLOW_RUN_ID, Attr.MODEL_PATH)}}
 
 
 def counts(study: optuna.Study) -> dict[str, int]:

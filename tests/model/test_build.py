@@ -88,7 +88,7 @@ def test_same_seed_same_initial_weights():
         keras.utils.set_random_seed(7)
         return built("vgg", depth=1).get_weights()
 
-    for a, b in zip(weights(), weights()):
+    for a, b in zip(weights(), weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 

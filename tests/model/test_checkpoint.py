@@ -76,7 +76,7 @@ def test_restore_brings_back_weights_optimizer_and_random_layers(tmp_path):
     restored, state = checkpoint.restore(tmp_path)
     assert (state["epochs"], state["history"]) == (1, [{"loss": 1.0}])
     assert int(restored.optimizer.iterations) == 7
-    for saved, loaded in zip(model.get_weights(), restored.get_weights()):
+    for saved, loaded in zip(model.get_weights(), restored.get_weights(), strict=True):
         np.testing.assert_array_equal(saved, loaded)
     loaded_seeds = [v.numpy().tolist() for v in restored.variables
                     if v.path.endswith("seed_generator_state")]

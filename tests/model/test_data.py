@@ -87,7 +87,7 @@ def test_every_image_folder_form_gives_the_same_arrays(tmp_path, images, layout)
         source = tmp_path / "outer"
         shutil.copytree(images, source / "cifar10")
     cache = data.prepare(source, tmp_path / "cache")
-    for got, want in zip(arrays(cache), expected):
+    for got, want in zip(arrays(cache), expected, strict=True):
         np.testing.assert_array_equal(got, want)
     assert data.read_meta(cache)["classes"] == ["c0", "c1", "c2"]
 
@@ -104,7 +104,7 @@ def test_cifar_python_tarball_and_extracted_folders_give_the_same_arrays(
         archive.extractall(tmp_path / "extracted", filter="data")
     for source in (tarball, tmp_path / "extracted", tmp_path / "extracted/cifar-10-batches-py"):
         cache = data.prepare(source, tmp_path / "cache")
-        for got, want in zip(arrays(cache), expected):
+        for got, want in zip(arrays(cache), expected, strict=True):
             np.testing.assert_array_equal(got, want)
         assert data.read_meta(cache)["classes"] == classes
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from cifar_search.model.pipeline import batches, worker_threads
 

@@ -79,17 +79,6 @@ class Coordinator:
 
     # -- set-up ----------------------------------------------------------------------------
 
-    def prepare(self) -> None:
-        """Everything that can fail on bad input, before any study or run is made."""
-        self.data_dir = data.prepared(self.sweep.data.source, self.workspace.data_cache)
-        self.workspace.create()
-        train = data.read_meta(self.data_dir)["train"]
-        subset = self.sweep.data.subset
-        if subset is not None and subset > train:
-            source = data.resolve_source(self.sweep.data.source) or "CIFAR-10"
-            raise DataError(f"{self.sweep.source}: data.subset: {subset} is more than the "
-                            f"{train} training images in {source}")
-
     def trial_dir(self, number: int, repeat: int) -> Path:
         """Files of one seed run (the trial's folder itself when the sweep has one repeat)."""
         folder = self.workspace.trial_dir(self.sweep.name, number)
@@ -98,27 +87,10 @@ class Coordinator:
     def _open(self) -> bool:
         """Open the study, its parent run and the recorder; recover a crash. Return whether
         the study existed."""
-        from cifar_search.tracking.mlflow import Tracker
-
-        self.store = StudyStore(self.sweep, self.workspace)
-        self.tracker = Tracker(self.workspace, self.sweep)
-        parent = self.tracker.open_parent(self.store.attr(StudyAttr.MLFLOW_PARENT_RUN_ID),
-                                          self._tracking_token())
-        self.store.set_attr(StudyAttr.MLFLOW_PARENT_RUN_ID, parent)
-        self.tracker.update_parent({"trials": self.target, "workers": self.sweep.workers})
-        self.recorder = Recorder(self.store, self.tracker, self.plan, self.sweep.objective.metric,
-                                 self.trial_dir, self.say, self.progress)
-        recovery.recover(self.recorder)
-        recovery.reconcile_runs(self.store.study, self.tracker)
+        self.recorder = open_recorder(self.sweep, self.workspace, self.plan, self.trial_dir,
+                                      self.say, self.progress)
+        self.store, self.tracker = self.recorder.store, self.recorder.tracker
         return self.store.existed
-
-    def _tracking_token(self) -> str:
-        """The study's tag on its MLflow parent run, recorded before the run is made."""
-        token = self.store.attr(StudyAttr.MLFLOW_TOKEN)
-        if token is None:
-            token = uuid.uuid4().hex
-            self.store.set_attr(StudyAttr.MLFLOW_TOKEN, token)
-        return token
 
     def _announce(self, existed: bool) -> None:
         if existed:
@@ -174,22 +146,9 @@ class Coordinator:
             self.running.pop(running.number)
             self.recorder.pruned(running, run, _no_result(run.epochs))
             return False
-        worker.send(self._task(running, run.repeat, run.seed, resume_dir))
+        worker.send(trial_task(self.sweep, running, run.repeat, run.seed, self.data_dir,
+                               self.trial_dir(running.number, run.repeat), resume_dir))
         return True
-
-    def _task(self, running: Running, repeat: int, seed: int, resume_dir: str | None
-              ) -> TrialTask:
-        sweep = self.sweep
-        return TrialTask(
-            number=running.number, params=running.params, family=sweep.model,
-            epochs=sweep.budget.epochs, batch_size=sweep.budget.batch_size,
-            patience=sweep.budget.patience, metric=sweep.objective.metric,
-            direction=sweep.objective.direction, seed=seed, data_dir=str(self.data_dir),
-            validation=sweep.data.validation, subset=sweep.data.subset, split_seed=sweep.seed,
-            trial_dir=str(self.trial_dir(running.number, repeat)), resume_dir=resume_dir,
-            repeat=repeat, mixed_precision=sweep.compute.mixed_precision, xla=sweep.compute.xla,
-            steps_per_execution=sweep.compute.steps_per_execution,
-        )
 
     def _give_work(self) -> None:
         """Hand every idle worker a seed of a trial in flight, else a new trial."""
@@ -292,45 +251,18 @@ class Coordinator:
         for number in list(self.running):
             self.recorder.interrupt(self.running.pop(number))
 
-    @contextlib.contextmanager
-    def _signals(self) -> Iterator[None]:
+    def _on_signal(self, signum: int) -> None:
         """First Ctrl-C: hand out no new trial and stop running ones after their epoch.
         Second Ctrl-C, or SIGTERM: stop at once. Either way every trial in flight is recorded
         as interrupted and continues from its checkpoint on resume."""
-        def on_signal(signum: int, frame: Any) -> None:
-            if self.stopping or signum == signal.SIGTERM:
-                self.stopping = self.aborting = True  # acted on between two store writes
-                return
-            self.stopping = True
-            self.say("stopping: running trials end after their current epoch "
-                     "(Ctrl-C again to stop at once)")
-
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        if self.stopping or signum == signal.SIGTERM:
+            self.stopping = self.aborting = True  # acted on between two store writes
+            return
+        self.stopping = True
+        self.say("stopping: running trials end after their current epoch "
+                 "(Ctrl-C again to stop at once)")
 
     # -- the end ---------------------------------------------------------------------------
-
-    def _evaluate_best(self) -> dict[str, Any] | None:
-        """Evaluate the best trial's model on the test set (once per best trial)."""
-        best = self.store.best()
-        if best is None or self.store.attr(StudyAttr.TEST_EVALUATED_TRIAL) == best.number:
-            return None
-        model_path = best.user_attrs.get(Attr.MODEL_PATH)
-        if not model_path:
-            return None
-        worker = self.pool.wait_idle(POLL_SECONDS)
-        worker.send(EvaluateTask(model_path, str(self.data_dir)))
-        message = self.pool.result_of(worker, POLL_SECONDS)
-        if not isinstance(message, Evaluated):
-            reason = message.reason if isinstance(message, Failed) else "worker died"
-            self.say(f"could not evaluate trial {best.number} on the test set: {reason}")
-            return None
-        self.store.set_attr(StudyAttr.TEST_EVALUATED_TRIAL, best.number)
-        return {**message.results, "trial": best.number, "model_path": model_path}
 
     def _run_workers(self) -> dict[str, Any] | None:
         """Train until the target or a stop; return the test results of a new best model."""
@@ -341,11 +273,11 @@ class Coordinator:
                 self.progress.start(self.target, scheduler.finished(self.store.view()),
                                     self.sweep.budget.epochs * self.sweep.repeats)
             try:
-                with self._signals():
+                with signals_to(self._on_signal):
                     self._loop()
                     finished = scheduler.finished(self.store.view())
                     if not self.stopping and finished >= self.target:
-                        return self._evaluate_best()
+                        return evaluate_best(self.store, self.pool, self.data_dir, self.say)
             except KeyboardInterrupt:
                 self._abandon_running()
             finally:
@@ -357,7 +289,7 @@ class Coordinator:
         """Run (or resume) the sweep until it has its target of finished trials."""
         from cifar_search.tracking import summary
 
-        self.prepare()
+        self.data_dir = prepare_data(self.sweep, self.workspace)
         self.workspace.create_stores()
         lock = self.workspace.lock(self.sweep.name)
         try:
@@ -370,6 +302,97 @@ class Coordinator:
         done = scheduler.is_done(self.plan, trials)
         self.tracker.close_parent("FINISHED" if done else "KILLED")
         return Outcome(scheduler.finished(trials), self.target, self.stopping, best, test)
+
+
+def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
+    """The sweep's decoded-data folder, after everything that can fail on bad input (before
+    any study or run is made)."""
+    data_dir = data.prepared(sweep.data.source, workspace.data_cache)
+    workspace.create()
+    train = data.read_meta(data_dir)["train"]
+    subset = sweep.data.subset
+    if subset is not None and subset > train:
+        source = data.resolve_source(sweep.data.source) or "CIFAR-10"
+        raise DataError(f"{sweep.source}: data.subset: {subset} is more than the "
+                        f"{train} training images in {source}")
+    return data_dir
+
+
+def open_recorder(sweep: Sweep, workspace: Workspace, plan: Plan,
+                  trial_dir: Callable[[int, int], Path], say: Callable[[str], None],
+                  progress: Any = None) -> Recorder:
+    """Open the study, its MLflow parent run and the recorder that writes both; recover what
+    a crash left behind."""
+    from cifar_search.tracking.mlflow import Tracker
+
+    store = StudyStore(sweep, workspace)
+    tracker = Tracker(workspace, sweep)
+    parent = tracker.open_parent(store.attr(StudyAttr.MLFLOW_PARENT_RUN_ID),
+                                 _tracking_token(store))
+    store.set_attr(StudyAttr.MLFLOW_PARENT_RUN_ID, parent)
+    tracker.update_parent({"trials": plan.target, "workers": sweep.workers})
+    recorder = Recorder(store, tracker, plan, sweep.objective.metric, trial_dir, say, progress)
+    recovery.recover(recorder)
+    recovery.reconcile_runs(store.study, tracker)
+    return recorder
+
+
+def _tracking_token(store: StudyStore) -> str:
+    """The study's tag on its MLflow parent run, recorded before the run is made."""
+    token = store.attr(StudyAttr.MLFLOW_TOKEN)
+    if token is None:
+        token = uuid.uuid4().hex
+        store.set_attr(StudyAttr.MLFLOW_TOKEN, token)
+    return token
+
+
+def trial_task(sweep: Sweep, running: Running, repeat: int, seed: int, data_dir: Path,
+               trial_dir: Path, resume_dir: str | None) -> TrialTask:
+    """What a worker needs to train one seed run of ``running``."""
+    return TrialTask(
+        number=running.number, params=running.params, family=sweep.model,
+        epochs=sweep.budget.epochs, batch_size=sweep.budget.batch_size,
+        patience=sweep.budget.patience, metric=sweep.objective.metric,
+        direction=sweep.objective.direction, seed=seed, data_dir=str(data_dir),
+        validation=sweep.data.validation, subset=sweep.data.subset, split_seed=sweep.seed,
+        trial_dir=str(trial_dir), resume_dir=resume_dir,
+        repeat=repeat, mixed_precision=sweep.compute.mixed_precision, xla=sweep.compute.xla,
+        steps_per_execution=sweep.compute.steps_per_execution,
+    )
+
+
+@contextlib.contextmanager
+def signals_to(handler: Callable[[int], None]) -> Iterator[None]:
+    """Inside the block, SIGINT and SIGTERM call ``handler(signum)``; the previous handlers
+    are put back after it."""
+    previous = {sig: signal.signal(sig, lambda signum, frame: handler(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def evaluate_best(store: StudyStore, pool: WorkerPool, data_dir: Path,
+                  say: Callable[[str], None]) -> dict[str, Any] | None:
+    """Evaluate the best trial's model on the test set in an idle worker (once per best
+    trial); its test results, or None."""
+    best = store.best()
+    if best is None or store.attr(StudyAttr.TEST_EVALUATED_TRIAL) == best.number:
+        return None
+    model_path = best.user_attrs.get(Attr.MODEL_PATH)
+    if not model_path:
+        return None
+    worker = pool.wait_idle(POLL_SECONDS)
+    worker.send(EvaluateTask(model_path, str(data_dir)))
+    message = pool.result_of(worker, POLL_SECONDS)
+    if not isinstance(message, Evaluated):
+        reason = message.reason if isinstance(message, Failed) else "worker died"
+        say(f"could not evaluate trial {best.number} on the test set: {reason}")
+        return None
+    store.set_attr(StudyAttr.TEST_EVALUATED_TRIAL, best.number)
+    return {**message.results, "trial": best.number, "model_path": model_path}
 
 
 def _no_result(epochs: int) -> Any:

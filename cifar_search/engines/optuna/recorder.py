@@ -70,8 +70,8 @@ class Recorder:
             Attr.EPOCHS_TRAINED: 0, Attr.DURATION_S: 0.0, **taken.copied})
         self.store.tell(trial.number, TrialOutcome.COMPLETE, taken.value)
         self.tracker.end_trial(run_id, TrialOutcome.COMPLETE, taken.value,
-                               {"duplicate_of": taken.origin, "epochs_trained": 0,
-                                "duration_s": 0.0})
+                               {Attr.DUPLICATE_OF: taken.origin, Attr.EPOCHS_TRAINED: 0,
+                                Attr.DURATION_S: 0.0})
         if self.progress:
             self.progress.trial(0)
         self.say(self.line(trial.number, TrialOutcome.COMPLETE, taken.value, params,
@@ -141,8 +141,8 @@ class Recorder:
         self.store.set_trial_attrs(running.number, attrs)
         self.store.tell(running.number, outcome,
                         value if outcome == TrialOutcome.COMPLETE else None)
-        info = {**(info or {}), "duration_s": round(seconds, 3),
-                "epochs_trained": running.epochs}
+        info = {**(info or {}), Attr.DURATION_S: round(seconds, 3),
+                Attr.EPOCHS_TRAINED: running.epochs}
         self.tracker.end_trial(running.run_id, outcome, value, info, reason)
         if self.progress:
             self.progress.trial(running.epochs)
@@ -158,7 +158,7 @@ class Recorder:
             running.results[run.repeat] = result
             running.pending.clear()
             self.tracker.end_trial(run.run_id, TrialOutcome.PRUNED, result.value,
-                                   {**result.config, "epochs_trained": run.epochs})
+                                   {**result.config, Attr.EPOCHS_TRAINED: run.epochs})
         self.finish(running, TrialOutcome.PRUNED, result.value, result.config)
 
     def complete(self, running: Running, result: TrialResult) -> None:
@@ -171,7 +171,7 @@ class Recorder:
         run = running.runs[repeat]
         running.results[repeat] = result
         self.tracker.end_trial(run.run_id, result.state, result.value,
-                               {**result.config, "epochs_trained": run.epochs})
+                               {**result.config, Attr.EPOCHS_TRAINED: run.epochs})
         if not running.all_seeds_done():
             return
         results = [running.results[r] for r in sorted(running.results)]
@@ -182,7 +182,7 @@ class Recorder:
         self.store.set_trial_attrs(running.number, {Attr.REPEAT_VALUES: values,
                                                     Attr.VALUE_STD: std})
         self.finish(running, TrialOutcome.COMPLETE, mean,
-                    {**best.config, "value_std": std, "repeats": len(values)})
+                    {**best.config, Attr.VALUE_STD: std, "repeats": len(values)})
 
     def seed_failed(self, running: Running, repeat: int, reason: str) -> None:
         """A seed of a repeated trial failed: its own run fails, and the trial with it."""

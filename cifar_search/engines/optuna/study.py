@@ -31,6 +31,12 @@ OPTUNA_STATE = {TrialOutcome.COMPLETE: TrialState.COMPLETE, TrialOutcome.PRUNED:
                 TrialOutcome.FAILED: TrialState.FAIL, TrialOutcome.INTERRUPTED: TrialState.FAIL}
 
 
+def create_storage(url: str) -> None:
+    """Build the schema of an empty SQL storage at ``url`` (see
+    :meth:`cifar_search.workspace.Workspace.create_stores`)."""
+    optuna.storages.RDBStorage(url).engine.dispose()
+
+
 def storage_of(workspace: Workspace) -> optuna.storages.BaseStorage:
     """The Optuna storage; SQLite waits for readers (e.g. ``status``) instead of failing."""
     url = workspace.optuna_url
@@ -111,7 +117,7 @@ class StudyStore:
 
     def trial(self, number: int) -> TrialView:
         """One trial by number."""
-        return trial_view(self.storage.get_trial(self._trial_id(number)))
+        return trial_view(self.storage.get_trial(self._id_of(number)))
 
     def attr(self, key: StudyAttr, default: Any = None) -> Any:
         """A study attribute."""
@@ -132,7 +138,7 @@ class StudyStore:
 
     def set_trial_attrs(self, number: int, attrs: dict[str, Any]) -> None:
         """Set user attributes of trial ``number`` (running or not yet told)."""
-        trial_id = self._trial_id(number)
+        trial_id = self._id_of(number)
         for key, value in attrs.items():
             self.storage.set_trial_user_attr(trial_id, key, value)
 
@@ -157,5 +163,6 @@ class StudyStore:
         """Queue ``params`` for a later ask, with user attributes for the trial."""
         self.study.enqueue_trial(params, user_attrs=attrs)
 
-    def _trial_id(self, number: int) -> int:
+    def _id_of(self, number: int) -> int:
+        """The storage's id of trial ``number`` (public storage API)."""
         return self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)

@@ -41,7 +41,6 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -62,6 +61,7 @@ from cifar_search.engines.sklearn.params import (
 from cifar_search.engines.sklearn.results import candidates_table, cell_text, report_lines
 from cifar_search.errors import ConfigError
 from cifar_search.execution.threads import thread_env
+from cifar_search.search.states import Tag
 from cifar_search.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -372,9 +372,9 @@ def _log_candidates(tracker: "SearchTracker", table: pd.DataFrame) -> list[str]:
     """One ended child run per candidate; return their ids in table order."""
     ids = []
     for row in table.to_dict("records"):
-        tags = {"candidate": row["candidate"], "candidate_number": row["number"],
-                "trained_optimizer": cell_text(row["trained_optimizer"]),
-                "requested_optimizer": row["requested_optimizer"]}
+        tags = {Tag.CANDIDATE: row["candidate"], Tag.CANDIDATE_NUMBER: row["number"],
+                Tag.TRAINED_OPTIMIZER: cell_text(row["trained_optimizer"]),
+                Tag.REQUESTED_OPTIMIZER: row["requested_optimizer"]}
         steps = [("fold_score", i, s) for i, s in enumerate(json.loads(row["fit_scores"]))]
         ids.append(tracker.log_candidate(
             row["number"], json.loads(row["params"]), {k: row[k] for k in CANDIDATE_METRICS},
@@ -404,6 +404,8 @@ def _summary_files(table: pd.DataFrame, cv_results: pd.DataFrame, failures: list
 def _record(search: Any, sweep: Sweep, tracker: "SearchTracker", failures: list[str],
             started: float) -> SearchResult:
     """The fitted search as a candidates table, logged as child runs and parent summary."""
+    from cifar_search.tracking.mlflow import scratch_dir
+
     cv_results = pd.DataFrame(search.cv_results_)
     table = candidates_table(search.cv_results_, sweep)
     table["run_id"] = _log_candidates(tracker, table)
@@ -415,9 +417,9 @@ def _record(search: Any, sweep: Sweep, tracker: "SearchTracker", failures: list[
         "candidates": len(table), "fits": int(table["fits"].sum()),
         "failed_fits": int(table["failed_fits"].sum()), "duration_s": seconds,
     }
-    tags = {"best_candidate": best["candidate"],
-            "best_trained_optimizer": cell_text(best["trained_optimizer"])}
-    with tempfile.TemporaryDirectory(prefix="cifar-search-") as scratch:
+    tags = {Tag.BEST_CANDIDATE: best["candidate"],
+            Tag.BEST_TRAINED_OPTIMIZER: cell_text(best["trained_optimizer"])}
+    with scratch_dir() as scratch:
         tracker.log_summary(metrics, tags,
                             _summary_files(table, cv_results, failures, sweep, Path(scratch)))
     return SearchResult(table, best, tracker.parent_id, seconds, cv_results)

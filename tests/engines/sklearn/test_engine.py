@@ -162,11 +162,13 @@ def test_a_search_leaves_tensorflows_op_determinism_as_it_found_it(fixed_run):
 
 def test_fixed_mode_trains_the_optimizer_each_candidate_asks_for(fixed_run):
     sweep, result, lines = fixed_run
-    trained = dict(zip(result.table["candidate"], result.table["trained_optimizer"]))
+    trained = dict(zip(result.table["candidate"], result.table["trained_optimizer"],
+                       strict=True))
     assert trained == {"optimizer=sgd, momentum=0": "SGD", "optimizer=sgd, momentum=0.9": "SGD",
                        "optimizer=rmsprop": "RMSprop", "optimizer=adam": "Adam"}
     assert (result.table["trained_optimizer"] == result.table["requested_optimizer"]).all()
-    rates = dict(zip(result.table["candidate"], result.table["trained_learning_rate"]))
+    rates = dict(zip(result.table["candidate"], result.table["trained_learning_rate"],
+                     strict=True))
     assert rates["optimizer=sgd, momentum=0"] == pytest.approx(0.01)  # each Keras default
     assert rates["optimizer=adam"] == pytest.approx(0.001)
     assert lines[-1] == f"Best: {result.best['mean_score']:.4f} using {result.best['candidate']}"
