@@ -77,7 +77,8 @@ def make_cifar_python_tarball(path: Path, n_per_batch: int = 10, n_test: int = 1
         arrays = _generated_cifar(n_per_batch, n_test)
     x_train, y_train, x_test, y_test, classes = arrays
     members = {}
-    for i, (x, y) in enumerate(zip(np.split(x_train, 5), np.split(y_train, 5)), start=1):
+    batches = zip(np.split(x_train, 5), np.split(y_train, 5), strict=True)
+    for i, (x, y) in enumerate(batches, start=1):
         members[f"data_batch_{i}"] = _batch(x, y, f"training batch {i} of 5")
     members["test_batch"] = _batch(x_test, y_test, "testing batch 1 of 1")
     members["batches.meta"] = pickle.dumps(

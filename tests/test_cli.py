@@ -2,14 +2,10 @@
 images, then Optuna and MLflow checked against each other."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, cli, mlflow_runs
+from tests.helpers import cli, mlflow_runs
 
 GRID_SWEEP = """
 from cifar_search import Budget, Data, Objective, Sweep

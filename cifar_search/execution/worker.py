@@ -28,6 +28,10 @@ from cifar_search.execution.protocol import (
 from cifar_search.execution.threads import thread_env
 
 
+#: The name workers go by in ``ps`` and ``pgrep`` (Linux).
+PROCESS_NAME = "cifar-worker"
+
+
 def _limit_threads(threads: int) -> None:
     """Pin TensorFlow and the BLAS pools to ``threads`` threads (before TF starts)."""
     os.environ.update(thread_env(threads))
@@ -94,13 +98,15 @@ def _evaluate(conn: Connection, task: EvaluateTask) -> None:
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to kill this worker when the coordinator dies (even by ``kill -9``), so an
-    orphan never keeps training or writes into a trial that a resumed sweep continues."""
+    """Ask Linux to kill this worker when its parent dies, so an orphan never keeps training
+    or writes into a trial that a resumed sweep continues. The parent is the coordinator, or
+    the fork server, which exits as soon as the coordinator dies (even by ``kill -9``)."""
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        libc.prctl(15, PROCESS_NAME.encode())  # PR_SET_NAME: what ps and pgrep show
     except (OSError, AttributeError):  # not Linux: the worker exits at its next message
         pass
     if os.getppid() == 1:  # the coordinator died before the request took effect

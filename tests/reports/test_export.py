@@ -83,7 +83,7 @@ def assert_same_table(actual, expected):
     assert list(actual.columns) == list(expected.columns)
     assert len(actual) == len(expected)
     for column in expected.columns:
-        for got, want in zip(actual[column], expected[column]):
+        for got, want in zip(actual[column], expected[column], strict=True):
             if missing(want):
                 assert missing(got), (column, got)
             elif isinstance(want, float):

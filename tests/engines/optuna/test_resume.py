@@ -67,9 +67,21 @@ def wait_for(condition, timeout=120):
 
 
 def workers_of(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid), "-f", "spawn_main"], capture_output=True,
-                         text=True).stdout
-    return [int(p) for p in out.split()]
+    """Worker processes descending from process ``pid`` (forked by its fork server)."""
+    out = subprocess.run(["pgrep", "-x", "cifar-worker"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split() if pid in ancestors(int(p))]
+
+
+def ancestors(pid):
+    found = []
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        found.append(pid)
+    return found
 
 
 def make_sweep(folder, epochs=12, workers=1):
@@ -120,7 +132,7 @@ def test_kill_9_of_the_main_process_at_random_moments(tmp_path, tiny_data):
         cycles += 1
     output = run(folder, "run", "sweep.py", "--data", str(tiny_data))
     assert cycles >= 2
-    status = assert_invariants(folder, epochs=6)
+    assert_invariants(folder, epochs=6)
     assert "0 left" in run(folder, "run", "sweep.py", "--data", str(tiny_data))
     assert output.count("complete") >= 1
 
@@ -173,19 +185,19 @@ sweep = Sweep(
     data=Data(subset=20),
     budget=Budget(epochs=1, batch_size=8),
     sampler="random",
-    trials=40,
+    trials=24,
     workers=8,
 )
 """
 
 
-def test_eight_workers_forty_trials_on_the_embedded_stores(tmp_path, tiny_data):
+def test_eight_workers_on_the_embedded_stores(tmp_path, tiny_data):
     (tmp_path / "sweep.py").write_text(MANY)
     output = run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
     assert "locked" not in output
     status = json.loads(run(tmp_path, "status", "sweep.py", "--json"))
-    assert status["counts"] == {"complete": 40}
-    assert len({t["mlflow_run_id"] for t in status["trials"]}) == 40
+    assert status["counts"] == {"complete": 24}
+    assert len({t["mlflow_run_id"] for t in status["trials"]}) == 24
     assert "0 problem(s)" in run(tmp_path, "check", "sweep.py")
 
 
@@ -271,7 +283,7 @@ def test_a_crash_before_the_study_recorded_its_parent_run_leaves_no_second_one(
     study = optuna.load_study(study_name="resumable",
                               storage=f"sqlite:///{tmp_path / 'ws' / 'optuna.db'}")
     parent = study.user_attrs["mlflow_parent_run_id"]
-    study._storage.set_study_user_attr(study._study_id, "mlflow_parent_run_id", None)
+    study.set_user_attr("mlflow_parent_run_id", None)
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'ws' / 'mlflow.db'}")
     client.update_run(parent, status="RUNNING")  # as the dead process left it
 

@@ -114,11 +114,14 @@ def one_config_sweep(name, data):
 def run_in_process(sweep, folder, monkeypatch, prune):
     """Run ``sweep`` with the pruner's verdicts replaced by ``prune(trial_number, step)``."""
     from cifar_search.engines.optuna.coordinator import Coordinator
+    from cifar_search.engines.optuna.study import StudyStore
     from cifar_search.workspace import Workspace
 
-    monkeypatch.setattr(optuna.trial.Trial, "should_prune",
-                        lambda trial: prune(trial.number, max(trial.storage.get_trial(
-                            trial._trial_id).intermediate_values)))
+    def report(store, trial, value, step):
+        trial.report(value, step)
+        return prune(trial.number, step)
+
+    monkeypatch.setattr(StudyStore, "report", report)
     workspace = Workspace.at(folder)
     Coordinator(sweep, workspace, say=lambda line: None).run()
     return optuna.load_study(study_name=sweep.name, storage=workspace.optuna_url), workspace
