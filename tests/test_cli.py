@@ -7,6 +7,8 @@ import pytest
 
 from tests.helpers import cli, mlflow_runs
 
+pytestmark = pytest.mark.processes
+
 GRID_SWEEP = """
 from cifar_search import Budget, Data, Objective, Sweep
 

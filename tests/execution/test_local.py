@@ -1,9 +1,13 @@
-"""The worker pool: spawned workers, replaced when they die or have trained enough trials."""
+"""The worker pool: forked workers, replaced when they die or have trained enough trials."""
 
 import time
 
+import pytest
+
 from cifar_search.execution import local as pool
 from cifar_search.execution.local import WorkerPool
+
+pytestmark = pytest.mark.processes
 
 
 def wait_ready(workers, seconds=120):

@@ -12,6 +12,8 @@ from cifar_search.reports import compare
 from cifar_search.reports.compare import side_by_side
 from tests.helpers import cli, mlflow_runs
 
+pytestmark = pytest.mark.processes
+
 GRID_SWEEP = """
 from cifar_search import Budget, Objective, Sweep
 

@@ -17,6 +17,8 @@ from cifar_search.reports import export
 from cifar_search.tracking.mlflow import RunReader
 from tests.helpers import ROOT, cli
 
+pytestmark = pytest.mark.processes
+
 LEGACY = ROOT / "tests" / "data" / "legacy-14511ce.tar.gz"
 
 SWEEP = """

@@ -9,6 +9,8 @@ import pytest
 from tests.helpers import cli, mlflow_runs
 from tests.engines.optuna.test_same_seed import run_in_process
 
+pytestmark = pytest.mark.processes
+
 REPEAT_SWEEP = """
 from cifar_search import Budget, Data, Objective, Sweep
 

@@ -9,6 +9,8 @@ from cifar_search.tracking import summary
 
 from tests.helpers import cli, mlflow_runs
 
+pytestmark = pytest.mark.processes
+
 SWEEP = """
 from cifar_search import Budget, Data, Objective, Sweep
 

@@ -23,6 +23,8 @@ from cifar_search.execution.threads import THREAD_VARS
 from cifar_search.workspace import Workspace
 from tests.engines.sklearn.sweeps import OPTIMIZER_GRID, client_for, make_sweep
 
+pytestmark = pytest.mark.processes
+
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Workspace:
