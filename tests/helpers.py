@@ -57,3 +57,15 @@ def cli_inline(*args, cwd, check=True):
     if check and code != 0:
         raise AssertionError(f"exit {code}\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def snapshot(folder, sweep="sweep.py", workspace="ws"):
+    """What a study holds, as ``status --json`` and ``export --format json`` print it (None
+    where there is no study): equal before and after a refused command means nothing changed."""
+    status = cli_inline("status", sweep, "--json", "--workspace", workspace, cwd=folder,
+                        check=False)
+    exported = cli_inline("export", sweep, "--format", "json", "--output", "-", "--workspace",
+                          workspace, cwd=folder, check=False)
+    if status.returncode != 0:
+        return None
+    return status.stdout, exported.stdout
