@@ -35,6 +35,21 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message, self)
 
 
+#: TCP ports a server may listen on.
+PORTS = range(1, 65536)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value not in PORTS:
+        raise argparse.ArgumentTypeError(f"{value} is not a port; give a whole number from "
+                                         f"{PORTS.start} to {PORTS.stop - 1}")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -67,11 +82,25 @@ def _workspace(args: argparse.Namespace) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+def _sweep(args: argparse.Namespace) -> Any:
+    """The sweep file, under ``--study-name`` when given."""
+    import dataclasses
+
+    from cifar_search.config.sweep import load_sweep
+    from cifar_search.errors import ConfigError
+
+    sweep = load_sweep(args.sweep)
+    if args.study_name is None:
+        return sweep
+    try:
+        return dataclasses.replace(sweep, name=args.study_name)
+    except ConfigError as error:
+        raise ConfigError("--study-name", error.message) from None
+
+
 def _run_sweep(args: argparse.Namespace) -> Any:
     """The sweep file with the command line's overrides."""
-    from cifar_search.config.sweep import load_sweep
-
-    return load_sweep(args.sweep).override(
+    return _sweep(args).override(
         trials=args.trials, epochs=args.epochs, subset=args.subset, workers=args.workers,
         data=args.data, repeats=args.repeats, same_seed=True if args.same_seed else None,
         engine=args.engine,
@@ -101,10 +130,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _load_study(args: argparse.Namespace) -> tuple[Any, Any]:
     """The sweep file and the study its engine recorded (NoStudyError when there is none)."""
     from cifar_search import engines
-    from cifar_search.config.sweep import load_sweep
     from cifar_search.errors import NoStudyError
 
-    sweep = load_sweep(args.sweep)
+    sweep = _sweep(args)
     workspace = _workspace(args)
     study = engines.get(sweep.engine).study(sweep, workspace)
     if study is None:
@@ -146,10 +174,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Every engine's candidates side by side (see :mod:`cifar_search.reports.compare`)."""
-    from cifar_search.config.sweep import load_sweep
     from cifar_search.reports.compare import compare
 
-    compare(load_sweep(args.sweep), _workspace(args), print)
+    compare(_sweep(args), _workspace(args), print)
     return 0
 
 
@@ -281,7 +308,7 @@ def _export_options(export: argparse.ArgumentParser) -> None:
 
 
 def _ui_options(ui: argparse.ArgumentParser) -> None:
-    ui.add_argument("--port", type=_positive, default=5000, help="port (default 5000)")
+    ui.add_argument("--port", type=_port, default=5000, help="port (default 5000)")
 
 
 def _command(commands: Any, name: str, handler: Callable[[argparse.Namespace], int],
@@ -292,6 +319,9 @@ def _command(commands: Any, name: str, handler: Callable[[argparse.Namespace], i
     sub = commands.add_parser(name, help=summary, description=description)
     if example is not None:
         sub.add_argument("sweep", help=f"a sweep file, e.g. {example}")
+        sub.add_argument("--study-name", metavar="NAME",
+                         help="the study (and MLflow experiment) to use instead of the sweep's "
+                              "name, e.g. to start afresh beside an existing study")
     if options is not None:
         options(sub)
     _stores(sub)

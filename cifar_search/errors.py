@@ -10,6 +10,89 @@ rate lies in [0, 1)``.
 
 from __future__ import annotations
 
+from typing import Any
+
+__all__ = [
+    "CifarSearchError", "ConfigError", "DataError", "NoStudyError", "SweepBusyError",
+    "TrialError", "clipped", "shown",
+]
+
+#: Characters of a value that an error message shows at most (see :func:`shown`).
+SHOWN_LIMIT = 80
+
+
+def shown(value: Any, limit: int = SHOWN_LIMIT) -> str:
+    """``repr(value)`` for an error message: one line of at most ``limit`` characters.
+
+    Containers are rendered only as far as the limit (a list of a million items, a nested
+    tree or a list that contains itself costs no more than a short one), and a longer text
+    ends with ``…``.
+
+    Example:
+        >>> shown([0.1, 0.2])
+        '[0.1, 0.2]'
+        >>> shown("x" * 200, limit=12)
+        "'xxxxxxxxxx…"
+    """
+    text = _bounded_repr(value, limit + 1).replace("\n", "\\n").replace("\r", "\\r")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def clipped(text: str, limit: int = 200) -> str:
+    """``text`` (an exception's message, say) as one line of at most ``limit`` characters.
+
+    Example:
+        >>> clipped("first line\\nsecond line")
+        'first line second line'
+    """
+    line = " ".join(str(text)[:4 * limit].split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def _bounded_repr(value: Any, budget: int) -> str:
+    """``repr(value)``, stopped soon after ``budget`` characters."""
+    if budget <= 0:
+        return "…"
+    if isinstance(value, (str, bytes)):
+        text = repr(value[:budget])
+        return text if len(value) <= budget else text[:-1] + "…" + text[-1]
+    if isinstance(value, (list, tuple, set, frozenset, dict)) and type(value) in (
+            list, tuple, set, frozenset, dict):
+        return _bounded_container(value, budget)
+    try:
+        return repr(value)[:budget + 1]
+    except ValueError:  # an int beyond Python's 4300-digit conversion limit
+        return f"<an integer of {value.bit_length()} bits>"
+    except Exception:  # noqa: BLE001 (a user object whose __repr__ fails)
+        return f"<{type(value).__name__} object>"
+
+
+def _bounded_container(value: Any, budget: int) -> str:
+    if isinstance(value, dict):
+        opening, closing = "{", "}"
+    elif isinstance(value, list):
+        opening, closing = "[", "]"
+    elif isinstance(value, tuple):
+        opening, closing = "(", ",)" if len(value) == 1 else ")"
+    else:
+        if not value:
+            return f"{type(value).__name__}()"
+        opening, closing = ("{", "}") if isinstance(value, set) else ("frozenset({", "})")
+    parts: list[str] = []
+    used = len(opening)
+    for item in (value.items() if isinstance(value, dict) else value):
+        if used > budget:
+            parts.append("…")
+            break
+        if isinstance(value, dict):
+            key = _bounded_repr(item[0], budget - used)
+            text = f"{key}: {_bounded_repr(item[1], budget - used - len(key) - 2)}"
+        else:
+            text = _bounded_repr(item, budget - used)
+        parts.append(text)
+        used += len(text) + 2
+    return opening + ", ".join(parts) + closing
+
 
 class CifarSearchError(Exception):
     """Base class of the errors a user sees as one line (no traceback without --debug)."""
@@ -26,9 +109,9 @@ class ConfigError(CifarSearchError):
 
     def __init__(self, key: str, message: str, file: str | None = None) -> None:
         self.key = key
-        self.message = message
+        self.message = " ".join(message.splitlines())  # one line, whatever went into it
         self.file = file
-        super().__init__(": ".join(part for part in (file, key, message) if part))
+        super().__init__(": ".join(part for part in (file, key, self.message) if part))
 
     def in_file(self, file: str) -> "ConfigError":
         """Return the same error, naming ``file`` (kept if one is already named)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Callable
@@ -21,6 +22,23 @@ from cifar_search.errors import SweepBusyError
 
 #: The workspace when --workspace is not given, relative to the working directory.
 DEFAULT_WORKSPACE = "mlruns"
+
+#: The workspace's own stores (SQLite files), when --storage / --tracking-uri name no other.
+OPTUNA_DB, MLFLOW_DB = "optuna.db", "mlflow.db"
+
+#: ``scheme://user:password@``: the password runs to the last ``@`` before the host's ``/``.
+_CREDENTIALS = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^:@/\s]*:)[^\s/]*@")
+
+
+def masked(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``, so that a URL or a
+    message quoting one can be printed or logged.
+
+    Example:
+        >>> masked("cannot connect to postgresql://me:s3cret@db:5432/optuna")
+        'cannot connect to postgresql://me:***@db:5432/optuna'
+    """
+    return _CREDENTIALS.sub(r"\g<head>***@", text)
 
 
 def _sqlite_url(path: Path) -> str:
@@ -43,16 +61,17 @@ def _create_whole(path: Path, initialise: Callable[[str], None]) -> None:
         partial.unlink(missing_ok=True)
 
 
+def _check_own(workspace: "Workspace", name: str) -> None:
+    """A store file already in the workspace must be a database of its kind."""
+    from cifar_search.stores import check_own_store
+
+    check_own_store(workspace, name)
+
+
 def _init_optuna(url: str) -> None:
     from cifar_search.engines.optuna.study import create_storage  # the one Optuna adapter
 
     create_storage(url)
-
-
-def _init_mlflow(url: str) -> None:
-    from cifar_search.tracking.mlflow import create_store  # the one MLflow adapter
-
-    create_store(url)
 
 
 @dataclass(frozen=True)
@@ -68,14 +87,16 @@ class Workspace:
     storage: str | None = None
     tracking_uri: str | None = None
     named: str | None = None  # the folder as the user gave it (None: the default)
+    tracking_from_env: bool = False  # tracking_uri came from $MLFLOW_TRACKING_URI
 
     @classmethod
     def at(cls, root: str | Path | None = None, storage: str | None = None,
            tracking_uri: str | None = None) -> "Workspace":
         """The workspace at ``root`` (default ``mlruns``), with optional store overrides."""
+        from_env = not tracking_uri and bool(os.environ.get("MLFLOW_TRACKING_URI"))
         tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
         return cls(Path(root or DEFAULT_WORKSPACE).resolve(), storage, tracking_uri,
-                   str(root) if root else None)
+                   str(root) if root else None, from_env)
 
     @property
     def flags(self) -> str:
@@ -85,17 +106,53 @@ class Workspace:
     @property
     def optuna_url(self) -> str:
         """The Optuna storage URL."""
-        return self.storage or _sqlite_url(self.root / "optuna.db")
+        return self.storage or _sqlite_url(self.root / OPTUNA_DB)
 
     @property
     def mlflow_url(self) -> str:
         """The MLflow tracking URI."""
-        return self.tracking_uri or _sqlite_url(self.root / "mlflow.db")
+        return self.tracking_uri or _sqlite_url(self.root / MLFLOW_DB)
+
+    @property
+    def shown_optuna_url(self) -> str:
+        """The Optuna storage URL as printed or logged: its password masked."""
+        return masked(self.optuna_url)
+
+    @property
+    def shown_mlflow_url(self) -> str:
+        """The MLflow tracking URI as printed or logged: its password masked."""
+        return masked(self.mlflow_url)
+
+    @property
+    def shown(self) -> str:
+        """The workspace folder as the user named it (``mlruns`` by default)."""
+        return self.named or DEFAULT_WORKSPACE
+
+    @property
+    def storage_flag(self) -> str:
+        """What set the Optuna storage: ``--storage``, else ``--workspace`` (its optuna.db)."""
+        return "--storage" if self.storage else "--workspace"
+
+    @property
+    def tracking_flag(self) -> str:
+        """What set the MLflow store: ``--tracking-uri``, ``MLFLOW_TRACKING_URI``, else
+        ``--workspace`` (its mlflow.db)."""
+        if not self.tracking_uri:
+            return "--workspace"
+        return "MLFLOW_TRACKING_URI" if self.tracking_from_env else "--tracking-uri"
+
+    @property
+    def own_tracking(self) -> bool:
+        """Whether MLflow records in the workspace's own ``mlflow.db``: its runs' artifacts are
+        then the workspace's (``artifacts/<sweep>/``), wherever the folder has been moved or
+        copied, whatever absolute location MLflow stored."""
+        return self.tracking_uri is None
 
     @property
     def local_tracking(self) -> bool:
-        """Whether MLflow writes to a local database (artifacts then go in the workspace)."""
-        return self.mlflow_url.startswith(("sqlite:", "file:")) or "://" not in self.mlflow_url
+        """Whether MLflow records in a database rather than through a tracking server: new
+        experiments then keep their artifacts in the workspace (a server keeps its own)."""
+        return not self.mlflow_url.startswith(("http://", "https://", "databricks"))
 
     @property
     def artifacts(self) -> Path:
@@ -118,11 +175,48 @@ class Workspace:
 
     def create_stores(self) -> None:
         """Create the workspace's own SQLite stores, each in one step (idempotent)."""
+        self.create_optuna_store()
+        self.create_mlflow_store()
+
+    def create_optuna_store(self) -> None:
+        """Create the workspace's ``optuna.db`` in one step unless --storage names another.
+
+        Raises:
+            ConfigError: an ``optuna.db`` is there but is no Optuna database (e.g. empty).
+        """
         self.create()
         if self.storage is None:
-            _create_whole(self.root / "optuna.db", _init_optuna)
+            _check_own(self, OPTUNA_DB)
+            _create_whole(self.root / OPTUNA_DB, _init_optuna)
+
+    def create_mlflow_store(self) -> None:
+        """Create the workspace's ``mlflow.db`` in one step unless --tracking-uri names another.
+
+        Raises:
+            ConfigError: an ``mlflow.db`` is there but is no MLflow database (e.g. empty).
+        """
+        self.create()
         if self.tracking_uri is None:
-            _create_whole(self.root / "mlflow.db", _init_mlflow)
+            _check_own(self, MLFLOW_DB)
+            from cifar_search.tracking.mlflow import create_store  # the one MLflow adapter
+
+            artifacts = self.artifacts.as_uri()
+            _create_whole(self.root / MLFLOW_DB, lambda url: create_store(url, artifacts))
+
+    def running(self, sweep: str) -> bool:
+        """Whether a live process holds the sweep's lock; creates nothing (read-only
+        commands ask this instead of taking the lock)."""
+        try:
+            handle = open(self.root / "locks" / f"{sweep}.lock")
+        except OSError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
 
     def lock(self, sweep: str) -> IO[str]:
         """Take the sweep's lock, so that one process at a time runs it; keep the handle open.

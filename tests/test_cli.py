@@ -110,8 +110,10 @@ def test_running_again_resumes_instead_of_starting_over(grid_run):
                 cwd=folder, check=False)
     # the data path is checked before anything else: a wrong one is a clear error
     assert again.returncode == 1 and "unused-when-cached" in again.stderr
+    stores = {name: (workspace / name).read_bytes() for name in ("optuna.db", "mlflow.db")}
     again = cli("run", "sweep.py", "--workspace", workspace, "--data", tiny_data, cwd=folder)
-    assert "resuming study 'tiny-grid': 3 complete, 0 left" in again.stdout
+    assert "resuming study 'tiny-grid': 3 complete, 0 left; nothing to do" in again.stdout
+    assert stores == {name: (workspace / name).read_bytes() for name in stores}  # no write
     assert " complete " not in again.stdout.replace("3 complete", "")
     status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
                             cwd=folder).stdout)

@@ -31,8 +31,28 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "
 LR_SCHEDULES = ("constant", "cosine")
 WARMUP_FRACTION = 0.15
 
-#: Largest number of per-block filter parameters (``filters_1`` … ``filters_8``).
+#: Largest number of per-block filter parameters (``filters_1`` … ``filters_8``), and the
+#: largest ``depth`` a space may name (each family then allows at most its ``max_depth``).
 MAX_BLOCKS = 8
+
+# Upper bounds of the numeric hyperparameters. Each lies well beyond anything that trains
+# usefully on 32x32 images, so that a typo (1e12 for 128) or an infinity is refused when the
+# space is read instead of failing every trial (docs/robustness.md gives the reasons).
+
+#: Filters of one convolution (any block; ``filters`` doubles per block where a family
+#: doubles it). 4096 is 8x the widest VGG layer; a 3x3 4096->4096 convolution alone is 151M
+#: weights (604 MB in float32), and its activations at 32x32 take 16 MiB per image.
+MAX_FILTERS = 4096
+#: Dense units: 4096 is the widest classic fully connected layer (AlexNet, VGG).
+MAX_UNITS = 4096
+#: Images per step: 65536 (2**16) exceeds CIFAR-10's 50,000 training images, so a larger
+#: batch trains exactly as the whole set in one step would; it is 805 MB of float32 pixels.
+MAX_BATCH_SIZE = 65536
+#: Learning rate: no optimizer here trains a CNN above 10 (SGD diverges well before it).
+MAX_LEARNING_RATE = 10.0
+#: Weight decay: above 1, decay outweighs the weights it decays (Keras' decoupled decay
+#: shrinks each weight by learning_rate x weight_decay per step).
+MAX_WEIGHT_DECAY = 1.0
 
 #: Parameters every family accepts: they shape training, not the network.
 TRAINING_PARAMS = frozenset(
@@ -61,12 +81,26 @@ class Family:
         description: one line for ``--help`` and the README.
         defaults: every architecture parameter the family reads, with its default.
         max_depth: the largest ``depth`` that fits a 32x32 input (None: depth is fixed).
+        widths: where depth is fixed, the multiples of ``filters`` its convolutions have;
+            where it varies, block ``i`` has ``filters * 2**(i-1)`` unless ``filters_i``.
     """
 
     name: str
     description: str
     defaults: dict[str, object] = field(default_factory=dict)
     max_depth: int | None = None
+    widths: tuple[int, ...] = (1,)
+
+    def block_filters(self, filters: int, depth: int | None) -> list[int]:
+        """Filters of each convolution block for base ``filters`` (no ``filters_i``).
+
+        Example:
+            >>> FAMILIES["vgg"].block_filters(32, 3)
+            [32, 64, 128]
+        """
+        if self.max_depth is None or depth is None:
+            return [filters * m for m in self.widths]
+        return [filters * 2 ** (i - 1) for i in range(1, depth + 1)]
 
     @property
     def params(self) -> frozenset[str]:
@@ -84,11 +118,13 @@ FAMILIES: dict[str, Family] = {
             "intro",
             "the lesson's intro CNN: 3x conv(filters)-pool, flatten, dense(units), dense(10)",
             {"activation": "relu", "filters": 50, "units": 50},
+            widths=(1, 1, 1),
         ),
         Family(
             "dropout",
             "the lesson's dropout CNN: conv16-pool-conv32-pool-conv64-dropout-flatten-dense10",
             {"activation": "relu", "filters": 16, "dropout_rate": 0.5},
+            widths=(1, 2, 4),
         ),
         Family(
             "vgg",

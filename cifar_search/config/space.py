@@ -15,10 +15,14 @@ of::
 ``when`` makes a parameter conditional on parameters defined *before* it: a value, a list of
 values, or ``{min: …, max: …}`` for numbers; several keys must all hold.
 
-Everything is checked when the file is read: types, ranges, ``log`` with ``low > 0``, empty or
-repeated choices, unknown keys, unknown parameter, optimizer and activation names, and conditions
-that reference missing parameters or values they can never take. The same :class:`Space` then
-samples Optuna trials (:meth:`Space.suggest`) and enumerates grids (:meth:`Space.grid`).
+Everything is checked when the file is read: types, finite numbers within each parameter's
+bounds, ``log`` with ``low > 0``, empty, oversized or repeated choices, unknown keys, unknown
+parameter, optimizer and activation names, and conditions that reference missing parameters or
+values they can never take; each parameter's Optuna distribution is built, so that Optuna's own
+checks run too. The file itself is bounded: at most :data:`MAX_SPACE_BYTES` of UTF-8, no YAML
+anchors or aliases, no duplicate keys, at most :data:`MAX_NESTING` levels deep. The same
+:class:`Space` then samples Optuna trials (:meth:`Space.suggest`) and enumerates grids
+(:meth:`Space.grid`).
 
 Example:
     >>> space = Space.from_dict({"parameters": {"dropout_rate": {"grid": [0.2, 0.4]}}})
@@ -38,13 +42,31 @@ from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 import yaml
 
-from cifar_search.errors import ConfigError
-from cifar_search.config.families import ACTIVATIONS, LR_SCHEDULES, MAX_BLOCKS, OPTIMIZERS
+from cifar_search.errors import ConfigError, clipped, shown
+from cifar_search.config.families import (
+    ACTIVATIONS,
+    LR_SCHEDULES,
+    MAX_BATCH_SIZE,
+    MAX_BLOCKS,
+    MAX_FILTERS,
+    MAX_LEARNING_RATE,
+    MAX_UNITS,
+    MAX_WEIGHT_DECAY,
+    OPTIMIZERS,
+)
 
 __all__ = ["Choice", "Condition", "FloatRange", "Fixed", "IntRange", "Space", "load_space"]
 
-#: A grid larger than this is refused: it would never finish on one machine.
+#: A grid larger than this is refused: it would never finish on one machine. It also bounds
+#: the values of one ``choices``/``grid`` list and of one range with a ``step``.
 MAX_GRID_POINTS = 100_000
+
+#: Largest space file, in bytes: shipped spaces are under 1 KiB; 64 KiB holds a list of some
+#: 12,000 grid values, and the (pure-Python) YAML parser reads it in about half a second.
+MAX_SPACE_BYTES = 64 * 1024
+
+#: Deepest nesting of YAML collections (a space needs 5: parameters, name, when, parent, min).
+MAX_NESTING = 16
 
 SPEC_KEYS = ("type", "low", "high", "step", "log", "choices", "grid", "value", "when")
 
@@ -68,17 +90,25 @@ def _names(options: Iterable[str]) -> Callable[[Any], bool]:
     return lambda value: value in allowed
 
 
+#: Every number must also be finite (see :func:`check_value`); the bounds' reasons are given
+#: with the constants in :mod:`cifar_search.config.families`.
 RULES: dict[str, Rule] = {
     "dropout_rate": Rule("float", lambda v: 0 <= v < 1, "a dropout rate lies in [0, 1)"),
-    "learning_rate": Rule("float", lambda v: v > 0, "a learning rate is a number > 0"),
+    "learning_rate": Rule("float", lambda v: 0 < v <= MAX_LEARNING_RATE,
+                          f"a learning rate lies in (0, {MAX_LEARNING_RATE:g}]"),
     "momentum": Rule("float", lambda v: 0 <= v < 1, "momentum lies in [0, 1)"),
-    "weight_decay": Rule("float", lambda v: v >= 0, "weight decay is a number >= 0"),
+    "weight_decay": Rule("float", lambda v: 0 <= v <= MAX_WEIGHT_DECAY,
+                         f"weight decay lies in [0, {MAX_WEIGHT_DECAY:g}]"),
     "optimizer": Rule("name", _names(OPTIMIZERS), "optimizers are " + ", ".join(OPTIMIZERS)),
     "activation": Rule("name", _names(ACTIVATIONS), "activations are " + ", ".join(ACTIVATIONS)),
-    "depth": Rule("int", lambda v: v >= 1, "depth is a whole number of blocks >= 1"),
-    "filters": Rule("int", lambda v: v >= 1, "filters is a whole number >= 1"),
-    "units": Rule("int", lambda v: v >= 1, "units is a whole number >= 1"),
-    "batch_size": Rule("int", lambda v: v >= 1, "batch size is a whole number >= 1"),
+    "depth": Rule("int", lambda v: 1 <= v <= MAX_BLOCKS,
+                  f"depth is a whole number of blocks >= 1, at most {MAX_BLOCKS}"),
+    "filters": Rule("int", lambda v: 1 <= v <= MAX_FILTERS,
+                    f"filters is a whole number >= 1, at most {MAX_FILTERS}"),
+    "units": Rule("int", lambda v: 1 <= v <= MAX_UNITS,
+                  f"units is a whole number >= 1, at most {MAX_UNITS}"),
+    "batch_size": Rule("int", lambda v: 1 <= v <= MAX_BATCH_SIZE,
+                       f"batch size is a whole number >= 1, at most {MAX_BATCH_SIZE}"),
     "batch_norm": Rule("bool", lambda v: True, "batch_norm is true or false"),
     "augmentation": Rule("bool", lambda v: True, "augmentation is true or false"),
     "lr_schedule": Rule("name", _names(LR_SCHEDULES),
@@ -87,7 +117,8 @@ RULES: dict[str, Rule] = {
 }
 for _block in range(1, MAX_BLOCKS + 1):
     RULES[f"filters_{_block}"] = Rule(
-        "int", lambda v: v >= 1, f"filters_{_block} is a whole number >= 1"
+        "int", lambda v: 1 <= v <= MAX_FILTERS,
+        f"filters_{_block} is a whole number >= 1, at most {MAX_FILTERS}"
     )
 
 KNOWN_PARAMETERS = tuple(sorted(RULES))
@@ -108,16 +139,23 @@ def _has_kind(kind: str, value: Any) -> bool:
     return isinstance(value, str)
 
 
+def _is_finite(value: Any) -> bool:
+    """Whether a number is finite (ints always are; NaN and infinities are not)."""
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 def check_value(name: str, value: Any, where: str = "value") -> None:
     """Raise :class:`ConfigError` unless ``value`` is allowed for hyperparameter ``name``."""
     rule = RULES[name]
     if not _has_kind(rule.kind, value):
         expected = {"float": "a number", "int": "a whole number", "bool": "true or false",
                     "name": "a name"}[rule.kind]
-        raise ConfigError(name, f"{where}={value!r} is not {expected}; {rule.allowed}")
+        raise ConfigError(name, f"{where}={shown(value)} is not {expected}; {rule.allowed}")
+    if not _is_finite(value):
+        raise ConfigError(name, f"{where}={shown(value)} is not a finite number; {rule.allowed}")
     if not rule.check(value):
         problem = "is unknown" if rule.kind == "name" else "is out of range"
-        raise ConfigError(name, f"{where}={value!r} {problem}; {rule.allowed}")
+        raise ConfigError(name, f"{where}={shown(value)} {problem}; {rule.allowed}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,6 +216,10 @@ class Param:
         """Ask an Optuna trial for a value."""
         raise NotImplementedError
 
+    def distribution(self) -> Any:
+        """The Optuna distribution :meth:`suggest` samples from (None for a fixed value)."""
+        raise NotImplementedError
+
     def spec(self) -> dict[str, Any]:
         """Plain data for this parameter (without ``when``)."""
         raise NotImplementedError
@@ -205,6 +247,9 @@ class Fixed(Param):
     def suggest(self, trial: Any) -> Any:
         return self.value
 
+    def distribution(self) -> None:
+        return None
+
     def spec(self) -> dict[str, Any]:
         return {"value": self.value}
 
@@ -225,6 +270,11 @@ class Choice(Param):
     def suggest(self, trial: Any) -> Any:
         return trial.suggest_categorical(self.name, list(self.values))
 
+    def distribution(self) -> Any:
+        from optuna.distributions import CategoricalDistribution
+
+        return CategoricalDistribution(list(self.values))
+
     def spec(self) -> dict[str, Any]:
         return {self.kind: list(self.values)}
 
@@ -239,6 +289,12 @@ class _Range(Param):
 
     def possible(self, value: Any) -> bool:
         return _is_number(value) and self.low <= value <= self.high
+
+    def count(self) -> float:
+        """How many values a range with a step has (``inf`` without one)."""
+        if self.step is None:
+            return math.inf
+        return math.floor((self.high - self.low) / self.step + 1e-9) + 1
 
     def spec(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": self.TYPE, "low": self.low, "high": self.high}
@@ -266,6 +322,11 @@ class IntRange(_Range):
     def suggest(self, trial: Any) -> int:
         return trial.suggest_int(self.name, self.low, self.high, step=self.step, log=self.log)
 
+    def distribution(self) -> Any:
+        from optuna.distributions import IntDistribution
+
+        return IntDistribution(self.low, self.high, log=self.log, step=self.step)
+
 
 @dataclass(frozen=True)
 class FloatRange(_Range):
@@ -286,79 +347,108 @@ class FloatRange(_Range):
     def suggest(self, trial: Any) -> float:
         return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
 
+    def distribution(self) -> Any:
+        from optuna.distributions import FloatDistribution
+
+        return FloatDistribution(self.low, self.high, log=self.log, step=self.step)
+
 
 # --------------------------------------------------------------------------------------------
 # Parsing: pure functions from plain data to typed parameters
 # --------------------------------------------------------------------------------------------
 
 
-def _closest(name: str, known: Iterable[str]) -> str:
+def _closest(name: Any, known: Iterable[str]) -> str:
+    if not isinstance(name, str) or len(name) > 40:
+        return ""
     match = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _key(name: Any) -> str:
+    """A key as an error message names it: short text as is, anything else :func:`shown`."""
+    return name if isinstance(name, str) and len(name) <= 40 and name.isprintable() \
+        else shown(name, 40)
 
 
 def _check_param_name(name: Any) -> None:
     if not isinstance(name, str) or name not in RULES:
         raise ConfigError(
             "parameters",
-            f"unknown parameter {name!r}{_closest(str(name), RULES)}; "
+            f"unknown parameter {shown(name, 40)}{_closest(name, RULES)}; "
             f"known parameters are {', '.join(KNOWN_PARAMETERS)}",
         )
 
 
 def _parse_bool_flag(name: str, key: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ConfigError(name, f"{key}={value!r} is not allowed; {key} is true or false")
+        raise ConfigError(name, f"{key}={shown(value)} is not allowed; {key} is true or false")
     return value
 
 
 def _parse_choice(name: str, spec: Mapping[str, Any], key: str) -> Choice:
     values = spec[key]
     if not isinstance(values, list) or not values:
-        raise ConfigError(name, f"{key}={values!r} is not allowed; {key} is a non-empty list")
+        raise ConfigError(name, f"{key}={shown(values)} is not allowed; {key} is a non-empty list")
+    if len(values) > MAX_GRID_POINTS:
+        raise ConfigError(name, f"{key} has {len(values)} values; at most {MAX_GRID_POINTS} "
+                          "are allowed (use a range with type: int or float)")
+    seen: set[Any] = set()
     for value in values:
         if isinstance(value, (list, dict)):
-            raise ConfigError(name, f"{key} value {value!r} is not allowed; values are scalars")
+            raise ConfigError(name, f"{key} value {shown(value)} is not allowed; values are "
+                              "scalars")
         check_value(name, value, where=f"{key} value")
-    repeated = [v for v in values if values.count(v) > 1]
-    if repeated:
-        raise ConfigError(name, f"{key} repeats {repeated[0]!r}; each value may appear once")
+        if value in seen:  # 1 and 1.0 are the same value here, as for Optuna
+            raise ConfigError(name, f"{key} repeats {shown(value)}; each value may appear once")
+        seen.add(value)
     return Choice(name, values=tuple(values), kind=key)
+
+
+def _parse_step(name: str, kind: str, step: Any, low: Any, high: Any, log: bool) -> Any:
+    """The range's step, checked: positive, finite, dividing high - low, not too fine."""
+    if not _has_kind(kind, step) or not _is_finite(step) or step <= 0:
+        raise ConfigError(name, f"step={shown(step)} is not allowed; step is a finite {kind} > 0")
+    if log and (kind == "float" or step != 1):
+        raise ConfigError(name, f"step={shown(step)} is not allowed with log: true; drop one")
+    span = (high - low) / step
+    if not math.isfinite(span) or span + 1 > MAX_GRID_POINTS:
+        raise ConfigError(name, f"step={shown(step)} gives more than {MAX_GRID_POINTS} values "
+                          f"from {shown(low)} to {shown(high)}; use a larger step or no step")
+    if not math.isclose(span, round(span), abs_tol=1e-9):
+        raise ConfigError(
+            name, f"step={shown(step)} does not divide high - low = {shown(high - low)}; "
+            "high - low must be a multiple of step"
+        )
+    return step
 
 
 def _parse_range(name: str, spec: Mapping[str, Any]) -> IntRange | FloatRange:
     kind = spec.get("type")
     if kind not in ("int", "float"):
         raise ConfigError(
-            name, f"type={kind!r} is not allowed; a range needs type: int or type: float"
+            name, f"type={shown(kind)} is not allowed; a range needs type: int or type: float"
         )
     for key in ("low", "high"):
         if key not in spec:
             raise ConfigError(name, f"a {kind} range needs '{key}'")
         if not _has_kind(kind, spec[key]):
-            raise ConfigError(name, f"{key}={spec[key]!r} is not allowed; {key} is a {kind}")
+            raise ConfigError(name, f"{key}={shown(spec[key])} is not allowed; {key} is a {kind}")
     low, high = spec["low"], spec["high"]
     if RULES[name].kind not in (kind, "float" if kind == "int" else ""):
-        raise ConfigError(name, f"type={kind!r} is not allowed; {RULES[name].allowed}")
+        raise ConfigError(name, f"type={shown(kind)} is not allowed; {RULES[name].allowed}")
     check_value(name, low, where="low")
     check_value(name, high, where="high")
     if low > high:
-        raise ConfigError(name, f"low={low!r} is above high={high!r}; low must be <= high")
+        raise ConfigError(name, f"low={shown(low)} is above high={shown(high)}; "
+                          "low must be <= high")
     log = _parse_bool_flag(name, "log", spec.get("log", False))
     if log and low <= 0:
-        raise ConfigError(name, f"low={low!r} is not allowed with log: true; low must be > 0")
+        raise ConfigError(name, f"low={shown(low)} is not allowed with log: true; "
+                          "low must be > 0")
     step = spec.get("step")
     if step is not None:
-        if not _has_kind(kind, step) or step <= 0:
-            raise ConfigError(name, f"step={step!r} is not allowed; step is a {kind} > 0")
-        if log and (kind == "float" or step != 1):
-            raise ConfigError(name, f"step={step!r} is not allowed with log: true; drop one")
-        span = (high - low) / step
-        if not math.isclose(span, round(span), abs_tol=1e-9):
-            raise ConfigError(
-                name, f"step={step!r} does not divide high - low = {high - low!r}; "
-                "high - low must be a multiple of step"
-            )
+        step = _parse_step(name, kind, step, low, high, log)
     if kind == "int":
         return IntRange(name, low=low, high=high, step=step or 1, log=log)
     return FloatRange(name, low=float(low), high=float(high),
@@ -370,14 +460,15 @@ def _parse_spec(name: str, spec: Any) -> Param:
     if not isinstance(spec, Mapping):
         if isinstance(spec, list):
             raise ConfigError(
-                name, f"{spec!r} is not allowed; write choices: [...] or grid: [...] for a list"
+                name, f"{shown(spec)} is not allowed; write choices: [...] or grid: [...] "
+                "for a list"
             )
         check_value(name, spec)
         return Fixed(name, value=spec)
     unknown = [k for k in spec if k not in SPEC_KEYS]
     if unknown:
         raise ConfigError(
-            name, f"unknown key {unknown[0]!r}{_closest(str(unknown[0]), SPEC_KEYS)}; "
+            name, f"unknown key {shown(unknown[0], 40)}{_closest(unknown[0], SPEC_KEYS)}; "
             f"allowed keys are {', '.join(SPEC_KEYS)}"
         )
     forms = [k for k in ("choices", "grid", "value") if k in spec] + (
@@ -405,29 +496,47 @@ def _parse_condition(name: str, parent: Param, value: Any) -> Condition:
         unknown = [k for k in value if k not in ("min", "max")]
         if unknown or not value:
             raise ConfigError(
-                name, f"{where}={dict(value)!r} is not allowed; a range condition has min and/or max"
+                name, f"{where}={shown(dict(value))} is not allowed; a range condition has "
+                "min and/or max"
             )
         for key, bound in value.items():
-            if not _is_number(bound):
-                raise ConfigError(name, f"{where}.{key}={bound!r} is not allowed; it is a number")
+            if not _is_number(bound) or not _is_finite(bound):
+                raise ConfigError(name, f"{where}.{key}={shown(bound)} is not allowed; it is a "
+                                  "finite number")
         if RULES[parent.name].kind not in ("int", "float"):
             raise ConfigError(name, f"{where}: min/max apply only to numeric parameters")
+        if "min" in value and "max" in value and value["min"] > value["max"]:
+            raise ConfigError(name, f"{where}={shown(dict(value))} can never hold; min must be "
+                              "<= max")
         return Condition(parent.name, min=value.get("min"), max=value.get("max"))
     values = tuple(value) if isinstance(value, list) else (value,)
+    if len(values) > MAX_GRID_POINTS:
+        raise ConfigError(name, f"{where} lists {len(values)} values; at most "
+                          f"{MAX_GRID_POINTS} are allowed")
     for item in values:
         if not parent.possible(item):
             raise ConfigError(
-                name, f"{where}={item!r} can never hold; {parent.name} takes "
+                name, f"{where}={shown(item)} can never hold; {parent.name} takes "
                 f"{_describe_values(parent)}"
             )
     return Condition(parent.name, values=values)
 
 
-def _describe_values(param: Param) -> str:
-    values = param.grid_values()
-    if (values is None or len(values) > 12) and isinstance(param, _Range):
+def _describe_values(param: Param, most: int = 12) -> str:
+    if isinstance(param, _Range) and param.count() > most:
         return f"values in [{param.low}, {param.high}]"
-    return ", ".join(repr(v) for v in values)
+    values = param.grid_values() or []
+    return ", ".join(shown(v, 40) for v in values[:most]) + (", …" if len(values) > most else "")
+
+
+def _check_distribution(param: Param) -> None:
+    """Build the parameter's Optuna distribution now, so that Optuna's own checks run before
+    any study exists."""
+    try:
+        param.distribution()
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ConfigError(param.name, f"{shown(param.spec())} is not allowed; Optuna refuses "
+                          f"it: {clipped(str(error))}") from None
 
 
 def parse_param(name: Any, spec: Any, before: Mapping[str, Param]) -> Param:
@@ -441,18 +550,19 @@ def parse_param(name: Any, spec: Any, before: Mapping[str, Param]) -> Param:
     when = spec.get("when") if isinstance(spec, Mapping) else None
     body = {k: v for k, v in spec.items() if k != "when"} if isinstance(spec, Mapping) else spec
     param = _parse_spec(name, body)
+    _check_distribution(param)
     if when is None:
         return param
     if not isinstance(when, Mapping) or not when:
         raise ConfigError(
-            name, f"when={when!r} is not allowed; when maps earlier parameters to values"
+            name, f"when={shown(when)} is not allowed; when maps earlier parameters to values"
         )
     conditions = []
     for parent_name, value in when.items():
         if parent_name not in before:
             raise ConfigError(
-                name, f"when refers to {parent_name!r}, which is not a parameter defined "
-                f"before {name!r}; defined before it: {', '.join(before) or 'none'}"
+                name, f"when refers to {shown(parent_name, 40)}, which is not a parameter "
+                f"defined before {name!r}; defined before it: {', '.join(before) or 'none'}"
             )
         conditions.append(_parse_condition(name, before[parent_name], value))
     return replace(param, when=tuple(conditions))
@@ -490,23 +600,24 @@ class Space:
     @classmethod
     def _from_dict(cls, data: Any, source: str | None) -> "Space":
         if not isinstance(data, Mapping):
-            raise ConfigError("", f"a space file is a mapping with 'parameters', got {data!r}")
+            raise ConfigError("", "a space file is a mapping with 'parameters', got "
+                              f"{shown(data)}")
         unknown = [k for k in data if k not in ("description", "parameters")]
         if unknown:
             raise ConfigError(
-                str(unknown[0]), "unknown top-level key; allowed keys are description, parameters"
+                _key(unknown[0]), "unknown top-level key; allowed keys are description, parameters"
             )
         raw = data.get("parameters")
         if not isinstance(raw, Mapping) or not raw:
             raise ConfigError(
-                "parameters", f"{raw!r} is not allowed; parameters maps names to specs"
+                "parameters", f"{shown(raw)} is not allowed; parameters maps names to specs"
             )
         params: dict[str, Param] = {}
         for name, spec in raw.items():
             params[name] = parse_param(name, spec, params)
         description = data.get("description", "")
         if not isinstance(description, str):
-            raise ConfigError("description", f"{description!r} is not allowed; it is text")
+            raise ConfigError("description", f"{shown(description)} is not allowed; it is text")
         return cls(tuple(params.values()), description, source)
 
     def to_dict(self) -> dict[str, Any]:
@@ -545,6 +656,9 @@ class Space:
     def grid(self) -> list[dict[str, Any]]:
         """Every combination of grid values, conditional parameters only where active.
 
+        The size of each step is counted before it is built, so a grid over
+        :data:`MAX_GRID_POINTS` is refused without building it.
+
         Raises:
             ConfigError: a parameter has a continuous domain, or the grid is too large.
         """
@@ -553,18 +667,20 @@ class Space:
             values = param.grid_values()
             if values is None:
                 raise ConfigError(
-                    param.name, f"{param.spec()} is a continuous range; a grid search needs "
-                    "finite values: add step, or use grid: [...]", self.source
+                    param.name, f"{shown(param.spec())} is a continuous range; a grid search "
+                    "needs finite values: add step, or use grid: [...]", self.source
                 )
-            points = list(itertools.chain.from_iterable(
-                [{**point, param.name: v} for v in values] if param.active(point) else [point]
-                for point in points
-            ))
-            if len(points) > MAX_GRID_POINTS:
+            active = [param.active(point) for point in points]
+            size = sum(len(values) if on else 1 for on in active)
+            if size > MAX_GRID_POINTS:
                 raise ConfigError(
                     "", f"the grid has more than {MAX_GRID_POINTS} points; narrow the space "
                     "or use sampler 'random' or 'tpe'", self.source
                 )
+            points = list(itertools.chain.from_iterable(
+                [{**point, param.name: v} for v in values] if on else [point]
+                for point, on in zip(points, active)
+            ))
         return points
 
     def values_of(self, name: str) -> set[Any] | None:
@@ -576,9 +692,60 @@ class Space:
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML 1.1 safe loader that also reads ``1e-4`` (no dot) as a float, as YAML 1.2 does."""
+    """YAML 1.1 safe loader that also reads ``1e-4`` (no dot) as a float, as YAML 1.2 does, and
+    refuses what a space never needs and a hostile file uses: anchors and aliases (a
+    "billion laughs" file expands aliases of aliases), merge keys, duplicate keys (YAML would
+    keep the last silently), nesting deeper than :data:`MAX_NESTING`, and integers beyond
+    Python's 4300-digit conversion limit."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not allowed in a space "
+                "file; write each value out", event.start_mark)
+        if self._depth >= MAX_NESTING:
+            raise yaml.composer.ComposerError(
+                None, None, f"collections nest more than {MAX_NESTING} levels deep; a space "
+                "needs at most 5", event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "merge keys (<<) are not allowed in a space file; write "
+                        "each key out", key_node.start_mark)
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    repeated = key in seen
+                except TypeError:  # unhashable: the base class says so
+                    continue
+                if repeated:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {shown(key, 40)}; each key may appear once "
+                        "in a mapping", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: Any) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the integer {shown(node.value, 40)} has too many digits",
+                node.start_mark) from None
 
 
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
@@ -590,6 +757,27 @@ _Loader.add_implicit_resolver(
 )
 
 
+def _read_text(path: Path) -> str:
+    """The file's text: at most :data:`MAX_SPACE_BYTES`, UTF-8 (ConfigError otherwise)."""
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_SPACE_BYTES + 1)
+    except (OSError, ValueError) as error:  # ValueError: a NUL character in the path
+        raise ConfigError("", f"cannot read the space file ({error.strerror or error})",
+                          str(path)) from None
+    if len(raw) > MAX_SPACE_BYTES:
+        raise ConfigError("", f"the space file is larger than {MAX_SPACE_BYTES // 1024} KiB; a "
+                          "space is a short YAML file (use ranges instead of long lists)",
+                          str(path))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ConfigError(f"line {line}", f"byte 0x{raw[error.start]:02x} at offset "
+                          f"{error.start} is not UTF-8; a space file is UTF-8 text",
+                          str(path)) from None
+
+
 def load_space(path: str | Path) -> Space:
     """Read and validate a space file.
 
@@ -597,16 +785,16 @@ def load_space(path: str | Path) -> Space:
         >>> space = load_space("search_spaces/dropout.yaml")  # doctest: +SKIP
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError("", f"cannot read the space file ({error.strerror or error})",
-                          str(path)) from None
+    text = _read_text(path)
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(where, f"invalid YAML: {problem}", str(path)) from None
+        if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow
+            where = f"line {text.count(chr(10), 0, error.position) + 1}"
+        problem = getattr(error, "problem", None) or (str(error).splitlines() or [""])[0]
+        raise ConfigError(where, f"invalid YAML: {clipped(problem)}", str(path)) from None
+    except (ValueError, OverflowError) as error:  # e.g. a date that does not exist
+        raise ConfigError("", f"invalid YAML: {clipped(str(error))}", str(path)) from None
     return Space.from_dict(data, source=str(path))

@@ -14,26 +14,35 @@ sampler and a pruner, the number of trials, the number of workers and a seed::
         sampler="grid",
     )
 
-The spec objects validate themselves when constructed; :func:`load_sweep` adds the file name to
-any error, reads the space and checks it against the model family, so that a bad sweep stops
-before a study is created.
+The spec objects validate themselves when constructed (every number finite and within a
+stated bound; sampler and pruner options built and tried on a throw-away in-memory study);
+:func:`load_sweep` adds the file name to any error, reads the space and checks it against the
+model family, so that a bad sweep stops before a study is created.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
-import warnings
 import json
 import runpy
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-from cifar_search.errors import ConfigError
-from cifar_search.config.families import FAMILIES, MOMENTUM_OPTIMIZERS, TRAINING_DEFAULTS, Family
+from cifar_search.errors import ConfigError, clipped, shown
+from cifar_search.config.families import (
+    FAMILIES,
+    MAX_BATCH_SIZE,
+    MAX_FILTERS,
+    MOMENTUM_OPTIMIZERS,
+    TRAINING_DEFAULTS,
+    Family,
+)
 from cifar_search.config.space import Space, load_space
 
 __all__ = ["Budget", "Compute", "Data", "Objective", "Pruner", "Sampler", "Sweep", "load_sweep"]
@@ -55,12 +64,29 @@ PRUNERS = {
 
 MAX_WORKERS = 64
 MAX_REPEATS = 50
+#: Epochs per trial (and patience): 10,000 epochs of CIFAR-10 is months of CPU per trial.
+MAX_EPOCHS = 10_000
+#: Trials per study: as many as the largest grid (``space.MAX_GRID_POINTS``).
+MAX_TRIALS = 100_000
+#: Seeds stay below ``search.seeds.SEED_MODULUS`` (TensorFlow and NumPy take 31-bit seeds).
+MAX_SEED = 2**31 - 2
+#: A sweep name is a study name, an MLflow experiment name and a folder name.
+MAX_NAME = 100
+#: Largest sweep file, in bytes (shipped sweeps are under 2 KiB).
+MAX_SWEEP_BYTES = 1024 * 1024
+#: Numbers given as sampler or pruner options lie in [0, MAX_OPTION] (none of Optuna's
+#: samplers and pruners here takes a negative count, step or weight).
+MAX_OPTION = 1_000_000
+#: GPU memory per worker, MiB: 1 TiB, more than any one GPU has.
+MAX_GPU_MEMORY_MB = 1024 * 1024
+#: Batches per call into TensorFlow: more than an epoch of CIFAR-10 has at batch size 5.
+MAX_STEPS_PER_EXECUTION = 10_000
 
 
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
-    """Raise a :class:`ConfigError` for ``key`` unless ``ok``."""
+    """Raise a :class:`ConfigError` for ``key`` unless ``ok`` (the value shortened)."""
     if not ok:
-        raise ConfigError(key, f"{value!r} is not allowed; {allowed}")
+        raise ConfigError(key, f"{shown(value)} is not allowed; {allowed}")
 
 
 def _is_int(value: Any) -> bool:
@@ -86,6 +112,9 @@ class Data:
     def __post_init__(self) -> None:
         _require(self.source is None or isinstance(self.source, str), "data.source",
                  self.source, "source is a path (text) or None")
+        _require(self.source is None or (self.source.strip() != "" and "\0" not in self.source),
+                 "data.source", self.source, "source is a non-empty path without NUL "
+                 "characters, or None (--data, $CIFAR_SEARCH_DATA, else a download)")
         _require(isinstance(self.validation, float) and 0 < self.validation < 1,
                  "data.validation", self.validation, "validation is a fraction in (0, 1)")
         _require(self.subset is None or (_is_int(self.subset) and self.subset >= 2),
@@ -108,12 +137,15 @@ class Budget:
     patience: int | None = None
 
     def __post_init__(self) -> None:
-        _require(_is_int(self.epochs) and self.epochs >= 1, "budget.epochs", self.epochs,
-                 "epochs is a whole number >= 1")
-        _require(_is_int(self.batch_size) and self.batch_size >= 1, "budget.batch_size",
-                 self.batch_size, "batch_size is a whole number >= 1")
-        _require(self.patience is None or (_is_int(self.patience) and self.patience >= 1),
-                 "budget.patience", self.patience, "patience is a whole number >= 1, or None")
+        _require(_is_int(self.epochs) and 1 <= self.epochs <= MAX_EPOCHS, "budget.epochs",
+                 self.epochs, f"epochs is a whole number >= 1, at most {MAX_EPOCHS}")
+        _require(_is_int(self.batch_size) and 1 <= self.batch_size <= MAX_BATCH_SIZE,
+                 "budget.batch_size", self.batch_size,
+                 f"batch_size is a whole number >= 1, at most {MAX_BATCH_SIZE}")
+        _require(self.patience is None or (_is_int(self.patience)
+                                           and 1 <= self.patience <= MAX_EPOCHS),
+                 "budget.patience", self.patience,
+                 f"patience is a whole number >= 1, at most {MAX_EPOCHS}, or None")
 
 
 @dataclass(frozen=True)
@@ -167,12 +199,16 @@ class Compute:
         _require(self.xla is None or isinstance(self.xla, bool), "compute.xla", self.xla,
                  "xla is True, False or None (Keras decides)")
         _require(self.gpu_memory_mb is None or (_is_int(self.gpu_memory_mb)
-                                                and self.gpu_memory_mb >= 64),
+                                                and 64 <= self.gpu_memory_mb
+                                                <= MAX_GPU_MEMORY_MB),
                  "compute.gpu_memory_mb", self.gpu_memory_mb,
-                 "gpu_memory_mb is a whole number of MiB >= 64, or None")
-        _require(_is_int(self.steps_per_execution) and self.steps_per_execution >= 1,
+                 f"gpu_memory_mb is a whole number of MiB >= 64, or None; at most "
+                 f"{MAX_GPU_MEMORY_MB} (1 TiB)")
+        _require(_is_int(self.steps_per_execution)
+                 and 1 <= self.steps_per_execution <= MAX_STEPS_PER_EXECUTION,
                  "compute.steps_per_execution", self.steps_per_execution,
-                 "steps_per_execution is a whole number >= 1")
+                 f"steps_per_execution is a whole number >= 1, at most "
+                 f"{MAX_STEPS_PER_EXECUTION}")
 
 
 @dataclass(frozen=True)
@@ -186,17 +222,48 @@ class _OptunaPart:
     CLASSES: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self) -> None:
-        _require(self.kind in self.CLASSES, self.KEY, self.kind,
+        _require(isinstance(self.kind, str) and self.kind in self.CLASSES, self.KEY, self.kind,
                  f"{self.KEY}s are " + ", ".join(self.CLASSES))
-        accepted = set(inspect.signature(self._class()).parameters) - {"seed"}
-        for name in self.options:  # seed is refused too: the sweep sets it
-            _require(name in accepted, f"{self.KEY}.options", name,
+        _require(isinstance(self.options, Mapping), f"{self.KEY}.options", self.options,
+                 "options map the Optuna class's keyword arguments to values")
+        signature = inspect.signature(self._class()).parameters
+        accepted = set(signature) - {"seed"}
+        for name, value in self.options.items():  # seed is refused too: the sweep sets it
+            _require(isinstance(name, str) and name in accepted, f"{self.KEY}.options", name,
                      f"{self._class().__name__} takes {', '.join(sorted(accepted)) or 'nothing'}")
+            problem = _option_problem(signature[name].annotation, value)
+            if problem:
+                raise ConfigError(f"{self.KEY}.options", f"{name}={shown(value)} is not allowed; "
+                                  f"{self._class().__name__}'s {name} is {problem}")
 
     def _class(self) -> type:
         import optuna
 
         return getattr(getattr(optuna, f"{self.KEY}s"), self.CLASSES[self.kind])
+
+
+#: Python types of the annotations that Optuna's samplers and pruners use, by name.
+_ANNOTATED = {"int": "a whole number", "float": "a number", "bool": "True or False",
+              "str": "text", "None": "None"}
+
+
+def _option_problem(annotation: Any, value: Any) -> str | None:
+    """What is wrong with an option's ``value`` given its annotation (None: nothing found).
+
+    Annotations that are not plain types (callables, sequences) are left to Optuna.
+    """
+    names = [n.strip() for n in str(getattr(annotation, "__name__", annotation)).split("|")]
+    if annotation is inspect.Parameter.empty or not all(n in _ANNOTATED for n in names):
+        return None
+    fits = {"int": _is_int(value), "float": _is_int(value) or isinstance(value, float),
+            "bool": isinstance(value, bool), "str": isinstance(value, str),
+            "None": value is None}
+    if not any(fits[n] for n in names):
+        return " or ".join(_ANNOTATED[n] for n in names)
+    numeric = _is_int(value) or isinstance(value, float)
+    if numeric and not 0 <= value <= MAX_OPTION:  # NaN and infinities fail this too
+        return f"a finite number from 0 to {MAX_OPTION}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -324,8 +391,10 @@ class Sweep:
         if isinstance(self.pruner, str):
             object.__setattr__(self, "pruner", Pruner(self.pruner))
         _require(isinstance(self.name, str) and bool(self.name)
-                 and all(c.isalnum() or c in "-_." for c in self.name), "name", self.name,
-                 "a name is non-empty and uses letters, digits, '-', '_' and '.'")
+                 and all(c.isalnum() or c in "-_." for c in self.name)
+                 and len(self.name) <= MAX_NAME and not self.name.startswith("."),
+                 "name", self.name, "a name is non-empty and uses letters, digits, '-', '_' "
+                 f"and '.' (not first), at most {MAX_NAME} characters")
         _require(isinstance(self.space, (str, Mapping, Space)), "space", self.space,
                  "space is a path to a space file or a mapping of parameters")
         _require(self.model in FAMILIES, "model", self.model,
@@ -334,19 +403,43 @@ class Sweep:
                          ("sampler", Sampler), ("pruner", Pruner), ("compute", Compute)):
             value = getattr(self, key)
             _require(isinstance(value, cls), key, value, f"{key} is a {cls.__name__}(...)")
-        _require(self.trials is None or (_is_int(self.trials) and self.trials >= 1), "trials",
-                 self.trials, "trials is a whole number >= 1")
+        _require(self.trials is None or (_is_int(self.trials) and 1 <= self.trials <= MAX_TRIALS),
+                 "trials", self.trials, f"trials is a whole number >= 1, at most {MAX_TRIALS}")
         _require(self.trials is not None or self.sampler.kind == "grid", "trials", self.trials,
                  f"sampler {self.sampler.kind!r} needs a number of trials")
         _require(_is_int(self.workers) and 1 <= self.workers <= MAX_WORKERS, "workers",
                  self.workers, f"workers is a whole number from 1 to {MAX_WORKERS}")
-        _require(_is_int(self.seed) and self.seed >= 0, "seed", self.seed,
-                 "seed is a whole number >= 0")
+        _require(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "seed", self.seed,
+                 f"seed is a whole number >= 0, at most {MAX_SEED} (2**31 - 2)")
         _require(isinstance(self.same_seed, bool), "same_seed", self.same_seed,
                  "same_seed is True or False")
         _require(_is_int(self.repeats) and 1 <= self.repeats <= MAX_REPEATS, "repeats",
                  self.repeats, f"repeats is a whole number from 1 to {MAX_REPEATS}")
+        self._check_optuna_parts()
         self._check_engine()
+
+    def _check_optuna_parts(self) -> None:
+        """Build the sampler and pruner with their options and try them on a throw-away
+        in-memory study, so that an option Optuna refuses (at once or at its first trial)
+        stops the sweep before its study exists."""
+        if not self.sampler.options and not self.pruner.options:
+            return  # the defaults are known to work
+        import optuna
+
+        for key, part, build in (
+                ("sampler.options", self.sampler, lambda: self.sampler.build(self.seed)),
+                ("pruner.options", self.pruner, lambda: self.pruner.build(self.budget.epochs))):
+            try:
+                with warnings.catch_warnings():  # Optuna's experimental-feature warnings
+                    warnings.simplefilter("ignore")
+                    built = build()
+                if part.options:
+                    _rehearse(optuna, built, self.objective.direction)
+            except Exception as error:  # noqa: BLE001 (Optuna on user options: TypeError,
+                # ValueError, ZeroDivisionError and others)
+                raise ConfigError(key, f"{shown(dict(part.options))} is not allowed; "
+                                  f"{part._class().__name__} refuses it: "
+                                  f"{clipped(str(error)) or type(error).__name__}") from None
 
     def _check_engine(self) -> None:
         from cifar_search import engines
@@ -394,7 +487,7 @@ class Sweep:
             if isinstance(sweep.space, Space):
                 check_space(sweep)
         except ConfigError as error:
-            name = error.key.split(".")[-1]
+            name = {"source": "data"}.get(error.key.split(".")[-1], error.key.split(".")[-1])
             if name not in given:  # a setting of the file that the override conflicts with
                 raise error.in_file(str(self.source)) from None
             raise ConfigError(f"--{name.replace('_', '-')}", error.message) from None
@@ -427,6 +520,31 @@ class Sweep:
                     engine=self.engine, cv=self.cv, n_jobs=self.n_jobs,
                     as_written=self.as_written, compute=dataclasses.asdict(self.compute))
         return json.dumps(data, indent=2, sort_keys=True, default=str)
+
+
+def _rehearse(optuna: Any, part: Any, direction: str) -> None:
+    """Run a few trials of a throw-away in-memory study with ``part`` (a sampler or a pruner),
+    each reporting a few epochs: options that Optuna only trips over during a study (Hyperband's
+    ``reduction_factor=1`` or ``min_resource=0``) fail here instead."""
+    is_sampler = isinstance(part, optuna.samplers.BaseSampler)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study = optuna.create_study(
+                direction=direction, sampler=part if is_sampler else None,
+                pruner=None if is_sampler else part)
+            for number in range(3):
+                trial = study.ask()
+                trial.suggest_float("x", 0.0, 1.0)
+                for step in range(1, 4):
+                    trial.report(0.5 + 0.1 * number - 0.01 * step, step)
+                    if trial.should_prune():
+                        break
+                study.tell(trial, 0.5)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,6 +586,34 @@ def _check_block_filters(sweep: Sweep, space: Space) -> None:
                  f"add when: {{depth: {{min: {block}}}}}")
 
 
+def _highest(space: Space, name: str, default: Any) -> Any:
+    """The largest value ``name`` can take (its family default when the space omits it)."""
+    values = _possible(space, name, default)
+    if values is None:
+        return space[name].high  # type: ignore[attr-defined]
+    return max(values) if None not in values else None
+
+
+def _check_widths(sweep: Sweep, space: Space) -> None:
+    """No convolution may get more than MAX_FILTERS filters, counting the doubling of
+    ``filters`` per block (``filters_i``, where given, replaces block i's)."""
+    family = sweep.family
+    if "filters" not in space and "depth" not in space:
+        return  # the families' own defaults are narrow
+    filters = _highest(space, "filters", family.defaults.get("filters"))
+    depth = _highest(space, "depth", family.defaults.get("depth"))
+    if filters is None:
+        return
+    where = f"depth {depth}" if family.max_depth else f"model {family.name!r}"
+    for block, width in enumerate(family.block_filters(filters, depth), start=1):
+        if f"filters_{block}" in space and family.max_depth is not None:
+            continue
+        _require(width <= MAX_FILTERS, "space.filters", filters,
+                 f"with {where} its block {block} would have {width} filters "
+                 f"({family.name!r} doubles filters per block); a convolution has at most "
+                 f"{MAX_FILTERS} filters")
+
+
 def _check_momentum(space: Space) -> None:
     """``momentum`` must exist only with optimizers that take it."""
     if "momentum" not in space:
@@ -492,6 +638,7 @@ def check_space(sweep: Sweep) -> None:
              + ", ".join(sorted(sweep.family.params)))
     _check_depth(sweep, space)
     _check_block_filters(sweep, space)
+    _check_widths(sweep, space)
     _check_momentum(space)
     if sweep.sampler.kind == "grid":
         space.grid()
@@ -509,23 +656,53 @@ def _user_line(path: Path, error: BaseException) -> str:
     return f"line {frames[-1].lineno}" if frames else ""
 
 
-def _run_sweep_file(path: Path) -> dict[str, Any]:
-    """Execute a sweep file and return its globals."""
+def _check_sweep_path(path: Path) -> None:
+    """Refuse a path that is not a readable sweep file of reasonable size."""
+    if path.is_dir():
+        raise ConfigError("", "is a directory, not a sweep file; give the path of a "
+                          "sweeps/*.py file", str(path))
     if not path.is_file():
         raise ConfigError("", "no such sweep file; give the path of a sweeps/*.py file", str(path))
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise ConfigError("", f"cannot read the sweep file ({error.strerror or error})",
+                          str(path)) from None
+    if size > MAX_SWEEP_BYTES:
+        raise ConfigError("", f"the sweep file is larger than {MAX_SWEEP_BYTES // 1024} KiB; a "
+                          "sweep file defines one Sweep(...) and a space file holds the space",
+                          str(path))
+
+
+def _run_sweep_file(path: Path) -> dict[str, Any]:
+    """Execute a sweep file and return its globals."""
+    _check_sweep_path(path)
     sys.path.insert(0, str(path.parent))
     try:
         return runpy.run_path(str(path), run_name="__sweep__")
     except ConfigError as error:
         raise error.in_file(str(path)) from None
     except SyntaxError as error:
-        raise ConfigError(f"line {error.lineno}", f"invalid Python: {error.msg}",
+        raise ConfigError(f"line {error.lineno}", f"invalid Python: {clipped(error.msg)}",
                           str(path)) from None
+    except SystemExit as error:  # sys.exit() in a sweep file would end the command silently
+        raise ConfigError(_user_line(path, error), f"the sweep file called sys.exit("
+                          f"{shown(error.code, 40)}); a sweep file only defines "
+                          "sweep = Sweep(...)", str(path)) from None
     except Exception as error:  # user code: report it in one line, naming file and line
-        raise ConfigError(_user_line(path, error), f"{type(error).__name__}: {error}",
-                          str(path)) from None
+        raise ConfigError(_user_line(path, error),
+                          f"{type(error).__name__}: {_message(error)}", str(path)) from None
     finally:
-        sys.path.remove(str(path.parent))
+        with contextlib.suppress(ValueError):  # unless the file took it out itself
+            sys.path.remove(str(path.parent))
+
+
+def _message(error: BaseException) -> str:
+    """An exception's message as one short line (even if its __str__ fails)."""
+    try:
+        return clipped(str(error))
+    except Exception:  # noqa: BLE001 (user code)
+        return "(no message)"
 
 
 def _find_sweep(namespace: Mapping[str, Any], path: Path) -> Sweep:

@@ -12,11 +12,19 @@ extracted to disk. Decoded images are cached as uint8 ``.npy`` arrays in a folde
 the source and its size and modification time, written atomically, so a source is decoded once
 and every later trial and worker maps the arrays from disk. Pixels are scaled to [0, 1] when a
 split is loaded; splits and the test set are memoised per process.
+
+Bad data is refused with one :class:`~cifar_search.errors.DataError` line before anything is
+cached: only regular files and folders are read (symbolic links are followed and what they
+point at is checked; a device, FIFO or socket is never opened), and the limits below bound what
+a source may cost in memory and time. :func:`identity` describes a cache's content without its
+path, for a study's fingerprint.
 """
 
 from __future__ import annotations
 
+import bz2
 import functools
+import gzip
 import hashlib
 import io
 import json
@@ -28,13 +36,17 @@ import shutil
 import tarfile
 import tempfile
 import time
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISREG, S_ISSOCK
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image
 
+from cifar_search import errors
 from cifar_search.errors import DataError
 
 ENV_VAR = "CIFAR_SEARCH_DATA"
@@ -51,6 +63,33 @@ BATCH_FILES = TRAIN_BATCHES + ("test_batch", "batches.meta")
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 KERAS_KEY = "keras-cifar10"
 STALE_SECONDS = 24 * 3600
+DIGEST_PREFIX = "sha256:"
+
+# Limits on a data source. Each refusal names the file, the value and the limit.
+MIB = 1 << 20
+#: Bytes of one file that is read into memory: an archive member or a file of a folder (a
+#: CIFAR-10 batch, an image). The official batches are about 30 MiB; an image is far less.
+MAX_FILE_BYTES = 256 * MIB
+#: Bytes an archive may expand to, members and headers together, counted as it is decompressed:
+#: a small .tar.gz that expands hugely is refused when it passes this, without reading the rest.
+#: The official cifar-10-python.tar.gz expands to about 178 MiB; the members read stay in
+#: memory until they are decoded.
+MAX_ARCHIVE_BYTES = 1024 * MIB
+#: Members of an archive, or images of a folder tree (each costs memory before decoding);
+#: CIFAR-10 as an image folder has 60,000 images.
+MAX_FILES = 500_000
+#: Pixels of an image's longer side, read from its header before it is decoded (4096x4096 RGB
+#: decodes to 48 MiB); CIFAR-10 images are 32x32.
+MAX_IMAGE_SIDE = 4096
+#: Bytes of all decoded pixels (uint8, training and test images): they are held in memory while
+#: decoding and every trial loads them. CIFAR-10 decodes to 176 MiB.
+MAX_DECODED_BYTES = 2048 * MIB
+#: Classes of a data set: one class teaches nothing (its loss is 0 from the first step); more
+#: than ImageNet's 1000 is a layout mistake (e.g. one folder per image).
+MIN_CLASSES = 2
+MAX_CLASSES = 1000
+#: Bytes hashed at a time for a cache's content digest (its arrays are memory-mapped).
+_DIGEST_CHUNK = 16 * MIB
 
 _ARCHIVE_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError)
 
@@ -107,11 +146,23 @@ def resolve_source(path: str | os.PathLike | None) -> Path | None:
         path: the ``--data`` value, or None.
 
     Returns:
-        ``path`` if given, else ``$CIFAR_SEARCH_DATA`` if set, else None (download with Keras).
-        Existence is not checked here; :func:`prepare` does that.
+        ``path`` if given, else ``$CIFAR_SEARCH_DATA`` if set and not empty, else None
+        (download with Keras). Existence is not checked here; :func:`prepare` does that.
+
+    Raises:
+        DataError: ``path`` is empty or blank (it would otherwise mean a download), or
+            ``$CIFAR_SEARCH_DATA`` is blank but not empty.
     """
-    chosen = (os.fspath(path) if path is not None else "") or os.environ.get(ENV_VAR, "")
-    return Path(chosen).expanduser() if chosen else None
+    if path is not None:
+        chosen, origin = os.fspath(path), "data source"
+    else:
+        chosen, origin = os.environ.get(ENV_VAR, ""), ENV_VAR
+        if not chosen:
+            return None
+    if not chosen.strip():
+        raise DataError(f"{origin}: {errors.shown(chosen)} is an empty path; give the path of "
+                        f"{ACCEPTED}, or no data source to download CIFAR-10")
+    return Path(chosen).expanduser()
 
 
 def prepare(source: Path | None, cache_root: Path) -> Path:
@@ -130,15 +181,18 @@ def prepare(source: Path | None, cache_root: Path) -> Path:
         The cache folder.
 
     Raises:
-        DataError: the source is missing, unreadable, not in an accepted layout, or cannot be
-            downloaded; or the cache cannot be written.
+        DataError: the source is missing, unreadable, not a regular file or folder, not in an
+            accepted layout, past a limit (``MAX_*``, ``MIN_CLASSES``), or cannot be
+            downloaded; or the cache cannot be written. Nothing is left in ``cache_root``.
     """
     cache_root = Path(cache_root)
     source = None if source is None else Path(source)
     if source is not None:
-        _check_exists(source)
+        _check_source(source)
     target = cache_root / _cache_key(source)
     if _is_complete(target):
+        _check_class_count(read_meta(target).get("classes", []), str(source or KERAS_KEY),
+                           "classes")
         return target
     decoded = _decode(source)
     meta = {
@@ -147,6 +201,7 @@ def prepare(source: Path | None, cache_root: Path) -> Path:
         "train": int(len(decoded.x_train)),
         "test": int(len(decoded.x_test)),
         "image_shape": [int(n) for n in decoded.x_train.shape[1:]],
+        "digest": _digest({name: getattr(decoded, name) for name in ARRAY_NAMES}),
     }
     _publish(decoded, meta, cache_root, target)
     return target
@@ -181,17 +236,62 @@ def read_meta(cache_dir: Path) -> dict:
         cache_dir: a folder returned by :func:`prepare`.
 
     Returns:
-        ``{"source", "classes", "train", "test", "image_shape"}``.
+        ``{"source", "classes", "train", "test", "image_shape", "digest"}`` (a cache written by
+        an earlier version has no ``"digest"`` until :func:`identity` adds it).
 
     Raises:
         DataError: the folder holds no readable ``meta.json``.
     """
     path = Path(cache_dir) / "meta.json"
     try:
-        return json.loads(path.read_text())
+        meta = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise DataError(f"{path}: cannot read the data cache description ({_reason(error)}); "
                         "delete the folder to decode the data again") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{path}: the data cache description is a {type(meta).__name__}, not "
+                        "an object; delete the folder to decode the data again")
+    return meta
+
+
+def identity(cache_dir: Path) -> dict[str, Any]:
+    """What the data of a cache folder is, without where it is: plain JSON data.
+
+    Two caches of the same images, labels and class names have equal identities wherever they
+    are (another workspace, a copied one, the same source at another path), and any other data
+    has another digest. The digest is computed once, when the cache is written; a cache written
+    by an earlier version gets it on the first call (hashing its arrays once, about a second
+    for CIFAR-10), stored atomically in its ``meta.json`` for later calls.
+
+    Args:
+        cache_dir: a folder returned by :func:`prepare`.
+
+    Returns:
+        ``{"classes": [names], "train": n, "test": n, "digest": "sha256:<64 hex>"}``, the
+        digest over the four cached arrays (their dtype, shape and bytes, in
+        ``ARRAY_NAMES`` order).
+
+    Raises:
+        DataError: the folder holds no readable description or arrays.
+
+    Example:
+        >>> identity(prepared("cifar-10-python.tar.gz", Path("ws/data")))  # doctest: +SKIP
+        {'classes': ['airplane', ...], 'train': 50000, 'test': 10000, 'digest': 'sha256:...'}
+    """
+    cache_dir = Path(cache_dir)
+    meta = read_meta(cache_dir)
+    try:
+        described = {"classes": [str(name) for name in meta["classes"]],
+                     "train": int(meta["train"]), "test": int(meta["test"])}
+    except (KeyError, TypeError, ValueError) as error:
+        raise DataError(f"{cache_dir / 'meta.json'}: the data cache description is incomplete "
+                        f"({type(error).__name__}: {_reason(error)}); delete the folder to "
+                        "decode the data again") from None
+    digest = meta.get("digest")
+    if not _is_digest(digest):
+        digest = _digest({name: _open_array(cache_dir, name) for name in ARRAY_NAMES})
+        _store_meta(cache_dir, {**meta, "digest": digest})
+    return {**described, "digest": digest}
 
 
 @functools.lru_cache(maxsize=2)
@@ -303,11 +403,137 @@ def _labels(labels: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_exists(source: Path) -> None:
-    """Raise DataError if the source path does not exist."""
-    if not source.exists():
+def _check_source(source: Path) -> None:
+    """Raise DataError unless the source is an existing regular file or folder (links followed)."""
+    try:
+        status = os.stat(source)
+    except ValueError:  # a NUL character
+        raise DataError(f"data source {errors.shown(str(source))}: a path cannot hold a NUL "
+                        f"character; give the path of {ACCEPTED}") from None
+    except (FileNotFoundError, NotADirectoryError):
+        if os.path.islink(source):
+            raise DataError(f"{source}: a broken symbolic link (to {os.readlink(source)}); "
+                            f"give --data PATH or {ENV_VAR} pointing at {ACCEPTED}") from None
         raise DataError(f"{source}: no such file or folder; give --data PATH or {ENV_VAR} "
-                        f"pointing at {ACCEPTED}")
+                        f"pointing at {ACCEPTED}") from None
+    except OSError as error:
+        raise DataError(f"{source}: cannot be read ({_reason(error)})") from None
+    if not (S_ISREG(status.st_mode) or S_ISDIR(status.st_mode)):
+        raise DataError(f"{source}: {_kind(status.st_mode)}{_link_target(source)}, not a file "
+                        f"or folder; accepted: {ACCEPTED}")
+
+
+def _kind(mode: int) -> str:
+    """What a file that is neither regular nor a folder is, in words."""
+    for test, kind in ((S_ISCHR, "a character device"), (S_ISBLK, "a block device"),
+                       (S_ISFIFO, "a FIFO (named pipe)"), (S_ISSOCK, "a socket"),
+                       (S_ISDIR, "a folder")):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def _link_target(path: Path) -> str:
+    """`` (a link to TARGET)`` if ``path`` is a symbolic link, else ""."""
+    return f" (a link to {os.path.realpath(path)})" if os.path.islink(path) else ""
+
+
+def _check_regular(path: Path, shown: str, limited: bool = True) -> os.stat_result:
+    """The status of a regular file (links followed), no larger than MAX_FILE_BYTES if
+    ``limited``, or DataError; never opens it."""
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        if os.path.islink(path) and not os.path.exists(path):
+            raise DataError(f"{shown}: a broken symbolic link (to {os.readlink(path)}); data "
+                            "files must be regular files") from None
+        raise DataError(f"{shown}: cannot be read ({_reason(error)})") from None
+    _check_status(status, path, shown, limited)
+    return status
+
+
+def _check_status(status: os.stat_result, path: Path, shown: str, limited: bool) -> None:
+    """DataError unless ``status`` is a regular file (of at most MAX_FILE_BYTES if limited)."""
+    if not S_ISREG(status.st_mode):
+        raise DataError(f"{shown}: {_kind(status.st_mode)}{_link_target(path)}, not a regular "
+                        "file; data files must be regular files")
+    if limited and status.st_size > MAX_FILE_BYTES:
+        raise DataError(f"{shown}: {_amount(status.st_size)}; a data file may be at most "
+                        f"{_amount(MAX_FILE_BYTES)} (a CIFAR-10 batch is about 30 MiB)")
+
+
+def _open_regular(path: Path, shown: str, limited: bool = True) -> BinaryIO:
+    """Open a regular file for reading: checked before opening, opened without blocking (in
+    case it was swapped for a FIFO meanwhile) and checked again. An archive is not
+    ``limited``: what it expands to is (:class:`_Bounded`)."""
+    _check_regular(path, shown, limited)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                             | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        raise DataError(f"{shown}: cannot be read ({_reason(error)})") from None
+    handle = open(descriptor, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    try:
+        _check_status(os.fstat(descriptor), path, shown, limited)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def _read_regular(path: Path, shown: str) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES, or a DataError naming it."""
+    with _open_regular(path, shown) as handle:
+        try:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            raise DataError(f"{shown}: cannot be read ({_reason(error)})") from None
+    if len(data) > MAX_FILE_BYTES:  # it grew after it was checked
+        raise DataError(f"{shown}: more than {_amount(MAX_FILE_BYTES)}; a data file may be at "
+                        f"most {_amount(MAX_FILE_BYTES)}")
+    return data
+
+
+def _amount(size: int) -> str:
+    """A byte count in words: ``512 bytes``, ``256 MiB``, ``29.6 MiB``."""
+    if size < MIB:
+        return f"{size} bytes"
+    return f"{size / MIB:.1f}".removesuffix(".0") + " MiB"
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    """``sha256:<hex>`` of the arrays' names, dtypes, shapes and bytes, in ARRAY_NAMES order."""
+    hasher = hashlib.sha256()
+    for name in ARRAY_NAMES:
+        array = np.ascontiguousarray(arrays[name])
+        hasher.update(f"{name} {array.dtype.str} {list(array.shape)}\n".encode())
+        flat = array.reshape(-1).view(np.uint8)
+        for start in range(0, len(flat), _DIGEST_CHUNK):
+            hasher.update(flat[start:start + _DIGEST_CHUNK])
+    return DIGEST_PREFIX + hasher.hexdigest()
+
+
+def _is_digest(value: Any) -> bool:
+    """Whether a value is a digest as :func:`_digest` writes it."""
+    return isinstance(value, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", value) is not None
+
+
+def _store_meta(cache_dir: Path, meta: dict) -> None:
+    """Replace a cache's meta.json atomically; if the folder is read-only, leave it."""
+    try:
+        descriptor, scratch = tempfile.mkstemp(prefix=".meta.", suffix=".json", dir=cache_dir)
+    except OSError:
+        return  # the digest is computed again next time
+    try:
+        with open(descriptor, "w") as handle:
+            handle.write(json.dumps(meta, indent=2) + "\n")
+        os.chmod(scratch, (cache_dir / "meta.json").stat().st_mode & 0o777)  # not mkstemp's
+        os.replace(scratch, cache_dir / "meta.json")
+    except OSError:
+        Path(scratch).unlink(missing_ok=True)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise
 
 
 def _cache_key(source: Path | None) -> str:
@@ -411,9 +637,13 @@ def _decode(source: Path | None) -> _Decoded:
     """Decode a source (None: Keras download) into uint8 images and int32 labels."""
     if source is None:
         return _download()
-    if source.is_dir():
-        return _decode_dir(source)
-    return _decode_archive(source)
+    decoded = _decode_dir(source) if source.is_dir() else _decode_archive(source)
+    labels = np.unique(decoded.y_train)
+    if len(labels) < MIN_CLASSES:
+        shown = ", ".join(repr(decoded.classes[k]) for k in labels)
+        raise DataError(f"{source}: every training image is of class {shown or 'none'}; a data "
+                        f"set needs images of at least {MIN_CLASSES} classes")
+    return decoded
 
 
 def _download() -> _Decoded:
@@ -446,7 +676,7 @@ def _reason(error: BaseException) -> str:
 def _locate_dir(path: Path) -> tuple[str, Path]:
     """``("batches" | "images", folder)`` for a directory source, else DataError."""
     for folder in (path, path / "cifar-10-batches-py"):
-        if (folder / "data_batch_1").is_file():
+        if os.path.lexists(folder / "data_batch_1"):  # checked when read: a regular file
             return "batches", folder
     if any((path / split).is_dir() for split in SPLITS):
         return "images", path
@@ -461,34 +691,51 @@ def _decode_dir(path: Path) -> _Decoded:
     """Decode an extracted cifar-10-batches-py folder or an image-folder tree."""
     layout, root = _locate_dir(path)
     if layout == "batches":
-        files = {name: _read_file(root / name) for name in BATCH_FILES
-                 if (root / name).is_file()}
+        files = {name: _read_regular(root / name, str(root / name)) for name in BATCH_FILES
+                 if os.path.lexists(root / name)}
         return _decode_batches(files, str(root), "/")
-    tree = {split: _scan_split_dir(root, split) for split in SPLITS}
-    return _decode_tree(tree, str(root))
+    return _decode_tree(_scan_tree(root), str(root))
 
 
-def _read_file(path: Path) -> bytes:
-    """The bytes of a file, or a DataError naming it."""
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({_reason(error)})") from None
+def _scan_tree(root: Path) -> dict[str, dict[str, list[tuple[str, str, Path]]]]:
+    """``{split: {class: [(file name, shown name, path)]}}`` under ``root``; every image a
+    regular file, at most MAX_FILES of them and MAX_CLASSES class folders per split."""
+    tree: dict[str, dict[str, list[tuple[str, str, Path]]]] = {}
+    count = 0
+    for split in SPLITS:
+        tree[split] = {}
+        for class_dir in _class_dirs(root, split):
+            files = []
+            for entry in os.scandir(class_dir):
+                if not _is_image_name(entry.name):
+                    continue
+                count += 1
+                if count > MAX_FILES:
+                    raise DataError(f"{root}: more than {MAX_FILES} images; an image folder "
+                                    f"may hold at most {MAX_FILES} (CIFAR-10 has 60000)")
+                path = Path(entry.path)
+                _check_regular(path, str(path))
+                files.append((entry.name, str(path), path))
+            tree[split][class_dir.name] = files
+    return tree
 
 
-def _scan_split_dir(root: Path, split: str) -> dict[str, list[tuple[str, str, Path]]]:
-    """``{class: [(file name, shown name, path)]}`` under ``root/split``."""
+def _class_dirs(root: Path, split: str) -> list[Path]:
+    """The class folders of ``root/split``, sorted, at most MAX_CLASSES."""
     folder = root / split
     if not folder.is_dir():
         raise DataError(f"{root}: no {split}/ folder next to "
                         f"{'test' if split == 'train' else 'train'}/; an image folder needs "
                         f"train/<class>/* and test/<class>/*")
-    classes: dict[str, list[tuple[str, str, Path]]] = {}
-    for class_dir in sorted(folder.iterdir()):
-        if class_dir.is_dir() and not class_dir.name.startswith("."):
-            classes[class_dir.name] = [(f.name, str(f), f) for f in class_dir.iterdir()
-                                       if _is_image_name(f.name) and f.is_file()]
-    return classes
+    found = []
+    for entry in os.scandir(folder):
+        if entry.is_dir() and not entry.name.startswith("."):
+            found.append(Path(entry.path))
+            if len(found) > MAX_CLASSES:
+                raise DataError(f"{root}: {split}/ holds more than {MAX_CLASSES} class folders; "
+                                f"a data set has {MIN_CLASSES} to {MAX_CLASSES} classes, one "
+                                "folder each")
+    return sorted(found)
 
 
 # --------------------------------------------------------------------------------------------
@@ -513,36 +760,157 @@ def _decode_archive(path: Path) -> _Decoded:
 
 def _read_tar(path: Path) -> tuple[dict[str, bytes], set[str]]:
     """Bytes of the members that may be batches or images, and the folder names."""
-    archive = _open_tar(path)
+    with _open_regular(path, str(path), limited=False) as handle:
+        head = _head(handle, path)
+        try:
+            stream = _Bounded(_decompressed(handle, head), path)
+        except _ARCHIVE_ERRORS as error:
+            raise _corrupt(path, error) from None
+        with _open_tar(stream, path, head) as archive:
+            try:
+                members = _read_members(archive, path)
+                if head.startswith(_COMPRESSED):  # read to the end: checks length and CRC
+                    stream.drain()
+                else:  # plain tar: the block reading stopped at is zeros
+                    _check_tar_end(archive)
+            except _ARCHIVE_ERRORS as error:
+                raise _corrupt(path, error) from None
+    return members
+
+
+def _corrupt(path: Path, error: BaseException) -> DataError:
+    """The error for an archive that cannot be read to its end."""
+    return DataError(f"{path}: the archive is truncated or corrupt ({_reason(error)}); "
+                     "download or copy it again")
+
+
+def _read_members(archive: tarfile.TarFile, path: Path) -> tuple[dict[str, bytes], set[str]]:
+    """Read the wanted members, each checked by its header before its bytes are read."""
     files: dict[str, bytes] = {}
     folders: set[str] = set()
-    with archive:
-        try:
-            for member in archive:
-                name = _member_name(member.name)
-                if member.isdir():
-                    folders.add(name)
-                elif member.isfile() and _is_wanted_member(name):
-                    files[name] = archive.extractfile(member).read()
-                    folders.update(str(p) for p in PurePosixPath(name).parents if str(p) != ".")
-            _check_tar_end(archive)
-        except _ARCHIVE_ERRORS as error:
-            raise DataError(f"{path}: the archive is truncated or corrupt ({_reason(error)}); "
-                            "download or copy it again") from None
+    for count, member in enumerate(archive, start=1):
+        name = _member_name(member.name)
+        if count > MAX_FILES:
+            raise DataError(f"{path}: more than {MAX_FILES} members; an archive may hold at "
+                            f"most {MAX_FILES} files and folders (CIFAR-10 has 60000 images)")
+        wanted = not member.isdir() and _is_wanted_member(name)
+        if wanted and member.size > MAX_FILE_BYTES:
+            raise DataError(f"{path}: {name}: a member of {_amount(member.size)}; an archive "
+                            f"member may be at most {_amount(MAX_FILE_BYTES)} (a CIFAR-10 "
+                            "batch is about 30 MiB)")
+        if member.offset_data + member.size > MAX_ARCHIVE_BYTES:
+            raise DataError(f"{path}: {name}: the archive expands to "
+                            f"{_amount(member.offset_data + member.size)} up to this member; "
+                            f"an archive may expand to at most {_amount(MAX_ARCHIVE_BYTES)} "
+                            "(the official cifar-10-python.tar.gz: about 178 MiB)")
+        if member.isdir():
+            folders.add(name)
+        elif wanted:
+            if not member.isfile():
+                raise DataError(f"{path}: {name}: {_member_kind(member)} in the archive, not a "
+                                "regular file; images and batches must be regular files")
+            files[name] = archive.extractfile(member).read()
+            folders.update(str(p) for p in PurePosixPath(name).parents if str(p) != ".")
     return files, folders
 
 
-def _open_tar(path: Path) -> tarfile.TarFile:
-    """Open a (compressed) tar archive, or raise DataError saying what the file is."""
+def _member_kind(member: tarfile.TarInfo) -> str:
+    """What an archive member that is neither a regular file nor a folder is, in words."""
+    for test, kind in ((member.issym, "a symbolic link"), (member.islnk, "a hard link"),
+                       (member.ischr, "a character device"), (member.isblk, "a block device"),
+                       (member.isfifo, "a FIFO (named pipe)")):
+        if test():
+            return kind
+    return "a special member"
+
+
+# Magic bytes of the compressions a tar archive may have, and their readers.
+_DECOMPRESSORS = ((b"\x1f\x8b", gzip.GzipFile), (b"BZh", bz2.BZ2File),
+                  (b"\xfd7zXZ\x00", lzma.LZMAFile))
+_COMPRESSED = tuple(magic for magic, _ in _DECOMPRESSORS)
+
+
+def _head(handle: BinaryIO, path: Path) -> bytes:
+    """The first block of a file (then back to its start), or DataError if it is empty."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(512)
+        head = handle.read(tarfile.BLOCKSIZE)
+        handle.seek(0)
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({_reason(error)})") from None
     if not head:
         raise DataError(f"{path}: the file is empty; accepted: {ACCEPTED}")
+    return head
+
+
+def _decompressed(handle: BinaryIO, head: bytes) -> BinaryIO:
+    """The file's tar bytes: decompressed as its magic bytes say, or the file itself."""
+    for magic, reader in _DECOMPRESSORS:
+        if head.startswith(magic):
+            return reader(fileobj=handle) if reader is gzip.GzipFile else reader(handle)
+    return handle
+
+
+class _Bounded:
+    """A read-only view of an archive's tar bytes that refuses to go past MAX_ARCHIVE_BYTES or
+    to read more than a member's worth at once: an archive that expands hugely (a small
+    .tar.gz of gigabytes of zeros) is refused by what is read, not after reading it all."""
+
+    def __init__(self, inner: BinaryIO, path: Path) -> None:
+        self._inner = inner
+        self._path = path
+        self._limit = MAX_ARCHIVE_BYTES
+        self._largest = MAX_FILE_BYTES + tarfile.BLOCKSIZE  # a member, or a header's records
+
+    def tell(self) -> int:
+        """Position in the tar bytes."""
+        return self._inner.tell()
+
+    def seekable(self) -> bool:
+        """Forward seeks are reads of a compressed stream; both are bounded."""
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Go to ``offset``, unless it lies past the limit."""
+        if whence == io.SEEK_END:
+            raise io.UnsupportedOperation("an archive is not read from its end")
+        target = offset + (self._inner.tell() if whence == io.SEEK_CUR else 0)
+        if target > self._limit:
+            self._refuse()
+        return self._inner.seek(target)
+
+    def read(self, size: int = -1) -> bytes:
+        """At most ``size`` bytes, unless they lie past the limit or are too many at once."""
+        if size is None or size < 0:
+            raise io.UnsupportedOperation("an archive is read in bounded pieces")
+        if size > self._largest:
+            raise DataError(f"{self._path}: an entry of {_amount(size)} at byte "
+                            f"{self._inner.tell()}; an archive member may be at most "
+                            f"{_amount(MAX_FILE_BYTES)}")
+        room = self._limit - self._inner.tell()
+        if size <= room:
+            return self._inner.read(size)
+        data = self._inner.read(max(room, 0))
+        if self._inner.read(1):
+            self._refuse()
+        return data
+
+    def drain(self) -> None:
+        """Read to the end, within the limit."""
+        while self.read(MIB):
+            pass
+
+    def _refuse(self) -> None:
+        """DataError: the archive expands past the limit."""
+        raise DataError(f"{self._path}: the archive expands to more than "
+                        f"{_amount(self._limit)}; an archive may expand to at most "
+                        f"{_amount(self._limit)} (the official cifar-10-python.tar.gz: about "
+                        "178 MiB)")
+
+
+def _open_tar(stream: _Bounded, path: Path, head: bytes) -> tarfile.TarFile:
+    """Open tar bytes, or raise DataError saying what the file is."""
     try:
-        return tarfile.open(path, "r:*")
+        return tarfile.open(fileobj=stream, mode="r:")  # type: ignore[call-overload]
     except _ARCHIVE_ERRORS:
         if _looks_like_archive(path, head):
             raise DataError(f"{path}: the archive is truncated or corrupt (it cannot be opened "
@@ -554,20 +922,15 @@ def _open_tar(path: Path) -> tarfile.TarFile:
 
 def _looks_like_archive(path: Path, head: bytes) -> bool:
     """Whether a file's magic bytes or name say it is a (compressed) tar archive."""
-    magic = head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")) or head[257:262] == b"ustar"
+    magic = head.startswith(_COMPRESSED) or head[257:262] == b"ustar"
     return magic or path.name.lower().endswith((".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz"))
 
 
 def _check_tar_end(archive: tarfile.TarFile) -> None:
-    """Raise tarfile.ReadError unless reading stopped at the end-of-archive marker."""
-    stream = archive.fileobj
-    if isinstance(stream, io.BufferedReader):  # plain tar: the block it stopped at is zeros
-        stream.seek(archive.offset)
-        if stream.read(tarfile.BLOCKSIZE) != bytes(tarfile.BLOCKSIZE):
-            raise tarfile.ReadError("it ends before the end-of-archive marker")
-    else:  # compressed: decompress to the end, which verifies the length and checksum
-        while stream.read(1 << 20):
-            pass
+    """Raise tarfile.ReadError unless a plain tar's reading stopped at its end marker."""
+    archive.fileobj.seek(archive.offset)
+    if archive.fileobj.read(tarfile.BLOCKSIZE) != bytes(tarfile.BLOCKSIZE):
+        raise tarfile.ReadError("it ends before the end-of-archive marker")
 
 
 def _member_name(name: str) -> str:
@@ -638,7 +1001,7 @@ def _decode_tree(tree: dict[str, dict[str, list[tuple[str, str, bytes | Path]]]]
     """Decode ``{split: {class: [(file, shown name, bytes or path)]}}`` in sorted order."""
     classes = _check_classes(tree, where)
     train, test = (_ordered(tree[split], classes) for split in SPLITS)
-    images = _decode_images([(shown, item) for _, shown, item in train + test])
+    images = _decode_images([(shown, item) for _, shown, item in train + test], where)
     return _Decoded(images[:len(train)], np.array([label for label, _, _ in train], np.int32),
                     images[len(train):], np.array([label for label, _, _ in test], np.int32),
                     tuple(classes))
@@ -651,10 +1014,14 @@ def _ordered(split: dict[str, list[tuple[str, str, bytes | Path]]], classes: lis
             for _, shown, item in sorted(split[name], key=lambda entry: entry[0])]
 
 
-def _decode_images(items: list[tuple[str, bytes | Path]]) -> np.ndarray:
+def _decode_images(items: list[tuple[str, bytes | Path]], where: str) -> np.ndarray:
     """Decode ``(shown name, bytes or path)`` images of one size into ``(N, H, W, 3)``."""
     first_shown, first_item = items[0]
     first = _decode_image(first_item, first_shown)
+    if len(items) * first.nbytes > MAX_DECODED_BYTES:
+        raise DataError(f"{where}: {len(items)} images of {_size(first.shape)} decode to "
+                        f"{_amount(len(items) * first.nbytes)}; a data set may decode to at most "
+                        f"{_amount(MAX_DECODED_BYTES)} (CIFAR-10: 176 MiB)")
     images = np.empty((len(items),) + first.shape, dtype=np.uint8)
     images[0] = first
     for i, (shown, item) in enumerate(items[1:], start=1):
@@ -681,18 +1048,38 @@ def _check_classes(tree: dict[str, dict[str, list]], where: str) -> list[str]:
     if train != test:
         raise DataError(f"{where}: test/ classes {test} differ from train/ classes {train}; "
                         "both must hold the same class folders")
+    _check_class_count(train, where, "class folders in train/ and test/")
     return train
 
 
+def _check_class_count(classes: list[str] | tuple[str, ...], where: str, what: str) -> None:
+    """DataError unless there are MIN_CLASSES to MAX_CLASSES classes."""
+    if MIN_CLASSES <= len(classes) <= MAX_CLASSES:
+        return
+    shown = f" ({', '.join(classes)})" if 0 < len(classes) < MIN_CLASSES else ""
+    raise DataError(f"{where}: {len(classes)} class{'es' if len(classes) != 1 else ''}{shown}; "
+                    f"a data set needs {MIN_CLASSES} to {MAX_CLASSES} classes ({what})")
+
+
 def _decode_image(item: bytes | Path, shown: str) -> np.ndarray:
-    """One image as uint8 ``(H, W, 3)``."""
+    """One image as uint8 ``(H, W, 3)``; its size is checked before its pixels are decoded."""
+    data = _read_regular(item, shown) if isinstance(item, Path) else item
+    too_large = (f"an image may be at most {MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE} pixels (CIFAR-10's "
+                 "are 32x32)")
     try:
-        data = item.read_bytes() if isinstance(item, Path) else item
-        with Image.open(io.BytesIO(data)) as image:
-            return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        with warnings.catch_warnings():  # Pillow warns of sizes that are refused just below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        with image:
+            width, height = image.size
+            if max(width, height) <= MAX_IMAGE_SIDE:
+                return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    except Image.DecompressionBombError as error:  # Pillow's own, higher limit
+        raise DataError(f"{shown}: image is too large ({_reason(error)}); {too_large}") from None
     except Exception as error:  # Pillow raises many types for bad files
         raise DataError(f"{shown}: unreadable image ({type(error).__name__}: "
                         f"{_reason(error)}); replace or delete the file") from None
+    raise DataError(f"{shown}: image is {width}x{height}; {too_large}")
 
 
 def _size(shape: tuple[int, ...]) -> str:
@@ -724,6 +1111,7 @@ def _decode_batches(files: dict[str, bytes], where: str, sep: str) -> _Decoded:
                         f"{', '.join(BATCH_FILES)}")
     meta = _unpickle(files["batches.meta"], f"{where}{sep}batches.meta")
     classes = tuple(_text(n) for n in _field(meta, "label_names", f"{where}{sep}batches.meta"))
+    _check_class_count(classes, f"{where}{sep}batches.meta", "label_names")
     train = [_read_batch(files[n], f"{where}{sep}{n}", len(classes)) for n in TRAIN_BATCHES]
     x_test, y_test = _read_batch(files["test_batch"], f"{where}{sep}test_batch", len(classes))
     return _Decoded(np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]),

@@ -133,9 +133,25 @@ def check_output(path: str | Path, fmt: str, example: str = "trials.parquet") ->
     if fmt not in FORMATS:
         raise ConfigError("--format", f"{fmt!r} is not a format; formats are "
                           + ", ".join(FORMATS))
-    if str(path) == "-" and fmt == "parquet":
-        raise ConfigError("--output", "'-' writes to stdout, which takes csv or json; parquet "
-                          f"is binary: give a file, e.g. --output {example}")
+    if str(path) == "-":
+        if fmt == "parquet":
+            raise ConfigError("--output", "'-' writes to stdout, which takes csv or json; "
+                              f"parquet is binary: give a file, e.g. --output {example}")
+        return
+    _check_file(Path(path), fmt)
+
+
+def _check_file(path: Path, fmt: str) -> None:
+    """The output file's name agrees with its format, and it can be written where it is."""
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in FORMATS and suffix != fmt:
+        raise ConfigError("--output", f"{str(path)!r} ends in .{suffix} but --format is {fmt}; "
+                          f"give a .{fmt} file or --format {suffix}")
+    if path.is_dir():
+        raise ConfigError("--output", f"{str(path)!r} is a folder; give a file name in it")
+    if not path.parent.is_dir():
+        raise ConfigError("--output", f"{str(path)!r}: the folder {str(path.parent)!r} does not "
+                          "exist; create it or write elsewhere")
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -75,6 +75,7 @@ class StudyAttr(enum.StrEnum):
     MLFLOW_PARENT_RUN_ID = "mlflow_parent_run_id"
     MLFLOW_TOKEN = "mlflow_token"                  # tag of the parent run, set before it exists
     TEST_EVALUATED_TRIAL = "test_evaluated_trial"  # the best trial evaluated on the test set
+    FINALISED = "finalised"                        # finished trials when last summarised
 
 
 class Tag(enum.StrEnum):

@@ -16,7 +16,7 @@ from cifar_search.search.states import Attr, StudyAttr, Tag, TrialOutcome, outco
 if TYPE_CHECKING:
     import optuna
 
-    from cifar_search.tracking.mlflow import RunRecord, Tracker
+    from cifar_search.tracking.mlflow import RunReader, RunRecord, Tracker
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,13 @@ class Problem:
     fix: str | None = None
 
 
-def reconcile(study: "optuna.Study", tracker: "Tracker", live: bool) -> list[Problem]:
+def reconcile(study: "optuna.Study", tracker: "RunReader", live: bool) -> list[Problem]:
     """Everything on which the study and its MLflow runs disagree.
 
     Args:
         study: the sweep's study.
-        tracker: reads the study's child runs.
+        tracker: reads the study's child runs (a :class:`RunReader` reads without creating
+            anything; a :class:`Tracker` too).
         live: whether a coordinator is running the study now (its RUNNING trials are fine).
     """
     parent_id = study.user_attrs.get(StudyAttr.MLFLOW_PARENT_RUN_ID)

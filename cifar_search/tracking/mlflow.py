@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,18 +77,44 @@ class RunReader:
     """Reads runs from an MLflow store and writes nothing (``export`` reads through one).
 
     Args:
-        tracking_uri: the store, e.g. ``workspace.mlflow_url``.
+        tracking_uri: the store, e.g. ``workspace.mlflow_url``; None: a store that does not
+            exist yet, read as empty.
+        artifacts: the folder of the experiment's run artifacts in the current workspace
+            (``<workspace>/artifacts/<sweep>``) when the store is the workspace's own, so that
+            a moved or copied workspace reads its own files; None: where MLflow recorded them.
 
     Example:
-        >>> RunReader(workspace.mlflow_url).final_metrics(run_id)  # doctest: +SKIP
+        >>> RunReader.of(workspace, "dropout").final_metrics(run_id)  # doctest: +SKIP
         {'val_loss': 0.83, 'val_accuracy': 0.71, ...}
     """
 
-    def __init__(self, tracking_uri: str) -> None:
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+    def __init__(self, tracking_uri: str | None, artifacts: Path | None = None) -> None:
+        self.client = MlflowClient(tracking_uri=tracking_uri) if tracking_uri else None
+        self.artifacts = artifacts
+        self.experiment_id: str | None = None
+
+    @classmethod
+    def of(cls, workspace: Workspace, experiment: str) -> "RunReader":
+        """The runs of ``experiment`` (a sweep's name) in the workspace's store; creates
+        nothing: a store or experiment that does not exist yet reads as empty.
+
+        Raises:
+            ConfigError: the store is not an MLflow store, or cannot be reached (see
+                :func:`cifar_search.stores.check_tracking`).
+        """
+        from cifar_search.stores import check_tracking
+
+        exists = check_tracking(workspace)
+        reader = cls(workspace.mlflow_url if exists else None, _artifacts(workspace, experiment))
+        if reader.client is not None:
+            found = reader.client.get_experiment_by_name(experiment)
+            reader.experiment_id = found.experiment_id if found is not None else None
+        return reader
 
     def metric_history(self, run_id: str, metric: str) -> list[tuple[int, float]]:
         """A run's ``(step, value)`` points of ``metric``, in the order they were logged."""
+        if self.client is None:
+            return []
         history = sorted(self.client.get_metric_history(run_id, metric),
                          key=lambda point: point.timestamp)
         return [(point.step, point.value) for point in history]
@@ -96,7 +123,7 @@ class RunReader:
         """The latest value of each metric of a run; empty when there is no run or it is gone."""
         from mlflow.exceptions import MlflowException
 
-        if not run_id:
+        if not run_id or self.client is None:
             return {}
         try:
             return dict(self.client.get_run(run_id).data.metrics)
@@ -105,9 +132,45 @@ class RunReader:
                 return {}
             raise
 
+    def child_runs(self, parent_id: str) -> dict[str, RunRecord]:
+        """The runs nested in ``parent_id`` (a study's trials), by run id."""
+        if self.client is None or self.experiment_id is None:
+            return {}
+        runs = self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`{Tag.PARENT_RUN_ID}` = '{parent_id}'",
+            max_results=MAX_RUNS)
+        return {run.info.run_id: RunRecord(run.info.run_id, run.info.run_name, run.info.status,
+                                           dict(run.data.tags)) for run in runs}
+
+    def run_artifacts(self, run_id: str) -> Path | None:
+        """The folder of a run's artifacts in the current workspace; None when MLflow's
+        recorded location is used (a store that is not the workspace's own)."""
+        return None if self.artifacts is None else self.artifacts / run_id / "artifacts"
+
+    def artifact(self, run_id: str, path: str, folder: str | Path) -> Path:
+        """The local file of a run's artifact ``path``: the workspace's own file, or a copy
+        downloaded into ``folder``."""
+        own = self.run_artifacts(run_id)
+        if own is not None:
+            return own / path
+        if self.client is None:
+            raise FileNotFoundError(path)
+        return Path(self.client.download_artifacts(run_id, path, str(folder)))
+
+
+def _artifacts(workspace: Workspace, experiment: str) -> Path | None:
+    """Where our runs' artifacts are, whatever absolute location MLflow stored: the current
+    workspace's folder when MLflow records in its own mlflow.db (the stored location may be
+    the folder's earlier place, or the original's for a copy); else None, MLflow's."""
+    return workspace.artifacts / experiment if workspace.own_tracking else None
+
 
 class Tracker(RunReader):
     """Writes one sweep's runs to MLflow (and reads them, as a :class:`RunReader`).
+
+    Artifacts of the workspace's own store are written to its folder
+    ``artifacts/<sweep>/<run id>/artifacts`` (the layout MLflow records), wherever the
+    workspace now is: a moved or copied workspace writes to its own files.
 
     Args:
         workspace: gives the tracking URI and, for local stores, the artifact folder.
@@ -115,8 +178,8 @@ class Tracker(RunReader):
     """
 
     def __init__(self, workspace: Workspace, sweep: Sweep) -> None:
-        workspace.create_stores()
-        super().__init__(workspace.mlflow_url)
+        workspace.create_mlflow_store()
+        super().__init__(workspace.mlflow_url, _artifacts(workspace, sweep.name))
         self.sweep = sweep
         self.experiment_id = self._experiment(workspace)
         self.parent_id: str | None = None
@@ -174,7 +237,7 @@ class Tracker(RunReader):
     def update_parent(self, settings: Mapping[str, Any]) -> None:
         """Record settings that may change between runs (trials, workers) as tags."""
         self._log(self.parent_id, tags={f"setting.{k}": v for k, v in settings.items()})
-        self.client.log_text(self.parent_id, self.sweep.to_json(), "sweep.json")
+        self.log_text(self.parent_id, self.sweep.to_json(), "sweep.json")
 
     def close_parent(self, status: str) -> None:
         """End the parent run with ``FINISHED``, ``KILLED`` or ``FAILED``."""
@@ -247,14 +310,6 @@ class Tracker(RunReader):
         self._log(run_id, tags={Tag.STATE: interrupted, Tag.FAIL_REASON: reason})
         self.client.set_terminated(run_id, status=interrupted.run_status)
 
-    def child_runs(self, parent_id: str) -> dict[str, RunRecord]:
-        """The runs nested in ``parent_id`` (a study's trials), by run id."""
-        runs = self.client.search_runs(
-            [self.experiment_id], filter_string=f"tags.`{Tag.PARENT_RUN_ID}` = '{parent_id}'",
-            max_results=MAX_RUNS)
-        return {run.info.run_id: RunRecord(run.info.run_id, run.info.run_name, run.info.status,
-                                           dict(run.data.tags)) for run in runs}
-
     def repair_run(self, run_id: str, status: str) -> None:
         """End a run a crash left behind with ``status``, tagged ``repaired``."""
         self._log(run_id, tags={Tag.REPAIRED: "true"})
@@ -267,7 +322,8 @@ class Tracker(RunReader):
         metrics = {k: v for k, v in summary.items() if isinstance(v, (int, float))
                    and not isinstance(v, bool)}
         self._log(self.parent_id, metrics=metrics)
-        self.client.log_dict(self.parent_id, dict(summary), "summary.json")
+        self.log_text(self.parent_id, json.dumps(dict(summary), indent=2, default=str),
+                      "summary.json")
         self.log_artifacts(self.parent_id, files)
 
     def log_best_model(self, results: Mapping[str, Any], model_path: Path,
@@ -275,13 +331,28 @@ class Tracker(RunReader):
         """Test-set results, confusion matrix and the best model on the parent run."""
         self._log(self.parent_id, metrics={k: results[k] for k in ("test_loss", "test_accuracy")},
                   tags={Tag.BEST_MODEL_TRIAL: results["trial"]})
-        self.client.log_artifact(self.parent_id, str(model_path), "best_model")
+        self.log_artifacts(self.parent_id, [model_path], "best_model")
         self.log_artifacts(self.parent_id, files)
 
-    def log_artifacts(self, run_id: str, paths: Sequence[Path]) -> None:
-        """Files at the top of a run's artifacts, under their own names."""
+    def log_artifacts(self, run_id: str, paths: Sequence[Path], folder: str | None = None) -> None:
+        """Files at the top of a run's artifacts (or in its ``folder``), under their own
+        names."""
+        own = self.run_artifacts(run_id)
+        if own is None:
+            for path in paths:
+                self.client.log_artifact(run_id, str(path), folder)
+            return
+        target = own / folder if folder else own
+        target.mkdir(parents=True, exist_ok=True)
         for path in paths:
-            self.client.log_artifact(run_id, str(path))
+            shutil.copy2(path, target / Path(path).name)
+
+    def log_text(self, run_id: str, text: str, name: str) -> None:
+        """``text`` as the artifact file ``name`` of a run."""
+        with scratch_dir() as folder:
+            path = Path(folder) / name
+            path.write_text(text, encoding="utf-8")
+            self.log_artifacts(run_id, [path])
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -302,12 +373,13 @@ class Tracker(RunReader):
         )
 
 
-def create_store(url: str) -> None:
-    """Build the schema of an empty SQL tracking store at ``url`` (see
-    :meth:`cifar_search.workspace.Workspace.create_stores`)."""
+def create_store(url: str, artifact_root: str) -> None:
+    """Build the schema of an empty SQL tracking store at ``url`` whose default experiment
+    keeps its artifacts in ``artifact_root`` (see
+    :meth:`cifar_search.workspace.Workspace.create_mlflow_store`)."""
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    SqlAlchemyStore(url, "unused").engine.dispose()
+    SqlAlchemyStore(url, artifact_root).engine.dispose()
 
 
 def serve_ui(workspace: Workspace, port: int) -> int:
@@ -367,7 +439,7 @@ class SearchTracker:
         self._tracker._log(run.info.run_id, params={
             "engine": self.engine, "variant": self.variant, **sweep_params(self.sweep),
             **settings})
-        self.client.log_text(run.info.run_id, self.sweep.to_json(), "sweep.json")
+        self._tracker.log_text(run.info.run_id, self.sweep.to_json(), "sweep.json")
         return run.info.run_id
 
     def log_candidate(self, number: int, params: Mapping[str, Any],
@@ -400,7 +472,7 @@ class SearchTracker:
 def latest_search_table(workspace: Workspace, sweep_name: str, engine: str, variant: str,
                         artifact: str) -> pd.DataFrame | None:
     """The CSV ``artifact`` of the newest finished search of ``engine`` (``variant``) of a sweep,
-    as a table; None when there is none.
+    as a table; None when there is none (nothing is created).
 
     Example:
         >>> latest_search_table(Workspace.at(), "grid", "sklearn", "fixed",
@@ -408,13 +480,11 @@ def latest_search_table(workspace: Workspace, sweep_name: str, engine: str, vari
     """
     import pandas as pd
 
-    workspace.create_stores()
-    client = RunReader(workspace.mlflow_url).client
-    experiment = client.get_experiment_by_name(sweep_name)
-    if experiment is None:
+    reader = RunReader.of(workspace, sweep_name)
+    if reader.client is None or reader.experiment_id is None:
         return None
-    runs = client.search_runs(
-        [experiment.experiment_id],
+    runs = reader.client.search_runs(
+        [reader.experiment_id],
         filter_string=(f"tags.`{Tag.KIND}` = '{RunKind.STUDY}' and "
                        f"tags.`{Tag.ENGINE}` = '{engine}' and "
                        f"tags.`{Tag.VARIANT}` = '{variant}' and attributes.status = 'FINISHED'"),
@@ -422,4 +492,4 @@ def latest_search_table(workspace: Workspace, sweep_name: str, engine: str, vari
     if not runs:
         return None
     with scratch_dir() as folder:
-        return pd.read_csv(client.download_artifacts(runs[0].info.run_id, artifact, folder))
+        return pd.read_csv(reader.artifact(runs[0].info.run_id, artifact, folder))

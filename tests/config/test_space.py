@@ -122,3 +122,32 @@ def test_continuous_range_has_no_grid():
     space = parse({"learning_rate": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True}})
     with pytest.raises(ConfigError, match="continuous range; a grid search needs finite values"):
         space.grid()
+
+
+def test_each_parameter_samples_the_distribution_built_while_loading():
+    space = parse({
+        "optimizer": {"choices": ["sgd", "adam"]},
+        "learning_rate": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
+        "depth": {"type": "int", "low": 1, "high": 5, "step": 2},
+        "dropout_rate": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.1},
+        "activation": "relu",
+    })
+    trial = optuna.create_study().ask()
+    space.suggest(trial)
+    assert trial.distributions == {p.name: p.distribution() for p in space.params
+                                   if p.distribution() is not None}
+
+
+def test_a_grid_is_counted_before_it_is_built(monkeypatch):
+    from cifar_search.config import space as module
+
+    monkeypatch.setattr(module, "MAX_GRID_POINTS", 6)
+    small = parse({"depth": {"grid": [1, 2]}, "units": {"grid": [8, 16, 32]}})
+    assert len(small.grid()) == 6
+    large = parse({"depth": {"grid": [1, 2]}, "units": {"grid": [8, 16, 32, 64]}})
+    with pytest.raises(ConfigError, match="the grid has more than 6 points"):
+        large.grid()
+    # a conditional parameter counts only where it is active: 1 + 1 + 4 points
+    conditional = parse({"depth": {"grid": [1, 2, 3]},
+                         "filters_3": {"grid": [8, 16, 32, 64], "when": {"depth": {"min": 3}}}})
+    assert len(conditional.grid()) == 6

@@ -66,9 +66,10 @@ def test_image_folder_decodes_sorted_by_class_then_name(tmp_path, images):
     np.testing.assert_array_equal(x_train[5], np.asarray(Image.open(images / "train/c1/0001.png")))
     np.testing.assert_array_equal(x_test[4], np.asarray(Image.open(images / "test/c2/0000.png")))
     assert_class_colours(x_train, y_train)
-    assert data.read_meta(cache) == {"source": str(images.resolve()),
-                                     "classes": ["c0", "c1", "c2"], "train": 12, "test": 6,
-                                     "image_shape": [32, 32, 3]}
+    meta = data.read_meta(cache)
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", meta.pop("digest"))
+    assert meta == {"source": str(images.resolve()), "classes": ["c0", "c1", "c2"], "train": 12,
+                    "test": 6, "image_shape": [32, 32, 3]}
 
 
 @pytest.mark.parametrize("layout", ["tar.gz with a top folder", "tar.gz at the root",
@@ -302,7 +303,8 @@ def test_source_from_argument_or_environment(monkeypatch, tmp_path):
     assert data.resolve_source(None) == tmp_path / "env"
     assert data.resolve_source(tmp_path / "arg") == tmp_path / "arg"
     assert data.resolve_source(str(tmp_path / "arg")) == tmp_path / "arg"
-    assert data.resolve_source("") == tmp_path / "env"
+    with pytest.raises(DataError, match=r"^data source: '' is an empty path"):
+        data.resolve_source("")  # not a fallback to the environment or a download
     monkeypatch.setenv(data.ENV_VAR, "")
     assert data.resolve_source(None) is None
     monkeypatch.delenv(data.ENV_VAR)

@@ -87,9 +87,9 @@ class Coordinator:
     def _open(self) -> bool:
         """Open the study, its parent run and the recorder; recover a crash. Return whether
         the study existed."""
-        self.recorder = open_recorder(self.sweep, self.workspace, self.plan, self.trial_dir,
-                                      self.say, self.progress)
-        self.store, self.tracker = self.recorder.store, self.recorder.tracker
+        self.recorder = open_recorder(self.store, self.sweep, self.workspace, self.plan,
+                                      self.trial_dir, self.say, self.progress)
+        self.tracker = self.recorder.tracker
         return self.store.existed
 
     def _announce(self, existed: bool) -> None:
@@ -293,15 +293,35 @@ class Coordinator:
         self.workspace.create_stores()
         lock = self.workspace.lock(self.sweep.name)
         try:
+            self.store = StudyStore(self.sweep, self.workspace)
+            if scheduler.nothing_to_do(self.plan, self.store.view(),
+                                       self.store.attr(StudyAttr.FINALISED)):
+                return self._nothing_to_do()
             self._announce(self._open())
             test = self._run_workers()
+            best = summary.log_study(self.store.study, self.sweep, self.tracker, test)
+            return self._close(best, test)
         finally:
             lock.close()
-        best = summary.log_study(self.store.study, self.sweep, self.tracker, test)
+
+    def _close(self, best: dict[str, Any] | None, test: dict[str, Any] | None) -> Outcome:
+        """Close the parent run: FINISHED (and the study marked summarised) at the end."""
         trials = self.store.view()
         done = scheduler.is_done(self.plan, trials)
         self.tracker.close_parent("FINISHED" if done else "KILLED")
+        if done:
+            self.store.set_attr(StudyAttr.FINALISED, scheduler.finished(trials))
         return Outcome(scheduler.finished(trials), self.target, self.stopping, best, test)
+
+    def _nothing_to_do(self) -> Outcome:
+        """A finished, summarised study: say so and write nothing."""
+        from cifar_search.tracking.tables import best_trial
+
+        trials = self.store.view()
+        self.say(scheduler.resume_line(self.sweep.name, self.plan, trials)
+                 + "; nothing to do (raise --trials to run more)")
+        return Outcome(scheduler.finished(trials), self.target, False,
+                       best_trial(self.store.study))
 
 
 def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
@@ -318,14 +338,13 @@ def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
     return data_dir
 
 
-def open_recorder(sweep: Sweep, workspace: Workspace, plan: Plan,
+def open_recorder(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: Plan,
                   trial_dir: Callable[[int, int], Path], say: Callable[[str], None],
                   progress: Any = None) -> Recorder:
-    """Open the study, its MLflow parent run and the recorder that writes both; recover what
-    a crash left behind."""
+    """Open the study's MLflow parent run and the recorder that writes both; recover what a
+    crash left behind."""
     from cifar_search.tracking.mlflow import Tracker
 
-    store = StudyStore(sweep, workspace)
     tracker = Tracker(workspace, sweep)
     parent = tracker.open_parent(store.attr(StudyAttr.MLFLOW_PARENT_RUN_ID),
                                  _tracking_token(store))

@@ -19,7 +19,7 @@ from cifar_search.config.sweep import Sweep
 from cifar_search.engines.optuna.scheduler import TrialView
 from cifar_search.errors import ConfigError
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
-from cifar_search.workspace import Workspace
+from cifar_search.workspace import Workspace, masked
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -46,8 +46,16 @@ def storage_of(workspace: Workspace) -> optuna.storages.BaseStorage:
 
 
 def find_study(sweep: Sweep, workspace: Workspace) -> optuna.Study | None:
-    """The sweep's existing study, or None (nothing is created)."""
-    if workspace.storage is None and not (workspace.root / "optuna.db").is_file():
+    """The sweep's existing study, or None (nothing is created: a storage that does not exist
+    yet, or holds no Optuna tables, has no study).
+
+    Raises:
+        ConfigError: the storage is not an Optuna storage, or cannot be reached (see
+            :func:`cifar_search.stores.check_storage`).
+    """
+    from cifar_search.stores import check_storage
+
+    if not check_storage(workspace):
         return None
     storage = storage_of(workspace)
     if sweep.name not in optuna.study.get_all_study_names(storage):
@@ -56,7 +64,8 @@ def find_study(sweep: Sweep, workspace: Workspace) -> optuna.Study | None:
 
 
 def check_fingerprint(stored_json: str, sweep: Sweep, storage_url: str) -> None:
-    """Refuse to resume a study with settings that would make its trials incomparable."""
+    """Refuse to resume a study with settings that would make its trials incomparable (the
+    message shows ``storage_url`` with its password masked)."""
     stored = {**UNSET, **json.loads(stored_json or "{}")}
     wanted = {**UNSET, **json.loads(json.dumps(sweep.fingerprint()))}
     changed = sorted(k for k in wanted if stored.get(k) != wanted[k])
@@ -64,8 +73,8 @@ def check_fingerprint(stored_json: str, sweep: Sweep, storage_url: str) -> None:
         key = changed[0]
         raise ConfigError(
             key, f"{json.dumps(wanted[key])} differs from the study's {json.dumps(stored.get(key))}"
-            f"; the existing study {sweep.name!r} in {storage_url} was run with other settings "
-            "(rename the sweep or use another --workspace to start afresh)", sweep.source
+            f"; the existing study {sweep.name!r} in {masked(storage_url)} was run with other "
+            "settings (rename the sweep or use another --workspace to start afresh)", sweep.source
         )
 
 
@@ -87,7 +96,7 @@ class StudyStore:
 
     def __init__(self, sweep: Sweep, workspace: Workspace) -> None:
         self.sweep = sweep
-        self.url = workspace.optuna_url
+        self.url = workspace.shown_optuna_url  # as printed: password masked
         self.storage = storage_of(workspace)
         self.existed = sweep.name in optuna.study.get_all_study_names(self.storage)
         if self.existed:

@@ -1,0 +1,129 @@
+"""The MLflow adapter keeps a workspace's artifacts in that workspace, wherever it has been
+moved or copied, and reading a workspace creates nothing."""
+
+import shutil
+import tarfile
+
+import pytest
+
+from cifar_search import Space, Sweep, load_sweep
+from cifar_search.tracking.mlflow import RunReader, SearchTracker, Tracker, latest_search_table
+from cifar_search.workspace import Workspace
+from tests.helpers import ROOT
+
+LEGACY = ROOT / "tests" / "data" / "legacy-14511ce.tar.gz"
+
+SWEEP = Sweep(name="moved", model="intro", sampler="grid",
+              space=Space.from_dict({"parameters": {"optimizer": {"grid": ["sgd", "adam"]}}}))
+
+
+def listing(folder):
+    """Every file under ``folder`` with its size and modification time."""
+    return sorted((str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
+                  for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """A workspace with a study's parent run (sweep.json) and an sklearn search
+    (candidates.csv), made once; each test copies it."""
+    root = tmp_path_factory.mktemp("recorded") / "ws"
+    workspace = Workspace.at(root)
+    tracker = Tracker(workspace, SWEEP)
+    parent = tracker.open_parent(None, "token")
+    tracker.update_parent({"trials": 2, "workers": 1})
+    search = SearchTracker(workspace, SWEEP, "sklearn", "fixed")
+    search.open("moved-sklearn", {"cv": 2})
+    table = root.parent / "candidates.csv"
+    table.write_text("candidate,mean_score\noptimizer=sgd,0.5\n")
+    search.log_summary({"best_score": 0.5}, {}, [table])
+    search.close("FINISHED")
+    return root, parent
+
+
+def test_a_copied_workspace_writes_its_artifacts_into_the_copy(recorded, tmp_path):
+    original, parent = recorded
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    before = listing(original)
+    tracker = Tracker(Workspace.at(copy), SWEEP)
+    assert tracker.open_parent(parent, "token") == parent
+    tracker.update_parent({"trials": 3, "workers": 1})
+    summary = tmp_path / "trials.csv"
+    summary.write_text("number,value\n0,0.5\n")
+    tracker.log_summary({"best_value": 0.5}, [summary])
+    run = tracker.start_trial(0, {"optimizer": "sgd"}, seed=1)
+    tracker.log_artifacts(run, [summary], "tables")
+    own = copy / "artifacts" / "moved"
+    assert {"sweep.json", "summary.json", "trials.csv"} <= {
+        p.name for p in (own / parent / "artifacts").iterdir()}
+    assert (own / run / "artifacts" / "tables" / "trials.csv").is_file()
+    assert listing(original) == before  # the original is untouched
+
+
+def test_a_moved_workspace_reads_its_own_artifacts(recorded, tmp_path):
+    original, parent = recorded
+    moved = tmp_path / "elsewhere" / "ws"
+    shutil.copytree(original, moved)  # the original stays: its files must not be read
+    (original.parent / "away").mkdir(exist_ok=True)
+    hidden = original.parent / "away" / "artifacts"
+    original_artifacts = original / "artifacts"
+    original_artifacts.rename(hidden)
+    try:
+        table = latest_search_table(Workspace.at(moved), "moved", "sklearn", "fixed",
+                                    "candidates.csv")
+        reader = RunReader.of(Workspace.at(moved), "moved")
+        sweep_json = reader.artifact(parent, "sweep.json", tmp_path)
+    finally:
+        hidden.rename(original_artifacts)
+    assert table.to_dict("records") == [{"candidate": "optimizer=sgd", "mean_score": 0.5}]
+    assert sweep_json.is_relative_to(moved) and '"moved"' in sweep_json.read_text()
+
+
+def test_new_experiments_in_a_database_keep_artifacts_in_the_workspace(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    workspace = Workspace.at("ws", tracking_uri=f"sqlite:///{tmp_path / 'other.db'}")
+    tracker = Tracker(workspace, SWEEP)
+    parent = tracker.open_parent(None, "token")
+    tracker.update_parent({"trials": 1, "workers": 1})
+    location = tracker.client.get_experiment(tracker.experiment_id).artifact_location
+    assert location == (tmp_path / "ws" / "artifacts" / "moved").as_uri()
+    assert (tmp_path / "ws" / "artifacts" / "moved" / parent / "artifacts" / "sweep.json").is_file()
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_reading_a_workspace_without_stores_creates_nothing(tmp_path):
+    workspace = Workspace.at(tmp_path / "ws")
+    reader = RunReader.of(workspace, "moved")
+    assert reader.final_metrics("0" * 32) == {} and reader.metric_history("0" * 32, "x") == []
+    assert reader.child_runs("0" * 32) == {}
+    assert latest_search_table(workspace, "moved", "sklearn", "fixed", "candidates.csv") is None
+    assert not workspace.root.exists()
+
+
+def test_reading_a_store_without_the_experiment_creates_nothing(recorded):
+    original, _ = recorded
+    before = listing(original)
+    reader = RunReader.of(Workspace.at(original), "never-run")
+    assert reader.experiment_id is None and reader.child_runs("0" * 32) == {}
+    assert latest_search_table(Workspace.at(original), "never-run", "sklearn", "fixed",
+                               "candidates.csv") is None
+    assert listing(original) == before
+
+
+def test_a_legacy_workspace_unpacked_elsewhere_writes_into_itself(tmp_path):
+    """The previous release's workspace stores absolute locations under the folder it was
+    made in; unpacked anywhere else, it still writes and reads its own files."""
+    with tarfile.open(LEGACY) as archive:
+        archive.extractall(tmp_path, filter="data")
+    workspace = Workspace.at(tmp_path / "ws")
+    tracker = Tracker(workspace, load_sweep(str(tmp_path / "sweep.py")))
+    parent = tracker.client.search_runs([tracker.experiment_id],
+                                        filter_string="attributes.run_name = 'legacy'")[0]
+    assert parent.info.artifact_uri.startswith("file:///tmp/cifar-search-legacy/")
+    tracker.parent_id = parent.info.run_id
+    tracker.update_parent({"trials": 4, "workers": 1})
+    written = tmp_path / "ws" / "artifacts" / "legacy" / parent.info.run_id / "artifacts"
+    assert (written / "sweep.json").is_file()
+    assert RunReader.of(workspace, "legacy").artifact(parent.info.run_id, "sweep.json",
+                                                      tmp_path) == written / "sweep.json"
