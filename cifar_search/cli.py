@@ -14,6 +14,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from cifar_search.errors import CifarSearchError
+from cifar_search.workspace import masked
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -114,7 +115,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cifar_search import engines
     from cifar_search.progress import Progress
 
+    from cifar_search.stores import check_stores
+
     sweep = _run_sweep(args)
+    check_stores(_workspace(args))  # before anything is created
     progress = Progress()
     report = engines.get(sweep.engine).run(sweep, _workspace(args), progress.say, progress)
     for line in report.lines:
@@ -136,7 +140,7 @@ def _load_study(args: argparse.Namespace) -> tuple[Any, Any]:
     workspace = _workspace(args)
     study = engines.get(sweep.engine).study(sweep, workspace)
     if study is None:
-        raise NoStudyError(f"{args.sweep}: no study {sweep.name!r} in {workspace.optuna_url}; "
+        raise NoStudyError(f"{args.sweep}: no study {sweep.name!r} in {workspace.shown_optuna_url}; "
                            f"start it with python -m cifar_search run {args.sweep}")
     return sweep, study
 
@@ -182,20 +186,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Reconcile Optuna trials with MLflow runs; with --repair, fix what can be fixed."""
-    from cifar_search.errors import SweepBusyError
     from cifar_search.tracking import integrity
-    from cifar_search.tracking.mlflow import Tracker
+    from cifar_search.tracking.mlflow import RunReader, Tracker
 
     sweep, study = _load_study(args)
     workspace = _workspace(args)
-    try:
-        workspace.lock(sweep.name).close()
-        live = False
-    except SweepBusyError:
-        live = True
-    tracker = Tracker(workspace, sweep)
-    problems = integrity.reconcile(study, tracker, live)
-    if args.repair:
+    live = workspace.running(sweep.name)
+    problems = integrity.reconcile(study, RunReader.of(workspace, sweep.name), live)
+    if args.repair and any(problem.fix for problem in problems):  # writes only to repair
+        tracker = Tracker(workspace, sweep)
         for line in integrity.repair(tracker, problems):
             print(f"repaired: {line}")
         problems = integrity.reconcile(study, tracker, live)
@@ -229,7 +228,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     sweep, study = _load_study(args)
     path = args.output or export.default_path(sweep.name, args.format)
     export.check_output(path, args.format, export.default_path(sweep.name, "parquet"))
-    table = export.export_table(study, RunReader(_workspace(args).mlflow_url))
+    table = export.export_table(study, RunReader.of(_workspace(args), sweep.name))
     export.write_table(table, path, args.format)
     if path == "-":
         print(f"wrote {len(table)} trials to stdout", file=sys.stderr)
@@ -375,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CifarSearchError as error:
         if args.debug:
             raise
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {masked(str(error))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -383,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # an unexpected bug: one line, traceback with --debug
         if args.debug or os.environ.get("CIFAR_SEARCH_DEBUG"):
             raise
-        print(f"error: {type(error).__name__}: {error} (run with --debug for the traceback)",
+        print(f"error: {type(error).__name__}: {masked(str(error))} (run with --debug for the "
+              "traceback)",
               file=sys.stderr)
         return EXIT_ERROR

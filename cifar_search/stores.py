@@ -261,7 +261,7 @@ def _sqlite_path(url: str) -> Path | None:
     """The file of a ``sqlite:///FILE`` URL (relative to the working directory, as for
     SQLAlchemy); None for an in-memory database."""
     rest = url.partition("://")[2].partition("?")[0]
-    database = rest[1:] if rest.startswith("/") else rest
+    database = rest.removeprefix("/")
     return None if database in ("", ":memory:") else Path(database)
 
 

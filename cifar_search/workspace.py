@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -72,6 +73,12 @@ def _init_optuna(url: str) -> None:
     from cifar_search.engines.optuna.study import create_storage  # the one Optuna adapter
 
     create_storage(url)
+
+
+def _init_mlflow(url: str, artifact_root: str) -> None:
+    from cifar_search.tracking.mlflow import create_store  # the one MLflow adapter
+
+    create_store(url, artifact_root)
 
 
 @dataclass(frozen=True)
@@ -198,10 +205,8 @@ class Workspace:
         self.create()
         if self.tracking_uri is None:
             _check_own(self, MLFLOW_DB)
-            from cifar_search.tracking.mlflow import create_store  # the one MLflow adapter
-
-            artifacts = self.artifacts.as_uri()
-            _create_whole(self.root / MLFLOW_DB, lambda url: create_store(url, artifacts))
+            _create_whole(self.root / MLFLOW_DB,
+                          functools.partial(_init_mlflow, artifact_root=self.artifacts.as_uri()))
 
     def running(self, sweep: str) -> bool:
         """Whether a live process holds the sweep's lock; creates nothing (read-only

@@ -175,25 +175,27 @@ from cifar_search import Budget, Objective, Sweep
 
 sweep = Sweep(
     name="tiny-fail",
-    space={"parameters": {"optimizer": "sgd", "learning_rate": {"grid": [0.01, 1e12]},
-                          "filters": 4, "units": 8}},
-    model="intro",
-    budget=Budget(epochs=2, batch_size=16),
+    space={"parameters": {"depth": {"grid": [2, 4]}, "filters": 4}},
+    model="vgg",
+    budget=Budget(epochs=1, batch_size=8),
     sampler="grid",
 )
 """
 
 
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path, tiny_data):
+    from tests.conftest import make_image_folder
+
+    small = make_image_folder(tmp_path / "small", size=8)  # depth 4 halves 8x8 too often
     (tmp_path / "sweep.py").write_text(FAILING_SWEEP)
     workspace = tmp_path / "ws"
-    result = cli("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=tmp_path)
-    assert "training diverged" in result.stdout
+    result = cli("run", "sweep.py", "--data", small, "--workspace", workspace, cwd=tmp_path)
+    assert "depth=4 is too deep for 8x8 images" in result.stdout
     status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
                             cwd=tmp_path).stdout)
-    states = {t["params"]["learning_rate"]: t["state"] for t in status["trials"]}
-    assert states == {0.01: "complete", 1e12: "failed"}
+    states = {t["params"]["depth"]: t["state"] for t in status["trials"]}
+    assert states == {2: "complete", 4: "failed"}
     _, runs = mlflow_runs(workspace, "tiny-fail")
     failed = [r for r in runs if r.data.tags.get("state") == "failed"]
     assert len(failed) == 1 and failed[0].info.status == "FAILED"
-    assert "diverged" in failed[0].data.tags["fail_reason"]
+    assert "too deep" in failed[0].data.tags["fail_reason"]

@@ -301,9 +301,10 @@ def test_the_archive_bound_counts_every_member(tmp_path, images, monkeypatch):
 
 def test_the_bounds_leave_an_ordinary_archive_alone(tmp_path, images):
     plain = data.prepare(images, tmp_path / "cache")
-    for mode, name in (("w:gz", "a.tar.gz"), ("w:bz2", "a.tar.bz2"), ("w:xz", "a.tar.xz"),
-                       ("w", "a.tar")):
-        packed = data.prepare(tar_of(images, tmp_path / name, mode=mode), tmp_path / "cache")
+    for mode, name, top in (("w:gz", "a.tar.gz", "top"), ("w:bz2", "a.tar.bz2", "top"),
+                            ("w:xz", "a.tar.xz", "top"), ("w", "a.tar", "top"),
+                            ("w", "b.tar", "BZh91AY")):  # a plain tar that starts like bzip2
+        packed = data.prepare(tar_of(images, tmp_path / name, top, mode), tmp_path / "cache")
         assert data.identity(packed) == data.identity(plain)
 
 

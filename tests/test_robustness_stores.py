@@ -87,8 +87,8 @@ def refused(workspace):
      "--storage: sqlite:///no/such/folder/optuna.db: folder no/such/folder does not exist"),
     ("ws", "garbage", None, "--storage: 'garbage' is not a database URL; give sqlite:///"),
     ("ws", POSTGRES, None, "--storage: postgresql://u:***@127.0.0.1:1/db: "),
-    ("ws", None, "garbage", "--tracking-uri: 'garbage' is not a tracking URI cifar_search can "
-     "use; give sqlite:///FILE.db, a database URL"),
+    ("ws", None, "garbage", ("--tracking-uri: 'garbage' is not a tracking URI cifar_search "
+                             "can use; give sqlite:///FILE.db, a database URL")),
     ("ws", None, "file:./runs", "--tracking-uri: 'file:./runs' is not a tracking URI"),
     ("ws", None, "runs/", "--tracking-uri: 'runs/' is not a tracking URI"),
     ("ws", None, "sqlite:///empty.db",
@@ -106,11 +106,11 @@ def test_a_bad_store_is_refused_in_one_line_naming_its_flag(folder, workspace, s
 
 
 @pytest.mark.parametrize("name, content, message", [
-    ("optuna.db", b"", "--workspace: ws/optuna.db is empty (0 bytes), not an Optuna database; "
-     "move it aside to start afresh, or give another --workspace"),
+    ("optuna.db", b"", ("--workspace: ws/optuna.db is empty (0 bytes), not an Optuna database; "
+                        "move it aside to start afresh, or give another --workspace")),
     ("mlflow.db", b"", "--workspace: ws/mlflow.db is empty (0 bytes), not an MLflow database"),
-    ("mlflow.db", b"SQLite format 3\x00" + b"\x00" * 84, "--workspace: ws/mlflow.db is a "
-     "damaged SQLite database"),
+    ("mlflow.db", b"SQLite format 3\x00" + b"\x00" * 84,
+     "--workspace: ws/mlflow.db is a damaged SQLite database"),
 ])
 def test_a_workspace_store_that_is_no_store_is_refused(folder, name, content, message):
     (folder / "ws").mkdir()
@@ -160,7 +160,7 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (the standard library's name)
+    def do_GET(self):  # the standard library's name
         self.server.requests.append((self.path, self.headers.get("Authorization")))
         status = self.server.routes.get(self.path.split("?")[0], 404)
         self.send_response(status)

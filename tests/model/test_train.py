@@ -73,3 +73,12 @@ def test_a_resumed_trial_trains_exactly_as_if_never_interrupted(cache, tmp_path)
 
     assert history(tmp_path / "resumed") == history(tmp_path / "whole")
     assert resumed.value == whole.value
+
+
+def test_a_trial_whose_objective_is_not_finite_fails_as_diverged(cache, tmp_path, monkeypatch):
+    from cifar_search.model import train as trainer
+
+    monkeypatch.setattr(trainer, "_final_value", lambda task_, history: float("nan"))
+    with pytest.raises(FloatingPointError, match="val_loss is nan after epoch 1; training "
+                                                 "diverged"):
+        train(task(cache, tmp_path, epochs=1))

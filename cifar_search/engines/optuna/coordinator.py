@@ -87,6 +87,8 @@ class Coordinator:
     def _open(self) -> bool:
         """Open the study, its parent run and the recorder; recover a crash. Return whether
         the study existed."""
+        if self.store.existed:  # a study made before its data was fingerprinted gets it now
+            self.store.record_fingerprint()
         self.recorder = open_recorder(self.store, self.sweep, self.workspace, self.plan,
                                       self.trial_dir, self.say, self.progress)
         self.tracker = self.recorder.tracker
@@ -97,7 +99,7 @@ class Coordinator:
             self.say(scheduler.resume_line(self.sweep.name, self.plan, self.store.view()))
         else:
             self.say(f"new study {self.sweep.name!r}: {self.target} trials, "
-                     f"{self.sweep.workers} worker(s), storage {self.workspace.optuna_url}")
+                     f"{self.sweep.workers} worker(s), storage {self.workspace.shown_optuna_url}")
 
     # -- starting work ---------------------------------------------------------------------
 
@@ -293,7 +295,7 @@ class Coordinator:
         self.workspace.create_stores()
         lock = self.workspace.lock(self.sweep.name)
         try:
-            self.store = StudyStore(self.sweep, self.workspace)
+            self.store = StudyStore(self.sweep, self.workspace, data.identity(self.data_dir))
             if scheduler.nothing_to_do(self.plan, self.store.view(),
                                        self.store.attr(StudyAttr.FINALISED)):
                 return self._nothing_to_do()

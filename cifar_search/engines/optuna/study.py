@@ -17,9 +17,9 @@ from optuna.trial import TrialState
 
 from cifar_search.config.sweep import Sweep
 from cifar_search.engines.optuna.scheduler import TrialView
-from cifar_search.errors import ConfigError
+from cifar_search.errors import ConfigError, clipped
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
-from cifar_search.workspace import Workspace, masked
+from cifar_search.workspace import Workspace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -63,19 +63,52 @@ def find_study(sweep: Sweep, workspace: Workspace) -> optuna.Study | None:
     return optuna.load_study(study_name=sweep.name, storage=storage)
 
 
-def check_fingerprint(stored_json: str, sweep: Sweep, storage_url: str) -> None:
-    """Refuse to resume a study with settings that would make its trials incomparable (the
-    message shows ``storage_url`` with its password masked)."""
+#: The fingerprint's key for the data a study trains on (absent from studies made before it).
+DATA_KEY = "data_identity"
+
+
+def fingerprint_of(sweep: Sweep, data_identity: dict[str, Any] | None) -> dict[str, Any]:
+    """What a study must keep when resumed: the sweep's settings and the data's identity
+    (classes, image counts and a content digest; see :func:`cifar_search.model.data.identity`)."""
+    fingerprint = sweep.fingerprint()
+    if data_identity is not None:
+        fingerprint[DATA_KEY] = data_identity
+    return fingerprint
+
+
+def check_fingerprint(stored_json: str, wanted: dict[str, Any], sweep: Sweep,
+                      storage_url: str) -> None:
+    """Refuse to resume a study with settings or data that would make its trials
+    incomparable, saying what differs and how to start afresh (``storage_url`` is shown as
+    given: masked by the caller)."""
     stored = {**UNSET, **json.loads(stored_json or "{}")}
-    wanted = {**UNSET, **json.loads(json.dumps(sweep.fingerprint()))}
+    wanted = {**UNSET, **json.loads(json.dumps(wanted))}
+    if DATA_KEY not in stored:  # recorded before the data was part of it: recorded on resume
+        wanted.pop(DATA_KEY, None)
     changed = sorted(k for k in wanted if stored.get(k) != wanted[k])
-    if len(stored) > len(UNSET) and changed:
-        key = changed[0]
-        raise ConfigError(
-            key, f"{json.dumps(wanted[key])} differs from the study's {json.dumps(stored.get(key))}"
-            f"; the existing study {sweep.name!r} in {masked(storage_url)} was run with other "
-            "settings (rename the sweep or use another --workspace to start afresh)", sweep.source
-        )
+    if len(stored) <= len(UNSET) or not changed:
+        return
+    key = changed[0]
+    afresh = (f"the existing study {sweep.name!r} in {storage_url} {{}}; start afresh with "
+              "--study-name NEW_NAME or another --workspace")
+    if key == DATA_KEY:
+        raise ConfigError("data", f"{_data_text(wanted[key])} is other data than the study's "
+                          f"{_data_text(stored[key])}; " + afresh.format("trained on it"),
+                          sweep.source)
+    raise ConfigError(key, f"{_json(wanted[key])} differs from the study's "
+                      f"{_json(stored.get(key))}; " + afresh.format("was run with other settings"),
+                      sweep.source)
+
+
+def _json(value: Any) -> str:
+    """A setting as JSON, shortened for a message."""
+    return clipped(json.dumps(value, sort_keys=True), 120)
+
+
+def _data_text(identity: dict[str, Any]) -> str:
+    """``10 classes, 48+20 images, sha256:3f2a…`` (the digest shortened)."""
+    return (f"{len(identity['classes'])} classes, {identity['train']}+{identity['test']} "
+            f"images, {identity['digest'][:19]}…")
 
 
 def trial_view(trial: optuna.trial.FrozenTrial) -> TrialView:
@@ -94,14 +127,17 @@ class StudyStore:
         workspace: gives the storage URL.
     """
 
-    def __init__(self, sweep: Sweep, workspace: Workspace) -> None:
+    def __init__(self, sweep: Sweep, workspace: Workspace,
+                 data_identity: dict[str, Any] | None = None) -> None:
         self.sweep = sweep
         self.url = workspace.shown_optuna_url  # as printed: password masked
         self.storage = storage_of(workspace)
+        self.fingerprint = fingerprint_of(sweep, data_identity)
         self.existed = sweep.name in optuna.study.get_all_study_names(self.storage)
         if self.existed:
             stored = optuna.load_study(study_name=sweep.name, storage=self.storage)
-            check_fingerprint(stored.user_attrs.get(StudyAttr.FINGERPRINT, ""), sweep, self.url)
+            check_fingerprint(stored.user_attrs.get(StudyAttr.FINGERPRINT, ""),
+                              self.fingerprint, sweep, self.url)
         self.study = self._open()
         self.study_id = self.storage.get_study_id_from_name(sweep.name)
 
@@ -114,9 +150,15 @@ class StudyStore:
                                      sampler=sampler, pruner=pruner)
         study = optuna.create_study(study_name=sweep.name, storage=self.storage, sampler=sampler,
                                     pruner=pruner, direction=sweep.objective.direction)
-        study.set_user_attr(StudyAttr.FINGERPRINT, json.dumps(sweep.fingerprint(), sort_keys=True))
+        self.record_fingerprint(study)
         study.set_user_attr(StudyAttr.METRIC, sweep.objective.metric)
         return study
+
+    def record_fingerprint(self, study: optuna.Study | None = None) -> None:
+        """Store the fingerprint (on a new study, or on one made before the data was part of
+        it, once it is resumed)."""
+        (study or self.study).set_user_attr(StudyAttr.FINGERPRINT,
+                                            json.dumps(self.fingerprint, sort_keys=True))
 
     # -- reading ---------------------------------------------------------------------------
 

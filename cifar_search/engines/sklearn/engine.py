@@ -325,8 +325,8 @@ def run_search(sweep: Sweep, workspace: Workspace,
 
     started = time.perf_counter()
     sweep = check_sweep(sweep)
+    images = _load_images(sweep, workspace)  # bad data is refused before the workspace exists
     workspace.create()
-    images = _load_images(sweep, workspace)
     x, y = images.x_train, images.y_train
     check_folds(y, images.classes, sweep.cv, sweep.source)
     search = _search(sweep, build_estimator(sweep, images.input_shape, images.num_classes))
