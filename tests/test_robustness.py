@@ -34,6 +34,8 @@ def finished(tmp_path_factory, tiny_data):
     cli("run", "sweep.py", "--data", tiny_data, "--workspace", "ws", cwd=folder)
     other = make_image_folder(folder / "other", classes=10, train_per_class=6,
                               test_per_class=2, size=32, fmt="jpg")
+    make_image_folder(folder / "one", classes=1)
+    (folder / "empty.db").touch()
     return folder, tiny_data, other
 
 
@@ -59,6 +61,16 @@ BAD = [  # (arguments, exit code, the flag or file named, words of the message)
     (["export", "sweep.py", "--output", "missing/x.csv"], 1, "--output", "does not exist"),
     (["status", "sweep.py", "--study-name", "nothing-here"], 1, "sweep.py", "no study"),
     (["ui", "--port", "70000"], 2, "--port", "is not a port"),
+    (["run", "sweep.py", "--data", "/dev/zero"], 1, "/dev/zero", "not a file or folder"),
+    (["run", "sweep.py", "--data", "one"], 1, "one", "needs 2 to 1000 classes"),
+    (["run", "sweep.py", "--data", "{data}", "--tracking-uri", "http://127.0.0.1:9"], 1,
+     "--tracking-uri", "no tracking server answers"),
+    (["run", "sweep.py", "--data", "{data}", "--tracking-uri", "garbage"], 1, "--tracking-uri",
+     "is not a tracking URI"),
+    (["run", "sweep.py", "--data", "{data}", "--storage",
+      "postgresql://u:s3cret@127.0.0.1:1/db"], 1, "--storage", "postgresql://u:***@"),
+    (["run", "sweep.py", "--data", "{data}", "--storage", "sqlite:///empty.db"], 1, "--storage",
+     "not an Optuna database"),
 ]
 
 
@@ -72,7 +84,7 @@ def test_a_bad_command_is_one_line_and_changes_nothing(finished, args, code, nam
     assert result.returncode == code, result.stdout + result.stderr
     first = result.stderr.splitlines()[0]
     assert first.startswith("error: ") and named in first and words in first, result.stderr
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr + result.stdout
     if code == 1:
         assert len(result.stderr.splitlines()) == 1, result.stderr
     assert snapshot(folder, workspace="ws") == before
