@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any, Callable, Sequence
 
-from cifar_search.errors import CifarSearchError
+from cifar_search.errors import DEBUG_ENV, CifarSearchError, debugging
 from cifar_search.workspace import masked
 
 EXIT_ERROR = 1
@@ -369,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     handler: Callable[[argparse.Namespace], int] = args.handler
+    if args.debug:
+        os.environ[DEBUG_ENV] = "1"  # read by the workers too
     try:
         return handler(args)
     except CifarSearchError as error:
@@ -380,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # an unexpected bug: one line, traceback with --debug
-        if args.debug or os.environ.get("CIFAR_SEARCH_DEBUG"):
+        if debugging():
             raise
         print(f"error: {type(error).__name__}: {masked(str(error))} (run with --debug for the "
               "traceback)",

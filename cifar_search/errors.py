@@ -10,6 +10,8 @@ rate lies in [0, 1)``.
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 __all__ = [
@@ -132,3 +134,13 @@ class SweepBusyError(CifarSearchError):
 
 class NoStudyError(CifarSearchError):
     """A command needs a study that does not exist (yet)."""
+
+
+#: Set (to anything non-empty) by ``--debug``: tracebacks instead of one-line errors, and the
+#: workers' TensorFlow output on the terminal instead of in the workspace's log file.
+DEBUG_ENV = "CIFAR_SEARCH_DEBUG"
+
+
+def debugging() -> bool:
+    """Whether ``--debug`` (or ``CIFAR_SEARCH_DEBUG``) is on."""
+    return bool(os.environ.get(DEBUG_ENV))

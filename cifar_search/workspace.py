@@ -171,6 +171,10 @@ class Workspace:
         """Decoded datasets."""
         return self.root / "data"
 
+    def log_file(self, sweep: str) -> Path:
+        """Where a sweep's workers write TensorFlow's logs and warnings."""
+        return self.root / "logs" / f"{sweep}.log"
+
     def trial_dir(self, sweep: str, number: int) -> Path:
         """Files of one trial."""
         return self.root / "trials" / sweep / f"{number:05d}"

@@ -70,6 +70,14 @@ def test_grid_sweep_runs_every_point_once(grid_run):
     assert all(t["params"]["activation"] == "elu" for t in status["trials"])
 
 
+def test_the_terminal_shows_cifar_search_only_and_the_workspace_keeps_tensorflows_log(grid_run):
+    folder, workspace, first, _ = grid_run
+    for noise in ("tensorflow", "absl", "oneDNN", "retracing", "WARNING", "I0000"):
+        assert noise not in first.stdout + first.stderr
+    assert (workspace / "logs" / "tiny-grid.log").is_file()
+    assert "test set: trial " in first.stdout and " accuracy=" in first.stdout
+
+
 def test_optuna_trials_and_mlflow_runs_agree(grid_run):
     folder, workspace, _, _ = grid_run
     status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,

@@ -25,8 +25,8 @@ from cifar_search.execution.protocol import Message, Ready, Reply, StopTask
 #: :func:`cifar_search.model.build.clear_session`).
 TRIALS_PER_WORKER = 100
 
-#: Modules the fork server imports once for every worker it forks.
-PRELOAD = ["tensorflow", "keras", "cifar_search.execution.worker"]
+#: What the fork server imports once for every worker it forks (TensorFlow, quietly).
+PRELOAD = ["cifar_search.execution.preload"]
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
@@ -81,17 +81,20 @@ class Worker:
 
 class WorkerPool:
     """``size`` worker processes with ``threads`` threads each, and on a GPU machine
-    ``gpu_memory_mb`` MiB of GPU memory each (None: each grows its memory as needed).
+    ``gpu_memory_mb`` MiB of GPU memory each (None: each grows its memory as needed); their
+    output (TensorFlow's logs and warnings) goes to ``log_path`` when given.
 
     Example:
         >>> with WorkerPool(2, threads=1) as pool:  # doctest: +SKIP
         ...     pool.wait_idle(1.0).send(task)
     """
 
-    def __init__(self, size: int, threads: int, gpu_memory_mb: int | None = None) -> None:
+    def __init__(self, size: int, threads: int, gpu_memory_mb: int | None = None,
+                 log_path: str | None = None) -> None:
         self.size = size
         self.threads = threads
         self.gpu_memory_mb = gpu_memory_mb
+        self.log_path = log_path  # where workers' output goes (None: the terminal)
         self._context = worker_context()
         self.workers: list[Worker] = []
 
@@ -106,7 +109,7 @@ class WorkerPool:
     def _spawn(self) -> Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=worker.main, args=(child, self.threads, self.gpu_memory_mb), daemon=True,
+            target=worker.main, args=(child, self.threads, self.gpu_memory_mb, self.log_path), daemon=True,
             name="cifar-worker",
         )
         process.start()

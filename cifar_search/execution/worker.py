@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import traceback
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from cifar_search.execution.protocol import (
     Done,
@@ -113,14 +115,31 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def main(conn: Connection, threads: int, gpu_memory_mb: int | None = None) -> None:
+def _log_to(path: str | None) -> None:
+    """Send this process's output (TensorFlow's C++ logs, Python warnings, anything printed)
+    to the file at ``path``, appended; None leaves it on the terminal."""
+    if path is None:
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+
+
+def main(conn: Connection, threads: int, gpu_memory_mb: int | None = None,
+         log_path: str | None = None) -> None:
     """Worker entry point: serve tasks from ``conn`` until told to stop.
 
     Args:
         threads: CPU threads of TensorFlow's pools.
         gpu_memory_mb: this worker's GPU memory limit in MiB; None grows memory as needed.
+        log_path: the file this worker's output goes to (None: the terminal).
     """
     _die_with_parent()
+    _log_to(log_path)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_threads(threads)
     configure_gpus(gpu_memory_mb)

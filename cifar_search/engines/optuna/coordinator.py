@@ -21,7 +21,7 @@ from cifar_search.engines.optuna import recovery, scheduler
 from cifar_search.engines.optuna.recorder import Recorder
 from cifar_search.engines.optuna.scheduler import Next, Plan, Running, Train, Verdict
 from cifar_search.engines.optuna.study import StudyStore
-from cifar_search.errors import CifarSearchError, DataError
+from cifar_search.errors import CifarSearchError, DataError, debugging
 from cifar_search.execution.local import Worker, WorkerPool, threads_per_worker
 from cifar_search.execution.protocol import (
     Done,
@@ -269,8 +269,9 @@ class Coordinator:
     def _run_workers(self) -> dict[str, Any] | None:
         """Train until the target or a stop; return the test results of a new best model."""
         threads = threads_per_worker(self.sweep.workers)
-        with WorkerPool(self.sweep.workers, threads,
-                        gpu_memory_mb=self.sweep.compute.gpu_memory_mb) as self.pool:
+        log = None if debugging() else str(self.workspace.log_file(self.sweep.name))
+        with WorkerPool(self.sweep.workers, threads, self.sweep.compute.gpu_memory_mb,
+                        log) as self.pool:
             if self.progress:
                 self.progress.start(self.target, scheduler.finished(self.store.view()),
                                     self.sweep.budget.epochs * self.sweep.repeats)
@@ -434,7 +435,11 @@ def run_sweep(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
     if outcome.interrupted:
         return RunReport([f"interrupted with {count}; run the same command again to resume: "
                           f"python -m cifar_search run {sweep.source}"], interrupted=True)
-    return RunReport([best_line(outcome.best, sweep.objective.metric),
+    test = outcome.test
+    tested = ([] if test is None else
+              [f"test set: trial {test['trial']} accuracy={test['test_accuracy']:.4f} "
+               f"loss={test['test_loss']:.4f}"])
+    return RunReport([best_line(outcome.best, sweep.objective.metric), *tested,
                       f"{count}; compare them in the MLflow UI: python -m cifar_search ui"
                       f"{workspace.flags}"])
 
