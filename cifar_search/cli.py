@@ -246,13 +246,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
     """Start the MLflow UI on the workspace's runs (127.0.0.1 only)."""
     from cifar_search.tracking.mlflow import serve_ui
 
+    name = _sweep(args).name if args.sweep else None
     workspace = _workspace(args)
     workspace.create()
-    print(f"MLflow UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
-    try:
-        return serve_ui(workspace, args.port)
-    except KeyboardInterrupt:
-        return 0
+    print(f"starting the MLflow UI on 127.0.0.1:{args.port} …", flush=True)
+    return serve_ui(workspace, args.port, name, lambda line: print(line, flush=True))
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,6 +305,8 @@ def _export_options(export: argparse.ArgumentParser) -> None:
 
 
 def _ui_options(ui: argparse.ArgumentParser) -> None:
+    ui.add_argument("sweep", nargs="?", help="open this sweep's runs, e.g. sweeps/dropout.py")
+    ui.add_argument("--study-name", metavar="NAME", help="the study's name, if not the sweep's")
     ui.add_argument("--port", type=_port, default=5000, help="port (default 5000)")
 
 

@@ -1,10 +1,12 @@
 """Our MLflow layer: one experiment per sweep, a parent run per study, a child run per trial.
 
-Only the coordinator process writes here, through an explicit :class:`mlflow.MlflowClient` with
-run ids (no global "active run" shared by anything). Each child run carries the trial's
-parameters, the optimizer and activations that really trained, per-epoch loss/accuracy/val_loss/
-val_accuracy, its state and duration; the Optuna trial stores the run id (user attribute
-``mlflow_run_id``) so the two can always be joined. The parent run gets the study summary.
+The only module that calls MLflow. Every write goes through an explicit
+:class:`mlflow.MlflowClient` with run ids (no global "active run" shared by anything); while a
+sweep runs, only the process that runs it writes (the Optuna engine's coordinator, the sklearn
+engine's search). Each child run carries the trial's parameters, the optimizer and activations
+that really trained, per-epoch loss/accuracy/val_loss/val_accuracy, its state and duration; the
+Optuna trial stores the run id (user attribute ``mlflow_run_id``) so the two can always be
+joined. The parent run gets the study summary.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
@@ -47,6 +49,11 @@ def _now_ms() -> int:
 
 def _param_value(value: Any) -> str:
     return str(value)[:MAX_PARAM_LENGTH]
+
+
+def _tags(tags: Mapping[Any, Any]) -> dict[str, str]:
+    """Tags as MLflow takes them: keys and values as text."""
+    return {str(k): str(v) for k, v in tags.items()}
 
 
 def sweep_params(sweep: Sweep) -> dict[str, Any]:
@@ -222,8 +229,7 @@ class Tracker(RunReader):
         sweep = self.sweep
         tags = {Tag.KIND: RunKind.STUDY, Tag.STUDY_NAME: sweep.name,
                 Tag.SWEEP_FILE: str(sweep.source or ""), Tag.STUDY_TOKEN: token}
-        run = self.client.create_run(self.experiment_id, run_name=sweep.name,
-                                     tags={str(k): str(v) for k, v in tags.items()})
+        run = self.client.create_run(self.experiment_id, run_name=sweep.name, tags=_tags(tags))
         self.parent_id = run.info.run_id
         self._log_parent_params()
         return self.parent_id
@@ -255,7 +261,7 @@ class Tracker(RunReader):
         if continues is not None:
             tags[Tag.CONTINUES] = continues
         run = self.client.create_run(self.experiment_id, run_name=f"trial-{number:04d}",
-                                     tags={str(k): str(v) for k, v in tags.items()})
+                                     tags=_tags(tags))
         self._log(run.info.run_id, params=params)
         return run.info.run_id
 
@@ -275,7 +281,7 @@ class Tracker(RunReader):
                 Tag.REPEAT: repeat, Tag.KIND: RunKind.SEED}
         run = self.client.create_run(self.experiment_id,
                                      run_name=f"trial-{number:04d}-seed-{repeat}",
-                                     tags={str(k): str(v) for k, v in tags.items()})
+                                     tags=_tags(tags))
         return run.info.run_id
 
     def log_epoch(self, run_id: str, epoch: int, logs: Mapping[str, float]) -> None:
@@ -382,13 +388,76 @@ def create_store(url: str, artifact_root: str) -> None:
     SqlAlchemyStore(url, artifact_root).engine.dispose()
 
 
-def serve_ui(workspace: Workspace, port: int) -> int:
-    """Run the MLflow UI on the workspace's runs at 127.0.0.1:``port`` until it exits; its
-    exit code."""
-    return subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri",
-                            workspace.mlflow_url, "--default-artifact-root",
-                            workspace.artifacts.as_uri(), "--host", "127.0.0.1",
-                            "--port", str(port)])
+#: The MLflow UI's page of an experiment's runs in the model-training view (MLflow 3 opens
+#: experiments in its GenAI view otherwise); ``{id}`` is the experiment id.
+UI_EXPERIMENT = "/#/experiments/{id}/runs?workflowType=machine_learning"
+UI_EXPERIMENTS = "/#/experiments?workflowType=machine_learning"
+
+#: Seconds the UI server is given to answer before ``ui`` gives up.
+UI_START_SECONDS = 180
+
+
+def ui_command(workspace: Workspace, port: int) -> tuple[list[str], dict[str, str]]:
+    """The lightest server that serves the UI on the workspace's runs: one web worker and no
+    job execution (the job runner and its consumers are for MLflow's GenAI jobs), 127.0.0.1
+    only; (command, environment)."""
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
+               workspace.mlflow_url, "--default-artifact-root", workspace.artifacts.as_uri(),
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    return command, {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
+def ui_url(port: int, experiment_id: str | None = None) -> str:
+    """Where a user lands: the experiment's runs (model-training view), or all experiments."""
+    path = UI_EXPERIMENT.format(id=experiment_id) if experiment_id else UI_EXPERIMENTS
+    return f"http://127.0.0.1:{port}{path}"
+
+
+def wait_for_ui(server: subprocess.Popen, port: int, seconds: float = UI_START_SECONDS) -> bool:
+    """Whether the server answers on ``port`` within ``seconds`` (False: it exited first)."""
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.25)
+    return False
+
+
+def serve_ui(workspace: Workspace, port: int, experiment: str | None,
+             say: Callable[[str], None]) -> int:
+    """Run the MLflow UI on the workspace's runs at 127.0.0.1:``port``; once it answers, say
+    the URL of ``experiment``'s runs (all experiments when None or not found). The server's
+    output goes to ``logs/ui.log`` in the workspace. Return the server's exit code (0 after
+    Ctrl-C).
+
+    Raises:
+        ConfigError: the server did not answer (a port in use, say).
+    """
+    from cifar_search.errors import ConfigError, debugging
+
+    experiment_id = RunReader.of(workspace, experiment).experiment_id if experiment else None
+    command, env = ui_command(workspace, port)
+    log = workspace.root / "logs" / "ui.log"  # the server's own lines (the terminal: --debug)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as output:
+        quiet = {} if debugging() else {"stdout": output, "stderr": subprocess.STDOUT}
+        server = subprocess.Popen(command, env=env, **quiet)
+    try:
+        if not wait_for_ui(server, port):
+            server.terminate()
+            server.wait()
+            raise ConfigError("--port", f"the MLflow UI did not answer on 127.0.0.1:{port} "
+                              f"(is the port taken? its log: {log})")
+        say(f"MLflow UI: {ui_url(port, experiment_id)} (Ctrl-C to stop)")
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait()
+        return 0
 
 
 def scratch_dir() -> tempfile.TemporaryDirectory:
@@ -427,8 +496,8 @@ class SearchTracker:
         return self._tracker.parent_id
 
     def _tags(self, kind: RunKind, tags: Mapping[str, Any]) -> dict[str, str]:
-        return {str(k): str(v) for k, v in {Tag.KIND: kind, Tag.ENGINE: self.engine,
-                                            Tag.VARIANT: self.variant, **tags}.items()}
+        return _tags({Tag.KIND: kind, Tag.ENGINE: self.engine, Tag.VARIANT: self.variant,
+                      **tags})
 
     def open(self, run_name: str, settings: Mapping[str, Any]) -> str:
         """Create the parent run with the sweep's params and the engine's ``settings``; return

@@ -108,9 +108,10 @@ class Coordinator:
 
     def _ask(self) -> tuple[Any, dict[str, Any]]:
         """The next trial and its full parameters (grid points are queued exactly once)."""
-        point = scheduler.grid_point_to_queue(self.plan, self.store.view())
-        if point is not None:
-            self.store.enqueue(point)
+        if self.plan.grid is not None:  # only a grid reads the study before asking
+            point = scheduler.grid_point_to_queue(self.plan, self.store.view())
+            if point is not None:
+                self.store.enqueue(point)
         trial = self.store.ask()
         params = self.sweep.space.suggest(trial)
         self.store.set_trial_attrs(trial.number, {Attr.PARAMS: params})
@@ -127,8 +128,9 @@ class Coordinator:
         while True:
             trial, params = self._ask()
             attrs = self.store.trial(trial.number).attrs
-            start = scheduler.start_of(self.plan, attrs, params, self.store.view(),
-                                       self._saved_epochs)
+            # only same_seed compares a new trial with earlier ones: read them only then
+            earlier = self.store.view() if self.plan.same_seed else []
+            start = scheduler.start_of(self.plan, attrs, params, earlier, self._saved_epochs)
             if isinstance(start, Train):
                 break
             self.recorder.take_result(trial, params, start)
@@ -440,23 +442,22 @@ def run_sweep(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
               [f"test set: trial {test['trial']} accuracy={test['test_accuracy']:.4f} "
                f"loss={test['test_loss']:.4f}"])
     return RunReport([best_line(outcome.best, sweep.objective.metric), *tested,
-                      f"{count}; compare them in the MLflow UI: python -m cifar_search ui"
-                      f"{workspace.flags}"])
+                      f"{count}; compare them in the MLflow UI: python -m cifar_search ui "
+                      f"{sweep.source}{workspace.flags}"])
 
 
 def check_resumable(sweep: Sweep, workspace: Workspace) -> None:
     """Refuse to resume a study that does not exist or has nothing left to do."""
-    from cifar_search.engines.optuna.study import find_study, trial_view
+    from cifar_search.engines.optuna.study import find_study, trial_views
     from cifar_search.errors import ConfigError, NoStudyError
 
     study = find_study(sweep, workspace)
     if study is None:
         raise NoStudyError(f"{sweep.source}: no study {sweep.name!r} to resume; start it with "
                            f"python -m cifar_search run {sweep.source}")
-    trials = [trial_view(t) for t in study.get_trials(deepcopy=False)]
+    trials = trial_views(study)
     plan = Plan.of(sweep)
-    pending = [t for t in trials if t.outcome in (TrialOutcome.RUNNING, TrialOutcome.WAITING)]
     finished = scheduler.finished(trials)
-    if finished >= plan.target and not pending:
+    if scheduler.at_target(plan, trials):
         raise ConfigError("", f"study {sweep.name!r} is finished ({finished}/{plan.target} "
                           "trials); nothing to resume (raise --trials to run more)", sweep.source)
