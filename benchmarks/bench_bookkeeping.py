@@ -49,7 +49,8 @@ def main() -> None:
             per_epoch.append(time.perf_counter() - tick)
         tick = time.perf_counter()
         store.tell(trial.number, TrialOutcome.COMPLETE, 1.0)
-        tracker.end_trial(run_id, TrialOutcome.COMPLETE, 1.0, {"duration_s": 1.0, "epochs_trained": 10})
+        tracker.end_trial(run_id, TrialOutcome.COMPLETE, 1.0,
+                          {Attr.DURATION_S: 1.0, Attr.EPOCHS_TRAINED: 10})
         per_trial.append(trial_part + time.perf_counter() - tick)
     trial_ms = 1000 * sum(per_trial) / len(per_trial)
     epoch_ms = 1000 * sum(per_epoch) / len(per_epoch)

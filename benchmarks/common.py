@@ -84,8 +84,7 @@ tf.config.threading.set_intra_op_parallelism_threads(threads)
 tf.config.threading.set_inter_op_parallelism_threads(threads)
 import keras
 from pathlib import Path
-from cifar_search.model import data
-from cifar_search.model import build
+from cifar_search.model import build, data
 split = data.load_split(Path(sys.argv[1]), 0.2, int(sys.argv[2]), 0)
 keras.utils.set_random_seed(0)
 model = build.build_model("dropout", {"dropout_rate": 0.3}, split.input_shape, split.num_classes)

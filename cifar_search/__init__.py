@@ -2,8 +2,9 @@
 MLflow.
 
 The public surface is small: sweep files build a :class:`Sweep` from :class:`Data`,
-:class:`Budget`, :class:`Objective`, :class:`Compute`, :class:`Sampler` and :class:`Pruner`; :func:`load_sweep` and
-:func:`load_space` read and validate files. Importing this package does not import TensorFlow.
+:class:`Budget`, :class:`Objective`, :class:`Compute`, :class:`Sampler` and :class:`Pruner`;
+:func:`load_sweep` and :func:`load_space` read and validate files. Importing this package does
+not import TensorFlow.
 """
 
 from cifar_search.errors import CifarSearchError, ConfigError, DataError, TrialError

@@ -33,7 +33,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from cifar_search.errors import ConfigError
+from cifar_search.errors import ConfigError, clipped, shown
 from cifar_search.workspace import MLFLOW_DB, OPTUNA_DB, Workspace, masked
 
 #: Seconds a database server has to accept a connection.
@@ -105,18 +105,18 @@ def check_stores(workspace: Workspace) -> None:
 
 def check_workspace(workspace: Workspace) -> None:
     """The workspace is a folder that can be written, or can be made (creates nothing)."""
-    root, shown = workspace.root, workspace.shown
+    root, named = workspace.root, workspace.shown
     existing = root
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
         where = "is a file" if existing == root else f"is inside {existing}, which is a file"
-        raise ConfigError("--workspace", f"{shown} {where}; give a folder (it is made if "
+        raise ConfigError("--workspace", f"{named} {where}; give a folder (it is made if "
                           "need be)")
     if not os.access(existing, os.W_OK | os.X_OK):
         where = "is read-only" if existing == root else f"cannot be made in {existing}, " \
             "which is read-only"
-        raise ConfigError("--workspace", f"{shown} {where}; give a folder you can write to")
+        raise ConfigError("--workspace", f"{named} {where}; give a folder you can write to")
 
 
 def check_storage(workspace: Workspace) -> bool:
@@ -150,7 +150,7 @@ def check_tracking(workspace: Workspace) -> bool:
         return True  # MLflow's own client resolves and authenticates it
     if scheme == "sqlite" or scheme in DATABASES:
         return _check_database(uri, MLFLOW, flag)
-    raise ConfigError(flag, f"{_quoted(uri)} is not a tracking URI cifar_search can use; "
+    raise ConfigError(flag, f"{shown(masked(uri))} is not a tracking URI cifar_search can use; "
                       f"{MLFLOW.allowed}")
 
 
@@ -161,9 +161,9 @@ def check_own_store(workspace: Workspace, name: str) -> bool:
                              f"{workspace.shown}/{name}")
 
 
-def check_sqlite_file(path: Path, kind: StoreKind, flag: str, shown: str) -> bool:
+def check_sqlite_file(path: Path, kind: StoreKind, flag: str, named: str) -> bool:
     """A SQLite store file is absent (return False) or a database of ``kind`` (True); reads
-    it without writing.
+    it without writing. Messages name the file as ``named`` (its URL masked, or its path).
 
     Raises:
         ConfigError: it is a folder, empty, not SQLite, damaged, or another kind's database.
@@ -172,17 +172,17 @@ def check_sqlite_file(path: Path, kind: StoreKind, flag: str, shown: str) -> boo
     if not path.exists():
         return False
     if not path.is_file():
-        raise ConfigError(flag, f"{shown} is a folder, not an {kind.name} database; {fix}")
+        raise ConfigError(flag, f"{named} is a folder, not an {kind.name} database; {fix}")
     try:
         with open(path, "rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
     except OSError as error:
-        raise ConfigError(flag, f"{shown} cannot be read ({error.strerror})") from None
+        raise ConfigError(flag, f"{named} cannot be read ({error.strerror})") from None
     if not header:
-        raise ConfigError(flag, f"{shown} is empty (0 bytes), not an {kind.name} database; "
+        raise ConfigError(flag, f"{named} is empty (0 bytes), not an {kind.name} database; "
                           f"{fix}")
     if header != SQLITE_HEADER:
-        raise ConfigError(flag, f"{shown} is not a SQLite database, so not an {kind.name} "
+        raise ConfigError(flag, f"{named} is not a SQLite database, so not an {kind.name} "
                           f"database; {fix}")
     try:
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
@@ -190,13 +190,14 @@ def check_sqlite_file(path: Path, kind: StoreKind, flag: str, shown: str) -> boo
             tables = {row[0] for row in
                       db.execute("select name from sqlite_master where type = 'table'")}
     except sqlite3.DatabaseError as error:
-        raise ConfigError(flag, f"{shown} is a damaged SQLite database ({error}), not an "
+        raise ConfigError(flag, f"{named} is a damaged SQLite database ({error}), not an "
                           f"{kind.name} database; {fix}") from None
     if not kind.tables <= tables:
         other = next((k for k in (OPTUNA, MLFLOW) if k != kind and k.tables <= tables), None)
+        needed = ", ".join(sorted(kind.tables))
         what = (f"an {other.name} database" if other else
-                f"a SQLite database without {kind.name}'s tables ({', '.join(sorted(kind.tables))})")
-        raise ConfigError(flag, f"{shown} is {what}, not an {kind.name} database; {fix}")
+                f"a SQLite database without {kind.name}'s tables ({needed})")
+        raise ConfigError(flag, f"{named} is {what}, not an {kind.name} database; {fix}")
     return True
 
 
@@ -212,7 +213,8 @@ def check_server(uri: str, flag: str) -> None:
     base = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
     headers = {}
     if parts.username is not None:
-        pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        user, password = parts.username, parts.password or ""
+        pair = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
         headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
     answer: int | str = ""
     for attempt in range(HTTP_TRIES):
@@ -244,17 +246,11 @@ def _scheme(url: str) -> str:
     return head.split("+")[0].lower() if found else ""
 
 
-def _quoted(url: str) -> str:
-    shown = masked(url)
-    return repr(shown if len(shown) <= 80 else shown[:77] + "...")
-
-
 def _reason(error: BaseException) -> str:
     """One short line from a driver's or server's error, password masked."""
     cause = getattr(error, "orig", None) or error
     lines = str(cause).strip().splitlines()
-    text = lines[0].strip() if lines else type(cause).__name__
-    return masked(text)[:MAX_REASON]
+    return clipped(masked(lines[0]), MAX_REASON) if lines else type(cause).__name__
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -303,10 +299,11 @@ def _check_server_database(url: str, kind: StoreKind, flag: str) -> bool:
     try:
         engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
     except NoSuchModuleError:
-        raise ConfigError(flag, f"{_quoted(url)}: unknown database kind {scheme!r}; "
+        raise ConfigError(flag, f"{shown(masked(url))}: unknown database kind {scheme!r}; "
                           f"{kind.allowed}") from None
     except ArgumentError:
-        raise ConfigError(flag, f"{_quoted(url)} is not a database URL; {kind.allowed}") from None
+        raise ConfigError(flag, f"{shown(masked(url))} is not a database URL; "
+                          f"{kind.allowed}") from None
     except ImportError as error:
         driver = error.name or "driver"
         raise ConfigError(flag, f"{masked(url)}: its database driver ({driver}) is not "
@@ -364,4 +361,4 @@ def _why(reason: object) -> str:
         return f"no answer within {HTTP_TIMEOUT_S:g} s"
     if isinstance(reason, socket.gaierror):
         return "unknown host"
-    return masked(str(reason))[:MAX_REASON] or type(reason).__name__
+    return clipped(masked(str(reason)), MAX_REASON) or type(reason).__name__

@@ -29,7 +29,7 @@ def sweep_body(extra="sampler='grid'", model="vgg", space="'space.yaml'", name="
 
 def billion_laughs():
     lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    for prev, name in zip("abcdefgh", "bcdefghi"):
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
     return "\n".join(lines) + "\nparameters: *i\n"
 

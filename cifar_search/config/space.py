@@ -679,7 +679,7 @@ class Space:
                 )
             points = list(itertools.chain.from_iterable(
                 [{**point, param.name: v} for v in values] if on else [point]
-                for point, on in zip(points, active)
+                for point, on in zip(points, active, strict=True)
             ))
         return points
 

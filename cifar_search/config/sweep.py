@@ -50,7 +50,8 @@ __all__ = ["Budget", "Compute", "Data", "Objective", "Pruner", "Sampler", "Sweep
 #: Objective metrics (Keras history names) and the direction each is optimised in.
 METRICS = {"val_loss": "minimize", "val_accuracy": "maximize"}
 
-#: Sampler kinds and the Optuna class behind each ("grid" is exhaustive, see runner).
+#: Sampler kinds and the Optuna class behind each ("grid" is exhaustive: the Optuna engine
+#: queues each grid point once, see ``engines.optuna.scheduler.grid_point_to_queue``).
 SAMPLERS = {"grid": "RandomSampler", "random": "RandomSampler", "tpe": "TPESampler"}
 
 #: Pruner kinds and the Optuna class behind each.

@@ -96,17 +96,18 @@ class Recorder:
         afresh) and whether the pruner stopped the trial on those epochs: only a continued
         pruned trial is judged on them (same parameters, same seed); a retry goes on
         regardless, as it would have before the interruption."""
-        attrs = self.store.trial(running.number).attrs
-        trials = {t.number: t for t in self.store.view()}
+        trial = self.store.trial(running.number)
+        if trial.predecessor is None:  # a new trial: the whole study need not be read
+            return None, False
         source = scheduler.checkpoint_source(
-            trials[running.number].predecessor, trials,
+            trial.predecessor, {t.number: t for t in self.store.view()},
             lambda n: read_state(self.trial_dir(n, run.repeat)) is not None)
         if source is None:
             return None, False
         folder = self.trial_dir(source, run.repeat)
         state = read_state(folder)
         for epoch, logs in enumerate(state["history"]):
-            if self.epoch(running, run, epoch, logs) and Attr.CONTINUES in attrs:
+            if self.epoch(running, run, epoch, logs) and Attr.CONTINUES in trial.attrs:
                 self.store.set_trial_attrs(running.number, {Attr.RESUMED_AT_EPOCH: epoch + 1})
                 return str(folder), True
         self.store.set_trial_attrs(running.number, {Attr.RESUMED_AT_EPOCH: state["epochs"]})

@@ -143,12 +143,17 @@ def is_done(plan: Plan, trials: list[TrialView]) -> bool:
                                                and not more_to_start(plan, trials))
 
 
-def nothing_to_do(plan: Plan, trials: list[TrialView], finalised: int | None) -> bool:
-    """Whether running the study again would change nothing: it reached its target with no
-    trial running or queued, and its summary was written with exactly these finished trials."""
-    count = finished(trials)
+def at_target(plan: Plan, trials: list[TrialView]) -> bool:
+    """Whether the study reached its target with no trial running or queued: nothing is left
+    to resume."""
     pending = any(t.outcome in (TrialOutcome.RUNNING, TrialOutcome.WAITING) for t in trials)
-    return not pending and count >= plan.target and finalised == count
+    return not pending and finished(trials) >= plan.target
+
+
+def nothing_to_do(plan: Plan, trials: list[TrialView], finalised: int | None) -> bool:
+    """Whether running the study again would change nothing: it is :func:`at_target`, and its
+    summary was written with exactly these finished trials."""
+    return at_target(plan, trials) and finalised == finished(trials)
 
 
 # -- a new trial: its seed, and whether it trains -----------------------------------------

@@ -119,6 +119,11 @@ def trial_view(trial: optuna.trial.FrozenTrial) -> TrialView:
                      attrs=dict(trial.user_attrs), drawn=dict(drawn))
 
 
+def trial_views(study: optuna.Study) -> list[TrialView]:
+    """Every trial of ``study``, as the scheduler sees it (one read of the storage)."""
+    return [trial_view(t) for t in study.get_trials(deepcopy=False)]
+
+
 class StudyStore:
     """One sweep's study, opened (created if need be) and checked against the sweep.
 
@@ -134,11 +139,10 @@ class StudyStore:
         self.storage = storage_of(workspace)
         self.fingerprint = fingerprint_of(sweep, data_identity)
         self.existed = sweep.name in optuna.study.get_all_study_names(self.storage)
-        if self.existed:
-            stored = optuna.load_study(study_name=sweep.name, storage=self.storage)
-            check_fingerprint(stored.user_attrs.get(StudyAttr.FINGERPRINT, ""),
-                              self.fingerprint, sweep, self.url)
         self.study = self._open()
+        if self.existed:  # loading wrote nothing: a refusal leaves the study as it was
+            check_fingerprint(self.attr(StudyAttr.FINGERPRINT, ""), self.fingerprint, sweep,
+                              self.url)
         self.study_id = self.storage.get_study_id_from_name(sweep.name)
 
     def _open(self) -> optuna.Study:
@@ -164,7 +168,7 @@ class StudyStore:
 
     def view(self) -> list[TrialView]:
         """Every trial, as the scheduler sees it."""
-        return [trial_view(t) for t in self.study.get_trials(deepcopy=False)]
+        return trial_views(self.study)
 
     def trial(self, number: int) -> TrialView:
         """One trial by number."""
