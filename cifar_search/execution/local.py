@@ -65,13 +65,21 @@ class Worker:
     trials: int = 0
 
     def send(self, task: Any) -> None:
-        """Hand the worker a task (a ``TrialTask`` or an ``EvaluateTask``)."""
+        """Hand the worker a task (a ``TrialTask`` or an ``EvaluateTask``). A worker that has
+        just died keeps the task: its death, reported by :meth:`WorkerPool.events`, decides
+        what becomes of it."""
         self.task = task
-        self.conn.send(task)
+        self._write(task)
 
     def reply(self, reply: Reply) -> None:
-        """Answer an epoch report."""
-        self.conn.send(reply)
+        """Answer an epoch report (a worker that died after sending it gets nothing)."""
+        self._write(reply)
+
+    def _write(self, message: Any) -> None:
+        try:
+            self.conn.send(message)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the process is gone; its sentinel tells the pool
 
     @property
     def exitcode(self) -> int | None:

@@ -30,3 +30,14 @@ def test_a_worker_is_replaced_after_its_trials(monkeypatch):
         assert len(workers.workers) == 1 and workers.workers[0] is not first
         second = wait_ready(workers)
         assert second.process.pid != first.process.pid and second.trials == 0
+
+
+def test_a_message_to_a_worker_that_just_died_is_dropped_and_its_death_reported():
+    with WorkerPool(1, threads=1) as workers:
+        worker = wait_ready(workers)
+        worker.process.kill()
+        worker.process.join()
+        worker.reply(pool.Reply.CONTINUE)  # the pipe is broken: no error
+        worker.send("a task")
+        deaths = [w for w, message in workers.events(5.0) if message is None]
+        assert deaths == [worker] and worker.task == "a task"
