@@ -53,7 +53,7 @@ def measure(command: list[str], env: dict[str, str], port: int) -> tuple[float, 
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-        subprocess.run(["pkill", "-f", f"--port {port}"], check=False)
+        subprocess.run(["pkill", "-f", "--", f"--port {port}"], check=False)
 
 
 def main() -> None:
