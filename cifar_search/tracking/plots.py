@@ -1,17 +1,28 @@
-"""Summary plots as PNG files (matplotlib, no display). Pure: data in, file out."""
+"""Summary plots as PNG files (matplotlib, no display). Pure: data in, file out.
+
+Optuna's own plots (:mod:`optuna.visualization.matplotlib`) where it has them: optimization
+history, parameter importances, parallel coordinates, slices, contours, intermediate values.
+Drawn here by hand only what Optuna lacks: the objective against a parameter with error bars,
+learning curves, the confusion matrix. Each ``X(..., path)`` writes a PNG; ``X_figure(...)``
+returns the unsaved figure (for tests)."""
 
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+if TYPE_CHECKING:
+    import optuna
 
 #: Line styles of :func:`learning_curves`: a complete trial, a pruned one, one of the rest.
 CURVE_STYLES = ("solid", "dashed", "faint")
@@ -26,40 +37,171 @@ def _save(figure: plt.Figure, path: Path) -> Path:
     return path
 
 
-def optimization_history(trials: pd.DataFrame, metric: str, direction: str, path: Path) -> Path:
-    """Objective of each finished trial against its number, with the best so far."""
-    done = trials.dropna(subset=["value"]).sort_values("number")
-    figure, axes = plt.subplots(figsize=(6.5, 4))
-    axes.scatter(done["number"], done["value"], label=metric, color="tab:blue")
-    best = done["value"].cummin() if direction == "minimize" else done["value"].cummax()
-    axes.step(done["number"], best, where="post", color="tab:red", label="best so far")
-    axes.set(xlabel="trial", ylabel=metric, title="Optimization history")
-    axes.legend()
+#: Fewest complete trials for parameter importances (fANOVA fits a forest to them).
+IMPORTANCE_MIN_TRIALS = 4
+
+
+@contextmanager
+def _optuna_style():
+    """Optuna's matplotlib plots, their ExperimentalWarning silenced and their style
+    (``plt.style.use("ggplot")``) kept from the plots drawn after them."""
+    import optuna
+
+    with warnings.catch_warnings(), plt.rc_context():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield optuna.visualization.matplotlib
+
+
+def _figure_of(axes: Any) -> plt.Figure:
+    """The figure of what an Optuna plot returns: one Axes or an array of them."""
+    return (axes if isinstance(axes, plt.Axes) else np.asarray(axes).flat[0]).figure
+
+
+def _note(title: str, text: str) -> plt.Figure:
+    """A figure that says, in its place, why a plot is not drawn."""
+    figure, axes = plt.subplots(figsize=(6.5, 3))
+    axes.set_axis_off()
+    axes.set_title(title)
+    axes.text(0.5, 0.5, text, ha="center", va="center", wrap=True, transform=axes.transAxes)
+    return figure
+
+
+def optimization_history_figure(study: optuna.Study, metric: str) -> plt.Figure:
+    """Optuna's optimization history (each trial's objective and the best so far), with
+    integer trial ticks."""
+    with _optuna_style() as vis:
+        axes = vis.plot_optimization_history(study, target_name=metric)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel("trial")
+    return axes.figure
+
+
+def optimization_history(study: optuna.Study, metric: str, path: Path) -> Path:
+    """``optimization_history.png``: see :func:`optimization_history_figure`."""
+    return _save(optimization_history_figure(study, metric), path)
+
+
+def param_importances_figure(study: optuna.Study, swept: Sequence[str],
+                             metric: str) -> plt.Figure:
+    """fANOVA importances of the swept parameters (seed 0), or a note saying why there are
+    none: they need at least two swept parameters and :data:`IMPORTANCE_MIN_TRIALS` complete
+    trials."""
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    params = [p for p in swept if all(p in t.params for t in complete)]
+    title = "Parameter importances"
+    if len(params) < 2:
+        return _note(title, f"Importances need at least 2 swept parameters; this study "
+                            f"sweeps {len(params)}" + (f" ({', '.join(params)})" if params
+                                                       else "") + ".")
+    if len(complete) < IMPORTANCE_MIN_TRIALS:
+        return _note(title, f"Importances need at least {IMPORTANCE_MIN_TRIALS} complete "
+                            f"trials; this study has {len(complete)}.")
+    with _optuna_style() as vis:
+        axes = vis.plot_param_importances(
+            study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0),
+            params=params, target_name=metric)
+    return axes.figure
+
+
+def param_importances(study: optuna.Study, swept: Sequence[str], metric: str,
+                      path: Path) -> Path:
+    """``param_importances.png``: see :func:`param_importances_figure`."""
+    return _save(param_importances_figure(study, swept, metric), path)
+
+
+#: The plots :func:`optuna_plot` draws.
+OPTUNA_PLOTS = ("parallel_coordinate", "slice", "contour", "intermediate_values")
+
+
+def optuna_plot(kind: str, study: optuna.Study, swept: Sequence[str], metric: str,
+                path: Path) -> Path:
+    """One of Optuna's plots over the swept parameters: ``"parallel_coordinate"``,
+    ``"slice"``, ``"contour"`` (two swept parameters or more) or ``"intermediate_values"``
+    (trials that reported epochs).
+
+    Example:
+        >>> optuna_plot("slice", study, ["dropout_rate"], "val_loss",
+        ...             Path("slice.png"))  # doctest: +SKIP
+    """
+    if kind not in OPTUNA_PLOTS:
+        raise ValueError(f"Optuna plot {kind!r} is not drawn here; plots are "
+                         + ", ".join(OPTUNA_PLOTS))
+    with _optuna_style() as vis:
+        if kind == "intermediate_values":
+            axes = vis.plot_intermediate_values(study)
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+            axes.set_xlabel("epoch")
+        else:
+            axes = getattr(vis, f"plot_{kind}")(study, params=list(swept), target_name=metric)
+        figure = _figure_of(axes)
+        if kind == "slice":
+            figure.set_size_inches(max(6.5, 3.5 * len(swept)), 4)
     return _save(figure, path)
 
 
-def objective_vs_param(trials: pd.DataFrame, param: str, metric: str, path: Path) -> Path:
+def objective_vs_param(trials: pd.DataFrame, param: str, metric: str, path: Path,
+                       colour_by: str | None = None, best: int | None = None) -> Path:
     """Objective against one parameter, one point per trial (the lesson's val_loss vs dropout).
 
     A ``value_std`` column (trials scored over several seeds) is drawn as error bars of ±1 std.
+
+    Args:
+        trials: one row per trial with ``number``, ``value``, ``param`` (and ``colour_by``).
+        param: the x axis.
+        metric: the y axis label.
+        path: the PNG to write.
+        colour_by: another swept parameter that colours the points: a sequential colormap
+            (viridis, with a colour bar) when numeric, a legend of categories otherwise.
+        best: the number of the best trial, circled in red.
     """
+    figure = objective_vs_param_figure(trials, param, metric, colour_by, best)
+    return _save(figure, path)
+
+
+def _numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def objective_vs_param_figure(trials: pd.DataFrame, param: str, metric: str,
+                              colour_by: str | None = None,
+                              best: int | None = None) -> plt.Figure:
+    """The figure of :func:`objective_vs_param`."""
     done = trials.dropna(subset=["value", param]).sort_values(param)
     figure, axes = plt.subplots(figsize=(6.5, 4))
     values = done[param]
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    numeric = _numeric(values)
     x = values if numeric else values.astype(str)
     if "value_std" in done.columns and done["value_std"].notna().any():
         std = pd.to_numeric(done["value_std"], errors="coerce").fillna(0.0)
-        axes.errorbar(x, done["value"], yerr=std, fmt="o", color="tab:blue", capsize=3,
-                      label="mean ± std over seeds")
-        axes.legend()
+        axes.errorbar(x, done["value"], yerr=std, fmt="none", ecolor="tab:gray", capsize=3,
+                      label="mean ± std over seeds", zorder=1)
+    if colour_by is not None and colour_by in done.columns and colour_by != param:
+        colours = done[colour_by]
+        if _numeric(colours):
+            points = axes.scatter(x, done["value"], c=colours, cmap="viridis", zorder=2)
+            figure.colorbar(points, ax=axes, label=colour_by)
+        else:
+            palette = plt.get_cmap("tab10")
+            for i, category in enumerate(dict.fromkeys(colours.astype(str))):
+                rows = (colours.astype(str) == category).to_numpy()
+                axes.scatter(x[rows], done["value"][rows], color=palette(i % palette.N),
+                             label=f"{colour_by}={category}", zorder=2)
     else:
-        axes.plot(x, done["value"], "o", color="tab:blue")
+        axes.scatter(x, done["value"], color="tab:blue", zorder=2)
     if numeric and len(done):
         means = done.groupby(param)["value"].mean()
-        axes.plot(means.index, means.values, "-", color="tab:gray", alpha=0.6)
+        axes.plot(means.index, means.values, "-", color="tab:gray", alpha=0.6, zorder=1)
+    if best is not None and (done["number"] == best).any():
+        row = done[done["number"] == best].iloc[0]
+        axes.scatter([row[param] if numeric else str(row[param])], [row["value"]], s=160,
+                     facecolors="none", edgecolors="tab:red", linewidths=2,
+                     label=f"best (trial {best})", zorder=3)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize="small")
     axes.set(xlabel=param, ylabel=metric, title=f"{metric} vs {param}")
-    return _save(figure, path)
+    return figure
 
 
 class Curve(NamedTuple):
@@ -78,21 +220,30 @@ class Curve(NamedTuple):
 
 
 def learning_curves(curves: Sequence[Curve | tuple], metric: str, path: Path,
-                    title: str | None = None) -> Path:
+                    title: str | None = None, legend_title: str | None = None) -> Path:
     """A metric per epoch, one line per trial (the lesson's validation accuracy per activation).
 
     Args:
         curves: :class:`Curve` objects or plain ``(label, points)`` / ``(label, points, style)``
-            tuples; curves without points are left out.
+            tuples, in the order of the legend; curves without points are left out.
         metric: the y-axis label.
         path: the PNG to write.
         title: the title (default ``"<metric> per epoch"``).
+        legend_title: the legend's title, saying in what order the curves come (e.g.
+            ``"best first"``).
 
     Example:
         >>> learning_curves([("activation=relu", [(1, 0.31), (2, 0.42)]),
         ...                  ("activation=tanh", [(1, 0.28)], "dashed")],
         ...                 "val_accuracy", Path("curves.png"))  # doctest: +SKIP
     """
+    return _save(learning_curves_figure(curves, metric, title, legend_title), path)
+
+
+def learning_curves_figure(curves: Sequence[Curve | tuple], metric: str,
+                           title: str | None = None,
+                           legend_title: str | None = None) -> plt.Figure:
+    """The figure of :func:`learning_curves`."""
     curves = [Curve(*curve) for curve in curves]
     for curve in curves:
         if curve.style not in CURVE_STYLES:
@@ -114,13 +265,29 @@ def learning_curves(curves: Sequence[Curve | tuple], metric: str, path: Path,
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set(xlabel="epoch", ylabel=metric, title=title or f"{metric} per epoch")
     if any(curve.label for curve in shown):
-        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _save(figure, path)
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                    title=legend_title, title_fontsize="small")
+    return figure
 
 
 def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str], accuracy: float,
-                     path: Path) -> Path:
-    """The test-set confusion matrix of the best model."""
+                     path: Path, title: str | None = None) -> Path:
+    """The test-set confusion matrix of the best model.
+
+    Args:
+        matrix: counts, rows the true classes and columns the predicted ones.
+        classes: the class names.
+        accuracy: the test-set accuracy, in the title.
+        path: the PNG to write.
+        title: what the model is, e.g. ``"trial 3: dropout_rate=0.3"``; the title reads
+            ``"<title>\ntest set: accuracy 0.612"``.
+    """
+    return _save(confusion_matrix_figure(matrix, classes, accuracy, title), path)
+
+
+def confusion_matrix_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str],
+                            accuracy: float, title: str | None = None) -> plt.Figure:
+    """The figure of :func:`confusion_matrix`."""
     figure, axes = plt.subplots(figsize=(7, 6))
     image = axes.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=axes)
@@ -132,8 +299,10 @@ def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str], ac
         for j, count in enumerate(row):
             axes.text(j, i, str(count), ha="center", va="center", fontsize=7,
                       color="white" if count > top / 2 else "black")
-    axes.set(xlabel="predicted", ylabel="true", title=f"Test set: accuracy {accuracy:.3f}")
-    return _save(figure, path)
+    heading = f"test set: accuracy {accuracy:.3f}"
+    axes.set(xlabel="predicted", ylabel="true",
+             title=f"{title}\n{heading}" if title else heading[0].upper() + heading[1:])
+    return figure
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 import pandas as pd
 
 from cifar_search.search.states import TrialOutcome
-from cifar_search.tracking.tables import History, best_trial, counts, trial_curves, trials_table
+from cifar_search.tracking.tables import (CURVE_ORDER, History, best_trial, counts, trial_curves,
+                                          trial_label, trials_table)
 
 if TYPE_CHECKING:
     import optuna
@@ -19,20 +20,40 @@ if TYPE_CHECKING:
     from cifar_search.tracking.mlflow import Tracker
 
 
-def _plots(table: pd.DataFrame, swept: Sequence[str], metric: str, direction: str,
+def _plots(study: optuna.Study, table: pd.DataFrame, swept: Sequence[str], metric: str,
            folder: Path) -> list[Path]:
-    """``optimization_history.png`` and ``<metric>_vs_<param>.png`` of the complete trials."""
+    """The study's plots (see :mod:`cifar_search.tracking.plots`), those that apply:
+    ``optimization_history.png``, ``param_importances.png`` (a note when there are too few
+    parameters or trials), ``parallel_coordinate.png``, ``slice.png``, ``contour.png`` (two
+    swept parameters or more), ``<metric>_vs_<param>.png`` per swept parameter once a trial is
+    complete, and ``intermediate_values.png`` once a trial reported epochs."""
+    import optuna
+
     from cifar_search.tracking import plots
 
+    files = []
     done = table[table["state"] == TrialOutcome.COMPLETE]
-    if done.empty:
-        return []
-    files = [plots.optimization_history(done, metric, direction,
-                                        folder / "optimization_history.png")]
-    for param in swept:
-        if param in done.columns:
-            files.append(plots.objective_vs_param(done, param, metric,
-                                                  folder / f"{metric}_vs_{param}.png"))
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    in_study = {param for trial in complete for param in trial.params}
+    # Optuna plots the parameters it suggested to a complete trial (conditional ones may lack)
+    swept = [param for param in swept if param in in_study]
+    if not done.empty:
+        files.append(plots.optimization_history(study, metric,
+                                                folder / "optimization_history.png"))
+        files.append(plots.param_importances(study, swept, metric,
+                                             folder / "param_importances.png"))
+        kinds = ["parallel_coordinate", "slice"] + (["contour"] if len(swept) >= 2 else [])
+        for kind in kinds if swept else []:
+            files.append(plots.optuna_plot(kind, study, swept, metric, folder / f"{kind}.png"))
+        best = int(study.best_trial.number)
+        for param in swept:
+            others = [other for other in swept if other != param]
+            files.append(plots.objective_vs_param(
+                done, param, metric, folder / f"{metric}_vs_{param}.png",
+                colour_by=others[0] if others else None, best=best))
+    if any(trial.intermediate_values for trial in study.get_trials(deepcopy=False)):
+        files.append(plots.optuna_plot("intermediate_values", study, swept, metric,
+                                       folder / "intermediate_values.png"))
     return files
 
 
@@ -47,7 +68,8 @@ def _curve_plots(study: optuna.Study, sweep: "Sweep", history: History,
         if curves:
             files.append(plots.learning_curves(curves, metric,
                                                folder / f"learning_curves_{metric}.png",
-                                               f"{metric} per epoch, one line per trial"))
+                                               f"{metric} per epoch, one line per trial",
+                                               legend_title=CURVE_ORDER))
     return files
 
 
@@ -81,11 +103,15 @@ def log_study(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
         folder = Path(scratch)
         table.to_csv(folder / "trials.csv", index=False)
         files = [folder / "trials.csv"] + _plots(
-            table, sweep.space.swept(), sweep.objective.metric, sweep.objective.direction, folder)
+            study, table, sweep.space.swept(), sweep.objective.metric, folder)
         files += _curve_plots(study, sweep, tracker.metric_history, folder)
         tracker.log_summary(study_summary(study), files)
         if test is not None:
-            image = plots.confusion_matrix(test["confusion_matrix"], test["classes"],
-                                           test["test_accuracy"], folder / "confusion_matrix.png")
+            best = best_trial(study)
+            params = best["params"] if best and best["number"] == test["trial"] else {}
+            image = plots.confusion_matrix(
+                test["confusion_matrix"], test["classes"], test["test_accuracy"],
+                folder / "confusion_matrix.png",
+                title=trial_label(test["trial"], params, sweep.space.swept()))
             tracker.log_best_model(test, Path(test["model_path"]), [image])
     return best_trial(study)

@@ -21,6 +21,9 @@ ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.RET
 #: Learning curves label this many trials (the best); the others are drawn faint, unlabelled.
 LABELLED_CURVES = 12
 
+#: The order of :func:`trial_curves`, as a legend title states it.
+CURVE_ORDER = "best first; pruned (dashed) last"
+
 #: ``history(run_id, metric)``: a run's ``(step, value)`` points in the order they were logged.
 History = Callable[[str, str], Sequence[tuple[int, float]]]
 
@@ -96,9 +99,10 @@ def trial_curves(study: optuna.Study, history: History, metric: str, swept: Sequ
     """Per-epoch ``metric`` of every complete and pruned trial, best first.
 
     Each curve is ``(label, [(epoch, value), ...], style)`` for
-    :func:`cifar_search.tracking.plots.learning_curves`: labelled by the swept parameters
-    (``"activation=relu"``), ``"solid"`` for a complete trial and ``"dashed"`` for a pruned one
-    (complete ones ranked by value, then pruned ones); beyond the ``labelled`` best,
+    :func:`cifar_search.tracking.plots.learning_curves`: labelled by the trial number and the
+    swept parameters (``"trial 2: activation=relu"``, see :func:`trial_label`), ``"solid"`` for
+    a complete trial and ``"dashed"`` for a pruned one (complete ones ranked by value, best
+    first, then pruned ones: :data:`CURVE_ORDER`); beyond the ``labelled`` best,
     ``"faint"`` without a label. A trial run with several seeds (user attribute
     ``repeat_run_ids``) gives the mean over its seeds per epoch. Trials that logged no
     ``metric`` are left out.
@@ -114,27 +118,34 @@ def trial_curves(study: optuna.Study, history: History, metric: str, swept: Sequ
     Example:
         >>> trial_curves(study, lambda run_id, metric: [(1, 0.3), (2, 0.4)],
         ...              "val_accuracy", ("activation",))  # doctest: +SKIP
-        [('activation=relu', [(1, 0.3), (2, 0.4)], 'solid')]
+        [('trial 0: activation=relu', [(1, 0.3), (2, 0.4)], 'solid')]
     """
-    found = []
+    curves = []
     for trial in _ranked(study):
         run_ids = (trial.user_attrs.get(Attr.REPEAT_RUN_IDS)
                    or [trial.user_attrs.get(Attr.MLFLOW_RUN_ID)])
         points = _mean_curve(history, [run_id for run_id in run_ids if run_id], metric)
-        if points:
-            label = params_text(trial_params(trial), swept) or f"trial {trial.number}"
-            found.append((trial, label, points))
-    labels = [label for _, label, _ in found]
-    curves = []
-    for rank, (trial, label, points) in enumerate(found):
-        if rank >= labelled:
+        if not points:
+            continue
+        if len(curves) >= labelled:
             curves.append((None, points, "faint"))
             continue
-        if labels.count(label) > 1:
-            label = f"{label} (trial {trial.number})"
+        label = trial_label(trial.number, trial_params(trial), swept)
         complete = outcome_of(trial) == TrialOutcome.COMPLETE
         curves.append((label, points, "solid" if complete else "dashed"))
     return curves
+
+
+def trial_label(number: int, params: dict[str, Any], swept: Sequence[str]) -> str:
+    """A trial in a legend or a title: ``"trial 3: dropout_rate=0.3, activation=relu"``
+    (``"trial 3"`` when nothing is swept).
+
+    Example:
+        >>> trial_label(3, {"dropout_rate": 0.3, "filters": 4}, ("dropout_rate",))
+        'trial 3: dropout_rate=0.3'
+    """
+    text = params_text(params, swept)
+    return f"trial {number}: {text}" if text else f"trial {number}"
 
 
 def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:

@@ -1,9 +1,15 @@
 """Summary plots as PNG files from synthetic data: no training, no MLflow."""
 
+import matplotlib.pyplot as plt
+import optuna
 import pandas as pd
 import pytest
 
-from cifar_search.tracking import plots
+from cifar_search.tracking import plots, tables
+from tests.tracking.studies import add_trial, history_of
+from tests.tracking.test_summary import two_param_study
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -50,3 +56,89 @@ def test_objective_vs_param_with_and_without_error_bars(tmp_path, param, values)
     table["value_std"] = [0.02, None, 0.05]
     assert_png(plots.objective_vs_param(table, param, "val_loss", tmp_path / "bars.png"))
     assert (tmp_path / "bars.png").read_bytes() != (tmp_path / "plain.png").read_bytes()
+
+
+def test_optimization_history_has_integer_trial_ticks(tmp_path):
+    figure = plots.optimization_history_figure(two_param_study(), "val_loss")
+    (axes, *_) = figure.axes
+    figure.canvas.draw()
+    ticks = axes.get_xticks()
+    plt.close(figure)
+    assert len(ticks) and all(float(tick).is_integer() for tick in ticks), ticks
+    assert_png(plots.optimization_history(two_param_study(), "val_loss", tmp_path / "h.png"))
+
+
+def texts(figure):
+    found = [text.get_text() for axes in figure.axes for text in axes.texts]
+    found += [axes.get_title() for axes in figure.axes]
+    plt.close(figure)
+    return " ".join(found)
+
+
+def test_importances_say_why_not_with_one_parameter_or_few_trials(tmp_path):
+    study = optuna.create_study()
+    for number, activation in enumerate(["relu", "tanh", "elu", "selu", "gelu"]):
+        add_trial(study, number, activation, 1.0 - number / 10)
+    assert "need at least 2 swept parameters; this study sweeps 1 (activation)" in texts(
+        plots.param_importances_figure(study, ["activation"], "val_loss"))
+    few = optuna.create_study()
+    for trial in two_param_study().trials[:3]:
+        few.add_trial(trial)
+    assert "need at least 4 complete trials; this study has 3" in texts(
+        plots.param_importances_figure(few, ["dropout_rate", "activation"], "val_loss"))
+    assert_png(plots.param_importances(study, ["activation"], "val_loss", tmp_path / "i.png"))
+
+
+def test_importances_of_two_parameters_are_optunas_bar_chart():
+    figure = plots.param_importances_figure(two_param_study(), ["dropout_rate", "activation"],
+                                            "val_loss")
+    (axes, *_) = figure.axes
+    labels = {label.get_text() for label in axes.get_yticklabels()}
+    plt.close(figure)
+    assert labels == {"dropout_rate", "activation"}
+
+
+def test_optuna_plot_refuses_an_unknown_kind(tmp_path):
+    with pytest.raises(ValueError, match=r"^Optuna plot 'pareto_front' is not drawn here; "
+                                         r"plots are parallel_coordinate, slice, contour, "
+                                         r"intermediate_values$"):
+        plots.optuna_plot("pareto_front", two_param_study(), ["activation"], "val_loss",
+                          tmp_path / "x.png")
+
+
+def test_learning_curve_legend_names_trials_best_first():
+    study = optuna.create_study(direction="maximize")
+    for number, (activation, value) in enumerate([("relu", 0.4), ("tanh", 0.6), ("elu", 0.5)]):
+        add_trial(study, number, activation, value)
+    history = history_of({f"run{n}": {"val_accuracy": [(1, 0.3), (2, 0.4)]} for n in range(3)})
+    curves = tables.trial_curves(study, history, "val_accuracy", ("activation",))
+    figure = plots.learning_curves_figure(curves, "val_accuracy",
+                                          legend_title=tables.CURVE_ORDER)
+    legend = figure.axes[0].get_legend()
+    labels = [text.get_text() for text in legend.get_texts()]
+    title = legend.get_title().get_text()
+    plt.close(figure)
+    assert labels == ["trial 1: activation=tanh", "trial 2: activation=elu",
+                      "trial 0: activation=relu"]
+    assert "best first" in title
+
+
+def test_objective_vs_param_colours_a_numeric_parameter_sequentially_and_rings_the_best():
+    table = tables.trials_table(two_param_study())
+    figure = plots.objective_vs_param_figure(table, "activation", "val_loss",
+                                             colour_by="dropout_rate", best=5)
+    maps = [c.get_cmap().name for c in figure.axes[0].collections if c.get_array() is not None]
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    plt.close(figure)
+    assert maps == ["viridis"] and "best (trial 5)" in labels
+
+
+def test_confusion_matrix_title_names_the_trial(tmp_path):
+    path = plots.confusion_matrix([[3, 1], [2, 4]], ["a", "b"], 0.7, tmp_path / "cm.png",
+                                  title="trial 3: dropout_rate=0.3")
+    assert_png(path)
+    figure = plots.confusion_matrix_figure([[3, 1], [2, 4]], ["a", "b"], 0.7,
+                                           title="trial 3: dropout_rate=0.3")
+    title = figure.axes[0].get_title()
+    plt.close(figure)
+    assert title == "trial 3: dropout_rate=0.3\ntest set: accuracy 0.700"

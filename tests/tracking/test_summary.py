@@ -54,23 +54,90 @@ def test_log_study_logs_the_table_plots_and_curves():
     assert tracker.logged["summary"] == {
         "trials_complete": 2, "trials_pruned": 1, "best_value": 0.7, "best_trial": 1,
         "best_params": {"activation": "tanh", "filters": 4}}
-    assert tracker.logged["files"] == [
-        "trials.csv", "optimization_history.png", "val_loss_vs_activation.png",
-        "learning_curves_val_loss.png", "learning_curves_val_accuracy.png"]
+    assert tracker.logged["files"] == [  # one swept parameter: no contour
+        "trials.csv", "optimization_history.png", "param_importances.png",
+        "parallel_coordinate.png", "slice.png", "val_loss_vs_activation.png",
+        "intermediate_values.png", "learning_curves_val_loss.png",
+        "learning_curves_val_accuracy.png"]
     assert tracker.logged["trials.csv"]["state"].tolist() == ["complete", "complete", "pruned"]
     assert "best_model" not in tracker.logged
 
 
-def test_log_study_with_test_results_and_no_curves():
+def test_log_study_with_test_results_and_no_curves(monkeypatch):
+    from cifar_search.tracking import plots
+
+    titles = []
+    drawn = plots.confusion_matrix
+    monkeypatch.setattr(plots, "confusion_matrix",
+                        lambda *args, title=None: titles.append(title) or drawn(*args, title))
     tracker = FakeTracker({})
     test = {"trial": 1, "model_path": "/models/best.keras", "test_loss": 0.7,
             "test_accuracy": 0.6, "classes": ["a", "b"], "confusion_matrix": [[3, 1], [2, 4]]}
     summary.log_study(study_of_three(), sweep(), tracker, test)
     assert "learning_curves_val_loss.png" not in tracker.logged["files"]
     assert tracker.logged["best_model"] == (1, "best.keras", ["confusion_matrix.png"])
+    assert titles == ["trial 1: activation=tanh"]
+
+
+def two_param_study():
+    """Six complete trials over dropout_rate and activation, each reporting two epochs."""
+    study = optuna.create_study(direction="minimize")
+    distributions = {"dropout_rate": optuna.distributions.FloatDistribution(0.0, 0.5),
+                     "activation": optuna.distributions.CategoricalDistribution(["relu", "tanh"])}
+    for number in range(6):
+        params = {"dropout_rate": 0.1 * (number % 3), "activation": ["relu", "tanh"][number % 2]}
+        value = 1.0 - 0.1 * number
+        study.add_trial(optuna.trial.create_trial(
+            params=params, distributions=distributions, value=value,
+            intermediate_values={1: value + 0.2, 2: value},
+            user_attrs={"params": {**params, "filters": 4}, "mlflow_run_id": f"run{number}"}))
+    return study
+
+
+def test_a_two_parameter_study_gets_every_plot():
+    two = SimpleNamespace(objective=SimpleNamespace(metric="val_loss", direction="minimize"),
+                          space=SimpleNamespace(swept=lambda: ("dropout_rate", "activation")))
+    tracker = FakeTracker({f"run{n}": {"val_loss": [(1, 1.0), (2, 0.8)]} for n in range(6)})
+    summary.log_study(two_param_study(), two, tracker, None)
+    assert tracker.logged["files"] == [
+        "trials.csv", "optimization_history.png", "param_importances.png",
+        "parallel_coordinate.png", "slice.png", "contour.png",
+        "val_loss_vs_dropout_rate.png", "val_loss_vs_activation.png",
+        "intermediate_values.png", "learning_curves_val_loss.png"]
 
 
 def test_an_empty_study_logs_its_table_only():
     tracker = FakeTracker({})
     assert summary.log_study(optuna.create_study(), sweep(), tracker, None) is None
     assert tracker.logged["summary"] == {} and tracker.logged["files"] == ["trials.csv"]
+
+
+def test_a_conditional_parameter_is_plotted_where_complete_trials_have_it():
+    study = optuna.create_study(direction="minimize")
+    optimizer = optuna.distributions.CategoricalDistribution(["adam", "sgd"])
+    momentum = optuna.distributions.FloatDistribution(0.0, 0.99)
+    for number, (params, state) in enumerate([
+            ({"optimizer": "adam"}, "complete"),
+            ({"optimizer": "sgd", "momentum": 0.9}, "complete"),
+            ({"optimizer": "adam"}, "complete"),
+            ({"optimizer": "sgd", "momentum": 0.5}, "pruned")]):
+        study.add_trial(optuna.trial.create_trial(
+            params=params, distributions={"optimizer": optimizer, "momentum": momentum}
+            if "momentum" in params else {"optimizer": optimizer},
+            value=1.0 - number / 10 if state == "complete" else None,
+            state=optuna.trial.TrialState.COMPLETE if state == "complete"
+            else optuna.trial.TrialState.PRUNED, intermediate_values={1: 1.0},
+            user_attrs={"params": params, "mlflow_run_id": f"run{number}"}))
+    swept = SimpleNamespace(objective=SimpleNamespace(metric="val_loss", direction="minimize"),
+                            space=SimpleNamespace(swept=lambda: ("optimizer", "momentum")))
+    tracker = FakeTracker({})
+    summary.log_study(study, swept, tracker, None)
+    assert "contour.png" in tracker.logged["files"]
+    # only in the pruned trial: no plot of it
+    pruned_only = optuna.create_study(direction="minimize")
+    for trial in study.trials:
+        if trial.number != 1:
+            pruned_only.add_trial(trial)
+    summary.log_study(pruned_only, swept, tracker, None)
+    assert "val_loss_vs_momentum.png" not in tracker.logged["files"]
+    assert "contour.png" not in tracker.logged["files"]

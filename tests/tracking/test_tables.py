@@ -17,7 +17,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 # --------------------------------------------------------------------------------------------
 
 
-def test_trial_curves_best_first_labelled_by_swept_params():
+def test_trial_curves_best_first_labelled_by_trial_and_swept_params():
     study = optuna.create_study(direction="maximize")
     add_trial(study, 0, "relu", 0.40)
     add_trial(study, 1, "tanh", None, state="pruned")
@@ -32,9 +32,9 @@ def test_trial_curves_best_first_labelled_by_swept_params():
     })
     curves = tables.trial_curves(study, history, "val_accuracy", ("activation",))
     assert curves == [
-        ("activation=elu", [(1, 0.35), (2, 0.45)], "solid"),
-        ("activation=relu", [(1, 0.3), (2, 0.4)], "solid"),
-        ("activation=tanh", [(1, 0.1)], "dashed"),
+        ("trial 2: activation=elu", [(1, 0.35), (2, 0.45)], "solid"),
+        ("trial 0: activation=relu", [(1, 0.3), (2, 0.4)], "solid"),
+        ("trial 1: activation=tanh", [(1, 0.1)], "dashed"),
     ]
 
 
@@ -48,8 +48,9 @@ def test_trial_curves_beyond_the_best_twelve_are_faint():
     assert len(curves) == 15
     assert [c[2] for c in curves] == ["solid"] * 12 + ["faint"] * 3
     assert all(c[0] is None for c in curves[12:])
-    # the same label twice: the trial number tells them apart
-    assert curves[0][0] == "activation=relu (trial 0)" and curves[11][1][-1] == (2, 11.0)
+    # every label names its trial, so equal parameters stay apart
+    assert [c[0] for c in curves[:3]] == [f"trial {n}: activation=relu" for n in range(3)]
+    assert curves[11][1][-1] == (2, 11.0)
 
 
 def test_trial_curves_of_repeated_trials_are_the_mean_over_seeds():
@@ -71,7 +72,7 @@ def test_curve_labels_format_floats_like_every_other_label():
                                "mlflow_run_id": "r"}))
     (curve,) = tables.trial_curves(study, history_of({"r": {"val_loss": [(1, 1.0)]}}),
                                    "val_loss", ("dropout_rate",))
-    assert curve[0] == "dropout_rate=0.1235"
+    assert curve[0] == "trial 0: dropout_rate=0.1235"
 
 
 # --------------------------------------------------------------------------------------------
