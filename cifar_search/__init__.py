@@ -10,9 +10,11 @@ not import TensorFlow.
 from cifar_search.errors import CifarSearchError, ConfigError, DataError, TrialError
 from cifar_search.config.space import Space, load_space
 from cifar_search.config.sweep import (
+    Augmentation,
     Budget,
     Compute,
     Data,
+    EarlyStopping,
     Objective,
     Pruner,
     Sampler,
@@ -21,12 +23,14 @@ from cifar_search.config.sweep import (
 )
 
 __all__ = [
+    "Augmentation",
     "Budget",
     "CifarSearchError",
     "Compute",
     "ConfigError",
     "Data",
     "DataError",
+    "EarlyStopping",
     "Objective",
     "Pruner",
     "Sampler",

@@ -54,10 +54,36 @@ MAX_LEARNING_RATE = 10.0
 #: shrinks each weight by learning_rate x weight_decay per step).
 MAX_WEIGHT_DECAY = 1.0
 
+#: Global pooling kinds of the families that end in one (``pooling``).
+POOLINGS = ("max", "avg")
+
+#: Largest number of dense layers of a head (``dense_layers``) and of residual layers per
+#: stage (``res_layers``): deeper heads or stages are beyond what these tutorials explore.
+MAX_DENSE_LAYERS = 4
+MAX_RES_LAYERS = 8
+#: Metrics early stopping may monitor and keep the best epoch of (Keras history names).
+STOP_METRICS = ("val_loss", "val_accuracy", "loss", "accuracy")
+#: Largest early-stopping patience, epochs (as the largest epoch budget).
+MAX_PATIENCE = 10_000
+#: Largest random rotation, degrees: 180 turns an image upside down.
+MAX_ROTATION = 180.0
+
+#: Augmentation parameters (Keras preprocessing layers, active in training only): ``flip``
+#: horizontal flips, ``shift`` the largest translation as a fraction of height and width,
+#: ``rotation`` the largest rotation in degrees, ``zoom`` the largest zoom as a fraction.
+AUGMENTATION_PARAMS = ("flip", "shift", "rotation", "zoom")
+
+#: Training settings that a sweep sets (``Data(classes=...)``, ``EarlyStopping``,
+#: ``Compute(data_parallel=...)``) and that travel to the worker with the trial's parameters:
+#: ``classes`` (comma-separated class names, '' for all), ``stop_monitor``,
+#: ``stop_patience`` (0: no early stopping), ``keep_best`` (the metric whose best epoch's
+#: weights are kept, '' for the last epoch's) and ``data_parallel``.
+SETTING_PARAMS = ("classes", "stop_monitor", "stop_patience", "keep_best", "data_parallel")
+
 #: Parameters every family accepts: they shape training, not the network.
 TRAINING_PARAMS = frozenset(
     {"optimizer", "learning_rate", "momentum", "weight_decay", "batch_size", "augmentation",
-     "lr_schedule", "label_smoothing"}
+     "lr_schedule", "label_smoothing", *AUGMENTATION_PARAMS, *SETTING_PARAMS}
 )
 
 #: Defaults of the training parameters (``learning_rate`` None: the optimizer's Keras default).
@@ -69,6 +95,15 @@ TRAINING_DEFAULTS: dict[str, object] = {
     "augmentation": False,
     "lr_schedule": "constant",
     "label_smoothing": 0.0,
+    "flip": False,
+    "shift": 0.0,
+    "rotation": 0.0,
+    "zoom": 0.0,
+    "classes": "",
+    "stop_monitor": "",
+    "stop_patience": 0,
+    "keep_best": "",
+    "data_parallel": False,
 }
 
 
@@ -108,7 +143,20 @@ class Family:
         names = set(self.defaults) | TRAINING_PARAMS
         if self.max_depth is not None:
             names |= {f"filters_{i}" for i in range(1, self.max_depth + 1)}
+        if "dense_layers" in self.defaults:
+            names |= {f"units_{i}" for i in range(1, MAX_DENSE_LAYERS + 1)}
         return frozenset(names)
+
+    @property
+    def fixed_depth(self) -> bool:
+        """Whether the family's blocks are fixed (its ``filters_i`` are its own defaults)."""
+        return self.max_depth is None
+
+
+def _tutorial(name: str, description: str, **defaults: object) -> Family:
+    """A family of fixed layout whose every knob (``filters_i``, ``dropout_i``, ``units_i``,
+    ...) is one of its defaults."""
+    return Family(name, description, {"activation": "relu", **defaults})
 
 
 FAMILIES: dict[str, Family] = {
@@ -156,6 +204,55 @@ FAMILIES: dict[str, Family] = {
                 "batch_norm": True,
             },
             max_depth=5,
+        ),
+        # The four tutorials' models (docs/reproductions.md): fixed layouts, every width,
+        # dropout and head size a parameter. Their defaults are the tutorials' values.
+        _tutorial(
+            "vgg2",
+            "2 VGG blocks (conv-conv-pool-dropout, same padding), flatten, dense_layers x "
+            "(dense(units_i)-dropout); the R/keras book's 8-class model",
+            filters_1=32, filters_2=64, dropout_1=0.25, dropout_2=0.25, dense_layers=2,
+            units_1=256, units_2=256, dense_dropout=0.5,
+        ),
+        _tutorial(
+            "cnn3",
+            "3 x (conv-pool-dropout, same padding), flatten, dense(units_1)-dropout; the "
+            "Deep Learning Lab's model",
+            filters_1=32, filters_2=64, filters_3=128, dropout_1=0.3, dropout_2=0.3,
+            dropout_3=0.4, dense_layers=1, units_1=80, dense_dropout=0.3,
+        ),
+        _tutorial(
+            "simplenet",
+            "flatten, dense_layers x dense(units_i), no convolution; Curious Insight's "
+            "SimpleNet",
+            dense_layers=1, units_1=40,
+        ),
+        _tutorial(
+            "convnet",
+            "3 x conv(filters_i, 3x3, stride 2, valid padding), global pooling; Curious "
+            "Insight's ConvNet",
+            filters_1=20, filters_2=40, filters_3=80, pooling="max",
+        ),
+        _tutorial(
+            "convnet2",
+            "conv(filters_1, 5x5), 4 x (conv(filters_i, 3x3, stride 2, no bias)-act-BN), "
+            "global pooling; Curious Insight's ConvNet2",
+            filters_1=10, filters_2=20, filters_3=40, filters_4=80, filters_5=160,
+            pooling="max",
+        ),
+        _tutorial(
+            "resnet_small",
+            "conv(filters_1, 7x7), 4 stages of strided conv-act-BN + res_layers residual "
+            "layers (x + conv-act-BN(x)), global pooling, dropout; Curious Insight's ResNet",
+            filters_1=10, filters_2=20, filters_3=40, filters_4=80, filters_5=160,
+            res_layers=2, pooling="max", dropout_rate=0.1, l2=1e-6,
+        ),
+        _tutorial(
+            "convbn",
+            "2 x (conv(filters_i, valid padding)-act-BN-pool), flatten, 2 x (dense(units_i)-"
+            "dropout); the Deep Learning Quick Reference's model",
+            filters_1=64, filters_2=32, dense_layers=2, units_1=512, units_2=256,
+            dense_dropout=0.2,
         ),
     )
 }

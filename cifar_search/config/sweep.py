@@ -39,13 +39,21 @@ from cifar_search.config.families import (
     FAMILIES,
     MAX_BATCH_SIZE,
     MAX_FILTERS,
+    MAX_ROTATION,
     MOMENTUM_OPTIMIZERS,
+    STOP_METRICS,
     TRAINING_DEFAULTS,
     Family,
 )
-from cifar_search.config.space import Space, load_space
+from cifar_search.config.space import Fixed, Space, check_value, load_space
 
-__all__ = ["Budget", "Compute", "Data", "Objective", "Pruner", "Sampler", "Sweep", "load_sweep"]
+__all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Objective", "Pruner",
+           "Sampler", "Sweep", "load_sweep", "with_settings"]
+
+#: Validation sets other than a fraction of the training images: ``test``, the whole test
+#: set (as tutorials that validate on it do: the validation score is then a test score);
+#: ``test_half``, a seeded half of it (the other half is the test set).
+VALIDATION_SETS = ("test", "test_half")
 
 #: Objective metrics (Keras history names) and the direction each is optimised in.
 METRICS = {"val_loss": "minimize", "val_accuracy": "maximize"}
@@ -94,6 +102,13 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: Any) -> bool:
+    """A finite int or float (not a bool)."""
+    import math
+
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class Data:
     """Which data to train on and how to split it.
@@ -107,19 +122,116 @@ class Data:
     """
 
     source: str | None = None
-    validation: float = 0.2
+    validation: float | str = 0.2
     subset: int | None = None
+    classes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        self._check_classes()
         _require(self.source is None or isinstance(self.source, str), "data.source",
                  self.source, "source is a path (text) or None")
         _require(self.source is None or (self.source.strip() != "" and "\0" not in self.source),
                  "data.source", self.source, "source is a non-empty path without NUL "
                  "characters, or None (--data, $CIFAR_SEARCH_DATA, else a download)")
-        _require(isinstance(self.validation, float) and 0 < self.validation < 1,
-                 "data.validation", self.validation, "validation is a fraction in (0, 1)")
+        _require((isinstance(self.validation, float) and 0 < self.validation < 1)
+                 or self.validation in VALIDATION_SETS, "data.validation", self.validation,
+                 "validation is a fraction in (0, 1) of the training images, 'test' (the "
+                 "test set) or 'test_half' (a seeded half of it; the other half is the test)")
         _require(self.subset is None or (_is_int(self.subset) and self.subset >= 2),
                  "data.subset", self.subset, "subset is a whole number of images >= 2, or None")
+
+
+    def _check_classes(self) -> None:
+        if self.classes is None:
+            return
+        names = self.classes
+        _require(isinstance(names, (list, tuple)) and len(names) >= 2
+                 and all(isinstance(n, str) and n and "," not in n for n in names),
+                 "data.classes", names, "classes is a list of 2 or more class names (the "
+                 "data's folder names, e.g. 'cat'), or None for all")
+        _require(len(set(names)) == len(names), "data.classes", names,
+                 "each class is named once")
+        object.__setattr__(self, "classes", tuple(names))
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random changes to each training image (Keras preprocessing layers, active in training
+    only, seeded per trial and kept in its checkpoint). Each is also a parameter a space may
+    sweep (``flip``, ``shift``, ``rotation``, ``zoom``).
+
+    Attributes:
+        flip: random horizontal flips.
+        shift: the largest translation, a fraction of the height and width, in [0, 1).
+        rotation: the largest rotation, degrees, in [0, 180].
+        zoom: the largest zoom in or out, a fraction in [0, 1).
+
+    Example:
+        >>> Augmentation(flip=True, shift=0.2, rotation=15).rotation
+        15
+    """
+
+    flip: bool = False
+    shift: float = 0.0
+    rotation: float = 0.0
+    zoom: float = 0.0
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.flip, bool), "augmentation.flip", self.flip,
+                 "flip is True or False")
+        for name, high, closed in (("shift", 1.0, False), ("rotation", MAX_ROTATION, True),
+                                   ("zoom", 1.0, False)):
+            value = getattr(self, name)
+            ok = _is_number(value) and 0 <= value and (value <= high if closed else value < high)
+            _require(ok, f"augmentation.{name}", value,
+                     f"{name} is a number from 0 to {high:g} ({'inclusive' if closed else 'excluded'})")
+
+    def params(self) -> dict[str, Any]:
+        """The augmentation as trial parameters (the ones that differ from none)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v}
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Stop a trial when ``monitor`` has not improved for ``patience`` epochs; the budget's
+    ``epochs`` is then an upper bound. The state (epochs without improvement, best value,
+    best weights) is kept in the trial's checkpoint, so a resumed trial stops where the
+    uninterrupted one would have.
+
+    Attributes:
+        monitor: the metric watched (``val_loss``, ``val_accuracy``, ``loss``, ``accuracy``);
+            losses improve downwards, accuracies upwards.
+        patience: epochs without improvement before stopping, >= 1.
+        keep_best: the metric whose best epoch's weights the trial ends with (the default:
+            ``monitor``), or None for the last epoch's. The objective is then read at that
+            epoch.
+
+    Example:
+        >>> EarlyStopping("val_accuracy", 10, keep_best="val_loss").keep_best
+        'val_loss'
+    """
+
+    monitor: str = "val_loss"
+    patience: int = 10
+    keep_best: str | None = ""
+
+    def __post_init__(self) -> None:
+        _require(self.monitor in STOP_METRICS, "budget.early_stopping.monitor", self.monitor,
+                 "early stopping monitors one of " + ", ".join(STOP_METRICS))
+        _require(_is_int(self.patience) and 1 <= self.patience <= MAX_EPOCHS,
+                 "budget.early_stopping.patience", self.patience,
+                 f"patience is a whole number of epochs >= 1, at most {MAX_EPOCHS}")
+        if self.keep_best == "":
+            object.__setattr__(self, "keep_best", self.monitor)
+        _require(self.keep_best is None or self.keep_best in STOP_METRICS,
+                 "budget.early_stopping.keep_best", self.keep_best,
+                 "keep_best is one of " + ", ".join(STOP_METRICS) + ", or None (the last "
+                 "epoch's weights)")
+
+    def params(self) -> dict[str, Any]:
+        """The early stopping as trial parameters."""
+        return {"stop_monitor": self.monitor, "stop_patience": self.patience,
+                "keep_best": self.keep_best or ""}
 
 
 @dataclass(frozen=True)
@@ -131,13 +243,22 @@ class Budget:
         batch_size: images per step, unless the space sweeps ``batch_size``.
         patience: stop a trial after this many epochs without improving the objective
             (Keras EarlyStopping, best weights restored); None trains every epoch.
+        early_stopping: early stopping on any metric (see :class:`EarlyStopping`), with its
+            state kept in the checkpoint; None for none (or ``patience``).
     """
 
     epochs: int = 10
     batch_size: int = 32
     patience: int | None = None
+    early_stopping: EarlyStopping | None = None
 
     def __post_init__(self) -> None:
+        _require(self.early_stopping is None or isinstance(self.early_stopping, EarlyStopping),
+                 "budget.early_stopping", self.early_stopping,
+                 "early_stopping is an EarlyStopping(monitor, patience, keep_best) or None")
+        _require(self.early_stopping is None or self.patience is None, "budget.patience",
+                 self.patience, "give patience or early_stopping, not both (patience=N is "
+                 "early stopping on the objective with its best weights kept)")
         _require(_is_int(self.epochs) and 1 <= self.epochs <= MAX_EPOCHS, "budget.epochs",
                  self.epochs, f"epochs is a whole number >= 1, at most {MAX_EPOCHS}")
         _require(_is_int(self.batch_size) and 1 <= self.batch_size <= MAX_BATCH_SIZE,
@@ -187,14 +308,20 @@ class Compute:
             16 trains the dropout CNN about 1.4x faster per thread on CPU than 1 (measured in
             ``docs/performance.md``). Per-epoch callbacks, pruning and checkpoints are
             unaffected; per-batch callbacks run every N batches.
+        data_parallel: train each trial on every GPU its worker sees at once
+            (``tf.distribute.MirroredStrategy``: each batch split across them, gradients
+            summed); a trial fails with a clear reason where the worker sees fewer than 2.
     """
 
     mixed_precision: bool = False
     xla: bool | None = None
     gpu_memory_mb: int | None = None
     steps_per_execution: int = 16
+    data_parallel: bool = False
 
     def __post_init__(self) -> None:
+        _require(isinstance(self.data_parallel, bool), "compute.data_parallel",
+                 self.data_parallel, "data_parallel is True or False")
         _require(isinstance(self.mixed_precision, bool), "compute.mixed_precision",
                  self.mixed_precision, "mixed_precision is True or False")
         _require(self.xla is None or isinstance(self.xla, bool), "compute.xla", self.xla,
@@ -363,6 +490,8 @@ class Sweep:
             (reproduces the lesson's mistake on purpose; each candidate reports the optimizer
             that really trained).
         compute: mixed precision, XLA and GPU memory (see :class:`Compute`).
+        augmentation: random flips, shifts, rotations and zooms of the training images (see
+            :class:`Augmentation`); None for none unless the space sets them.
         source: the file this sweep was loaded from (set by :func:`load_sweep`).
     """
 
@@ -384,9 +513,13 @@ class Sweep:
     n_jobs: int | None = None
     as_written: bool = False
     compute: Compute = field(default_factory=Compute)
+    augmentation: Augmentation | None = None
     source: str | None = None
 
     def __post_init__(self) -> None:
+        _require(self.augmentation is None or isinstance(self.augmentation, Augmentation),
+                 "augmentation", self.augmentation,
+                 "augmentation is an Augmentation(flip, shift, rotation, zoom) or None")
         if isinstance(self.sampler, str):
             object.__setattr__(self, "sampler", Sampler(self.sampler))
         if isinstance(self.pruner, str):
@@ -454,6 +587,9 @@ class Sweep:
                  f"n_jobs is a whole number from 1 to {MAX_WORKERS}, or None (use workers)")
         _require(isinstance(self.as_written, bool), "as_written", self.as_written,
                  "as_written is True or False")
+        _require(self.engine == "optuna" or not settings_params(self), "engine", self.engine,
+                 "data.classes, a test-set validation, early_stopping and data_parallel are "
+                 "settings of the optuna engine")
         engines.get(self.engine).check(self)
 
     @property
@@ -573,6 +709,8 @@ def _check_depth(sweep: Sweep, space: Space) -> None:
 
 def _check_block_filters(sweep: Sweep, space: Space) -> None:
     """``filters_i`` must exist only when ``depth >= i``, or it would take no effect."""
+    if sweep.family.fixed_depth:
+        return  # its filters_i are its own parameters
     default_depth = sweep.family.defaults.get("depth")
     for param in space.params:
         if not param.name.startswith("filters_"):
@@ -643,6 +781,54 @@ def check_space(sweep: Sweep) -> None:
     _check_momentum(space)
     if sweep.sampler.kind == "grid":
         space.grid()
+
+
+# --------------------------------------------------------------------------------------------
+# The sweep's training settings, as fixed parameters of every trial
+# --------------------------------------------------------------------------------------------
+
+
+def settings_params(sweep: Sweep) -> dict[str, Any]:
+    """The sweep's class subset, early stopping, data parallelism and augmentation as trial
+    parameters (only those that are set): they reach the worker with each trial's
+    parameters, are logged with them, and are part of the study's fingerprint.
+
+    Example:
+        >>> sweep = Sweep("s", {"parameters": {"dropout_rate": 0.2}}, "dropout",
+        ...               data=Data(classes=("cat", "dog")))
+        >>> settings_params(sweep)
+        {'classes': 'cat,dog'}
+    """
+    params: dict[str, Any] = {}
+    if sweep.data.classes is not None:
+        params["classes"] = ",".join(sweep.data.classes)
+    if sweep.budget.early_stopping is not None:
+        params.update(sweep.budget.early_stopping.params())
+    if sweep.compute.data_parallel:
+        params["data_parallel"] = True
+    if sweep.augmentation is not None:
+        params.update(sweep.augmentation.params())
+    return params
+
+
+def with_settings(sweep: Sweep) -> Sweep:
+    """The sweep with its training settings added to its space as fixed parameters, first.
+
+    Raises:
+        ConfigError: the space sets one of them too (``space.<name>``), or a value is not
+            allowed.
+    """
+    settings = settings_params(sweep)
+    space = sweep.space
+    if not settings or not isinstance(space, Space):
+        return sweep
+    for name, value in settings.items():
+        _require(name not in space, f"space.{name}", name, "the sweep sets it (data, budget.early_stopping, "
+                 "compute or augmentation); set it in one place")
+        check_value(name, value)
+    fixed = tuple(Fixed(name, value=value) for name, value in settings.items())
+    space = dataclasses.replace(space, params=fixed + space.params)
+    return dataclasses.replace(sweep, space=space)
 
 
 # --------------------------------------------------------------------------------------------
@@ -744,6 +930,7 @@ def load_sweep(path: str | Path) -> Sweep:
     sweep = dataclasses.replace(sweep, source=source, data=data)
     sweep = dataclasses.replace(sweep, space=_resolve_space(sweep, path.parent))
     try:
+        sweep = with_settings(sweep)
         check_space(sweep)
     except ConfigError as error:
         raise error.in_file(source) from None

@@ -131,13 +131,41 @@ def _dense(x: Any, units: int, params: Mapping[str, Any]) -> Any:
     return _activation(params["activation"])(x)
 
 
-def _inputs(input_shape: tuple[int, int, int], params: Mapping[str, Any]) -> tuple[Any, Any]:
-    """The Input, and augmentation layers after it when asked for (active in training only)."""
+#: What ``augmentation: true`` means: horizontal flips and shifts of up to a tenth.
+AUGMENTATION_ON = {"flip": True, "shift": 0.1}
+
+
+def augmentation(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The trial's augmentation: ``flip``, ``shift``, ``rotation`` (degrees) and ``zoom``,
+    with ``augmentation: true`` standing for flips and shifts of 0.1 where those are unset.
+
+    Example:
+        >>> augmentation({"augmentation": True, "rotation": 15})
+        {'flip': True, 'shift': 0.1, 'rotation': 15, 'zoom': 0.0}
+    """
+    p = {**TRAINING_DEFAULTS, **(AUGMENTATION_ON if params.get("augmentation") else {}),
+         **params}
+    return {name: p[name] for name in ("flip", "shift", "rotation", "zoom")}
+
+
+def _inputs(input_shape: tuple[int, int, int], augment: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The Input, and the augmentation layers after it (active in training only; their seed
+    states are kept in the trial's checkpoint, so a resumed trial draws what it would have).
+
+    Shifts, rotations and zooms fill with the nearest pixel, as Keras 2's
+    ``ImageDataGenerator`` (the tutorials') did.
+    """
     inputs = keras.Input(shape=input_shape)
     x = inputs
-    if params["augmentation"]:
+    if augment["flip"]:
         x = layers.RandomFlip("horizontal")(x)
-        x = layers.RandomTranslation(0.1, 0.1)(x)
+    if augment["rotation"]:
+        x = layers.RandomRotation(float(augment["rotation"]) / 360.0, fill_mode="nearest")(x)
+    if augment["shift"]:
+        x = layers.RandomTranslation(float(augment["shift"]), float(augment["shift"]),
+                                     fill_mode="nearest")(x)
+    if augment["zoom"]:
+        x = layers.RandomZoom(float(augment["zoom"]), fill_mode="nearest")(x)
     return inputs, x
 
 
@@ -215,8 +243,106 @@ def _resnet(x: Any, p: Mapping[str, Any]) -> Any:
     return x
 
 
+# -- the tutorials' families: fixed layouts, each width and dropout its own parameter ------
+
+
+def _numbered(p: Mapping[str, Any], name: str, count: int) -> list[Any]:
+    """``name_1`` … ``name_count``; a missing one repeats the one before it."""
+    values: list[Any] = []
+    for i in range(1, count + 1):
+        values.append(p.get(f"{name}_{i}", values[-1] if values else None))
+    return values
+
+
+def _head(x: Any, p: Mapping[str, Any]) -> Any:
+    """Flatten, then ``dense_layers`` x (dense(units_i)-activation-dropout(dense_dropout))."""
+    x = layers.Flatten()(x)
+    for units in _numbered(p, "units", int(p["dense_layers"])):
+        x = _dense(x, int(units), p)
+        if p.get("dense_dropout", 0.0):
+            x = layers.Dropout(p["dense_dropout"])(x)
+    return x
+
+
+def _global_pool(x: Any, p: Mapping[str, Any]) -> Any:
+    pool = {"max": layers.GlobalMaxPooling2D, "avg": layers.GlobalAveragePooling2D}
+    return pool[p["pooling"]]()(x)
+
+
+def _vgg2(x: Any, p: Mapping[str, Any]) -> Any:
+    for filters, rate in zip(_numbered(p, "filters", 2), _numbered(p, "dropout", 2), strict=True):
+        x = _conv(x, int(filters), p)
+        x = _conv(x, int(filters), p)
+        x = layers.MaxPooling2D(2)(x)
+        x = layers.Dropout(rate)(x)
+    return _head(x, p)
+
+
+def _cnn3(x: Any, p: Mapping[str, Any]) -> Any:
+    for filters, rate in zip(_numbered(p, "filters", 3), _numbered(p, "dropout", 3), strict=True):
+        x = _conv(x, int(filters), p)
+        x = layers.MaxPooling2D(2)(x)
+        x = layers.Dropout(rate)(x)
+    return _head(x, p)
+
+
+def _simplenet(x: Any, p: Mapping[str, Any]) -> Any:
+    return _head(x, p)
+
+
+def _convnet(x: Any, p: Mapping[str, Any]) -> Any:
+    for filters in _numbered(p, "filters", 3):
+        x = _conv(x, int(filters), p, padding="valid", strides=2)
+    return _global_pool(x, p)
+
+
+def _conv_act_bn(x: Any, filters: int, strides: int, p: Mapping[str, Any]) -> Any:
+    """Curious Insight's ConvLayer: conv (3x3, same, no bias) - activation - batch norm."""
+    regularizer = keras.regularizers.L2(p["l2"]) if p.get("l2") else None
+    x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False,
+                      kernel_initializer=_initializer(p), kernel_regularizer=regularizer)(x)
+    x = _activation(p["activation"])(x)
+    return layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+
+
+def _stem(x: Any, filters: int, kernel: int, p: Mapping[str, Any]) -> Any:
+    x = layers.Conv2D(filters, kernel, padding="same", kernel_initializer=_initializer(p))(x)
+    return _activation(p["activation"])(x)
+
+
+def _convnet2(x: Any, p: Mapping[str, Any]) -> Any:
+    widths = _numbered(p, "filters", 5)
+    x = _stem(x, int(widths[0]), 5, p)
+    for filters in widths[1:]:
+        x = _conv_act_bn(x, int(filters), 2, p)
+    return _global_pool(x, p)
+
+
+def _resnet_small(x: Any, p: Mapping[str, Any]) -> Any:
+    widths = _numbered(p, "filters", 5)
+    x = _stem(x, int(widths[0]), 7, p)
+    for filters in widths[1:]:
+        x = _conv_act_bn(x, int(filters), 2, p)
+        for _ in range(int(p["res_layers"])):
+            x = layers.Add()([x, _conv_act_bn(x, int(filters), 1, p)])
+    x = _global_pool(x, p)
+    if p["dropout_rate"] > 0:
+        x = layers.Dropout(p["dropout_rate"])(x)
+    return x
+
+
+def _convbn(x: Any, p: Mapping[str, Any]) -> Any:
+    for filters in _numbered(p, "filters", 2):
+        x = _conv(x, int(filters), p, padding="valid")
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = layers.MaxPooling2D(2)(x)
+    return _head(x, p)
+
+
 BUILDERS: dict[str, Callable[[Any, Mapping[str, Any]], Any]] = {
     "intro": _intro, "dropout": _dropout, "vgg": _vgg, "bnnet": _bnnet, "resnet": _resnet,
+    "vgg2": _vgg2, "cnn3": _cnn3, "simplenet": _simplenet, "convnet": _convnet,
+    "convnet2": _convnet2, "resnet_small": _resnet_small, "convbn": _convbn,
 }
 
 
@@ -232,7 +358,7 @@ def build_model(family: str, params: Mapping[str, Any], input_shape: tuple[int, 
     p = resolve_params(family, params)
     if FAMILIES[family].max_depth is not None:
         _check_depth(p, input_shape, FAMILIES[family].max_depth)
-    inputs, x = _inputs(input_shape, p)
+    inputs, x = _inputs(input_shape, augmentation(params))
     x = BUILDERS[family](x, p)
     outputs = layers.Dense(num_classes, dtype="float32", name="logits")(x)
     return keras.Model(inputs, outputs, name=family)

@@ -49,7 +49,7 @@ def saved_epochs(folder: str | Path) -> int | None:
 
 
 def save(folder: str | Path, model: keras.Model, history: list[dict[str, float]],
-         epochs: int) -> None:
+         epochs: int, extra: dict[str, Any] | None = None) -> None:
     """Write the checkpoint of ``model`` after ``epochs`` epochs into ``folder``, atomically.
 
     Args:
@@ -58,6 +58,7 @@ def save(folder: str | Path, model: keras.Model, history: list[dict[str, float]]
             are kept.
         history: the logs of every epoch trained so far, oldest first.
         epochs: the epochs trained so far (the epoch a resumed run starts at).
+        extra: more state to keep in ``state.json`` (e.g. ``{"early_stopping": {...}}``).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,8 @@ def save(folder: str | Path, model: keras.Model, history: list[dict[str, float]]
     model.save(partial)
     os.replace(partial, folder / CHECKPOINT)
     seeds = [v.numpy().tolist() for v in _seed_states(model)]
-    _write_json(folder / STATE, {"epochs": epochs, "history": history, "seed_states": seeds})
+    _write_json(folder / STATE, {**(extra or {}), "epochs": epochs, "history": history,
+                                 "seed_states": seeds})
 
 
 def restore(folder: str | Path) -> tuple[keras.Model, dict[str, Any]] | None:
@@ -99,3 +101,41 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     partial = path.with_name(f".{path.name}")
     partial.write_text(json.dumps(data))
     os.replace(partial, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Early stopping: the weights of the best epoch so far, beside the checkpoint
+# --------------------------------------------------------------------------------------------
+
+#: The kept (best-epoch) weights of a trial with early stopping, with the epoch they are of.
+BEST_WEIGHTS = "best_weights.npz"
+#: The key of the early-stopping state in ``state.json``.
+STOPPING = "early_stopping"
+
+
+def save_best_weights(folder: str | Path, weights: list[Any], epoch: int) -> None:
+    """Write the weights of epoch ``epoch`` (counting from 1) as the trial's kept weights,
+    atomically; call it before :func:`save` writes the state that names that epoch."""
+    import numpy as np
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{BEST_WEIGHTS}"
+    with open(partial, "wb") as stream:
+        np.savez(stream, epoch=np.array(epoch), **{f"w{i}": w for i, w in enumerate(weights)})
+    os.replace(partial, folder / BEST_WEIGHTS)
+
+
+def read_best_weights(folder: str | Path, epoch: int) -> list[Any] | None:
+    """The kept weights of epoch ``epoch`` in ``folder``, or None when there are none of it
+    (none kept yet, or a file of another epoch left by a kill between two writes)."""
+    import numpy as np
+
+    path = Path(folder) / BEST_WEIGHTS
+    if not path.is_file():
+        return None
+    with np.load(path) as saved:
+        if int(saved["epoch"]) != epoch:
+            return None
+        return [saved[f"w{i}"] for i in range(len(saved.files) - 1)]
+

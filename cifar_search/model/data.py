@@ -42,7 +42,7 @@ __all__ = ["ACCEPTED", "ARRAY_NAMES", "BATCH_FILES", "CIFAR10_CLASSES", "DIGEST_
            "ENV_VAR", "IMAGE_SUFFIXES", "KERAS_KEY", "MAX_ARCHIVE_BYTES", "MAX_CLASSES",
            "MAX_DECODED_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "MAX_IMAGE_SIDE", "MIB",
            "MIN_CLASSES", "SPLITS", "STALE_SECONDS", "TRAIN_BATCHES", "Split", "identity",
-           "load_split", "load_test", "prepare", "prepared", "read_meta", "resolve_source"]
+           "class_names", "load_split", "load_test", "prepare", "prepared", "read_meta", "resolve_source"]
 
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 KERAS_KEY = "keras-cifar10"
@@ -219,54 +219,86 @@ def identity(cache_dir: Path) -> dict[str, Any]:
     return {**described, "digest": digest}
 
 
+#: Validation sets taken from the test set (``Data(validation=...)``): all of it, or a seeded
+#: half (the other half is then the test set).
+TEST_VALIDATION = ("test", "test_half")
+
+
 @functools.lru_cache(maxsize=2)
-def load_split(cache_dir: Path, validation: float = 0.2, subset: int | None = None,
-               seed: int = 0, scaled: bool = True) -> Split:
+def load_split(cache_dir: Path, validation: float | str = 0.2, subset: int | None = None,
+               seed: int = 0, scaled: bool = True,
+               classes: tuple[str, ...] | None = None) -> Split:
     """Training and validation arrays, pixels float32 in [0, 1] (memoised per process).
 
     With ``scaled=False`` the pixels stay uint8 (0-255), a quarter of the memory: the trial
     input pipeline scales each batch as it goes (:func:`cifar_search.model.pipeline.batches`), which
     gives the same float32 values.
 
-    The training set is permuted with ``seed``; if ``subset`` is given only the first
-    ``subset`` images of that permutation are used; the last ``round(validation * n)`` of
-    those (at least 1 when ``validation > 0``) are the validation set.
+    The training set (its images of ``classes`` only, when given) is permuted with ``seed``;
+    if ``subset`` is given only the first ``subset`` images of that permutation are used; the
+    last ``round(validation * n)`` of those (at least 1 when ``validation > 0``) are the
+    validation set. With ``validation="test"`` every training image trains and the test set
+    validates; with ``"test_half"``, a seeded half of the test set (:func:`load_test` gives
+    the other half).
 
     Args:
         cache_dir: a folder returned by :func:`prepare`.
-        validation: fraction of the images held out, in [0, 1).
+        validation: fraction of the images held out, in [0, 1), or ``"test"``, ``"test_half"``.
         subset: number of training images to use, or None for all.
         seed: seed of the permutation.
         scaled: float32 pixels in [0, 1] (True) or uint8 pixels (False).
+        classes: the class names to keep, in the order of their new labels 0, 1, …; None
+            keeps every class.
 
     Returns:
         The split. Its arrays are read-only, since they are shared by later calls.
 
     Raises:
-        DataError: ``subset`` is more than the training set, or no training image is left.
+        DataError: ``subset`` is more than the training set, no training image is left, or a
+            class is not in the data.
     """
-    if not 0 <= validation < 1:
-        raise ValueError(f"validation={validation!r} is not allowed; give a fraction in [0, 1)")
+    test_set = validation in TEST_VALIDATION
+    if not test_set and not (isinstance(validation, (int, float)) and 0 <= validation < 1):
+        raise ValueError(f"validation={validation!r} is not allowed; give a fraction in [0, 1), "
+                         f"or one of {', '.join(TEST_VALIDATION)}")
     x = _open_array(cache_dir, "x_train")
     y = _open_array(cache_dir, "y_train")
-    train, val = _split_indices(len(x), validation, subset, seed, cache_dir)
-    classes = tuple(read_meta(cache_dir)["classes"])
+    names, pick = _class_subset(cache_dir, classes)
+    pool = _of_classes(y, pick)
+    train, val = _split_indices(len(x), 0.0 if test_set else validation, subset, seed,
+                                cache_dir, pool)
     pixels = _scaled if scaled else _read_only
-    return Split(pixels(x[train]), _labels(y[train]), pixels(x[val]), _labels(y[val]), classes)
+    if test_set:
+        x_val, y_val = _test_part(cache_dir, pick, validation, seed, validating=True)
+        return Split(pixels(x[train]), _labels(_relabel(y[train], pick)), pixels(x_val),
+                     _labels(_relabel(y_val, pick)), names)
+    return Split(pixels(x[train]), _labels(_relabel(y[train], pick)), pixels(x[val]),
+                 _labels(_relabel(y[val], pick)), names)
 
 
 @functools.lru_cache(maxsize=1)
-def load_test(cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Test images and labels (memoised per process).
+def load_test(cache_dir: Path, classes: tuple[str, ...] | None = None,
+              validation: float | str = 0.2,
+              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Test images and labels (memoised per process): the images of ``classes`` (relabelled
+    as in :func:`load_split`), and with ``validation="test_half"`` the half that does not
+    validate.
 
     Args:
         cache_dir: a folder returned by :func:`prepare`.
+        classes, validation, seed: as given to :func:`load_split`.
 
     Returns:
         Read-only float32 images in [0, 1] and int32 labels.
     """
-    x = _open_array(cache_dir, "x_test")
-    return _scaled(x), _labels(_open_array(cache_dir, "y_test"))
+    _, pick = _class_subset(cache_dir, classes)
+    x, y = _test_part(cache_dir, pick, validation, seed, validating=False)
+    return _scaled(x), _labels(_relabel(y, pick))
+
+
+def class_names(cache_dir: Path, classes: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The class names of a split's labels 0, 1, …: ``classes``, or every class of the data."""
+    return _class_subset(cache_dir, classes)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,10 +306,58 @@ def load_test(cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------------------------
 
 
+def _class_subset(cache_dir: Path, classes: tuple[str, ...] | None
+                  ) -> tuple[tuple[str, ...], np.ndarray | None]:
+    """The names kept and their original labels (None: every class, labels unchanged)."""
+    every = tuple(read_meta(cache_dir)["classes"])
+    if classes is None:
+        return every, None
+    missing = [name for name in classes if name not in every]
+    if missing:
+        raise DataError(f"{cache_dir}: data.classes: {missing[0]!r} is not a class of the "
+                        f"data; its classes are {', '.join(every)}")
+    return tuple(classes), np.array([every.index(name) for name in classes], dtype=np.int64)
+
+
+def _of_classes(labels: np.ndarray, pick: np.ndarray | None) -> np.ndarray | None:
+    """Indices of the images whose label is in ``pick`` (None: every image)."""
+    return None if pick is None else np.flatnonzero(np.isin(np.asarray(labels), pick))
+
+
+def _relabel(labels: np.ndarray, pick: np.ndarray | None) -> np.ndarray:
+    """Labels renumbered 0, 1, … in the order of ``pick`` (unchanged when None)."""
+    if pick is None:
+        return np.asarray(labels)
+    lookup = np.full(int(max(pick.max(), np.max(labels, initial=0))) + 1, -1, dtype=np.int64)
+    lookup[pick] = np.arange(len(pick))
+    return lookup[np.asarray(labels)]
+
+
+def _test_part(cache_dir: Path, pick: np.ndarray | None, validation: float | str, seed: int,
+               validating: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The test images (of the kept classes) that validate (``validating``) or test: with
+    ``test_half`` a seeded half each; with ``test`` all of them either way."""
+    x = _open_array(cache_dir, "x_test")
+    y = _open_array(cache_dir, "y_test")
+    keep = _of_classes(y, pick)
+    index = np.arange(len(y)) if keep is None else keep
+    if validation == "test_half":
+        order = index[np.random.default_rng(seed).permutation(len(index))]
+        half = len(order) // 2
+        index = np.sort(order[:half] if validating else order[half:])
+    return x[index], y[index]
+
+
 def _split_indices(n: int, validation: float, subset: int | None, seed: int,
-                   cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Training and validation indices: a seeded permutation, cut to subset, then split."""
-    order = np.random.default_rng(seed).permutation(n)
+                   cache_dir: Path,
+                   pool: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Training and validation indices: a seeded permutation (of ``pool``, the indices of the
+    kept classes, when given), cut to subset, then split."""
+    if pool is None:
+        order = np.random.default_rng(seed).permutation(n)
+    else:
+        order = pool[np.random.default_rng(seed).permutation(len(pool))]
+        n = len(pool)
     if subset is not None:
         if subset > n:
             raise DataError(f"{cache_dir}: subset {subset} is more than the {n} training "

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import keras
 
 from cifar_search.execution.protocol import Reply, RunEnd, TrialResult, TrialTask
-from cifar_search.model import build, checkpoint, data, pipeline
+from cifar_search.model import build, checkpoint, data, parallel, pipeline, stopping
 
 __all__ = ["Checkpoint", "EpochHook", "EpochReporter", "evaluate", "run_trial"]
 
@@ -31,20 +31,25 @@ _ENDS = {Reply.CONTINUE: RunEnd.COMPLETE, Reply.PRUNE: RunEnd.PRUNED}
 
 #: The final model of a complete trial, in its trial folder.
 MODEL_FILE = "model.keras"
+#: Beside it: the data it was trained on (class subset, validation set), for its test.
+DATA_FILE = "data.json"
 
 
 class Checkpoint(keras.callbacks.Callback):
     """Saves the trial's checkpoint after every epoch (:func:`cifar_search.model.checkpoint.save`)
     and keeps the history of every epoch, including those of the run it continues."""
 
-    def __init__(self, folder: Path, history: list[dict[str, float]]) -> None:
+    def __init__(self, folder: Path, history: list[dict[str, float]],
+                 stopper: stopping.EarlyStop | None = None) -> None:
         super().__init__()
         self.folder = folder
         self.history = list(history)
+        self.stopper = stopper
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.history.append({k: float(v) for k, v in (logs or {}).items()})
-        checkpoint.save(self.folder, self.model, self.history, epochs=epoch + 1)
+        extra = {checkpoint.STOPPING: self.stopper.state()} if self.stopper else None
+        checkpoint.save(self.folder, self.model, self.history, epochs=epoch + 1, extra=extra)
 
 
 class EpochReporter(keras.callbacks.Callback):
@@ -91,12 +96,18 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     started = time.perf_counter()
     _start_clean(task)
     split = data.load_split(Path(task.data_dir), task.validation, task.subset, task.split_seed,
-                            scaled=False)  # uint8: the pipeline scales each batch
-    model, state = _model(task, split)
-    saver = Checkpoint(Path(task.trial_dir), state["history"])
-    reporter = EpochReporter(hook, start=state["epochs"], started=started)
-    _fit(task, model, split, state["epochs"], _callbacks(task, saver, reporter))
-    value = _final_value(task, saver.history)
+                            scaled=False,  # uint8: the pipeline scales each batch
+                            classes=_classes(task))
+    rule = stopping.rule_of(task.params, task.patience, task.metric)
+    with parallel.scope(bool(task.params.get("data_parallel"))):
+        model, state = _model(task, split)
+        stopper = (stopping.resumed(rule, Path(task.trial_dir), state)
+                   if rule is not None else None)
+        saver = Checkpoint(Path(task.trial_dir), state["history"], stopper)
+        reporter = EpochReporter(hook, start=state["epochs"], started=started)
+        callbacks = [c for c in (stopper, saver, reporter) if c is not None]
+        _fit(task, model, split, state["epochs"], callbacks)
+    value = _final_value(task, saver.history, rule, stopper)
     if value is not None and not math.isfinite(value):
         raise FloatingPointError(f"{task.metric} is {value} after epoch {reporter.epochs}; "
                                  "training diverged (try a smaller learning rate)")
@@ -108,23 +119,41 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
 
 
 def evaluate(model_path: str, data_dir: str) -> dict:
-    """Test loss, accuracy and confusion matrix of a saved model.
+    """Test loss, accuracy and confusion matrix of a saved model, on the test images of the
+    classes it was trained on (the half that did not validate with ``test_half``; with
+    ``validation="test"`` the test set is the validation set, and ``validated_on_test`` says
+    so).
 
     Returns:
-        ``{"test_loss", "test_accuracy", "confusion_matrix", "classes"}``.
+        ``{"test_loss", "test_accuracy", "confusion_matrix", "classes", "validated_on_test"}``
+        (``classes`` in the order of the model's outputs).
     """
+    import json
+
     import numpy as np
 
     build.clear_session()
     model = keras.models.load_model(model_path)
-    x_test, y_test = data.load_test(Path(data_dir))
+    sidecar = Path(model_path).with_name(DATA_FILE)
+    trained = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    classes_kept = tuple(trained["classes"]) if trained.get("classes") else None
+    validation = trained.get("validation", 0.2)
+    x_test, y_test = data.load_test(Path(data_dir), classes_kept, validation,
+                                    int(trained.get("split_seed", 0)))
     loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
     predicted = np.argmax(model.predict(x_test, batch_size=256, verbose=0), axis=1)
-    classes = data.read_meta(Path(data_dir))["classes"]
+    classes = data.class_names(Path(data_dir), classes_kept)
     matrix = np.zeros((len(classes), len(classes)), dtype=int)
     np.add.at(matrix, (y_test.astype(int), predicted), 1)
     return {"test_loss": float(loss), "test_accuracy": float(accuracy),
-            "confusion_matrix": matrix.tolist(), "classes": list(classes)}
+            "confusion_matrix": matrix.tolist(), "classes": list(classes),
+            "validated_on_test": validation == "test"}
+
+
+def _classes(task: TrialTask) -> tuple[str, ...] | None:
+    """The trial's class subset (``Data(classes=...)``), or None for every class."""
+    names = task.params.get("classes") or ""
+    return tuple(names.split(",")) if names else None
 
 
 def _start_clean(task: TrialTask) -> None:
@@ -143,24 +172,12 @@ def _model(task: TrialTask, split: data.Split) -> tuple[keras.Model, dict[str, A
     """The interrupted trial's checkpoint when there is one, else a new compiled model; with
     the state to go on from (``{"epochs": k, "history": [...]}``)."""
     restored = checkpoint.restore(task.resume_dir) if task.resume_dir else None
-    if restored is not None:
-        return restored
+    if restored is not None:  # the folder it was read from, for early stopping's weights
+        return restored[0], {**restored[1], "folder": task.resume_dir}
     model = build.build_model(task.family, task.params, split.input_shape, split.num_classes)
     total_steps = math.ceil(len(split.x_train) / _batch_size(task)) * task.epochs
     build.compile_model(model, task.params, task.xla, task.steps_per_execution, total_steps)
     return model, {"epochs": 0, "history": []}
-
-
-def _callbacks(task: TrialTask, saver: Checkpoint,
-               reporter: EpochReporter) -> list[keras.callbacks.Callback]:
-    """Checkpoint, then report (so a reported epoch is always saved); early stopping first."""
-    callbacks: list[keras.callbacks.Callback] = [saver, reporter]
-    if task.patience is not None:
-        callbacks.insert(0, keras.callbacks.EarlyStopping(
-            monitor=task.metric, mode="min" if task.direction == "minimize" else "max",
-            patience=task.patience, restore_best_weights=True,
-        ))
-    return callbacks
 
 
 def _fit(task: TrialTask, model: keras.Model, split: data.Split, first_epoch: int,
@@ -179,19 +196,27 @@ def _fit(task: TrialTask, model: keras.Model, split: data.Split, first_epoch: in
     )
 
 
-def _final_value(task: TrialTask, history: list[dict[str, float]]) -> float | None:
-    """The objective of the final model: the last epoch, or the best one when early stopping
-    restored the best weights."""
-    values = [epoch[task.metric] for epoch in history if task.metric in epoch]
-    if not values:
+def _final_value(task: TrialTask, history: list[dict[str, float]],
+                 rule: stopping.StopRule | None = None,
+                 stopper: stopping.EarlyStop | None = None) -> float | None:
+    """The objective of the final model: at the last epoch, or at the kept epoch when early
+    stopping ends with the best epoch's weights."""
+    if not any(task.metric in epoch for epoch in history):
         return None
-    if task.patience is not None:
-        return min(values) if task.direction == "minimize" else max(values)
-    return values[-1]
+    kept = stopper.progress.kept_epoch if stopper is not None and stopper.weights else 0
+    if rule is not None and rule.keep_best is not None and kept:
+        return history[kept - 1].get(task.metric)
+    return [epoch[task.metric] for epoch in history if task.metric in epoch][-1]
 
 
 def _save_model(task: TrialTask, model: keras.Model) -> str:
-    """Save a complete trial's final model in its trial folder; return its path."""
-    path = str(Path(task.trial_dir) / MODEL_FILE)
-    model.save(path)
-    return path
+    """Save a complete trial's final model in its trial folder, with the data it was trained
+    on beside it (for its test); return its path."""
+    import json
+
+    path = Path(task.trial_dir) / MODEL_FILE
+    model.save(str(path))
+    trained = {"classes": list(_classes(task) or []), "validation": task.validation,
+               "split_seed": task.split_seed}
+    (path.parent / DATA_FILE).write_text(json.dumps(trained))
+    return str(path)

@@ -293,6 +293,40 @@ def test_test_set_is_scaled_and_memoised(cache):
     assert data.load_test(cache)[0] is x_test
 
 
+def test_a_class_subset_keeps_those_classes_relabelled_in_their_order(cache):
+    split = data.load_split(cache, 0.25, None, 0, classes=("c7", "c2", "c4"))
+    assert split.classes == ("c7", "c2", "c4") and split.num_classes == 3
+    assert (len(split.x_train), len(split.x_val)) == (14, 4)  # 18 images, a quarter held out
+    raw = np.load(cache / "x_train.npy")
+    y = np.load(cache / "y_train.npy")
+    for new, old in enumerate((7, 2, 4)):  # each image keeps its class under its new label
+        images = rows((raw[y == old] / np.float32(255)).astype(np.float32))
+        got = rows(split.x_train[split.y_train == new]) | rows(split.x_val[split.y_val == new])
+        assert got == images
+    x_test, y_test = data.load_test(cache, ("c7", "c2", "c4"))
+    assert y_test.tolist() == [1, 1, 2, 2, 0, 0]  # test images in file order, relabelled
+    assert data.class_names(cache, ("c7", "c2", "c4")) == ("c7", "c2", "c4")
+
+
+def test_validation_on_the_test_set_or_a_seeded_half_of_it(cache):
+    whole = data.load_split(cache, "test", None, 0)
+    assert (len(whole.x_train), len(whole.x_val)) == (60, 20)
+    np.testing.assert_array_equal(whole.x_val, data.load_test(cache, None, "test")[0])
+    half = data.load_split(cache, "test_half", None, 3)
+    x_test, _ = data.load_test(cache, None, "test_half", 3)
+    assert (len(half.x_train), len(half.x_val), len(x_test)) == (60, 10, 10)
+    assert not rows(half.x_val) & rows(x_test)
+    assert rows(half.x_val) | rows(x_test) == rows(whole.x_val)
+    subset = data.load_split(cache, "test_half", None, 3, classes=("c0", "c1"))
+    assert (len(subset.x_train), len(subset.x_val)) == (12, 2)
+
+
+def test_an_unknown_class_is_refused_naming_the_classes(cache):
+    with pytest.raises(DataError, match=re.escape(str(cache)) + r": data.classes: 'cat' is not "
+                       r"a class of the data; its classes are c0, c1, .*, c9$"):
+        data.load_split(cache, 0.2, None, 0, classes=("c0", "cat"))
+
+
 # --------------------------------------------------------------------------------------------
 # Source resolution and download
 # --------------------------------------------------------------------------------------------

@@ -78,7 +78,65 @@ def test_a_resumed_trial_trains_exactly_as_if_never_interrupted(cache, tmp_path)
 def test_a_trial_whose_objective_is_not_finite_fails_as_diverged(cache, tmp_path, monkeypatch):
     from cifar_search.model import train as trainer
 
-    monkeypatch.setattr(trainer, "_final_value", lambda task_, history: float("nan"))
+    monkeypatch.setattr(trainer, "_final_value", lambda *args: float("nan"))
     with pytest.raises(FloatingPointError, match="val_loss is nan after epoch 1; training "
                                                  "diverged"):
         train(task(cache, tmp_path, epochs=1))
+
+
+# -- early stopping, class subsets, validation on the test set --------------------------------
+
+STILL = {"optimizer": "sgd", "learning_rate": 1e-9, "dropout_rate": 0.2,
+         "stop_monitor": "val_accuracy", "stop_patience": 3, "keep_best": "val_loss"}
+
+
+def test_early_stopping_stops_within_the_budget_and_keeps_the_best_epoch(cache, tmp_path):
+    """A learning rate of 1e-9 leaves validation accuracy where epoch 1 put it: patience 3
+    stops after epoch 4 of at most 8, with the weights of the best epoch by val_loss."""
+    result = train(task(cache, tmp_path, params=STILL, epochs=8))
+    assert (result.state, result.epochs) == (RunEnd.COMPLETE, 4)
+    state = read_state(tmp_path / "00000")
+    assert state["early_stopping"]["wait"] == 3 and state["early_stopping"]["stopped_epoch"] == 4
+    kept = state["early_stopping"]["kept_epoch"]
+    assert result.value == state["history"][kept - 1]["val_loss"]
+
+
+def test_an_early_stopped_trial_resumes_with_its_patience_counter(cache, tmp_path):
+    """Interrupted after epoch 2 (one epoch without improvement), the resumed trial stops
+    after epoch 4 as the uninterrupted one did: its counter went on from 1, not from 0."""
+    whole = train(task(cache, tmp_path / "whole", params=STILL, epochs=8))
+    cut = train(task(cache, tmp_path / "cut", params=STILL, epochs=8),
+                replies=[Reply.CONTINUE, Reply.STOP])
+    assert (cut.state, cut.epochs) == (RunEnd.STOPPED, 2)
+    assert read_state(tmp_path / "cut" / "00000")["early_stopping"]["wait"] == 1
+    resumed = train(task(cache, tmp_path / "resumed", params=STILL, epochs=8,
+                         resume_dir=str(tmp_path / "cut" / "00000")))
+    assert (resumed.state, resumed.epochs) == (whole.state, whole.epochs) == (RunEnd.COMPLETE, 4)
+    assert resumed.value == whole.value
+    saved = read_state(tmp_path / "resumed" / "00000")["early_stopping"]
+    assert saved == read_state(tmp_path / "whole" / "00000")["early_stopping"]
+
+
+def test_a_class_subset_trains_those_classes_and_is_tested_on_them(cache, tmp_path):
+    from cifar_search.model.train import evaluate
+
+    params = {**COSINE, "classes": "c7,c1,c3"}
+    result = train(task(cache, tmp_path, params=params, epochs=1, validation="test"))
+    model = keras.models.load_model(result.model_path)
+    assert model.output_shape == (None, 3)
+    tested = evaluate(result.model_path, str(cache))
+    assert tested["classes"] == ["c7", "c1", "c3"]
+    assert sum(map(sum, tested["confusion_matrix"])) == 6  # 2 test images per class
+    assert tested["validated_on_test"] is True
+    history = read_state(tmp_path / "00000")["history"]
+    assert history[-1]["val_accuracy"] == pytest.approx(tested["test_accuracy"], abs=1e-6)
+
+
+def test_a_missing_watched_metric_fails_the_trial_clearly(cache, tmp_path):
+    from cifar_search.errors import TrialError
+    from cifar_search.model import stopping
+
+    rule = stopping.StopRule("val_accuracy", 2, None)
+    with pytest.raises(TrialError, match=r"^early stopping watches val_accuracy, which the "
+                                         r"epoch's metrics lack \(they are loss\)$"):
+        stopping.advance(rule, stopping.StopState(), 1, {"loss": 1.0})

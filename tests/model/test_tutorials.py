@@ -1,0 +1,123 @@
+"""The four tutorials' models: their exact layers and parameter counts (each tutorial's
+``model.summary()`` where it prints one, counted by hand from its layers otherwise), and
+each trained a step with its own augmentation and early stopping."""
+
+import keras
+import numpy as np
+import pytest
+
+from cifar_search.model import build as models
+from cifar_search.model import stopping
+
+#: family -> (classes, total parameters, non-trainable parameters, where the count is from)
+COUNTS = {
+    "vgg2": (8, 1_182_248, 0, "by hand: 896+9248+18496+36928+1048832+65792+2056"),
+    "cnn3": (10, 257_978, 0, "by hand: 896+18496+73856+163920+810"),
+    "simplenet": (10, 123_330, 0, "Curious Insight's summary (SimpleNet, [40])"),
+    "convnet": (10, 37_490, 0, "Curious Insight's summary (ConvNet)"),
+    "convnet2": (10, 156_570, 600, "Curious Insight's summary (ConvNet2)"),
+    "resnet_small": (10, 771_690, 1_800, "Curious Insight's summary (ResNet)"),
+    "convbn": (10, 744_874, 192, "by hand: 1792+256+18464+128+590336+131328+2570"),
+}
+
+#: Each tutorial's augmentation and early stopping, as trial parameters.
+TRAINING = {
+    "vgg2": {"flip": True, "shift": 0.2, "rotation": 15, "stop_monitor": "val_accuracy",
+             "stop_patience": 10, "keep_best": "val_loss"},
+    "cnn3": {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9},
+    "simplenet": {"flip": True, "shift": 0.1, "learning_rate": 0.01},
+    "convnet": {"flip": True, "shift": 0.1, "learning_rate": 0.01},
+    "convnet2": {"flip": True, "shift": 0.1, "learning_rate": 0.01},
+    "resnet_small": {"flip": True, "shift": 0.1, "learning_rate": 0.01},
+    "convbn": {"flip": True, "rotation": 20, "shift": 0.02, "zoom": 0.1},
+}
+
+
+def built(family, classes=10, **params):
+    keras.backend.clear_session()
+    return models.build_model(family, params, (32, 32, 3), classes)
+
+
+def non_trainable(model):
+    return sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+
+
+@pytest.mark.parametrize("family", sorted(COUNTS))
+def test_each_tutorial_model_has_the_tutorials_parameter_count(family):
+    classes, total, frozen, _ = COUNTS[family]
+    model = built(family, classes)
+    assert (model.count_params(), non_trainable(model)) == (total, frozen)
+
+
+@pytest.mark.parametrize("family", sorted(TRAINING))
+def test_each_tutorial_model_trains_a_step_with_its_augmentation_and_early_stopping(
+        family, tmp_path):
+    params = {"stop_monitor": "loss", "stop_patience": 1, "keep_best": "loss",
+              **TRAINING[family]}
+    model = built(family, **params)
+    models.compile_model(model, params)
+    rule = stopping.rule_of(params, None, "val_loss")
+    stopper = stopping.EarlyStop(rule, tmp_path)
+    x = np.random.default_rng(0).random((16, 32, 32, 3), dtype=np.float32)
+    y = np.arange(16) % 10
+    history = model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[stopper],
+                        validation_data=(x[:8], y[:8])).history
+    assert np.isfinite(history["loss"]).all()
+    assert stopper.progress.kept_epoch >= 1 and stopper.progress.best is not None
+    augment = models.augmentation(params)
+    layers = {type(layer).__name__ for layer in model.layers}
+    assert ("RandomFlip" in layers) == augment["flip"]
+    assert ("RandomRotation" in layers) == bool(augment["rotation"])
+    assert ("RandomTranslation" in layers) == bool(augment["shift"])
+    assert ("RandomZoom" in layers) == bool(augment["zoom"])
+
+
+def layer_order(model):
+    names = {"Conv2D": "conv", "MaxPooling2D": "pool", "Dropout": "drop", "Dense": "dense",
+             "BatchNormalization": "bn", "Flatten": "flat", "GlobalMaxPooling2D": "gmax",
+             "GlobalAveragePooling2D": "gavg", "Add": "add"}
+    return [names[type(layer).__name__] for layer in model.layers
+            if type(layer).__name__ in names]
+
+
+def test_the_layer_orders_are_the_tutorials():
+    assert layer_order(built("vgg2", 8)) == [
+        "conv", "conv", "pool", "drop", "conv", "conv", "pool", "drop", "flat",
+        "dense", "drop", "dense", "drop", "dense"]
+    assert layer_order(built("cnn3")) == [
+        "conv", "pool", "drop", "conv", "pool", "drop", "conv", "pool", "drop", "flat",
+        "dense", "drop", "dense"]
+    assert layer_order(built("convnet")) == ["conv", "conv", "conv", "gmax", "dense"]
+    assert layer_order(built("convnet2")) == ["conv"] + ["conv", "bn"] * 4 + ["gmax", "dense"]
+    stage = ["conv", "bn", "conv", "bn", "add", "conv", "bn", "add"]
+    assert layer_order(built("resnet_small")) == ["conv"] + stage * 4 + ["gmax", "drop",
+                                                                            "dense"]
+    assert layer_order(built("convbn")) == [
+        "conv", "bn", "pool", "conv", "bn", "pool", "flat", "dense", "drop", "dense", "drop",
+        "dense"]
+    convs = [l for l in built("convbn").layers if isinstance(l, keras.layers.Conv2D)]
+    assert [c.padding for c in convs] == ["valid", "valid"]
+
+
+def test_the_knobs_take_effect():
+    model = built("vgg2", 8, filters_1=16, filters_2=48, dropout_1=0.1, dropout_2=0.2,
+                  dense_layers=3, units_1=64, units_2=32, dense_dropout=0.4)
+    assert [l.filters for l in model.layers if isinstance(l, keras.layers.Conv2D)] == [
+        16, 16, 48, 48]
+    assert [l.rate for l in model.layers if isinstance(l, keras.layers.Dropout)] == [
+        0.1, 0.2, 0.4, 0.4, 0.4]
+    assert [l.units for l in model.layers if isinstance(l, keras.layers.Dense)] == [
+        64, 32, 32, 8]  # a third dense layer repeats the second's width
+    resnet = built("resnet_small", res_layers=1, pooling="avg", dropout_rate=0.0)
+    assert layer_order(resnet).count("add") == 4 and "gavg" in layer_order(resnet)
+    assert "drop" not in layer_order(resnet)
+    assert layer_order(built("simplenet", dense_layers=2, units_1=20, units_2=30)) == [
+        "flat", "dense", "dense", "dense"]
+
+
+def test_augmentation_true_means_flips_and_shifts_unless_given():
+    assert models.augmentation({"augmentation": True}) == {
+        "flip": True, "shift": 0.1, "rotation": 0.0, "zoom": 0.0}
+    assert models.augmentation({"augmentation": True, "shift": 0.3})["shift"] == 0.3
+    assert models.augmentation({}) == {"flip": False, "shift": 0.0, "rotation": 0.0,
+                                       "zoom": 0.0}
