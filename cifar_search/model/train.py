@@ -176,8 +176,14 @@ def _model(task: TrialTask, split: data.Split) -> tuple[keras.Model, dict[str, A
         return restored[0], {**restored[1], "folder": task.resume_dir}
     model = build.build_model(task.family, task.params, split.input_shape, split.num_classes)
     total_steps = math.ceil(len(split.x_train) / _batch_size(task)) * task.epochs
-    build.compile_model(model, task.params, task.xla, task.steps_per_execution, total_steps)
+    build.compile_model(model, task.params, task.xla, _steps_per_execution(task), total_steps)
     return model, {"epochs": 0, "history": []}
+
+
+def _steps_per_execution(task: TrialTask) -> int:
+    """The trial's batches per call into TensorFlow: 1 with data parallelism (Keras' loop of
+    several steps per call fails there on an epoch's last, smaller batch)."""
+    return 1 if task.params.get("data_parallel") else task.steps_per_execution
 
 
 def _fit(task: TrialTask, model: keras.Model, split: data.Split, first_epoch: int,
