@@ -587,7 +587,9 @@ class Sweep:
                  f"n_jobs is a whole number from 1 to {MAX_WORKERS}, or None (use workers)")
         _require(isinstance(self.as_written, bool), "as_written", self.as_written,
                  "as_written is True or False")
-        _require(self.engine == "optuna" or not settings_params(self), "engine", self.engine,
+        _require(self.engine == "optuna" or not (settings_params(self)
+                                                 or isinstance(self.data.validation, str)),
+                 "engine", self.engine,
                  "data.classes, a test-set validation, early_stopping and data_parallel are "
                  "settings of the optuna engine")
         engines.get(self.engine).check(self)

@@ -93,10 +93,11 @@ def test_a_setting_given_twice_is_refused(tmp_path):
         load_sweep(path)
 
 
-def test_the_settings_are_for_the_optuna_engine():
+@pytest.mark.parametrize("data", [Data(classes=["a", "b"]), Data(validation="test")])
+def test_the_settings_are_for_the_optuna_engine(data):
     with pytest.raises(ConfigError, match="^engine: 'sklearn' is not allowed; data.classes, a "
                                           "test-set validation, early_stopping and data_parallel"):
-        Sweep("s", SPACE, "dropout", data=Data(classes=["a", "b"]), engine="sklearn",
+        Sweep("s", SPACE, "dropout", data=data, engine="sklearn",
               sampler="grid")
 
 
