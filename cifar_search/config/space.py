@@ -401,7 +401,10 @@ class FloatRange(_Range):
 def _closest(name: Any, known: Iterable[str]) -> str:
     if not isinstance(name, str) or len(name) > 40:
         return ""
-    match = difflib.get_close_matches(name, list(known), n=1)
+    known = list(known)
+    if not name[-1:].isdigit():  # 'dropout' means dropout_rate rather than dropout_8
+        known = [k for k in known if not k[-1:].isdigit()] or known
+    match = difflib.get_close_matches(name, known, n=1)
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
