@@ -183,8 +183,9 @@ class Augmentation:
                                    ("zoom", 1.0, False)):
             value = getattr(self, name)
             ok = _is_number(value) and 0 <= value and (value <= high if closed else value < high)
+            bound = "inclusive" if closed else "excluded"
             _require(ok, f"augmentation.{name}", value,
-                     f"{name} is a number from 0 to {high:g} ({'inclusive' if closed else 'excluded'})")
+                     f"{name} is a number from 0 to {high:g} ({bound})")
 
     def params(self) -> dict[str, Any]:
         """The augmentation as trial parameters (the ones that differ from none)."""
@@ -825,8 +826,8 @@ def with_settings(sweep: Sweep) -> Sweep:
     if not settings or not isinstance(space, Space):
         return sweep
     for name, value in settings.items():
-        _require(name not in space, f"space.{name}", name, "the sweep sets it (data, budget.early_stopping, "
-                 "compute or augmentation); set it in one place")
+        _require(name not in space, f"space.{name}", name, "the sweep sets it (data, "
+                 "budget.early_stopping, compute or augmentation); set it in one place")
         check_value(name, value)
     fixed = tuple(Fixed(name, value=value) for name, value in settings.items())
     space = dataclasses.replace(space, params=fixed + space.params)

@@ -42,7 +42,8 @@ __all__ = ["ACCEPTED", "ARRAY_NAMES", "BATCH_FILES", "CIFAR10_CLASSES", "DIGEST_
            "ENV_VAR", "IMAGE_SUFFIXES", "KERAS_KEY", "MAX_ARCHIVE_BYTES", "MAX_CLASSES",
            "MAX_DECODED_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "MAX_IMAGE_SIDE", "MIB",
            "MIN_CLASSES", "SPLITS", "STALE_SECONDS", "TRAIN_BATCHES", "Split", "identity",
-           "class_names", "load_split", "load_test", "prepare", "prepared", "read_meta", "resolve_source"]
+           "class_names", "load_split", "load_test", "prepare", "prepared", "read_meta",
+           "resolve_source"]
 
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 KERAS_KEY = "keras-cifar10"

@@ -18,7 +18,8 @@ SPACE = {"parameters": {"dropout_rate": {"grid": [0.2, 0.4]}}}
 def sweep_with(tmp_path, body, space="{'parameters': {'dropout_rate': {'grid': [0.2, 0.4]}}}"):
     path = tmp_path / "sweep.py"
     path.write_text("from cifar_search import *\n"
-                    f"sweep = Sweep(name='s', space={space}, model='dropout', sampler='grid', {body})\n")
+                    f"sweep = Sweep(name='s', space={space}, model='dropout', sampler='grid', "
+                    f"{body})\n")
     return path
 
 

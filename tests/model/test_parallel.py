@@ -32,7 +32,8 @@ SCRIPT = textwrap.dedent("""
     result = train.run_trial(task, lambda epoch, logs: seen.append(epoch) or Reply.CONTINUE)
     print(json.dumps({"state": str(result.state), "epochs": result.epochs, "seen": seen,
                       "value": result.value, "devices": train.parallel.devices(),
-                      "steps": int(train.keras.models.load_model(result.model_path).steps_per_execution)}))
+                      "steps": int(train.keras.models.load_model(
+                          result.model_path).steps_per_execution)}))
 """)
 
 
