@@ -8,8 +8,9 @@ the tutorial did), 40 epochs in the tutorial (``--epochs 40``; its log reaches 0
 accuracy by epoch 28). The grid around it varies the residual layers per stage and the
 learning rate.
 
-Budget: an epoch takes about a minute on 2 CPU cores; the file's default is 10 epochs a
-trial and 4 trials.
+Budget: not measured here; an epoch is about 4 times ConvNet2's arithmetic (ConvNet2 takes
+about 30 seconds an epoch on 2 CPU cores), so the file's default is 10 epochs a trial and
+4 trials.
 """
 
 from cifar_search import Augmentation, Budget, Data, Objective, Sweep
