@@ -143,8 +143,12 @@ class EarlyStop(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        self.finish(self.model)
+
+    def finish(self, model: keras.Model) -> None:
+        """End with the kept weights (when the rule keeps an epoch's and one was kept)."""
         if self.rule.keep_best is not None and self.weights is not None:
-            self.model.set_weights(self.weights)
+            model.set_weights(self.weights)
 
 
 def resumed(rule: StopRule, folder: Path, saved: Mapping[str, Any] | None) -> EarlyStop:

@@ -106,7 +106,10 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         saver = Checkpoint(Path(task.trial_dir), state["history"], stopper)
         reporter = EpochReporter(hook, start=state["epochs"], started=started)
         callbacks = [c for c in (stopper, saver, reporter) if c is not None]
-        _fit(task, model, split, state["epochs"], callbacks)
+        if stopper is not None and stopper.progress.stopped_epoch:
+            stopper.finish(model)  # it had stopped early when interrupted: nothing to train
+        else:
+            _fit(task, model, split, state["epochs"], callbacks)
     value = _final_value(task, saver.history, rule, stopper)
     if value is not None and not math.isfinite(value):
         raise FloatingPointError(f"{task.metric} is {value} after epoch {reporter.epochs}; "

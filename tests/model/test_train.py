@@ -117,6 +117,14 @@ def test_an_early_stopped_trial_resumes_with_its_patience_counter(cache, tmp_pat
     assert saved == read_state(tmp_path / "whole" / "00000")["early_stopping"]
 
 
+def test_a_trial_that_had_stopped_early_resumes_without_training(cache, tmp_path):
+    whole = train(task(cache, tmp_path, params=STILL, epochs=8))
+    again = train(task(cache, tmp_path, 1, params=STILL, epochs=8,
+                       resume_dir=str(tmp_path / "00000")))
+    assert (again.state, again.epochs, again.value) == (RunEnd.COMPLETE, 4, whole.value)
+    assert read_state(tmp_path / "00001") is None  # no epoch trained, none saved
+
+
 def test_a_class_subset_trains_those_classes_and_is_tested_on_them(cache, tmp_path):
     from cifar_search.model.train import evaluate
 
