@@ -318,7 +318,7 @@ class Compute:
     xla: bool | None = None
     gpu_memory_mb: int | None = None
     steps_per_execution: int = 16
-    data_parallel: bool = False
+    data_parallel: bool = field(default=False, repr=False)  # repr as before it existed
 
     def __post_init__(self) -> None:
         _require(isinstance(self.data_parallel, bool), "compute.data_parallel",
@@ -640,7 +640,10 @@ class Sweep:
             "space": space,
             "model": self.model,
             "data": {"validation": self.data.validation, "subset": self.data.subset},
-            "budget": dataclasses.asdict(self.budget),
+            # early stopping is in the space (with_settings); absent here, so that studies
+            # made before it existed still match
+            "budget": {k: v for k, v in dataclasses.asdict(self.budget).items()
+                       if k != "early_stopping"},
             "objective": dataclasses.asdict(self.objective),
             "seed": self.seed,
         }
