@@ -107,6 +107,7 @@ def _run_sweep(args: argparse.Namespace) -> Any:
         engine=args.engine,
         as_written=True if args.as_written else None,
         mixed_precision=True if args.mixed_precision else None, xla=args.xla,
+        register=args.register,
     )
 
 
@@ -281,6 +282,9 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                      help="train with the mixed_float16 policy (GPUs)")
     run.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
                      help="compile the train step with XLA (default: Keras decides)")
+    run.add_argument("--register", action=argparse.BooleanOptionalAction, default=None,
+                     help="register the best model in MLflow's Model Registry under the "
+                          "sweep's name (default: on for the workspace's own store)")
     run.add_argument("--data", metavar="PATH",
                      help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or "
                           "an image folder train/<class>/, test/<class>/ (dir or .tar.gz); "

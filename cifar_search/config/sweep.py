@@ -363,6 +363,8 @@ class Sweep:
             (reproduces the lesson's mistake on purpose; each candidate reports the optimizer
             that really trained).
         compute: mixed precision, XLA and GPU memory (see :class:`Compute`).
+        register: register the best model in MLflow's Model Registry under the sweep's name;
+            None: on for the workspace's own store, off for a tracking server.
         source: the file this sweep was loaded from (set by :func:`load_sweep`).
     """
 
@@ -384,6 +386,7 @@ class Sweep:
     n_jobs: int | None = None
     as_written: bool = False
     compute: Compute = field(default_factory=Compute)
+    register: bool | None = None
     source: str | None = None
 
     def __post_init__(self) -> None:
@@ -416,6 +419,8 @@ class Sweep:
                  "same_seed is True or False")
         _require(_is_int(self.repeats) and 1 <= self.repeats <= MAX_REPEATS, "repeats",
                  self.repeats, f"repeats is a whole number from 1 to {MAX_REPEATS}")
+        _require(self.register is None or isinstance(self.register, bool), "register",
+                 self.register, "register is True, False or None (on for the workspace's store)")
         self._check_optuna_parts()
         self._check_engine()
 
@@ -470,7 +475,7 @@ class Sweep:
         """A copy with command-line overrides (``None`` values are ignored), re-validated.
 
         Keys: trials, workers, epochs, subset, data (a source path), repeats, same_seed, engine,
-        as_written, mixed_precision, xla.
+        as_written, mixed_precision, xla, register.
         """
         changes = {k: v for k, v in changes.items() if v is not None}
         given = set(changes)
@@ -519,7 +524,8 @@ class Sweep:
                     workers=self.workers, data_source=self.data.source, repeats=self.repeats,
                     same_seed=self.same_seed,
                     engine=self.engine, cv=self.cv, n_jobs=self.n_jobs,
-                    as_written=self.as_written, compute=dataclasses.asdict(self.compute))
+                    as_written=self.as_written, compute=dataclasses.asdict(self.compute),
+                    register=self.register)
         return json.dumps(data, indent=2, sort_keys=True, default=str)
 
 

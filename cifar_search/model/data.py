@@ -42,7 +42,8 @@ __all__ = ["ACCEPTED", "ARRAY_NAMES", "BATCH_FILES", "CIFAR10_CLASSES", "DIGEST_
            "ENV_VAR", "IMAGE_SUFFIXES", "KERAS_KEY", "MAX_ARCHIVE_BYTES", "MAX_CLASSES",
            "MAX_DECODED_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "MAX_IMAGE_SIDE", "MIB",
            "MIN_CLASSES", "SPLITS", "STALE_SECONDS", "TRAIN_BATCHES", "Split", "identity",
-           "load_split", "load_test", "prepare", "prepared", "read_meta", "resolve_source"]
+           "load_split", "load_test", "prepare", "prepared", "read_meta", "resolve_source",
+           "split_sizes"]
 
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 KERAS_KEY = "keras-cifar10"
@@ -274,6 +275,21 @@ def load_test(cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------------------------
 
 
+def split_sizes(n: int, validation: float, subset: int | None) -> dict[str, int]:
+    """How many images train and validate: ``subset`` of the ``n`` (all when None), the last
+    ``round(validation * images)`` of them (at least 1 when ``validation > 0``) validating.
+
+    Example:
+        >>> split_sizes(50000, 0.2, None)
+        {'train': 40000, 'validation': 10000}
+    """
+    images = min(max(int(subset), 0), n) if subset is not None else n
+    n_val = round(validation * images)
+    if validation > 0:
+        n_val = max(n_val, 1)
+    return {"train": images - n_val, "validation": n_val}
+
+
 def _split_indices(n: int, validation: float, subset: int | None, seed: int,
                    cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """Training and validation indices: a seeded permutation, cut to subset, then split."""
@@ -283,9 +299,7 @@ def _split_indices(n: int, validation: float, subset: int | None, seed: int,
             raise DataError(f"{cache_dir}: subset {subset} is more than the {n} training "
                             "images; give a smaller subset or none")
         order = order[:max(int(subset), 0)]
-    n_val = round(validation * len(order))
-    if validation > 0:
-        n_val = max(n_val, 1)
+    n_val = split_sizes(len(order), validation, None)["validation"]
     if n_val >= len(order):
         raise DataError(f"{cache_dir}: validation {validation} of {len(order)} images leaves no "
                         "training image; use more images or a smaller validation fraction")

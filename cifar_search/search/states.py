@@ -104,6 +104,11 @@ class Tag(enum.StrEnum):
     REQUESTED_OPTIMIZER = "requested_optimizer"
     BEST_CANDIDATE = "best_candidate"         # on a search's parent run
     BEST_TRAINED_OPTIMIZER = "best_trained_optimizer"
+    BEST = "best"                             # "true" on the best trial's run
+    NOTE = "mlflow.note.content"              # a run's or experiment's markdown description
+    RUN_COLOR = "mlflow.runColor"             # a run's colour in the UI's charts
+    SOURCE_NAME = "mlflow.source.name"        # the sweep file, the UI's Source column
+    SOURCE_TYPE = "mlflow.source.type"
 
 
 class RunKind(enum.StrEnum):

@@ -10,6 +10,7 @@ every event to both stores. A sweep's lock file keeps a second coordinator off t
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
 import uuid
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from cifar_search.config.sweep import Sweep
 from cifar_search.engines.optuna import recovery, scheduler
 from cifar_search.engines.optuna.recorder import Recorder
 from cifar_search.engines.optuna.scheduler import Next, Plan, Running, Train, Verdict
-from cifar_search.engines.optuna.study import StudyStore
+from cifar_search.engines.optuna.study import DATA_KEY, StudyStore
 from cifar_search.errors import CifarSearchError, DataError, debugging
 from cifar_search.execution.local import Worker, WorkerPool, threads_per_worker
 from cifar_search.execution.protocol import (
@@ -348,9 +349,9 @@ def open_recorder(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: P
                   progress: Any = None) -> Recorder:
     """Open the study's MLflow parent run and the recorder that writes both; recover what a
     crash left behind."""
-    from cifar_search.tracking.mlflow import Tracker
+    from cifar_search.tracking.mlflow import DatasetInfo, Tracker
 
-    tracker = Tracker(workspace, sweep)
+    tracker = Tracker(workspace, sweep, DatasetInfo.of(sweep, store.fingerprint.get(DATA_KEY)))
     parent = tracker.open_parent(store.attr(StudyAttr.MLFLOW_PARENT_RUN_ID),
                                  _tracking_token(store))
     store.set_attr(StudyAttr.MLFLOW_PARENT_RUN_ID, parent)
@@ -409,7 +410,7 @@ def evaluate_best(store: StudyStore, pool: WorkerPool, data_dir: Path,
     if not model_path:
         return None
     worker = pool.wait_idle(POLL_SECONDS)
-    worker.send(EvaluateTask(model_path, str(data_dir)))
+    worker.send(EvaluateTask(model_path, str(data_dir), str(mlflow_model_dir(model_path))))
     message = pool.result_of(worker, POLL_SECONDS)
     if not isinstance(message, Evaluated):
         reason = message.reason if isinstance(message, Failed) else "worker died"
@@ -417,6 +418,14 @@ def evaluate_best(store: StudyStore, pool: WorkerPool, data_dir: Path,
         return None
     store.set_attr(StudyAttr.TEST_EVALUATED_TRIAL, best.number)
     return {**message.results, "trial": best.number, "model_path": model_path}
+
+
+def mlflow_model_dir(model_path: str) -> Path:
+    """Where the worker saves the best model as an MLflow Model folder for the tracker to log
+    (beside the model; emptied first)."""
+    folder = Path(model_path).parent / "mlflow_model"
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
 
 
 def _no_result(epochs: int) -> Any:
@@ -441,6 +450,9 @@ def run_sweep(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
     tested = ([] if test is None else
               [f"test set: trial {test['trial']} accuracy={test['test_accuracy']:.4f} "
                f"loss={test['test_loss']:.4f}"])
+    if test is not None and test.get("registered"):
+        tested.append(f"best model registered: models:/{sweep.name}/{test['registered']} "
+                      "(mlflow.pyfunc.load_model or mlflow.keras.load_model)")
     return RunReport([best_line(outcome.best, sweep.objective.metric), *tested,
                       f"{count}; compare them in the MLflow UI: python -m cifar_search ui "
                       f"{sweep.source}{workspace.flags}"])
