@@ -462,6 +462,18 @@ class Tracker(RunReader):
         self._log(self.parent_id, tags={Tag.NOTE: markdown})
         self.client.set_experiment_tag(self.experiment_id, Tag.NOTE, markdown)
 
+    def save_view(self) -> None:
+        """The UI's first view of the experiment's runs (see :mod:`cifar_search.tracking.view`):
+        every study's parent run expanded, the objective and swept parameters as columns."""
+        from cifar_search.tracking.view import VIEW_TAG, runs_view
+
+        parents = self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`{Tag.KIND}` = '{RunKind.STUDY}'",
+            max_results=MAX_RUNS)
+        view = runs_view([run.info.run_id for run in parents], self.sweep.space.swept(),
+                         self.sweep.objective.metric)
+        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG, view)
+
     def mark_runs(self, best_run: str | None, colours: Mapping[str, str]) -> None:
         """Tag the best trial's run ``best=true`` and name it so (tag and name leave a run that
         is no longer best), and give each trial's run its colour; writes only what changes.
@@ -569,10 +581,12 @@ def ui_command(workspace: Workspace, port: int) -> tuple[list[str], dict[str, st
     return command, {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
-def ui_url(port: int, experiment_id: str | None = None) -> str:
-    """Where a user lands: the experiment's runs (model-training view), or all experiments."""
+def ui_url(port: int, experiment_id: str | None = None, view: str | None = None) -> str:
+    """Where a user lands: the experiment's runs (model-training view) in the shared view
+    ``view`` when given (see :mod:`cifar_search.tracking.view`), or all experiments."""
     path = UI_EXPERIMENT.format(id=experiment_id) if experiment_id else UI_EXPERIMENTS
-    return f"http://127.0.0.1:{port}{path}"
+    shared = f"&viewStateShareKey={view}" if experiment_id and view else ""
+    return f"http://127.0.0.1:{port}{path}{shared}"
 
 
 def wait_for_ui(server: subprocess.Popen, port: int, seconds: float = UI_START_SECONDS) -> bool:
@@ -601,7 +615,12 @@ def serve_ui(workspace: Workspace, port: int, experiment: str | None,
     """
     from cifar_search.errors import ConfigError, debugging
 
-    experiment_id = RunReader.of(workspace, experiment).experiment_id if experiment else None
+    from cifar_search.tracking.view import VIEW_KEY, VIEW_TAG
+
+    reader = RunReader.of(workspace, experiment) if experiment else None
+    experiment_id = reader.experiment_id if reader else None
+    tags = reader.client.get_experiment(experiment_id).tags if experiment_id else {}
+    view = VIEW_KEY if VIEW_TAG in tags else None
     command, env = ui_command(workspace, port)
     log = workspace.root / "logs" / "ui.log"  # the server's own lines (the terminal: --debug)
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -614,7 +633,7 @@ def serve_ui(workspace: Workspace, port: int, experiment: str | None,
             server.wait()
             raise ConfigError("--port", f"the MLflow UI did not answer on 127.0.0.1:{port} "
                               f"(is the port taken? its log: {log})")
-        say(f"MLflow UI: {ui_url(port, experiment_id)} (Ctrl-C to stop)")
+        say(f"MLflow UI: {ui_url(port, experiment_id, view)} (Ctrl-C to stop)")
         return server.wait()
     except KeyboardInterrupt:
         server.terminate()

@@ -153,3 +153,4 @@ def describe_runs(study: optuna.Study, sweep: "Sweep", tracker: "Tracker") -> No
         deepcopy=False) if runs.get(t.number)], swept)
     tracker.mark_runs(ranked[0].run_id if ranked else None,
                       {runs[number]: colour for number, colour in colours.items()})
+    tracker.save_view()

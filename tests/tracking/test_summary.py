@@ -49,6 +49,9 @@ class FakeTracker:
     def mark_runs(self, best_run, colours):
         self.logged["best_run"], self.logged["colours"] = best_run, colours
 
+    def save_view(self):
+        self.logged["view"] = True
+
 
 def sweep():
     return SimpleNamespace(objective=SimpleNamespace(metric="val_loss", direction="minimize"),
