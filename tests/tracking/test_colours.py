@@ -5,7 +5,7 @@ from cifar_search.tracking.colours import ordered_colours, running_colour
 
 def test_consecutive_running_trials_never_share_a_colour():
     colours = [running_colour(n) for n in range(50)]
-    assert all(a != b for a, b in zip(colours, colours[1:]))
+    assert all(a != b for a, b in zip(colours, colours[1:], strict=False))
     assert all(c.startswith("#") and len(c) == 7 for c in colours)
 
 
