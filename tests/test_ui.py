@@ -42,6 +42,12 @@ def test_the_server_has_one_web_worker_and_no_job_execution(tmp_path):
     assert env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
 
 
+def interruptible():
+    """Ctrl-C reaches the child even when this test runs where SIGINT is ignored (a
+    background job): Python turns SIGINT into KeyboardInterrupt only if it is not ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -53,7 +59,8 @@ def test_ui_prints_its_url_once_the_server_answers(tmp_path):
     port = free_port()
     ui = subprocess.Popen([sys.executable, "-m", "cifar_search", "ui", "--workspace", "ws",
                            "--port", str(port)], cwd=tmp_path, env=cli_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                          preexec_fn=interruptible)
     try:
         lines = [ui.stdout.readline() for _ in range(2)]
         url = f"http://127.0.0.1:{port}/#/experiments?workflowType=machine_learning"
@@ -108,7 +115,7 @@ def test_the_printed_url_shows_the_trials_and_marks_the_best_in_a_real_browser(t
     ui = subprocess.Popen([sys.executable, "-m", "cifar_search", "ui", "sweep.py",
                            "--workspace", "ws", "--port", str(port)], cwd=tmp_path,
                           env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                          text=True)
+                          text=True, preexec_fn=interruptible)
     try:
         lines = [ui.stdout.readline() for _ in range(2)]
         url = lines[1].split()[2]
