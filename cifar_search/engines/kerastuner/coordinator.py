@@ -1,0 +1,433 @@
+"""The KerasTuner engine's coordinator: the oracle chooses, the worker pool trains.
+
+One process (this one) owns the oracle, the records and the MLflow runs (one writer for each,
+as for the Optuna engine). For an idle worker it asks the oracle for a trial
+(``create_trial``), lets :mod:`.scheduler` decide how it starts, opens its MLflow run and hands
+the worker a :class:`~cifar_search.execution.protocol.TrialTask`; each epoch goes to MLflow and
+to the oracle (``update_trial``), and the trial's end to both (``end_trial``). Hyperband's later
+rounds and trials interrupted by a crash go on from a checkpoint. ``tuner.search()`` is never
+called: KerasTuner's Tuner would train in this process, one trial at a time.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable
+
+from cifar_search.config.sweep import Sweep
+from cifar_search.engines.kerastuner import scheduler
+from cifar_search.engines.kerastuner.oracle import Asked, OracleStore
+from cifar_search.engines.kerastuner.record import FOLDER, RecordStore, TrialRecord
+from cifar_search.engines.kerastuner.scheduler import Plan, Settled, Train, Verdict
+from cifar_search.engines.kerastuner.space import params_of
+from cifar_search.engines.kerastuner.study_view import KtKey, study_of, tags_of
+from cifar_search.engines.optuna.coordinator import (
+    POLL_SECONDS,
+    evaluate_best,
+    prepare_data,
+    signals_to,
+    trial_task,
+)
+from cifar_search.errors import CifarSearchError, debugging
+from cifar_search.execution.local import Worker, WorkerPool, threads_per_worker
+from cifar_search.execution.protocol import Done, EpochEnd, Failed, Message, Reply, TrialResult
+from cifar_search.model import data
+from cifar_search.model.checkpoint import read_state
+from cifar_search.search.labels import params_text
+from cifar_search.search.states import RunKind, StudyAttr, Tag, TrialOutcome
+from cifar_search.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cifar_search.engines.base import RunReport
+
+
+def record_store(sweep: Sweep, workspace: Workspace) -> RecordStore:
+    """The engine's folder of the sweep in the workspace."""
+    return RecordStore(workspace.root / FOLDER / sweep.name)
+
+
+@dataclass
+class Running:
+    """A record being trained: its KerasTuner trial and when it started."""
+
+    record: TrialRecord
+    started: float = field(default_factory=time.perf_counter)
+
+
+class ViewStore:
+    """The records as :func:`~cifar_search.engines.optuna.coordinator.evaluate_best` reads a
+    study store: the best trial, and the study attribute of the test-evaluated trial."""
+
+    def __init__(self, records: RecordStore, sweep: Sweep) -> None:
+        self.records, self.sweep = records, sweep
+
+    def study(self) -> Any:
+        return study_of(self.records.records(), self.records.study(), self.sweep)
+
+    def best(self) -> Any:
+        try:
+            return self.study().best_trial
+        except ValueError:
+            return None
+
+    def attr(self, key: StudyAttr, default: Any = None) -> Any:
+        return self.records.study().get(key, default)
+
+    def set_attr(self, key: StudyAttr, value: Any) -> None:
+        self.records.set_study(**{key: value})
+
+
+class Coordinator:
+    """Runs one sweep with a KerasTuner oracle to its number of trials.
+
+    Args:
+        sweep: a validated sweep with engine ``kerastuner``.
+        workspace: where the stores, data cache and the engine's folder live.
+        say: prints one line for the user.
+        progress: a :class:`cifar_search.progress.Progress`, or None.
+    """
+
+    def __init__(self, sweep: Sweep, workspace: Workspace, say: Callable[[str], None] = print,
+                 progress: Any = None) -> None:
+        self.sweep, self.workspace, self.say, self.progress = sweep, workspace, say, progress
+        self.plan = Plan.of(sweep)
+        self.store = record_store(sweep, workspace)
+        self.running: dict[int, Running] = {}
+        self.retries: list[Any] = []  # KerasTuner trials whose worker died: continued first
+        self.exhausted = False        # the oracle has no new trial (max_trials, or done)
+        self.waiting = False          # Hyperband waits for a round to end
+        self.stopping = self.aborting = False
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def _check_fingerprint(self) -> None:
+        """Refuse to resume with settings or data other than the sweep's first run's."""
+        import json
+
+        from cifar_search.engines.optuna.study import check_fingerprint, fingerprint_of
+
+        wanted = fingerprint_of(self.sweep, data.identity(self.data_dir))
+        wanted["oracle"] = {"kind": self.plan.kind,
+                            "options": scheduler.oracle_options(self.sweep)}
+        stored = self.store.study().get(StudyAttr.FINGERPRINT)
+        if stored is None:
+            self.store.set_study(**{StudyAttr.FINGERPRINT: json.dumps(wanted, sort_keys=True),
+                                    StudyAttr.MLFLOW_TOKEN: uuid.uuid4().hex})
+            return
+        check_fingerprint(stored, wanted, self.sweep, str(self.store.root))
+
+    def _open(self) -> bool:
+        """Oracle, parent run and recovery of what a crash left; whether the sweep existed."""
+        from cifar_search.tracking import integrity
+        from cifar_search.tracking.mlflow import Tracker
+
+        existed = self.store.exists()
+        self._check_fingerprint()
+        self.oracle = OracleStore(self.sweep, self.store.root, self.plan.target)
+        self.oracle.open()
+        self.tracker = Tracker(self.workspace, self.sweep)
+        attrs = self.store.study()
+        parent = self.tracker.open_parent(attrs.get(StudyAttr.MLFLOW_PARENT_RUN_ID),
+                                          attrs[StudyAttr.MLFLOW_TOKEN])
+        self.store.set_study(**{StudyAttr.MLFLOW_PARENT_RUN_ID: parent})
+        self.tracker.set_tags(parent, {Tag.ENGINE: "kerastuner", Tag.KIND: RunKind.STUDY,
+                                       KtKey.ORACLE: self.plan.kind})
+        self.tracker.update_parent({"trials": self.plan.target, "workers": self.sweep.workers,
+                                    "oracle": self.plan.kind})
+        for record in scheduler.running(self.store.records()):  # the last run was killed
+            self._interrupt(record, "interrupted")
+        integrity.repair(self.tracker, integrity.reconcile(self._study(), self.tracker, False))
+        return existed
+
+    def _study(self) -> Any:
+        return study_of(self.store.records(), self.store.study(), self.sweep)
+
+    # -- starting work ---------------------------------------------------------------------
+
+    def _ask(self) -> Asked:
+        if self.retries:
+            return Asked(self.retries.pop(0))
+        if self.exhausted:
+            return Asked(stopped=True)
+        asked = self.oracle.create()
+        self.exhausted = asked.stopped
+        self.waiting = asked.idle
+        return asked
+
+    def _start(self, worker: Worker) -> bool:
+        """Give ``worker`` the oracle's next trial; False when there is none now."""
+        while True:
+            asked = self._ask()
+            if asked.trial is None:
+                return False
+            values = self.oracle.values(asked.trial)
+            params = params_of(self.sweep.space, values)
+            start = scheduler.start_of(self.plan, asked.trial.trial_id, values, params,
+                                       self.store.records())
+            if isinstance(start, Train):
+                self._train(worker, start)
+                return True
+            self.oracle.end(start.kt_id, start.outcome)  # ended just before a crash
+
+    def _train(self, worker: Worker, start: Train) -> None:
+        """Record, open the MLflow run of, and hand out one run of a trial."""
+        records = self.store.records()
+        record = TrialRecord(
+            number=max((r.number for r in records), default=-1) + 1, kt_id=start.kt_id,
+            outcome=TrialOutcome.RUNNING, params=start.params, seed=start.seed,
+            epochs=start.epochs, retry_of=start.retry_of, continues=start.continues,
+            bracket=start.bracket, round=start.round, started=datetime.now().isoformat())
+        self.store.save(record)  # first: a crash after it leaves a record that resume ends
+        record.run_id = self.tracker.start_trial(record.number, record.params, record.seed,
+                                                 record.retry_of, record.continues)
+        self.tracker.set_tags(record.run_id, tags_of(record))
+        resume_dir = self._replay(record, {r.number: r for r in records})
+        self.store.save(record)
+        self.running[record.number] = Running(record)
+        task = trial_task(self.sweep, record, 0, record.seed, self.data_dir,
+                          self.store.trial_dir(record.number), resume_dir)
+        worker.send(_with_epochs(task, record.epochs))
+
+    def _replay(self, record: TrialRecord, records: dict[int, TrialRecord]) -> str | None:
+        """The checkpoint folder a run goes on from (None: afresh); its epochs go to the run's
+        MLflow history, and for a continued interrupted run to the oracle again."""
+        source = scheduler.checkpoint_source(
+            scheduler.predecessor(record), records,
+            lambda n: read_state(self.store.trial_dir(n)) is not None)
+        if source is None:
+            return None
+        folder = self.store.trial_dir(source)
+        state = read_state(folder)
+        for epoch, logs in enumerate(state["history"], start=1):
+            self.tracker.log_epoch(record.run_id, epoch, logs)
+            if record.retry_of is not None and self.plan.metric in logs:
+                self.oracle.update(record.kt_id, logs, epoch)
+            record.curve.append(logs.get(self.plan.metric, float("nan")))
+        record.resumed_at_epoch = int(state["epochs"])
+        return str(folder)
+
+    def _give_work(self) -> None:
+        for worker in self.pool.idle():
+            if self.stopping or not self._start(worker):
+                return
+
+    # -- worker messages -------------------------------------------------------------------
+
+    def _handle(self, worker: Worker, message: Message | None) -> None:
+        if message is None:
+            self._on_death(worker)
+            return
+        if isinstance(message, EpochEnd):
+            worker.reply(self._on_epoch(message))
+            return
+        worker.task = None
+        running = self.running.pop(message.number, None)
+        if running is not None and isinstance(message, Done):
+            self._on_done(running, message.result)
+        elif running is not None and isinstance(message, Failed):
+            self._finish(running, TrialOutcome.FAILED, reason=message.reason)
+        self.pool.trial_done(worker)
+
+    def _on_epoch(self, message: EpochEnd) -> Reply:
+        running = self.running.get(message.number)
+        if running is None:
+            return Reply.STOP
+        record = running.record
+        step = message.epoch + 1
+        self.tracker.log_epoch(record.run_id, step, message.logs)
+        del record.curve[message.epoch:]
+        record.curve.append(message.logs.get(self.plan.metric, float("nan")))
+        record.epochs_trained += 1
+        if self.plan.metric in message.logs:
+            self.oracle.update(record.kt_id, message.logs, step)
+        if self.progress:
+            self.progress.epoch()
+        return Reply.STOP if self.stopping else Reply.CONTINUE
+
+    def _on_done(self, running: Running, result: TrialResult) -> None:
+        kind = scheduler.verdict(result)
+        if kind == Verdict.INTERRUPT:
+            self._interrupt(running.record, "interrupted")
+        elif kind == Verdict.NO_VALUE:
+            self._finish(running, TrialOutcome.FAILED, info=dict(result.config),
+                         reason="no finite objective value was logged")
+        else:
+            running.record.model_path = result.model_path
+            self._finish(running, TrialOutcome.COMPLETE, result.value, dict(result.config))
+
+    def _on_death(self, worker: Worker) -> None:
+        """A worker died: its trial continues from its checkpoint once, and fails if its
+        continuation kills a worker too."""
+        if not worker.ready:
+            raise CifarSearchError(f"a worker process exited while starting (exit code "
+                                   f"{worker.exitcode}); run with --debug for details")
+        task, reason = worker.task, f"worker process died (exit code {worker.exitcode})"
+        running = self.running.pop(task.number, None) if task is not None else None
+        if running is not None:
+            records = {r.number: r for r in self.store.records()}
+            if scheduler.fails_after_worker_death(running.record, records):
+                self._finish(running, TrialOutcome.FAILED, reason=reason)
+            else:
+                self.say(f"trial {running.record.number:>3} interrupted: {reason}; it "
+                         "continues from its checkpoint")
+                self._interrupt(running.record, reason)
+                self.retries.append(self.oracle.oracle.get_trial(running.record.kt_id))
+        self.pool.replace(worker)
+
+    # -- ending trials ---------------------------------------------------------------------
+
+    def _finish(self, running: Running, outcome: TrialOutcome, value: float | None = None,
+                info: dict[str, Any] | None = None, reason: str | None = None) -> None:
+        """End a run and its trial: the record, its MLflow run, the oracle, one line."""
+        record = running.record
+        seconds = round(time.perf_counter() - running.started, 3)
+        record.outcome, record.fail_reason, record.duration_s = outcome, reason, seconds
+        record.value = value if outcome == TrialOutcome.COMPLETE else None
+        record.ended = datetime.now().isoformat()
+        self.store.save(record)
+        self.tracker.end_trial(record.run_id, outcome, record.value,
+                               {**(info or {}), "duration_s": seconds,
+                                "epochs_trained": record.epochs_trained}, reason)
+        self.oracle.end(record.kt_id, outcome, reason)
+        if self.progress:
+            self.progress.trial(record.epochs_trained)
+        self.say(self._line(record, seconds))
+
+    def _interrupt(self, record: TrialRecord, reason: str) -> None:
+        """Mark a run interrupted (its trial continues from its checkpoint) and kill its run."""
+        record.outcome, record.fail_reason = TrialOutcome.INTERRUPTED, reason
+        record.ended = datetime.now().isoformat()
+        self.store.save(record)
+        if record.run_id:
+            self.tracker.kill_run(record.run_id, reason)
+
+    def _abandon_running(self) -> None:
+        for number in list(self.running):
+            self._interrupt(self.running.pop(number).record, "interrupted")
+
+    def _line(self, record: TrialRecord, seconds: float) -> str:
+        score = (f"{self.plan.metric}={record.value:.4f}" if record.value is not None else "")
+        swept = params_text(record.params, self.sweep.space.swept(), sep=" ")
+        extra = [f"(kerastuner {record.kt_id}", f"{record.epochs_trained} epochs",
+                 f"{seconds:.1f} s)"]
+        if record.continues is not None:
+            extra.insert(1, f"continues trial {record.continues} from epoch "
+                            f"{record.resumed_at_epoch}")
+        tail = ", ".join(extra) + (f" reason: {record.fail_reason}" if record.fail_reason
+                                   else "")
+        return " ".join(p for p in (f"trial {record.number:>3} {record.outcome:<8}", score,
+                                    swept, tail) if p)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            self._give_work()
+            if not self.pool.busy():
+                if self.stopping or self.exhausted or (self.waiting and not self.retries):
+                    return
+            for worker, message in self.pool.events(POLL_SECONDS):
+                if self.aborting:
+                    raise KeyboardInterrupt
+                self._handle(worker, message)
+                self.waiting = False  # a trial ended or moved on: ask the oracle again
+            if self.aborting:
+                raise KeyboardInterrupt
+
+    def _on_signal(self, signum: int) -> None:
+        import signal
+
+        if self.stopping or signum == signal.SIGTERM:
+            self.stopping = self.aborting = True
+            return
+        self.stopping = True
+        self.say("stopping: running trials end after their current epoch "
+                 "(Ctrl-C again to stop at once)")
+
+    def _run_workers(self) -> dict[str, Any] | None:
+        threads = threads_per_worker(self.sweep.workers)
+        log = None if debugging() else str(self.workspace.log_file(self.sweep.name))
+        with WorkerPool(self.sweep.workers, threads, self.sweep.compute.gpu_memory_mb,
+                        log) as self.pool:
+            if self.progress:
+                self.progress.start(self.plan.target, scheduler.finished(self.store.records()),
+                                    self.plan.epochs)
+            try:
+                with signals_to(self._on_signal):
+                    self._loop()
+                    if not self.stopping and self._done():
+                        return evaluate_best(ViewStore(self.store, self.sweep), self.pool,
+                                             self.data_dir, self.say)
+            except KeyboardInterrupt:
+                self._abandon_running()
+            finally:
+                if self.progress:
+                    self.progress.close()
+        return None
+
+    def _done(self) -> bool:
+        return scheduler.is_done(self.plan, self.store.records(),
+                                 self.exhausted and not self.running)
+
+    def run(self) -> tuple[int, int, bool, Any, Any]:
+        """Run (or resume) the sweep: (finished, target, interrupted, best, test results)."""
+        from cifar_search.tracking import summary
+        from cifar_search.tracking.tables import best_trial
+
+        self.data_dir = prepare_data(self.sweep, self.workspace)
+        self.workspace.create_mlflow_store()
+        lock = self.workspace.lock(self.sweep.name)
+        try:
+            records = self.store.records()
+            if scheduler.nothing_to_do(self.plan, records,
+                                       self.store.study().get(StudyAttr.FINALISED)):
+                self.say(scheduler.resume_line(self.sweep.name, self.plan, records)
+                         + "; nothing to do (raise --trials to run more)")
+                return (scheduler.finished(records), self.plan.target, False,
+                        best_trial(self._study()), None)
+            existed = self._open()
+            self.say(scheduler.resume_line(self.sweep.name, self.plan, self.store.records())
+                     if existed else f"new KerasTuner search {self.sweep.name!r} "
+                     f"({self.plan.kind} oracle): {self.plan.target} trials, "
+                     f"{self.sweep.workers} worker(s), in {self.store.root}")
+            test = self._run_workers()
+            best = summary.log_study(self._study(), self.sweep, self.tracker, test)
+            done = self._done() and not self.stopping
+            self.tracker.close_parent("FINISHED" if done else "KILLED")
+            finished = scheduler.finished(self.store.records())
+            if done:
+                self.store.set_study(**{StudyAttr.FINALISED: finished})
+            return finished, self.plan.target, self.stopping, best, test
+        finally:
+            lock.close()
+
+
+def _with_epochs(task: Any, epochs: int) -> Any:
+    """The task with the epochs its trial trains to (Hyperband's ``tuner/epochs``)."""
+    import dataclasses
+
+    return dataclasses.replace(task, epochs=epochs)
+
+
+def run_sweep(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
+              progress: Any = None) -> "RunReport":
+    """Run the sweep; the closing lines for the user."""
+    from cifar_search.engines.base import RunReport
+    from cifar_search.search.labels import best_line
+
+    finished, target, interrupted, best, test = Coordinator(sweep, workspace, say,
+                                                            progress).run()
+    count = f"{finished}/{target} trials finished"
+    flags = f" --engine kerastuner{workspace.flags}"
+    if interrupted:
+        return RunReport([f"interrupted with {count}; run the same command again to resume: "
+                          f"python -m cifar_search run {sweep.source}{flags}"], interrupted=True)
+    tested = ([] if test is None else
+              [f"test set: trial {test['trial']} accuracy={test['test_accuracy']:.4f} "
+               f"loss={test['test_loss']:.4f}"])
+    return RunReport([best_line(best, sweep.objective.metric), *tested,
+                      f"{count}; compare the engines: python -m cifar_search compare "
+                      f"{sweep.source}{workspace.flags}"])
