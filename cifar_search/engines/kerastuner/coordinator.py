@@ -21,7 +21,7 @@ from cifar_search.config.sweep import Sweep
 from cifar_search.engines.kerastuner import scheduler
 from cifar_search.engines.kerastuner.oracle import Asked, OracleStore
 from cifar_search.engines.kerastuner.record import FOLDER, RecordStore, TrialRecord
-from cifar_search.engines.kerastuner.scheduler import Plan, Settled, Train, Verdict
+from cifar_search.engines.kerastuner.scheduler import Plan, Train, Verdict
 from cifar_search.engines.kerastuner.space import params_of
 from cifar_search.engines.kerastuner.study_view import KtKey, study_of, tags_of
 from cifar_search.engines.optuna.coordinator import (
@@ -125,8 +125,8 @@ class Coordinator:
         from cifar_search.tracking.mlflow import Tracker
 
         existed = self.store.exists()
-        self._check_fingerprint()
         self.oracle = OracleStore(self.sweep, self.store.root, self.plan.target)
+        self._check_fingerprint()
         self.oracle.open()
         self.tracker = Tracker(self.workspace, self.sweep)
         attrs = self.store.study()

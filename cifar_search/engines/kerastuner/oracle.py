@@ -44,12 +44,18 @@ def build_oracle(sweep: Any, target: int) -> Any:
     kind = scheduler.oracle_kind(sweep)
     direction = "min" if sweep.objective.direction == "minimize" else "max"
     cls = getattr(keras_tuner.oracles, ORACLES[kind])
-    return cls(objective=keras_tuner.Objective(sweep.objective.metric, direction),
-               max_trials=target, hyperparameters=hyperparameters(sweep.space),
-               allow_new_entries=False, tune_new_entries=False,
-               seed=sweep.seed + 1,  # KerasTuner takes 0 for "draw a seed"
-               max_consecutive_failed_trials=NO_FAILURE_LIMIT,
-               **scheduler.oracle_options(sweep))
+    options = scheduler.oracle_options(sweep)
+    if kind != "hyperband":  # Hyperband's brackets set its number of trials
+        options["max_trials"] = target
+    oracle = cls(objective=keras_tuner.Objective(sweep.objective.metric, direction),
+                 hyperparameters=hyperparameters(sweep.space),
+                 allow_new_entries=False, tune_new_entries=False,
+                 seed=sweep.seed + 1,  # KerasTuner takes 0 for "draw a seed"
+                 max_consecutive_failed_trials=NO_FAILURE_LIMIT, **options)
+    if kind == "hyperband" and sweep.trials is not None:
+        oracle.max_trials = target  # the base oracle stops there (HyperbandOracle has no
+        # such argument, but Oracle.create_trial reads the attribute)
+    return oracle
 
 
 class OracleStore:
