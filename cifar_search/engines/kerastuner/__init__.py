@@ -53,7 +53,7 @@ class KerasTunerEngine:
             _refuse("sampler", sweep.sampler.kind, "engine 'kerastuner' needs an oracle: "
                     "oracle='random', 'grid', 'bayesian' or 'hyperband' (or sampler 'grid' "
                     "or 'random')")
-        if sweep.sampler.options and sweep.oracle is None:
+        if sweep.sampler.options:
             _refuse("sampler.options", dict(sweep.sampler.options), "Optuna sampler options "
                     "do not apply to engine 'kerastuner'; give Oracle(kind, options)")
         max_epochs = scheduler.oracle_options(sweep).get("max_epochs", sweep.budget.epochs)
