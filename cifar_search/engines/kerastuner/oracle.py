@@ -98,6 +98,7 @@ class OracleStore:
         trial.status = scheduler.KT_STATUS[outcome]
         trial.message = reason
         self.oracle.end_trial(trial)
+        self.oracle.save()  # end_trial saves before it drops the trial from ongoing_trials
 
     def values(self, trial: Any) -> dict[str, Any]:
         """A trial's values (KerasTuner's ``tuner/…`` entries included)."""
