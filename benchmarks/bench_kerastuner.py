@@ -183,7 +183,12 @@ def theirs(opts: Any, name: str, cache: Path) -> float:
                              epochs=opts.wall_epochs, shuffle=False, verbose=0,
                              callbacks=kwargs.get("callbacks"))
 
-    tuner = keras_tuner.GridSearch(DropoutCNN(), objective="val_loss",
+    class GridSearch(keras_tuner.GridSearch):
+        def _configure_tensorboard_dir(self, *args: Any, **kwargs: Any) -> None:
+            """No TensorBoard callback here; KerasTuner would import tensorboard (not a
+            dependency) to look for one."""
+
+    tuner = GridSearch(DropoutCNN(), objective="val_loss",
                                    hyperparameters=hyperparameters(grid.space),
                                    max_trials=opts.wall_points, overwrite=True,
                                    directory=tempfile.mkdtemp(prefix="kt-search-"),

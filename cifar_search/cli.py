@@ -91,6 +91,8 @@ def _sweep(args: argparse.Namespace) -> Any:
     from cifar_search.errors import ConfigError
 
     sweep = load_sweep(args.sweep)
+    if getattr(args, "engine", None) is not None:  # run applies it with its other overrides
+        sweep = sweep.override(engine=args.engine)
     if args.study_name is None:
         return sweep
     try:
@@ -272,8 +274,8 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                      help="train every trial from the sweep's seed (a repeated candidate "
                           "takes its earlier result)")
     run.add_argument("--engine", choices=engines.names(),
-                     help="optuna trials (default) or scikeras in scikit-learn's "
-                          "GridSearchCV/RandomizedSearchCV")
+                     help="optuna trials (default), scikeras in scikit-learn's "
+                          "GridSearchCV/RandomizedSearchCV, or a KerasTuner oracle")
     run.add_argument("--as-written", action="store_true",
                      help="sklearn engine: compile with Adam inside the build function, as "
                           "the lesson did (reproduces its ignored optimizer grid)")
@@ -289,11 +291,21 @@ def _run_options(run: argparse.ArgumentParser) -> None:
 
 def _json_option(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", help="print one JSON object")
+    _engine_option(sub)
+
+
+def _engine_option(sub: argparse.ArgumentParser) -> None:
+    """``--engine`` on a command that reads a sweep's record: the engine that ran it."""
+    from cifar_search import engines
+
+    sub.add_argument("--engine", choices=engines.names(),
+                     help="read the record of this engine (default: the sweep file's)")
 
 
 def _check_options(check: argparse.ArgumentParser) -> None:
     check.add_argument("--repair", action="store_true",
                        help="fix what can be fixed (e.g. runs left RUNNING by a crash)")
+    _engine_option(check)
 
 
 def _export_options(export: argparse.ArgumentParser) -> None:
@@ -302,6 +314,7 @@ def _export_options(export: argparse.ArgumentParser) -> None:
     export.add_argument("--output", metavar="PATH",
                         help="file to write (default <sweep name>-trials.<format>); - for "
                              "stdout (csv and json)")
+    _engine_option(export)
 
 
 def _ui_options(ui: argparse.ArgumentParser) -> None:
