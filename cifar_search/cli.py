@@ -355,8 +355,8 @@ def build_parser() -> Parser:
     for name, handler, text in (("status", cmd_status, "trials of a sweep's study"),
                                 ("best", cmd_best, "the best trial of a sweep's study")):
         _command(commands, name, handler, text, text[0].upper() + text[1:] + ".", _json_option)
-    _command(commands, "compare", cmd_compare, "both engines' candidates side by side",
-             "Both engines' candidates side by side: mean score, std, runs and rank per engine.",
+    _command(commands, "compare", cmd_compare, "every engine's candidates side by side",
+             "Every engine's candidates side by side: mean score, std, runs and rank per engine.",
              example="sweeps/optimizer_grid.py")
     _command(commands, "check", cmd_check, "reconcile Optuna trials with MLflow runs",
              "Reconcile Optuna trials with MLflow runs; exit 1 when they disagree.",
