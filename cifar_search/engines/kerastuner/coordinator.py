@@ -274,7 +274,7 @@ class Coordinator:
                 self.say(f"trial {running.record.number:>3} interrupted: {reason}; it "
                          "continues from its checkpoint")
                 self._interrupt(running.record, reason)
-                self.retries.append(self.oracle.oracle.get_trial(running.record.kt_id))
+                self.retries.append(self.oracle.trial(running.record.kt_id))
         self.pool.replace(worker)
 
     # -- ending trials ---------------------------------------------------------------------

@@ -100,6 +100,10 @@ class OracleStore:
         self.oracle.end_trial(trial)
         self.oracle.save()  # end_trial saves before it drops the trial from ongoing_trials
 
+    def trial(self, kt_id: str) -> Any:
+        """A trial by id (one in flight, to hand out again after its worker died)."""
+        return self.oracle.get_trial(kt_id)
+
     def values(self, trial: Any) -> dict[str, Any]:
         """A trial's values (KerasTuner's ``tuner/…`` entries included)."""
         return dict(trial.hyperparameters.values)
