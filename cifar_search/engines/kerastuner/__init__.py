@@ -3,9 +3,10 @@
 The plug-in (:class:`KerasTunerEngine`) is all the registry sees. The work is in
 :mod:`.space` (the space as ``keras_tuner.HyperParameters``), :mod:`.scheduler` (pure
 decisions), :mod:`.oracle` (the only module that drives KerasTuner), :mod:`.record` (the
-engine's own files), :mod:`.study_view` (the records as an in-memory Optuna study for
-``status``, ``best``, ``export``, ``check`` and ``compare``) and :mod:`.coordinator` (the
-loop). Importing this package imports neither TensorFlow nor KerasTuner.
+engine's own files), :mod:`.recorder` (a trial's events to the records, MLflow and the
+oracle), :mod:`.study_view` (the records as an in-memory Optuna study for ``status``,
+``best``, ``export``, ``check`` and ``compare``) and :mod:`.coordinator` (the loop).
+Importing this package imports neither TensorFlow nor KerasTuner.
 """
 
 from __future__ import annotations

@@ -11,19 +11,17 @@ called: KerasTuner's Tuner would train in this process, one trial at a time.
 
 from __future__ import annotations
 
-import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from cifar_search.config.sweep import Sweep
 from cifar_search.engines.kerastuner import scheduler
 from cifar_search.engines.kerastuner.oracle import Asked, OracleStore
-from cifar_search.engines.kerastuner.record import FOLDER, RecordStore, TrialRecord
+from cifar_search.engines.kerastuner.record import FOLDER, RecordStore
+from cifar_search.engines.kerastuner.recorder import Recorder, Running
 from cifar_search.engines.kerastuner.scheduler import Plan, Train, Verdict
 from cifar_search.engines.kerastuner.space import params_of
-from cifar_search.engines.kerastuner.study_view import KtKey, study_of, tags_of
+from cifar_search.engines.kerastuner.study_view import KtKey, study_of
 from cifar_search.engines.optuna.coordinator import (
     POLL_SECONDS,
     evaluate_best,
@@ -35,8 +33,6 @@ from cifar_search.errors import CifarSearchError, debugging
 from cifar_search.execution.local import Worker, WorkerPool, threads_per_worker
 from cifar_search.execution.protocol import Done, EpochEnd, Failed, Message, Reply, TrialResult
 from cifar_search.model import data
-from cifar_search.model.checkpoint import read_state
-from cifar_search.search.labels import params_text
 from cifar_search.search.states import RunKind, StudyAttr, Tag, TrialOutcome
 from cifar_search.workspace import Workspace
 
@@ -47,14 +43,6 @@ if TYPE_CHECKING:
 def record_store(sweep: Sweep, workspace: Workspace) -> RecordStore:
     """The engine's folder of the sweep in the workspace."""
     return RecordStore(workspace.root / FOLDER / sweep.name)
-
-
-@dataclass
-class Running:
-    """A record being trained: its KerasTuner trial and when it started."""
-
-    record: TrialRecord
-    started: float = field(default_factory=time.perf_counter)
 
 
 class ViewStore:
@@ -137,8 +125,10 @@ class Coordinator:
                                        KtKey.ORACLE: self.plan.kind})
         self.tracker.update_parent({"trials": self.plan.target, "workers": self.sweep.workers,
                                     "oracle": self.plan.kind})
+        self.recorder = Recorder(self.store, self.oracle, self.tracker, self.plan,
+                                 self.sweep.space.swept(), self.say, self.progress)
         for record in scheduler.running(self.store.records()):  # the last run was killed
-            self._interrupt(record, "interrupted")
+            self.recorder.interrupt(record, "interrupted")
         integrity.repair(self.tracker, integrity.reconcile(self._study(), self.tracker, False))
         return existed
 
@@ -174,40 +164,12 @@ class Coordinator:
 
     def _train(self, worker: Worker, start: Train) -> None:
         """Record, open the MLflow run of, and hand out one run of a trial."""
-        records = self.store.records()
-        record = TrialRecord(
-            number=max((r.number for r in records), default=-1) + 1, kt_id=start.kt_id,
-            outcome=TrialOutcome.RUNNING, params=start.params, seed=start.seed,
-            epochs=start.epochs, retry_of=start.retry_of, continues=start.continues,
-            bracket=start.bracket, round=start.round, started=datetime.now().isoformat())
-        self.store.save(record)  # first: a crash after it leaves a record that resume ends
-        record.run_id = self.tracker.start_trial(record.number, record.params, record.seed,
-                                                 record.retry_of, record.continues)
-        self.tracker.set_tags(record.run_id, tags_of(record))
-        resume_dir = self._replay(record, {r.number: r for r in records})
-        self.store.save(record)
-        self.running[record.number] = Running(record)
+        running, resume_dir = self.recorder.start(start)
+        record = running.record
+        self.running[record.number] = running
         task = trial_task(self.sweep, record, 0, record.seed, self.data_dir,
                           self.store.trial_dir(record.number), resume_dir)
         worker.send(_with_epochs(task, record.epochs))
-
-    def _replay(self, record: TrialRecord, records: dict[int, TrialRecord]) -> str | None:
-        """The checkpoint folder a run goes on from (None: afresh); its epochs go to the run's
-        MLflow history, and for a continued interrupted run to the oracle again."""
-        source = scheduler.checkpoint_source(
-            scheduler.predecessor(record), records,
-            lambda n: read_state(self.store.trial_dir(n)) is not None)
-        if source is None:
-            return None
-        folder = self.store.trial_dir(source)
-        state = read_state(folder)
-        for epoch, logs in enumerate(state["history"], start=1):
-            self.tracker.log_epoch(record.run_id, epoch, logs)
-            if record.retry_of is not None and self.plan.metric in logs:
-                self.oracle.update(record.kt_id, logs, epoch)
-            record.curve.append(logs.get(self.plan.metric, float("nan")))
-        record.resumed_at_epoch = int(state["epochs"])
-        return str(folder)
 
     def _give_work(self) -> None:
         for worker in self.pool.idle():
@@ -228,35 +190,27 @@ class Coordinator:
         if running is not None and isinstance(message, Done):
             self._on_done(running, message.result)
         elif running is not None and isinstance(message, Failed):
-            self._finish(running, TrialOutcome.FAILED, reason=message.reason)
+            self.recorder.finish(running, TrialOutcome.FAILED, reason=message.reason)
         self.pool.trial_done(worker)
 
     def _on_epoch(self, message: EpochEnd) -> Reply:
         running = self.running.get(message.number)
         if running is None:
             return Reply.STOP
-        record = running.record
-        step = message.epoch + 1
-        self.tracker.log_epoch(record.run_id, step, message.logs)
-        del record.curve[message.epoch:]
-        record.curve.append(message.logs.get(self.plan.metric, float("nan")))
-        record.epochs_trained += 1
-        if self.plan.metric in message.logs:
-            self.oracle.update(record.kt_id, message.logs, step)
-        if self.progress:
-            self.progress.epoch()
+        self.recorder.epoch(running.record, message.epoch, message.logs)
         return Reply.STOP if self.stopping else Reply.CONTINUE
 
     def _on_done(self, running: Running, result: TrialResult) -> None:
         kind = scheduler.verdict(result)
         if kind == Verdict.INTERRUPT:
-            self._interrupt(running.record, "interrupted")
+            self.recorder.interrupt(running.record, "interrupted")
         elif kind == Verdict.NO_VALUE:
-            self._finish(running, TrialOutcome.FAILED, info=dict(result.config),
+            self.recorder.finish(running, TrialOutcome.FAILED, info=dict(result.config),
                          reason="no finite objective value was logged")
         else:
             running.record.model_path = result.model_path
-            self._finish(running, TrialOutcome.COMPLETE, result.value, dict(result.config))
+            self.recorder.finish(running, TrialOutcome.COMPLETE, result.value,
+                                 dict(result.config))
 
     def _on_death(self, worker: Worker) -> None:
         """A worker died: its trial continues from its checkpoint once, and fails if its
@@ -269,57 +223,19 @@ class Coordinator:
         if running is not None:
             records = {r.number: r for r in self.store.records()}
             if scheduler.fails_after_worker_death(running.record, records):
-                self._finish(running, TrialOutcome.FAILED, reason=reason)
+                self.recorder.finish(running, TrialOutcome.FAILED, reason=reason)
             else:
                 self.say(f"trial {running.record.number:>3} interrupted: {reason}; it "
                          "continues from its checkpoint")
-                self._interrupt(running.record, reason)
+                self.recorder.interrupt(running.record, reason)
                 self.retries.append(self.oracle.trial(running.record.kt_id))
         self.pool.replace(worker)
 
     # -- ending trials ---------------------------------------------------------------------
 
-    def _finish(self, running: Running, outcome: TrialOutcome, value: float | None = None,
-                info: dict[str, Any] | None = None, reason: str | None = None) -> None:
-        """End a run and its trial: the record, its MLflow run, the oracle, one line."""
-        record = running.record
-        seconds = round(time.perf_counter() - running.started, 3)
-        record.outcome, record.fail_reason, record.duration_s = outcome, reason, seconds
-        record.value = value if outcome == TrialOutcome.COMPLETE else None
-        record.ended = datetime.now().isoformat()
-        self.store.save(record)
-        self.tracker.end_trial(record.run_id, outcome, record.value,
-                               {**(info or {}), "duration_s": seconds,
-                                "epochs_trained": record.epochs_trained}, reason)
-        self.oracle.end(record.kt_id, outcome, reason)
-        if self.progress:
-            self.progress.trial(record.epochs_trained)
-        self.say(self._line(record, seconds))
-
-    def _interrupt(self, record: TrialRecord, reason: str) -> None:
-        """Mark a run interrupted (its trial continues from its checkpoint) and kill its run."""
-        record.outcome, record.fail_reason = TrialOutcome.INTERRUPTED, reason
-        record.ended = datetime.now().isoformat()
-        self.store.save(record)
-        if record.run_id:
-            self.tracker.kill_run(record.run_id, reason)
-
     def _abandon_running(self) -> None:
         for number in list(self.running):
-            self._interrupt(self.running.pop(number).record, "interrupted")
-
-    def _line(self, record: TrialRecord, seconds: float) -> str:
-        score = (f"{self.plan.metric}={record.value:.4f}" if record.value is not None else "")
-        swept = params_text(record.params, self.sweep.space.swept(), sep=" ")
-        extra = [f"(kerastuner {record.kt_id}", f"{record.epochs_trained} epochs",
-                 f"{seconds:.1f} s)"]
-        if record.continues is not None:
-            extra.insert(1, f"continues trial {record.continues} from epoch "
-                            f"{record.resumed_at_epoch}")
-        tail = ", ".join(extra) + (f" reason: {record.fail_reason}" if record.fail_reason
-                                   else "")
-        return " ".join(p for p in (f"trial {record.number:>3} {record.outcome:<8}", score,
-                                    swept, tail) if p)
+            self.recorder.interrupt(self.running.pop(number).record, "interrupted")
 
     # -- the loop --------------------------------------------------------------------------
 
