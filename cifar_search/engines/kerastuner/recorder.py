@@ -56,6 +56,8 @@ class Recorder:
             epochs=start.epochs, retry_of=start.retry_of, continues=start.continues,
             bracket=start.bracket, round=start.round, started=datetime.now().isoformat())
         self.store.save(record)  # first: a crash after it leaves a record that resume ends
+        # a run that takes over a checkpoint of all its epochs trains none, yet saves its model
+        self.store.trial_dir(record.number).mkdir(parents=True, exist_ok=True)
         record.run_id = self.tracker.start_trial(record.number, record.params, record.seed,
                                                  record.retry_of, record.continues)
         self.tracker.set_tags(record.run_id, tags_of(record))

@@ -42,6 +42,10 @@ def test_a_grid_scores_as_the_optuna_engine_does_with_same_seed(tmp_path, tiny_d
     assert_recorded(tmp_path, "parity", sweep, epochs=1)
     compared = cli_inline("compare", sweep, "--workspace", "ws", cwd=tmp_path).stdout
     assert "optuna" in compared and "kerastuner" in compared
+    optuna_status = json.loads(cli_inline("status", sweep, "--json", "--engine", "optuna",
+                                          "--workspace", "ws", cwd=tmp_path).stdout)
+    assert {t["mlflow_run_id"] for t in optuna_status["trials"]}.isdisjoint(
+        r.run_id for r in records(tmp_path, "parity"))  # --engine reads the Optuna study
 
 
 def test_resume_refuses_a_sweep_never_run(tmp_path):
