@@ -44,6 +44,7 @@ def test_a_grid_scores_as_the_optuna_engine_does_with_same_seed(tmp_path, tiny_d
     assert "optuna" in compared and "kerastuner" in compared
     optuna_status = json.loads(cli_inline("status", sweep, "--json", "--engine", "optuna",
                                           "--workspace", "ws", cwd=tmp_path).stdout)
+    assert optuna_status["counts"] == {"complete": 2}
     assert {t["mlflow_run_id"] for t in optuna_status["trials"]}.isdisjoint(
         r.run_id for r in records(tmp_path, "parity"))  # --engine reads the Optuna study
 
