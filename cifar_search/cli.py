@@ -91,8 +91,8 @@ def _sweep(args: argparse.Namespace) -> Any:
     from cifar_search.errors import ConfigError
 
     sweep = load_sweep(args.sweep)
-    if getattr(args, "engine", None) is not None:  # run applies it with its other overrides
-        sweep = sweep.override(engine=args.engine)
+    if getattr(args, "engine", None) is not None and args.command not in ("run", "resume"):
+        sweep = sweep.override(engine=args.engine)  # run: with its other overrides
     if args.study_name is None:
         return sweep
     try:
