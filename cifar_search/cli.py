@@ -91,6 +91,8 @@ def _sweep(args: argparse.Namespace) -> Any:
     from cifar_search.errors import ConfigError
 
     sweep = load_sweep(args.sweep)
+    if getattr(args, "engine", None) is not None and args.command not in ("run", "resume"):
+        sweep = sweep.override(engine=args.engine)  # run: with its other overrides
     if args.study_name is None:
         return sweep
     try:
@@ -273,8 +275,8 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                      help="train every trial from the sweep's seed (a repeated candidate "
                           "takes its earlier result)")
     run.add_argument("--engine", choices=engines.names(),
-                     help="optuna trials (default) or scikeras in scikit-learn's "
-                          "GridSearchCV/RandomizedSearchCV")
+                     help="optuna trials (default), scikeras in scikit-learn's "
+                          "GridSearchCV/RandomizedSearchCV, or a KerasTuner oracle")
     run.add_argument("--as-written", action="store_true",
                      help="sklearn engine: compile with Adam inside the build function, as "
                           "the lesson did (reproduces its ignored optimizer grid)")
@@ -293,11 +295,21 @@ def _run_options(run: argparse.ArgumentParser) -> None:
 
 def _json_option(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", help="print one JSON object")
+    _engine_option(sub)
+
+
+def _engine_option(sub: argparse.ArgumentParser) -> None:
+    """``--engine`` on a command that reads a sweep's record: the engine that ran it."""
+    from cifar_search import engines
+
+    sub.add_argument("--engine", choices=engines.names(),
+                     help="read the record of this engine (default: the sweep file's)")
 
 
 def _check_options(check: argparse.ArgumentParser) -> None:
     check.add_argument("--repair", action="store_true",
                        help="fix what can be fixed (e.g. runs left RUNNING by a crash)")
+    _engine_option(check)
 
 
 def _export_options(export: argparse.ArgumentParser) -> None:
@@ -306,6 +318,7 @@ def _export_options(export: argparse.ArgumentParser) -> None:
     export.add_argument("--output", metavar="PATH",
                         help="file to write (default <sweep name>-trials.<format>); - for "
                              "stdout (csv and json)")
+    _engine_option(export)
 
 
 def _ui_options(ui: argparse.ArgumentParser) -> None:
@@ -346,8 +359,8 @@ def build_parser() -> Parser:
     for name, handler, text in (("status", cmd_status, "trials of a sweep's study"),
                                 ("best", cmd_best, "the best trial of a sweep's study")):
         _command(commands, name, handler, text, text[0].upper() + text[1:] + ".", _json_option)
-    _command(commands, "compare", cmd_compare, "both engines' candidates side by side",
-             "Both engines' candidates side by side: mean score, std, runs and rank per engine.",
+    _command(commands, "compare", cmd_compare, "every engine's candidates side by side",
+             "Every engine's candidates side by side: mean score, std, runs and rank per engine.",
              example="sweeps/optimizer_grid.py")
     _command(commands, "check", cmd_check, "reconcile Optuna trials with MLflow runs",
              "Reconcile Optuna trials with MLflow runs; exit 1 when they disagree.",

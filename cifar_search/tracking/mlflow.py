@@ -387,6 +387,10 @@ class Tracker(RunReader):
                   params={f"resolved.{k}": readable(v) for k, v in info.items()})
         self.client.set_terminated(run_id, status=outcome.run_status)
 
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """An engine's own tags on a run (e.g. KerasTuner's trial id, bracket and round)."""
+        self._log(run_id, tags=tags)
+
     def kill_run(self, run_id: str, reason: str) -> None:
         """Mark a run left behind by an interruption as killed."""
         interrupted = TrialOutcome.INTERRUPTED
