@@ -75,7 +75,8 @@ def _stores(parser: argparse.ArgumentParser) -> None:
 def _workspace(args: argparse.Namespace) -> Any:
     from cifar_search.workspace import Workspace
 
-    return Workspace.at(args.workspace, args.storage, getattr(args, "tracking_uri", None))
+    return Workspace.at(args.workspace, args.storage, getattr(args, "tracking_uri", None),
+                        getattr(args, "checkpoints", None))
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,11 +120,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     sweep = _run_sweep(args)
     check_stores(_workspace(args))  # before anything is created
+    if args.join:
+        _check_joinable(args, sweep)
     progress = Progress()
     report = engines.get(sweep.engine).run(sweep, _workspace(args), progress.say, progress)
     for line in report.lines:
         print(line)
     return EXIT_INTERRUPTED if report.interrupted else 0
+
+
+def _check_joinable(args: argparse.Namespace, sweep: Any) -> None:
+    """``run --join``: the study exists already (another machine started it)."""
+    from cifar_search import engines
+    from cifar_search.errors import NoStudyError
+
+    workspace = _workspace(args)
+    if engines.get(sweep.engine).study(sweep, workspace) is None:
+        raise NoStudyError(f"--join: no study {sweep.name!r} in {workspace.shown_optuna_url} "
+                           "to join; start it on one machine first (without --join)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,6 +295,11 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                      help="train with the mixed_float16 policy (GPUs)")
     run.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
                      help="compile the train step with XLA (default: Keras decides)")
+    run.add_argument("--checkpoints", metavar="URI",
+                     help="folder (path or file:// URI) for the trials' checkpoints and models, "
+                          "shared by every machine of a study (default: the workspace's trials/)")
+    run.add_argument("--join", action="store_true",
+                     help="join a study another machine started (refuses when there is none)")
     run.add_argument("--data", metavar="PATH",
                      help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or "
                           "an image folder train/<class>/, test/<class>/ (dir or .tar.gz); "
