@@ -472,8 +472,9 @@ def open_recorder(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: P
     crash left behind."""
     from cifar_search.tracking.mlflow import Tracker
 
+    recorded = _parent_run_id(store)  # first: the creator makes the experiment and the run
     tracker = Tracker(workspace, sweep)
-    parent = tracker.open_parent(_parent_run_id(store), _tracking_token(store))
+    parent = tracker.open_parent(recorded, _tracking_token(store))
     store.set_attr(StudyAttr.MLFLOW_PARENT_RUN_ID, parent)
     tracker.update_parent({"trials": plan.target, "workers": sweep.workers})
     recorder = Recorder(store, tracker, plan, sweep.objective.metric, trial_dir, say, progress)

@@ -17,6 +17,7 @@ import warnings
 from typing import Any, Callable, Iterator
 
 import optuna
+import sqlalchemy.exc
 from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from optuna.trial import TrialState
 
@@ -43,6 +44,8 @@ def create_storage(url: str) -> None:
     optuna.storages.RDBStorage(url).engine.dispose()
 
 
+#: Attempts at opening a database server's storage whose tables another machine is making.
+SCHEMA_TRIES = 5
 #: Seconds a machine that lost the race to create a study waits for its creator to finish
 #: setting it up (settings, grid points, parent run id).
 READY_WAIT_S = 60.0
@@ -70,12 +73,23 @@ def storage_of(workspace: Workspace, on_stale: Callable[[int], None] | None = No
         return optuna.storages.get_storage(url)
     beats = beats or liveness()
     callback = None if on_stale is None else (lambda study, trial: on_stale(trial.number))
+    for attempt in range(SCHEMA_TRIES - 1):
+        try:
+            return _heartbeat_storage(url, beats, callback)
+        except (sqlalchemy.exc.ProgrammingError, sqlalchemy.exc.IntegrityError):
+            # machines making an empty database's tables at the same instant: one wins, the
+            # others find them made on their next try
+            time.sleep(0.5 * (attempt + 1))
+    return _heartbeat_storage(url, beats, callback)
+
+
+def _heartbeat_storage(url: str, beats: Liveness,
+                       callback: Callable[..., None] | None) -> optuna.storages.RDBStorage:
     with warnings.catch_warnings():  # the heartbeat is experimental in name only
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RDBStorage(
             url, heartbeat_interval=beats.heartbeat_s, grace_period=beats.grace_s,
-            heartbeat_stale_trial_callback=callback,
-            engine_kwargs={"pool_pre_ping": True})
+            heartbeat_stale_trial_callback=callback, engine_kwargs={"pool_pre_ping": True})
 
 
 def find_study(sweep: Sweep, workspace: Workspace) -> optuna.Study | None:
