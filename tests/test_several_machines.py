@@ -95,7 +95,7 @@ class Machines:
         self.killed.append(f"{os.uname().nodename}:{process.pid}")
 
     def wait(self, timeout=400):
-        for name, process in self.processes.items():
+        for process in self.processes.values():
             assert process.wait(timeout) == 0, self.output()
 
     def output(self):
@@ -193,7 +193,7 @@ def test_tpe_on_three_machines_with_kill_9_mid_trial(tmp_path, stores, tiny_data
     taken = []
     for _ in range(2):  # a machine killed mid-trial (after a random epoch), then restarted
         at = rng.randint(1, epochs - 1)
-        victim, number = wait_for(lambda: running_trial_with_epochs(machines, at), machines)
+        victim, number = wait_for(lambda at=at: running_trial_with_epochs(machines, at), machines)
         machines.kill(victim)
         taken.append(number)
         machines.start(victim)
