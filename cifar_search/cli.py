@@ -205,7 +205,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     sweep, study = _load_study(args)
     workspace = _workspace(args)
-    live = workspace.running(sweep.name)
+    # on a shared storage other machines may be running it: their RUNNING trials are in
+    # flight (one that stops beating is taken over by the next machine that runs the sweep)
+    live = workspace.running(sweep.name) or workspace.shared
     problems = integrity.reconcile(study, RunReader.of(workspace, sweep.name), live)
     if args.repair and any(problem.fix for problem in problems):  # writes only to repair
         tracker = Tracker(workspace, sweep)

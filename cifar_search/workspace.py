@@ -126,6 +126,12 @@ class Workspace:
         return self.tracking_uri or _sqlite_url(self.root / MLFLOW_DB)
 
     @property
+    def shared(self) -> bool:
+        """Whether the Optuna storage is a database server that several machines may share
+        (anything but SQLite): liveness is then by heartbeat rather than by this lock."""
+        return not self.optuna_url.startswith("sqlite:")
+
+    @property
     def shown_optuna_url(self) -> str:
         """The Optuna storage URL as printed or logged: its password masked."""
         return masked(self.optuna_url)

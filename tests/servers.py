@@ -1,6 +1,6 @@
 """A real PostgreSQL and a real ``mlflow server`` on 127.0.0.1 for the several-machines tests.
 
-:func:`postgres` starts PostgreSQL 15 (Debian's binaries) on a data folder of its own, owned by
+:func:`postgres` starts PostgreSQL 15 (Debian's binaries, any version) on a data folder of its own, owned by
 the ``postgres`` user when the tests run as root, on a free port and a private socket folder;
 :func:`mlflow_server` starts MLflow's tracking server with one web worker, backed by a database
 of that PostgreSQL, with its artifacts in a folder. Both are stopped when their context ends.
@@ -25,8 +25,16 @@ from typing import Iterator
 
 import pytest
 
-#: Where Debian puts PostgreSQL 15's server binaries.
-PG_BIN = Path(os.environ.get("CIFAR_SEARCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
+def _pg_bin() -> Path:
+    """Where Debian puts PostgreSQL's server binaries (the newest version installed)."""
+    if os.environ.get("CIFAR_SEARCH_PG_BIN"):
+        return Path(os.environ["CIFAR_SEARCH_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 #: Seconds the servers have to answer (MLflow's server is slow to start on a busy machine).
 START_S = 120.0
 

@@ -100,7 +100,8 @@ class Machine:
     def current(cls, salted: bool) -> "Machine":
         """This process; with a random salt when ``salted`` (several machines), else 0 (one
         machine draws exactly what the sweep seed alone gives)."""
-        return cls(socket.gethostname(), os.getpid(), secrets.randbelow(MAX_SALT) if salted else 0)
+        salt = 1 + secrets.randbelow(MAX_SALT) if salted else 0
+        return cls(socket.gethostname(), os.getpid(), salt)
 
     @property
     def name(self) -> str:

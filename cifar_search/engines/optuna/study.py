@@ -58,7 +58,7 @@ class TakenOver(Exception):
 def is_shared(workspace: Workspace) -> bool:
     """Whether the storage is a database server that several machines may share (anything
     but SQLite): liveness is then by heartbeat rather than by the workspace's lock."""
-    return not workspace.optuna_url.startswith("sqlite:")
+    return workspace.shared
 
 
 def storage_of(workspace: Workspace, on_stale: Callable[[int], None] | None = None,
