@@ -384,7 +384,20 @@ class Coordinator:
         mine = machines.claim(self.machine, finished, time.time())
         self.store.set_attr(StudyAttr.FINALISER, mine)
         time.sleep(machines.CLAIM_SETTLE_S)
-        return machines.may_finalise(self.store.attr(StudyAttr.FINALISER), mine)
+        if not machines.may_finalise(self.store.attr(StudyAttr.FINALISER), mine):
+            return False
+        self._release_leftovers()
+        return True
+
+    def _release_leftovers(self) -> None:
+        """Retries queued beyond the target (a machine was taken over while another started a
+        trial in its place) are released, so that nothing is left waiting; a grid's points
+        stay queued for a later run with more trials."""
+        if self.plan.grid is not None or not scheduler.at_target(self.plan, [
+                t for t in self.store.view() if t.outcome != TrialOutcome.WAITING]):
+            return
+        for _ in range(sum(t.outcome == TrialOutcome.WAITING for t in self.store.view())):
+            self.store.release(self.store.ask().number, requeue=False)
 
     def _model_path(self, number: int, recorded: str) -> str:
         """Where this machine finds trial ``number``'s model, recorded at ``recorded`` by the
