@@ -134,7 +134,7 @@ def mlflow_server(backend: str, artifacts: Path) -> Iterator[str]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, 15)
         try:
-            server.wait(20)
+            server.wait(5)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, 9)
             server.wait()

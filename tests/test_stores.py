@@ -28,3 +28,19 @@ def test_checkpoints_must_be_a_folder_that_can_be_written(tmp_path):
         check_checkpoints(Workspace.at(tmp_path, checkpoints=str(tmp_path / "file" / "x")))
     assert str(error.value) == (f"--checkpoints: {tmp_path}/file/x: {tmp_path}/file is not a "
                                 "folder; give a folder every machine can write to")
+
+
+def test_run_join_refuses_a_study_that_no_machine_started(tmp_path):
+    from tests.helpers import cli_inline
+
+    (tmp_path / "sweep.py").write_text(
+        'from cifar_search import Budget, Sweep\n'
+        'sweep = Sweep(name="joined", space={"parameters": {"dropout_rate": {"grid": [0.1]}}},'
+        ' model="dropout", budget=Budget(epochs=1), sampler="grid")\n')
+    result = cli_inline("run", "sweep.py", "--join", "--workspace", "ws", cwd=tmp_path,
+                        check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: --join: no study 'joined' in sqlite:///{tmp_path}/ws/optuna.db to join; start "
+        "it on one machine first (without --join)")
+    assert not (tmp_path / "ws").exists()  # nothing created

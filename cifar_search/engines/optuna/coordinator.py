@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from cifar_search.config.sweep import Sweep
 from cifar_search.engines.optuna import machines, recovery, scheduler
 from cifar_search.engines.optuna.machines import Machine
+from cifar_search.engines.optuna.peers import grid_to_queue, peers_of
 from cifar_search.engines.optuna.recorder import Recorder
 from cifar_search.engines.optuna.scheduler import Next, Plan, Running, Train, Verdict
 from cifar_search.engines.optuna.study import StudyStore, TakenOver, is_shared
@@ -88,8 +89,6 @@ class Coordinator:
         self.aborting = False
         self.shared = is_shared(workspace)
         self.machine = Machine.current(salted=self.shared)
-        self.beats = machines.liveness() if self.shared else None
-        self.last_beat: float | None = None
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -103,7 +102,8 @@ class Coordinator:
         the study existed."""
         if self.store.existed:  # a study made before its data was fingerprinted gets it now
             self.store.record_fingerprint()
-        self.recorder = open_recorder(self.store, self.sweep, self.workspace, self.plan,
+        self.peers = peers_of(self.store, self.plan, self.machine)
+        self.recorder = self.peers.recorder = open_recorder(self.store, self.sweep, self.workspace, self.plan,
                                       self.trial_dir, self.say, self.progress)
         self.tracker = self.recorder.tracker
         return self.store.existed
@@ -114,19 +114,13 @@ class Coordinator:
         else:
             self.say(f"new study {self.sweep.name!r}: {self.target} trials, "
                      f"{self.sweep.workers} worker(s), storage {self.workspace.shown_optuna_url}")
-        if self.shared:
-            where = (f"checkpoints in {self.workspace.checkpoints}" if self.workspace.checkpoints
-                     else "checkpoints on this machine only (--checkpoints DIR shares them)")
-            self.say(f"machine {self.machine.name}: heartbeat every {self.beats.heartbeat_s} s, "
-                     f"trials without one for {self.beats.grace_s} s are taken over; {where}")
+        for line in self.peers.lines(self.workspace):
+            self.say(line)
 
     # -- starting work ---------------------------------------------------------------------
 
     def _more_to_start(self) -> bool:
-        trials = self.store.view()
-        if self.shared and self.plan.grid is not None:  # grid points were queued at creation
-            return scheduler.queued(trials) and scheduler.more_to_start(self.plan, trials)
-        return scheduler.more_to_start(self.plan, trials)
+        return self.peers.may_start(self.store.view())
 
     def _ask(self) -> tuple[Any, dict[str, Any]] | None:
         """The next trial and its full parameters (grid points are queued exactly once: here
@@ -137,17 +131,11 @@ class Coordinator:
             if point is not None:
                 self.store.enqueue(point)
         trial = self.store.ask()
-        if self.shared:
-            trials = self.store.view()
-            mine = next(t for t in trials if t.number == trial.number)
-            if not machines.may_train(self.plan, trials, trial.number, mine.from_queue):
-                self.store.release(trial.number, requeue=mine.from_queue)
-                return None
+        if not self.peers.claim(trial.number):
+            return None
         params = self.sweep.space.suggest(trial)
-        attrs: dict[str, Any] = {Attr.PARAMS: params, Attr.MACHINE: self.machine.name}
-        if self.shared:
-            attrs[Attr.SAMPLER_SALT] = self.machine.salt
-        self.store.set_trial_attrs(trial.number, attrs)
+        self.store.set_trial_attrs(trial.number, {Attr.PARAMS: params,
+                                                  **self.peers.trial_attrs()})
         return trial, params
 
     def _saved_epochs(self, number: int) -> int | None:
@@ -293,7 +281,8 @@ class Coordinator:
 
     def _loop(self) -> None:
         while True:
-            self._keep_alive()
+            for number in self.peers.keep_alive(list(self.running)):
+                self._lose(number)
             self._give_work()
             if not self.pool.busy() and (self.stopping or self._nothing_left()):
                 return
@@ -308,20 +297,7 @@ class Coordinator:
         of a machine that stops beating."""
         if scheduler.next_work(False, self.running.values(), self._more_to_start) is not None:
             return False
-        return not self.shared or machines.study_over(self.plan, self.store.view())
-
-    def _keep_alive(self) -> None:
-        """Several machines: beat for the trials in flight here (dropping those another
-        machine ended meanwhile) and take over the trials of machines that stopped beating,
-        once per heartbeat interval."""
-        now = time.monotonic()
-        if not self.shared or not machines.heartbeat_due(self.last_beat, now,
-                                                          self.beats.heartbeat_s):
-            return
-        self.last_beat = now
-        for number in self.store.beat(list(self.running)):
-            self._lose(number)
-        recovery.take_over(self.recorder, self.store.fail_stale(), self.beats.grace_s)
+        return self.peers.may_leave()
 
     def _check_abort(self) -> None:
         """Stop at once (second Ctrl-C, SIGTERM) at a point where the stores are consistent."""
@@ -360,8 +336,8 @@ class Coordinator:
                 with signals_to(self._on_signal):
                     self._loop()
                     finished = scheduler.finished(self.store.view())
-                    self.finalises = self._elected(finished)
-                    if self.finalises and finished >= self.target:
+                    self.finalises = self.peers.elect(finished, self.stopping)
+                    if self.finalises and not self.stopping and finished >= self.target:
                         return evaluate_best(self.store, self.pool, self.data_dir, self.say,
                                              self._model_path)
             except KeyboardInterrupt:
@@ -370,34 +346,6 @@ class Coordinator:
                 if self.progress:
                     self.progress.close()
         return None
-
-    def _elected(self, finished: int) -> bool:
-        """Whether this machine finalises the study (summary, plots, test evaluation, the
-        parent run closed): with one machine, whenever it did not stop early; with several,
-        the one that holds the claim on the study once it is over."""
-        if self.stopping:
-            return not self.shared
-        if not self.shared:
-            return True
-        if not machines.may_claim(self.store.attr(StudyAttr.FINALISER), finished, time.time()):
-            return False
-        mine = machines.claim(self.machine, finished, time.time())
-        self.store.set_attr(StudyAttr.FINALISER, mine)
-        time.sleep(machines.CLAIM_SETTLE_S)
-        if not machines.may_finalise(self.store.attr(StudyAttr.FINALISER), mine):
-            return False
-        self._release_leftovers()
-        return True
-
-    def _release_leftovers(self) -> None:
-        """Retries queued beyond the target (a machine was taken over while another started a
-        trial in its place) are released, so that nothing is left waiting; a grid's points
-        stay queued for a later run with more trials."""
-        if self.plan.grid is not None or not scheduler.at_target(self.plan, [
-                t for t in self.store.view() if t.outcome != TrialOutcome.WAITING]):
-            return
-        for _ in range(sum(t.outcome == TrialOutcome.WAITING for t in self.store.view())):
-            self.store.release(self.store.ask().number, requeue=False)
 
     def _model_path(self, number: int, recorded: str) -> str:
         """Where this machine finds trial ``number``'s model, recorded at ``recorded`` by the
@@ -415,12 +363,12 @@ class Coordinator:
         lock = self.workspace.lock(self.sweep.name)
         try:
             self.store = StudyStore(self.sweep, self.workspace, data.identity(self.data_dir),
-                                    self.machine, self._grid_to_queue())
+                                    self.machine, grid_to_queue(self.plan, self.shared))
             if scheduler.nothing_to_do(self.plan, self.store.view(),
                                        self.store.attr(StudyAttr.FINALISED)):
                 return self._nothing_to_do()
             self._announce(self._open())
-            self.finalises = False
+            self.finalises = not self.shared  # one machine finalises even when stopped at once
             test = self._run_workers()
             if not self.finalises:  # another machine finalises, or this one was stopped
                 return self._leave()
@@ -428,14 +376,6 @@ class Coordinator:
             return self._close(best, test)
         finally:
             lock.close()
-
-    def _grid_to_queue(self) -> list[dict[str, Any]] | None:
-        """The grid points queued when the study is created on a shared storage (with one
-        machine they are queued one by one as trials start)."""
-        if not self.shared or self.plan.grid is None:
-            return None
-        return [{k: v for k, v in point.items() if k in self.plan.swept}
-                for point in self.plan.grid]
 
     def _leave(self) -> Outcome:
         """A machine that does not finalise leaves the parent run as it is (other machines
