@@ -75,7 +75,8 @@ def _stores(parser: argparse.ArgumentParser) -> None:
 def _workspace(args: argparse.Namespace) -> Any:
     from cifar_search.workspace import Workspace
 
-    return Workspace.at(args.workspace, args.storage, getattr(args, "tracking_uri", None))
+    return Workspace.at(args.workspace, args.storage, getattr(args, "tracking_uri", None),
+                        getattr(args, "checkpoints", None))
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,11 +123,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     sweep = _run_sweep(args)
     check_stores(_workspace(args))  # before anything is created
+    if args.join:
+        _check_joinable(args, sweep)
     progress = Progress()
     report = engines.get(sweep.engine).run(sweep, _workspace(args), progress.say, progress)
     for line in report.lines:
         print(line)
     return EXIT_INTERRUPTED if report.interrupted else 0
+
+
+def _check_joinable(args: argparse.Namespace, sweep: Any) -> None:
+    """``run --join``: the study exists already (another machine started it)."""
+    from cifar_search import engines
+    from cifar_search.errors import NoStudyError
+
+    workspace = _workspace(args)
+    if engines.get(sweep.engine).study(sweep, workspace) is None:
+        raise NoStudyError(f"--join: no study {sweep.name!r} in {workspace.shown_optuna_url} "
+                           "to join; start it on one machine first (without --join)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,7 +208,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     sweep, study = _load_study(args)
     workspace = _workspace(args)
-    live = workspace.running(sweep.name)
+    # on a shared storage other machines may be running it: their RUNNING trials are in
+    # flight (one that stops beating is taken over by the next machine that runs the sweep)
+    live = workspace.running(sweep.name) or workspace.shared
     problems = integrity.reconcile(study, RunReader.of(workspace, sweep.name), live)
     if args.repair and any(problem.fix for problem in problems):  # writes only to repair
         tracker = Tracker(workspace, sweep)
@@ -287,6 +303,11 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--register", action=argparse.BooleanOptionalAction, default=None,
                      help="register the best model in MLflow's Model Registry under the "
                           "sweep's name (default: on for the workspace's own store)")
+    run.add_argument("--checkpoints", metavar="URI",
+                     help="folder (path or file:// URI) for the trials' checkpoints and models, "
+                          "shared by every machine of a study (default: the workspace's trials/)")
+    run.add_argument("--join", action="store_true",
+                     help="join a study another machine started (refuses when there is none)")
     run.add_argument("--data", metavar="PATH",
                      help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or "
                           "an image folder train/<class>/, test/<class>/ (dir or .tar.gz); "
