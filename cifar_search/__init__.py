@@ -2,7 +2,8 @@
 MLflow.
 
 The public surface is small: sweep files build a :class:`Sweep` from :class:`Data`,
-:class:`Budget`, :class:`Objective`, :class:`Compute`, :class:`Sampler` and :class:`Pruner`;
+:class:`Budget`, :class:`Objective`, :class:`Compute`, :class:`Sampler`, :class:`Pruner` and
+:class:`Oracle` (engine ``kerastuner``);
 :func:`load_sweep` and :func:`load_space` read and validate files. Importing this package does
 not import TensorFlow.
 """
@@ -16,6 +17,7 @@ from cifar_search.config.sweep import (
     Data,
     EarlyStopping,
     Objective,
+    Oracle,
     Pruner,
     Sampler,
     Sweep,
@@ -32,6 +34,7 @@ __all__ = [
     "DataError",
     "EarlyStopping",
     "Objective",
+    "Oracle",
     "Pruner",
     "Sampler",
     "Space",

@@ -75,7 +75,8 @@ def _stores(parser: argparse.ArgumentParser) -> None:
 def _workspace(args: argparse.Namespace) -> Any:
     from cifar_search.workspace import Workspace
 
-    return Workspace.at(args.workspace, args.storage, getattr(args, "tracking_uri", None))
+    return Workspace.at(args.workspace, args.storage, getattr(args, "tracking_uri", None),
+                        getattr(args, "checkpoints", None))
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,6 +92,8 @@ def _sweep(args: argparse.Namespace) -> Any:
     from cifar_search.errors import ConfigError
 
     sweep = load_sweep(args.sweep)
+    if getattr(args, "engine", None) is not None and args.command not in ("run", "resume"):
+        sweep = sweep.override(engine=args.engine)  # run: with its other overrides
     if args.study_name is None:
         return sweep
     try:
@@ -107,6 +110,7 @@ def _run_sweep(args: argparse.Namespace) -> Any:
         engine=args.engine,
         as_written=True if args.as_written else None,
         mixed_precision=True if args.mixed_precision else None, xla=args.xla,
+        register=args.register,
     )
 
 
@@ -119,11 +123,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     sweep = _run_sweep(args)
     check_stores(_workspace(args))  # before anything is created
+    if args.join:
+        _check_joinable(args, sweep)
     progress = Progress()
     report = engines.get(sweep.engine).run(sweep, _workspace(args), progress.say, progress)
     for line in report.lines:
         print(line)
     return EXIT_INTERRUPTED if report.interrupted else 0
+
+
+def _check_joinable(args: argparse.Namespace, sweep: Any) -> None:
+    """``run --join``: the study exists already (another machine started it)."""
+    from cifar_search import engines
+    from cifar_search.errors import NoStudyError
+
+    workspace = _workspace(args)
+    if engines.get(sweep.engine).study(sweep, workspace) is None:
+        raise NoStudyError(f"--join: no study {sweep.name!r} in {workspace.shown_optuna_url} "
+                           "to join; start it on one machine first (without --join)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,7 +208,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     sweep, study = _load_study(args)
     workspace = _workspace(args)
-    live = workspace.running(sweep.name)
+    # on a shared storage other machines may be running it: their RUNNING trials are in
+    # flight (one that stops beating is taken over by the next machine that runs the sweep)
+    live = workspace.running(sweep.name) or workspace.shared
     problems = integrity.reconcile(study, RunReader.of(workspace, sweep.name), live)
     if args.repair and any(problem.fix for problem in problems):  # writes only to repair
         tracker = Tracker(workspace, sweep)
@@ -272,8 +291,8 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                      help="train every trial from the sweep's seed (a repeated candidate "
                           "takes its earlier result)")
     run.add_argument("--engine", choices=engines.names(),
-                     help="optuna trials (default) or scikeras in scikit-learn's "
-                          "GridSearchCV/RandomizedSearchCV")
+                     help="optuna trials (default), scikeras in scikit-learn's "
+                          "GridSearchCV/RandomizedSearchCV, or a KerasTuner oracle")
     run.add_argument("--as-written", action="store_true",
                      help="sklearn engine: compile with Adam inside the build function, as "
                           "the lesson did (reproduces its ignored optimizer grid)")
@@ -281,6 +300,14 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                      help="train with the mixed_float16 policy (GPUs)")
     run.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
                      help="compile the train step with XLA (default: Keras decides)")
+    run.add_argument("--register", action=argparse.BooleanOptionalAction, default=None,
+                     help="register the best model in MLflow's Model Registry under the "
+                          "sweep's name (default: on for the workspace's own store)")
+    run.add_argument("--checkpoints", metavar="URI",
+                     help="folder (path or file:// URI) for the trials' checkpoints and models, "
+                          "shared by every machine of a study (default: the workspace's trials/)")
+    run.add_argument("--join", action="store_true",
+                     help="join a study another machine started (refuses when there is none)")
     run.add_argument("--data", metavar="PATH",
                      help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or "
                           "an image folder train/<class>/, test/<class>/ (dir or .tar.gz); "
@@ -289,11 +316,21 @@ def _run_options(run: argparse.ArgumentParser) -> None:
 
 def _json_option(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", help="print one JSON object")
+    _engine_option(sub)
+
+
+def _engine_option(sub: argparse.ArgumentParser) -> None:
+    """``--engine`` on a command that reads a sweep's record: the engine that ran it."""
+    from cifar_search import engines
+
+    sub.add_argument("--engine", choices=engines.names(),
+                     help="read the record of this engine (default: the sweep file's)")
 
 
 def _check_options(check: argparse.ArgumentParser) -> None:
     check.add_argument("--repair", action="store_true",
                        help="fix what can be fixed (e.g. runs left RUNNING by a crash)")
+    _engine_option(check)
 
 
 def _export_options(export: argparse.ArgumentParser) -> None:
@@ -302,6 +339,7 @@ def _export_options(export: argparse.ArgumentParser) -> None:
     export.add_argument("--output", metavar="PATH",
                         help="file to write (default <sweep name>-trials.<format>); - for "
                              "stdout (csv and json)")
+    _engine_option(export)
 
 
 def _ui_options(ui: argparse.ArgumentParser) -> None:
@@ -342,8 +380,8 @@ def build_parser() -> Parser:
     for name, handler, text in (("status", cmd_status, "trials of a sweep's study"),
                                 ("best", cmd_best, "the best trial of a sweep's study")):
         _command(commands, name, handler, text, text[0].upper() + text[1:] + ".", _json_option)
-    _command(commands, "compare", cmd_compare, "both engines' candidates side by side",
-             "Both engines' candidates side by side: mean score, std, runs and rank per engine.",
+    _command(commands, "compare", cmd_compare, "every engine's candidates side by side",
+             "Every engine's candidates side by side: mean score, std, runs and rank per engine.",
              example="sweeps/optimizer_grid.py")
     _command(commands, "check", cmd_check, "reconcile Optuna trials with MLflow runs",
              "Reconcile Optuna trials with MLflow runs; exit 1 when they disagree.",

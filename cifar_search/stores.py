@@ -92,6 +92,7 @@ def check_stores(workspace: Workspace) -> None:
         ConfigError: --tracking-uri: 'garbage' is not a tracking URI cifar_search can use; ...
     """
     check_workspace(workspace)
+    check_checkpoints(workspace)
     _check_distinct(workspace)
     check_storage(workspace)
     check_tracking(workspace)
@@ -117,6 +118,21 @@ def check_workspace(workspace: Workspace) -> None:
         where = "is read-only" if existing == root else f"cannot be made in {existing}, " \
             "which is read-only"
         raise ConfigError("--workspace", f"{named} {where}; give a folder you can write to")
+
+
+def check_checkpoints(workspace: Workspace) -> None:
+    """The ``--checkpoints`` folder, when given, is a folder that can be written, or can be
+    made (creates nothing)."""
+    folder = workspace.checkpoints
+    if folder is None:
+        return
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        what = "is not a folder" if not existing.is_dir() else "cannot be written"
+        raise ConfigError("--checkpoints", f"{folder}: {existing} {what}; give a folder every "
+                          "machine can write to")
 
 
 def check_storage(workspace: Workspace) -> bool:
@@ -306,8 +322,11 @@ def _check_server_database(url: str, kind: StoreKind, flag: str) -> bool:
                           f"{kind.allowed}") from None
     except ImportError as error:
         driver = error.name or "driver"
+        fix = DRIVERS.get(driver, driver)
+        if driver == "psycopg":
+            fix = '"cifar_search[postgres]" (or pip install "psycopg[binary]")'
         raise ConfigError(flag, f"{masked(url)}: its database driver ({driver}) is not "
-                          f"installed; pip install {DRIVERS.get(driver, driver)}") from None
+                          f"installed; pip install {fix}") from None
     outcome: dict[str, object] = {}
 
     def connect() -> None:

@@ -5,7 +5,7 @@
       mlflow.db            MLflow runs (SQLite), unless --tracking-uri names another
       artifacts/<sweep>/   MLflow artifacts: plots, tables, models
       data/<source-key>/   decoded images as .npy, shared by every worker and sweep
-      trials/<sweep>/NNNNN model and files of each trial
+      trials/<sweep>/NNNNN model and files of each trial (in --checkpoints DIR when given)
       locks/<sweep>.lock   held by the process that runs the sweep
 """
 
@@ -95,15 +95,20 @@ class Workspace:
     tracking_uri: str | None = None
     named: str | None = None  # the folder as the user gave it (None: the default)
     tracking_from_env: bool = False  # tracking_uri came from $MLFLOW_TRACKING_URI
+    checkpoints: Path | None = None  # trial folders shared by several machines (--checkpoints)
 
     @classmethod
     def at(cls, root: str | Path | None = None, storage: str | None = None,
-           tracking_uri: str | None = None) -> "Workspace":
-        """The workspace at ``root`` (default ``mlruns``), with optional store overrides."""
+           tracking_uri: str | None = None, checkpoints: str | None = None) -> "Workspace":
+        """The workspace at ``root`` (default ``mlruns``), with optional store overrides and a
+        shared folder for the trials' checkpoints and models (a path or ``file://`` URI)."""
+        from cifar_search.model.checkpoint_store import checkpoints_folder
+
         from_env = not tracking_uri and bool(os.environ.get("MLFLOW_TRACKING_URI"))
         tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
+        shared = checkpoints_folder(checkpoints) if checkpoints else None
         return cls(Path(root or DEFAULT_WORKSPACE).resolve(), storage, tracking_uri,
-                   str(root) if root else None, from_env)
+                   str(root) if root else None, from_env, shared)
 
     @property
     def flags(self) -> str:
@@ -119,6 +124,12 @@ class Workspace:
     def mlflow_url(self) -> str:
         """The MLflow tracking URI."""
         return self.tracking_uri or _sqlite_url(self.root / MLFLOW_DB)
+
+    @property
+    def shared(self) -> bool:
+        """Whether the Optuna storage is a database server that several machines may share
+        (anything but SQLite): liveness is then by heartbeat rather than by this lock."""
+        return not self.optuna_url.startswith("sqlite:")
 
     @property
     def shown_optuna_url(self) -> str:
@@ -176,8 +187,8 @@ class Workspace:
         return self.root / "logs" / f"{sweep}.log"
 
     def trial_dir(self, sweep: str, number: int) -> Path:
-        """Files of one trial."""
-        return self.root / "trials" / sweep / f"{number:05d}"
+        """Files of one trial (under ``--checkpoints DIR`` when given)."""
+        return (self.checkpoints or self.root / "trials") / sweep / f"{number:05d}"
 
     def create(self) -> None:
         """Make the folders (idempotent)."""

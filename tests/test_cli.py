@@ -112,6 +112,60 @@ def test_optuna_trials_and_mlflow_runs_agree(grid_run):
     assert best["value"] == min(t["value"] for t in status["trials"])
 
 
+def test_runs_explain_themselves_in_the_mlflow_ui(grid_run):
+    folder, workspace, first, tiny_data = grid_run
+    client, runs = mlflow_runs(workspace, "tiny-grid")
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    best = min(children, key=lambda r: r.data.metrics["objective"])
+    assert [r.info.run_name for r in children if r.data.tags.get("best") == "true"] == [
+        best.info.run_name] and best.info.run_name.endswith(" (best)")
+    assert len({r.data.tags["mlflow.runColor"] for r in children}) == 3
+    by_rate = sorted(children, key=lambda r: float(r.data.params["dropout_rate"]))
+    assert by_rate[0].data.tags["mlflow.runColor"] == "#363dd9"  # the ramp's blue end
+    note = parent.data.tags["mlflow.note.content"]
+    assert f"(#/experiments/{parent.info.experiment_id}/runs/{best.info.run_id})" in note
+    assert "**Test accuracy** of trial " in note and "**Trials:** 3 (3 complete)" in note
+    assert client.get_experiment(parent.info.experiment_id).tags["mlflow.note.content"] == note
+    for run in runs:
+        assert run.data.tags["mlflow.source.name"] == "sweep.py"
+        (dataset,) = [d.dataset for d in run.inputs.dataset_inputs]
+        assert dataset.name == tiny_data.name and json.loads(dataset.profile) == {
+            "classes": 10, "test": 20, "train": 45, "validation": 15}
+    params = {k for r in runs for k in r.data.params}
+    assert not params & {k for r in runs for k in (*r.data.metrics, *r.data.tags)}
+    learning_rate = float(children[0].data.params["resolved.learning_rate"])
+    assert learning_rate == 0.001  # as asked, not float32's 0.0010000000474974513
+    experiments = client.search_experiments()  # active ones, as the UI lists them
+    assert [e.name for e in experiments] == ["tiny-grid"]
+
+
+def test_the_best_model_loads_back_from_the_model_registry(grid_run):
+    import mlflow
+    import numpy as np
+
+    folder, workspace, first, _ = grid_run
+    assert "best model registered: models:/tiny-grid/1 " in first.stdout
+    mlflow.set_tracking_uri(f"sqlite:///{workspace / 'mlflow.db'}")
+    try:
+        model = mlflow.pyfunc.load_model("models:/tiny-grid/1")
+        keras_model = mlflow.keras.load_model("models:/tiny-grid/latest")
+    finally:
+        mlflow.set_tracking_uri(None)
+    images = np.random.default_rng(0).random((3, 32, 32, 3), dtype=np.float32)
+    logits = model.predict(images)
+    assert logits.shape == (3, 10) and np.isfinite(logits).all()
+    assert np.allclose(keras_model.predict(images, verbose=0), logits, atol=1e-6)
+    client, runs = mlflow_runs(workspace, "tiny-grid")
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    (output,) = parent.outputs.model_outputs  # the UI's Models column
+    version = client.get_model_version("tiny-grid", "1")
+    assert version.run_id == parent.info.run_id
+    assert version.source == client.get_logged_model(output.model_id).artifact_location
+    assert tuple(model.metadata.signature.inputs.to_dict()[0]["tensor-spec"]["shape"]) == (
+        -1, 32, 32, 3)
+
+
 def test_running_again_resumes_instead_of_starting_over(grid_run):
     folder, workspace, _, tiny_data = grid_run
     again = cli("run", "sweep.py", "--workspace", workspace, "--data", "unused-when-cached",

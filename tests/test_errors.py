@@ -151,7 +151,7 @@ def sweep_error(tmp_path, body, space=SPACE):
          "same_seed: 'yes' is not allowed; same_seed is True or False"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "engine='keras')",
-         "engine: 'keras' is not allowed; engines are optuna, sklearn"),
+         "engine: 'keras' is not allowed; engines are optuna, sklearn, kerastuner"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "engine='sklearn', cv=1)",
          "cv: 1 is not allowed; cv is a whole number of folds >= 2"),

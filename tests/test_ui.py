@@ -1,6 +1,9 @@
 """``python -m cifar_search ui``: the lightest MLflow server, and a URL printed once it answers
 that lands in the model-training view."""
 
+import json
+import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -10,14 +13,26 @@ import urllib.request
 import pytest
 
 from cifar_search.tracking.mlflow import ui_command, ui_url
+from cifar_search.tracking.view import runs_view
 from cifar_search.workspace import Workspace
-from tests.helpers import cli_env
+from tests.helpers import cli, cli_env
 
 
 def test_the_url_lands_in_the_model_training_view_of_the_experiment():
     assert ui_url(5000, "7") == ("http://127.0.0.1:5000/#/experiments/7/runs?"
                                  "workflowType=machine_learning")
+    assert ui_url(5000, "7", "cifar-search") == (
+        "http://127.0.0.1:5000/#/experiments/7/runs?workflowType=machine_learning"
+        "&viewStateShareKey=cifar-search")
     assert ui_url(5000) == "http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
+
+
+def test_the_view_expands_the_parent_runs_and_shows_the_objective_and_swept_parameters():
+    view = json.loads(runs_view(["p1"], ["dropout_rate", "activation"], "val_accuracy"))
+    assert view["runsExpanded"] == {"p1": True}
+    assert view["selectedColumns"][:5] == [
+        "metrics.`objective`", "tags.`best`", "tags.`state`", "params.`dropout_rate`",
+        "params.`activation`"]
 
 
 def test_the_server_has_one_web_worker_and_no_job_execution(tmp_path):
@@ -25,6 +40,12 @@ def test_the_server_has_one_web_worker_and_no_job_execution(tmp_path):
     assert command[command.index("--workers") + 1] == "1"
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+
+
+def interruptible():
+    """Ctrl-C reaches the child even when this test runs where SIGINT is ignored (a
+    background job): Python turns SIGINT into KeyboardInterrupt only if it is not ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port():
@@ -38,7 +59,8 @@ def test_ui_prints_its_url_once_the_server_answers(tmp_path):
     port = free_port()
     ui = subprocess.Popen([sys.executable, "-m", "cifar_search", "ui", "--workspace", "ws",
                            "--port", str(port)], cwd=tmp_path, env=cli_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                          preexec_fn=interruptible)
     try:
         lines = [ui.stdout.readline() for _ in range(2)]
         url = f"http://127.0.0.1:{port}/#/experiments?workflowType=machine_learning"
@@ -48,3 +70,65 @@ def test_ui_prints_its_url_once_the_server_answers(tmp_path):
     finally:
         ui.send_signal(signal.SIGINT)
         assert ui.wait(timeout=60) == 0
+
+
+SWEEP = """
+from cifar_search import Budget, Data, Sweep
+
+sweep = Sweep(name="ui-grid", model="dropout", sampler="grid", seed=2,
+              space={"parameters": {"dropout_rate": {"grid": [0.2, 0.6]}}},
+              data=Data(validation=0.25), budget=Budget(epochs=1, batch_size=16))
+"""
+
+#: The browsers the test drives, by the names Debian's packages install.
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def browser():
+    """A headless Chromium; None where none is installed (CI installs one: then a failure)."""
+    found = next((path for name in BROWSERS if (path := shutil.which(name))), None)
+    if found is None and os.environ.get("CI"):
+        pytest.fail("no Chromium on PATH; .ci/run installs Debian's chromium package")
+    return found
+
+
+def rendered(chromium, url, screenshot=None):
+    """The page's DOM once its scripts have run (and a screenshot when asked)."""
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--window-size=1900,900", "--virtual-time-budget=20000"]
+    if screenshot:
+        subprocess.run([*command, f"--screenshot={screenshot}", url], capture_output=True,
+                       timeout=180, check=True)
+    return subprocess.run([*command, "--dump-dom", url], capture_output=True, text=True,
+                          timeout=180, check=True).stdout
+
+
+@pytest.mark.processes
+def test_the_printed_url_shows_the_trials_and_marks_the_best_in_a_real_browser(tmp_path,
+                                                                              tiny_data):
+    chromium = browser()
+    if chromium is None:
+        pytest.skip("no Chromium on PATH (apt-get install chromium)")
+    (tmp_path / "sweep.py").write_text(SWEEP)
+    cli("run", "sweep.py", "--data", tiny_data, "--workspace", "ws", cwd=tmp_path)
+    port = free_port()
+    ui = subprocess.Popen([sys.executable, "-m", "cifar_search", "ui", "sweep.py",
+                           "--workspace", "ws", "--port", str(port)], cwd=tmp_path,
+                          env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True, preexec_fn=interruptible)
+    try:
+        lines = [ui.stdout.readline() for _ in range(2)]
+        url = lines[1].split()[2]
+        assert url.endswith("/runs?workflowType=machine_learning&viewStateShareKey=cifar-search")
+        page = rendered(chromium, url)
+    finally:
+        ui.send_signal(signal.SIGINT)
+        ui.wait(timeout=60)
+    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", "ws",
+                            cwd=tmp_path).stdout)
+    best = min(status["trials"], key=lambda trial: trial["value"])["number"]
+    for trial in status["trials"]:  # every trial's run is listed, the best one named so
+        name = f"trial-{trial['number']:04d}" + (" (best)" if trial["number"] == best else "")
+        assert f">{name}<" in page
+    assert "Study <strong>ui-grid</strong>" in page  # the parent's description
+    assert ">objective<" in page and ">dropout_rate<" in page  # the view's columns

@@ -47,8 +47,8 @@ from cifar_search.config.families import (
 )
 from cifar_search.config.space import Fixed, Space, check_value, load_space
 
-__all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Objective", "Pruner",
-           "Sampler", "Sweep", "load_sweep", "with_settings"]
+__all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Objective", "Oracle",
+           "Pruner", "Sampler", "Sweep", "load_sweep", "with_settings"]
 
 #: Validation sets other than a fraction of the training images: ``test``, the whole test
 #: set (as tutorials that validate on it do: the validation score is then a test score);
@@ -69,6 +69,22 @@ PRUNERS = {
     "percentile": "PercentilePruner",
     "hyperband": "HyperbandPruner",
     "successive_halving": "SuccessiveHalvingPruner",
+}
+
+#: KerasTuner oracle kinds (engine ``kerastuner``) and the KerasTuner class behind each.
+ORACLES = {"random": "RandomSearchOracle", "grid": "GridSearchOracle",
+           "bayesian": "BayesianOptimizationOracle", "hyperband": "HyperbandOracle"}
+
+#: The options each oracle takes from a sweep: name -> (kind, least value). The objective,
+#: space, seed and number of trials come from the sweep itself; ``max_epochs`` defaults to
+#: ``budget.epochs``, and retries are the engine's (an interrupted trial continues).
+ORACLE_OPTIONS: dict[str, dict[str, tuple[str, float]]] = {
+    "random": {},
+    "grid": {},
+    "bayesian": {"num_initial_points": ("int", 1), "alpha": ("float", 0.0),
+                 "beta": ("float", 0.0)},
+    "hyperband": {"factor": ("int", 2), "hyperband_iterations": ("int", 1),
+                  "max_epochs": ("int", 1)},
 }
 
 MAX_WORKERS = 64
@@ -460,6 +476,47 @@ class Pruner(_OptunaPart):
 
 
 @dataclass(frozen=True)
+class Oracle:
+    """A KerasTuner oracle by kind, with keyword options for its class (engine ``kerastuner``;
+    seeded by the sweep, its space, objective and number of trials taken from the sweep).
+
+    Example:
+        >>> Oracle("hyperband", {"factor": 3}).kind
+        'hyperband'
+    """
+
+    kind: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    ENGINE: ClassVar[str] = "kerastuner"
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.kind, str) and self.kind in ORACLES, "oracle", self.kind,
+                 "oracles are " + ", ".join(ORACLES))
+        _require(isinstance(self.options, Mapping), "oracle.options", self.options,
+                 "options map the KerasTuner oracle's keyword arguments to values")
+        accepted = ORACLE_OPTIONS[self.kind]
+        for name, value in self.options.items():
+            _require(isinstance(name, str) and name in accepted, "oracle.options", name,
+                     f"{ORACLES[self.kind]} takes {', '.join(sorted(accepted)) or 'no options'} "
+                     "here (objective, space, seed and trials come from the sweep)")
+            kind, least = accepted[name]
+            fits = _is_int(value) if kind == "int" else (
+                (_is_int(value) or isinstance(value, float)) and value == value)
+            if not fits or not least <= value <= MAX_OPTION or (kind == "float" and value == least):
+                bound = f">= {least}" if kind == "int" else f"> {least:g}"
+                raise ConfigError("oracle.options", f"{name}={shown(value)} is not allowed; "
+                                  f"{ORACLES[self.kind]}'s {name} is "
+                                  f"{'a whole number' if kind == 'int' else 'a number'} "
+                                  f"{bound}, at most {MAX_OPTION}")
+
+    @property
+    def exhaustive(self) -> bool:
+        """Whether the oracle ends by itself (a grid, Hyperband's brackets): trials optional."""
+        return self.kind in ("grid", "hyperband")
+
+
+@dataclass(frozen=True)
 class Sweep:
     """One sweep: everything a study needs, validated when constructed.
 
@@ -482,8 +539,11 @@ class Sweep:
             (Optuna: each seed its own MLflow run; sklearn engine: folds x seeds). With a
             pruner, the pruner judges a trial's first seed epoch by epoch and the other seeds
             start only once it completes, so a pruned trial costs one partial run.
-        engine: ``optuna`` (trials in worker processes, train/validation split) or ``sklearn``
-            (scikeras KerasClassifier in GridSearchCV / RandomizedSearchCV, cross-validated).
+        engine: ``optuna`` (trials in worker processes, train/validation split), ``sklearn``
+            (scikeras KerasClassifier in GridSearchCV / RandomizedSearchCV, cross-validated)
+            or ``kerastuner`` (a KerasTuner oracle chooses, the same worker processes train).
+        oracle: engine ``kerastuner``'s oracle, a kind name or an :class:`Oracle` with
+            options; None takes the sampler's kind (``grid`` or ``random``).
         cv: the sklearn engine's number of cross-validation folds.
         n_jobs: the sklearn engine's parallel fits (joblib processes); None uses ``workers``.
         as_written: sklearn engine only: compile the model with Adam inside the build function
@@ -493,6 +553,8 @@ class Sweep:
         compute: mixed precision, XLA and GPU memory (see :class:`Compute`).
         augmentation: random flips, shifts, rotations and zooms of the training images (see
             :class:`Augmentation`); None for none unless the space sets them.
+        register: register the best model in MLflow's Model Registry under the sweep's name;
+            None: on for the workspace's own store, off for a tracking server.
         source: the file this sweep was loaded from (set by :func:`load_sweep`).
     """
 
@@ -510,11 +572,13 @@ class Sweep:
     same_seed: bool = False
     repeats: int = 1
     engine: str = "optuna"
+    oracle: Oracle | str | None = None
     cv: int = 3
     n_jobs: int | None = None
     as_written: bool = False
     compute: Compute = field(default_factory=Compute)
     augmentation: Augmentation | None = None
+    register: bool | None = None
     source: str | None = None
 
     def __post_init__(self) -> None:
@@ -525,6 +589,8 @@ class Sweep:
             object.__setattr__(self, "sampler", Sampler(self.sampler))
         if isinstance(self.pruner, str):
             object.__setattr__(self, "pruner", Pruner(self.pruner))
+        if isinstance(self.oracle, str):
+            object.__setattr__(self, "oracle", Oracle(self.oracle))
         _require(isinstance(self.name, str) and bool(self.name)
                  and all(c.isalnum() or c in "-_." for c in self.name)
                  and len(self.name) <= MAX_NAME and not self.name.startswith("."),
@@ -538,10 +604,14 @@ class Sweep:
                          ("sampler", Sampler), ("pruner", Pruner), ("compute", Compute)):
             value = getattr(self, key)
             _require(isinstance(value, cls), key, value, f"{key} is a {cls.__name__}(...)")
+        _require(self.oracle is None or isinstance(self.oracle, Oracle), "oracle", self.oracle,
+                 "oracle is an oracle kind, an Oracle(...) or None")
         _require(self.trials is None or (_is_int(self.trials) and 1 <= self.trials <= MAX_TRIALS),
                  "trials", self.trials, f"trials is a whole number >= 1, at most {MAX_TRIALS}")
-        _require(self.trials is not None or self.sampler.kind == "grid", "trials", self.trials,
-                 f"sampler {self.sampler.kind!r} needs a number of trials")
+        ends = self.sampler.kind == "grid" if self.oracle is None else self.oracle.exhaustive
+        _require(self.trials is not None or ends, "trials", self.trials,
+                 f"{'sampler' if self.oracle is None else 'oracle'} "
+                 f"{(self.oracle or self.sampler).kind!r} needs a number of trials")
         _require(_is_int(self.workers) and 1 <= self.workers <= MAX_WORKERS, "workers",
                  self.workers, f"workers is a whole number from 1 to {MAX_WORKERS}")
         _require(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "seed", self.seed,
@@ -550,6 +620,8 @@ class Sweep:
                  "same_seed is True or False")
         _require(_is_int(self.repeats) and 1 <= self.repeats <= MAX_REPEATS, "repeats",
                  self.repeats, f"repeats is a whole number from 1 to {MAX_REPEATS}")
+        _require(self.register is None or isinstance(self.register, bool), "register",
+                 self.register, "register is True, False or None (on for the workspace's store)")
         self._check_optuna_parts()
         self._check_engine()
 
@@ -593,6 +665,8 @@ class Sweep:
                  "engine", self.engine,
                  "data.classes, a test-set validation, early_stopping and data_parallel are "
                  "settings of the optuna engine")
+        _require(self.oracle is None or self.engine == Oracle.ENGINE, "oracle", self.oracle,
+                 f"an oracle is a KerasTuner setting; it needs engine {Oracle.ENGINE!r}")
         engines.get(self.engine).check(self)
 
     @property
@@ -609,7 +683,7 @@ class Sweep:
         """A copy with command-line overrides (``None`` values are ignored), re-validated.
 
         Keys: trials, workers, epochs, subset, data (a source path), repeats, same_seed, engine,
-        as_written, mixed_precision, xla.
+        as_written, mixed_precision, xla, register.
         """
         changes = {k: v for k, v in changes.items() if v is not None}
         given = set(changes)
@@ -661,7 +735,9 @@ class Sweep:
                     workers=self.workers, data_source=self.data.source, repeats=self.repeats,
                     same_seed=self.same_seed,
                     engine=self.engine, cv=self.cv, n_jobs=self.n_jobs,
-                    as_written=self.as_written, compute=dataclasses.asdict(self.compute))
+                    oracle=None if self.oracle is None else dataclasses.asdict(self.oracle),
+                    as_written=self.as_written, compute=dataclasses.asdict(self.compute),
+                    register=self.register)
         return json.dumps(data, indent=2, sort_keys=True, default=str)
 
 

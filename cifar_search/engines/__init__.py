@@ -5,7 +5,7 @@ scikit-learn or KerasTuner.
 
 Example:
     >>> names()
-    ('optuna', 'sklearn')
+    ('optuna', 'sklearn', 'kerastuner')
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 REGISTRY = {
     "optuna": "cifar_search.engines.optuna:OptunaEngine",
     "sklearn": "cifar_search.engines.sklearn:SklearnEngine",
+    "kerastuner": "cifar_search.engines.kerastuner:KerasTunerEngine",
 }
 
 

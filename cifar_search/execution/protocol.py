@@ -74,10 +74,12 @@ class TrialTask:
 
 @dataclass(frozen=True)
 class EvaluateTask:
-    """Evaluate a saved model on the test set."""
+    """Evaluate a saved model on the test set (and save it as an MLflow Model folder in
+    ``mlflow_model_dir`` when given)."""
 
     model_path: str
     data_dir: str
+    mlflow_model_dir: str | None = None
 
 
 @dataclass(frozen=True)

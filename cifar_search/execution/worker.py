@@ -94,9 +94,24 @@ def _evaluate(conn: Connection, task: EvaluateTask) -> None:
     from cifar_search.model import train
 
     try:
-        conn.send(Evaluated(train.evaluate(task.model_path, task.data_dir)))
+        results = train.evaluate(task.model_path, task.data_dir)
+        if task.mlflow_model_dir:
+            results["mlflow_model"] = str(_save_mlflow_model(task))
+        conn.send(Evaluated(results))
     except Exception as error:
         conn.send(Failed(None, *_failure(error)))
+
+
+def _save_mlflow_model(task: EvaluateTask) -> Path:
+    """The evaluated model as an MLflow Model folder, two test images as its examples."""
+    import keras
+
+    from cifar_search.model import data
+    from cifar_search.tracking.mlflow import save_keras_model
+
+    model = keras.models.load_model(task.model_path)
+    examples = data.load_test(Path(task.data_dir))[0][:2]
+    return save_keras_model(model, Path(task.mlflow_model_dir), examples)
 
 
 def _die_with_parent() -> None:

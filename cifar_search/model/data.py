@@ -43,7 +43,7 @@ __all__ = ["ACCEPTED", "ARRAY_NAMES", "BATCH_FILES", "CIFAR10_CLASSES", "DIGEST_
            "MAX_DECODED_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "MAX_IMAGE_SIDE", "MIB",
            "MIN_CLASSES", "SPLITS", "STALE_SECONDS", "TRAIN_BATCHES", "Split", "identity",
            "class_names", "load_split", "load_test", "prepare", "prepared", "read_meta",
-           "resolve_source"]
+           "resolve_source", "split_sizes"]
 
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 KERAS_KEY = "keras-cifar10"
@@ -347,6 +347,22 @@ def _test_part(cache_dir: Path, pick: np.ndarray | None, validation: float | str
         half = len(order) // 2
         index = np.sort(order[:half] if validating else order[half:])
     return x[index], y[index]
+def split_sizes(n: int, validation: float | str, subset: int | None) -> dict[str, int]:
+    """How many images train and validate: ``subset`` of the ``n`` (all when None), the last
+    ``round(validation * images)`` of them (at least 1 when ``validation > 0``) validating;
+    none of them with ``validation="test"`` or ``"test_half"`` (the test set validates).
+
+    Example:
+        >>> split_sizes(50000, 0.2, None)
+        {'train': 40000, 'validation': 10000}
+    """
+    images = min(max(int(subset), 0), n) if subset is not None else n
+    if validation in TEST_VALIDATION:  # the test set validates: every image trains
+        return {"train": images, "validation": 0}
+    n_val = round(validation * images)
+    if validation > 0:
+        n_val = max(n_val, 1)
+    return {"train": images - n_val, "validation": n_val}
 
 
 def _split_indices(n: int, validation: float, subset: int | None, seed: int,
@@ -364,9 +380,7 @@ def _split_indices(n: int, validation: float, subset: int | None, seed: int,
             raise DataError(f"{cache_dir}: subset {subset} is more than the {n} training "
                             "images; give a smaller subset or none")
         order = order[:max(int(subset), 0)]
-    n_val = round(validation * len(order))
-    if validation > 0:
-        n_val = max(n_val, 1)
+    n_val = split_sizes(len(order), validation, None)["validation"]
     if n_val >= len(order):
         raise DataError(f"{cache_dir}: validation {validation} of {len(order)} images leaves no "
                         "training image; use more images or a smaller validation fraction")

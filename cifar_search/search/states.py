@@ -14,7 +14,8 @@ from typing import Any
 
 class TrialOutcome(enum.StrEnum):
     """How a trial stands. ``INTERRUPTED`` is an Optuna FAIL whose sweep stopped under it (its
-    parameters are queued again); the other failed trials failed for a reason of their own."""
+    parameters are queued again), or whose machine stopped beating (taken over by another);
+    the other failed trials failed for a reason of their own."""
 
     COMPLETE = "complete"
     PRUNED = "pruned"
@@ -65,6 +66,9 @@ class Attr(enum.StrEnum):
     EPOCHS_TRAINED = "epochs_trained"
     RESUMED_AT_EPOCH = "resumed_at_epoch"  # epochs taken over from a predecessor's checkpoint
     WORKER_PID = "worker_pid"
+    MACHINE = "machine"                    # host:pid of the coordinator that ran the trial
+    SAMPLER_SALT = "sampler_salt"          # its sampler's salt (several machines)
+    RELEASED = "released"                  # asked for beyond the target, released untrained
 
 
 class StudyAttr(enum.StrEnum):
@@ -76,6 +80,7 @@ class StudyAttr(enum.StrEnum):
     MLFLOW_TOKEN = "mlflow_token"                  # tag of the parent run, set before it exists
     TEST_EVALUATED_TRIAL = "test_evaluated_trial"  # the best trial evaluated on the test set
     FINALISED = "finalised"                        # finished trials when last summarised
+    FINALISER = "finaliser"                        # the machine that claimed finalisation
 
 
 class Tag(enum.StrEnum):
@@ -104,6 +109,11 @@ class Tag(enum.StrEnum):
     REQUESTED_OPTIMIZER = "requested_optimizer"
     BEST_CANDIDATE = "best_candidate"         # on a search's parent run
     BEST_TRAINED_OPTIMIZER = "best_trained_optimizer"
+    BEST = "best"                             # "true" on the best trial's run
+    NOTE = "mlflow.note.content"              # a run's or experiment's markdown description
+    RUN_COLOR = "mlflow.runColor"             # a run's colour in the UI's charts
+    SOURCE_NAME = "mlflow.source.name"        # the sweep file, the UI's Source column
+    SOURCE_TYPE = "mlflow.source.type"
 
 
 class RunKind(enum.StrEnum):
@@ -133,6 +143,9 @@ def outcome_of(trial: Any) -> TrialOutcome:
         <TrialOutcome.INTERRUPTED: 'interrupted'>
     """
     if trial.state.name == "FAIL":
-        interrupted = trial.user_attrs.get(Attr.INTERRUPTED)
-        return TrialOutcome.INTERRUPTED if interrupted else TrialOutcome.FAILED
+        attrs = trial.user_attrs
+        # a trial failed by a heartbeat check carries no reason: its machine stopped beating
+        lost = Attr.MACHINE in attrs and Attr.FAIL_REASON not in attrs
+        return (TrialOutcome.INTERRUPTED if attrs.get(Attr.INTERRUPTED) or lost
+                else TrialOutcome.FAILED)
     return _OUTCOME_OF_STATE[trial.state.name]

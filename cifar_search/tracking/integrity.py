@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from cifar_search.search.states import Attr, StudyAttr, Tag, TrialOutcome, outcome_of
+from cifar_search.search.states import Attr, RunKind, StudyAttr, Tag, TrialOutcome, outcome_of
 
 if TYPE_CHECKING:
     import optuna
@@ -55,9 +55,9 @@ def disagreements(trials: Iterable[Any], runs: Mapping[str, "RunRecord"],
     problems: list[Problem] = []
     claimed: set[str] = set()
     for trial in trials:
-        if outcome_of(trial) == TrialOutcome.WAITING:
-            continue
-        run_id = trial.user_attrs.get(Attr.MLFLOW_RUN_ID)
+        if outcome_of(trial) == TrialOutcome.WAITING or trial.user_attrs.get(Attr.RELEASED):
+            continue  # a released trial never started: several machines asked at once
+        run_id = trial.user_attrs.get(Attr.MLFLOW_RUN_ID) or _taken_over_run(trial, runs)
         if run_id is None or run_id not in runs:
             problems.append(Problem(f"trial {trial.number} has no MLflow run"))
             continue
@@ -68,6 +68,17 @@ def disagreements(trials: Iterable[Any], runs: Mapping[str, "RunRecord"],
             fix = "KILLED" if run.status == "RUNNING" and not live else None
             problems.append(Problem(f"run {run_id} ({run.name}) belongs to no trial", run_id, fix))
     return problems
+
+
+def _taken_over_run(trial: Any, runs: Mapping[str, "RunRecord"]) -> str | None:
+    """The run of a trial that another machine took over before its own recorded the run id
+    (a finished trial's attributes cannot be written any more): found by its trial number."""
+    if outcome_of(trial) != TrialOutcome.INTERRUPTED:
+        return None
+    number = str(trial.number)
+    return next((run_id for run_id, run in runs.items()
+                 if run.tags.get(Tag.TRIAL_NUMBER) == number
+                 and run.tags.get(Tag.KIND) != RunKind.SEED), None)
 
 
 def _compare(trial: Any, run: "RunRecord", live: bool) -> list[Problem]:

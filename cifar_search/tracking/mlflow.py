@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # a server's run links
 
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
@@ -57,17 +58,79 @@ def _tags(tags: Mapping[Any, Any]) -> dict[str, str]:
 
 
 def sweep_params(sweep: Sweep) -> dict[str, Any]:
-    """The sweep's settings that the parent run of every engine records as params."""
+    """The sweep's settings that the parent run of every engine records as params (named so
+    that no param shares a name with a metric or tag of any run: the child runs log the metric
+    ``objective`` and the tag ``seed``)."""
     return {
         "model": sweep.model, "sampler": sweep.sampler.kind, "epochs": sweep.budget.epochs,
-        "batch_size": sweep.budget.batch_size, "objective": sweep.objective.metric,
-        "direction": sweep.objective.direction, "seed": sweep.seed, "subset": sweep.data.subset,
-        "space": json.dumps(sweep.space.to_dict(), sort_keys=True),
+        "batch_size": sweep.budget.batch_size, "objective_metric": sweep.objective.metric,
+        "direction": sweep.objective.direction, "sweep_seed": sweep.seed,
+        "subset": sweep.data.subset, "space": json.dumps(sweep.space.to_dict(), sort_keys=True),
     }
+
+
+def readable(value: Any) -> Any:
+    """A value read back from Keras as it was asked: floats (float32 inside Keras) to 7
+    significant digits, e.g. 0.0010000000474974513 -> 0.001; others unchanged."""
+    if isinstance(value, float):
+        return float(f"{value:.7g}")
+    return value
+
+
+def source_tags(sweep: Sweep) -> dict[str, str]:
+    """The sweep file as the run's source (the UI's Source column)."""
+    return {Tag.SOURCE_NAME: str(sweep.source or sweep.name), Tag.SOURCE_TYPE: "LOCAL"}
+
+
+def registers(sweep: Sweep, workspace: Workspace) -> bool:
+    """Whether the best model is registered in the Model Registry: the sweep's ``register``,
+    by default on for the workspace's own store and off for a tracking server."""
+    return sweep.register if sweep.register is not None else workspace.own_tracking
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """The data a study trains on, as MLflow's dataset input of its runs.
+
+    Attributes:
+        name: the source's name, e.g. ``cifar10-images`` (``CIFAR-10`` when downloaded).
+        source: where it was read from, as given.
+        digest: the first characters of the decoded pixels' digest (MLflow keeps 36).
+        profile: split sizes and classes, as JSON.
+    """
+
+    name: str
+    source: str
+    digest: str
+    profile: str
+
+    @classmethod
+    def of(cls, sweep: Sweep, identity: Mapping[str, Any] | None) -> "DatasetInfo | None":
+        """From the sweep's data source and the data's identity (see
+        :func:`cifar_search.model.data.identity`); None without an identity."""
+        from cifar_search.model.data import split_sizes
+
+        if not identity:
+            return None
+        source = str(sweep.data.source) if sweep.data.source else "keras.datasets.cifar10"
+        name = Path(source).name.split(".")[0] if sweep.data.source else "CIFAR-10"
+        digest = str(identity["digest"]).removeprefix("sha256:")[:16]
+        sizes = split_sizes(int(identity["train"]), sweep.data.validation, sweep.data.subset)
+        profile = {**sizes, "test": int(identity["test"]), "classes": len(identity["classes"])}
+        return cls(name, source, digest, json.dumps(profile, sort_keys=True))
 
 
 #: The most child runs a study's parent run is read with.
 MAX_RUNS = 50_000
+
+#: Where the best model goes: the parent run's ``best_model/`` folder (the Keras file) and an
+#: MLflow Model of this name, registered under the sweep's name.
+BEST_MODEL = "best_model"
+
+
+def trial_run_name(number: int, best: bool = False) -> str:
+    """A trial's run name, ``trial-0003`` (``trial-0003 (best)`` for the best trial)."""
+    return f"trial-{number:04d}" + (" (best)" if best else "")
 
 
 @dataclass(frozen=True)
@@ -139,6 +202,12 @@ class RunReader:
                 return {}
             raise
 
+    def tags(self, run_id: str | None) -> dict[str, str]:
+        """A run's tags; empty when there is no run."""
+        if not run_id or self.client is None:
+            return {}
+        return dict(self.client.get_run(run_id).data.tags)
+
     def child_runs(self, parent_id: str) -> dict[str, RunRecord]:
         """The runs nested in ``parent_id`` (a study's trials), by run id."""
         if self.client is None or self.experiment_id is None:
@@ -184,10 +253,13 @@ class Tracker(RunReader):
         sweep: the sweep; its name is the experiment name.
     """
 
-    def __init__(self, workspace: Workspace, sweep: Sweep) -> None:
+    def __init__(self, workspace: Workspace, sweep: Sweep,
+                 dataset: DatasetInfo | None = None) -> None:
         workspace.create_mlflow_store()
         super().__init__(workspace.mlflow_url, _artifacts(workspace, sweep.name))
         self.sweep = sweep
+        self.dataset = dataset
+        self.register = registers(sweep, workspace)
         self.experiment_id = self._experiment(workspace)
         self.parent_id: str | None = None
 
@@ -228,10 +300,12 @@ class Tracker(RunReader):
     def _create_parent(self, token: str) -> str:
         sweep = self.sweep
         tags = {Tag.KIND: RunKind.STUDY, Tag.STUDY_NAME: sweep.name,
-                Tag.SWEEP_FILE: str(sweep.source or ""), Tag.STUDY_TOKEN: token}
+                Tag.SWEEP_FILE: str(sweep.source or ""), Tag.STUDY_TOKEN: token,
+                **source_tags(sweep)}
         run = self.client.create_run(self.experiment_id, run_name=sweep.name, tags=_tags(tags))
         self.parent_id = run.info.run_id
         self._log_parent_params()
+        self._log_dataset(self.parent_id)
         return self.parent_id
 
     def _log_parent_params(self) -> None:
@@ -254,15 +328,19 @@ class Tracker(RunReader):
     def start_trial(self, number: int, params: Mapping[str, Any], seed: int,
                     retry_of: int | None = None, continues: int | None = None) -> str:
         """Create the child run of trial ``number``; return its id."""
+        from cifar_search.tracking.colours import running_colour
+
         tags = {Tag.PARENT_RUN_ID: self.parent_id, Tag.TRIAL_NUMBER: number,
-                Tag.STUDY_NAME: self.sweep.name, Tag.STATE: TrialOutcome.RUNNING, Tag.SEED: seed}
+                Tag.STUDY_NAME: self.sweep.name, Tag.STATE: TrialOutcome.RUNNING, Tag.SEED: seed,
+                Tag.RUN_COLOR: running_colour(number), **source_tags(self.sweep)}
         if retry_of is not None:
             tags[Tag.RETRY_OF] = retry_of
         if continues is not None:
             tags[Tag.CONTINUES] = continues
-        run = self.client.create_run(self.experiment_id, run_name=f"trial-{number:04d}",
+        run = self.client.create_run(self.experiment_id, run_name=trial_run_name(number),
                                      tags=_tags(tags))
         self._log(run.info.run_id, params=params)
+        self._log_dataset(run.info.run_id)
         return run.info.run_id
 
     def recorded_run(self, number: int, params: Mapping[str, Any], seed: int) -> str:
@@ -278,7 +356,7 @@ class Tracker(RunReader):
         """Create the run of one seed of a repeated trial, nested in the trial's run."""
         tags = {Tag.PARENT_RUN_ID: trial_run_id, Tag.TRIAL_NUMBER: number,
                 Tag.STUDY_NAME: self.sweep.name, Tag.STATE: TrialOutcome.RUNNING, Tag.SEED: seed,
-                Tag.REPEAT: repeat, Tag.KIND: RunKind.SEED}
+                Tag.REPEAT: repeat, Tag.KIND: RunKind.SEED, **source_tags(self.sweep)}
         run = self.client.create_run(self.experiment_id,
                                      run_name=f"trial-{number:04d}-seed-{repeat}",
                                      tags=_tags(tags))
@@ -307,8 +385,12 @@ class Tracker(RunReader):
         if reason:
             tags[Tag.FAIL_REASON] = reason
         self._log(run_id, metrics=metrics, tags=tags,
-                  params={f"resolved.{k}": v for k, v in info.items()})
+                  params={f"resolved.{k}": readable(v) for k, v in info.items()})
         self.client.set_terminated(run_id, status=outcome.run_status)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """An engine's own tags on a run (e.g. KerasTuner's trial id, bracket and round)."""
+        self._log(run_id, tags=tags)
 
     def kill_run(self, run_id: str, reason: str) -> None:
         """Mark a run left behind by an interruption as killed."""
@@ -333,12 +415,106 @@ class Tracker(RunReader):
         self.log_artifacts(self.parent_id, files)
 
     def log_best_model(self, results: Mapping[str, Any], model_path: Path,
-                       files: list[Path]) -> None:
-        """Test-set results, confusion matrix and the best model on the parent run."""
+                       files: list[Path], mlflow_model: Path | None = None) -> str | None:
+        """Test-set results, confusion matrix and the best model on the parent run; the
+        model's MLflow Model folder (``mlflow_model``, see :func:`save_keras_model`) as a
+        logged model of the parent run, registered under the sweep's name when
+        :attr:`register`. Return the registered version (None when not registered)."""
         self._log(self.parent_id, metrics={k: results[k] for k in ("test_loss", "test_accuracy")},
                   tags={Tag.BEST_MODEL_TRIAL: results["trial"]})
-        self.log_artifacts(self.parent_id, [model_path], "best_model")
+        self.log_artifacts(self.parent_id, [model_path], BEST_MODEL)
         self.log_artifacts(self.parent_id, files)
+        if mlflow_model is None:
+            return None
+        model = self._log_model(mlflow_model, results["trial"])
+        return self._register(model) if self.register else None
+
+    def _log_model(self, folder: Path, trial: int) -> Any:
+        """A saved MLflow Model folder as a logged model of the parent run (the UI's Models
+        column); the logged model. No TensorFlow here: the folder was saved by a worker."""
+        from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+        from mlflow.models import Model
+
+        model = self.client.create_logged_model(
+            self.experiment_id, name=BEST_MODEL, source_run_id=self.parent_id,
+            tags={"trial": str(trial), "study": self.sweep.name})
+        described = Model.load(str(folder / "MLmodel"))
+        described.model_id, described.run_id = model.model_id, self.parent_id
+        described.artifact_path = model.artifact_location
+        described.save(str(folder / "MLmodel"))
+        self.client.log_model_artifacts(model.model_id, str(folder))
+        self.client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+        self.client.log_outputs(self.parent_id, [LoggedModelOutput(model.model_id, step=0)])
+        return model
+
+    def _register(self, model: Any) -> str:
+        """A new version of the registered model named after the sweep; its number."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.create_registered_model(
+                self.sweep.name, description=f"Best models of the sweep {self.sweep.name}")
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        version = self.client.create_model_version(
+            self.sweep.name, source=model.artifact_location, run_id=self.parent_id,
+            model_id=model.model_id)
+        return str(version.version)
+
+    def describe(self, markdown: str) -> None:
+        """The study's description, on its parent run and its experiment."""
+        self._log(self.parent_id, tags={Tag.NOTE: markdown})
+        self.client.set_experiment_tag(self.experiment_id, Tag.NOTE, markdown)
+
+    def save_view(self) -> None:
+        """The UI's first view of the experiment's runs (see :mod:`cifar_search.tracking.view`):
+        every study's parent run expanded, the objective and swept parameters as columns."""
+        from cifar_search.tracking.view import VIEW_TAG, runs_view
+
+        parents = self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`{Tag.KIND}` = '{RunKind.STUDY}'",
+            max_results=MAX_RUNS)
+        view = runs_view([run.info.run_id for run in parents], self.sweep.space.swept(),
+                         self.sweep.objective.metric)
+        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG, view)
+
+    def mark_runs(self, best_run: str | None, colours: Mapping[str, str]) -> None:
+        """Tag the best trial's run ``best=true`` and name it so (tag and name leave a run that
+        is no longer best), and give each trial's run its colour; writes only what changes.
+
+        Args:
+            best_run: the best trial's run id, or None.
+            colours: a colour per run id (see :mod:`cifar_search.tracking.colours`).
+        """
+        for run in self.child_runs(self.parent_id).values():
+            number = run.tags.get(Tag.TRIAL_NUMBER)
+            if number is None:
+                continue
+            is_best = run.run_id == best_run
+            tags = {}
+            if colours.get(run.run_id, run.tags.get(Tag.RUN_COLOR)) != run.tags.get(Tag.RUN_COLOR):
+                tags[Tag.RUN_COLOR] = colours[run.run_id]
+            if is_best and run.tags.get(Tag.BEST) != "true":
+                tags[Tag.BEST] = "true"
+            if tags:
+                self._log(run.run_id, tags=tags)
+            name = trial_run_name(int(number), is_best)
+            if run.name != name:
+                self.client.update_run(run.run_id, name=name)
+            if not is_best and Tag.BEST in run.tags:
+                self.client.delete_tag(run.run_id, Tag.BEST)
+
+    def _log_dataset(self, run_id: str) -> None:
+        """The study's data as the run's dataset input (the UI's Dataset column)."""
+        if self.dataset is None:
+            return
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        info = self.dataset
+        dataset = Dataset(info.name, info.digest, "local", info.source, profile=info.profile)
+        self.client.log_inputs(run_id, [DatasetInput(
+            dataset, [InputTag("mlflow.data.context", "training")])])
 
     def log_artifacts(self, run_id: str, paths: Sequence[Path], folder: str | None = None) -> None:
         """Files at the top of a run's artifacts (or in its ``folder``), under their own
@@ -380,12 +556,15 @@ class Tracker(RunReader):
 
 
 def create_store(url: str, artifact_root: str) -> None:
-    """Build the schema of an empty SQL tracking store at ``url`` whose default experiment
-    keeps its artifacts in ``artifact_root`` (see
+    """Build the schema of an empty SQL tracking store at ``url`` with ``artifact_root`` as its
+    default artifact root, and delete its empty "Default" experiment (every run goes to a
+    sweep's experiment; see
     :meth:`cifar_search.workspace.Workspace.create_mlflow_store`)."""
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    SqlAlchemyStore(url, artifact_root).engine.dispose()
+    store = SqlAlchemyStore(url, artifact_root)
+    store.delete_experiment(store.DEFAULT_EXPERIMENT_ID)  # runs go to the sweeps' experiments
+    store.engine.dispose()
 
 
 #: The MLflow UI's page of an experiment's runs in the model-training view (MLflow 3 opens
@@ -407,10 +586,12 @@ def ui_command(workspace: Workspace, port: int) -> tuple[list[str], dict[str, st
     return command, {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
-def ui_url(port: int, experiment_id: str | None = None) -> str:
-    """Where a user lands: the experiment's runs (model-training view), or all experiments."""
+def ui_url(port: int, experiment_id: str | None = None, view: str | None = None) -> str:
+    """Where a user lands: the experiment's runs (model-training view) in the shared view
+    ``view`` when given (see :mod:`cifar_search.tracking.view`), or all experiments."""
     path = UI_EXPERIMENT.format(id=experiment_id) if experiment_id else UI_EXPERIMENTS
-    return f"http://127.0.0.1:{port}{path}"
+    shared = f"&viewStateShareKey={view}" if experiment_id and view else ""
+    return f"http://127.0.0.1:{port}{path}{shared}"
 
 
 def wait_for_ui(server: subprocess.Popen, port: int, seconds: float = UI_START_SECONDS) -> bool:
@@ -439,7 +620,12 @@ def serve_ui(workspace: Workspace, port: int, experiment: str | None,
     """
     from cifar_search.errors import ConfigError, debugging
 
-    experiment_id = RunReader.of(workspace, experiment).experiment_id if experiment else None
+    from cifar_search.tracking.view import VIEW_KEY, VIEW_TAG
+
+    reader = RunReader.of(workspace, experiment) if experiment else None
+    experiment_id = reader.experiment_id if reader else None
+    tags = reader.client.get_experiment(experiment_id).tags if experiment_id else {}
+    view = VIEW_KEY if VIEW_TAG in tags else None
     command, env = ui_command(workspace, port)
     log = workspace.root / "logs" / "ui.log"  # the server's own lines (the terminal: --debug)
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -452,12 +638,45 @@ def serve_ui(workspace: Workspace, port: int, experiment: str | None,
             server.wait()
             raise ConfigError("--port", f"the MLflow UI did not answer on 127.0.0.1:{port} "
                               f"(is the port taken? its log: {log})")
-        say(f"MLflow UI: {ui_url(port, experiment_id)} (Ctrl-C to stop)")
+        say(f"MLflow UI: {ui_url(port, experiment_id, view)} (Ctrl-C to stop)")
         return server.wait()
     except KeyboardInterrupt:
         server.terminate()
         server.wait()
         return 0
+
+
+def requirements() -> list[str]:
+    """The packages a saved model needs, pinned to the versions that trained it."""
+    from importlib import metadata
+
+    import keras
+
+    pins = [f"keras=={keras.__version__}"]
+    for name in ("tensorflow", "tensorflow-cpu"):
+        try:
+            return pins + [f"{name}=={metadata.version(name)}"]
+        except metadata.PackageNotFoundError:
+            continue
+    return pins
+
+
+def save_keras_model(model: Any, folder: Path, examples: Any) -> Path:
+    """Save a Keras model as an MLflow Model folder (Keras flavour, a signature inferred from
+    ``examples``, the first as input example, pinned requirements); nothing is written to a
+    store (a worker saves it, the coordinator logs it: see :meth:`Tracker.log_best_model`).
+
+    Example:
+        >>> save_keras_model(model, Path("best"), x_test[:2])  # doctest: +SKIP
+    """
+    import mlflow.keras
+    from mlflow.models import infer_signature
+
+    folder.mkdir(parents=True)
+    signature = infer_signature(examples, model.predict(examples, verbose=0))
+    mlflow.keras.save_model(model, str(folder), signature=signature, input_example=examples[:1],
+                            pip_requirements=requirements())
+    return folder
 
 
 def scratch_dir() -> tempfile.TemporaryDirectory:

@@ -4,14 +4,15 @@ test-set results, built from :mod:`cifar_search.tracking.tables` and logged thro
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
-from cifar_search.search.states import TrialOutcome
+from cifar_search.search.states import Attr, Tag, TrialOutcome
 from cifar_search.tracking.tables import (CURVE_ORDER, History, best_trial, counts, trial_curves,
-                                          trial_label, trials_table)
+                                          trial_label, trial_params, trials_table)
 
 if TYPE_CHECKING:
     import optuna
@@ -113,5 +114,43 @@ def log_study(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
                 test["confusion_matrix"], test["classes"], test["test_accuracy"],
                 folder / "confusion_matrix.png",
                 title=trial_label(test["trial"], params, sweep.space.swept()))
-            tracker.log_best_model(test, Path(test["model_path"]), [image])
+            saved = test.get("mlflow_model")
+            test["registered"] = tracker.log_best_model(test, Path(test["model_path"]), [image],
+                                                        Path(saved) if saved else None)
+            if saved:
+                shutil.rmtree(saved, ignore_errors=True)
+    describe_runs(study, sweep, tracker)
     return best_trial(study)
+
+
+def _ranked_complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Complete trials, best first."""
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    return sorted(complete, key=lambda t: (-t.value if maximize else t.value, t.number))
+
+
+def describe_runs(study: optuna.Study, sweep: "Sweep", tracker: "Tracker") -> None:
+    """The parent run's and experiment's description, the best trial's run marked, and every
+    trial's run coloured in the order of the swept parameters."""
+    from cifar_search.tracking.colours import ordered_colours
+    from cifar_search.tracking.notes import StudyNote, TrialLine, study_note
+
+    swept = sweep.space.swept()
+    ranked = [TrialLine(t.number, t.value, trial_params(t), t.user_attrs.get(Attr.MLFLOW_RUN_ID))
+              for t in _ranked_complete(study)]
+    metrics, tags = tracker.final_metrics(tracker.parent_id), tracker.tags(tracker.parent_id)
+    tested = tags.get(Tag.BEST_MODEL_TRIAL)
+    tracker.describe(study_note(StudyNote(
+        sweep.name, str(sweep.source or sweep.name), sweep.objective.metric,
+        sweep.objective.direction, str(tracker.experiment_id), counts(study), ranked, swept,
+        metrics.get("test_accuracy"), int(tested) if tested is not None else None)))
+    runs = {t.number: t.user_attrs.get(Attr.MLFLOW_RUN_ID)
+            for t in study.get_trials(deepcopy=False)}
+    colours = ordered_colours([(t.number, trial_params(t)) for t in study.get_trials(
+        deepcopy=False) if runs.get(t.number)], swept)
+    tracker.mark_runs(ranked[0].run_id if ranked else None,
+                      {runs[number]: colour for number, colour in colours.items()})
+    tracker.save_view()

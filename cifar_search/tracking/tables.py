@@ -16,7 +16,7 @@ from cifar_search.search.states import Attr, TrialOutcome, outcome_of
 
 #: Trial user attributes shown as columns of the trials table.
 ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.RETRY_OF,
-                Attr.CONTINUES, Attr.DUPLICATE_OF, Attr.MLFLOW_RUN_ID)
+                Attr.CONTINUES, Attr.DUPLICATE_OF, Attr.MACHINE, Attr.MLFLOW_RUN_ID)
 
 #: Learning curves label this many trials (the best); the others are drawn faint, unlabelled.
 LABELLED_CURVES = 12
@@ -163,4 +163,4 @@ def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     return {"number": trial.number, "state": outcome_of(trial).value,
             "params": trial_params(trial), "value": value,
             **{k.value: attrs.get(k) for k in (Attr.RETRY_OF, Attr.CONTINUES, Attr.DUPLICATE_OF,
-                                                Attr.MLFLOW_RUN_ID)}}
+                                                Attr.MACHINE, Attr.MLFLOW_RUN_ID)}}

@@ -111,3 +111,15 @@ def test_check_and_repair_a_legacy_sweep(legacy, capsys):
     for run_id, status in ((trial_run, "FINISHED"), (orphan, "KILLED")):
         repaired = client.get_run(run_id)
         assert repaired.info.status == status and repaired.data.tags["repaired"] == "true"
+
+
+def test_trials_of_several_machines_released_or_taken_over_before_recording_their_run():
+    """A trial released untrained has no run; a trial taken over before its machine recorded
+    its run id is joined to the run by its trial number."""
+    study = optuna.create_study()
+    for attrs in ({"released": True, "interrupted": True, "fail_reason": "released"},
+                  {"machine": "a:1"}):
+        study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL,
+                                                  user_attrs=attrs))
+    runs = {"r1": run(1, "KILLED", **{"optuna.trial_number": "1"})}
+    assert disagreements(study.get_trials(deepcopy=False), runs, live=False) == []

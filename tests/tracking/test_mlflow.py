@@ -1,13 +1,16 @@
 """The MLflow adapter keeps a workspace's artifacts in that workspace, wherever it has been
 moved or copied, and reading a workspace creates nothing."""
 
+import dataclasses
 import shutil
 import tarfile
 
 import pytest
 
 from cifar_search import Space, Sweep, load_sweep
-from cifar_search.tracking.mlflow import RunReader, SearchTracker, Tracker, latest_search_table
+from cifar_search.errors import ConfigError
+from cifar_search.tracking.mlflow import (RunReader, SearchTracker, Tracker, latest_search_table,
+                                          readable, registers)
 from cifar_search.workspace import Workspace
 from tests.helpers import ROOT
 
@@ -127,3 +130,40 @@ def test_a_legacy_workspace_unpacked_elsewhere_writes_into_itself(tmp_path):
     assert (written / "sweep.json").is_file()
     assert RunReader.of(workspace, "legacy").artifact(parent.info.run_id, "sweep.json",
                                                       tmp_path) == written / "sweep.json"
+
+
+def test_the_best_tag_and_name_move_to_a_new_best_and_colours_are_set(tmp_path):
+    tracker = Tracker(Workspace.at(tmp_path / "ws"), SWEEP)
+    tracker.open_parent(None, "token")
+    first, second = (tracker.start_trial(n, {"optimizer": o}, seed=n)
+                     for n, o in enumerate(("sgd", "adam")))
+    tracker.mark_runs(first, {first: "#000001", second: "#000002"})
+    tracker.mark_runs(second, {first: "#000001", second: "#000002"})
+    runs = {run.run_id: run for run in tracker.child_runs(tracker.parent_id).values()}
+    assert runs[second].name == "trial-0001 (best)" and runs[second].tags["best"] == "true"
+    assert runs[first].name == "trial-0000" and "best" not in runs[first].tags
+    assert runs[first].tags["mlflow.runColor"] == "#000001"
+
+
+def test_a_new_store_lists_no_default_experiment(tmp_path):
+    tracker = Tracker(Workspace.at(tmp_path / "ws"), SWEEP)
+    assert [e.name for e in tracker.client.search_experiments()] == ["moved"]
+
+
+def test_floats_read_back_from_keras_are_rounded_to_what_was_asked():
+    assert readable(0.0010000000474974513) == 0.001 and readable(0.9) == 0.9
+    assert readable("adam") == "adam" and readable(3) == 3
+
+
+def test_the_best_model_is_registered_by_default_only_in_the_workspaces_own_store(tmp_path):
+    own = Workspace.at(tmp_path / "ws")
+    server = Workspace.at(tmp_path / "ws", tracking_uri="http://127.0.0.1:5000")
+    assert registers(SWEEP, own) and not registers(SWEEP, server)
+    assert not registers(dataclasses.replace(SWEEP, register=False), own)
+    assert registers(dataclasses.replace(SWEEP, register=True), server)
+
+
+def test_register_must_be_true_false_or_none():
+    with pytest.raises(ConfigError, match="register: 'yes' is not allowed; register is True, "
+                                          r"False or None \(on for the workspace's store\)"):
+        dataclasses.replace(SWEEP, register="yes")

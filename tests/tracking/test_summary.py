@@ -27,14 +27,36 @@ class FakeTracker:
         self.logged["files"] = [path.name for path in files]
         self.logged["trials.csv"] = pd.read_csv(files[0])
 
-    def log_best_model(self, results, model_path, files):
+    def log_best_model(self, results, model_path, files, mlflow_model=None):
         self.logged["best_model"] = (results["trial"], model_path.name,
                                      [path.name for path in files])
+        self.logged["tested"] = results
+        return None
+
+    parent_id, experiment_id = "parent", "7"
+
+    def final_metrics(self, run_id):
+        tested = self.logged.get("tested")
+        return {"test_accuracy": tested["test_accuracy"]} if tested else {}
+
+    def tags(self, run_id):
+        tested = self.logged.get("tested")
+        return {"best_model_trial": str(tested["trial"])} if tested else {}
+
+    def describe(self, markdown):
+        self.logged["note"] = markdown
+
+    def mark_runs(self, best_run, colours):
+        self.logged["best_run"], self.logged["colours"] = best_run, colours
+
+    def save_view(self):
+        self.logged["view"] = True
 
 
 def sweep():
     return SimpleNamespace(objective=SimpleNamespace(metric="val_loss", direction="minimize"),
-                           space=SimpleNamespace(swept=lambda: ("activation",)))
+                           space=SimpleNamespace(swept=lambda: ("activation",)),
+                           name="tiny", source="sweeps/tiny.py")
 
 
 def study_of_three():
@@ -96,7 +118,8 @@ def two_param_study():
 
 def test_a_two_parameter_study_gets_every_plot():
     two = SimpleNamespace(objective=SimpleNamespace(metric="val_loss", direction="minimize"),
-                          space=SimpleNamespace(swept=lambda: ("dropout_rate", "activation")))
+                          space=SimpleNamespace(swept=lambda: ("dropout_rate", "activation")),
+                          name="two", source=None)
     tracker = FakeTracker({f"run{n}": {"val_loss": [(1, 1.0), (2, 0.8)]} for n in range(6)})
     summary.log_study(two_param_study(), two, tracker, None)
     assert tracker.logged["files"] == [
@@ -129,7 +152,8 @@ def test_a_conditional_parameter_is_plotted_where_complete_trials_have_it():
             else optuna.trial.TrialState.PRUNED, intermediate_values={1: 1.0},
             user_attrs={"params": params, "mlflow_run_id": f"run{number}"}))
     swept = SimpleNamespace(objective=SimpleNamespace(metric="val_loss", direction="minimize"),
-                            space=SimpleNamespace(swept=lambda: ("optimizer", "momentum")))
+                            space=SimpleNamespace(swept=lambda: ("optimizer", "momentum")),
+                            name="conditional", source=None)
     tracker = FakeTracker({})
     summary.log_study(study, swept, tracker, None)
     assert "contour.png" in tracker.logged["files"]
@@ -141,3 +165,20 @@ def test_a_conditional_parameter_is_plotted_where_complete_trials_have_it():
     summary.log_study(pruned_only, swept, tracker, None)
     assert "val_loss_vs_momentum.png" not in tracker.logged["files"]
     assert "contour.png" not in tracker.logged["files"]
+
+
+def test_the_description_names_the_best_run_and_each_run_gets_a_distinct_colour():
+    tracker = FakeTracker({})
+    test = {"trial": 1, "model_path": "/models/best.keras", "test_loss": 0.7,
+            "test_accuracy": 0.6, "classes": ["a", "b"], "confusion_matrix": [[3, 1], [2, 4]]}
+    summary.log_study(study_of_three(), sweep(), tracker, test)
+    note = tracker.logged["note"]
+    assert note.startswith("Study **tiny** (sweeps/tiny.py): minimize `val_loss`.")
+    assert "**Trials:** 3 (2 complete, 1 pruned)" in note
+    assert "**Best:** [trial-0001](#/experiments/7/runs/run1) with val_loss 0.7 " \
+           "(activation=tanh)" in note
+    assert "**Test accuracy** of trial 1's model: 0.6000" in note
+    assert "| 1 | [trial-0001](#/experiments/7/runs/run1) | 0.7 | tanh |" in note
+    assert tracker.logged["best_run"] == "run1"
+    colours = tracker.logged["colours"]
+    assert set(colours) == {"run0", "run1", "run2"} and len(set(colours.values())) == 3

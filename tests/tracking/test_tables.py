@@ -97,7 +97,7 @@ def test_trials_table_columns_and_outcomes():
     table = tables.trials_table(study)
     assert list(table.columns) == ["number", "state", "value", "activation", "filters",
                                    "epochs_trained", "duration_s", "fail_reason", "retry_of",
-                                   "continues", "duplicate_of", "mlflow_run_id"]
+                                   "continues", "duplicate_of", "machine", "mlflow_run_id"]
     assert table["state"].tolist() == ["complete", "interrupted", "failed"]
     assert table["mlflow_run_id"].tolist() == ["run0", "run1", "run2"]
     assert tables.counts(study) == {"complete": 1, "interrupted": 1, "failed": 1}
@@ -108,7 +108,7 @@ def test_empty_study():
     table = tables.trials_table(study)
     assert table.empty and list(table.columns) == [
         "number", "state", "value", "epochs_trained", "duration_s", "fail_reason", "retry_of",
-        "continues", "duplicate_of", "mlflow_run_id"]
+        "continues", "duplicate_of", "machine", "mlflow_run_id"]
     assert tables.counts(study) == {} and tables.best_trial(study) is None
 
 
@@ -126,7 +126,7 @@ def test_trial_record_is_json_safe():
     add_trial(study, 0, "relu", math.inf, continues=3)
     assert tables.trial_record(study.trials[0]) == {
         "number": 0, "state": "complete", "params": {"activation": "relu", "filters": 4},
-        "value": None, "retry_of": None, "continues": 3, "duplicate_of": None,
+        "value": None, "retry_of": None, "continues": 3, "duplicate_of": None, "machine": None,
         "mlflow_run_id": "run0"}
 
 

@@ -4,23 +4,34 @@ One process (this one) owns the Optuna study and the MLflow runs, so neither SQL
 has two writers; worker processes only train (:mod:`cifar_search.execution.worker`). The loop
 hands idle workers what :mod:`.scheduler` decides (a seed of a trial in flight, else a new
 trial), answers each epoch report with the pruner's verdict, and has :mod:`.recorder` write
-every event to both stores. A sweep's lock file keeps a second coordinator off the study.
+every event to both stores. A sweep's lock file keeps a second coordinator off the study in
+one workspace.
+
+On a shared storage (a database server, one coordinator per machine) the coordinators
+cooperate through it (:mod:`.machines`): each beats for its trials in flight and takes over the
+trials of machines that stopped beating, checks its claim to a new trial against the study's
+target, stays until the study is over anywhere, and one of them, elected through the storage,
+finalises the study.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from cifar_search.config.sweep import Sweep
-from cifar_search.engines.optuna import recovery, scheduler
+from cifar_search.engines.optuna import machines, recovery, scheduler
+from cifar_search.engines.optuna.machines import Machine
+from cifar_search.engines.optuna.peers import grid_to_queue, peers_of
 from cifar_search.engines.optuna.recorder import Recorder
 from cifar_search.engines.optuna.scheduler import Next, Plan, Running, Train, Verdict
-from cifar_search.engines.optuna.study import StudyStore
+from cifar_search.engines.optuna.study import DATA_KEY, StudyStore, TakenOver, is_shared
 from cifar_search.errors import CifarSearchError, DataError, debugging
 from cifar_search.execution.local import Worker, WorkerPool, threads_per_worker
 from cifar_search.execution.protocol import (
@@ -53,6 +64,7 @@ class Outcome:
     interrupted: bool = False
     best: dict[str, Any] | None = None
     test: dict[str, Any] | None = None
+    finalised_here: bool = True  # False: another machine finalises the study
 
 
 class Coordinator:
@@ -76,6 +88,8 @@ class Coordinator:
         self.running: dict[int, Running] = {}
         self.stopping = False
         self.aborting = False
+        self.shared = is_shared(workspace)
+        self.machine = Machine.current(salted=self.shared)
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -89,7 +103,8 @@ class Coordinator:
         the study existed."""
         if self.store.existed:  # a study made before its data was fingerprinted gets it now
             self.store.record_fingerprint()
-        self.recorder = open_recorder(self.store, self.sweep, self.workspace, self.plan,
+        self.peers = peers_of(self.store, self.plan, self.machine)
+        self.recorder = self.peers.recorder = open_recorder(self.store, self.sweep, self.workspace, self.plan,
                                       self.trial_dir, self.say, self.progress)
         self.tracker = self.recorder.tracker
         return self.store.existed
@@ -100,21 +115,28 @@ class Coordinator:
         else:
             self.say(f"new study {self.sweep.name!r}: {self.target} trials, "
                      f"{self.sweep.workers} worker(s), storage {self.workspace.shown_optuna_url}")
+        for line in self.peers.lines(self.workspace):
+            self.say(line)
 
     # -- starting work ---------------------------------------------------------------------
 
     def _more_to_start(self) -> bool:
-        return scheduler.more_to_start(self.plan, self.store.view())
+        return self.peers.may_start(self.store.view())
 
-    def _ask(self) -> tuple[Any, dict[str, Any]]:
-        """The next trial and its full parameters (grid points are queued exactly once)."""
-        if self.plan.grid is not None:  # only a grid reads the study before asking
+    def _ask(self) -> tuple[Any, dict[str, Any]] | None:
+        """The next trial and its full parameters (grid points are queued exactly once: here
+        with one machine, when the study is created with several); None when, with several
+        machines, the trial is beyond the target and was released."""
+        if self.plan.grid is not None and not self.shared:  # only a grid reads it before asking
             point = scheduler.grid_point_to_queue(self.plan, self.store.view())
             if point is not None:
                 self.store.enqueue(point)
         trial = self.store.ask()
+        if not self.peers.claim(trial.number):
+            return None
         params = self.sweep.space.suggest(trial)
-        self.store.set_trial_attrs(trial.number, {Attr.PARAMS: params})
+        self.store.set_trial_attrs(trial.number, {Attr.PARAMS: params,
+                                                  **self.peers.trial_attrs()})
         return trial, params
 
     def _saved_epochs(self, number: int) -> int | None:
@@ -126,7 +148,10 @@ class Coordinator:
         """Ask for trials until one trains (with ``same_seed`` a drawn configuration may take
         an earlier result instead) and hand it to ``worker``."""
         while True:
-            trial, params = self._ask()
+            asked = self._ask()
+            if asked is None:
+                return
+            trial, params = asked
             attrs = self.store.trial(trial.number).attrs
             # only same_seed compares a new trial with earlier ones: read them only then
             earlier = self.store.view() if self.plan.same_seed else []
@@ -171,15 +196,30 @@ class Coordinator:
         if message is None:
             self._on_death(worker)
         elif isinstance(message, EpochEnd):
-            worker.reply(self._on_epoch(worker, message))
+            try:
+                reply = self._on_epoch(worker, message)
+            except TakenOver:
+                self._lose(message.number)
+                reply = Reply.STOP
+            worker.reply(reply)
         else:
             task, worker.task = worker.task, None
-            if isinstance(message, Done):
-                self._on_done(message.number, task.repeat, message)
-            elif isinstance(message, Failed) and message.number in self.running:
-                running = self.running.pop(message.number)
-                self.recorder.seed_failed(running, task.repeat, message.reason)
-            self.pool.trial_done(worker)
+            try:
+                if isinstance(message, Done):
+                    self._on_done(message.number, task.repeat, message)
+                elif isinstance(message, Failed) and message.number in self.running:
+                    running = self.running.pop(message.number)
+                    self.recorder.seed_failed(running, task.repeat, message.reason)
+            except TakenOver:
+                self._lose(message.number)
+            finally:
+                self.pool.trial_done(worker)
+
+    def _lose(self, number: int) -> None:
+        """Another machine took trial ``number`` over (this one's heartbeat came too late):
+        nothing more is recorded for it here, and its worker is told to stop."""
+        if self.running.pop(number, None) is not None:
+            self.say(f"trial {number:>3} was taken over by another machine; dropped here")
 
     def _on_epoch(self, worker: Worker, message: EpochEnd) -> Reply:
         running = self.running.get(message.number)
@@ -218,32 +258,47 @@ class Coordinator:
             raise CifarSearchError(f"a worker process exited while starting (exit code "
                                    f"{worker.exitcode}); run with --debug for details")
         task = worker.task
-        if isinstance(task, TrialTask) and task.number in self.running:
-            running = self.running.pop(task.number)
-            reason = f"worker process died (exit code {worker.exitcode})"
-            attrs = self.store.trial(task.number).attrs
-            if scheduler.fails_after_worker_death(attrs):
-                self.recorder.finish(running, TrialOutcome.FAILED, reason=reason)
-            else:
-                self.store.set_trial_attrs(task.number,
-                                           {Attr.DEATHS: attrs.get(Attr.DEATHS, 0) + 1})
-                self.say(f"trial {task.number:>3} interrupted: {reason}; it continues from "
-                         "its checkpoint")
-                self.recorder.interrupt(running, reason)
-        self.pool.replace(worker)
+        try:
+            if isinstance(task, TrialTask) and task.number in self.running:
+                self._trial_died(task.number, f"worker process died (exit code "
+                                              f"{worker.exitcode})")
+        except TakenOver:
+            self._lose(task.number)
+        finally:
+            self.pool.replace(worker)
+
+    def _trial_died(self, number: int, reason: str) -> None:
+        running = self.running.pop(number)
+        attrs = self.store.trial(number).attrs
+        if scheduler.fails_after_worker_death(attrs):
+            self.recorder.finish(running, TrialOutcome.FAILED, reason=reason)
+        else:
+            self.store.set_trial_attrs(number, {Attr.DEATHS: attrs.get(Attr.DEATHS, 0) + 1})
+            self.say(f"trial {number:>3} interrupted: {reason}; it continues from its "
+                     "checkpoint")
+            self.recorder.interrupt(running, reason)
 
     # -- the loop --------------------------------------------------------------------------
 
     def _loop(self) -> None:
         while True:
+            for number in self.peers.keep_alive(list(self.running)):
+                self._lose(number)
             self._give_work()
-            if not self.pool.busy() and (self.stopping or scheduler.next_work(
-                    False, self.running.values(), self._more_to_start) is None):
+            if not self.pool.busy() and (self.stopping or self._nothing_left()):
                 return
             for worker, message in self.pool.events(POLL_SECONDS):
                 self._check_abort()
                 self._handle(worker, message)
             self._check_abort()
+
+    def _nothing_left(self) -> bool:
+        """Whether this machine, idle, may leave: nothing more to start here, and (several
+        machines) the study is over everywhere: until then it stays to take over the trials
+        of a machine that stops beating."""
+        if scheduler.next_work(False, self.running.values(), self._more_to_start) is not None:
+            return False
+        return self.peers.may_leave()
 
     def _check_abort(self) -> None:
         """Stop at once (second Ctrl-C, SIGTERM) at a point where the stores are consistent."""
@@ -269,7 +324,8 @@ class Coordinator:
     # -- the end ---------------------------------------------------------------------------
 
     def _run_workers(self) -> dict[str, Any] | None:
-        """Train until the target or a stop; return the test results of a new best model."""
+        """Train until the target or a stop; return the test results of a new best model
+        (evaluated by the finalising machine only)."""
         threads = threads_per_worker(self.sweep.workers)
         log = None if debugging() else str(self.workspace.log_file(self.sweep.name))
         with WorkerPool(self.sweep.workers, threads, self.sweep.compute.gpu_memory_mb,
@@ -281,8 +337,10 @@ class Coordinator:
                 with signals_to(self._on_signal):
                     self._loop()
                     finished = scheduler.finished(self.store.view())
-                    if not self.stopping and finished >= self.target:
-                        return evaluate_best(self.store, self.pool, self.data_dir, self.say)
+                    self.finalises = self.peers.elect(finished, self.stopping)
+                    if self.finalises and not self.stopping and finished >= self.target:
+                        return evaluate_best(self.store, self.pool, self.data_dir, self.say,
+                                             self._model_path)
             except KeyboardInterrupt:
                 self._abandon_running()
             finally:
@@ -290,24 +348,42 @@ class Coordinator:
                     self.progress.close()
         return None
 
+    def _model_path(self, number: int, recorded: str) -> str:
+        """Where this machine finds trial ``number``'s model, recorded at ``recorded`` by the
+        machine that trained it (the same file when the trial folders are shared)."""
+        from cifar_search.model.checkpoint_store import local_model
+
+        return str(local_model(recorded, self.workspace.trial_dir(self.sweep.name, number)))
+
     def run(self) -> Outcome:
-        """Run (or resume) the sweep until it has its target of finished trials."""
+        """Run (or resume, or join) the sweep until it has its target of finished trials."""
         from cifar_search.tracking import summary
 
         self.data_dir = prepare_data(self.sweep, self.workspace)
         self.workspace.create_stores()
         lock = self.workspace.lock(self.sweep.name)
         try:
-            self.store = StudyStore(self.sweep, self.workspace, data.identity(self.data_dir))
+            self.store = StudyStore(self.sweep, self.workspace, data.identity(self.data_dir),
+                                    self.machine, grid_to_queue(self.plan, self.shared))
             if scheduler.nothing_to_do(self.plan, self.store.view(),
                                        self.store.attr(StudyAttr.FINALISED)):
                 return self._nothing_to_do()
             self._announce(self._open())
+            self.finalises = not self.shared  # one machine finalises even when stopped at once
             test = self._run_workers()
+            if not self.finalises:  # another machine finalises, or this one was stopped
+                return self._leave()
             best = summary.log_study(self.store.study, self.sweep, self.tracker, test)
             return self._close(best, test)
         finally:
             lock.close()
+
+    def _leave(self) -> Outcome:
+        """A machine that does not finalise leaves the parent run as it is (other machines
+        may still run the study)."""
+        trials = self.store.view()
+        return Outcome(scheduler.finished(trials), self.target, self.stopping,
+                       finalised_here=False)
 
     def _close(self, best: dict[str, Any] | None, test: dict[str, Any] | None) -> Outcome:
         """Close the parent run: FINISHED (and the study marked summarised) at the end."""
@@ -348,17 +424,34 @@ def open_recorder(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: P
                   progress: Any = None) -> Recorder:
     """Open the study's MLflow parent run and the recorder that writes both; recover what a
     crash left behind."""
-    from cifar_search.tracking.mlflow import Tracker
+    from cifar_search.tracking.mlflow import DatasetInfo, Tracker
 
-    tracker = Tracker(workspace, sweep)
-    parent = tracker.open_parent(store.attr(StudyAttr.MLFLOW_PARENT_RUN_ID),
-                                 _tracking_token(store))
+    recorded = _parent_run_id(store)  # first: the creator makes the experiment and the run
+    tracker = Tracker(workspace, sweep, DatasetInfo.of(sweep, store.fingerprint.get(DATA_KEY)))
+    parent = tracker.open_parent(recorded, _tracking_token(store))
     store.set_attr(StudyAttr.MLFLOW_PARENT_RUN_ID, parent)
     tracker.update_parent({"trials": plan.target, "workers": sweep.workers})
     recorder = Recorder(store, tracker, plan, sweep.objective.metric, trial_dir, say, progress)
-    recovery.recover(recorder)
-    recovery.reconcile_runs(store.study, tracker)
+    if store.shared:  # other machines' trials live while they beat: only stale ones are taken
+        recovery.take_over(recorder, store.fail_stale(), machines.liveness().grace_s)
+    else:
+        recovery.recover(recorder)
+    recovery.reconcile_runs(store.study, tracker, live=store.shared)
     return recorder
+
+
+def _parent_run_id(store: StudyStore) -> str | None:
+    """The parent run the study recorded; on a shared storage a machine that did not create
+    the study waits (up to :data:`READY_WAIT_S`) for the creator to record it, so that the
+    study gets one parent run."""
+    from cifar_search.engines.optuna.study import READY_WAIT_S
+
+    deadline = time.monotonic() + (READY_WAIT_S if store.shared and not store.created else 0)
+    run_id = store.attr(StudyAttr.MLFLOW_PARENT_RUN_ID)
+    while run_id is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        run_id = store.attr(StudyAttr.MLFLOW_PARENT_RUN_ID)
+    return run_id
 
 
 def _tracking_token(store: StudyStore) -> str:
@@ -399,17 +492,21 @@ def signals_to(handler: Callable[[int], None]) -> Iterator[None]:
 
 
 def evaluate_best(store: StudyStore, pool: WorkerPool, data_dir: Path,
-                  say: Callable[[str], None]) -> dict[str, Any] | None:
+                  say: Callable[[str], None],
+                  locate: Callable[[int, str], str] = lambda number, path: path,
+                  ) -> dict[str, Any] | None:
     """Evaluate the best trial's model on the test set in an idle worker (once per best
-    trial); its test results, or None."""
+    trial); its test results, or None. ``locate(number, recorded_path)`` finds the model on
+    this machine."""
     best = store.best()
     if best is None or store.attr(StudyAttr.TEST_EVALUATED_TRIAL) == best.number:
         return None
     model_path = best.user_attrs.get(Attr.MODEL_PATH)
     if not model_path:
         return None
+    model_path = locate(best.number, model_path)
     worker = pool.wait_idle(POLL_SECONDS)
-    worker.send(EvaluateTask(model_path, str(data_dir)))
+    worker.send(EvaluateTask(model_path, str(data_dir), str(mlflow_model_dir(model_path))))
     message = pool.result_of(worker, POLL_SECONDS)
     if not isinstance(message, Evaluated):
         reason = message.reason if isinstance(message, Failed) else "worker died"
@@ -417,6 +514,14 @@ def evaluate_best(store: StudyStore, pool: WorkerPool, data_dir: Path,
         return None
     store.set_attr(StudyAttr.TEST_EVALUATED_TRIAL, best.number)
     return {**message.results, "trial": best.number, "model_path": model_path}
+
+
+def mlflow_model_dir(model_path: str) -> Path:
+    """Where the worker saves the best model as an MLflow Model folder for the tracker to log
+    (beside the model; emptied first)."""
+    folder = Path(model_path).parent / "mlflow_model"
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
 
 
 def _no_result(epochs: int) -> Any:
@@ -437,10 +542,16 @@ def run_sweep(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
     if outcome.interrupted:
         return RunReport([f"interrupted with {count}; run the same command again to resume: "
                           f"python -m cifar_search run {sweep.source}"], interrupted=True)
+    if not outcome.finalised_here:
+        return RunReport([f"{count}; another machine finalises the study (summary, plots, "
+                          f"test set): python -m cifar_search status {sweep.source} shows it"])
     test = outcome.test
     tested = ([] if test is None else
               [f"test set: trial {test['trial']} accuracy={test['test_accuracy']:.4f} "
                f"loss={test['test_loss']:.4f}"])
+    if test is not None and test.get("registered"):
+        tested.append(f"best model registered: models:/{sweep.name}/{test['registered']} "
+                      "(mlflow.pyfunc.load_model or mlflow.keras.load_model)")
     return RunReport([best_line(outcome.best, sweep.objective.metric), *tested,
                       f"{count}; compare them in the MLflow UI: python -m cifar_search ui "
                       f"{sweep.source}{workspace.flags}"])

@@ -137,8 +137,8 @@ class Recorder:
         for run in running.unfinished_seed_runs():
             self.tracker.kill_run(run.run_id, reason or "the trial ended")
         attrs = {Attr.DURATION_S: round(seconds, 3), Attr.EPOCHS_TRAINED: running.epochs}
-        if reason:
-            attrs[Attr.FAIL_REASON] = reason
+        if reason or outcome == TrialOutcome.FAILED:  # a FAIL without one reads as taken over
+            attrs[Attr.FAIL_REASON] = reason or "failed"
         self.store.set_trial_attrs(running.number, attrs)
         self.store.tell(running.number, outcome,
                         value if outcome == TrialOutcome.COMPLETE else None)

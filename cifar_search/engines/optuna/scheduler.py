@@ -37,6 +37,7 @@ class TrialView:
         value: its objective (complete trials).
         attrs: its user attributes (keys in :class:`~cifar_search.search.states.Attr`).
         drawn: the parameters Optuna drew or was given: what a retry is queued with.
+        from_queue: its parameters were queued (a grid point or a retry), not drawn.
     """
 
     number: int
@@ -45,6 +46,7 @@ class TrialView:
     value: float | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict)
     drawn: dict[str, Any] = field(default_factory=dict)
+    from_queue: bool = False
 
     @property
     def predecessor(self) -> int | None:

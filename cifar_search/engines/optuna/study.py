@@ -9,13 +9,20 @@ through ``BaseStorage``'s public methods rather than a study's private one.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any
+import time
+import uuid
+import warnings
+from typing import Any, Callable, Iterator
 
 import optuna
+import sqlalchemy.exc
+from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from cifar_search.config.sweep import Sweep
+from cifar_search.engines.optuna.machines import Liveness, Machine, liveness, sampler_seed
 from cifar_search.engines.optuna.scheduler import TrialView
 from cifar_search.errors import ConfigError, clipped
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
@@ -37,12 +44,52 @@ def create_storage(url: str) -> None:
     optuna.storages.RDBStorage(url).engine.dispose()
 
 
-def storage_of(workspace: Workspace) -> optuna.storages.BaseStorage:
-    """The Optuna storage; SQLite waits for readers (e.g. ``status``) instead of failing."""
+#: Attempts at opening a database server's storage whose tables another machine is making.
+SCHEMA_TRIES = 5
+#: Seconds a machine that lost the race to create a study waits for its creator to finish
+#: setting it up (settings, grid points, parent run id).
+READY_WAIT_S = 60.0
+
+
+class TakenOver(Exception):
+    """A trial this process runs was ended by another machine (its heartbeat went stale)."""
+
+
+def is_shared(workspace: Workspace) -> bool:
+    """Whether the storage is a database server that several machines may share (anything
+    but SQLite): liveness is then by heartbeat rather than by the workspace's lock."""
+    return workspace.shared
+
+
+def storage_of(workspace: Workspace, on_stale: Callable[[int], None] | None = None,
+               beats: Liveness | None = None) -> optuna.storages.BaseStorage:
+    """The Optuna storage; SQLite waits for readers (e.g. ``status``) instead of failing. A
+    database server gets Optuna's heartbeat (:func:`.machines.liveness`); ``on_stale(number)``
+    is called for each trial that :meth:`StudyStore.fail_stale` fails."""
     url = workspace.optuna_url
     if url.startswith("sqlite:"):
         return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-    return optuna.storages.get_storage(url)
+    if "://" not in url:
+        return optuna.storages.get_storage(url)
+    beats = beats or liveness()
+    callback = None if on_stale is None else (lambda study, trial: on_stale(trial.number))
+    for attempt in range(SCHEMA_TRIES - 1):
+        try:
+            return _heartbeat_storage(url, beats, callback)
+        except (sqlalchemy.exc.ProgrammingError, sqlalchemy.exc.IntegrityError):
+            # machines making an empty database's tables at the same instant: one wins, the
+            # others find them made on their next try
+            time.sleep(0.5 * (attempt + 1))
+    return _heartbeat_storage(url, beats, callback)
+
+
+def _heartbeat_storage(url: str, beats: Liveness,
+                       callback: Callable[..., None] | None) -> optuna.storages.RDBStorage:
+    with warnings.catch_warnings():  # the heartbeat is experimental in name only
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=beats.heartbeat_s, grace_period=beats.grace_s,
+            heartbeat_stale_trial_callback=callback, engine_kwargs={"pool_pre_ping": True})
 
 
 def find_study(sweep: Sweep, workspace: Workspace) -> optuna.Study | None:
@@ -116,7 +163,8 @@ def trial_view(trial: optuna.trial.FrozenTrial) -> TrialView:
     drawn = trial.params or trial.system_attrs.get("fixed_params") or {}
     return TrialView(number=trial.number, outcome=outcome_of(trial),
                      params=dict(trial.user_attrs.get(Attr.PARAMS) or drawn), value=trial.value,
-                     attrs=dict(trial.user_attrs), drawn=dict(drawn))
+                     attrs=dict(trial.user_attrs), drawn=dict(drawn),
+                     from_queue="fixed_params" in trial.system_attrs)
 
 
 def trial_views(study: optuna.Study) -> list[TrialView]:
@@ -127,36 +175,69 @@ def trial_views(study: optuna.Study) -> list[TrialView]:
 class StudyStore:
     """One sweep's study, opened (created if need be) and checked against the sweep.
 
+    Several machines may open it at once on a shared storage: one creates it (and queues its
+    grid points, once), the others load it once it is set up and check its fingerprint.
+
     Args:
         sweep: the sweep; its name is the study name.
         workspace: gives the storage URL.
+        data_identity: the data's identity, part of the fingerprint.
+        machine: this process (its salt seeds the sampler); None: one machine, unsalted.
+        grid: the swept part of every grid point, queued when this process creates the study.
     """
 
     def __init__(self, sweep: Sweep, workspace: Workspace,
-                 data_identity: dict[str, Any] | None = None) -> None:
+                 data_identity: dict[str, Any] | None = None, machine: Machine | None = None,
+                 grid: list[dict[str, Any]] | None = None) -> None:
         self.sweep = sweep
         self.url = workspace.shown_optuna_url  # as printed: password masked
-        self.storage = storage_of(workspace)
+        self.shared = is_shared(workspace)
+        self.stale: list[int] = []  # trials failed by the last heartbeat check
+        self.storage = storage_of(workspace, self.stale.append)
         self.fingerprint = fingerprint_of(sweep, data_identity)
+        self.machine = machine or Machine("", 0)
         self.existed = sweep.name in optuna.study.get_all_study_names(self.storage)
-        self.study = self._open()
+        self.created = False
+        self.study = self._open(grid or [])
         if self.existed:  # loading wrote nothing: a refusal leaves the study as it was
+            self._wait_until_ready()
             check_fingerprint(self.attr(StudyAttr.FINGERPRINT, ""), self.fingerprint, sweep,
                               self.url)
         self.study_id = self.storage.get_study_id_from_name(sweep.name)
 
-    def _open(self) -> optuna.Study:
+    def _open(self, grid: list[dict[str, Any]]) -> optuna.Study:
         sweep = self.sweep
-        sampler = sweep.sampler.build(sweep.seed)
+        sampler = sweep.sampler.build(sampler_seed(sweep.seed, self.machine.salt))
         pruner = sweep.pruner.build(sweep.budget.epochs)
-        if self.existed:
-            return optuna.load_study(study_name=sweep.name, storage=self.storage,
-                                     sampler=sampler, pruner=pruner)
-        study = optuna.create_study(study_name=sweep.name, storage=self.storage, sampler=sampler,
-                                    pruner=pruner, direction=sweep.objective.direction)
+        if not self.existed:
+            try:
+                study = optuna.create_study(study_name=sweep.name, storage=self.storage,
+                                            sampler=sampler, pruner=pruner,
+                                            direction=sweep.objective.direction)
+            except DuplicatedStudyError:  # another machine created it first
+                self.existed = True
+            else:
+                self.created = True
+                self._set_up(study, grid)
+                return study
+        return optuna.load_study(study_name=sweep.name, storage=self.storage,
+                                 sampler=sampler, pruner=pruner)
+
+    def _set_up(self, study: optuna.Study, grid: list[dict[str, Any]]) -> None:
+        """A new study's attributes and grid points; the fingerprint last, so that a machine
+        that finds it set finds the study ready."""
+        study.set_user_attr(StudyAttr.METRIC, self.sweep.objective.metric)
+        study.set_user_attr(StudyAttr.MLFLOW_TOKEN, uuid.uuid4().hex)
+        for point in grid:
+            study.enqueue_trial(point)
         self.record_fingerprint(study)
-        study.set_user_attr(StudyAttr.METRIC, sweep.objective.metric)
-        return study
+
+    def _wait_until_ready(self) -> None:
+        """On a shared storage, wait (up to :data:`READY_WAIT_S`) for the machine that
+        created the study to finish setting it up."""
+        deadline = time.monotonic() + (READY_WAIT_S if self.shared else 0)
+        while self.attr(StudyAttr.FINGERPRINT) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     def record_fingerprint(self, study: optuna.Study | None = None) -> None:
         """Store the fingerprint (on a new study, or on one made before the data was part of
@@ -192,32 +273,103 @@ class StudyStore:
         self.study.set_user_attr(key, value)
 
     def set_trial_attrs(self, number: int, attrs: dict[str, Any]) -> None:
-        """Set user attributes of trial ``number`` (running or not yet told)."""
+        """Set user attributes of trial ``number`` (running or not yet told).
+
+        Raises:
+            TakenOver: the trial was ended by another machine.
+        """
         trial_id = self._id_of(number)
-        for key, value in attrs.items():
-            self.storage.set_trial_user_attr(trial_id, key, value)
+        with _taken_over(number):
+            for key, value in attrs.items():
+                self.storage.set_trial_user_attr(trial_id, key, value)
 
     def ask(self) -> optuna.Trial:
-        """The next trial (a queued one first)."""
-        return self.study.ask()
+        """The next trial (a queued one first), with its first heartbeat on a shared storage
+        (a trial that never beats is never taken over)."""
+        with warnings.catch_warnings():  # Optuna warns that ask() runs outside optimize()
+            warnings.simplefilter("ignore")
+            trial = self.study.ask()
+        if self.shared:
+            self.storage.record_heartbeat(self._id_of(trial.number))
+        return trial
 
     def tell(self, number: int, outcome: TrialOutcome, value: float | None = None) -> None:
-        """End trial ``number`` as ``outcome`` (complete trials with their value)."""
-        if outcome == TrialOutcome.COMPLETE:
-            self.study.tell(number, value)
-        else:
-            self.study.tell(number, state=OPTUNA_STATE[outcome])
+        """End trial ``number`` as ``outcome`` (complete trials with their value).
+
+        Raises:
+            TakenOver: the trial was ended by another machine.
+        """
+        if self.storage.get_trial(self._id_of(number)).state.is_finished():
+            raise TakenOver(f"trial {number} was ended by another machine")
+        with _taken_over(number):
+            if outcome == TrialOutcome.COMPLETE:
+                self.study.tell(number, value)
+            else:
+                self.study.tell(number, state=OPTUNA_STATE[outcome])
 
     def report(self, trial: optuna.Trial, value: float, step: int) -> bool:
         """Report a running trial's objective after ``step`` epochs; return whether its pruner
-        stops it."""
-        trial.report(value, step)
+        stops it.
+
+        Raises:
+            TakenOver: the trial was ended by another machine.
+        """
+        with _taken_over(trial.number):
+            trial.report(value, step)
         return trial.should_prune()
+
+    def beat(self, numbers: list[int]) -> list[int]:
+        """Record the heartbeat of trials ``numbers`` (shared storage only); return those
+        that another machine ended meanwhile (taken over)."""
+        if not self.shared:
+            return []
+        lost = []
+        for number in numbers:
+            trial_id = self._id_of(number)
+            if self.storage.get_trial(trial_id).state.is_finished():
+                lost.append(number)
+            else:
+                self.storage.record_heartbeat(trial_id)
+        return lost
+
+    def fail_stale(self) -> list[int]:
+        """Fail the RUNNING trials whose heartbeat is older than the grace period (shared
+        storage only); return their numbers (each failed by exactly one caller)."""
+        if not self.shared:
+            return []
+        self.stale.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(self.study)
+        return list(self.stale)
 
     def enqueue(self, params: dict[str, Any], attrs: dict[str, Any] | None = None) -> None:
         """Queue ``params`` for a later ask, with user attributes for the trial."""
         self.study.enqueue_trial(params, user_attrs=attrs)
 
+    def release(self, number: int, requeue: bool) -> None:
+        """Give back a trial asked for beyond the target (another machine got there first):
+        it ends untrained as released, and a queued point or retry it held is queued again."""
+        trial = self.trial(number)
+        self.set_trial_attrs(number, {Attr.RELEASED: True, Attr.INTERRUPTED: True,
+                                      Attr.FAIL_REASON: "released: the study's target was "
+                                                        "reached by other trials"})
+        self.tell(number, TrialOutcome.INTERRUPTED)
+        if requeue and trial.drawn:
+            kept = {k: v for k, v in trial.attrs.items()
+                    if k in (Attr.RETRY_OF, Attr.SEED, Attr.DEATHS)}
+            self.enqueue(trial.drawn, kept)
+
     def _id_of(self, number: int) -> int:
         """The storage's id of trial ``number`` (public storage API)."""
         return self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
+
+
+
+@contextlib.contextmanager
+def _taken_over(number: int) -> Iterator[None]:
+    """Turns Optuna's refusal to update a finished trial into :class:`TakenOver`."""
+    try:
+        yield
+    except UpdateFinishedTrialError as error:
+        raise TakenOver(f"trial {number} was ended by another machine") from error

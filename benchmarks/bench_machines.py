@@ -1,0 +1,132 @@
+"""Several machines: 2 machines x 1 worker on PostgreSQL + an MLflow server vs 1 machine x 2
+workers on the embedded stores, the lesson's dropout sweep.
+
+Starts a PostgreSQL server and ``mlflow server --workers 1`` on 127.0.0.1 (Debian's PostgreSQL
+binaries, as the tests do), then runs the same grid sweep twice: once as one coordinator with 2
+workers on the workspace's SQLite stores, once as two coordinators (separate processes and
+workspaces, 1 worker each, a shared ``--checkpoints`` folder) on the servers. Prints the trials
+per hour of each (wall time of the whole run, start-up included) and their ratio (target
+>= 0.95), then the bookkeeping of one epoch (an MLflow epoch log and an Optuna report with the
+pruner's verdict) through the servers vs on the embedded stores. "Machines" here share one
+host's cores: the comparison is of the coordination, not of more hardware.
+
+    python benchmarks/bench_machines.py [--subset 5000] [--epochs 3] [--trials 6] [--epochs-timed 50]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, parser, run, sweep, workspace
+
+SWEEP_FILE = """
+from cifar_search import Budget, Data, Objective, Sweep
+
+sweep = Sweep(
+    name=NAME,
+    space={"parameters": {"dropout_rate": {"grid": RATES}}},
+    model="dropout",
+    data=Data(source=SOURCE, subset=SUBSET),
+    budget=Budget(EPOCHS, 32),
+    objective=Objective("val_loss"),
+    sampler="grid",
+    workers=1,
+)
+"""
+
+
+def embedded(opts, rates: list[float]) -> float:
+    """Trials per hour of one coordinator with 2 workers on the embedded stores."""
+    ws = workspace(None)
+    bench = sweep("machines-embedded", {"dropout_rate": {"grid": rates}}, epochs=opts.epochs,
+                  subset=opts.subset, data=opts.data, workers=2)
+    wall = run(bench, ws)
+    print(f"1 machine x 2 workers, embedded: {len(rates)} trials in {wall:.1f} s = "
+          f"{len(rates) / wall * 3600:.0f} trials/h")
+    return len(rates) / wall * 3600
+
+
+def two_machines(opts, rates: list[float], storage: str, tracking: str) -> float:
+    """Trials per hour of two coordinators, 1 worker each, on the servers."""
+    folder = Path(tempfile.mkdtemp(prefix="cifar-bench-machines-"))
+    text = (SWEEP_FILE.replace("NAME", repr("machines-shared")).replace("RATES", repr(rates))
+            .replace("SOURCE", repr(opts.data)).replace("SUBSET", repr(opts.subset))
+            .replace("EPOCHS", str(opts.epochs)))
+    (folder / "sweep.py").write_text(text)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    started = time.perf_counter()
+    machines = [subprocess.Popen(
+        [sys.executable, "-m", "cifar_search", "run", "sweep.py", "--workspace", f"ws-{name}",
+         "--storage", storage, "--tracking-uri", tracking, "--checkpoints",
+         str(folder / "shared")], cwd=folder, env=env,
+        stdout=open(folder / f"machine-{name}.log", "w"), stderr=subprocess.STDOUT)
+        for name in "AB"]
+    if any(machine.wait() for machine in machines):
+        raise SystemExit(f"a machine failed; see the logs in {folder}")
+    wall = time.perf_counter() - started
+    print(f"2 machines x 1 worker, PostgreSQL + mlflow server: {len(rates)} trials in "
+          f"{wall:.1f} s = {len(rates) / wall * 3600:.0f} trials/h")
+    return len(rates) / wall * 3600
+
+
+def bookkeeping(storage: str | None, tracking: str | None, epochs: int) -> float:
+    """Milliseconds of one epoch's bookkeeping: the MLflow epoch log of a trial's run and the
+    Optuna report with the pruner's verdict, on the given stores (None: embedded)."""
+    from cifar_search.engines.optuna.study import StudyStore
+    from cifar_search.tracking.mlflow import Tracker
+
+    ws = workspace(None)
+    if storage:
+        ws = type(ws).at(ws.root, storage, tracking)
+    ws.create_stores()
+    bench = sweep(f"bookkeeping-{int(time.time() * 1000)}", {"dropout_rate": {"grid": [0.1]}},
+                  epochs=epochs)
+    store = StudyStore(bench, ws)
+    tracker = Tracker(ws, bench)
+    tracker.open_parent(None, "bench")
+    trial = store.ask()
+    run_id = tracker.start_trial(trial.number, {"dropout_rate": 0.1}, 0)
+    logs = {"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4,
+            "epoch_seconds": 3.0}
+    started = time.perf_counter()
+    for step in range(1, epochs + 1):
+        tracker.log_epoch(run_id, step, logs)
+        store.report(trial, 1.0 / step, step)
+    return (time.perf_counter() - started) / epochs * 1000
+
+
+def main() -> None:
+    args = parser(__doc__.splitlines()[0])
+    args.add_argument("--subset", type=int, default=5_000)
+    args.add_argument("--epochs", type=int, default=3)
+    args.add_argument("--trials", type=int, default=6)
+    args.add_argument("--epochs-timed", type=int, default=50,
+                      help="epochs of bookkeeping timed on each kind of store")
+    opts = args.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from tests.servers import mlflow_server, postgres
+
+    rates = [round(0.1 * (i + 1), 2) for i in range(opts.trials)]
+    with postgres() as server:
+        storage = server.create("optuna")
+        artifacts = Path(tempfile.mkdtemp(prefix="cifar-bench-artifacts-"))
+        with mlflow_server(server.create("mlflow"), artifacts) as tracking:
+            shared = two_machines(opts, rates, storage, tracking)
+            local = embedded(opts, rates)
+            print(f"ratio 2 machines / 1 machine x 2 workers = {shared / local:.2f} "
+                  "(target >= 0.95)")
+            remote = bookkeeping(storage, tracking, opts.epochs_timed)
+    here = bookkeeping(None, None, opts.epochs_timed)
+    print(f"bookkeeping per epoch (MLflow epoch log + Optuna report and pruner): "
+          f"{remote:.0f} ms through PostgreSQL + mlflow server, {here:.0f} ms embedded "
+          f"(mean over {opts.epochs_timed} epochs)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Several coordinators on one study: the decisions they take through the shared storage.
+
+With the embedded SQLite store one coordinator runs a study (the workspace's lock keeps any
+other off). With a database server (``--storage postgresql://…``) one coordinator per machine
+runs it, and they cooperate through the storage alone:
+
+* **liveness by heartbeat**: each coordinator records a heartbeat for every trial it has in
+  flight (:func:`heartbeat_due`); a RUNNING trial whose heartbeat is older than the grace period
+  belongs to a machine that is gone, and is taken over (failed as interrupted and queued again);
+  a trial with a fresh heartbeat is never touched;
+* **one budget**: a trial just asked for may train only if the finished trials and the trials
+  running with a lower number leave room for it (:func:`may_train`): trial numbers are given
+  out atomically by the storage, so the lowest numbers win and the study ends with exactly its
+  target; a grid trial must also hold a queued grid point;
+* **different draws**: each process seeds its sampler from the sweep seed and its own salt
+  (:func:`sampler_seed`), recorded on its trials;
+* **one finaliser**: when the study is over (:func:`study_over`), each machine claims
+  finalisation on the study, waits :data:`CLAIM_SETTLE_S` and reads the claim back; only the
+  machine that still holds it finalises (:func:`may_finalise`).
+
+Everything here is pure: the coordinator reads the storage and carries the decisions out.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from cifar_search.engines.optuna.scheduler import Plan, TrialView, finished
+from cifar_search.errors import ConfigError
+from cifar_search.search.states import TrialOutcome
+
+#: Seconds between two heartbeats of a trial in flight (default; see :func:`liveness`).
+HEARTBEAT_S = 5
+#: Seconds without a heartbeat after which a RUNNING trial is taken over (default).
+GRACE_S = 30
+#: Environment variables that override them (whole seconds).
+HEARTBEAT_ENV, GRACE_ENV = "CIFAR_SEARCH_HEARTBEAT_S", "CIFAR_SEARCH_GRACE_S"
+#: Seconds between a finalisation claim and reading it back.
+CLAIM_SETTLE_S = 2.0
+#: Seconds after which a finalisation claim whose machine never finished is void.
+CLAIM_LEASE_S = 600.0
+#: Largest sampler salt (salts are drawn at random per process).
+MAX_SALT = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """How often a coordinator beats for its trials and how long others wait for a beat."""
+
+    heartbeat_s: int = HEARTBEAT_S
+    grace_s: int = GRACE_S
+
+
+def liveness(env: Mapping[str, str] | None = None) -> Liveness:
+    """The heartbeat settings, from the environment (:data:`HEARTBEAT_ENV`,
+    :data:`GRACE_ENV`) or the defaults.
+
+    Raises:
+        ConfigError: a value that is not a whole number of seconds >= 1, or a grace period
+            not longer than the heartbeat interval.
+
+    Example:
+        >>> liveness({"CIFAR_SEARCH_HEARTBEAT_S": "1", "CIFAR_SEARCH_GRACE_S": "4"})
+        Liveness(heartbeat_s=1, grace_s=4)
+    """
+    env = os.environ if env is None else env
+    values = {}
+    for key, default in ((HEARTBEAT_ENV, HEARTBEAT_S), (GRACE_ENV, GRACE_S)):
+        text = env.get(key, "").strip() or str(default)
+        if not text.isdigit() or int(text) < 1:
+            raise ConfigError(key, f"{text!r} is not allowed; give a whole number of "
+                              "seconds >= 1")
+        values[key] = int(text)
+    if values[GRACE_ENV] <= values[HEARTBEAT_ENV]:
+        raise ConfigError(GRACE_ENV, f"{values[GRACE_ENV]} is not longer than "
+                          f"{HEARTBEAT_ENV}={values[HEARTBEAT_ENV]}; give a grace period "
+                          "of several heartbeats")
+    return Liveness(values[HEARTBEAT_ENV], values[GRACE_ENV])
+
+
+@dataclass(frozen=True)
+class Machine:
+    """This coordinator process, as recorded on the trials it runs.
+
+    Attributes:
+        host: the host name.
+        pid: the coordinator's process id.
+        salt: mixed into the sampler's seed, so that machines draw different parameters.
+    """
+
+    host: str
+    pid: int
+    salt: int = 0
+
+    @classmethod
+    def current(cls, salted: bool) -> "Machine":
+        """This process; with a random salt when ``salted`` (several machines), else 0 (one
+        machine draws exactly what the sweep seed alone gives)."""
+        salt = 1 + secrets.randbelow(MAX_SALT) if salted else 0
+        return cls(socket.gethostname(), os.getpid(), salt)
+
+    @property
+    def name(self) -> str:
+        """``host:pid``."""
+        return f"{self.host}:{self.pid}"
+
+
+def sampler_seed(sweep_seed: int, salt: int) -> int:
+    """The seed of one process's sampler: the sweep's own seed when the salt is 0, else a
+    mix of both (reproducible from the two, which are recorded).
+
+    Example:
+        >>> sampler_seed(42, 0)
+        42
+        >>> sampler_seed(42, 7) == sampler_seed(42, 7) != sampler_seed(42, 8)
+        True
+    """
+    if salt == 0:
+        return sweep_seed
+    return (sweep_seed * 1_000_003 + salt) % (2**32)
+
+
+def heartbeat_due(last: float | None, now: float, interval: float) -> bool:
+    """Whether the trials in flight need a heartbeat now (``last``: when the previous one was
+    recorded, None for never)."""
+    return last is None or now - last >= interval
+
+
+# -- the budget ---------------------------------------------------------------------------
+
+
+def may_train(plan: Plan, trials: Iterable[TrialView], number: int, from_queue: bool) -> bool:
+    """Whether trial ``number``, just asked for, may train: the finished trials and the trials
+    running with a lower number leave room for it under the target, and (a grid) it holds a
+    queued grid point. Trials asked for at the same moment on several machines are settled by
+    their numbers, which the storage gives out one at a time: the lower ones train.
+
+    Example:
+        >>> from cifar_search.search.states import TrialOutcome as O
+        >>> trials = [TrialView(0, O.COMPLETE), TrialView(1, O.RUNNING), TrialView(2, O.RUNNING)]
+        >>> may_train(Plan(target=2), trials, 1, False), may_train(Plan(target=2), trials, 2, False)
+        (True, False)
+    """
+    if plan.grid is not None and not from_queue:
+        return False
+    trials = list(trials)
+    ahead = sum(t.outcome == TrialOutcome.RUNNING and t.number < number for t in trials)
+    return finished(trials) + ahead < plan.target
+
+
+def study_over(plan: Plan, trials: list[TrialView]) -> bool:
+    """Whether a machine with nothing in flight may leave: the target is reached (or a grid
+    used up) and no trial runs anywhere. Until then it stays, to take over the trials of a
+    machine that stops beating and to run what is queued."""
+    if any(t.outcome == TrialOutcome.RUNNING for t in trials):
+        return False
+    queued = any(t.outcome == TrialOutcome.WAITING for t in trials)
+    return finished(trials) >= plan.target or (plan.grid is not None and not queued)
+
+
+# -- finalisation -------------------------------------------------------------------------
+
+
+def claim(machine: Machine, finished_trials: int, now: float) -> dict[str, Any]:
+    """A finalisation claim, as stored on the study."""
+    return {"machine": machine.name, "salt": machine.salt, "finished": finished_trials,
+            "at": now}
+
+
+def may_claim(current: Mapping[str, Any] | None, finished_trials: int, now: float) -> bool:
+    """Whether a machine may claim finalisation: nobody claimed it for these finished trials,
+    or the claim is older than :data:`CLAIM_LEASE_S` (its machine died finalising)."""
+    if not current or current.get("finished") != finished_trials:
+        return True
+    return now - float(current.get("at", 0)) > CLAIM_LEASE_S
+
+
+def may_finalise(current: Mapping[str, Any] | None, mine: Mapping[str, Any]) -> bool:
+    """Whether the claim read back after :data:`CLAIM_SETTLE_S` is still this machine's."""
+    return bool(current) and all(current.get(k) == mine[k] for k in ("machine", "salt",
+                                                                     "finished"))

@@ -1,0 +1,103 @@
+"""The markdown description of a study's parent run and experiment (MLflow's
+``mlflow.note.content``, shown as the run's and the experiment's description); pure.
+
+It says what the study optimises, which trial is best (with a link to its run), the best
+model's test accuracy, how many trials ended in each state, and the top trials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from cifar_search.search.labels import format_value, params_text
+
+#: Trials listed in the description's table.
+TOP_TRIALS = 5
+
+
+@dataclass(frozen=True)
+class TrialLine:
+    """One trial of the description's table."""
+
+    number: int
+    value: float
+    params: Mapping[str, Any]
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StudyNote:
+    """What the description says.
+
+    Attributes:
+        study: the study's (and experiment's) name.
+        sweep_file: the sweep file it runs, as given.
+        metric, direction: the objective, e.g. ``val_accuracy`` and ``maximize``.
+        experiment_id: the experiment, for links to runs.
+        counts: trials per outcome, e.g. ``{"complete": 4, "pruned": 1}``.
+        ranked: complete trials, best first.
+        swept: the swept parameters, in the space's order (the table's columns).
+        test_accuracy: the best model's test accuracy, once evaluated.
+        tested_trial: the trial whose model was evaluated.
+    """
+
+    study: str
+    sweep_file: str
+    metric: str
+    direction: str
+    experiment_id: str
+    counts: Mapping[str, int]
+    ranked: Sequence[TrialLine] = ()
+    swept: Sequence[str] = field(default_factory=tuple)
+    test_accuracy: float | None = None
+    tested_trial: int | None = None
+
+
+def run_link(experiment_id: str, run: TrialLine) -> str:
+    """``[trial-0003](#/experiments/1/runs/<id>)``: a link the MLflow UI follows (the bare
+    name when the run is unknown)."""
+    name = f"trial-{run.number:04d}"
+    return f"[{name}](#/experiments/{experiment_id}/runs/{run.run_id})" if run.run_id else name
+
+
+def _counts_line(counts: Mapping[str, int]) -> str:
+    total = sum(counts.values())
+    parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()) if n)
+    return f"**Trials:** {total}" + (f" ({parts})" if parts else "")
+
+
+def _table(note: StudyNote) -> list[str]:
+    top = list(note.ranked)[:TOP_TRIALS]
+    if not top:
+        return []
+    header = ["rank", "trial", note.metric, *note.swept]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for rank, trial in enumerate(top, start=1):
+        cells = [str(rank), run_link(note.experiment_id, trial), format_value(trial.value)]
+        cells += [format_value(trial.params[name]) if name in trial.params else "–"
+                  for name in note.swept]
+        lines.append("| " + " | ".join(cells) + " |")
+    return ["", f"Top {len(top)} trials:", "", *lines]
+
+
+def study_note(note: StudyNote) -> str:
+    """The description's markdown.
+
+    Example:
+        >>> print(study_note(StudyNote("dropout", "sweeps/dropout.py", "val_accuracy",
+        ...                            "maximize", "1", {"complete": 1})))  # doctest: +ELLIPSIS
+        Study **dropout** (sweeps/dropout.py): maximize `val_accuracy`.
+        ...
+    """
+    lines = [f"Study **{note.study}** ({note.sweep_file}): {note.direction} `{note.metric}`.",
+             "", _counts_line(note.counts)]
+    if note.ranked:
+        best = note.ranked[0]
+        text = params_text(best.params, note.swept)
+        lines += ["", f"**Best:** {run_link(note.experiment_id, best)} with {note.metric} "
+                      f"{format_value(best.value)}" + (f" ({text})" if text else "")]
+    if note.test_accuracy is not None:
+        lines += ["", f"**Test accuracy** of trial {note.tested_trial}'s model: "
+                      f"{note.test_accuracy:.4f}"]
+    return "\n".join(lines + _table(note)) + "\n"

@@ -1,0 +1,140 @@
+"""The decisions of several machines on one study, as pure functions (milliseconds)."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from cifar_search.engines.optuna import machines
+from cifar_search.engines.optuna.machines import (
+    Liveness,
+    Machine,
+    claim,
+    heartbeat_due,
+    liveness,
+    may_claim,
+    may_finalise,
+    may_train,
+    sampler_seed,
+    study_over,
+)
+from cifar_search.engines.optuna.scheduler import Plan, TrialView
+from cifar_search.errors import ConfigError
+from cifar_search.search.states import TrialOutcome as O
+from cifar_search.search.states import outcome_of
+
+
+def trials(*outcomes):
+    return [TrialView(number, outcome) for number, outcome in enumerate(outcomes)]
+
+
+# -- liveness -----------------------------------------------------------------------------
+
+
+def test_liveness_defaults_and_overrides():
+    assert liveness({}) == Liveness(machines.HEARTBEAT_S, machines.GRACE_S)
+    assert liveness({"CIFAR_SEARCH_HEARTBEAT_S": "2", "CIFAR_SEARCH_GRACE_S": "9"}) == \
+        Liveness(2, 9)
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"CIFAR_SEARCH_HEARTBEAT_S": "0"},
+     "CIFAR_SEARCH_HEARTBEAT_S: '0' is not allowed; give a whole number of seconds >= 1"),
+    ({"CIFAR_SEARCH_GRACE_S": "1.5"},
+     "CIFAR_SEARCH_GRACE_S: '1.5' is not allowed; give a whole number of seconds >= 1"),
+    ({"CIFAR_SEARCH_HEARTBEAT_S": "5", "CIFAR_SEARCH_GRACE_S": "5"},
+     "CIFAR_SEARCH_GRACE_S: 5 is not longer than CIFAR_SEARCH_HEARTBEAT_S=5; give a grace "
+     "period of several heartbeats"),
+])
+def test_liveness_refuses_bad_values(env, message):
+    with pytest.raises(ConfigError) as error:
+        liveness(env)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("last, now, due", [(None, 0.0, True), (10.0, 10.5, False),
+                                            (10.0, 11.0, True), (10.0, 30.0, True)])
+def test_heartbeat_due(last, now, due):
+    assert heartbeat_due(last, now, interval=1.0) is due
+
+
+def test_a_trial_failed_by_a_heartbeat_check_reads_as_interrupted():
+    def trial(**attrs):
+        return SimpleNamespace(state=SimpleNamespace(name="FAIL"), user_attrs=attrs)
+
+    assert outcome_of(trial(machine="a:1")) == O.INTERRUPTED  # no reason: its machine died
+    assert outcome_of(trial(machine="a:1", fail_reason="boom")) == O.FAILED
+    assert outcome_of(trial()) == O.FAILED  # recorded before machines were: as it was
+
+
+# -- samplers -----------------------------------------------------------------------------
+
+
+def test_sampler_seeds_differ_per_salt_and_are_reproducible():
+    assert sampler_seed(42, 0) == 42  # one machine: exactly the sweep's seed
+    seeds = {sampler_seed(42, salt) for salt in range(1, 1000)}
+    assert len(seeds) == 999 and 42 not in seeds
+    assert sampler_seed(42, 7) == sampler_seed(42, 7)
+    assert 0 <= sampler_seed(2**40, machines.MAX_SALT) < 2**32
+
+
+def test_one_machine_is_unsalted_and_several_are_salted():
+    assert Machine.current(salted=False).salt == 0
+    salts = {Machine.current(salted=True).salt for _ in range(20)}
+    assert len(salts) > 1 and min(salts) >= 1
+    assert Machine("h", 12).name == "h:12"
+
+
+# -- the budget ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("outcomes, number, target, allowed", [
+    ((O.COMPLETE, O.RUNNING), 1, 2, True),                     # alone in flight
+    ((O.COMPLETE, O.RUNNING, O.RUNNING), 2, 2, False),         # a lower number got the slot
+    ((O.COMPLETE, O.RUNNING, O.RUNNING), 1, 2, True),          # the lower number trains
+    ((O.COMPLETE, O.INTERRUPTED, O.RUNNING), 2, 2, True),      # interrupted ones do not count
+    ((O.COMPLETE, O.PRUNED, O.FAILED, O.RUNNING), 3, 3, False),  # target reached
+    ((O.WAITING, O.RUNNING), 1, 1, True),                      # a queued trial takes no slot
+])
+def test_may_train_lets_the_lowest_numbers_in(outcomes, number, target, allowed):
+    assert may_train(Plan(target=target), trials(*outcomes), number, False) is allowed
+
+
+def test_a_grid_trial_must_hold_a_queued_point():
+    grid = Plan(target=3, grid=({"a": 1}, {"a": 2}, {"a": 3}))
+    assert may_train(grid, trials(O.RUNNING), 0, from_queue=True)
+    assert not may_train(grid, trials(O.RUNNING), 0, from_queue=False)
+
+
+def test_machines_asking_at_once_end_with_exactly_the_target():
+    """Three machines each ask at once, with 2 slots left: two train, one is released."""
+    plan = Plan(target=5)
+    study = trials(O.COMPLETE, O.COMPLETE, O.COMPLETE, O.RUNNING, O.RUNNING, O.RUNNING)
+    assert [may_train(plan, study, n, False) for n in (3, 4, 5)] == [True, True, False]
+
+
+@pytest.mark.parametrize("outcomes, grid, over", [
+    ((O.COMPLETE, O.COMPLETE), False, True),
+    ((O.COMPLETE, O.RUNNING), False, False),          # another machine still trains
+    ((O.COMPLETE, O.INTERRUPTED, O.WAITING), False, False),  # a retry waits to be run
+    ((O.COMPLETE, O.COMPLETE, O.WAITING), False, True),     # beyond the target: not run
+    ((O.COMPLETE, O.WAITING), True, False),           # a grid point left
+    ((O.COMPLETE, O.INTERRUPTED), True, True),        # a grid used up (its retry was lost)
+])
+def test_study_over_waits_for_every_machine(outcomes, grid, over):
+    points = ({"a": 1}, {"a": 2}, {"a": 3}) if grid else None
+    assert study_over(Plan(target=2 if not grid else 3, grid=points), trials(*outcomes)) is over
+
+
+# -- finalisation -------------------------------------------------------------------------
+
+
+def test_finalisation_goes_to_the_machine_whose_claim_stands():
+    a, b = Machine("a", 1, 5), Machine("b", 2, 6)
+    mine_a, mine_b = claim(a, 6, now=100.0), claim(b, 6, now=100.1)
+    assert may_claim(None, 6, 100.0)
+    assert not may_claim(mine_a, 6, 101.0)           # claimed for these trials: not again
+    assert may_claim(mine_a, 8, 101.0)               # more trials since: claimed anew
+    assert may_claim(mine_a, 6, 100.0 + machines.CLAIM_LEASE_S + 1)  # its machine died
+    # both claimed at once: the claim read back (the last written) decides, for both
+    assert may_finalise(mine_b, mine_b) and not may_finalise(mine_b, mine_a)
+    assert not may_finalise(None, mine_a)

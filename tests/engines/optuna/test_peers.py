@@ -1,0 +1,78 @@
+"""Several machines' dealings carried out on a real study (a SQLite file stands in for the
+shared database: claims, releases and the election go through the same Optuna API)."""
+
+import pytest
+
+from cifar_search import Budget, Objective, Sweep
+from cifar_search.config.space import Space
+from cifar_search.engines.optuna import machines, peers
+from cifar_search.engines.optuna.machines import Liveness, Machine
+from cifar_search.engines.optuna.scheduler import Plan
+from cifar_search.engines.optuna.study import StudyStore
+from cifar_search.search.states import TrialOutcome
+from cifar_search.workspace import Workspace
+
+
+def sweep(trials=2):
+    return Sweep(name="peers", space=Space.from_dict({"parameters": {"dropout_rate": {
+        "type": "float", "low": 0.0, "high": 0.5}}}), model="dropout", budget=Budget(2, 4),
+        objective=Objective("val_loss"), sampler="random", trials=trials)
+
+
+@pytest.fixture
+def store(tmp_path):
+    workspace = Workspace.at(tmp_path / "ws")
+    workspace.create_optuna_store()
+    return StudyStore(sweep(), workspace)
+
+
+def machine(store, name="a", salt=1):
+    return peers.SeveralMachines(store, Plan.of(store.sweep), Machine(name, 1, salt),
+                                 Liveness(1, 3))
+
+
+def test_a_trial_asked_beyond_the_target_is_released_untrained(store):
+    a = machine(store)
+    for _ in range(2):  # the target: two trials in flight
+        assert a.claim(store.ask().number)
+    extra = store.ask()
+    assert not a.claim(extra.number)
+    released = store.trial(extra.number)
+    assert released.outcome == TrialOutcome.INTERRUPTED and released.attrs["released"] is True
+    assert [t.outcome for t in store.view()].count(TrialOutcome.WAITING) == 0
+
+
+def test_a_released_retry_is_queued_again(store):
+    a = machine(store)
+    for _ in range(2):
+        a.claim(store.ask().number)
+    store.enqueue({"dropout_rate": 0.3}, {"retry_of": 0, "seed": 7})
+    retry = store.ask()
+    assert not a.claim(retry.number)
+    (waiting,) = [t for t in store.view() if t.outcome == TrialOutcome.WAITING]
+    assert waiting.drawn == {"dropout_rate": 0.3}
+    assert waiting.attrs["retry_of"] == 0 and waiting.attrs["seed"] == 7
+
+
+def test_one_machine_finalises_and_releases_retries_left_beyond_the_target(store, monkeypatch):
+    monkeypatch.setattr(machines, "CLAIM_SETTLE_S", 0.0)
+    for _ in range(2):
+        store.tell(store.ask().number, TrialOutcome.COMPLETE, 1.0)
+    store.enqueue({"dropout_rate": 0.3}, {"retry_of": 0})  # a retry nobody needs any more
+    a, b = machine(store, "a", 1), machine(store, "b", 2)
+    assert a.may_leave() and b.may_leave()
+    assert a.elect(2, stopping=False)
+    assert not b.elect(2, stopping=False)  # claimed for these finished trials already
+    assert TrialOutcome.WAITING not in {t.outcome for t in store.view()}
+    assert not machine(store, "c", 3).elect(2, stopping=True)  # a stopped machine leaves it
+
+
+def test_one_machine_has_no_peers(store):
+    one = peers.peers_of(store, Plan.of(store.sweep), Machine("h", 1))
+    assert isinstance(one, peers.OneMachine) and not one.shared
+    assert one.keep_alive([0]) == [] and one.claim(5) and one.may_leave()
+    assert one.elect(0, stopping=True)  # the only machine closes the study even when stopped
+    assert one.trial_attrs() == {"machine": "h:1"}
+    assert peers.grid_to_queue(Plan(target=2, grid=({"a": 1, "b": 2},), swept=("a",)),
+                               shared=True) == [{"a": 1}]
+    assert peers.grid_to_queue(Plan(target=2, grid=({"a": 1},)), shared=False) is None

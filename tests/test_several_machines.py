@@ -1,0 +1,214 @@
+"""Several machines on one study, for real: a PostgreSQL server, an ``mlflow server`` backed
+by it, and three coordinators (separate processes and workspaces, one worker each, a shared
+checkpoints folder) started at the same instant. The study ends with exactly its target, no
+parameter set twice, one parent run, one test evaluation and ``check`` clean; a machine killed
+with ``kill -9`` mid-trial has its trial taken over by another after the grace period, going
+on from its last epoch, and no live trial of another machine is ever failed.
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, cli_inline
+from tests.servers import mlflow_server, postgres
+
+pytestmark = pytest.mark.processes
+
+#: Heartbeat and grace period of the simulated machines (seconds).
+HEARTBEAT_S, GRACE_S = 1, 3
+
+SWEEP = """
+from cifar_search import Budget, Objective, Sweep
+
+sweep = Sweep(
+    name="machines",
+    space={"parameters": {"dropout_rate": DROPOUT, "filters": 4}},
+    model="dropout",
+    budget=Budget(epochs=EPOCHS, batch_size=4),
+    objective=Objective("val_loss"),
+    sampler="SAMPLER",
+    trials=TRIALS,
+    workers=1,
+)
+"""
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """(Optuna storage URL, MLflow server URL), both on 127.0.0.1, for the module."""
+    folder = tmp_path_factory.mktemp("servers")
+    with postgres() as server:
+        optuna_url = server.create("optuna")
+        backend = server.create("mlflow")
+        (folder / "artifacts").mkdir()
+        with mlflow_server(backend, folder / "artifacts") as tracking:
+            yield optuna_url, tracking
+
+
+def make_sweep(folder, sampler, dropout, epochs, trials):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sweep.py").write_text(
+        SWEEP.replace("DROPOUT", dropout).replace("EPOCHS", str(epochs))
+        .replace("SAMPLER", sampler).replace("TRIALS", str(trials)))
+
+
+class Machines:
+    """Coordinators of one study, each in its own workspace ``ws-<name>`` of ``folder``."""
+
+    def __init__(self, folder, study, stores, data):
+        self.folder, self.study, self.data = folder, study, data
+        self.optuna_url, self.tracking = stores
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.killed: list[str] = []  # host:pid of machines killed
+        self.logs: list[Path] = []
+
+    def flags(self, name):
+        return ["--study-name", self.study, "--storage", self.optuna_url, "--tracking-uri",
+                self.tracking, "--workspace", f"ws-{name}"]
+
+    def start(self, name):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "CIFAR_SEARCH_DATA": "",
+               "CIFAR_SEARCH_HEARTBEAT_S": str(HEARTBEAT_S), "CIFAR_SEARCH_GRACE_S": str(GRACE_S)}
+        env.pop("MLFLOW_TRACKING_URI", None)
+        log = self.folder / f"{name}-{len(self.logs)}.log"
+        self.logs.append(log)
+        command = [sys.executable, "-m", "cifar_search", "run", "sweep.py", "--data",
+                   str(self.data), "--checkpoints", str(self.folder / "shared"),
+                   *self.flags(name)]
+        with open(log, "w") as out:  # a session of its own: kill -9 takes its workers too
+            self.processes[name] = subprocess.Popen(command, cwd=self.folder, env=env,
+                                                    stdout=out, stderr=subprocess.STDOUT,
+                                                    start_new_session=True)
+
+    def kill(self, name):
+        process = self.processes[name]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        self.killed.append(f"{os.uname().nodename}:{process.pid}")
+
+    def wait(self, timeout=400):
+        for process in self.processes.values():
+            assert process.wait(timeout) == 0, self.output()
+
+    def output(self):
+        return "\n".join(f"== {log.name}\n{log.read_text()}" for log in self.logs)
+
+    def cli(self, *args):
+        return cli_inline(*args, "sweep.py", *self.flags("A"), cwd=self.folder, check=False)
+
+    def status(self):
+        result = self.cli("status", "--json")
+        return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+def assert_study(machines, target, epochs):
+    """Exactly ``target`` finished trials with distinct parameters, nothing RUNNING or
+    WAITING, interrupted trials only of killed machines, one parent run tested once,
+    each complete run's history 1..epochs once, ``check`` clean."""
+    import optuna
+    from mlflow import MlflowClient
+
+    status = machines.status()
+    trials = status["trials"]
+    finished = [t for t in trials if t["state"] in ("complete", "pruned", "failed")]
+    assert len(finished) == target, machines.output()
+    assert len({json.dumps(t["params"], sort_keys=True) for t in finished}) == target
+    assert {t["state"] for t in trials} <= {"complete", "interrupted"}, trials
+    for trial in trials:
+        if trial["state"] == "interrupted":
+            assert trial["machine"] in machines.killed, (trial, machines.killed)
+    client = MlflowClient(tracking_uri=machines.tracking)
+    experiment = client.get_experiment_by_name(machines.study)
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert "test_accuracy" in parents[0].data.metrics
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+    assert machines.output().count("test set: trial") == 1
+    study = optuna.load_study(study_name=machines.study, storage=machines.optuna_url)
+    for trial in study.trials:
+        if trial.state.name == "COMPLETE":
+            run_id = trial.user_attrs["mlflow_run_id"]
+            steps = [m.step for m in client.get_metric_history(run_id, "val_loss")]
+            assert sorted(steps) == list(range(1, epochs + 1)), (trial.number, steps)
+    check = machines.cli("check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    return study
+
+
+def test_a_grid_on_three_machines_runs_each_point_once(tmp_path, stores, tiny_data):
+    make_sweep(tmp_path, "grid", '{"grid": [0.1, 0.2, 0.3, 0.4]}', epochs=2, trials=None)
+    machines = Machines(tmp_path, "grid3", stores, tiny_data)
+    for name in "ABC":  # at the same instant: one creates the study, the others load it
+        machines.start(name)
+    machines.wait()
+    study = assert_study(machines, target=4, epochs=2)
+    assert sorted(t.params["dropout_rate"] for t in study.trials) == [0.1, 0.2, 0.3, 0.4]
+    assert len({t.user_attrs["machine"] for t in study.trials}) >= 2  # they shared the work
+
+
+def wait_for(condition, machines, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found is not None:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out\n" + machines.output())
+
+
+def running_trial_with_epochs(machines, epochs):
+    """(machine name, trial number) of a trial in flight that saved at least ``epochs``
+    epochs, or None."""
+    status = machines.status()
+    owners = {f":{p.pid}": name for name, p in machines.processes.items() if p.poll() is None}
+    for trial in status["trials"] if status else []:
+        owner = next((n for pid, n in owners.items() if str(trial["machine"]).endswith(pid)),
+                     None)
+        if trial["state"] != "running" or owner is None:
+            continue
+        state = machines.folder / "shared" / machines.study / f"{trial['number']:05d}"
+        if (state / "state.json").is_file():
+            if json.loads((state / "state.json").read_text())["epochs"] >= epochs:
+                return owner, trial["number"]
+    return None
+
+
+def test_tpe_on_three_machines_with_kill_9_mid_trial(tmp_path, stores, tiny_data):
+    epochs = 3
+    make_sweep(tmp_path, "tpe", '{"type": "float", "low": 0.0, "high": 0.5}', epochs=epochs,
+               trials=5)
+    machines = Machines(tmp_path, "tpe3", stores, tiny_data)
+    for name in "ABC":
+        machines.start(name)
+    rng = random.Random(14)
+    taken = []
+    for restart in (True, False):  # a machine killed mid-trial, after a random epoch: the
+        at = rng.randint(1, epochs - 1)  # first comes back as a new process, the second not
+        victim, number = wait_for(lambda at=at: running_trial_with_epochs(machines, at),
+                                  machines)
+        machines.kill(victim)
+        taken.append(number)
+        if restart:
+            machines.start(victim)
+        else:
+            del machines.processes[victim]
+    machines.wait()
+    study = assert_study(machines, target=5, epochs=epochs)
+    retries = {t.user_attrs.get("retry_of"): t for t in study.trials}
+    for number in taken:  # each taken over, and continued from the epochs it had saved
+        assert number in retries, machines.output()
+        retry = retries[number]
+        assert retry.user_attrs.get("resumed_at_epoch", 0) >= 1, retry.user_attrs
+        assert retry.params == study.trials[number].params
+        while retry.number in retries:  # the retry itself may have been killed later
+            retry = retries[retry.number]
+        assert retry.state.name == "COMPLETE"
