@@ -224,6 +224,7 @@ def _save_model(task: TrialTask, model: keras.Model) -> str:
     import json
 
     path = Path(task.trial_dir) / MODEL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)  # a retry that had every epoch trained none
     model.save(str(path))
     trained = {"classes": list(_classes(task) or []), "validation": task.validation,
                "split_seed": task.split_seed}

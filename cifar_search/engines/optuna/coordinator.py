@@ -412,10 +412,15 @@ def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
     workspace.create()
     train = data.read_meta(data_dir)["train"]
     subset = sweep.data.subset
+    source = data.resolve_source(sweep.data.source) or "CIFAR-10"
     if subset is not None and subset > train:
-        source = data.resolve_source(sweep.data.source) or "CIFAR-10"
         raise DataError(f"{sweep.source}: data.subset: {subset} is more than the "
                         f"{train} training images in {source}")
+    every = data.read_meta(data_dir)["classes"]
+    missing = [name for name in sweep.data.classes or () if name not in every]
+    if missing:
+        raise DataError(f"{sweep.source}: data.classes: {missing[0]!r} is not a class of "
+                        f"{source}; its classes are {', '.join(every)}")
     return data_dir
 
 
