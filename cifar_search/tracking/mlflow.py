@@ -346,11 +346,15 @@ class Tracker(RunReader):
     def recorded_run(self, number: int, params: Mapping[str, Any], seed: int) -> str:
         """The child run of trial ``number`` for a trial that never stored its id (the process
         died in between): the run it had created, else a new one, so that no trial lacks one."""
+        return self.trial_run(number) or self.start_trial(number, params, seed)
+
+    def trial_run(self, number: int) -> str | None:
+        """The child run of trial ``number`` found by its tags (None: it has none)."""
         runs = self.client.search_runs(
             [self.experiment_id], max_results=1,
             filter_string=(f"tags.`{Tag.PARENT_RUN_ID}` = '{self.parent_id}' "
                            f"and tags.`{Tag.TRIAL_NUMBER}` = '{number}'"))
-        return runs[0].info.run_id if runs else self.start_trial(number, params, seed)
+        return runs[0].info.run_id if runs else None
 
     def start_seed(self, trial_run_id: str, number: int, repeat: int, seed: int) -> str:
         """Create the run of one seed of a repeated trial, nested in the trial's run."""

@@ -115,9 +115,10 @@ class Recorder:
         """Mark a run interrupted (its trial continues from its checkpoint) and kill its run."""
         record.outcome, record.fail_reason = TrialOutcome.INTERRUPTED, reason
         record.ended = datetime.now().isoformat()
+        if not record.run_id:  # the process died before recording its run: found or made
+            record.run_id = self.tracker.recorded_run(record.number, record.params, record.seed)
         self.store.save(record)
-        if record.run_id:
-            self.tracker.kill_run(record.run_id, reason)
+        self.tracker.kill_run(record.run_id, reason)
 
     def line(self, record: TrialRecord, seconds: float) -> str:
         """``trial   4 complete val_loss=2.2407 dropout_rate=0.07 (kerastuner 0004, …)``."""
