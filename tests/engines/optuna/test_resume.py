@@ -1,161 +1,17 @@
-"""Interrupt sweeps for real (kill -9, SIGINT) and resume them: nothing finished is lost or
-repeated, nothing is left RUNNING, interrupted trials continue from their checkpoint."""
+"""Interrupt sweeps for real (kill -9 of a worker, crashes between stores) and resume them:
+nothing finished is lost or repeated, interrupted trials continue from their checkpoint."""
 
 import json
 import os
-import random
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, cli_inline
+from tests.engines.optuna.interrupted import (assert_invariants, checkpoints, make_sweep, run,
+                                              start, wait_for, workers_of)
+from tests.helpers import cli_inline
 
 pytestmark = pytest.mark.processes
-
-SWEEP = """
-from cifar_search import Budget, Objective, Sweep
-
-sweep = Sweep(
-    name="resumable",
-    space={"parameters": {"dropout_rate": {"grid": [0.1, 0.2, 0.3, 0.4]}, "filters": 4}},
-    model="dropout",
-    budget=Budget(epochs=EPOCHS, batch_size=4),
-    objective=Objective("val_loss"),
-    sampler="grid",
-    workers=WORKERS,
-)
-"""
-
-
-def env():
-    values = {**os.environ, "PYTHONPATH": str(ROOT), "CIFAR_SEARCH_DATA": ""}
-    values.pop("MLFLOW_TRACKING_URI", None)
-    return values
-
-
-def start(folder, data, *extra):
-    command = [sys.executable, "-m", "cifar_search", "run", "sweep.py", "--data", str(data),
-               "--workspace", "ws", *extra]
-    return subprocess.Popen(command, cwd=folder, env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-def run(folder, *args):
-    if args[0] != "run":  # read-only commands: in this process
-        return cli_inline(*args, "--workspace", "ws", cwd=folder).stdout
-    result = subprocess.run([sys.executable, "-m", "cifar_search", *args, "--workspace", "ws"],
-                            cwd=folder, env=env(), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-def checkpoints(folder):
-    return list((folder / "ws" / "trials").glob("*/*/state.json"))
-
-
-def wait_for(condition, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def workers_of(pid):
-    """Worker processes descending from process ``pid`` (forked by its fork server)."""
-    out = subprocess.run(["pgrep", "-x", "cifar-worker"], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split() if pid in ancestors(int(p))]
-
-
-def ancestors(pid):
-    found = []
-    while pid > 1:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            break
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
-        found.append(pid)
-    return found
-
-
-def make_sweep(folder, epochs=12, workers=1):
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sweep.py").write_text(SWEEP.replace("EPOCHS", str(epochs))
-                                     .replace("WORKERS", str(workers)))
-
-
-def assert_invariants(folder, epochs):
-    """Exactly 4 finished trials, each grid point once, no RUNNING left, MLflow agrees."""
-    from mlflow import MlflowClient
-
-    status = json.loads(run(folder, "status", "sweep.py", "--json"))
-    finished = [t for t in status["trials"] if t["state"] in ("complete", "pruned", "failed")]
-    assert len(finished) == 4
-    assert sorted(t["params"]["dropout_rate"] for t in finished) == [0.1, 0.2, 0.3, 0.4]
-    assert {t["state"] for t in status["trials"]} <= {"complete", "interrupted"}
-    client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'ws' / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("resumable")
-    runs = {r.info.run_id: r for r in client.search_runs([experiment.experiment_id],
-                                                          max_results=1000)}
-    assert not [r for r in runs.values() if r.info.status == "RUNNING"]
-    children = {r_id: r for r_id, r in runs.items() if "mlflow.parentRunId" in r.data.tags}
-    assert set(children) == {t["mlflow_run_id"] for t in status["trials"]}
-    for trial in status["trials"]:
-        run_ = children[trial["mlflow_run_id"]]
-        expected = {"complete": "FINISHED", "interrupted": "KILLED"}[trial["state"]]
-        assert run_.info.status == expected
-        if trial["state"] == "complete":
-            steps = [m.step for m in client.get_metric_history(run_.info.run_id, "val_loss")]
-            assert steps == list(range(1, epochs + 1))  # each epoch once, none missing
-    assert cli_inline("status", "sweep.py", "--workspace", "ws", cwd=folder).returncode == 0
-    return status
-
-
-def test_kill_9_of_the_main_process_at_random_moments(tmp_path, tiny_data):
-    rng = random.Random(7)
-    folder = tmp_path / "sweep"
-    make_sweep(folder, epochs=6)
-    cycles = 0
-    for _ in range(4):
-        process = start(folder, tiny_data)
-        time.sleep(rng.uniform(4.0, 9.0))  # start-up takes ~4 s: kill before, during, after
-        if process.poll() is not None:
-            break
-        process.kill()
-        process.wait()
-        cycles += 1
-    output = run(folder, "run", "sweep.py", "--data", str(tiny_data))
-    assert cycles >= 2
-    assert_invariants(folder, epochs=6)
-    assert "0 left" in run(folder, "run", "sweep.py", "--data", str(tiny_data))
-    assert output.count("complete") >= 1
-
-
-def test_sigint_stops_gracefully_and_the_trial_continues_from_its_checkpoint(tmp_path,
-                                                                            tiny_data):
-    folder = tmp_path / "sweep"
-    make_sweep(folder, epochs=12)
-    process = start(folder, tiny_data)
-    assert wait_for(lambda: checkpoints(folder))
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
-    assert process.returncode == 130, output
-    assert "stopping: running trials end after their current epoch" in output
-    assert "run the same command again to resume" in output
-    resumed = run(folder, "run", "sweep.py", "--data", str(tiny_data))
-    assert "resuming study 'resumable':" in resumed and "1 interrupted (re-queued)" in resumed
-    status = assert_invariants(folder, epochs=12)
-    retry = next(t for t in status["trials"] if t["retry_of"] is not None)
-    from optuna import load_study
-
-    study = load_study(study_name="resumable", storage=f"sqlite:///{folder / 'ws' / 'optuna.db'}")
-    assert study.trials[retry["number"]].user_attrs["resumed_at_epoch"] >= 1
 
 
 def test_kill_9_of_a_worker_continues_its_trial_from_the_checkpoint(tmp_path, tiny_data):
@@ -318,22 +174,3 @@ def test_resume_refuses_when_there_is_nothing_to_resume(tmp_path):
     done = cli_inline("resume", "sweep.py", "--workspace", "ws", cwd=tmp_path, check=False)
     assert done.returncode == 1
     assert "study 'resumable' is finished (4/4 trials); nothing to resume" in done.stderr
-
-
-def test_second_sigint_stops_at_once_and_state_stays_consistent(tmp_path, tiny_data):
-    folder = tmp_path / "sweep"
-    make_sweep(folder, epochs=25, workers=2)
-    process = start(folder, tiny_data)
-    assert wait_for(lambda: len(checkpoints(folder)) >= 2)
-    process.send_signal(signal.SIGINT)
-    time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
-    assert process.returncode == 130, output
-    status = json.loads(run(folder, "status", "sweep.py", "--json"))
-    assert status["counts"].get("running", 0) == 0
-    assert status["counts"]["interrupted"] >= 1
-    assert "0 problem(s)" in run(folder, "check", "sweep.py")
-    resumed = run(folder, "run", "sweep.py", "--data", str(tiny_data))
-    assert "interrupted (re-queued)" in resumed
-    assert_invariants(folder, epochs=25)

@@ -1,0 +1,112 @@
+"""The sweep that the crash and signal tests interrupt, and what they check after."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+from tests.helpers import ROOT, cli_inline
+
+
+SWEEP = """
+from cifar_search import Budget, Objective, Sweep
+
+sweep = Sweep(
+    name="resumable",
+    space={"parameters": {"dropout_rate": {"grid": [0.1, 0.2, 0.3, 0.4]}, "filters": 4}},
+    model="dropout",
+    budget=Budget(epochs=EPOCHS, batch_size=4),
+    objective=Objective("val_loss"),
+    sampler="grid",
+    workers=WORKERS,
+)
+"""
+
+
+def env():
+    values = {**os.environ, "PYTHONPATH": str(ROOT), "CIFAR_SEARCH_DATA": ""}
+    values.pop("MLFLOW_TRACKING_URI", None)
+    return values
+
+
+def start(folder, data, *extra):
+    command = [sys.executable, "-m", "cifar_search", "run", "sweep.py", "--data", str(data),
+               "--workspace", "ws", *extra]
+    return subprocess.Popen(command, cwd=folder, env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def run(folder, *args):
+    if args[0] != "run":  # read-only commands: in this process
+        return cli_inline(*args, "--workspace", "ws", cwd=folder).stdout
+    result = subprocess.run([sys.executable, "-m", "cifar_search", *args, "--workspace", "ws"],
+                            cwd=folder, env=env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def checkpoints(folder):
+    return list((folder / "ws" / "trials").glob("*/*/state.json"))
+
+
+def wait_for(condition, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def workers_of(pid):
+    """Worker processes descending from process ``pid`` (forked by its fork server)."""
+    out = subprocess.run(["pgrep", "-x", "cifar-worker"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split() if pid in ancestors(int(p))]
+
+
+def ancestors(pid):
+    found = []
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        found.append(pid)
+    return found
+
+
+def make_sweep(folder, epochs=12, workers=1):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sweep.py").write_text(SWEEP.replace("EPOCHS", str(epochs))
+                                     .replace("WORKERS", str(workers)))
+
+
+def assert_invariants(folder, epochs):
+    """Exactly 4 finished trials, each grid point once, no RUNNING left, MLflow agrees."""
+    from mlflow import MlflowClient
+
+    status = json.loads(run(folder, "status", "sweep.py", "--json"))
+    finished = [t for t in status["trials"] if t["state"] in ("complete", "pruned", "failed")]
+    assert len(finished) == 4
+    assert sorted(t["params"]["dropout_rate"] for t in finished) == [0.1, 0.2, 0.3, 0.4]
+    assert {t["state"] for t in status["trials"]} <= {"complete", "interrupted"}
+    client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'ws' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("resumable")
+    runs = {r.info.run_id: r for r in client.search_runs([experiment.experiment_id],
+                                                          max_results=1000)}
+    assert not [r for r in runs.values() if r.info.status == "RUNNING"]
+    children = {r_id: r for r_id, r in runs.items() if "mlflow.parentRunId" in r.data.tags}
+    assert set(children) == {t["mlflow_run_id"] for t in status["trials"]}
+    for trial in status["trials"]:
+        run_ = children[trial["mlflow_run_id"]]
+        expected = {"complete": "FINISHED", "interrupted": "KILLED"}[trial["state"]]
+        assert run_.info.status == expected
+        if trial["state"] == "complete":
+            steps = [m.step for m in client.get_metric_history(run_.info.run_id, "val_loss")]
+            assert steps == list(range(1, epochs + 1))  # each epoch once, none missing
+    assert cli_inline("status", "sweep.py", "--workspace", "ws", cwd=folder).returncode == 0
+    return status
