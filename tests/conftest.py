@@ -132,10 +132,3 @@ def cifar_python_factory():
 def tiny_data(tmp_path_factory) -> Path:
     """10 classes x 6 training and 2 test images, 32x32 PNG, as an image folder."""
     return make_image_folder(tmp_path_factory.mktemp("tiny-data"))
-
-
-def pytest_collection_modifyitems(items):
-    """Modules that start processes first, the quick ones after: the test processes take the
-    long modules early and fill the end with short ones, instead of one long module left
-    running alone at the end (the order within each group is kept)."""
-    items.sort(key=lambda item: item.get_closest_marker("processes") is None)
