@@ -155,12 +155,16 @@ def test_a_grid_on_three_machines_runs_each_point_once(tmp_path, stores, tiny_da
     assert len({t.user_attrs["machine"] for t in study.trials}) >= 2  # they shared the work
 
 
-def wait_for(condition, machines, timeout=180):
+def wait_for(condition, machines, timeout=180, or_done=False):
+    """What ``condition`` finds; with ``or_done``, None once every machine has exited (the
+    study ended first)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = condition()
         if found is not None:
             return found
+        if or_done and all(p.poll() is not None for p in machines.processes.values()):
+            return None
         time.sleep(0.1)
     raise AssertionError("timed out\n" + machines.output())
 
@@ -193,8 +197,11 @@ def test_tpe_on_three_machines_with_kill_9_mid_trial(tmp_path, stores, tiny_data
     taken = []
     for restart in (True, False):  # a machine killed mid-trial, after a random epoch: the
         at = rng.randint(1, epochs - 1)  # first comes back as a new process, the second not
-        victim, number = wait_for(lambda at=at: running_trial_with_epochs(machines, at),
-                                  machines)
+        found = wait_for(lambda at=at: running_trial_with_epochs(machines, at), machines,
+                         or_done=not restart)  # on a busy machine the study may end first
+        if found is None:
+            break
+        victim, number = found
         machines.kill(victim)
         taken.append(number)
         if restart:
