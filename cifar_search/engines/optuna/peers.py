@@ -108,7 +108,7 @@ class SeveralMachines(OneMachine):
         mine = next(t for t in trials if t.number == number)
         if machines.may_train(self.plan, trials, number, mine.from_queue):
             return True
-        self.store.release(number, requeue=mine.from_queue)
+        self.store.release(number, requeue=mine.from_queue, attrs=self.trial_attrs())
         return False
 
     def keep_alive(self, running: list[int]) -> list[int]:
@@ -152,7 +152,8 @@ class SeveralMachines(OneMachine):
                 self.plan, [t for t in trials if t.outcome != TrialOutcome.WAITING]):
             return
         for _ in range(waiting):
-            self.store.release(self.store.ask().number, requeue=False)
+            self.store.release(self.store.ask().number, requeue=False,
+                               attrs=self.trial_attrs())
 
     def lines(self, workspace: Any) -> list[str]:
         where = (f"checkpoints in {workspace.checkpoints}" if workspace.checkpoints

@@ -347,11 +347,12 @@ class StudyStore:
         """Queue ``params`` for a later ask, with user attributes for the trial."""
         self.study.enqueue_trial(params, user_attrs=attrs)
 
-    def release(self, number: int, requeue: bool) -> None:
+    def release(self, number: int, requeue: bool, attrs: dict[str, Any] | None = None) -> None:
         """Give back a trial asked for beyond the target (another machine got there first):
-        it ends untrained as released, and a queued point or retry it held is queued again."""
+        it ends untrained as released (with ``attrs``, e.g. the machine that released it), and
+        a queued point or retry it held is queued again."""
         trial = self.trial(number)
-        self.set_trial_attrs(number, {Attr.RELEASED: True, Attr.INTERRUPTED: True,
+        self.set_trial_attrs(number, {**(attrs or {}), Attr.RELEASED: True, Attr.INTERRUPTED: True,
                                       Attr.FAIL_REASON: "released: the study's target was "
                                                         "reached by other trials"})
         self.tell(number, TrialOutcome.INTERRUPTED)

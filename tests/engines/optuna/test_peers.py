@@ -39,6 +39,7 @@ def test_a_trial_asked_beyond_the_target_is_released_untrained(store):
     assert not a.claim(extra.number)
     released = store.trial(extra.number)
     assert released.outcome == TrialOutcome.INTERRUPTED and released.attrs["released"] is True
+    assert released.attrs["machine"] == a.machine.name  # who released it
     assert [t.outcome for t in store.view()].count(TrialOutcome.WAITING) == 0
 
 
