@@ -181,6 +181,9 @@ def sweep_error(tmp_path, body, space=SPACE):
          "compute=Compute(steps_per_execution=0))",
          "compute.steps_per_execution: 0 is not allowed; steps_per_execution is a whole number "
          ">= 1"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "compute=Compute(widen_tail='auto'))",
+         "compute.widen_tail: 'auto' is not allowed; widen_tail is True or False"),
     ],
 )
 def test_sweep_errors(tmp_path, body, message):

@@ -328,6 +328,12 @@ class Compute:
         data_parallel: train each trial on every GPU its worker sees at once
             (``tf.distribute.MirroredStrategy``: each batch split across them, gradients
             summed); a trial fails with a clear reason where the worker sees fewer than 2.
+        widen_tail: when fewer runs are in flight than the pool has cores (a sweep's tail, a
+            pruner's last rungs), a run moves at the end of an epoch to a wider worker that
+            takes the free cores, and goes on from its checkpoint there
+            (:mod:`cifar_search.execution.tail`). Its later epochs then sum in another order
+            (more threads), so with ``same_seed`` its scores match a rerun's only when the same
+            runs moved at the same epochs: False keeps every run on its worker's threads.
     """
 
     mixed_precision: bool = False
@@ -335,10 +341,13 @@ class Compute:
     gpu_memory_mb: int | None = None
     steps_per_execution: int = 16
     data_parallel: bool = field(default=False, repr=False)  # repr as before it existed
+    widen_tail: bool = field(default=True, repr=False)
 
     def __post_init__(self) -> None:
         _require(isinstance(self.data_parallel, bool), "compute.data_parallel",
                  self.data_parallel, "data_parallel is True or False")
+        _require(isinstance(self.widen_tail, bool), "compute.widen_tail", self.widen_tail,
+                 "widen_tail is True or False")
         _require(isinstance(self.mixed_precision, bool), "compute.mixed_precision",
                  self.mixed_precision, "mixed_precision is True or False")
         _require(self.xla is None or isinstance(self.xla, bool), "compute.xla", self.xla,

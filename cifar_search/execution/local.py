@@ -56,13 +56,16 @@ def threads_per_worker(workers: int) -> int:
 
 @dataclass(eq=False)
 class Worker:
-    """One worker process, its pipe, and the task it is working on (None: idle)."""
+    """One worker process, its pipe, its threads, and the task it is working on (None: idle);
+    ``moving_to`` is the threads of the wider worker its run moves to at its epoch's end."""
 
     process: Any
     conn: Connection
+    threads: int = 1
     task: Any = None
     ready: bool = False
     trials: int = 0
+    moving_to: int | None = None
 
     def send(self, task: Any) -> None:
         """Hand the worker a task (a ``TrialTask`` or an ``EvaluateTask``). A worker that has
@@ -114,15 +117,21 @@ class WorkerPool:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _spawn(self) -> Worker:
+    @property
+    def cores(self) -> int:
+        """The cores the pool may keep busy: its workers times their threads."""
+        return self.size * self.threads
+
+    def _spawn(self, threads: int | None = None) -> Worker:
+        threads = threads or self.threads
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=worker.main, args=(child, self.threads, self.gpu_memory_mb, self.log_path), daemon=True,
-            name="cifar-worker",
+            target=worker.main, args=(child, threads, self.gpu_memory_mb, self.log_path),
+            daemon=True, name="cifar-worker",
         )
         process.start()
         child.close()
-        new = Worker(process, parent)
+        new = Worker(process, parent, threads)
         self.workers.append(new)
         return new
 
@@ -133,6 +142,10 @@ class WorkerPool:
     def busy(self) -> list[Worker]:
         """Workers with a task."""
         return [w for w in self.workers if w.task is not None]
+
+    def free_cores(self) -> int:
+        """The pool's cores that no busy worker uses."""
+        return max(0, self.cores - sum(w.threads for w in self.busy()))
 
     def events(self, timeout: float | None) -> Iterator[tuple[Worker, Message | None]]:
         """Messages from workers as (worker, message); message None means the worker died."""
@@ -179,23 +192,50 @@ class WorkerPool:
         return None
 
     def replace(self, dead: Worker) -> Worker:
-        """Drop a dead worker and start a new one."""
+        """Drop a dead worker and start a new one of the pool's size."""
         self.workers.remove(dead)
         dead.conn.close()
         return self._spawn()
 
+    def widen(self, moved: Worker, threads: int) -> Worker:
+        """A worker of ``threads`` threads for the run that ``moved`` (now idle) trained: it
+        takes the cores of ``moved`` and of as many idle workers as it needs, which stop.
+        A task sent to it before it is ready waits in its pipe."""
+        retired, freed = [moved], moved.threads
+        for idle in self.idle():
+            if freed >= threads:
+                break
+            if idle is not moved:
+                retired.append(idle)
+                freed += idle.threads
+        for old in retired:
+            self._retire(old)
+        return self._spawn(threads)
+
     def trial_done(self, done: Worker) -> None:
-        """Count a finished trial; after :data:`TRIALS_PER_WORKER` of them the worker is
+        """Count a finished trial. A wider worker (see :meth:`widen`) gives its cores back
+        to workers of the pool's size. After :data:`TRIALS_PER_WORKER` trials a worker is
         stopped and replaced by a fresh process, which costs one TensorFlow import. Trials
         start from :func:`cifar_search.model.build.clear_session`, which frees what
         TensorFlow keeps of earlier models; the replacement bounds whatever a future version
         keeps besides."""
         done.trials += 1
-        if done.trials < TRIALS_PER_WORKER:
-            return
-        self._stop(done)
-        self.workers.remove(done)
-        self._spawn()
+        if done.threads != self.threads:
+            self._retire(done)
+            self._refill()
+        elif done.trials >= TRIALS_PER_WORKER:
+            self._retire(done)
+            self._spawn()
+
+    def _retire(self, old: Worker) -> None:
+        self._stop(old)
+        self.workers.remove(old)
+
+    def _refill(self) -> None:
+        """Start workers of the pool's size while their cores are free."""
+        while (len(self.workers) < self.size and
+               sum(w.threads for w in self.workers) + self.threads <= self.cores):
+            self._spawn()
 
     @staticmethod
     def _ask_to_stop(w: Worker) -> None:

@@ -19,6 +19,7 @@ class Reply(enum.StrEnum):
     CONTINUE = "continue"
     PRUNE = "prune"
     STOP = "stop"  # the sweep is stopping: end after this epoch, keep the checkpoint
+    MOVE = "move"  # end after this epoch: the run goes on from its checkpoint in a wider worker
 
 
 class RunEnd(enum.StrEnum):
@@ -27,6 +28,7 @@ class RunEnd(enum.StrEnum):
     COMPLETE = "complete"
     PRUNED = "pruned"
     STOPPED = "stopped"  # told to stop: the trial is interrupted, its checkpoint kept
+    MOVED = "moved"  # told to move: the run goes on from its checkpoint in a wider worker
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class TrialResult:
     """What a worker reports for a run that ended without failing.
 
     Attributes:
-        state: complete, pruned, or stopped (the sweep is stopping).
+        state: complete, pruned, stopped (the sweep is stopping) or moved (to a wider worker).
         value: the objective of the final model (None only when pruned before any epoch).
         epochs: epochs trained.
         config: the optimizer, learning rate and activations read back from the compiled model.

@@ -27,7 +27,7 @@ __all__ = ["Checkpoint", "EpochHook", "EpochReporter", "evaluate", "run_trial"]
 EpochHook = Callable[[int, dict[str, float]], Reply]
 
 #: How a run ended, by the last reply to an epoch report (anything else: stopped).
-_ENDS = {Reply.CONTINUE: RunEnd.COMPLETE, Reply.PRUNE: RunEnd.PRUNED}
+_ENDS = {Reply.CONTINUE: RunEnd.COMPLETE, Reply.PRUNE: RunEnd.PRUNED, Reply.MOVE: RunEnd.MOVED}
 
 #: The final model of a complete trial, in its trial folder.
 MODEL_FILE = "model.keras"
@@ -116,7 +116,8 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
                                  "training diverged (try a smaller learning rate)")
     end = _ENDS.get(reporter.outcome, RunEnd.STOPPED)
     model_path = _save_model(task, model) if end is RunEnd.COMPLETE else None
-    config = {**build.describe(model), "startup_seconds": reporter.startup_seconds}
+    config = {**build.describe(model), "startup_seconds": reporter.startup_seconds,
+              "threads": _threads()}
     return TrialResult(state=end, value=value, epochs=reporter.epochs, config=config,
                        model_path=model_path, seconds=time.perf_counter() - started)
 
@@ -151,6 +152,13 @@ def evaluate(model_path: str, data_dir: str) -> dict:
     return {"test_loss": float(loss), "test_accuracy": float(accuracy),
             "confusion_matrix": matrix.tolist(), "classes": list(classes),
             "validated_on_test": validation == "test"}
+
+
+def _threads() -> int:
+    """The threads this process trains with (its TensorFlow intra-op pool)."""
+    import tensorflow as tf
+
+    return int(tf.config.threading.get_intra_op_parallelism_threads())
 
 
 def _classes(task: TrialTask) -> tuple[str, ...] | None:

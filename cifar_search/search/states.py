@@ -69,6 +69,7 @@ class Attr(enum.StrEnum):
     MACHINE = "machine"                    # host:pid of the coordinator that ran the trial
     SAMPLER_SALT = "sampler_salt"          # its sampler's salt (several machines)
     RELEASED = "released"                  # asked for beyond the target, released untrained
+    WIDENED = "widened"                    # [{"epoch", "threads"}]: moves to a wider worker
 
 
 class StudyAttr(enum.StrEnum):
@@ -108,6 +109,8 @@ class Tag(enum.StrEnum):
     TRAINED_OPTIMIZER = "trained_optimizer"   # the optimizer that really trained
     REQUESTED_OPTIMIZER = "requested_optimizer"
     BEST_CANDIDATE = "best_candidate"         # on a search's parent run
+    THREADS = "threads"                       # a moved run: the threads it went on with
+    WIDENED_AT_EPOCH = "widened_at_epoch"     # a moved run: the epochs it had before moving
     BEST_TRAINED_OPTIMIZER = "best_trained_optimizer"
     BEST = "best"                             # "true" on the best trial's run
     NOTE = "mlflow.note.content"              # a run's or experiment's markdown description

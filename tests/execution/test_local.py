@@ -41,3 +41,19 @@ def test_a_message_to_a_worker_that_just_died_is_dropped_and_its_death_reported(
         worker.send("a task")
         deaths = [w for w, message in workers.events(5.0) if message is None]
         assert deaths == [worker] and worker.task == "a task"
+
+
+def test_a_wider_worker_takes_the_idle_cores_and_gives_them_back():
+    with WorkerPool(2, threads=1) as workers:
+        deadline = time.monotonic() + 120
+        while len(workers.idle()) < 2 and time.monotonic() < deadline:
+            for _ in workers.events(1.0):
+                pass
+        moved, other = workers.idle()
+        wide = workers.widen(moved, 2)
+        assert workers.workers == [wide] and wide.threads == 2
+        assert not moved.process.is_alive() and not other.process.is_alive()
+        assert wait_ready(workers) is wide
+        workers.trial_done(wide)  # its run ended: two workers of one thread again
+        assert not wide.process.is_alive()
+        assert [w.threads for w in workers.workers] == [1, 1]

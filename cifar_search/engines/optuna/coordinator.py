@@ -17,6 +17,7 @@ finalises the study.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import signal
 import time
@@ -33,6 +34,7 @@ from cifar_search.engines.optuna.recorder import Recorder
 from cifar_search.engines.optuna.scheduler import Next, Plan, Running, Train, Verdict
 from cifar_search.engines.optuna.study import DATA_KEY, StudyStore, TakenOver, is_shared
 from cifar_search.errors import CifarSearchError, DataError, debugging
+from cifar_search.execution import tail
 from cifar_search.execution.local import Worker, WorkerPool, threads_per_worker
 from cifar_search.execution.protocol import (
     Done,
@@ -42,6 +44,7 @@ from cifar_search.execution.protocol import (
     Failed,
     Message,
     Reply,
+    RunEnd,
     TrialTask,
 )
 from cifar_search.model import data
@@ -202,8 +205,13 @@ class Coordinator:
                 self._lose(message.number)
                 reply = Reply.STOP
             worker.reply(reply)
+        elif isinstance(message, Done) and message.result.state == RunEnd.MOVED:
+            try:
+                self._move(worker, message.number)
+            except TakenOver:
+                self._lose(message.number)
         else:
-            task, worker.task = worker.task, None
+            task, worker.task, worker.moving_to = worker.task, None, None
             try:
                 if isinstance(message, Done):
                     self._on_done(message.number, task.repeat, message)
@@ -227,7 +235,45 @@ class Coordinator:
             return Reply.STOP
         run = running.runs[worker.task.repeat]
         prune = self.recorder.epoch(running, run, message.epoch, message.logs)
-        return Reply.STOP if self.stopping else Reply.PRUNE if prune else Reply.CONTINUE
+        if self.stopping or prune:
+            return Reply.STOP if self.stopping else Reply.PRUNE
+        return self._widen(worker, message.epoch + 1)
+
+    def _widen(self, worker: Worker, epochs: int) -> Reply:
+        """Move the run of ``worker`` (``epochs`` trained) to a wider worker when the tail
+        rule says so (:func:`cifar_search.execution.tail.move_to`)."""
+        if not self.sweep.compute.widen_tail or not self.pool.free_cores():
+            return Reply.CONTINUE
+        lanes = {w: tail.Lane(w, w.threads, self._epochs_left(w)) for w in self.pool.busy()}
+        lanes[worker] = tail.Lane(worker, worker.threads, worker.task.epochs - epochs)
+        waiting = scheduler.next_work(False, self.running.values(),
+                                      self._more_to_start) is not None
+        worker.moving_to = tail.move_to(self.pool.cores, list(lanes.values()), lanes[worker],
+                                        waiting)
+        return Reply.CONTINUE if worker.moving_to is None else Reply.MOVE
+
+    def _epochs_left(self, worker: Worker) -> int:
+        """Epochs the run of a busy worker still has to train (0: an evaluation)."""
+        task = worker.task
+        running = self.running.get(task.number) if isinstance(task, TrialTask) else None
+        if running is None or task.repeat not in running.runs:
+            return 0
+        return task.epochs - running.runs[task.repeat].epochs
+
+    def _move(self, worker: Worker, number: int) -> None:
+        """The run of ``worker`` ended its epoch to move: it goes on from its checkpoint in a
+        worker with the free cores."""
+        task, worker.task = worker.task, None
+        threads, worker.moving_to = worker.moving_to, None
+        running = self.running.get(number)
+        if running is None or threads is None or self.stopping:
+            if running is not None:  # the sweep is stopping: as if told to stop
+                self.recorder.interrupt(self.running.pop(number))
+            self.pool.trial_done(worker)
+            return
+        wider = self.pool.widen(worker, threads)
+        wider.send(dataclasses.replace(task, resume_dir=task.trial_dir))
+        self.recorder.moved(running, running.runs[task.repeat], threads)
 
     def _on_done(self, number: int, repeat: int, message: Done) -> None:
         running = self.running.get(number)

@@ -20,7 +20,7 @@ from cifar_search.engines.optuna.study import StudyStore
 from cifar_search.execution.protocol import TrialResult
 from cifar_search.model.checkpoint import read_state
 from cifar_search.search.labels import params_text
-from cifar_search.search.states import Attr, TrialOutcome
+from cifar_search.search.states import Attr, Tag, TrialOutcome
 
 
 class Recorder:
@@ -127,6 +127,17 @@ class Recorder:
         if not running.reports(run) or value is None or not math.isfinite(value):
             return False
         return self.store.report(running.trial, value, step)
+
+    def moved(self, running: Running, run: SeedRun, threads: int) -> None:
+        """A seed run went on, after ``run.epochs`` epochs, in a worker of ``threads`` threads
+        (the tail rule): recorded on the trial and its run."""
+        moves = self.store.trial(running.number).attrs.get(Attr.WIDENED) or []
+        self.store.set_trial_attrs(running.number, {
+            Attr.WIDENED: [*moves, {"epoch": run.epochs, "threads": threads}]})
+        self.tracker.set_tags(run.run_id, {Tag.WIDENED_AT_EPOCH: run.epochs,
+                                           Tag.THREADS: threads})
+        self.say(f"trial {running.number:>3} goes on with {threads} threads from epoch "
+                 f"{run.epochs} (cores were free)")
 
     # -- ending ------------------------------------------------------------------------------
 

@@ -1,10 +1,12 @@
-"""What the coordinator checks of the data before any study or run exists."""
+"""What the coordinator checks of the data before any study or run exists, and how it gives a
+sweep's tail the free cores."""
 
 import dataclasses
 
+import optuna
 import pytest
 
-from cifar_search import Data, Sweep
+from cifar_search import Budget, Compute, Data, Objective, Sweep
 from cifar_search.engines.optuna.coordinator import prepare_data
 from cifar_search.errors import DataError
 from cifar_search.workspace import Workspace
@@ -27,3 +29,48 @@ def test_a_class_the_data_lacks_is_refused_naming_the_sweep_file(tiny_data, tmp_
 def test_classes_the_data_has_and_a_subset_it_holds_pass(tiny_data, tmp_path):
     sweep = dataclasses.replace(sweep_on(tiny_data, classes=["c1", "c4"]))
     assert prepare_data(sweep, Workspace.at(tmp_path / "ws")).is_dir()
+
+
+# -- the tail rule ------------------------------------------------------------------------------
+
+
+def three_trials(source, **compute):
+    from cifar_search.config.space import Space
+
+    return Sweep(name="tail", model="dropout", sampler="grid", source="sweeps/tail.py",
+                 space=Space.from_dict({"parameters": {"dropout_rate": {"grid": [0.1, 0.3, 0.5]},
+                                                       "filters": 4}}),
+                 data=Data(source=str(source), validation=0.25),
+                 budget=Budget(epochs=5, batch_size=8), objective=Objective("val_loss"),
+                 workers=2, seed=3, compute=Compute(**compute))
+
+
+@pytest.mark.processes
+def test_the_third_of_three_trials_on_two_workers_goes_on_with_both_cores(tiny_data, tmp_path):
+    """Three trials on two workers: once the second ends, the third moves at its epoch's end
+    to one worker with both workers' threads and goes on from its checkpoint there."""
+    from cifar_search.engines.optuna.coordinator import Coordinator
+    from cifar_search.execution.local import threads_per_worker
+    from tests.helpers import mlflow_runs
+
+    workspace = Workspace.at(tmp_path / "ws")
+    lines = []
+    Coordinator(three_trials(tiny_data), workspace, say=lines.append).run()
+    study = optuna.load_study(study_name="tail", storage=workspace.optuna_url)
+    both = 2 * threads_per_worker(2)
+    moved = [t for t in study.trials if t.user_attrs.get("widened")]
+    assert [t.number for t in moved] == [2], lines
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    (move,) = moved[0].user_attrs["widened"]
+    assert move["threads"] == both and 1 <= move["epoch"] <= 3
+    assert moved[0].user_attrs["epochs_trained"] == 5
+    assert list(moved[0].intermediate_values) == [1, 2, 3, 4, 5]  # every epoch once
+    client, runs = mlflow_runs(workspace.root, "tail")
+    run = {r.info.run_id: r for r in runs}[moved[0].user_attrs["mlflow_run_id"]]
+    assert run.data.params["resolved.threads"] == str(both)  # what its last worker ran with
+    assert run.data.tags["widened_at_epoch"] == str(move["epoch"])
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")]
+    assert steps == [1, 2, 3, 4, 5]
+    first = {r.info.run_id: r for r in runs}[study.trials[0].user_attrs["mlflow_run_id"]]
+    assert first.data.params["resolved.threads"] == str(threads_per_worker(2))
+    assert f"trial   2 goes on with {both} threads from epoch {move['epoch']}" in "\n".join(lines)
