@@ -51,6 +51,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int | str:
+    """``--workers``: a whole number >= 1, or ``auto``."""
+    if text == "auto":
+        return text
+    if not text.lstrip("-").isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; give a whole number >= 1, "
+                                         "or 'auto' (one worker per core)")
+    return int(text)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -284,7 +294,8 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--trials", type=_positive, help="finished trials to end with")
     run.add_argument("--epochs", type=_positive, help="epochs per trial")
     run.add_argument("--subset", type=_positive, help="train on this many images only")
-    run.add_argument("--workers", type=_positive, help="trials trained at once")
+    run.add_argument("--workers", type=_workers,
+                     help="trials trained at once, or 'auto' (one per core)")
     run.add_argument("--repeats", type=_positive,
                      help="train each candidate with this many seeds; score = their mean")
     run.add_argument("--same-seed", action="store_true",

@@ -10,6 +10,6 @@ sweep = Sweep(
     objective=Objective("val_loss", "minimize"),
     sampler="grid",
     pruner="none",
-    workers=1,
+    workers="auto",  # one single-threaded worker per core; the last trials take the free cores
     seed=0,
 )

@@ -209,7 +209,8 @@ def test_usage_error_prints_one_line_and_the_subcommand_help(tmp_path):
     bad = cli("run", "x.py", "--workers", "0", cwd=tmp_path, check=False)
     assert bad.returncode == 2
     assert bad.stderr.splitlines()[0] == (
-        "error: argument --workers: 0 is not allowed; give a whole number >= 1")
+        "error: argument --workers: '0' is not allowed; give a whole number >= 1, or 'auto' "
+        "(one worker per core)")
 
 
 def test_bad_sweep_is_one_line_and_creates_nothing(tmp_path):

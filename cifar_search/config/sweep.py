@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 from cifar_search.errors import ConfigError, clipped, shown
+from cifar_search.execution.threads import available_cores
 from cifar_search.config.families import (
     FAMILIES,
     MAX_BATCH_SIZE,
@@ -88,6 +89,8 @@ ORACLE_OPTIONS: dict[str, dict[str, tuple[str, float]]] = {
 }
 
 MAX_WORKERS = 64
+#: ``workers="auto"``: one single-threaded worker per core this process may use.
+AUTO_WORKERS = "auto"
 MAX_REPEATS = 50
 #: Epochs per trial (and patience): 10,000 epochs of CIFAR-10 is months of CPU per trial.
 MAX_EPOCHS = 10_000
@@ -537,7 +540,9 @@ class Sweep:
         data, budget, objective: see :class:`Data`, :class:`Budget`, :class:`Objective`.
         sampler, pruner: a kind name or a :class:`Sampler` / :class:`Pruner` with options.
         trials: finished trials the study ends with; None for a grid means every grid point.
-        workers: trials trained at once, each in its own process.
+        workers: trials trained at once, each in its own process; ``"auto"`` is one per
+            core (each single-threaded; at a sweep's tail the runs in flight take the cores
+            of idle workers, see ``Compute.widen_tail``).
         seed: seeds the sampler, the data split and (with the trial number) each trial.
         same_seed: train every trial from the same seed (the sweep's): the same data order
             and, where the architecture is the same, the same initial weights, so that trials
@@ -576,7 +581,7 @@ class Sweep:
     sampler: Sampler | str = "tpe"
     pruner: Pruner | str = "none"
     trials: int | None = None
-    workers: int = 1
+    workers: int | str = 1
     seed: int = 0
     same_seed: bool = False
     repeats: int = 1
@@ -621,8 +626,11 @@ class Sweep:
         _require(self.trials is not None or ends, "trials", self.trials,
                  f"{'sampler' if self.oracle is None else 'oracle'} "
                  f"{(self.oracle or self.sampler).kind!r} needs a number of trials")
+        if self.workers == AUTO_WORKERS:
+            object.__setattr__(self, "workers", min(available_cores(), MAX_WORKERS))
         _require(_is_int(self.workers) and 1 <= self.workers <= MAX_WORKERS, "workers",
-                 self.workers, f"workers is a whole number from 1 to {MAX_WORKERS}")
+                 self.workers, f"workers is a whole number from 1 to {MAX_WORKERS}, or "
+                               f"{AUTO_WORKERS!r} (one per core)")
         _require(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "seed", self.seed,
                  f"seed is a whole number >= 0, at most {MAX_SEED} (2**31 - 2)")
         _require(isinstance(self.same_seed, bool), "same_seed", self.same_seed,

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 from cifar_search.execution import worker
 from cifar_search.execution.protocol import Message, Ready, Reply, StopTask
+from cifar_search.execution.threads import available_cores
 
 #: Trials a worker process trains before it is replaced by a fresh one: a bound on memory
 #: growth should some library keep state per trial again (see
@@ -39,14 +40,6 @@ def worker_context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     return context
-
-
-def available_cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def threads_per_worker(workers: int) -> int:

@@ -11,7 +11,9 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["THREAD_VARS", "thread_env"]
+import os
+
+__all__ = ["THREAD_VARS", "available_cores", "thread_env"]
 
 #: Environment variables that size the OpenMP/BLAS pool and TensorFlow's two thread pools.
 THREAD_VARS = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -20,3 +22,11 @@ THREAD_VARS = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THRE
 def thread_env(threads: int) -> dict[str, str]:
     """The environment that limits every pool of :data:`THREAD_VARS` to ``threads`` threads."""
     return {name: str(threads) for name in THREAD_VARS}
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

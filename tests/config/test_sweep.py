@@ -32,6 +32,17 @@ def test_dropout_sweep_is_the_lessons_loop():
     assert sweep.sampler.kind == "grid"
 
 
+def test_auto_workers_are_one_per_core(monkeypatch):
+    from cifar_search.config import sweep as module
+
+    monkeypatch.setattr(module, "available_cores", lambda: 6)
+    sweep = load_sweep(ROOT / "sweeps" / "dropout.py")  # workers="auto"
+    assert sweep.workers == 6
+    assert sweep.override(workers=2).override(workers="auto").workers == 6
+    monkeypatch.setattr(module, "available_cores", lambda: 500)
+    assert sweep.override(workers="auto").workers == module.MAX_WORKERS
+
+
 def test_overrides_replace_and_revalidate():
     sweep = load_sweep(ROOT / "sweeps" / "dropout.py")
     changed = sweep.override(trials=2, epochs=1, subset=40, workers=2, data="/some/where")
