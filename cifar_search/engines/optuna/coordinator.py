@@ -237,11 +237,11 @@ class Coordinator:
         prune = self.recorder.epoch(running, run, message.epoch, message.logs)
         if self.stopping or prune:
             return Reply.STOP if self.stopping else Reply.PRUNE
-        return self._widen(worker, message.epoch + 1)
+        return self._widen(worker, message.epoch + 1, message.logs.get("epoch_seconds", 0.0))
 
-    def _widen(self, worker: Worker, epochs: int) -> Reply:
-        """Move the run of ``worker`` (``epochs`` trained) to a wider worker when the tail
-        rule says so (:func:`cifar_search.execution.tail.move_to`)."""
+    def _widen(self, worker: Worker, epochs: int, seconds: float) -> Reply:
+        """Move the run of ``worker`` (``epochs`` trained, the last in ``seconds``) to a wider
+        worker when the tail rule says so (:func:`cifar_search.execution.tail.move_to`)."""
         if not self.sweep.compute.widen_tail or not self.pool.free_cores():
             return Reply.CONTINUE
         lanes = {w: tail.Lane(w, w.threads, self._epochs_left(w)) for w in self.pool.busy()}
@@ -249,7 +249,7 @@ class Coordinator:
         waiting = scheduler.next_work(False, self.running.values(),
                                       self._more_to_start) is not None
         worker.moving_to = tail.move_to(self.pool.cores, list(lanes.values()), lanes[worker],
-                                        waiting)
+                                        waiting, seconds)
         return Reply.CONTINUE if worker.moving_to is None else Reply.MOVE
 
     def _epochs_left(self, worker: Worker) -> int:
