@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.helpers import cli, mlflow_runs
+from tests.helpers import cli, cli_inline, mlflow_runs
 
 pytestmark = pytest.mark.processes
 
@@ -168,12 +168,12 @@ def test_the_best_model_loads_back_from_the_model_registry(grid_run):
 
 def test_running_again_resumes_instead_of_starting_over(grid_run):
     folder, workspace, _, tiny_data = grid_run
-    again = cli("run", "sweep.py", "--workspace", workspace, "--data", "unused-when-cached",
+    again = cli_inline("run", "sweep.py", "--workspace", workspace, "--data", "unused-when-cached",
                 cwd=folder, check=False)
     # the data path is checked before anything else: a wrong one is a clear error
     assert again.returncode == 1 and "unused-when-cached" in again.stderr
     stores = {name: (workspace / name).read_bytes() for name in ("optuna.db", "mlflow.db")}
-    again = cli("run", "sweep.py", "--workspace", workspace, "--data", tiny_data, cwd=folder)
+    again = cli_inline("run", "sweep.py", "--workspace", workspace, "--data", tiny_data, cwd=folder)
     assert "resuming study 'tiny-grid': 3 complete, 0 left; nothing to do" in again.stdout
     assert stores == {name: (workspace / name).read_bytes() for name in stores}  # no write
     assert " complete " not in again.stdout.replace("3 complete", "")
@@ -187,7 +187,7 @@ def test_running_again_resumes_instead_of_starting_over(grid_run):
 def test_tpe_sweep_with_pruner_and_one_worker(tmp_path, tiny_data):
     (tmp_path / "sweep.py").write_text(TPE_SWEEP)
     workspace = tmp_path / "ws"
-    result = cli("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=tmp_path)
+    result = cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=tmp_path)
     status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
                             cwd=tmp_path).stdout)
     finished = [t for t in status["trials"] if t["state"] in ("complete", "pruned")]
@@ -252,7 +252,7 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path, tiny_data):
     small = make_image_folder(tmp_path / "small", size=8)  # depth 4 halves 8x8 too often
     (tmp_path / "sweep.py").write_text(FAILING_SWEEP)
     workspace = tmp_path / "ws"
-    result = cli("run", "sweep.py", "--data", small, "--workspace", workspace, cwd=tmp_path)
+    result = cli_inline("run", "sweep.py", "--data", small, "--workspace", workspace, cwd=tmp_path)
     assert "depth=4 is too deep for 8x8 images" in result.stdout
     status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
                             cwd=tmp_path).stdout)

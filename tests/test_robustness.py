@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from tests.conftest import make_image_folder
-from tests.helpers import cli, cli_inline, snapshot
+from tests.helpers import cli_inline, snapshot
 
 pytestmark = pytest.mark.processes
 
@@ -31,7 +31,7 @@ def finished(tmp_path_factory, tiny_data):
     """A finished two-trial study, and a second data set of the same shape."""
     folder = tmp_path_factory.mktemp("robust")
     (folder / "sweep.py").write_text(SWEEP)
-    cli("run", "sweep.py", "--data", tiny_data, "--workspace", "ws", cwd=folder)
+    cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", "ws", cwd=folder)
     other = make_image_folder(folder / "other", classes=10, train_per_class=6,
                               test_per_class=2, size=32, fmt="jpg")
     make_image_folder(folder / "one", classes=1)
@@ -94,7 +94,7 @@ def test_a_bad_command_is_one_line_and_changes_nothing(finished, args, code, nam
 def test_a_finished_study_run_again_writes_nothing(finished):
     folder, data, _ = finished
     files = stores(folder)
-    again = cli("run", "sweep.py", "--data", data, "--workspace", "ws", cwd=folder).stdout
+    again = cli_inline("run", "sweep.py", "--data", data, "--workspace", "ws", cwd=folder).stdout
     assert "2 complete, 0 left; nothing to do" in again
     assert stores(folder) == files
 
@@ -103,7 +103,7 @@ def test_another_study_name_starts_afresh_beside_the_first(finished, tmp_path):
     folder, _, other = finished
     copy = tmp_path / "copy"
     shutil.copytree(folder, copy)
-    result = cli("run", "sweep.py", "--data", other, "--workspace", "ws", "--study-name",
+    result = cli_inline("run", "sweep.py", "--data", other, "--workspace", "ws", "--study-name",
                  "robust-other", cwd=copy)
     assert "new study 'robust-other'" in result.stdout
     status = cli_inline("status", "sweep.py", "--study-name", "robust-other", "--workspace",

@@ -15,7 +15,7 @@ import pytest
 from cifar_search.tracking.mlflow import ui_command, ui_url
 from cifar_search.tracking.view import runs_view
 from cifar_search.workspace import Workspace
-from tests.helpers import cli, cli_env
+from tests.helpers import cli, cli_env, cli_inline
 
 
 def test_the_url_lands_in_the_model_training_view_of_the_experiment():
@@ -110,7 +110,7 @@ def test_the_printed_url_shows_the_trials_and_marks_the_best_in_a_real_browser(t
     if chromium is None:
         pytest.skip("no Chromium on PATH (apt-get install chromium)")
     (tmp_path / "sweep.py").write_text(SWEEP)
-    cli("run", "sweep.py", "--data", tiny_data, "--workspace", "ws", cwd=tmp_path)
+    cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", "ws", cwd=tmp_path)
     port = free_port()
     ui = subprocess.Popen([sys.executable, "-m", "cifar_search", "ui", "sweep.py",
                            "--workspace", "ws", "--port", str(port)], cwd=tmp_path,

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.helpers import cli, cli_inline
+from tests.helpers import cli_inline
 
 pytestmark = pytest.mark.processes
 
@@ -29,7 +29,7 @@ sweep = Sweep(
 
 def test_a_class_subset_sweep_runs_end_to_end(tmp_path, tiny_data):
     (tmp_path / "sweep.py").write_text(SWEEP % str(tiny_data))
-    run = cli("run", "sweep.py", "--workspace", "ws", cwd=tmp_path)
+    run = cli_inline("run", "sweep.py", "--workspace", "ws", cwd=tmp_path)
     assert "test set: trial 0 accuracy=" in run.stdout
     exported = json.loads(cli_inline("export", "sweep.py", "--format", "json", "--output", "-",
                                      "--workspace", "ws", cwd=tmp_path).stdout)

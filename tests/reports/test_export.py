@@ -15,7 +15,7 @@ from cifar_search.cli import main
 from cifar_search.errors import ConfigError
 from cifar_search.reports import export
 from cifar_search.tracking.mlflow import RunReader
-from tests.helpers import ROOT, cli
+from tests.helpers import ROOT, cli_inline
 
 pytestmark = pytest.mark.processes
 
@@ -48,7 +48,7 @@ def swept(tmp_path_factory, tiny_data):
     folder = tmp_path_factory.mktemp("export")
     (folder / "sweep.py").write_text(SWEEP)
     workspace = folder / "ws"
-    cli("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=folder)
+    cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=folder)
     study = optuna.load_study(study_name="tiny-export",
                               storage=f"sqlite:///{workspace / 'optuna.db'}")
     client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, cli, cli_inline, mlflow_runs
+from tests.helpers import ROOT, cli_inline, mlflow_runs
 
 pytestmark = pytest.mark.processes
 
@@ -32,7 +32,7 @@ def legacy():
 
 
 def test_a_legacy_sweep_resumes_its_interrupted_trial_from_its_checkpoint(legacy):
-    output = cli("run", "sweep.py", "--data", "data", "--workspace", "ws", cwd=legacy).stdout
+    output = cli_inline("run", "sweep.py", "--data", "data", "--workspace", "ws", cwd=legacy).stdout
     assert "resuming study 'legacy': 2 complete, 1 interrupted (re-queued), 2 left" in output
     status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", "ws",
                                    cwd=legacy).stdout)

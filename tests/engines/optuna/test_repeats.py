@@ -6,7 +6,7 @@ import statistics
 import optuna
 import pytest
 
-from tests.helpers import cli, mlflow_runs
+from tests.helpers import cli_inline, mlflow_runs
 from tests.engines.optuna.test_same_seed import run_in_process
 
 pytestmark = pytest.mark.processes
@@ -33,7 +33,7 @@ def repeated(tmp_path_factory, tiny_data):
     folder = tmp_path_factory.mktemp("repeats")
     (folder / "sweep.py").write_text(REPEAT_SWEEP)
     workspace = folder / "ws"
-    result = cli("run", "sweep.py", "--repeats", "3", "--data", tiny_data,
+    result = cli_inline("run", "sweep.py", "--repeats", "3", "--data", tiny_data,
                  "--workspace", workspace, cwd=folder)
     study = optuna.load_study(study_name="tiny-repeats",
                               storage=f"sqlite:///{workspace / 'optuna.db'}")
@@ -77,7 +77,7 @@ def test_each_seed_is_its_own_nested_run(repeated):
 def test_repeats_are_part_of_the_study(repeated, tiny_data):
     result, _, workspace = repeated
     folder = workspace.parent
-    again = cli("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=folder,
+    again = cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=folder,
                 check=False)
     assert again.returncode == 1
     assert "sweep.py: repeats: 1 differs from the study's 3; the existing study" in again.stderr

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.processes
 
 def test_kill_9_of_a_worker_continues_its_trial_from_the_checkpoint(tmp_path, tiny_data):
     folder = tmp_path / "sweep"
-    make_sweep(folder, epochs=12, workers=1)
+    make_sweep(folder, epochs=6, workers=1)
     process = start(folder, tiny_data)
     assert wait_for(lambda: checkpoints(folder))
     workers = workers_of(process.pid)
@@ -26,7 +26,7 @@ def test_kill_9_of_a_worker_continues_its_trial_from_the_checkpoint(tmp_path, ti
     assert process.returncode == 0, output
     assert "interrupted: worker process died (exit code -9); it continues from its checkpoint" \
         in output
-    status = assert_invariants(folder, epochs=12)
+    status = assert_invariants(folder, epochs=6)
     assert sum(t["state"] == "interrupted" for t in status["trials"]) == 1
 
 
@@ -41,7 +41,7 @@ sweep = Sweep(
     data=Data(subset=20),
     budget=Budget(epochs=1, batch_size=8),
     sampler="random",
-    trials=24,
+    trials=16,
     workers=8,
 )
 """
@@ -52,8 +52,8 @@ def test_eight_workers_on_the_embedded_stores(tmp_path, tiny_data):
     output = run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
     assert "locked" not in output
     status = json.loads(run(tmp_path, "status", "sweep.py", "--json"))
-    assert status["counts"] == {"complete": 24}
-    assert len({t["mlflow_run_id"] for t in status["trials"]}) == 24
+    assert status["counts"] == {"complete": 16}
+    assert len({t["mlflow_run_id"] for t in status["trials"]}) == 16
     assert "0 problem(s)" in run(tmp_path, "check", "sweep.py")
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from cifar_search.tracking import summary
 
-from tests.helpers import cli, mlflow_runs
+from tests.helpers import cli_inline, mlflow_runs
 
 pytestmark = pytest.mark.processes
 
@@ -32,7 +32,7 @@ sweep = Sweep(
 def run_sweep(folder, data, name, sampler, kind, trials, *extra, check=True):
     (folder / f"{name}.py").write_text(SWEEP.format(name=name, sampler=sampler, kind=kind,
                                                     trials=trials))
-    result = cli("run", f"{name}.py", "--data", data, "--workspace", folder / "ws", *extra,
+    result = cli_inline("run", f"{name}.py", "--data", data, "--workspace", folder / "ws", *extra,
                  cwd=folder, check=check)
     study = optuna.load_study(study_name=name, storage=f"sqlite:///{folder / 'ws' / 'optuna.db'}")
     return result, study
@@ -92,7 +92,7 @@ def test_same_seed_is_part_of_the_study(studies, tiny_data):
     folder, _, _ = studies
     (folder / "drawn.py").write_text((folder / "drawn.py").read_text()
                                      .replace("same_seed=True", "same_seed=False"))
-    again = cli("run", "drawn.py", "--data", tiny_data, "--workspace", folder / "ws",
+    again = cli_inline("run", "drawn.py", "--data", tiny_data, "--workspace", folder / "ws",
                 cwd=folder, check=False)
     assert again.returncode == 1
     assert "drawn.py: same_seed: false differs from the study's true; the existing study" \

@@ -37,7 +37,7 @@ def test_kill_9_of_the_main_process_at_random_moments(tmp_path, tiny_data):
 def test_sigint_stops_gracefully_and_the_trial_continues_from_its_checkpoint(tmp_path,
                                                                             tiny_data):
     folder = tmp_path / "sweep"
-    make_sweep(folder, epochs=12)
+    make_sweep(folder, epochs=6)
     process = start(folder, tiny_data)
     assert wait_for(lambda: checkpoints(folder))
     process.send_signal(signal.SIGINT)
@@ -47,7 +47,7 @@ def test_sigint_stops_gracefully_and_the_trial_continues_from_its_checkpoint(tmp
     assert "run the same command again to resume" in output
     resumed = run(folder, "run", "sweep.py", "--data", str(tiny_data))
     assert "resuming study 'resumable':" in resumed and "1 interrupted (re-queued)" in resumed
-    status = assert_invariants(folder, epochs=12)
+    status = assert_invariants(folder, epochs=6)
     retry = next(t for t in status["trials"] if t["retry_of"] is not None)
     from optuna import load_study
 
@@ -57,7 +57,7 @@ def test_sigint_stops_gracefully_and_the_trial_continues_from_its_checkpoint(tmp
 
 def test_second_sigint_stops_at_once_and_state_stays_consistent(tmp_path, tiny_data):
     folder = tmp_path / "sweep"
-    make_sweep(folder, epochs=25, workers=2)
+    make_sweep(folder, epochs=8, workers=2)  # 7 epochs to go once two trials saved one
     process = start(folder, tiny_data)
     assert wait_for(lambda: len(checkpoints(folder)) >= 2)
     process.send_signal(signal.SIGINT)
@@ -71,4 +71,4 @@ def test_second_sigint_stops_at_once_and_state_stays_consistent(tmp_path, tiny_d
     assert "0 problem(s)" in run(folder, "check", "sweep.py")
     resumed = run(folder, "run", "sweep.py", "--data", str(tiny_data))
     assert "interrupted (re-queued)" in resumed
-    assert_invariants(folder, epochs=25)
+    assert_invariants(folder, epochs=8)
