@@ -13,7 +13,7 @@ on 2 cores). The lesson loop reads the same images as the sweep, from the sweep'
 (it cannot download CIFAR-10 here). ``--epochs`` and ``--subset`` shrink both alike for a quick
 look; the headline figure is the default (10 epochs, all 50,000 training images).
 
-    python benchmarks/bench_headline.py [--rounds 3] [--epochs 10] [--subset N]
+    python benchmarks/bench_headline.py [--rounds 3] [--epochs 10] [--subset N] [--workers N]
 """
 
 from __future__ import annotations
@@ -99,11 +99,13 @@ def lesson(cache: Path, epochs: int, subset: int | None) -> float:
     return seconds
 
 
-def sweep(source: str, epochs: int, subset: int | None) -> float:
+def sweep(source: str, epochs: int, subset: int | None, workers: str | None) -> float:
     workspace = tempfile.mkdtemp(prefix="cifar-headline-")
     argv = [sys.executable, "-m", "cifar_search", "run", "sweeps/dropout.py", "--data", source,
             "--workspace", workspace, "--epochs", str(epochs)]
-    seconds, out = timed(argv + (["--subset", str(subset)] if subset else []), ROOT)
+    argv += (["--subset", str(subset)] if subset else []) + (["--workers", workers] if workers
+                                                              else [])
+    seconds, out = timed(argv, ROOT)
     moved = [line.strip() for line in out.splitlines() if "goes on with" in line]
     print(f"  cifar_search run sweeps/dropout.py: {seconds:.0f} s; {'; '.join(moved)}",
           flush=True)
@@ -115,12 +117,14 @@ def main() -> None:
     args.add_argument("--rounds", type=int, default=3)
     args.add_argument("--epochs", type=int, default=10)
     args.add_argument("--subset", type=int, default=None, help="training images (default all)")
+    args.add_argument("--workers", default=None, help="the sweep's workers (default: its own)")
     opts = args.parse_args()
     if opts.data is None:
         raise SystemExit("--data: give the CIFAR-10 archive (the lesson cannot download it)")
     from cifar_search.config.sweep import load_sweep
 
-    workers = load_sweep(ROOT / "sweeps" / "dropout.py").workers
+    given = opts.workers if opts.workers in (None, "auto") else int(opts.workers)
+    workers = load_sweep(ROOT / "sweeps" / "dropout.py").override(workers=given).workers
     cache = decoded_cache(opts.data)
     ratios = []
     for number in range(opts.rounds):
@@ -128,7 +132,7 @@ def main() -> None:
         times = {}
         for which in (("lesson", "sweep") if first_lesson else ("sweep", "lesson")):
             times[which] = (lesson(cache, opts.epochs, opts.subset) if which == "lesson"
-                            else sweep(opts.data, opts.epochs, opts.subset))
+                            else sweep(opts.data, opts.epochs, opts.subset, opts.workers))
         ratios.append(times["lesson"] / times["sweep"])
         print(f"headline round {number + 1}: lesson {times['lesson']:.0f} s / sweep "
               f"{times['sweep']:.0f} s = {ratios[-1]:.2f}x", flush=True)
