@@ -112,8 +112,9 @@ class WorkerPool:
 
     @property
     def cores(self) -> int:
-        """The cores the pool may keep busy: its workers times their threads."""
-        return self.size * self.threads
+        """The cores the pool may keep busy: its workers times their threads, at most the
+        machine's (more workers than cores share them; a wider worker gets no more)."""
+        return max(self.threads, min(self.size * self.threads, available_cores()))
 
     def _spawn(self, threads: int | None = None) -> Worker:
         threads = threads or self.threads
@@ -225,9 +226,8 @@ class WorkerPool:
         self.workers.remove(old)
 
     def _refill(self) -> None:
-        """Start workers of the pool's size while their cores are free."""
-        while (len(self.workers) < self.size and
-               sum(w.threads for w in self.workers) + self.threads <= self.cores):
+        """Start workers of the pool's size until it has its number of them again."""
+        while len(self.workers) < self.size:
             self._spawn()
 
     @staticmethod
