@@ -54,8 +54,10 @@ def take_over(recorder: Recorder, numbers: list[int], grace_s: int) -> list[int]
     store, tracker, plan = recorder.store, recorder.tracker, recorder.plan
     for number in numbers:
         trial = store.trial(number)
-        machine = trial.attrs.get(Attr.MACHINE, "another machine")
-        reason = f"interrupted: {machine} sent no heartbeat for {grace_s} s"
+        machine = trial.attrs.get(Attr.MACHINE)
+        reason = (f"interrupted: {machine} sent no heartbeat for {grace_s} s" if machine
+                  else trial.attrs.get(Attr.FAIL_REASON)  # it never beat: it says so
+                  or f"interrupted: its machine sent no heartbeat for {grace_s} s")
         ids = run_ids(trial)
         if not ids:  # its machine died before recording the run: find or make it
             seed = scheduler.seed_of(plan, number, trial.attrs)

@@ -14,6 +14,7 @@ from cifar_search.engines.optuna.machines import (
     may_claim,
     may_finalise,
     may_train,
+    never_beaten,
     sampler_seed,
     study_over,
 )
@@ -64,6 +65,20 @@ def test_a_trial_failed_by_a_heartbeat_check_reads_as_interrupted():
     assert outcome_of(trial(machine="a:1")) == O.INTERRUPTED  # no reason: its machine died
     assert outcome_of(trial(machine="a:1", fail_reason="boom")) == O.FAILED
     assert outcome_of(trial()) == O.FAILED  # recorded before machines were: as it was
+
+
+def test_a_trial_left_unmarked_for_the_grace_period_is_taken_over():
+    """Its machine died between asking for it and its first heartbeat: Optuna never fails a
+    trial without a heartbeat, so the time is counted from when this process first saw it."""
+    marked = TrialView(1, O.RUNNING, attrs={"machine": "a:1"})
+    study = [TrialView(0, O.RUNNING), marked, TrialView(2, O.WAITING), TrialView(3, O.RUNNING)]
+    assert never_beaten(study, {}, now=50.0, grace_s=3) == ([], {0: 50.0, 3: 50.0})
+    assert never_beaten(study, {0: 50.0, 3: 52.0}, now=53.0, grace_s=3) == \
+        ([], {0: 50.0, 3: 52.0})  # exactly the grace period: not yet
+    assert never_beaten(study, {0: 50.0, 3: 52.0}, now=53.5, grace_s=3) == ([0], {3: 52.0})
+    # marked meanwhile (its machine was alive, only slow) or ended: forgotten
+    later = [TrialView(0, O.INTERRUPTED), marked, TrialView(3, O.RUNNING, attrs=marked.attrs)]
+    assert never_beaten(later, {0: 50.0, 3: 52.0}, now=60.0, grace_s=3) == ([], {})
 
 
 # -- samplers -----------------------------------------------------------------------------

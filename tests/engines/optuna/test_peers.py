@@ -1,15 +1,18 @@
 """Several machines' dealings carried out on a real study (a SQLite file stands in for the
 shared database: claims, releases and the election go through the same Optuna API)."""
 
+import time
+
 import pytest
 
 from cifar_search import Budget, Objective, Sweep
 from cifar_search.config.space import Space
-from cifar_search.engines.optuna import machines, peers
+from cifar_search.engines.optuna import machines, peers, recovery
+from cifar_search.engines.optuna.coordinator import open_recorder
 from cifar_search.engines.optuna.machines import Liveness, Machine
 from cifar_search.engines.optuna.scheduler import Plan
 from cifar_search.engines.optuna.study import StudyStore
-from cifar_search.search.states import TrialOutcome
+from cifar_search.search.states import StudyAttr, TrialOutcome
 from cifar_search.workspace import Workspace
 
 
@@ -77,3 +80,50 @@ def test_one_machine_has_no_peers(store):
     assert peers.grid_to_queue(Plan(target=2, grid=({"a": 1, "b": 2},), swept=("a",)),
                                shared=True) == [{"a": 1}]
     assert peers.grid_to_queue(Plan(target=2, grid=({"a": 1},)), shared=False) is None
+
+
+# -- a machine that died before its trial's first heartbeat ------------------------------
+
+
+@pytest.fixture
+def shared(tmp_path, monkeypatch):
+    """A workspace whose SQLite file is opened as a shared storage (heartbeats, no lock), as
+    a database server would be; heartbeat 1 s, grace period 2 s."""
+    monkeypatch.setattr(Workspace, "shared", property(lambda self: True))
+    monkeypatch.setenv(machines.HEARTBEAT_ENV, "1")
+    monkeypatch.setenv(machines.GRACE_ENV, "2")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    workspace = Workspace.at(tmp_path / "ws")
+    workspace.create_stores()
+    return workspace
+
+
+def test_a_trial_whose_machine_died_before_its_first_heartbeat_is_taken_over(shared, tmp_path):
+    live = StudyStore(sweep(3), shared, machine=Machine("a", 1, 1))
+    dead = StudyStore(sweep(3), shared, machine=Machine("b", 2, 2))
+    kept = live.ask()
+    assert live.trial(kept.number).attrs["machine"] == "a:1"  # beaten and marked at once
+    dead.enqueue({"dropout_rate": 0.3}, {"seed": 5})
+    orphan = dead.study.ask().number  # its machine dies before its first heartbeat
+    said = []
+    recorder = open_recorder(live, live.sweep, shared, Plan.of(live.sweep),
+                             lambda number, repeat: tmp_path / "trials" / str(number), said.append)
+    start = time.monotonic()  # open_recorder's check saw the orphan first (before start)
+    live.beat([kept.number])
+    assert live.fail_stale(now=start + 1.0) == []  # within the grace period: left alone
+    live.beat([kept.number])
+    assert recovery.take_over(recorder, live.fail_stale(now=start + 2.5), 2) == [orphan]
+    assert dead.fail_stale(now=start + 10.0) == []  # taken over once, by one machine
+
+    trials = {t.number: t for t in live.view()}
+    assert trials[kept.number].outcome == TrialOutcome.RUNNING  # the live one never touched
+    assert trials[orphan].outcome == TrialOutcome.INTERRUPTED
+    reason = "interrupted: its machine sent no heartbeat in the 2 s since it was asked for"
+    assert trials[orphan].attrs["fail_reason"] == reason
+    (retry,) = [t for t in trials.values() if t.outcome == TrialOutcome.WAITING]
+    assert retry.drawn == {"dropout_rate": 0.3}
+    assert retry.attrs["retry_of"] == orphan and retry.attrs["seed"] == 5
+    runs = recorder.tracker.child_runs(live.attr(StudyAttr.MLFLOW_PARENT_RUN_ID))
+    assert [(r.name, r.status, r.tags["fail_reason"]) for r in runs.values()] == [
+        (f"trial-{orphan:04d}", "KILLED", reason)]
+    assert said == [f"trial {orphan:>3} taken over: {reason}; it continues from its checkpoint"]
