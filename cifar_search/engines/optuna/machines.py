@@ -159,6 +159,47 @@ def never_beaten(trials: Iterable[TrialView], seen: Mapping[int, float], now: fl
     return due, {number: at for number, at in first.items() if number not in due}
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """A shared study's RUNNING trials, as their heartbeats tell (what ``check`` reports).
+
+    Attributes:
+        alive: trial number -> the machine (``host:pid``) that beats for it.
+        lost: trial number -> why its machine is taken for gone (it is taken over).
+    """
+
+    alive: dict[int, str]
+    lost: dict[int, str]
+
+
+def in_flight(trials: Iterable[TrialView], stale: Iterable[int], grace_s: int) -> InFlight:
+    """Sort the RUNNING trials into those a live machine runs and those whose machine is gone:
+    its heartbeat is older than the grace period (``stale``, as the storage reads it), or it
+    has no machine (its machine died before its first heartbeat, or is just asking for it).
+
+    Example:
+        >>> from cifar_search.search.states import TrialOutcome as O
+        >>> study = [TrialView(0, O.RUNNING, attrs={"machine": "a:1"}),
+        ...          TrialView(1, O.RUNNING, attrs={"machine": "b:2"}), TrialView(2, O.COMPLETE)]
+        >>> in_flight(study, stale=[1], grace_s=30)
+        InFlight(alive={0: 'a:1'}, lost={1: 'its machine b:2 sent no heartbeat for 30 s'})
+    """
+    stale = set(stale)
+    alive, lost = {}, {}
+    for trial in trials:
+        if trial.outcome != TrialOutcome.RUNNING:
+            continue
+        machine = trial.attrs.get(Attr.MACHINE)
+        if machine is None:
+            lost[trial.number] = ("it has no machine: its machine died before its first "
+                                  "heartbeat (or is asking for it now)")
+        elif trial.number in stale:
+            lost[trial.number] = f"its machine {machine} sent no heartbeat for {grace_s} s"
+        else:
+            alive[trial.number] = machine
+    return InFlight(alive, lost)
+
+
 # -- the budget ---------------------------------------------------------------------------
 
 

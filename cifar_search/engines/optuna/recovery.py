@@ -10,16 +10,22 @@ its tags, or a new one.
 On a shared storage other machines' trials are alive as long as they beat: only the trials
 whose heartbeat went stale are taken over (:func:`take_over`), each by exactly one machine,
 with the same bookkeeping; Optuna has already failed them, so the reason goes on their MLflow
-runs and their retries.
+runs and their retries. ``check`` sorts the RUNNING trials into alive and lost
+(:func:`in_flight`), and ``check --repair`` takes the lost ones over (:func:`take_over_lost`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any, Callable
 
-from cifar_search.engines.optuna import scheduler
+from cifar_search.engines.optuna import machines, scheduler
 from cifar_search.engines.optuna.recorder import Recorder
-from cifar_search.search.states import Attr, TrialOutcome
+from cifar_search.search.states import Attr, StudyAttr, TrialOutcome
+
+if TYPE_CHECKING:
+    from cifar_search.config.sweep import Sweep
+    from cifar_search.workspace import Workspace
 
 
 def run_ids(trial: scheduler.TrialView) -> list[str]:
@@ -76,3 +82,40 @@ def reconcile_runs(study: Any, tracker: Any, live: bool = False) -> list[str]:
     from cifar_search.tracking import integrity
 
     return integrity.repair(tracker, integrity.reconcile(study, tracker, live))
+
+
+def in_flight(sweep: "Sweep", workspace: "Workspace", repair: bool,
+              say: Callable[[str], None]) -> machines.InFlight:
+    """A shared study's RUNNING trials, alive or lost (see :func:`.machines.in_flight`); with
+    ``repair`` the lost ones are taken over first."""
+    from cifar_search.engines.optuna.study import find_study, stale_trials, trial_views
+
+    if repair:
+        take_over_lost(sweep, workspace, say)
+    trials = trial_views(find_study(sweep, workspace))
+    return machines.in_flight(trials, stale_trials(sweep.name, workspace),
+                              machines.liveness().grace_s)
+
+
+def take_over_lost(sweep: "Sweep", workspace: "Workspace",
+                   say: Callable[[str], None]) -> list[int]:
+    """Take over the trials of machines that are gone, as a machine that runs the sweep would:
+    those whose heartbeat is stale at once, those with no machine once they stayed so for the
+    grace period (waited for here); return their numbers."""
+    from cifar_search.engines.optuna.study import StudyStore
+    from cifar_search.tracking.mlflow import Tracker
+
+    store = StudyStore(sweep, workspace, machine=machines.Machine.current(salted=True))
+    tracker = Tracker(workspace, sweep)
+    tracker.parent_id = store.attr(StudyAttr.MLFLOW_PARENT_RUN_ID)
+    recorder = Recorder(store, tracker, scheduler.Plan.of(sweep), sweep.objective.metric,
+                        lambda number, repeat: workspace.trial_dir(sweep.name, number), say)
+    grace = store.beats.grace_s
+    numbers = take_over(recorder, store.fail_stale(), grace)
+    if store.unmarked:  # no machine yet: gone only if still so after the grace period
+        waiting = ", ".join(str(number) for number in sorted(store.unmarked))
+        say(f"trial(s) {waiting} RUNNING with no machine: waiting {grace + 1} s for a "
+            "heartbeat before taking them over")
+        time.sleep(grace + 1)
+        numbers += take_over(recorder, store.fail_stale(), grace)
+    return numbers

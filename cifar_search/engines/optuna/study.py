@@ -111,6 +111,19 @@ def find_study(sweep: Sweep, workspace: Workspace) -> optuna.Study | None:
     return optuna.load_study(study_name=sweep.name, storage=storage)
 
 
+def stale_trials(study_name: str, workspace: Workspace) -> list[int]:
+    """The numbers of a study's RUNNING trials whose heartbeat is older than the grace period,
+    read without failing them (a shared storage; what :meth:`StudyStore.fail_stale` fails).
+
+    Optuna reads them only on its way to failing them (``fail_stale_trials``): this is its
+    heartbeat storage's own query, the one private call of this adapter.
+    """
+    storage = storage_of(workspace)
+    study_id = storage.get_study_id_from_name(study_name)
+    ids = storage._get_stale_trial_ids(study_id)  # noqa: SLF001 (read-only half of the check)
+    return sorted(storage.get_trial(trial_id).number for trial_id in ids)
+
+
 #: The fingerprint's key for the data a study trains on (absent from studies made before it).
 DATA_KEY = "data_identity"
 

@@ -10,6 +10,7 @@ from cifar_search.engines.optuna.machines import (
     Machine,
     claim,
     heartbeat_due,
+    in_flight,
     liveness,
     may_claim,
     may_finalise,
@@ -79,6 +80,20 @@ def test_a_trial_left_unmarked_for_the_grace_period_is_taken_over():
     # marked meanwhile (its machine was alive, only slow) or ended: forgotten
     later = [TrialView(0, O.INTERRUPTED), marked, TrialView(3, O.RUNNING, attrs=marked.attrs)]
     assert never_beaten(later, {0: 50.0, 3: 52.0}, now=60.0, grace_s=3) == ([], {})
+
+
+def test_check_sorts_running_trials_into_alive_and_lost():
+    study = [TrialView(0, O.RUNNING, attrs={"machine": "a:1"}),
+             TrialView(1, O.RUNNING, attrs={"machine": "b:2"}),
+             TrialView(2, O.RUNNING),                             # never marked: lost
+             TrialView(3, O.INTERRUPTED, attrs={"machine": "b:2"}),
+             TrialView(4, O.WAITING)]
+    flight = in_flight(study, stale=[1, 3], grace_s=30)
+    assert flight.alive == {0: "a:1"}
+    assert flight.lost == {
+        1: "its machine b:2 sent no heartbeat for 30 s",
+        2: "it has no machine: its machine died before its first heartbeat (or is asking for "
+           "it now)"}
 
 
 # -- samplers -----------------------------------------------------------------------------

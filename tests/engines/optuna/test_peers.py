@@ -1,6 +1,8 @@
 """Several machines' dealings carried out on a real study (a SQLite file stands in for the
 shared database: claims, releases and the election go through the same Optuna API)."""
 
+import shutil
+import threading
 import time
 
 import pytest
@@ -13,6 +15,8 @@ from cifar_search.engines.optuna.machines import Liveness, Machine
 from cifar_search.engines.optuna.scheduler import Plan
 from cifar_search.engines.optuna.study import StudyStore
 from cifar_search.search.states import StudyAttr, TrialOutcome
+from cifar_search.cli import main
+from cifar_search.config.sweep import load_sweep
 from cifar_search.workspace import Workspace
 
 
@@ -82,23 +86,47 @@ def test_one_machine_has_no_peers(store):
     assert peers.grid_to_queue(Plan(target=2, grid=({"a": 1},)), shared=False) is None
 
 
-# -- a machine that died before its trial's first heartbeat ------------------------------
+# -- machines that are gone: taken over by a running machine, and by check --repair ------
+
+SWEEP_FILE = """
+from cifar_search import Budget, Objective, Sweep
+
+sweep = Sweep(name="peers", space={"parameters": {"dropout_rate": {"type": "float",
+              "low": 0.0, "high": 0.5}}}, model="dropout", budget=Budget(2, 4),
+              objective=Objective("val_loss"), sampler="random", trials=3)
+"""
+
+
+@pytest.fixture(scope="module")
+def empty_stores(tmp_path_factory):
+    """A workspace with empty Optuna and MLflow stores, made once (each test copies it)."""
+    root = tmp_path_factory.mktemp("stores") / "ws"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        Workspace.at(root).create_stores()
+    return root
 
 
 @pytest.fixture
-def shared(tmp_path, monkeypatch):
+def shared(empty_stores, tmp_path, monkeypatch):
     """A workspace whose SQLite file is opened as a shared storage (heartbeats, no lock), as
     a database server would be; heartbeat 1 s, grace period 2 s."""
     monkeypatch.setattr(Workspace, "shared", property(lambda self: True))
     monkeypatch.setenv(machines.HEARTBEAT_ENV, "1")
     monkeypatch.setenv(machines.GRACE_ENV, "2")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    workspace = Workspace.at(tmp_path / "ws")
-    workspace.create_stores()
-    return workspace
+    shutil.copytree(empty_stores, tmp_path / "ws")
+    return Workspace.at(tmp_path / "ws")
 
 
-def test_a_trial_whose_machine_died_before_its_first_heartbeat_is_taken_over(shared, tmp_path):
+def recorder_of(store, workspace, said):
+    """The recorder a machine opens on ``store`` (it checks the study for stale trials)."""
+    return open_recorder(store, store.sweep, workspace, Plan.of(store.sweep),
+                         lambda number, repeat: workspace.trial_dir("peers", number),
+                         said.append)
+
+
+def test_a_trial_whose_machine_died_before_its_first_heartbeat_is_taken_over(shared):
     live = StudyStore(sweep(3), shared, machine=Machine("a", 1, 1))
     dead = StudyStore(sweep(3), shared, machine=Machine("b", 2, 2))
     kept = live.ask()
@@ -106,8 +134,7 @@ def test_a_trial_whose_machine_died_before_its_first_heartbeat_is_taken_over(sha
     dead.enqueue({"dropout_rate": 0.3}, {"seed": 5})
     orphan = dead.study.ask().number  # its machine dies before its first heartbeat
     said = []
-    recorder = open_recorder(live, live.sweep, shared, Plan.of(live.sweep),
-                             lambda number, repeat: tmp_path / "trials" / str(number), said.append)
+    recorder = recorder_of(live, shared, said)
     start = time.monotonic()  # open_recorder's check saw the orphan first (before start)
     live.beat([kept.number])
     assert live.fail_stale(now=start + 1.0) == []  # within the grace period: left alone
@@ -127,3 +154,60 @@ def test_a_trial_whose_machine_died_before_its_first_heartbeat_is_taken_over(sha
     assert [(r.name, r.status, r.tags["fail_reason"]) for r in runs.values()] == [
         (f"trial-{orphan:04d}", "KILLED", reason)]
     assert said == [f"trial {orphan:>3} taken over: {reason}; it continues from its checkpoint"]
+
+
+def test_check_tells_live_machines_from_gone_ones_and_repair_takes_over_only_those(
+        shared, tmp_path, capsys):
+    file = tmp_path / "sweep.py"
+    file.write_text(SWEEP_FILE)
+    the_sweep = load_sweep(file)
+    live = StudyStore(the_sweep, shared, machine=Machine("a", 1, 1))
+    dead = StudyStore(the_sweep, shared, machine=Machine("b", 2, 2))
+    recorder = recorder_of(live, shared, [])
+    for store in (live, dead):  # a trial each, its MLflow run started
+        trial = store.ask()
+        recorder.start(trial, the_sweep.space.suggest(trial), None)
+    dead.enqueue({"dropout_rate": 0.3})
+    dead.study.ask()  # trial 2: machine b dies before its first heartbeat
+    runs = {t.number: t.attrs.get("mlflow_run_id") for t in live.view()}
+    time.sleep(2.2)  # b's heartbeat goes stale
+    live.beat([0])
+
+    def check(*flags):
+        code = main(["check", str(file), "--workspace", str(shared.root), *flags])
+        return code, capsys.readouterr().out.splitlines()
+
+    gone_1 = "its machine b:2 sent no heartbeat for 2 s"
+    gone_2 = ("it has no machine: its machine died before its first heartbeat (or is asking "
+              "for it now)")
+    assert check() == (1, [
+        "trial 0 is running on machine a:1",
+        f"problem: trial 1 is RUNNING but {gone_1}; check --repair takes it over",
+        f"problem: trial 2 is RUNNING but {gone_2}; check --repair takes it over",
+        "check 'peers': 3 trials, 2 problem(s)"])
+
+    beating = threading.Event()  # machine a goes on beating for trial 0 meanwhile
+    beater = threading.Thread(target=lambda: [live.beat([0]) for _ in iter(
+        lambda: beating.wait(0.3), True)])
+    beater.start()
+    try:
+        code, lines = check("--repair")
+    finally:
+        beating.set()
+        beater.join()
+    never = "interrupted: its machine sent no heartbeat in the 2 s since it was asked for"
+    assert (code, lines) == (0, [
+        "trial   1 taken over: interrupted: b:2 sent no heartbeat for 2 s; it continues from "
+        "its checkpoint",
+        "trial(s) 2 RUNNING with no machine: waiting 3 s for a heartbeat before taking them "
+        "over",
+        f"trial   2 taken over: {never}; it continues from its checkpoint",
+        "trial 0 is running on machine a:1",
+        "check 'peers': 5 trials, 0 problem(s)"])
+    trials = {t.number: t for t in live.view()}
+    assert [trials[n].outcome for n in range(3)] == [
+        TrialOutcome.RUNNING, TrialOutcome.INTERRUPTED, TrialOutcome.INTERRUPTED]
+    assert sorted(t.attrs["retry_of"] for t in trials.values()
+                  if t.outcome == TrialOutcome.WAITING) == [1, 2]
+    statuses = {n: recorder.tracker.client.get_run(runs[n]).info.status for n in (0, 1)}
+    assert statuses == {0: "RUNNING", 1: "KILLED"}  # the live machine's run untouched
