@@ -202,13 +202,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _in_flight(args: argparse.Namespace, sweep: Any, workspace: Any) -> Any:
-    """On a shared storage, the study's RUNNING trials as their heartbeats tell (alive or
-    lost), the lost ones taken over first with --repair; None with one machine (or an
-    engine that runs on one only)."""
+    """The study's RUNNING trials as their machines tell (alive or lost: on a shared storage
+    by their heartbeats, on the embedded one those of another host are lost), the lost ones
+    taken over first with --repair; None for an engine that runs on one machine only."""
     from cifar_search import engines
 
     engine = engines.get(sweep.engine)
-    if not workspace.shared or not hasattr(engine, "in_flight"):
+    if not hasattr(engine, "in_flight"):
         return None
     return engine.in_flight(sweep, workspace, args.repair, print)
 

@@ -200,6 +200,42 @@ def in_flight(trials: Iterable[TrialView], stale: Iterable[int], grace_s: int) -
     return InFlight(alive, lost)
 
 
+def other_hosts(trials: Iterable[TrialView], host: str) -> dict[int, str]:
+    """The RUNNING trials recorded by a coordinator on another host than ``host`` (trial
+    number -> its machine, ``host:pid``): on the embedded SQLite store, which is for one
+    machine, another machine runs the study (or ran it, and its workspace was copied here).
+
+    Example:
+        >>> from cifar_search.search.states import TrialOutcome as O
+        >>> other_hosts([TrialView(0, O.RUNNING, attrs={"machine": "b:7"}),
+        ...              TrialView(1, O.RUNNING, attrs={"machine": "a:3"})], host="a")
+        {0: 'b:7'}
+    """
+    found = {}
+    for trial in trials:
+        machine = str(trial.attrs.get(Attr.MACHINE) or "")
+        if trial.outcome == TrialOutcome.RUNNING and machine and \
+                machine.rpartition(":")[0] != host:
+            found[trial.number] = machine
+    return found
+
+
+def embedded_refusal(storage_url: str, others: Mapping[int, str]) -> str:
+    """What a coordinator says when it refuses an embedded SQLite study that a machine on
+    another host runs (see :func:`other_hosts`).
+
+    Example:
+        >>> embedded_refusal("sqlite:///ws/optuna.db", {3: "b:7"})[:72]
+        'sqlite:///ws/optuna.db: trial 3 is RUNNING on host b (machine b:7); the '
+    """
+    number, machine = min(others.items())
+    host = machine.rpartition(":")[0]
+    return (f"{storage_url}: trial {number} is RUNNING on host {host} (machine {machine}); the "
+            "embedded SQLite store is for one machine: to run a study on several, give every "
+            "machine --storage postgresql://… (README: \"Several machines\"); if that machine "
+            "is gone, check --repair takes its trials over")
+
+
 # -- the budget ---------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from cifar_search.engines.optuna import machines, recovery, scheduler
 from cifar_search.engines.optuna.machines import Liveness, Machine
 from cifar_search.engines.optuna.scheduler import Plan
 from cifar_search.engines.optuna.study import StudyStore
+from cifar_search.errors import SweepBusyError
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome
 
 
@@ -163,7 +164,14 @@ class SeveralMachines(OneMachine):
 
 
 def peers_of(store: StudyStore, plan: Plan, machine: Machine) -> OneMachine:
-    """The coordinator's dealings with other machines: none on the embedded store."""
+    """The coordinator's dealings with other machines: none on the embedded store.
+
+    Raises:
+        SweepBusyError: the embedded store's study has trials RUNNING on another host.
+    """
     if not store.shared:
+        others = machines.other_hosts(store.view(), machine.host)
+        if others:  # before anything is recovered: those trials may be alive
+            raise SweepBusyError(machines.embedded_refusal(store.url, others))
         return OneMachine(store, plan, machine)
     return SeveralMachines(store, plan, machine, machines.liveness())

@@ -9,6 +9,7 @@ from cifar_search.engines.optuna.machines import (
     Liveness,
     Machine,
     claim,
+    embedded_refusal,
     heartbeat_due,
     in_flight,
     liveness,
@@ -16,6 +17,7 @@ from cifar_search.engines.optuna.machines import (
     may_finalise,
     may_train,
     never_beaten,
+    other_hosts,
     sampler_seed,
     study_over,
 )
@@ -94,6 +96,26 @@ def test_check_sorts_running_trials_into_alive_and_lost():
         1: "its machine b:2 sent no heartbeat for 30 s",
         2: "it has no machine: its machine died before its first heartbeat (or is asking for "
            "it now)"}
+
+
+@pytest.mark.parametrize("attrs, host, found", [
+    ({"machine": "b:7"}, "a", {0: "b:7"}),
+    ({"machine": "a:7"}, "a", {}),                 # this host (a process that crashed)
+    ({"machine": "a.lan:7"}, "a", {0: "a.lan:7"}),
+    ({"machine": "[::1]:7"}, "[::1]", {}),           # the host is all before the last ':'
+    ({}, "a", {}),                                   # recorded before machines were
+])
+def test_other_hosts(attrs, host, found):
+    assert other_hosts([TrialView(0, O.RUNNING, attrs=attrs), TrialView(
+        1, O.COMPLETE, attrs={"machine": "z:1"})], host) == found
+
+
+def test_the_embedded_store_names_the_other_host_and_postgresql():
+    assert embedded_refusal("sqlite:////w/optuna.db", {5: "c:9", 3: "b:7"}) == (
+        "sqlite:////w/optuna.db: trial 3 is RUNNING on host b (machine b:7); the embedded "
+        "SQLite store is for one machine: to run a study on several, give every machine "
+        "--storage postgresql://… (README: \"Several machines\"); if that machine is gone, "
+        "check --repair takes its trials over")
 
 
 # -- samplers -----------------------------------------------------------------------------

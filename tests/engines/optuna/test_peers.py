@@ -17,6 +17,7 @@ from cifar_search.engines.optuna.study import StudyStore
 from cifar_search.search.states import StudyAttr, TrialOutcome
 from cifar_search.cli import main
 from cifar_search.config.sweep import load_sweep
+from cifar_search.errors import SweepBusyError
 from cifar_search.workspace import Workspace
 
 
@@ -84,6 +85,19 @@ def test_one_machine_has_no_peers(store):
     assert peers.grid_to_queue(Plan(target=2, grid=({"a": 1, "b": 2},), swept=("a",)),
                                shared=True) == [{"a": 1}]
     assert peers.grid_to_queue(Plan(target=2, grid=({"a": 1},)), shared=False) is None
+
+
+def test_the_embedded_store_refuses_a_study_running_on_another_host(store):
+    plan, here = Plan.of(store.sweep), Machine("here", 1)
+    number = store.ask().number
+    store.set_trial_attrs(number, {"machine": "here:99"})  # this host's (crashed) process
+    assert isinstance(peers.peers_of(store, plan, here), peers.OneMachine)
+    store.set_trial_attrs(number, {"machine": "elsewhere:42"})
+    with pytest.raises(SweepBusyError) as error:
+        peers.peers_of(store, plan, here)
+    assert str(error.value) == machines.embedded_refusal(store.url, {number: "elsewhere:42"})
+    assert store.url in str(error.value) and "elsewhere" in str(error.value)
+    assert store.trial(number).outcome == TrialOutcome.RUNNING  # nothing recovered
 
 
 # -- machines that are gone: taken over by a running machine, and by check --repair ------
@@ -211,3 +225,38 @@ def test_check_tells_live_machines_from_gone_ones_and_repair_takes_over_only_tho
                   if t.outcome == TrialOutcome.WAITING) == [1, 2]
     statuses = {n: recorder.tracker.client.get_run(runs[n]).info.status for n in (0, 1)}
     assert statuses == {0: "RUNNING", 1: "KILLED"}  # the live machine's run untouched
+
+
+def test_check_repair_takes_over_a_trial_another_host_left_in_the_embedded_store(
+        empty_stores, tmp_path, monkeypatch, capsys):
+    """A workspace copied from a machine that crashed: its trial is a problem, and
+    check --repair interrupts it and queues it again, so that the sweep runs here."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    shutil.copytree(empty_stores, tmp_path / "ws")
+    workspace = Workspace.at(tmp_path / "ws")
+    file = tmp_path / "sweep.py"
+    file.write_text(SWEEP_FILE)
+    store = StudyStore(load_sweep(file), workspace)
+    recorder = recorder_of(store, workspace, [])
+    trial = store.ask()
+    recorder.start(trial, store.sweep.space.suggest(trial), None)
+    store.set_trial_attrs(trial.number, {"machine": "elsewhere:42"})
+
+    def check(*flags):
+        code = main(["check", str(file), "--workspace", str(workspace.root), *flags])
+        return code, capsys.readouterr().out.splitlines()
+
+    assert check() == (1, [
+        "problem: trial 0 is RUNNING but it runs on elsewhere:42, another host (the embedded "
+        "SQLite store is for one machine); check --repair takes it over",
+        "check 'peers': 1 trials, 1 problem(s)"])
+    assert check("--repair") == (0, [
+        "trial   0 taken over: interrupted: left RUNNING by elsewhere:42, another host; it "
+        "continues from its checkpoint",
+        "check 'peers': 2 trials, 0 problem(s)"])
+    interrupted, retry = store.view()
+    assert interrupted.outcome == TrialOutcome.INTERRUPTED and retry.attrs["retry_of"] == 0
+    run = recorder.tracker.client.get_run(interrupted.attrs["mlflow_run_id"])
+    assert run.info.status == "KILLED"
+    assert isinstance(peers.peers_of(store, Plan.of(store.sweep), Machine("here", 1)),
+                      peers.OneMachine)
