@@ -1,7 +1,8 @@
 """The other coordinators of a study, as one coordinator deals with them.
 
 With the embedded store there are none (:class:`OneMachine`): the workspace's lock keeps them
-off, every trial is this coordinator's, and it finalises the study. On a shared storage
+off, every trial is this coordinator's, and it finalises the study; a study that shows a trial
+RUNNING on another host is refused (:func:`peers_of`): SQLite is for one machine. On a shared storage
 (:class:`SeveralMachines`) it beats for its trials in flight, takes over the trials of machines
 that stopped beating, claims each new trial against the study's target, stays until the study
 is over everywhere, and finalises only when elected. The decisions are :mod:`.machines`' pure

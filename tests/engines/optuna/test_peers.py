@@ -1,6 +1,7 @@
 """Several machines' dealings carried out on a real study (a SQLite file stands in for the
 shared database: claims, releases and the election go through the same Optuna API)."""
 
+import contextlib
 import shutil
 import threading
 import time
@@ -149,12 +150,13 @@ def test_a_trial_whose_machine_died_before_its_first_heartbeat_is_taken_over(sha
     orphan = dead.study.ask().number  # its machine dies before its first heartbeat
     said = []
     recorder = recorder_of(live, shared, said)
-    start = time.monotonic()  # open_recorder's check saw the orphan first (before start)
+    seen = live.unmarked[orphan]  # when open_recorder's check saw it first
     live.beat([kept.number])
-    assert live.fail_stale(now=start + 1.0) == []  # within the grace period: left alone
+    assert live.fail_stale(now=seen + 1.0) == []  # within the grace period: left alone
     live.beat([kept.number])
-    assert recovery.take_over(recorder, live.fail_stale(now=start + 2.5), 2) == [orphan]
-    assert dead.fail_stale(now=start + 10.0) == []  # taken over once, by one machine
+    assert recovery.take_over(recorder, live.fail_stale(now=seen + 2.5), 2) == [orphan]
+    live.beat([kept.number])
+    assert dead.fail_stale(now=seen + 10.0) == []  # taken over once, by one machine
 
     trials = {t.number: t for t in live.view()}
     assert trials[kept.number].outcome == TrialOutcome.RUNNING  # the live one never touched
@@ -168,6 +170,21 @@ def test_a_trial_whose_machine_died_before_its_first_heartbeat_is_taken_over(sha
     assert [(r.name, r.status, r.tags["fail_reason"]) for r in runs.values()] == [
         (f"trial-{orphan:04d}", "KILLED", reason)]
     assert said == [f"trial {orphan:>3} taken over: {reason}; it continues from its checkpoint"]
+
+
+@contextlib.contextmanager
+def beating(store, number):
+    """A live machine: a heartbeat for trial ``number`` every 0.3 s during the block."""
+    done = threading.Event()
+    beater = threading.Thread(target=lambda: [store.beat([number]) for _ in iter(
+        lambda: done.wait(0.3), True)])
+    store.beat([number])
+    beater.start()
+    try:
+        yield
+    finally:
+        done.set()
+        beater.join()
 
 
 def test_check_tells_live_machines_from_gone_ones_and_repair_takes_over_only_those(
@@ -184,12 +201,14 @@ def test_check_tells_live_machines_from_gone_ones_and_repair_takes_over_only_tho
     dead.enqueue({"dropout_rate": 0.3})
     dead.study.ask()  # trial 2: machine b dies before its first heartbeat
     runs = {t.number: t.attrs.get("mlflow_run_id") for t in live.view()}
-    time.sleep(2.2)  # b's heartbeat goes stale
-    live.beat([0])
 
     def check(*flags):
-        code = main(["check", str(file), "--workspace", str(shared.root), *flags])
+        with beating(live, 0):  # machine a beats for trial 0 meanwhile; b is gone
+            code = main(["check", str(file), "--workspace", str(shared.root), *flags])
         return code, capsys.readouterr().out.splitlines()
+
+    with beating(live, 0):
+        time.sleep(3.2)  # b's heartbeat goes stale (SQLite keeps whole seconds)
 
     gone_1 = "its machine b:2 sent no heartbeat for 2 s"
     gone_2 = ("it has no machine: its machine died before its first heartbeat (or is asking "
@@ -200,15 +219,7 @@ def test_check_tells_live_machines_from_gone_ones_and_repair_takes_over_only_tho
         f"problem: trial 2 is RUNNING but {gone_2}; check --repair takes it over",
         "check 'peers': 3 trials, 2 problem(s)"])
 
-    beating = threading.Event()  # machine a goes on beating for trial 0 meanwhile
-    beater = threading.Thread(target=lambda: [live.beat([0]) for _ in iter(
-        lambda: beating.wait(0.3), True)])
-    beater.start()
-    try:
-        code, lines = check("--repair")
-    finally:
-        beating.set()
-        beater.join()
+    code, lines = check("--repair")
     never = "interrupted: its machine sent no heartbeat in the 2 s since it was asked for"
     assert (code, lines) == (0, [
         "trial   1 taken over: interrupted: b:2 sent no heartbeat for 2 s; it continues from "
