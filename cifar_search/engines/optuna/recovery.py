@@ -16,8 +16,8 @@ runs and their retries. ``check`` sorts the RUNNING trials into alive and lost
 
 from __future__ import annotations
 
-import time
 import socket
+import time
 from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from cifar_search.engines.optuna import machines, scheduler
