@@ -211,6 +211,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _in_flight(args: argparse.Namespace, sweep: Any, workspace: Any) -> Any:
+    """The study's RUNNING trials as their machines tell (alive or lost: on a shared storage
+    by their heartbeats, on the embedded one those of another host are lost), the lost ones
+    taken over first with --repair; None for an engine that runs on one machine only."""
+    from cifar_search import engines
+
+    engine = engines.get(sweep.engine)
+    if not hasattr(engine, "in_flight"):
+        return None
+    return engine.in_flight(sweep, workspace, args.repair, print)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Reconcile Optuna trials with MLflow runs; with --repair, fix what can be fixed."""
     from cifar_search.tracking import integrity
@@ -218,15 +230,19 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     sweep, study = _load_study(args)
     workspace = _workspace(args)
-    # on a shared storage other machines may be running it: their RUNNING trials are in
-    # flight (one that stops beating is taken over by the next machine that runs the sweep)
+    # on a shared storage other machines may be running it: a RUNNING trial is in flight as
+    # long as its machine beats for it; the others are lost (taken over by --repair)
+    flight = _in_flight(args, sweep, workspace)
+    lost = flight.lost if flight else {}
     live = workspace.running(sweep.name) or workspace.shared
-    problems = integrity.reconcile(study, RunReader.of(workspace, sweep.name), live)
+    problems = integrity.reconcile(study, RunReader.of(workspace, sweep.name), live, lost)
     if args.repair and any(problem.fix for problem in problems):  # writes only to repair
         tracker = Tracker(workspace, sweep)
         for line in integrity.repair(tracker, problems):
             print(f"repaired: {line}")
-        problems = integrity.reconcile(study, tracker, live)
+        problems = integrity.reconcile(study, tracker, live, lost)
+    for number, machine in sorted((flight.alive if flight else {}).items()):
+        print(f"trial {number} is running on machine {machine}")
     for problem in problems:
         print(f"problem: {problem.message}")
     trials = len(study.get_trials(deepcopy=False))
@@ -340,7 +356,9 @@ def _engine_option(sub: argparse.ArgumentParser) -> None:
 
 def _check_options(check: argparse.ArgumentParser) -> None:
     check.add_argument("--repair", action="store_true",
-                       help="fix what can be fixed (e.g. runs left RUNNING by a crash)")
+                       help="fix what can be fixed (e.g. runs left RUNNING by a crash; on a "
+                            "shared storage, trials of machines that stopped beating are "
+                            "taken over)")
     _engine_option(check)
 
 

@@ -172,9 +172,11 @@ def wait_for(condition, machines, timeout=180, or_done=False):
     raise AssertionError("timed out\n" + machines.output())
 
 
-def running_trial_with_epochs(machines, epochs):
+def running_trial_with_epochs(machines, epochs, total):
     """(machine name, trial number) of a trial in flight that saved at least ``epochs``
-    epochs, or None."""
+    epochs and fewer than ``total`` (read last, just before the kill: reading the status
+    takes seconds on a busy machine, and a trial that saved its last epoch may be told
+    complete before the kill lands), or None."""
     status = machines.status()
     owners = {f":{p.pid}": name for name, p in machines.processes.items() if p.poll() is None}
     for trial in status["trials"] if status else []:
@@ -184,7 +186,7 @@ def running_trial_with_epochs(machines, epochs):
             continue
         state = machines.folder / "shared" / machines.study / f"{trial['number']:05d}"
         if (state / "state.json").is_file():
-            if json.loads((state / "state.json").read_text())["epochs"] >= epochs:
+            if epochs <= json.loads((state / "state.json").read_text())["epochs"] < total:
                 return owner, trial["number"]
     return None
 
@@ -200,7 +202,7 @@ def test_tpe_on_three_machines_with_kill_9_mid_trial(tmp_path, stores, tiny_data
     taken = []
     for restart in (True, False):  # a machine killed mid-trial, after a random epoch: the
         at = rng.randint(1, epochs - 1)  # first comes back as a new process, the second not
-        found = wait_for(lambda at=at: running_trial_with_epochs(machines, at), machines,
+        found = wait_for(lambda at=at: running_trial_with_epochs(machines, at, epochs), machines,
                          or_done=not restart)  # on a busy machine the study may end first
         if found is None:
             break

@@ -28,7 +28,8 @@ class Problem:
     fix: str | None = None
 
 
-def reconcile(study: "optuna.Study", tracker: "RunReader", live: bool) -> list[Problem]:
+def reconcile(study: "optuna.Study", tracker: "RunReader", live: bool,
+              lost: Mapping[int, str] | None = None) -> list[Problem]:
     """Everything on which the study and its MLflow runs disagree.
 
     Args:
@@ -36,16 +37,20 @@ def reconcile(study: "optuna.Study", tracker: "RunReader", live: bool) -> list[P
         tracker: reads the study's child runs (a :class:`RunReader` reads without creating
             anything; a :class:`Tracker` too).
         live: whether a coordinator is running the study now (its RUNNING trials are fine).
+        lost: RUNNING trials whose machine is gone, with why (several machines: their
+            heartbeat went stale); each is a problem even when the study is live.
     """
     parent_id = study.user_attrs.get(StudyAttr.MLFLOW_PARENT_RUN_ID)
     if parent_id is None:
         return [Problem("the study has no MLflow parent run")]
-    return disagreements(study.get_trials(deepcopy=False), tracker.child_runs(parent_id), live)
+    return disagreements(study.get_trials(deepcopy=False), tracker.child_runs(parent_id), live,
+                         lost)
 
 
 def disagreements(trials: Iterable[Any], runs: Mapping[str, "RunRecord"],
-                  live: bool) -> list[Problem]:
-    """Where trials (Optuna trials, frozen or live) and their runs (by run id) disagree.
+                  live: bool, lost: Mapping[int, str] | None = None) -> list[Problem]:
+    """Where trials (Optuna trials, frozen or live) and their runs (by run id) disagree; a
+    RUNNING trial in ``lost`` (its machine is gone) is one problem, whatever its run.
 
     Example:
         >>> disagreements([], {"r1": RunRecord("r1", "trial-0000", "RUNNING", {})},
@@ -54,12 +59,19 @@ def disagreements(trials: Iterable[Any], runs: Mapping[str, "RunRecord"],
     """
     problems: list[Problem] = []
     claimed: set[str] = set()
+    lost = lost or {}
     for trial in trials:
         if outcome_of(trial) == TrialOutcome.WAITING or trial.user_attrs.get(Attr.RELEASED):
             continue  # a released trial never started: several machines asked at once
         run_id = trial.user_attrs.get(Attr.MLFLOW_RUN_ID) or _taken_over_run(trial, runs)
+        if outcome_of(trial) == TrialOutcome.RUNNING and trial.number in lost:
+            claimed.add(run_id or "")
+            problems.append(Problem(f"trial {trial.number} is RUNNING but "
+                                    f"{lost[trial.number]}; check --repair takes it over"))
+            continue
         if run_id is None or run_id not in runs:
-            problems.append(Problem(f"trial {trial.number} has no MLflow run"))
+            if not (live and outcome_of(trial) == TrialOutcome.RUNNING):  # else: making it
+                problems.append(Problem(f"trial {trial.number} has no MLflow run"))
             continue
         claimed.add(run_id)
         problems.extend(_compare(trial, runs[run_id], live))

@@ -66,6 +66,20 @@ def test_running_trials_missing_runs_and_orphans():
         Problem("run run9 (trial-0009) belongs to no trial", "run9", "KILLED")]
 
 
+def test_several_machines_a_lost_trial_is_a_problem_a_live_one_is_not():
+    """On a shared storage the study is live: a RUNNING trial whose machine is gone is one
+    problem (with or without its run); a live one still making its run is fine."""
+    specs = (("running", {}), ("running", {}), ("running", {}),
+             ("running", {"mlflow_run_id": None}))
+    runs = {"run0": run(0, "RUNNING"), "run1": run(1, "RUNNING")}  # trial 2's run: not yet
+    lost = {1: "its machine b:2 sent no heartbeat for 30 s", 3: "it has no machine"}
+    assert disagreements(trials(*specs), runs, live=True, lost=lost) == [
+        Problem("trial 1 is RUNNING but its machine b:2 sent no heartbeat for 30 s; check "
+                "--repair takes it over"),
+        Problem("trial 3 is RUNNING but it has no machine; check --repair takes it over")]
+    assert disagreements(trials(*specs), runs, live=True) == []
+
+
 # --------------------------------------------------------------------------------------------
 # check on a sweep recorded before the redesign (3 trials, the last one left RUNNING)
 # --------------------------------------------------------------------------------------------

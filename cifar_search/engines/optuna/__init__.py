@@ -37,6 +37,15 @@ class OptunaEngine:
 
         return find_study(sweep, workspace)
 
+    def in_flight(self, sweep: "Sweep", workspace: "Workspace", repair: bool,
+                  say: "Say") -> Any:
+        """On a shared storage (several machines), the study's RUNNING trials sorted into
+        alive and lost (:class:`.machines.InFlight`); with ``repair`` the lost ones are taken
+        over first, as a machine running the sweep would (see :mod:`.recovery`)."""
+        from cifar_search.engines.optuna.recovery import in_flight
+
+        return in_flight(sweep, workspace, repair, say)
+
     def check_resumable(self, sweep: "Sweep", workspace: "Workspace") -> None:
         """Refuse when the study does not exist or has nothing left to do."""
         from cifar_search.engines.optuna.coordinator import check_resumable

@@ -7,7 +7,10 @@ runs it, and they cooperate through the storage alone:
 * **liveness by heartbeat**: each coordinator records a heartbeat for every trial it has in
   flight (:func:`heartbeat_due`); a RUNNING trial whose heartbeat is older than the grace period
   belongs to a machine that is gone, and is taken over (failed as interrupted and queued again);
-  a trial with a fresh heartbeat is never touched;
+  a trial with a fresh heartbeat is never touched. A trial's first heartbeat is recorded as it
+  is asked for, then the trial is marked with its machine; a RUNNING trial left without the
+  mark (its machine died in between) is taken over once it has stayed so for the grace period
+  (:func:`never_beaten`);
 * **one budget**: a trial just asked for may train only if the finished trials and the trials
   running with a lower number leave room for it (:func:`may_train`): trial numbers are given
   out atomically by the storage, so the lowest numbers win and the study ends with exactly its
@@ -31,7 +34,7 @@ from typing import Any, Iterable, Mapping
 
 from cifar_search.engines.optuna.scheduler import Plan, TrialView, finished
 from cifar_search.errors import ConfigError
-from cifar_search.search.states import TrialOutcome
+from cifar_search.search.states import Attr, TrialOutcome
 
 #: Seconds between two heartbeats of a trial in flight (default; see :func:`liveness`).
 HEARTBEAT_S = 5
@@ -128,6 +131,109 @@ def heartbeat_due(last: float | None, now: float, interval: float) -> bool:
     """Whether the trials in flight need a heartbeat now (``last``: when the previous one was
     recorded, None for never)."""
     return last is None or now - last >= interval
+
+
+def never_beaten(trials: Iterable[TrialView], seen: Mapping[int, float], now: float,
+                 grace_s: float) -> tuple[list[int], dict[int, float]]:
+    """The RUNNING trials whose machine died between asking for them and marking them
+    (:attr:`Attr.MACHINE`, written just after their first heartbeat), which Optuna's heartbeat
+    check never fails: those seen unmarked by this process for longer than ``grace_s``.
+
+    The wait is measured on this process's own clock from the first time it saw each trial
+    (``seen``: trial number -> that time), not from the trial's start, which the asking
+    machine's clock recorded. Returns (the trials to take over, the first-seen times to keep
+    for the next check).
+
+    Example:
+        >>> from cifar_search.search.states import TrialOutcome as O
+        >>> study = [TrialView(0, O.RUNNING), TrialView(1, O.RUNNING, attrs={"machine": "a:1"})]
+        >>> never_beaten(study, {}, now=100.0, grace_s=30)
+        ([], {0: 100.0})
+        >>> never_beaten(study, {0: 100.0}, now=131.0, grace_s=30)
+        ([0], {})
+    """
+    unmarked = [t.number for t in trials
+                if t.outcome == TrialOutcome.RUNNING and Attr.MACHINE not in t.attrs]
+    first = {number: seen.get(number, now) for number in unmarked}
+    due = [number for number in unmarked if now - first[number] > grace_s]
+    return due, {number: at for number, at in first.items() if number not in due}
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A shared study's RUNNING trials, as their heartbeats tell (what ``check`` reports).
+
+    Attributes:
+        alive: trial number -> the machine (``host:pid``) that beats for it.
+        lost: trial number -> why its machine is taken for gone (it is taken over).
+    """
+
+    alive: dict[int, str]
+    lost: dict[int, str]
+
+
+def in_flight(trials: Iterable[TrialView], stale: Iterable[int], grace_s: int) -> InFlight:
+    """Sort the RUNNING trials into those a live machine runs and those whose machine is gone:
+    its heartbeat is older than the grace period (``stale``, as the storage reads it), or it
+    has no machine (its machine died before its first heartbeat, or is just asking for it).
+
+    Example:
+        >>> from cifar_search.search.states import TrialOutcome as O
+        >>> study = [TrialView(0, O.RUNNING, attrs={"machine": "a:1"}),
+        ...          TrialView(1, O.RUNNING, attrs={"machine": "b:2"}), TrialView(2, O.COMPLETE)]
+        >>> in_flight(study, stale=[1], grace_s=30)
+        InFlight(alive={0: 'a:1'}, lost={1: 'its machine b:2 sent no heartbeat for 30 s'})
+    """
+    stale = set(stale)
+    alive, lost = {}, {}
+    for trial in trials:
+        if trial.outcome != TrialOutcome.RUNNING:
+            continue
+        machine = trial.attrs.get(Attr.MACHINE)
+        if machine is None:
+            lost[trial.number] = ("it has no machine: its machine died before its first "
+                                  "heartbeat (or is asking for it now)")
+        elif trial.number in stale:
+            lost[trial.number] = f"its machine {machine} sent no heartbeat for {grace_s} s"
+        else:
+            alive[trial.number] = machine
+    return InFlight(alive, lost)
+
+
+def other_hosts(trials: Iterable[TrialView], host: str) -> dict[int, str]:
+    """The RUNNING trials recorded by a coordinator on another host than ``host`` (trial
+    number -> its machine, ``host:pid``): on the embedded SQLite store, which is for one
+    machine, another machine runs the study (or ran it, and its workspace was copied here).
+
+    Example:
+        >>> from cifar_search.search.states import TrialOutcome as O
+        >>> other_hosts([TrialView(0, O.RUNNING, attrs={"machine": "b:7"}),
+        ...              TrialView(1, O.RUNNING, attrs={"machine": "a:3"})], host="a")
+        {0: 'b:7'}
+    """
+    found = {}
+    for trial in trials:
+        machine = str(trial.attrs.get(Attr.MACHINE) or "")
+        if trial.outcome == TrialOutcome.RUNNING and machine and \
+                machine.rpartition(":")[0] != host:
+            found[trial.number] = machine
+    return found
+
+
+def embedded_refusal(storage_url: str, others: Mapping[int, str]) -> str:
+    """What a coordinator says when it refuses an embedded SQLite study that a machine on
+    another host runs (see :func:`other_hosts`).
+
+    Example:
+        >>> embedded_refusal("sqlite:///ws/optuna.db", {3: "b:7"})[:72]
+        'sqlite:///ws/optuna.db: trial 3 is RUNNING on host b (machine b:7); the '
+    """
+    number, machine = min(others.items())
+    host = machine.rpartition(":")[0]
+    return (f"{storage_url}: trial {number} is RUNNING on host {host} (machine {machine}); the "
+            "embedded SQLite store is for one machine: to run a study on several, give every "
+            "machine --storage postgresql://… (README: \"Several machines\"); if that machine "
+            "is gone, check --repair takes its trials over")
 
 
 # -- the budget ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The other coordinators of a study, as one coordinator deals with them.
 
 With the embedded store there are none (:class:`OneMachine`): the workspace's lock keeps them
-off, every trial is this coordinator's, and it finalises the study. On a shared storage
+off, every trial is this coordinator's, and it finalises the study; a study that shows a trial
+RUNNING on another host is refused (:func:`peers_of`): SQLite is for one machine. On a shared storage
 (:class:`SeveralMachines`) it beats for its trials in flight, takes over the trials of machines
 that stopped beating, claims each new trial against the study's target, stays until the study
 is over everywhere, and finalises only when elected. The decisions are :mod:`.machines`' pure
@@ -17,6 +18,7 @@ from cifar_search.engines.optuna import machines, recovery, scheduler
 from cifar_search.engines.optuna.machines import Liveness, Machine
 from cifar_search.engines.optuna.scheduler import Plan
 from cifar_search.engines.optuna.study import StudyStore
+from cifar_search.errors import SweepBusyError
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome
 
 
@@ -163,7 +165,14 @@ class SeveralMachines(OneMachine):
 
 
 def peers_of(store: StudyStore, plan: Plan, machine: Machine) -> OneMachine:
-    """The coordinator's dealings with other machines: none on the embedded store."""
+    """The coordinator's dealings with other machines: none on the embedded store.
+
+    Raises:
+        SweepBusyError: the embedded store's study has trials RUNNING on another host.
+    """
     if not store.shared:
+        others = machines.other_hosts(store.view(), machine.host)
+        if others:  # before anything is recovered: those trials may be alive
+            raise SweepBusyError(machines.embedded_refusal(store.url, others))
         return OneMachine(store, plan, machine)
     return SeveralMachines(store, plan, machine, machines.liveness())

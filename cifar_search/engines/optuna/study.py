@@ -22,7 +22,8 @@ from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from cifar_search.config.sweep import Sweep
-from cifar_search.engines.optuna.machines import Liveness, Machine, liveness, sampler_seed
+from cifar_search.engines.optuna.machines import (Liveness, Machine, liveness, never_beaten,
+                                                  sampler_seed)
 from cifar_search.engines.optuna.scheduler import TrialView
 from cifar_search.errors import ConfigError, clipped
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
@@ -67,7 +68,7 @@ def storage_of(workspace: Workspace, on_stale: Callable[[int], None] | None = No
     database server gets Optuna's heartbeat (:func:`.machines.liveness`); ``on_stale(number)``
     is called for each trial that :meth:`StudyStore.fail_stale` fails."""
     url = workspace.optuna_url
-    if url.startswith("sqlite:"):
+    if not workspace.shared:  # the embedded SQLite store: one machine
         return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
     if "://" not in url:
         return optuna.storages.get_storage(url)
@@ -108,6 +109,19 @@ def find_study(sweep: Sweep, workspace: Workspace) -> optuna.Study | None:
     if sweep.name not in optuna.study.get_all_study_names(storage):
         return None
     return optuna.load_study(study_name=sweep.name, storage=storage)
+
+
+def stale_trials(study_name: str, workspace: Workspace) -> list[int]:
+    """The numbers of a study's RUNNING trials whose heartbeat is older than the grace period,
+    read without failing them (a shared storage; what :meth:`StudyStore.fail_stale` fails).
+
+    Optuna reads them only on its way to failing them (``fail_stale_trials``): this is its
+    heartbeat storage's own query, the one private call of this adapter.
+    """
+    storage = storage_of(workspace)
+    study_id = storage.get_study_id_from_name(study_name)
+    ids = storage._get_stale_trial_ids(study_id)  # noqa: SLF001 (read-only half of the check)
+    return sorted(storage.get_trial(trial_id).number for trial_id in ids)
 
 
 #: The fingerprint's key for the data a study trains on (absent from studies made before it).
@@ -193,7 +207,9 @@ class StudyStore:
         self.url = workspace.shown_optuna_url  # as printed: password masked
         self.shared = is_shared(workspace)
         self.stale: list[int] = []  # trials failed by the last heartbeat check
-        self.storage = storage_of(workspace, self.stale.append)
+        self.beats = liveness() if self.shared else Liveness()
+        self.unmarked: dict[int, float] = {}  # RUNNING trials seen without a machine: since
+        self.storage = storage_of(workspace, self.stale.append, self.beats)
         self.fingerprint = fingerprint_of(sweep, data_identity)
         self.machine = machine or Machine("", 0)
         self.existed = sweep.name in optuna.study.get_all_study_names(self.storage)
@@ -284,14 +300,22 @@ class StudyStore:
                 self.storage.set_trial_user_attr(trial_id, key, value)
 
     def ask(self) -> optuna.Trial:
-        """The next trial (a queued one first), with its first heartbeat on a shared storage
-        (a trial that never beats is never taken over)."""
-        with warnings.catch_warnings():  # Optuna warns that ask() runs outside optimize()
-            warnings.simplefilter("ignore")
-            trial = self.study.ask()
-        if self.shared:
+        """The next trial (a queued one first). On a shared storage it gets its first
+        heartbeat, then its machine (:attr:`Attr.MACHINE`): a trial left RUNNING without one
+        lost its machine before its first heartbeat, and is taken over by
+        :meth:`fail_stale` all the same (see :func:`.machines.never_beaten`)."""
+        while True:
+            with warnings.catch_warnings():  # Optuna warns that ask() runs outside optimize()
+                warnings.simplefilter("ignore")
+                trial = self.study.ask()
+            if not self.shared:
+                return trial
             self.storage.record_heartbeat(self._id_of(trial.number))
-        return trial
+            try:
+                self.set_trial_attrs(trial.number, {Attr.MACHINE: self.machine.name})
+            except TakenOver:  # this machine stalled past the grace period: ask again
+                continue
+            return trial
 
     def tell(self, number: int, outcome: TrialOutcome, value: float | None = None) -> None:
         """End trial ``number`` as ``outcome`` (complete trials with their value).
@@ -332,16 +356,34 @@ class StudyStore:
                 self.storage.record_heartbeat(trial_id)
         return lost
 
-    def fail_stale(self) -> list[int]:
-        """Fail the RUNNING trials whose heartbeat is older than the grace period (shared
-        storage only); return their numbers (each failed by exactly one caller)."""
+    def fail_stale(self, now: float | None = None) -> list[int]:
+        """Fail the RUNNING trials whose heartbeat is older than the grace period, and those
+        seen without a machine for the grace period (their machine died before their first
+        heartbeat; ``now``: this process's monotonic clock) (shared storage only); return
+        their numbers (each failed by exactly one caller)."""
         if not self.shared:
             return []
         self.stale.clear()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(self.study)
-        return list(self.stale)
+        due, self.unmarked = never_beaten(self.view(), self.unmarked,
+                                          time.monotonic() if now is None else now,
+                                          self.beats.grace_s)
+        return list(self.stale) + [n for n in due if self._fail_unmarked(n)]
+
+    def _fail_unmarked(self, number: int) -> bool:
+        """Fail a trial that never beat, as interrupted; whether this caller failed it (another
+        machine may have got there first)."""
+        reason = (f"interrupted: its machine sent no heartbeat in the {self.beats.grace_s} s "
+                  "since it was asked for")
+        try:
+            self.set_trial_attrs(number, {Attr.INTERRUPTED: True, Attr.FAIL_REASON: reason})
+            with _taken_over(number):
+                return self.storage.set_trial_state_values(self._id_of(number),
+                                                           state=TrialState.FAIL)
+        except TakenOver:
+            return False
 
     def enqueue(self, params: dict[str, Any], attrs: dict[str, Any] | None = None) -> None:
         """Queue ``params`` for a later ask, with user attributes for the trial."""

@@ -9,11 +9,15 @@ from cifar_search.engines.optuna.machines import (
     Liveness,
     Machine,
     claim,
+    embedded_refusal,
     heartbeat_due,
+    in_flight,
     liveness,
     may_claim,
     may_finalise,
     may_train,
+    never_beaten,
+    other_hosts,
     sampler_seed,
     study_over,
 )
@@ -64,6 +68,54 @@ def test_a_trial_failed_by_a_heartbeat_check_reads_as_interrupted():
     assert outcome_of(trial(machine="a:1")) == O.INTERRUPTED  # no reason: its machine died
     assert outcome_of(trial(machine="a:1", fail_reason="boom")) == O.FAILED
     assert outcome_of(trial()) == O.FAILED  # recorded before machines were: as it was
+
+
+def test_a_trial_left_unmarked_for_the_grace_period_is_taken_over():
+    """Its machine died between asking for it and its first heartbeat: Optuna never fails a
+    trial without a heartbeat, so the time is counted from when this process first saw it."""
+    marked = TrialView(1, O.RUNNING, attrs={"machine": "a:1"})
+    study = [TrialView(0, O.RUNNING), marked, TrialView(2, O.WAITING), TrialView(3, O.RUNNING)]
+    assert never_beaten(study, {}, now=50.0, grace_s=3) == ([], {0: 50.0, 3: 50.0})
+    assert never_beaten(study, {0: 50.0, 3: 52.0}, now=53.0, grace_s=3) == \
+        ([], {0: 50.0, 3: 52.0})  # exactly the grace period: not yet
+    assert never_beaten(study, {0: 50.0, 3: 52.0}, now=53.5, grace_s=3) == ([0], {3: 52.0})
+    # marked meanwhile (its machine was alive, only slow) or ended: forgotten
+    later = [TrialView(0, O.INTERRUPTED), marked, TrialView(3, O.RUNNING, attrs=marked.attrs)]
+    assert never_beaten(later, {0: 50.0, 3: 52.0}, now=60.0, grace_s=3) == ([], {})
+
+
+def test_check_sorts_running_trials_into_alive_and_lost():
+    study = [TrialView(0, O.RUNNING, attrs={"machine": "a:1"}),
+             TrialView(1, O.RUNNING, attrs={"machine": "b:2"}),
+             TrialView(2, O.RUNNING),                             # never marked: lost
+             TrialView(3, O.INTERRUPTED, attrs={"machine": "b:2"}),
+             TrialView(4, O.WAITING)]
+    flight = in_flight(study, stale=[1, 3], grace_s=30)
+    assert flight.alive == {0: "a:1"}
+    assert flight.lost == {
+        1: "its machine b:2 sent no heartbeat for 30 s",
+        2: "it has no machine: its machine died before its first heartbeat (or is asking for "
+           "it now)"}
+
+
+@pytest.mark.parametrize("attrs, host, found", [
+    ({"machine": "b:7"}, "a", {0: "b:7"}),
+    ({"machine": "a:7"}, "a", {}),                 # this host (a process that crashed)
+    ({"machine": "a.lan:7"}, "a", {0: "a.lan:7"}),
+    ({"machine": "[::1]:7"}, "[::1]", {}),           # the host is all before the last ':'
+    ({}, "a", {}),                                   # recorded before machines were
+])
+def test_other_hosts(attrs, host, found):
+    assert other_hosts([TrialView(0, O.RUNNING, attrs=attrs), TrialView(
+        1, O.COMPLETE, attrs={"machine": "z:1"})], host) == found
+
+
+def test_the_embedded_store_names_the_other_host_and_postgresql():
+    assert embedded_refusal("sqlite:////w/optuna.db", {5: "c:9", 3: "b:7"}) == (
+        "sqlite:////w/optuna.db: trial 3 is RUNNING on host b (machine b:7); the embedded "
+        "SQLite store is for one machine: to run a study on several, give every machine "
+        "--storage postgresql://… (README: \"Several machines\"); if that machine is gone, "
+        "check --repair takes its trials over")
 
 
 # -- samplers -----------------------------------------------------------------------------

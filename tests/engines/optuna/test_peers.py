@@ -1,15 +1,24 @@
 """Several machines' dealings carried out on a real study (a SQLite file stands in for the
 shared database: claims, releases and the election go through the same Optuna API)."""
 
+import contextlib
+import shutil
+import threading
+import time
+
 import pytest
 
 from cifar_search import Budget, Objective, Sweep
 from cifar_search.config.space import Space
-from cifar_search.engines.optuna import machines, peers
+from cifar_search.engines.optuna import machines, peers, recovery
+from cifar_search.engines.optuna.coordinator import open_recorder
 from cifar_search.engines.optuna.machines import Liveness, Machine
 from cifar_search.engines.optuna.scheduler import Plan
 from cifar_search.engines.optuna.study import StudyStore
-from cifar_search.search.states import TrialOutcome
+from cifar_search.search.states import StudyAttr, TrialOutcome
+from cifar_search.cli import main
+from cifar_search.config.sweep import load_sweep
+from cifar_search.errors import SweepBusyError
 from cifar_search.workspace import Workspace
 
 
@@ -77,3 +86,188 @@ def test_one_machine_has_no_peers(store):
     assert peers.grid_to_queue(Plan(target=2, grid=({"a": 1, "b": 2},), swept=("a",)),
                                shared=True) == [{"a": 1}]
     assert peers.grid_to_queue(Plan(target=2, grid=({"a": 1},)), shared=False) is None
+
+
+def test_the_embedded_store_refuses_a_study_running_on_another_host(store):
+    plan, here = Plan.of(store.sweep), Machine("here", 1)
+    number = store.ask().number
+    store.set_trial_attrs(number, {"machine": "here:99"})  # this host's (crashed) process
+    assert isinstance(peers.peers_of(store, plan, here), peers.OneMachine)
+    store.set_trial_attrs(number, {"machine": "elsewhere:42"})
+    with pytest.raises(SweepBusyError) as error:
+        peers.peers_of(store, plan, here)
+    assert str(error.value) == machines.embedded_refusal(store.url, {number: "elsewhere:42"})
+    assert store.url in str(error.value) and "elsewhere" in str(error.value)
+    assert store.trial(number).outcome == TrialOutcome.RUNNING  # nothing recovered
+
+
+# -- machines that are gone: taken over by a running machine, and by check --repair ------
+
+SWEEP_FILE = """
+from cifar_search import Budget, Objective, Sweep
+
+sweep = Sweep(name="peers", space={"parameters": {"dropout_rate": {"type": "float",
+              "low": 0.0, "high": 0.5}}}, model="dropout", budget=Budget(2, 4),
+              objective=Objective("val_loss"), sampler="random", trials=3)
+"""
+
+
+@pytest.fixture(scope="module")
+def empty_stores(tmp_path_factory):
+    """A workspace with empty Optuna and MLflow stores, made once (each test copies it)."""
+    root = tmp_path_factory.mktemp("stores") / "ws"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        Workspace.at(root).create_stores()
+    return root
+
+
+@pytest.fixture
+def shared(empty_stores, tmp_path, monkeypatch):
+    """A workspace whose SQLite file is opened as a shared storage (heartbeats, no lock), as
+    a database server would be; heartbeat 1 s, grace period 2 s."""
+    monkeypatch.setattr(Workspace, "shared", property(lambda self: True))
+    monkeypatch.setenv(machines.HEARTBEAT_ENV, "1")
+    monkeypatch.setenv(machines.GRACE_ENV, "2")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    shutil.copytree(empty_stores, tmp_path / "ws")
+    return Workspace.at(tmp_path / "ws")
+
+
+def recorder_of(store, workspace, said):
+    """The recorder a machine opens on ``store`` (it checks the study for stale trials)."""
+    return open_recorder(store, store.sweep, workspace, Plan.of(store.sweep),
+                         lambda number, repeat: workspace.trial_dir("peers", number),
+                         said.append)
+
+
+def test_a_trial_whose_machine_died_before_its_first_heartbeat_is_taken_over(shared):
+    live = StudyStore(sweep(3), shared, machine=Machine("a", 1, 1))
+    dead = StudyStore(sweep(3), shared, machine=Machine("b", 2, 2))
+    kept = live.ask()
+    assert live.trial(kept.number).attrs["machine"] == "a:1"  # beaten and marked at once
+    dead.enqueue({"dropout_rate": 0.3}, {"seed": 5})
+    orphan = dead.study.ask().number  # its machine dies before its first heartbeat
+    said = []
+    recorder = recorder_of(live, shared, said)
+    seen = live.unmarked[orphan]  # when open_recorder's check saw it first
+    live.beat([kept.number])
+    assert live.fail_stale(now=seen + 1.0) == []  # within the grace period: left alone
+    live.beat([kept.number])
+    assert recovery.take_over(recorder, live.fail_stale(now=seen + 2.5), 2) == [orphan]
+    live.beat([kept.number])
+    assert dead.fail_stale(now=seen + 10.0) == []  # taken over once, by one machine
+
+    trials = {t.number: t for t in live.view()}
+    assert trials[kept.number].outcome == TrialOutcome.RUNNING  # the live one never touched
+    assert trials[orphan].outcome == TrialOutcome.INTERRUPTED
+    reason = "interrupted: its machine sent no heartbeat in the 2 s since it was asked for"
+    assert trials[orphan].attrs["fail_reason"] == reason
+    (retry,) = [t for t in trials.values() if t.outcome == TrialOutcome.WAITING]
+    assert retry.drawn == {"dropout_rate": 0.3}
+    assert retry.attrs["retry_of"] == orphan and retry.attrs["seed"] == 5
+    runs = recorder.tracker.child_runs(live.attr(StudyAttr.MLFLOW_PARENT_RUN_ID))
+    assert [(r.name, r.status, r.tags["fail_reason"]) for r in runs.values()] == [
+        (f"trial-{orphan:04d}", "KILLED", reason)]
+    assert said == [f"trial {orphan:>3} taken over: {reason}; it continues from its checkpoint"]
+
+
+@contextlib.contextmanager
+def beating(store, number):
+    """A live machine: a heartbeat for trial ``number`` every 0.3 s during the block."""
+    done = threading.Event()
+    beater = threading.Thread(target=lambda: [store.beat([number]) for _ in iter(
+        lambda: done.wait(0.3), True)])
+    store.beat([number])
+    beater.start()
+    try:
+        yield
+    finally:
+        done.set()
+        beater.join()
+
+
+def test_check_tells_live_machines_from_gone_ones_and_repair_takes_over_only_those(
+        shared, tmp_path, capsys):
+    file = tmp_path / "sweep.py"
+    file.write_text(SWEEP_FILE)
+    the_sweep = load_sweep(file)
+    live = StudyStore(the_sweep, shared, machine=Machine("a", 1, 1))
+    dead = StudyStore(the_sweep, shared, machine=Machine("b", 2, 2))
+    recorder = recorder_of(live, shared, [])
+    for store in (live, dead):  # a trial each, its MLflow run started
+        trial = store.ask()
+        recorder.start(trial, the_sweep.space.suggest(trial), None)
+    dead.enqueue({"dropout_rate": 0.3})
+    dead.study.ask()  # trial 2: machine b dies before its first heartbeat
+    runs = {t.number: t.attrs.get("mlflow_run_id") for t in live.view()}
+
+    def check(*flags):
+        with beating(live, 0):  # machine a beats for trial 0 meanwhile; b is gone
+            code = main(["check", str(file), "--workspace", str(shared.root), *flags])
+        return code, capsys.readouterr().out.splitlines()
+
+    with beating(live, 0):
+        time.sleep(3.2)  # b's heartbeat goes stale (SQLite keeps whole seconds)
+
+    gone_1 = "its machine b:2 sent no heartbeat for 2 s"
+    gone_2 = ("it has no machine: its machine died before its first heartbeat (or is asking "
+              "for it now)")
+    assert check() == (1, [
+        "trial 0 is running on machine a:1",
+        f"problem: trial 1 is RUNNING but {gone_1}; check --repair takes it over",
+        f"problem: trial 2 is RUNNING but {gone_2}; check --repair takes it over",
+        "check 'peers': 3 trials, 2 problem(s)"])
+
+    code, lines = check("--repair")
+    never = "interrupted: its machine sent no heartbeat in the 2 s since it was asked for"
+    assert (code, lines) == (0, [
+        "trial   1 taken over: interrupted: b:2 sent no heartbeat for 2 s; it continues from "
+        "its checkpoint",
+        "trial(s) 2 RUNNING with no machine: waiting 3 s for a heartbeat before taking them "
+        "over",
+        f"trial   2 taken over: {never}; it continues from its checkpoint",
+        "trial 0 is running on machine a:1",
+        "check 'peers': 5 trials, 0 problem(s)"])
+    trials = {t.number: t for t in live.view()}
+    assert [trials[n].outcome for n in range(3)] == [
+        TrialOutcome.RUNNING, TrialOutcome.INTERRUPTED, TrialOutcome.INTERRUPTED]
+    assert sorted(t.attrs["retry_of"] for t in trials.values()
+                  if t.outcome == TrialOutcome.WAITING) == [1, 2]
+    statuses = {n: recorder.tracker.client.get_run(runs[n]).info.status for n in (0, 1)}
+    assert statuses == {0: "RUNNING", 1: "KILLED"}  # the live machine's run untouched
+
+
+def test_check_repair_takes_over_a_trial_another_host_left_in_the_embedded_store(
+        empty_stores, tmp_path, monkeypatch, capsys):
+    """A workspace copied from a machine that crashed: its trial is a problem, and
+    check --repair interrupts it and queues it again, so that the sweep runs here."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    shutil.copytree(empty_stores, tmp_path / "ws")
+    workspace = Workspace.at(tmp_path / "ws")
+    file = tmp_path / "sweep.py"
+    file.write_text(SWEEP_FILE)
+    store = StudyStore(load_sweep(file), workspace)
+    recorder = recorder_of(store, workspace, [])
+    trial = store.ask()
+    recorder.start(trial, store.sweep.space.suggest(trial), None)
+    store.set_trial_attrs(trial.number, {"machine": "elsewhere:42"})
+
+    def check(*flags):
+        code = main(["check", str(file), "--workspace", str(workspace.root), *flags])
+        return code, capsys.readouterr().out.splitlines()
+
+    assert check() == (1, [
+        "problem: trial 0 is RUNNING but it runs on elsewhere:42, another host (the embedded "
+        "SQLite store is for one machine); check --repair takes it over",
+        "check 'peers': 1 trials, 1 problem(s)"])
+    assert check("--repair") == (0, [
+        "trial   0 taken over: interrupted: left RUNNING by elsewhere:42, another host; it "
+        "continues from its checkpoint",
+        "check 'peers': 2 trials, 0 problem(s)"])
+    interrupted, retry = store.view()
+    assert interrupted.outcome == TrialOutcome.INTERRUPTED and retry.attrs["retry_of"] == 0
+    run = recorder.tracker.client.get_run(interrupted.attrs["mlflow_run_id"])
+    assert run.info.status == "KILLED"
+    assert isinstance(peers.peers_of(store, Plan.of(store.sweep), Machine("here", 1)),
+                      peers.OneMachine)
