@@ -595,7 +595,8 @@ def run_sweep(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
                           f"python -m cifar_search run {sweep.source}"], interrupted=True)
     if not outcome.finalised_here:
         return RunReport([f"{count}; another machine finalises the study (summary, plots, "
-                          f"test set): python -m cifar_search status {sweep.source} shows it"])
+                          f"test set): python -m cifar_search status {sweep.source} "
+                          "--storage URL --tracking-uri URI (the same as this run's) shows it"])
     test = outcome.test
     tested = ([] if test is None else
               [f"test set: trial {test['trial']} accuracy={test['test_accuracy']:.4f} "
