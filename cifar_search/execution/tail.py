@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Hashable, Sequence
 
-__all__ = ["Lane", "MIN_EPOCHS_LEFT", "MIN_SECONDS_LEFT", "fair_threads", "move_to"]
+__all__ = ["Lane", "MIN_EPOCHS_LEFT", "MIN_SECONDS_LEFT", "fair_threads", "move_to",
+           "worth_moving"]
 
 #: A run moves only with at least this many epochs still to train: a move costs a worker start
 #: and a checkpoint load (a few seconds), which one epoch on more threads may not repay.
@@ -62,6 +63,13 @@ def fair_threads(cores: int, lanes: Sequence[Lane]) -> dict[Hashable, int]:
             for rank, lane in enumerate(order)}
 
 
+def worth_moving(lane: Lane, epoch_seconds: float) -> bool:
+    """Whether ``lane`` has enough training left to repay a move: :data:`MIN_EPOCHS_LEFT`
+    epochs and :data:`MIN_SECONDS_LEFT` seconds at the pace of its last epoch."""
+    return (lane.epochs_left >= MIN_EPOCHS_LEFT
+            and lane.epochs_left * epoch_seconds >= MIN_SECONDS_LEFT)
+
+
 def move_to(cores: int, lanes: Sequence[Lane], lane: Lane, more_to_start: bool,
             epoch_seconds: float) -> int | None:
     """The threads of the wider worker ``lane`` moves to at this epoch's end, or None to stay.
@@ -78,8 +86,7 @@ def move_to(cores: int, lanes: Sequence[Lane], lane: Lane, more_to_start: bool,
         more_to_start: whether trials are waiting to start (then no run moves).
         epoch_seconds: how long the epoch that just ended took.
     """
-    if (more_to_start or lane.epochs_left < MIN_EPOCHS_LEFT
-            or lane.epochs_left * epoch_seconds < MIN_SECONDS_LEFT):
+    if more_to_start or not worth_moving(lane, epoch_seconds):
         return None
     free = cores - sum(other.threads for other in lanes)
     target = fair_threads(cores, lanes).get(lane.key, lane.threads)

@@ -3,7 +3,7 @@
 import pytest
 
 from cifar_search.execution.tail import (MIN_EPOCHS_LEFT, MIN_SECONDS_LEFT, Lane, fair_threads,
-                                         move_to)
+                                         move_to, worth_moving)
 
 SLOW = 60.0  # seconds per epoch: any move pays
 
@@ -70,3 +70,12 @@ def test_a_move_waits_until_the_cores_it_needs_are_free():
     a, b = Lane("a", 3, 1), Lane("b", 1, 9)
     assert fair_threads(4, [a, b])["b"] == 2
     assert move_to(4, [a, b], b, more_to_start=False, epoch_seconds=SLOW) is None
+
+
+@pytest.mark.parametrize("epochs_left, seconds, worth", [
+    (MIN_EPOCHS_LEFT, MIN_SECONDS_LEFT, True),
+    (MIN_EPOCHS_LEFT - 1, 1000.0, False),
+    (100, MIN_SECONDS_LEFT / 100 - 0.01, False),
+])
+def test_a_move_is_worth_it_only_with_epochs_and_seconds_left(epochs_left, seconds, worth):
+    assert worth_moving(Lane("t", 1, epochs_left), seconds) is worth

@@ -242,10 +242,12 @@ class Coordinator:
     def _widen(self, worker: Worker, epochs: int, seconds: float) -> Reply:
         """Move the run of ``worker`` (``epochs`` trained, the last in ``seconds``) to a wider
         worker when the tail rule says so (:func:`cifar_search.execution.tail.move_to`)."""
-        if not self.sweep.compute.widen_tail or not self.pool.free_cores():
-            return Reply.CONTINUE
+        lane = tail.Lane(worker, worker.threads, worker.task.epochs - epochs)
+        if (not self.sweep.compute.widen_tail or not self.pool.free_cores()
+                or not tail.worth_moving(lane, seconds)):
+            return Reply.CONTINUE  # (before reading the study for what is left to start)
         lanes = {w: tail.Lane(w, w.threads, self._epochs_left(w)) for w in self.pool.busy()}
-        lanes[worker] = tail.Lane(worker, worker.threads, worker.task.epochs - epochs)
+        lanes[worker] = lane
         waiting = scheduler.next_work(False, self.running.values(),
                                       self._more_to_start) is not None
         worker.moving_to = tail.move_to(self.pool.cores, list(lanes.values()), lanes[worker],
