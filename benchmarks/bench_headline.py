@@ -3,8 +3,8 @@
 The lesson trains its dropout CNN at five dropout rates one after the other in one Python
 process, TensorFlow using every core (``model.fit`` on NumPy arrays scaled to float64, 80/20
 ``train_test_split``, Adam, batch 32, 10 epochs, then ``evaluate`` on the validation set). The
-sweep runs the shipped ``sweeps/dropout.py`` with its default workers (``workers="auto"``: one
-single-threaded worker per core, the last trial taking the free cores) in a fresh workspace:
+sweep runs the shipped ``sweeps/dropout.py`` with its default workers (``workers="auto"``: for
+its five grid points, five single-threaded workers sharing the cores) in a fresh workspace:
 decoding the JPEG archive, checkpoints, MLflow runs, plots and the test evaluation included.
 
 Both are timed as whole processes (interpreter and TensorFlow start-up included), back to back,
@@ -124,7 +124,7 @@ def main() -> None:
     from cifar_search.config.sweep import load_sweep
 
     given = opts.workers if opts.workers in (None, "auto") else int(opts.workers)
-    workers = load_sweep(ROOT / "sweeps" / "dropout.py").override(workers=given).workers
+    workers = load_sweep(ROOT / "sweeps" / "dropout.py").override(workers=given).worker_count
     cache = decoded_cache(opts.data)
     ratios = []
     for number in range(opts.rounds):

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 from cifar_search.errors import ConfigError, clipped, shown
+from cifar_search.execution.tail import packed_workers
 from cifar_search.execution.threads import available_cores
 from cifar_search.config.families import (
     FAMILIES,
@@ -540,9 +541,12 @@ class Sweep:
         data, budget, objective: see :class:`Data`, :class:`Budget`, :class:`Objective`.
         sampler, pruner: a kind name or a :class:`Sampler` / :class:`Pruner` with options.
         trials: finished trials the study ends with; None for a grid means every grid point.
-        workers: trials trained at once, each in its own process; ``"auto"`` is one per
-            core (each single-threaded; at a sweep's tail the runs in flight take the cores
-            of idle workers, see ``Compute.widen_tail``).
+        workers: trials trained at once, each in its own process; ``"auto"`` picks the
+            number (:attr:`worker_count`): one single-threaded worker per core, or, when every
+            trial is known up front (a grid or random draws, no pruner), as many as end the
+            sweep soonest with no core idle at its end (all five points of a five-point grid
+            on two cores, the system sharing the cores). At a sweep's tail the runs in flight
+            take the cores of idle workers (``Compute.widen_tail``).
         seed: seeds the sampler, the data split and (with the trial number) each trial.
         same_seed: train every trial from the same seed (the sweep's): the same data order
             and, where the architecture is the same, the same initial weights, so that trials
@@ -626,9 +630,8 @@ class Sweep:
         _require(self.trials is not None or ends, "trials", self.trials,
                  f"{'sampler' if self.oracle is None else 'oracle'} "
                  f"{(self.oracle or self.sampler).kind!r} needs a number of trials")
-        if self.workers == AUTO_WORKERS:
-            object.__setattr__(self, "workers", min(available_cores(), MAX_WORKERS))
-        _require(_is_int(self.workers) and 1 <= self.workers <= MAX_WORKERS, "workers",
+        _require(self.workers == AUTO_WORKERS or
+                 _is_int(self.workers) and 1 <= self.workers <= MAX_WORKERS, "workers",
                  self.workers, f"workers is a whole number from 1 to {MAX_WORKERS}, or "
                                f"{AUTO_WORKERS!r} (one per core)")
         _require(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "seed", self.seed,
@@ -689,7 +692,7 @@ class Sweep:
     @property
     def jobs(self) -> int:
         """The sklearn engine's parallel fits."""
-        return self.n_jobs if self.n_jobs is not None else self.workers
+        return self.n_jobs if self.n_jobs is not None else self.worker_count
 
     @property
     def family(self) -> Family:
@@ -723,6 +726,22 @@ class Sweep:
                 raise error.in_file(str(self.source)) from None
             raise ConfigError(f"--{name.replace('_', '-')}", error.message) from None
         return sweep
+
+    @property
+    def worker_count(self) -> int:
+        """The number of workers: ``workers``, or what ``"auto"`` picks for this machine."""
+        if self.workers != AUTO_WORKERS:
+            return int(self.workers)
+        cores = available_cores()
+        known = (self.engine == "optuna" and self.sampler.kind in ("grid", "random")
+                 and self.pruner.kind == "none" and isinstance(self.space, Space))
+        if not known:
+            return min(cores, MAX_WORKERS)
+        trials = self.trials
+        if self.sampler.kind == "grid":  # each point once, however many trials are asked
+            points = len(self.space.grid())
+            trials = points if trials is None else min(trials, points)
+        return min(packed_workers(trials * self.repeats, cores), MAX_WORKERS)
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings a study must keep when it is resumed, as plain data."""

@@ -32,15 +32,21 @@ def test_dropout_sweep_is_the_lessons_loop():
     assert sweep.sampler.kind == "grid"
 
 
-def test_auto_workers_are_one_per_core(monkeypatch):
+def test_auto_workers_pack_a_grid_and_are_one_per_core_otherwise(monkeypatch):
     from cifar_search.config import sweep as module
 
-    monkeypatch.setattr(module, "available_cores", lambda: 6)
-    sweep = load_sweep(ROOT / "sweeps" / "dropout.py")  # workers="auto"
-    assert sweep.workers == 6
-    assert sweep.override(workers=2).override(workers="auto").workers == 6
+    monkeypatch.setattr(module, "available_cores", lambda: 2)
+    sweep = load_sweep(ROOT / "sweeps" / "dropout.py")  # workers="auto", a 5-point grid
+    assert (sweep.workers, sweep.worker_count) == ("auto", 5)  # 2.5 trial-times, not 3
+    assert sweep.override(trials=4).worker_count == 2  # two rounds of two
+    assert sweep.override(workers=3).worker_count == 3
+    tpe = sweep.override(workers="auto").__class__(
+        name="t", space=sweep.space, model="dropout", sampler="tpe", trials=20, workers="auto")
+    assert tpe.worker_count == 2  # an adaptive sampler: one per core
+    monkeypatch.setattr(module, "available_cores", lambda: 16)
+    assert sweep.worker_count == 5 and tpe.worker_count == 16
     monkeypatch.setattr(module, "available_cores", lambda: 500)
-    assert sweep.override(workers="auto").workers == module.MAX_WORKERS
+    assert tpe.worker_count == module.MAX_WORKERS
 
 
 def test_overrides_replace_and_revalidate():

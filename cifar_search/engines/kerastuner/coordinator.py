@@ -123,7 +123,7 @@ class Coordinator:
         self.store.set_study(**{StudyAttr.MLFLOW_PARENT_RUN_ID: parent})
         self.tracker.set_tags(parent, {Tag.ENGINE: "kerastuner", Tag.KIND: RunKind.STUDY,
                                        KtKey.ORACLE: self.plan.kind})
-        self.tracker.update_parent({"trials": self.plan.target, "workers": self.sweep.workers,
+        self.tracker.update_parent({"trials": self.plan.target, "workers": self.sweep.worker_count,
                                     "oracle": self.plan.kind})
         self.recorder = Recorder(self.store, self.oracle, self.tracker, self.plan,
                                  self.sweep.space.swept(), self.say, self.progress)
@@ -264,9 +264,9 @@ class Coordinator:
                  "(Ctrl-C again to stop at once)")
 
     def _run_workers(self) -> dict[str, Any] | None:
-        threads = threads_per_worker(self.sweep.workers)
+        threads = threads_per_worker(self.sweep.worker_count)
         log = None if debugging() else str(self.workspace.log_file(self.sweep.name))
-        with WorkerPool(self.sweep.workers, threads, self.sweep.compute.gpu_memory_mb,
+        with WorkerPool(self.sweep.worker_count, threads, self.sweep.compute.gpu_memory_mb,
                         log) as self.pool:
             if self.progress:
                 self.progress.start(self.plan.target, scheduler.finished(self.store.records()),
@@ -308,7 +308,7 @@ class Coordinator:
             self.say(scheduler.resume_line(self.sweep.name, self.plan, self.store.records())
                      if existed else f"new KerasTuner search {self.sweep.name!r} "
                      f"({self.plan.kind} oracle): {self.plan.target} trials, "
-                     f"{self.sweep.workers} worker(s), in {self.store.root}")
+                     f"{self.sweep.worker_count} worker(s), in {self.store.root}")
             test = self._run_workers()
             best = summary.log_study(self._study(), self.sweep, self.tracker, test)
             done = self._done() and not self.stopping

@@ -117,7 +117,7 @@ class Coordinator:
             self.say(scheduler.resume_line(self.sweep.name, self.plan, self.store.view()))
         else:
             self.say(f"new study {self.sweep.name!r}: {self.target} trials, "
-                     f"{self.sweep.workers} worker(s), storage {self.workspace.shown_optuna_url}")
+                     f"{self.sweep.worker_count} worker(s), storage {self.workspace.shown_optuna_url}")
         for line in self.peers.lines(self.workspace):
             self.say(line)
 
@@ -374,9 +374,9 @@ class Coordinator:
     def _run_workers(self) -> dict[str, Any] | None:
         """Train until the target or a stop; return the test results of a new best model
         (evaluated by the finalising machine only)."""
-        threads = threads_per_worker(self.sweep.workers)
+        threads = threads_per_worker(self.sweep.worker_count)
         log = None if debugging() else str(self.workspace.log_file(self.sweep.name))
-        with WorkerPool(self.sweep.workers, threads, self.sweep.compute.gpu_memory_mb,
+        with WorkerPool(self.sweep.worker_count, threads, self.sweep.compute.gpu_memory_mb,
                         log) as self.pool:
             if self.progress:
                 self.progress.start(self.target, scheduler.finished(self.store.view()),
@@ -483,7 +483,7 @@ def open_recorder(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: P
     tracker = Tracker(workspace, sweep, DatasetInfo.of(sweep, store.fingerprint.get(DATA_KEY)))
     parent = tracker.open_parent(recorded, _tracking_token(store))
     store.set_attr(StudyAttr.MLFLOW_PARENT_RUN_ID, parent)
-    tracker.update_parent({"trials": plan.target, "workers": sweep.workers})
+    tracker.update_parent({"trials": plan.target, "workers": sweep.worker_count})
     recorder = Recorder(store, tracker, plan, sweep.objective.metric, trial_dir, say, progress)
     if store.shared:  # other machines' trials live while they beat: only stale ones are taken
         recovery.take_over(recorder, store.fail_stale(), machines.liveness().grace_s)
