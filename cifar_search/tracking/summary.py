@@ -52,7 +52,10 @@ def _plots(study: optuna.Study, table: pd.DataFrame, swept: Sequence[str], metri
             files.append(plots.objective_vs_param(
                 done, param, metric, folder / f"{metric}_vs_{param}.png",
                 colour_by=others[0] if others else None, best=best))
-    if any(trial.intermediate_values for trial in study.get_trials(deepcopy=False)):
+    plotted = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+               optuna.trial.TrialState.RUNNING)  # what Optuna's plot draws: not the stopped
+    if any(trial.intermediate_values for trial in study.get_trials(deepcopy=False,
+                                                                   states=plotted)):
         files.append(plots.optuna_plot("intermediate_values", study, swept, metric,
                                        folder / "intermediate_values.png"))
     return files

@@ -182,3 +182,20 @@ def test_the_description_names_the_best_run_and_each_run_gets_a_distinct_colour(
     assert tracker.logged["best_run"] == "run1"
     colours = tracker.logged["colours"]
     assert set(colours) == {"run0", "run1", "run2"} and len(set(colours.values())) == 3
+
+
+def test_a_study_of_stopped_trials_draws_no_intermediate_values(caplog):
+    """A trial stopped mid-way (failed, with epochs reported) is not drawn by Optuna's plot:
+    no empty plot, and no Optuna warning on the user's terminal."""
+    study = optuna.create_study()
+    study.add_trial(optuna.trial.create_trial(
+        state=optuna.trial.TrialState.FAIL, intermediate_values={1: 0.9, 2: 0.8},
+        user_attrs={"mlflow_run_id": "run0"}))
+    tracker = FakeTracker({"run0": {"val_loss": [(1, 0.9), (2, 0.8)]}})
+    optuna.logging.enable_propagation()
+    try:
+        summary.log_study(study, sweep(), tracker, None)
+    finally:
+        optuna.logging.disable_propagation()
+    assert "intermediate_values.png" not in tracker.logged["files"]
+    assert "does not contain trials" not in caplog.text
