@@ -219,7 +219,8 @@ def test_bad_sweep_is_one_line_and_creates_nothing(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "error: sweep.py: model: 'lenet' is not allowed; model families are intro, dropout, "
-        "vgg, bnnet, resnet, vgg2, cnn3, simplenet, convnet, convnet2, resnet_small, convbn")
+        "vgg, bnnet, fastnet, resnet, vgg2, cnn3, simplenet, convnet, convnet2, resnet_small, "
+        "convbn")
     assert not (tmp_path / "ws").exists()
 
 

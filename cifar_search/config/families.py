@@ -68,6 +68,9 @@ MAX_PATIENCE = 10_000
 #: Largest random rotation, degrees: 180 turns an image upside down.
 MAX_ROTATION = 180.0
 
+#: ``tta: true`` evaluates (validation, test, predictions) on each image and its mirror image,
+#: averaging the two logits: horizontal-flip test-time augmentation. Training is unchanged.
+
 #: Augmentation parameters (Keras preprocessing layers, active in training only): ``flip``
 #: horizontal flips, ``shift`` the largest translation as a fraction of height and width,
 #: ``rotation`` the largest rotation in degrees, ``zoom`` the largest zoom as a fraction.
@@ -83,7 +86,7 @@ SETTING_PARAMS = ("classes", "stop_monitor", "stop_patience", "keep_best", "data
 #: Parameters every family accepts: they shape training, not the network.
 TRAINING_PARAMS = frozenset(
     {"optimizer", "learning_rate", "momentum", "weight_decay", "batch_size", "augmentation",
-     "lr_schedule", "label_smoothing", *AUGMENTATION_PARAMS, *SETTING_PARAMS}
+     "lr_schedule", "label_smoothing", "tta", *AUGMENTATION_PARAMS, *SETTING_PARAMS}
 )
 
 #: Defaults of the training parameters (``learning_rate`` None: the optimizer's Keras default).
@@ -95,6 +98,7 @@ TRAINING_DEFAULTS: dict[str, object] = {
     "augmentation": False,
     "lr_schedule": "constant",
     "label_smoothing": 0.0,
+    "tta": False,
     "flip": False,
     "shift": 0.0,
     "rotation": 0.0,
@@ -191,6 +195,13 @@ FAMILIES: dict[str, Family] = {
             "bnnet",
             "depth x (conv-batchnorm-activation-pool), filters doubling, dense(units)-dropout",
             {"activation": "relu", "depth": 3, "filters": 32, "units": 128, "dropout_rate": 0.0},
+            max_depth=5,
+        ),
+        Family(
+            "fastnet",
+            "airbench-style, fast on CPU: depth x (conv-pool-BN-act-conv-BN-act), filters "
+            "doubling, global max pooling",
+            {"activation": "relu", "depth": 3, "filters": 32},
             max_depth=5,
         ),
         Family(

@@ -138,6 +138,7 @@ RULES.update({
     "l2": Rule("float", lambda v: 0 <= v <= MAX_WEIGHT_DECAY,
                f"an L2 penalty lies in [0, {MAX_WEIGHT_DECAY:g}]"),
     "flip": Rule("bool", lambda v: True, "flip is true or false"),
+    "tta": Rule("bool", lambda v: True, "tta is true or false"),
     "shift": Rule("float", lambda v: 0 <= v < 1, "a shift is a fraction of the image in [0, 1)"),
     "rotation": Rule("float", lambda v: 0 <= v <= MAX_ROTATION,
                      f"a rotation is in degrees, from 0 to {MAX_ROTATION:g}"),

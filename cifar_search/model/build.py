@@ -219,6 +219,19 @@ def _bnnet(x: Any, p: Mapping[str, Any]) -> Any:
     return layers.Dropout(p["dropout_rate"])(x)
 
 
+def _fastnet(x: Any, p: Mapping[str, Any]) -> Any:
+    """Each block: a convolution, max pooling, batch norm and the activation, then a second
+    convolution at the pooled size (airbench's layout; the second costs a quarter of the
+    first), and global max pooling at the end."""
+    for filters in _block_filters(p):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.MaxPooling2D(2)(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = _activation(p["activation"])(x)
+        x = _conv(x, filters, p, batch_norm=True)
+    return layers.GlobalMaxPooling2D()(x)
+
+
 def _residual(x: Any, filters: int, strides: int, p: Mapping[str, Any]) -> Any:
     """A basic residual block: conv-BN-act-conv-BN + shortcut, then activation."""
     shortcut = x
@@ -340,8 +353,8 @@ def _convbn(x: Any, p: Mapping[str, Any]) -> Any:
 
 
 BUILDERS: dict[str, Callable[[Any, Mapping[str, Any]], Any]] = {
-    "intro": _intro, "dropout": _dropout, "vgg": _vgg, "bnnet": _bnnet, "resnet": _resnet,
-    "vgg2": _vgg2, "cnn3": _cnn3, "simplenet": _simplenet, "convnet": _convnet,
+    "intro": _intro, "dropout": _dropout, "vgg": _vgg, "bnnet": _bnnet, "fastnet": _fastnet,
+    "resnet": _resnet, "vgg2": _vgg2, "cnn3": _cnn3, "simplenet": _simplenet, "convnet": _convnet,
     "convnet2": _convnet2, "resnet_small": _resnet_small, "convbn": _convbn,
 }
 
@@ -359,9 +372,55 @@ def build_model(family: str, params: Mapping[str, Any], input_shape: tuple[int, 
     if FAMILIES[family].max_depth is not None:
         _check_depth(p, input_shape, FAMILIES[family].max_depth)
     inputs, x = _inputs(input_shape, augmentation(params))
-    x = BUILDERS[family](x, p)
-    outputs = layers.Dense(num_classes, dtype="float32", name="logits")(x)
-    return keras.Model(inputs, outputs, name=family)
+    if p["tta"]:
+        body_inputs = keras.Input(shape=input_shape)
+        body = keras.Model(body_inputs, _logits(BUILDERS[family](body_inputs, p), num_classes),
+                           name=f"{family}_body")
+        return keras.Model(inputs, FlipAverage(body, name="tta")(x), name=family)
+    return keras.Model(inputs, _logits(BUILDERS[family](x, p), num_classes), name=family)
+
+
+def _logits(x: Any, num_classes: int) -> Any:
+    return layers.Dense(num_classes, dtype="float32", name="logits")(x)
+
+
+@keras.saving.register_keras_serializable(package="cifar_search")
+class FlipAverage(layers.Layer):
+    """Horizontal-flip test-time augmentation: in training, the wrapped network's logits; in
+    evaluation and prediction, the mean of its logits for the image and for its mirror image.
+
+    Example:
+        >>> import numpy as np
+        >>> body = keras.Sequential([keras.Input((1, 2, 1)), layers.Flatten(),
+        ...                          layers.Dense(1, use_bias=False, kernel_initializer="ones")])
+        >>> tta = FlipAverage(keras.Sequential([keras.Input((1, 2, 1)), layers.Flatten(),
+        ...     layers.Dense(1, use_bias=False, kernel_initializer=keras.initializers.Constant(
+        ...         [[1.0], [0.0]]))]))
+        >>> x = np.array([[[[1.0], [3.0]]]])
+        >>> float(tta(x, training=True)[0, 0]), float(tta(x, training=False)[0, 0])
+        (1.0, 2.0)
+    """
+
+    def __init__(self, body: keras.Model, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.body = body
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if training:
+            return self.body(inputs, training=True)
+        mirrored = keras.ops.flip(inputs, axis=2)
+        return 0.5 * (self.body(inputs, training=False) + self.body(mirrored, training=False))
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return self.body.compute_output_shape(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "body": keras.saving.serialize_keras_object(self.body)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "FlipAverage":
+        body = keras.saving.deserialize_keras_object(config.pop("body"))
+        return cls(body, **config)
 
 
 def make_optimizer(params: Mapping[str, Any],
@@ -499,6 +558,15 @@ def _peak_rate(schedule: Mapping[str, Any]) -> float:
     return float(config.get("warmup_target") or config.get("initial_learning_rate") or 0.0)
 
 
+def _layers(model: keras.Model) -> list[layers.Layer]:
+    """The model's layers, with the network inside a test-time augmentation in its place
+    (less its own input layer)."""
+    found: list[layers.Layer] = []
+    for layer in model.layers:
+        found.extend(_layers(layer.body)[1:] if isinstance(layer, FlipAverage) else [layer])
+    return found
+
+
 def describe(model: keras.Model) -> dict[str, Any]:
     """What really trains, read back from the compiled model: the optimizer (inside the loss
     scaling of mixed precision), activations, dtype policy, XLA and device."""
@@ -510,10 +578,10 @@ def describe(model: keras.Model) -> dict[str, Any]:
         "lr_schedule": (SCHEDULE_NAMES.get(rate.get("class_name"), rate.get("class_name"))
                         if isinstance(rate, dict) else "constant"),
         "label_smoothing": float(getattr(model.loss, "label_smoothing", 0.0)),
-        "activations": sorted({layer.activation.__name__ for layer in model.layers
+        "activations": sorted({layer.activation.__name__ for layer in _layers(model)
                                if isinstance(layer, layers.Activation)}),
         "params": int(model.count_params()),
-        "layers": len(model.layers),
+        "layers": len(_layers(model)),
         "dtype_policy": model.dtype_policy.name,
         "logits_dtype": str(model.outputs[0].dtype),
         "jit_compile": bool(model.jit_compile),

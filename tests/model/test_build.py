@@ -140,6 +140,32 @@ def test_label_smoothing_changes_the_loss_and_survives_saving(tmp_path):
     assert models.describe(built())["label_smoothing"] == 0.0
 
 
+def test_fastnet_pools_after_each_blocks_first_convolution():
+    model = built("fastnet", filters=8)
+    assert layer_types(model)[1:9] == ["Conv2D", "MaxPooling2D", "BatchNormalization",
+                                       "Activation", "Conv2D", "BatchNormalization",
+                                       "Activation", "Conv2D"]
+    convs = [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs == [8, 8, 16, 16, 32, 32]
+    assert layer_types(model)[-2:] == ["GlobalMaxPooling2D", "Dense"]
+
+
+def test_tta_averages_the_mirror_image_in_evaluation_only(tmp_path):
+    model = built("fastnet", filters=4, depth=2, tta=True)
+    body = model.get_layer("tta").body
+    assert np.allclose(model(X, training=True), body(X, training=True), atol=1e-6)
+    mirrored = 0.5 * (body(X, training=False) + body(X[:, :, ::-1], training=False))
+    assert np.allclose(model.predict(X, verbose=0), mirrored, atol=1e-6)
+    assert not np.allclose(model.predict(X, verbose=0), body(X, training=False), atol=1e-4)
+    assert models.describe(model)["activations"] == ["relu"]
+    model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert np.allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0), atol=1e-6)
+    assert models.describe(built("fastnet", filters=4, depth=2))["layers"] == len(
+        models._layers(model))
+
+
 def test_clear_session_drops_what_tensorflow_kept_of_earlier_models():
     import gc
     import weakref
