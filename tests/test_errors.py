@@ -105,7 +105,7 @@ def sweep_error(tmp_path, body, space=SPACE):
     "body, message",
     [
         ("sweep = Sweep(name='x', space='space.yaml', model='lenet', sampler='grid')",
-         "model: 'lenet' is not allowed; model families are intro, dropout, vgg, bnnet, resnet"),
+         "model: 'lenet' is not allowed; model families are intro, dropout, vgg, bnnet, fastnet, resnet"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='bayes')",
          "sampler: 'bayes' is not allowed; samplers are grid, random, tpe"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', pruner='asha', sampler='grid')",
@@ -184,6 +184,29 @@ def sweep_error(tmp_path, body, space=SPACE):
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "compute=Compute(widen_tail='auto'))",
          "compute.widen_tail: 'auto' is not allowed; widen_tail is True or False"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "start=[{'dropout_rate': 0.4}])",
+         "start: ({'dropout_rate': 0.4},) is not allowed; a grid tries every point, in the "
+         "order of its choices: list the first point's values first instead"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=2, "
+         "start=[{'dropout_rate': 0.4}] * 3)",
+         "start: ({'dropout_rate': 0.4}, {'dropout_rate': 0.4}, {'dropout_rate': 0.4}) is not "
+         "allowed; 3 points, at most trials (2)"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=2, "
+         "start={'dropout_rate': 0.4})",
+         "start: {'dropout_rate': 0.4} is not allowed; start is a list of points, each a "
+         "mapping of parameter names to values"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=2, "
+         "start=[{'filters': 32}])",
+         "start[0].filters: 32 is not allowed; start points set swept parameters: "
+         "dropout_rate"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=2, "
+         "start=[{'dropout_rate': 0.3}])",
+         "start[0].dropout_rate: 0.3 is not allowed; the space allows {'grid': [0.2, 0.4]}"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=2, "
+         "engine='kerastuner', oracle='random', start=[{'dropout_rate': 0.4}])",
+         "start: ({'dropout_rate': 0.4},) is not allowed; start points are queued in an "
+         "Optuna study: engine 'optuna' only"),
     ],
 )
 def test_sweep_errors(tmp_path, body, message):

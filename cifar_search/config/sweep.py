@@ -574,6 +574,10 @@ class Sweep:
         register: register the best model in MLflow's Model Registry under the sweep's name;
             None: on for the workspace's own store, off for a tracking server.
         source: the file this sweep was loaded from (set by :func:`load_sweep`).
+        start: points tried first, in order, before the sampler's own draws (Optuna's
+            ``enqueue_trial``, when the study is created): each a mapping of swept parameters
+            to values the space allows; a parameter a point leaves out is drawn by the sampler.
+            For a best-known configuration to be the first trial of a TPE or random search.
     """
 
     name: str
@@ -598,6 +602,7 @@ class Sweep:
     augmentation: Augmentation | None = None
     register: bool | None = None
     source: str | None = None
+    start: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         _require(self.augmentation is None or isinstance(self.augmentation, Augmentation),
@@ -642,8 +647,26 @@ class Sweep:
                  self.repeats, f"repeats is a whole number from 1 to {MAX_REPEATS}")
         _require(self.register is None or isinstance(self.register, bool), "register",
                  self.register, "register is True, False or None (on for the workspace's store)")
+        self._check_start()
         self._check_optuna_parts()
         self._check_engine()
+
+    def _check_start(self) -> None:
+        """The start points' form (their values are checked against the space when the sweep
+        file is loaded: :func:`check_start`)."""
+        if isinstance(self.start, list):
+            object.__setattr__(self, "start", tuple(self.start))
+        _require(isinstance(self.start, tuple) and all(
+            isinstance(point, Mapping) and point and all(isinstance(k, str) for k in point)
+            for point in self.start), "start", self.start,
+            "start is a list of points, each a mapping of parameter names to values")
+        _require(self.trials is None or len(self.start) <= self.trials, "start", self.start,
+                 f"{len(self.start)} points, at most trials ({self.trials})")
+        _require(not self.start or self.sampler.kind != "grid", "start", self.start[:1],
+                 "a grid tries every point, in the order of its choices: list the first "
+                 "point's values first instead")
+        _require(not self.start or self.engine == "optuna", "start", self.start[:1],
+                 "start points are queued in an Optuna study: engine 'optuna' only")
 
     def _check_optuna_parts(self) -> None:
         """Build the sampler and pruner with their options and try them on a throw-away
@@ -773,7 +796,7 @@ class Sweep:
                     engine=self.engine, cv=self.cv, n_jobs=self.n_jobs,
                     oracle=None if self.oracle is None else dataclasses.asdict(self.oracle),
                     as_written=self.as_written, compute=dataclasses.asdict(self.compute),
-                    register=self.register)
+                    register=self.register, start=[dict(point) for point in self.start])
         return json.dumps(data, indent=2, sort_keys=True, default=str)
 
 
@@ -899,6 +922,19 @@ def check_space(sweep: Sweep) -> None:
     _check_momentum(space)
     if sweep.sampler.kind == "grid":
         space.grid()
+    check_start(sweep)
+
+
+def check_start(sweep: Sweep) -> None:
+    """Each start point names swept parameters of the space, with values the space allows."""
+    swept = sweep.space.swept()
+    for index, point in enumerate(sweep.start):
+        for name, value in point.items():
+            key = f"start[{index}].{name}"
+            _require(name in swept, key, value,
+                     f"start points set swept parameters: {', '.join(swept) or 'none'}")
+            _require(sweep.space[name].possible(value), key, value,
+                     f"the space allows {shown(sweep.space[name].spec())}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -411,8 +411,10 @@ class Coordinator:
         self.workspace.create_stores()
         lock = self.workspace.lock(self.sweep.name)
         try:
+            queued = [*(grid_to_queue(self.plan, self.shared) or []),
+                      *(dict(point) for point in self.sweep.start)]
             self.store = StudyStore(self.sweep, self.workspace, data.identity(self.data_dir),
-                                    self.machine, grid_to_queue(self.plan, self.shared))
+                                    self.machine, queued)
             if scheduler.nothing_to_do(self.plan, self.store.view(),
                                        self.store.attr(StudyAttr.FINALISED)):
                 return self._nothing_to_do()

@@ -78,3 +78,32 @@ def test_the_third_of_three_trials_on_two_workers_goes_on_with_both_cores(tiny_d
     first = {r.info.run_id: r for r in runs}[study.trials[0].user_attrs["mlflow_run_id"]]
     assert first.data.params["resolved.threads"] == str(threads_per_worker(2))
     assert f"trial   2 goes on with {both} threads from epoch {move['epoch']}" in "\n".join(lines)
+
+
+# -- start points -------------------------------------------------------------------------------
+
+
+def started(source, trials):
+    from cifar_search.config.space import Space
+
+    return Sweep(name="start", model="dropout", sampler="tpe", source="sweeps/start.py",
+                 space=Space.from_dict({"parameters": {
+                     "dropout_rate": {"type": "float", "low": 0.1, "high": 0.6},
+                     "filters": {"choices": [4, 6]}}}),
+                 data=Data(source=str(source), validation=0.25),
+                 budget=Budget(epochs=1, batch_size=8), objective=Objective("val_loss"),
+                 trials=trials, workers=1, seed=3, start=[{"dropout_rate": 0.37}])
+
+
+def test_a_start_point_is_the_first_trial_and_is_queued_only_when_the_study_is_made(
+        tiny_data, tmp_path):
+    from cifar_search.engines.optuna.coordinator import Coordinator
+
+    workspace = Workspace.at(tmp_path / "ws")
+    Coordinator(started(tiny_data, 1), workspace, say=lambda line: None).run()
+    Coordinator(started(tiny_data, 2), workspace, say=lambda line: None).run()  # resumed
+    study = optuna.load_study(study_name="start", storage=workspace.optuna_url)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 2
+    assert study.trials[0].params["dropout_rate"] == 0.37
+    assert study.trials[0].params["filters"] in (4, 6)  # left out: drawn by the sampler
+    assert study.trials[1].params["dropout_rate"] != 0.37
