@@ -60,9 +60,12 @@ def _tags(tags: Mapping[Any, Any]) -> dict[str, str]:
 def sweep_params(sweep: Sweep) -> dict[str, Any]:
     """The sweep's settings that the parent run of every engine records as params (named so
     that no param shares a name with a metric or tag of any run: the child runs log the metric
-    ``objective`` and the tag ``seed``)."""
+    ``objective`` and the tag ``seed``). Where a KerasTuner oracle chooses, it is recorded as
+    ``oracle`` instead of the sampler, which does not run."""
+    chooser = ({"sampler": sweep.sampler.kind} if sweep.oracle is None
+               else {"oracle": sweep.oracle.kind})
     return {
-        "model": sweep.model, "sampler": sweep.sampler.kind, "epochs": sweep.budget.epochs,
+        "model": sweep.model, **chooser, "epochs": sweep.budget.epochs,
         "batch_size": sweep.budget.batch_size, "objective_metric": sweep.objective.metric,
         "direction": sweep.objective.direction, "sweep_seed": sweep.seed,
         "subset": sweep.data.subset, "space": json.dumps(sweep.space.to_dict(), sort_keys=True),

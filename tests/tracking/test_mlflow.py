@@ -10,7 +10,7 @@ import pytest
 from cifar_search import Space, Sweep, load_sweep
 from cifar_search.errors import ConfigError
 from cifar_search.tracking.mlflow import (RunReader, SearchTracker, Tracker, latest_search_table,
-                                          readable, registers)
+                                          readable, registers, sweep_params)
 from cifar_search.workspace import Workspace
 from tests.helpers import ROOT
 
@@ -167,3 +167,9 @@ def test_register_must_be_true_false_or_none():
     with pytest.raises(ConfigError, match="register: 'yes' is not allowed; register is True, "
                                           r"False or None \(on for the workspace's store\)"):
         dataclasses.replace(SWEEP, register="yes")
+
+
+def test_the_parent_records_the_oracle_that_chooses_not_the_idle_sampler():
+    assert sweep_params(SWEEP)["sampler"] == "grid" and "oracle" not in sweep_params(SWEEP)
+    tuned = dataclasses.replace(SWEEP, engine="kerastuner", oracle="hyperband", trials=None)
+    assert sweep_params(tuned)["oracle"] == "hyperband" and "sampler" not in sweep_params(tuned)
