@@ -10,6 +10,12 @@ per hour of each (wall time of the whole run, start-up included) and their ratio
 pruner's verdict) through the servers vs on the embedded stores. "Machines" here share one
 host's cores: the comparison is of the coordination, not of more hardware.
 
+Each run's wall time is split in three phases, read from the study's trials: start-up (launch
+to the first trial's start: imports, data, stores, worker start), training (first start to last
+end) and end (last end to exit: the finalisation, summary, plots, test evaluation). The
+machines' output is kept with the second each line appeared (``machine-A.log``, in the
+printed folder), and each machine's own milestones are printed.
+
     python benchmarks/bench_machines.py [--subset 5000] [--epochs 3] [--trials 6] [--epochs-timed 50]
 """
 
@@ -19,8 +25,11 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from common import ROOT, parser, run, sweep, workspace
 
@@ -40,15 +49,66 @@ sweep = Sweep(
 """
 
 
+def phases(storage: str, study: str, launched: datetime, ended: datetime) -> str:
+    """``start-up 9.1 s, training 20.3 s, end 4.2 s`` of a run, from its trials' start and end
+    times (trials released untrained left out)."""
+    import optuna
+
+    trials = [t for t in optuna.load_study(study_name=study, storage=storage).get_trials()
+              if t.datetime_start and t.datetime_complete and not t.user_attrs.get("released")]
+    first = min(t.datetime_start for t in trials)
+    last = max(t.datetime_complete for t in trials)
+    return (f"start-up {(first - launched).total_seconds():.1f} s, training "
+            f"{(last - first).total_seconds():.1f} s, end {(ended - last).total_seconds():.1f} s")
+
+
 def embedded(opts, rates: list[float]) -> float:
     """Trials per hour of one coordinator with 2 workers on the embedded stores."""
     ws = workspace(None)
     bench = sweep("machines-embedded", {"dropout_rate": {"grid": rates}}, epochs=opts.epochs,
                   subset=opts.subset, data=opts.data, workers=2)
+    launched = datetime.now()
     wall = run(bench, ws)
     print(f"1 machine x 2 workers, embedded: {len(rates)} trials in {wall:.1f} s = "
           f"{len(rates) / wall * 3600:.0f} trials/h")
+    print(f"  {phases(ws.optuna_url, bench.name, launched, datetime.now())}")
     return len(rates) / wall * 3600
+
+
+class Machine:
+    """One coordinator process, its output kept with the second each line appeared."""
+
+    def __init__(self, name: str, argv: list[str], folder: Path, env: dict[str, str],
+                 started: float) -> None:
+        self.name, self.started, self.lines = name, started, []
+        self.process = subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        self.reader = threading.Thread(target=self._read, args=(folder / f"machine-{name}.log",
+                                                                self.process.stdout))
+        self.reader.start()
+
+    def _read(self, log: Path, stream: IO[str]) -> None:
+        with open(log, "w") as out:
+            for line in stream:
+                at = time.perf_counter() - self.started
+                self.lines.append((at, line.rstrip()))
+                out.write(f"{at:7.2f} {line}")
+
+    def wait(self) -> int:
+        """The exit code, once the process ended (and the time it ended at)."""
+        code = self.process.wait()
+        self.exited = time.perf_counter() - self.started
+        self.reader.join()
+        return code
+
+    def milestones(self) -> str:
+        """When it announced the study, reported its first and last trial, and exited."""
+        trials = [at for at, line in self.lines if line.startswith("trial ")]
+        said = self.lines[0][0] if self.lines else float("nan")
+        first, last = (trials[0], trials[-1]) if trials else (float("nan"),) * 2
+        return (f"machine {self.name}: first line {said:.1f} s, first trial line {first:.1f} s, "
+                f"last {last:.1f} s, exit {self.exited:.1f} s "
+                f"({len(trials)} trial lines)")
 
 
 def two_machines(opts, rates: list[float], storage: str, tracking: str) -> float:
@@ -58,20 +118,23 @@ def two_machines(opts, rates: list[float], storage: str, tracking: str) -> float
             .replace("SOURCE", repr(opts.data)).replace("SUBSET", repr(opts.subset))
             .replace("EPOCHS", str(opts.epochs)))
     (folder / "sweep.py").write_text(text)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}  # lines timed as said
     env.pop("MLFLOW_TRACKING_URI", None)
-    started = time.perf_counter()
-    machines = [subprocess.Popen(
-        [sys.executable, "-m", "cifar_search", "run", "sweep.py", "--workspace", f"ws-{name}",
-         "--storage", storage, "--tracking-uri", tracking, "--checkpoints",
-         str(folder / "shared")], cwd=folder, env=env,
-        stdout=open(folder / f"machine-{name}.log", "w"), stderr=subprocess.STDOUT)
-        for name in "AB"]
-    if any(machine.wait() for machine in machines):
+    launched, started = datetime.now(), time.perf_counter()
+    machines = [Machine(name, [sys.executable, "-m", "cifar_search", "run", "sweep.py",
+                               "--workspace", f"ws-{name}", "--storage", storage,
+                               "--tracking-uri", tracking, "--checkpoints",
+                               str(folder / "shared")], folder, env, started)
+                for name in "AB"]
+    if any([machine.wait() for machine in machines]):
         raise SystemExit(f"a machine failed; see the logs in {folder}")
     wall = time.perf_counter() - started
     print(f"2 machines x 1 worker, PostgreSQL + mlflow server: {len(rates)} trials in "
           f"{wall:.1f} s = {len(rates) / wall * 3600:.0f} trials/h")
+    print(f"  {phases(storage, 'machines-shared', launched, datetime.now())}")
+    for machine in machines:
+        print(f"  {machine.milestones()}")
+    print(f"  (the machines' output, timed: {folder}/machine-*.log)")
     return len(rates) / wall * 3600
 
 

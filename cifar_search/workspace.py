@@ -4,7 +4,8 @@
       optuna.db            Optuna studies (SQLite), unless --storage names another
       mlflow.db            MLflow runs (SQLite), unless --tracking-uri names another
       artifacts/<sweep>/   MLflow artifacts: plots, tables, models
-      data/<source-key>/   decoded images as .npy, shared by every worker and sweep
+      data/<source-key>/   decoded images as .npy, shared by every worker and sweep (in
+                           --checkpoints DIR/.data when given, shared by the machines)
       trials/<sweep>/NNNNN model and files of each trial (in --checkpoints DIR when given)
       locks/<sweep>.lock   held by the process that runs the sweep
 """
@@ -23,6 +24,8 @@ from cifar_search.errors import SweepBusyError
 
 #: The workspace when --workspace is not given, relative to the working directory.
 DEFAULT_WORKSPACE = "mlruns"
+#: The decoded-data folder in a ``--checkpoints`` folder (a sweep name never starts with ".").
+SHARED_DATA = ".data"
 
 #: The workspace's own stores (SQLite files), when --storage / --tracking-uri name no other.
 OPTUNA_DB, MLFLOW_DB = "optuna.db", "mlflow.db"
@@ -179,8 +182,10 @@ class Workspace:
 
     @property
     def data_cache(self) -> Path:
-        """Decoded datasets."""
-        return self.root / "data"
+        """Decoded datasets; under ``--checkpoints DIR`` when given, so that the machines that
+        share that folder decode a source once (the first decodes, the others wait for it and
+        map its arrays: :func:`cifar_search.model.data.prepare`)."""
+        return self.checkpoints / SHARED_DATA if self.checkpoints else self.root / "data"
 
     def log_file(self, sweep: str) -> Path:
         """Where a sweep's workers write TensorFlow's logs and warnings."""

@@ -4,8 +4,9 @@ Finding and reading a source safely (folders, tar archives, cifar-10-python batc
 decoding, the limits) is :mod:`cifar_search.model.sources`; this module re-exports what callers
 use of it (:func:`resolve_source`, the layouts and the limits). Decoded images are cached as
 uint8 ``.npy`` arrays in a folder named after the source and its size and modification time,
-written atomically, so a source is decoded once and every later trial and worker maps the
-arrays from disk. Pixels are scaled to [0, 1] when a split is loaded; splits and the test set
+written atomically under a lock, so a source is decoded once, even by several processes (or
+machines sharing the cache folder) that need it at the same moment, and every later trial
+and worker maps the arrays from disk. Pixels are scaled to [0, 1] when a split is loaded; splits and the test set
 are memoised per process.
 
 Bad data is refused with one :class:`~cifar_search.errors.DataError` line before anything is
@@ -17,6 +18,8 @@ fingerprint.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
@@ -27,7 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -97,7 +100,9 @@ def prepare(source: Path | None, cache_root: Path) -> Path:
     The folder holds ``x_train.npy``, ``y_train.npy``, ``x_test.npy``, ``y_test.npy`` (uint8
     images ``(N, H, W, 3)``, int32 labels) and ``meta.json``. Its name depends on the source's
     path, size and modification time, so an unchanged source is reused and a changed one is
-    decoded again. It is written into a temporary folder and renamed into place.
+    decoded again. It is written into a temporary folder and renamed into place, by one
+    process at a time (a lock file ``.<folder name>.lock`` beside it): a process that finds
+    another decoding the same source waits for it and uses its folder.
 
     Args:
         source: a file or folder in an accepted layout, or None to download CIFAR-10.
@@ -117,9 +122,23 @@ def prepare(source: Path | None, cache_root: Path) -> Path:
         sources.check_source(source)
     target = cache_root / _cache_key(source)
     if _is_complete(target):
-        _limits().check_classes(read_meta(target).get("classes", []),
-                                str(source or KERAS_KEY), "classes")
-        return target
+        return _checked(target, source)
+    with _decoding(cache_root, target):
+        if _is_complete(target):  # another process decoded it while this one waited
+            return _checked(target, source)
+        _decode_into(source, cache_root, target)
+    return target
+
+
+def _checked(target: Path, source: Path | None) -> Path:
+    """A complete cache folder, its classes checked against the limits as they are now."""
+    _limits().check_classes(read_meta(target).get("classes", []), str(source or KERAS_KEY),
+                            "classes")
+    return target
+
+
+def _decode_into(source: Path | None, cache_root: Path, target: Path) -> None:
+    """Decode ``source`` and publish it as the cache folder ``target``."""
     decoded = _decode(source)
     meta = {
         "source": str(source.resolve()) if source is not None else "keras.datasets.cifar10",
@@ -130,7 +149,6 @@ def prepare(source: Path | None, cache_root: Path) -> Path:
         "digest": _digest({name: getattr(decoded, name) for name in ARRAY_NAMES}),
     }
     _publish(decoded, meta, cache_root, target)
-    return target
 
 
 def prepared(source: str | os.PathLike | None, cache_root: Path) -> Path:
@@ -474,6 +492,29 @@ def _stem(path: Path) -> str:
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             name = name[:-len(suffix)]
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "data"
+
+
+@contextlib.contextmanager
+def _decoding(cache_root: Path, target: Path) -> Iterator[None]:
+    """Hold the lock on decoding into ``target`` (waiting while another process holds it).
+    A file system without locks (some network mounts) is decoded into without one: the
+    atomic rename still lets one copy win, the others being discarded. The lock file stays
+    beside a cache written, and is removed when nothing was."""
+    lock = cache_root / f".{target.name}.lock"
+    try:
+        cache_root.mkdir(parents=True, exist_ok=True)
+        handle = open(lock, "a")
+    except OSError as error:
+        raise DataError(f"{cache_root}: cannot create the data cache ({reason(error)}); use a "
+                        "writable workspace") from None
+    with handle:  # closing it releases the lock, as the death of its process does
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        except BaseException:  # nothing was cached: nothing is left
+            lock.unlink(missing_ok=True)
+            raise
 
 
 def _is_complete(folder: Path) -> bool:

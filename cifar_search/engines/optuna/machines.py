@@ -14,7 +14,9 @@ runs it, and they cooperate through the storage alone:
 * **one budget**: a trial just asked for may train only if the finished trials and the trials
   running with a lower number leave room for it (:func:`may_train`): trial numbers are given
   out atomically by the storage, so the lowest numbers win and the study ends with exactly its
-  target; a grid trial must also hold a queued grid point;
+  target; a grid trial must also hold a queued grid point. Retries of trials taken over are
+  asked for first (:func:`pop_order`) and hold their slot against fresh trials, so they are
+  run, not left waiting;
 * **different draws**: each process seeds its sampler from the sweep seed and its own salt
   (:func:`sampler_seed`), recorded on its trials;
 * **one finaliser**: when the study is over (:func:`study_over`), each machine claims
@@ -42,8 +44,10 @@ HEARTBEAT_S = 5
 GRACE_S = 30
 #: Environment variables that override them (whole seconds).
 HEARTBEAT_ENV, GRACE_ENV = "CIFAR_SEARCH_HEARTBEAT_S", "CIFAR_SEARCH_GRACE_S"
-#: Seconds between a finalisation claim and reading it back.
-CLAIM_SETTLE_S = 2.0
+#: Seconds between a finalisation claim and reading it back: far longer than a machine takes
+#: between reading that nobody claimed and writing its claim (two database round trips, a few
+#: milliseconds), the one moment in which two machines can both claim (the later write stands).
+CLAIM_SETTLE_S = 0.5
 #: Seconds after which a finalisation claim whose machine never finished is void.
 CLAIM_LEASE_S = 600.0
 #: Largest sampler salt (salts are drawn at random per process).
@@ -239,23 +243,62 @@ def embedded_refusal(storage_url: str, others: Mapping[int, str]) -> str:
 # -- the budget ---------------------------------------------------------------------------
 
 
-def may_train(plan: Plan, trials: Iterable[TrialView], number: int, from_queue: bool) -> bool:
-    """Whether trial ``number``, just asked for, may train: the finished trials and the trials
-    running with a lower number leave room for it under the target, and (a grid) it holds a
-    queued grid point. Trials asked for at the same moment on several machines are settled by
-    their numbers, which the storage gives out one at a time: the lower ones train.
+def is_retry(trial: TrialView) -> bool:
+    """Whether ``trial`` continues a trial that was taken over or interrupted."""
+    return Attr.RETRY_OF in trial.attrs
+
+
+def pop_order(trials: Iterable[TrialView]) -> list[int]:
+    """The queued trials a machine asks for first on a shared storage: the retries, lowest
+    number first. Optuna itself pops the lowest-numbered queued trial, and a shared grid's
+    points are all queued when the study is created, so a retry (queued later) would wait
+    behind every point left and be stranded when fresh points reach the target.
+
+    Example:
+        >>> from cifar_search.search.states import TrialOutcome as O
+        >>> pop_order([TrialView(3, O.WAITING), TrialView(6, O.WAITING, attrs={"retry_of": 0}),
+        ...            TrialView(5, O.WAITING, attrs={"retry_of": 1})])
+        [5, 6]
+    """
+    return sorted(t.number for t in trials if t.outcome == TrialOutcome.WAITING and is_retry(t))
+
+
+def goes_before(other: TrialView, mine: TrialView) -> bool:
+    """Whether ``other`` has the prior claim to a slot under the target: a lower number (the
+    storage numbers trials one at a time), or a retry against a fresh trial."""
+    if other.number == mine.number:
+        return False
+    return other.number < mine.number or (is_retry(other) and not is_retry(mine))
+
+
+def may_train(plan: Plan, trials: Iterable[TrialView], number: int) -> bool:
+    """Whether trial ``number``, just asked for, may train: the finished trials, the running
+    trials that go before it (:func:`goes_before`) and, for a fresh trial, the queued retries
+    leave room for it under the target; a grid trial must also hold a queued grid point.
+
+    Trials asked for at the same moment on several machines are settled by their numbers,
+    which the storage gives out one at a time: the lower ones train. Retries are asked for
+    first (:func:`pop_order`) and hold their slot: a fresh trial never takes the last slots
+    from a queued or running retry (it is released and queued again, behind it). A retry queued
+    after a fresh trial took its slot has a higher number and counts that trial: the rule
+    never lets more trials train than the target.
 
     Example:
         >>> from cifar_search.search.states import TrialOutcome as O
         >>> trials = [TrialView(0, O.COMPLETE), TrialView(1, O.RUNNING), TrialView(2, O.RUNNING)]
-        >>> may_train(Plan(target=2), trials, 1, False), may_train(Plan(target=2), trials, 2, False)
+        >>> may_train(Plan(target=2), trials, 1), may_train(Plan(target=2), trials, 2)
         (True, False)
+        >>> retry = TrialView(3, O.WAITING, attrs={"retry_of": 1})
+        >>> may_train(Plan(target=3), trials[:2] + [retry, TrialView(4, O.RUNNING)], 4)
+        False
     """
-    if plan.grid is not None and not from_queue:
-        return False
     trials = list(trials)
-    ahead = sum(t.outcome == TrialOutcome.RUNNING and t.number < number for t in trials)
-    return finished(trials) + ahead < plan.target
+    mine = next(t for t in trials if t.number == number)
+    if plan.grid is not None and not mine.from_queue:
+        return False
+    ahead = sum(t.outcome == TrialOutcome.RUNNING and goes_before(t, mine) for t in trials)
+    reserved = 0 if is_retry(mine) else len(pop_order(trials))
+    return finished(trials) + ahead + reserved < plan.target
 
 
 def study_over(plan: Plan, trials: list[TrialView]) -> bool:

@@ -105,10 +105,10 @@ class SeveralMachines(OneMachine):
     def claim(self, number: int) -> bool:
         """Whether trial ``number`` trains; one asked for beyond the target (other machines
         asked at the same moment, with lower numbers) is released, its queued point or retry
-        queued again."""
+        queued again (a fresh one also when a retry waits for the slot: it goes behind it)."""
         trials = self.store.view()
         mine = next(t for t in trials if t.number == number)
-        if machines.may_train(self.plan, trials, number, mine.from_queue):
+        if machines.may_train(self.plan, trials, number):
             return True
         self.store.release(number, requeue=mine.from_queue, attrs=self.trial_attrs())
         return False
@@ -145,17 +145,22 @@ class SeveralMachines(OneMachine):
         return True
 
     def _release_leftovers(self) -> None:
-        """Retries queued beyond the target (a trial was taken over while another machine
-        started one in its place) are released, so that nothing is left waiting; a grid's
-        points stay queued for a later run with more trials."""
+        """Queued trials left beyond the target are released, so that nothing is left
+        waiting: retries (a fresh trial took the slot of a trial taken over in the moment
+        before its retry was queued) and, but for a grid, anything queued. A grid's points stay
+        queued for a later run with more trials, a released retry's point as a fresh one."""
         trials = self.store.view()
-        waiting = sum(t.outcome == TrialOutcome.WAITING for t in trials)
-        if self.plan.grid is not None or not scheduler.at_target(
-                self.plan, [t for t in trials if t.outcome != TrialOutcome.WAITING]):
+        if not scheduler.at_target(self.plan,
+                                   [t for t in trials if t.outcome != TrialOutcome.WAITING]):
             return
-        for _ in range(waiting):
-            self.store.release(self.store.ask().number, requeue=False,
-                               attrs=self.trial_attrs())
+        grid = self.plan.grid is not None
+        for number in sorted(t.number for t in trials if t.outcome == TrialOutcome.WAITING
+                             and (not grid or machines.is_retry(t))):
+            if self.store.ask_for([number]) is None:  # another machine took it meanwhile
+                continue
+            self.store.release(number, requeue=False, attrs=self.trial_attrs())
+            if grid:
+                self.store.enqueue(self.store.trial(number).drawn)
 
     def lines(self, workspace: Any) -> list[str]:
         where = (f"checkpoints in {workspace.checkpoints}" if workspace.checkpoints

@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 
 from cifar_search.config.sweep import Sweep
 from cifar_search.engines.optuna.machines import (Liveness, Machine, liveness, never_beaten,
-                                                  sampler_seed)
+                                                  pop_order, sampler_seed)
 from cifar_search.engines.optuna.scheduler import TrialView
 from cifar_search.errors import ConfigError, clipped
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
@@ -267,6 +267,11 @@ class StudyStore:
         """Every trial, as the scheduler sees it."""
         return trial_views(self.study)
 
+    def waiting(self) -> list[TrialView]:
+        """The queued trials (one read of the storage)."""
+        return [trial_view(t) for t in self.study.get_trials(deepcopy=False,
+                                                             states=(TrialState.WAITING,))]
+
     def trial(self, number: int) -> TrialView:
         """One trial by number."""
         return trial_view(self.storage.get_trial(self._id_of(number)))
@@ -300,22 +305,50 @@ class StudyStore:
                 self.storage.set_trial_user_attr(trial_id, key, value)
 
     def ask(self) -> optuna.Trial:
-        """The next trial (a queued one first). On a shared storage it gets its first
+        """The next trial (a queued one first; on a shared storage a queued retry before
+        anything else, see :func:`.machines.pop_order`). On a shared storage it gets its first
         heartbeat, then its machine (:attr:`Attr.MACHINE`): a trial left RUNNING without one
         lost its machine before its first heartbeat, and is taken over by
         :meth:`fail_stale` all the same (see :func:`.machines.never_beaten`)."""
         while True:
-            with warnings.catch_warnings():  # Optuna warns that ask() runs outside optimize()
-                warnings.simplefilter("ignore")
-                trial = self.study.ask()
             if not self.shared:
+                return self._ask()
+            trial = self.ask_for(pop_order(self.waiting())) or self._ask()
+            if self._mark(trial):
                 return trial
-            self.storage.record_heartbeat(self._id_of(trial.number))
+
+    def ask_for(self, numbers: list[int]) -> optuna.Trial | None:
+        """The first of the queued trials ``numbers`` that this process takes (another may
+        take one at the same moment: the storage lets one have it), marked as :meth:`ask`
+        marks it; None when each was taken."""
+        for number in numbers:
+            trial_id = self._id_of(number)
             try:
-                self.set_trial_attrs(trial.number, {Attr.MACHINE: self.machine.name})
-            except TakenOver:  # this machine stalled past the grace period: ask again
+                if not self.storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
+                    continue
+            except UpdateFinishedTrialError:
                 continue
-            return trial
+            trial = optuna.Trial(self.study, trial_id)  # what Study.ask does with a queued one
+            if self._mark(trial):
+                return trial
+        return None
+
+    def _ask(self) -> optuna.Trial:
+        with warnings.catch_warnings():  # Optuna warns that ask() runs outside optimize()
+            warnings.simplefilter("ignore")
+            return self.study.ask()
+
+    def _mark(self, trial: optuna.Trial) -> bool:
+        """Beat for a trial just asked for and record its machine (shared storage); False
+        when this machine stalled past the grace period and lost it already."""
+        if not self.shared:
+            return True
+        self.storage.record_heartbeat(self._id_of(trial.number))
+        try:
+            self.set_trial_attrs(trial.number, {Attr.MACHINE: self.machine.name})
+        except TakenOver:
+            return False
+        return True
 
     def tell(self, number: int, outcome: TrialOutcome, value: float | None = None) -> None:
         """End trial ``number`` as ``outcome`` (complete trials with their value).

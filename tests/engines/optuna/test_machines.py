@@ -18,6 +18,7 @@ from cifar_search.engines.optuna.machines import (
     may_train,
     never_beaten,
     other_hosts,
+    pop_order,
     sampler_seed,
     study_over,
 )
@@ -148,20 +149,84 @@ def test_one_machine_is_unsalted_and_several_are_salted():
     ((O.WAITING, O.RUNNING), 1, 1, True),                      # a queued trial takes no slot
 ])
 def test_may_train_lets_the_lowest_numbers_in(outcomes, number, target, allowed):
-    assert may_train(Plan(target=target), trials(*outcomes), number, False) is allowed
+    assert may_train(Plan(target=target), trials(*outcomes), number) is allowed
 
 
 def test_a_grid_trial_must_hold_a_queued_point():
     grid = Plan(target=3, grid=({"a": 1}, {"a": 2}, {"a": 3}))
-    assert may_train(grid, trials(O.RUNNING), 0, from_queue=True)
-    assert not may_train(grid, trials(O.RUNNING), 0, from_queue=False)
+    assert may_train(grid, [TrialView(0, O.RUNNING, from_queue=True)], 0)
+    assert not may_train(grid, trials(O.RUNNING), 0)
 
 
 def test_machines_asking_at_once_end_with_exactly_the_target():
     """Three machines each ask at once, with 2 slots left: two train, one is released."""
     plan = Plan(target=5)
     study = trials(O.COMPLETE, O.COMPLETE, O.COMPLETE, O.RUNNING, O.RUNNING, O.RUNNING)
-    assert [may_train(plan, study, n, False) for n in (3, 4, 5)] == [True, True, False]
+    assert [may_train(plan, study, n) for n in (3, 4, 5)] == [True, True, False]
+
+
+def retry(number, outcome, of=0):
+    return TrialView(number, outcome, attrs={"retry_of": of}, from_queue=True)
+
+
+def point(number, outcome):
+    return TrialView(number, outcome, from_queue=True)
+
+
+def test_retries_are_asked_for_first_lowest_number_first():
+    study = [point(2, O.WAITING), retry(6, O.WAITING), retry(4, O.WAITING, of=1),
+             retry(5, O.RUNNING), point(3, O.WAITING)]
+    assert pop_order(study) == [4, 6]
+    assert pop_order([point(2, O.WAITING)]) == []
+
+
+GRID = Plan(target=3, grid=({"a": 1}, {"a": 2}, {"a": 3}, {"a": 4}, {"a": 5}))
+
+
+@pytest.mark.parametrize("study, number, allowed", [
+    # trial 0 was taken over: its retry (5) waits, behind grid points 3 and 4 in Optuna's queue
+    ([O.INTERRUPTED, O.COMPLETE, O.COMPLETE, "point 3 RUNNING", "retry 5 WAITING"], 3, False),
+    ([O.INTERRUPTED, O.COMPLETE, O.COMPLETE, "point 3 WAITING", "retry 5 RUNNING"], 5, True),
+    # asked for at the same moment: the fresh point yields to the retry, whatever its number
+    ([O.INTERRUPTED, O.COMPLETE, O.COMPLETE, "point 3 RUNNING", "retry 5 RUNNING"], 3, False),
+    # a point that took the slot before the retry was queued keeps it (lower number)
+    ([O.INTERRUPTED, O.COMPLETE, O.COMPLETE, "point 3 RUNNING", "retry 5 RUNNING"], 5, False),
+    # trial 2 in flight and the retry hold the last two slots
+    ([O.INTERRUPTED, O.COMPLETE, O.RUNNING, "point 3 RUNNING", "retry 5 WAITING"], 3, False),
+    # room for both
+    ([O.INTERRUPTED, O.COMPLETE, "point 2 RUNNING", "retry 5 WAITING"], 2, True),
+])
+def test_a_queued_or_running_retry_holds_its_slot_against_fresh_points(study, number,
+                                                                       allowed):
+    views = []
+    for n, item in enumerate(study):
+        if not isinstance(item, O):  # "kind number STATE"
+            kind, at, state = item.split()
+            make = retry if kind == "retry" else point
+            views.append(make(int(at), O[state]))
+        else:
+            views.append(TrialView(n, item))
+    assert may_train(GRID, views, number) is allowed
+
+
+def test_no_order_of_asking_lets_more_trials_train_than_the_target():
+    """One slot left, a retry (5) and a fresh point (3) asked for one after the other, in
+    either order: the retry trains and the point is released; asked for at the same moment
+    (both running before either checks), at most one trains (a released retry is queued
+    again, first in line)."""
+    done = [TrialView(0, O.INTERRUPTED), TrialView(1, O.COMPLETE), TrialView(2, O.COMPLETE)]
+    for first, second in ((3, 5), (5, 3)):
+        state = {3: point(3, O.WAITING), 5: retry(5, O.WAITING)}
+        trained = []
+        for number in (first, second):
+            state[number] = (retry if number == 5 else point)(number, O.RUNNING)
+            if may_train(GRID, done + list(state.values()), number):
+                trained.append(number)
+            else:
+                state[number] = TrialView(number, O.INTERRUPTED)  # released
+        assert trained == [5]
+    both = done + [point(3, O.RUNNING), retry(5, O.RUNNING)]
+    assert sum(may_train(GRID, both, number) for number in (3, 5)) <= 1
 
 
 @pytest.mark.parametrize("outcomes, grid, over", [

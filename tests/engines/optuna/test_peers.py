@@ -271,3 +271,88 @@ def test_check_repair_takes_over_a_trial_another_host_left_in_the_embedded_store
     assert run.info.status == "KILLED"
     assert isinstance(peers.peers_of(store, Plan.of(store.sweep), Machine("here", 1)),
                       peers.OneMachine)
+
+
+# -- retries run first, on a grid whose points were all queued at creation ----------------
+
+
+def grid_sweep():
+    return Sweep(name="peers", space=Space.from_dict({"parameters": {"dropout_rate": {
+        "grid": [0.1, 0.2, 0.3, 0.4]}}}), model="dropout", budget=Budget(2, 4),
+        objective=Objective("val_loss"), sampler="grid", trials=2)
+
+
+def grid_machine(workspace, name, salt):
+    """(study store, peers) of a machine on the grid study (the first one creates it and
+    queues its four points, trials 0-3)."""
+    the_sweep = grid_sweep()
+    plan = Plan.of(the_sweep)
+    store = StudyStore(the_sweep, workspace, machine=Machine(name, salt, salt),
+                       grid=peers.grid_to_queue(plan, shared=True))
+    return store, peers.SeveralMachines(store, plan, store.machine, Liveness(1, 2))
+
+
+def outcome_table(store):
+    return {t.number: (t.outcome, t.drawn["dropout_rate"], "retry_of" in t.attrs)
+            for t in store.view()}
+
+
+def test_the_retry_of_a_killed_grid_trial_runs_before_the_points_still_queued(
+        shared, monkeypatch):
+    """Trial 0's machine dies; its retry (trial 4) and the fresh points 2 and 3, which
+    Optuna's queue holds ahead of it, compete for the last slot of a target of 2: the retry
+    runs, the point asked for meanwhile is released and queued again behind it."""
+    monkeypatch.setattr(machines, "CLAIM_SETTLE_S", 0.0)
+    b_store, b = grid_machine(shared, "b", 2)  # creates the study and its parent run
+    b.recorder = recorder_of(b_store, shared, [])
+    dead_store, _ = grid_machine(shared, "a", 1)
+    c_store, c = grid_machine(shared, "c", 3)
+    assert dead_store.ask().number == 0  # machine a then dies: no more heartbeats
+    assert b_store.ask().number == 1 and b.claim(1)
+    b_store.tell(1, TrialOutcome.COMPLETE, 1.0)
+    with beating(b_store, 1):
+        time.sleep(3.2)  # a's heartbeat goes stale (SQLite keeps whole seconds)
+    b.last_beat = None
+    assert b.keep_alive([]) == []  # takes trial 0 over: its retry is queued as trial 4
+    assert [t.number for t in b_store.waiting()] == [2, 3, 4]  # Optuna would pop 2 first
+
+    retry = b_store.ask()
+    assert retry.number == 4 and b.claim(4)
+    fresh = c_store.ask()
+    assert fresh.number == 2 and not c.claim(2)  # the retry holds the last slot
+    b_store.tell(4, TrialOutcome.COMPLETE, 0.5)
+    assert b.may_leave() and c.may_leave()
+    assert b.elect(2, stopping=False)
+
+    table = outcome_table(b_store)
+    assert table[0] == (TrialOutcome.INTERRUPTED, 0.1, False)
+    assert table[4] == (TrialOutcome.COMPLETE, 0.1, True)  # trial 0 continued, not dropped
+    assert table[2][0] == TrialOutcome.INTERRUPTED and c_store.trial(2).attrs["released"]
+    assert sum(o in (TrialOutcome.COMPLETE,) for o, _, _ in table.values()) == 2
+    waiting = sorted((rate, retried) for o, rate, retried in table.values()
+                     if o == TrialOutcome.WAITING)
+    assert waiting == [(0.3, False), (0.4, False)]  # the grid's other points stay queued
+
+
+def test_a_retry_whose_slot_a_fresh_point_took_is_released_at_the_end_its_point_kept(
+        shared, monkeypatch):
+    """A fresh point takes the last slot in the moment between trial 0's failure and its
+    retry's queueing: the retry cannot run (it is released when asked for), and the machine
+    that finalises releases it, its point queued again as a fresh grid point."""
+    monkeypatch.setattr(machines, "CLAIM_SETTLE_S", 0.0)
+    b_store, b = grid_machine(shared, "b", 2)
+    assert b_store.ask().number == 0 and b.claim(0)
+    assert b_store.ask().number == 1 and b.claim(1)
+    b_store.tell(1, TrialOutcome.COMPLETE, 1.0)
+    b_store.tell(0, TrialOutcome.INTERRUPTED)  # taken over, its retry not yet queued...
+    assert b_store.ask().number == 2 and b.claim(2)  # ...when a fresh point is asked for
+    b_store.enqueue({"dropout_rate": 0.1}, {"retry_of": 0, "seed": 3})  # now it is
+    assert b_store.ask().number == 4 and not b.claim(4)  # released, queued again (trial 5)
+    b_store.tell(2, TrialOutcome.COMPLETE, 0.5)
+    assert b.may_leave() and b.elect(2, stopping=False)
+
+    table = outcome_table(b_store)
+    assert sum(o == TrialOutcome.COMPLETE for o, _, _ in table.values()) == 2
+    waiting = sorted((rate, retried) for o, rate, retried in table.values()
+                     if o == TrialOutcome.WAITING)
+    assert waiting == [(0.1, False), (0.4, False)]  # no retry left waiting; its point kept
