@@ -8,7 +8,9 @@ workspaces, 1 worker each, a shared ``--checkpoints`` folder) on the servers. Pr
 per hour of each (wall time of the whole run, start-up included) and their ratio (target
 >= 0.95), then the bookkeeping of one epoch (an MLflow epoch log and an Optuna report with the
 pruner's verdict) through the servers vs on the embedded stores. "Machines" here share one
-host's cores: the comparison is of the coordination, not of more hardware.
+host: each is pinned to a core of its own (``--pin``, the default on 2 cores or more), as two
+one-core machines would be, so that the comparison is of the coordination, not of two
+processes' threads competing for the same cores; the embedded run has both cores.
 
 Each run's wall time is split in three phases, read from the study's trials: start-up (launch
 to the first trial's start: imports, data, stores, worker start), training (first start to last
@@ -21,6 +23,7 @@ printed folder), and each machine's own milestones are printed.
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -79,10 +82,11 @@ class Machine:
     """One coordinator process, its output kept with the second each line appeared."""
 
     def __init__(self, name: str, argv: list[str], folder: Path, env: dict[str, str],
-                 started: float) -> None:
+                 started: float, core: int | None = None) -> None:
         self.name, self.started, self.lines = name, started, []
+        pin = None if core is None else (lambda: os.sched_setaffinity(0, {core}))
         self.process = subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
+                                        stderr=subprocess.STDOUT, text=True, preexec_fn=pin)
         self.reader = threading.Thread(target=self._read, args=(folder / f"machine-{name}.log",
                                                                 self.process.stdout))
         self.reader.start()
@@ -120,16 +124,19 @@ def two_machines(opts, rates: list[float], storage: str, tracking: str) -> float
     (folder / "sweep.py").write_text(text)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}  # lines timed as said
     env.pop("MLFLOW_TRACKING_URI", None)
+    cores = sorted(os.sched_getaffinity(0))
     launched, started = datetime.now(), time.perf_counter()
     machines = [Machine(name, [sys.executable, "-m", "cifar_search", "run", "sweep.py",
                                "--workspace", f"ws-{name}", "--storage", storage,
                                "--tracking-uri", tracking, "--checkpoints",
-                               str(folder / "shared")], folder, env, started)
-                for name in "AB"]
+                               str(folder / "shared")], folder, env, started,
+                        cores[index] if opts.pin else None)
+                for index, name in enumerate("AB")]
     if any([machine.wait() for machine in machines]):
         raise SystemExit(f"a machine failed; see the logs in {folder}")
     wall = time.perf_counter() - started
-    print(f"2 machines x 1 worker, PostgreSQL + mlflow server: {len(rates)} trials in "
+    print(f"2 machines x 1 worker{' (one core each)' if opts.pin else ''}, PostgreSQL + mlflow "
+          f"server: {len(rates)} trials in "
           f"{wall:.1f} s = {len(rates) / wall * 3600:.0f} trials/h")
     print(f"  {phases(storage, 'machines-shared', launched, datetime.now())}")
     for machine in machines:
@@ -171,6 +178,9 @@ def main() -> None:
     args.add_argument("--trials", type=int, default=6)
     args.add_argument("--epochs-timed", type=int, default=50,
                       help="epochs of bookkeeping timed on each kind of store")
+    args.add_argument("--pin", action=argparse.BooleanOptionalAction,
+                      default=len(os.sched_getaffinity(0)) >= 2,
+                      help="pin each machine to a core of its own (default on 2 cores or more)")
     opts = args.parse_args()
     sys.path.insert(0, str(ROOT))
     from tests.servers import mlflow_server, postgres
