@@ -42,6 +42,17 @@ def worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def start_fork_server() -> None:
+    """Start the fork server now, so that it imports TensorFlow while the caller does other
+    set-up (the first worker started would otherwise wait for that import); nothing where
+    workers are spawned, or when it runs already."""
+    context = worker_context()
+    if context.get_start_method() == "forkserver":
+        import multiprocessing.forkserver
+
+        multiprocessing.forkserver.ensure_running()
+
+
 def threads_per_worker(workers: int) -> int:
     """Cores divided among ``workers``, at least one thread each."""
     return max(1, available_cores() // workers)

@@ -35,7 +35,8 @@ from cifar_search.engines.optuna.scheduler import Next, Plan, Running, Train, Ve
 from cifar_search.engines.optuna.study import DATA_KEY, StudyStore, TakenOver, is_shared
 from cifar_search.errors import CifarSearchError, DataError, debugging
 from cifar_search.execution import tail
-from cifar_search.execution.local import Worker, WorkerPool, threads_per_worker
+from cifar_search.execution.local import (Worker, WorkerPool, start_fork_server,
+                                           threads_per_worker)
 from cifar_search.execution.protocol import (
     Done,
     EpochEnd,
@@ -418,6 +419,7 @@ class Coordinator:
             if scheduler.nothing_to_do(self.plan, self.store.view(),
                                        self.store.attr(StudyAttr.FINALISED)):
                 return self._nothing_to_do()
+            start_fork_server()  # TensorFlow is imported there while the runs are opened
             self._announce(self._open())
             self.finalises = not self.shared  # one machine finalises even when stopped at once
             test = self._run_workers()

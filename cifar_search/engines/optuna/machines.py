@@ -42,8 +42,10 @@ HEARTBEAT_S = 5
 GRACE_S = 30
 #: Environment variables that override them (whole seconds).
 HEARTBEAT_ENV, GRACE_ENV = "CIFAR_SEARCH_HEARTBEAT_S", "CIFAR_SEARCH_GRACE_S"
-#: Seconds between a finalisation claim and reading it back.
-CLAIM_SETTLE_S = 2.0
+#: Seconds between a finalisation claim and reading it back: far longer than a machine takes
+#: between reading that nobody claimed and writing its claim (two database round trips, a few
+#: milliseconds), the one moment in which two machines can both claim (the later write stands).
+CLAIM_SETTLE_S = 0.5
 #: Seconds after which a finalisation claim whose machine never finished is void.
 CLAIM_LEASE_S = 600.0
 #: Largest sampler salt (salts are drawn at random per process).
