@@ -217,7 +217,9 @@ class Workspace:
             _create_whole(self.root / OPTUNA_DB, _init_optuna)
 
     def create_mlflow_store(self) -> None:
-        """Create the workspace's ``mlflow.db`` in one step unless --tracking-uri names another.
+        """Create the workspace's ``mlflow.db`` in one step unless --tracking-uri names another
+        (a copy of the user cache's template store: see
+        :func:`cifar_search.tracking.mlflow.create_store`).
 
         Raises:
             ConfigError: an ``mlflow.db`` is there but is no MLflow database (e.g. empty).

@@ -30,7 +30,8 @@ from cifar_search.engines.optuna.coordinator import (
     trial_task,
 )
 from cifar_search.errors import CifarSearchError, debugging
-from cifar_search.execution.local import Worker, WorkerPool, threads_per_worker
+from cifar_search.execution.local import (Worker, WorkerPool, start_fork_server,
+                                           threads_per_worker)
 from cifar_search.execution.protocol import Done, EpochEnd, Failed, Message, Reply, TrialResult
 from cifar_search.model import data
 from cifar_search.search.states import RunKind, StudyAttr, Tag, TrialOutcome
@@ -294,7 +295,7 @@ class Coordinator:
         from cifar_search.tracking.tables import best_trial
 
         self.data_dir = prepare_data(self.sweep, self.workspace)
-        self.workspace.create_mlflow_store()
+        self.workspace.create()
         lock = self.workspace.lock(self.sweep.name)
         try:
             records = self.store.records()
@@ -304,6 +305,10 @@ class Coordinator:
                          + "; nothing to do (raise --trials to run more)")
                 return (scheduler.finished(records), self.plan.target, False,
                         best_trial(self._study()), None)
+            # The fork server imports TensorFlow while this process creates the MLflow store
+            # and imports KerasTuner (which imports TensorFlow too): two cores, both at once.
+            start_fork_server()
+            self.workspace.create_mlflow_store()
             existed = self._open()
             self.say(scheduler.resume_line(self.sweep.name, self.plan, self.store.records())
                      if existed else f"new KerasTuner search {self.sweep.name!r} "

@@ -115,8 +115,10 @@ class Recorder:
         """Mark a run interrupted (its trial continues from its checkpoint) and kill its run."""
         record.outcome, record.fail_reason = TrialOutcome.INTERRUPTED, reason
         record.ended = datetime.now().isoformat()
-        if not record.run_id:  # the process died before recording its run: found or made
+        if not record.run_id:  # the process died before recording its run: found or made,
+            # and given the tags it may have died before writing
             record.run_id = self.tracker.recorded_run(record.number, record.params, record.seed)
+            self.tracker.set_tags(record.run_id, tags_of(record))
         self.store.save(record)
         self.tracker.kill_run(record.run_id, reason)
 
