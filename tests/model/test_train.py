@@ -148,3 +148,24 @@ def test_a_missing_watched_metric_fails_the_trial_clearly(cache, tmp_path):
     with pytest.raises(TrialError, match=r"^early stopping watches val_accuracy, which the "
                                          r"epoch's metrics lack \(they are loss\)$"):
         stopping.advance(rule, stopping.StopState(), 1, {"loss": 1.0})
+
+
+@pytest.mark.parametrize("family, params", [("resnet_small", {"l2": 0.01}),
+                                            ("fastnet", {"filters": 4, "depth": 2, "tta": True,
+                                                         "label_smoothing": 0.2})])
+def test_the_test_loss_from_one_pass_is_what_evaluate_reports(family, params, tmp_path):
+    """Regularisation penalties and label smoothing included, after saving and loading."""
+    import numpy as np
+
+    from cifar_search.model import build
+    from cifar_search.model.train import loss_of
+
+    x = np.random.default_rng(1).random((24, 32, 32, 3), dtype=np.float32)
+    y = np.arange(24) % 10
+    model = build.build_model(family, params, (32, 32, 3), 10)
+    build.compile_model(model, {"optimizer": "sgd", **params})
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    evaluated = loaded.evaluate(x, y, batch_size=8, verbose=0)[0]
+    assert loss_of(loaded, y, loaded.predict(x, verbose=0)) == pytest.approx(evaluated, rel=1e-5)
