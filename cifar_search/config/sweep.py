@@ -438,8 +438,14 @@ class Sampler(_OptunaPart):
     CLASSES: ClassVar[dict[str, str]] = SAMPLERS
 
     def build(self, seed: int) -> Any:
-        """The Optuna sampler object."""
-        return self._class()(seed=seed, **self.options)
+        """The Optuna sampler object (without Optuna's warning that options such as TPE's
+        ``multivariate`` and ``group`` are experimental: the terminal shows cifar_search's
+        lines only)."""
+        import optuna
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return self._class()(seed=seed, **self.options)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,14 @@ def test_samplers_and_pruners_build():
     assert isinstance(Pruner("none").build(epochs=9), optuna.pruners.NopPruner)
 
 
+def test_experimental_sampler_options_build_without_optunas_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Sampler("tpe", {"multivariate": True, "group": True}).build(0)
+
+
 def test_patience_lets_a_curve_dip_and_recover_before_the_pruner_judges_it():
     import optuna
 
