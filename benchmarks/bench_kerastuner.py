@@ -16,7 +16,13 @@ replayed over those curves with ``--replays`` sampler seeds each, without traini
 
 A search reaches the target when a trial trained to the full budget scores within 0.5 points
 of the grid's best; it is counted in the epochs it spent until then (mean and median over the
-seeds that reach it, and how many do not).
+seeds that reach it, and how many do not), and against a random order of the grid.
+
+With ``--repeats K`` every configuration is trained with K seeds and scored by their mean, as
+in B4 (``bench_pruning.py --repeats``): the searches are told the first seed's curve epoch by
+epoch, and a trial trained to the full budget costs the other seeds' epochs too and scores
+their mean. ``--workers`` runs the grid on that many workers (the curves do not depend on the
+order in which the grid trains them, only on the threads per trial).
 
 Part 2, wall time (``--part wall``): both sides as a user runs them, each in a fresh process
 that pays its own imports. Ours is ``python -m cifar_search run SWEEPFILE --workspace WS`` on a
@@ -41,7 +47,8 @@ reachable: ``--wall-points 3 --wall-epochs 3 --wall-subset 2000 --wall-workers 1
 
     python benchmarks/bench_kerastuner.py [--data PATH] [--part search|wall|both]
         [--space small|large] [--subset 4000] [--validation 0.5] [--epochs 9] [--seed 0]
-        [--factor 3] [--iterations 1] [--replays 10] [--replay-trials 60]
+        [--repeats 1] [--workers 1] [--factor 3] [--iterations 1] [--replays 10]
+        [--replay-trials 60]
         [--wall-points 4] [--wall-epochs 4] [--wall-subset 15000] [--wall-workers 2]
         [--wall-runs 3]
 """
@@ -58,7 +65,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench_pruning import PRUNERS, SPACES, TOLERANCE, complete, finished_trials
+from bench_pruning import (PRUNERS, SPACES, TOLERANCE, complete, expected_random_order,
+                           finished_trials)
 from common import ROOT, parser, run, sweep, workspace
 from replay import Replayed, grid_curves, key, replay, summarise
 
@@ -70,8 +78,12 @@ from cifar_search.config.space import Space
 
 
 def kerastuner_hyperband(space: Space, curves: dict[str, Any], target: float, seed: int,
-                         epochs: int, factor: int, iterations: int) -> Replayed:
-    """Replay KerasTuner's Hyperband over the recorded curves with this seed."""
+                         epochs: int, factor: int, iterations: int,
+                         repeats: int = 1) -> Replayed:
+    """Replay KerasTuner's Hyperband over the recorded curves with this seed. With
+    ``repeats`` K > 1 it is told the first seed's curve epoch by epoch, as Optuna's pruners
+    are, and a trial trained to the full budget then costs the other K - 1 seeds' epochs and
+    ends on the mean over seeds, as a complete trial does in ``replay.py``."""
     import keras_tuner
 
     from cifar_search.engines.kerastuner.space import hyperparameters, params_of
@@ -91,26 +103,29 @@ def kerastuner_hyperband(space: Space, curves: dict[str, Any], target: float, se
         values = trial.hyperparameters.values
         config = key(params_of(space, values))
         first, last = values["tuner/initial_epoch"], values["tuner/epochs"]
-        curve = curves[config]
+        curve, full = curves[config], last == epochs
         for epoch in range(first + 1, last + 1):
-            oracle.update_trial(trial.trial_id, {"val_accuracy": curve.values[epoch - 1]},
-                                step=epoch)
+            value = curve.score if full and epoch == last else curve.values[epoch - 1]
+            oracle.update_trial(trial.trial_id, {"val_accuracy": value}, step=epoch)
         trial.status = "COMPLETED"
         oracle.end_trial(trial)
-        spent += last - first
-        played.append((config, last - first))
-        if reached is None and last == epochs and curve.score >= target:
+        cost = last - first + ((repeats - 1) * epochs if full else 0)
+        spent += cost
+        played.append((config, cost))
+        if reached is None and full and curve.score >= target:
             reached = spent
     return Replayed(reached, spent, played)
 
 
-def describe(label: str, runs: list[Replayed], replays: int) -> str:
-    """One line: how many replays reached the target, in how many epochs."""
+def describe(label: str, runs: list[Replayed], replays: int, random_order: float) -> str:
+    """One line: how many replays reached the target, in how many epochs, and how many times
+    fewer than a random order of the grid in expectation."""
     got = summarise(runs)
     line = f"{label}: {len(got['reached'])}/{replays} reached the target"
     if got["reached"]:
         line += (f", mean {got['mean']:.1f} epochs (median {got['median']:.0f}, "
-                 f"{min(got['reached'])}-{max(got['reached'])})")
+                 f"{min(got['reached'])}-{max(got['reached'])}): "
+                 f"{random_order / got['mean']:.2f}x fewer than a random order")
     if got["missed"]:
         line += f"; the others spent {min(got['missed'])}-{max(got['missed'])} epochs"
     return line
@@ -121,23 +136,26 @@ def part_search(opts: Any) -> None:
     ws = workspace(opts.workspace)
     space = SPACES[opts.space]
     shared = dict(model="dropout", epochs=opts.epochs, batch_size=32, subset=opts.subset,
-                  validation=opts.validation, data=opts.data, workers=1,
-                  metric="val_accuracy", same_seed=True, seed=opts.seed)
+                  validation=opts.validation, data=opts.data, workers=opts.workers,
+                  metric="val_accuracy", same_seed=True, seed=opts.seed, repeats=opts.repeats)
     grid = sweep("bkt-grid", space, sampler="grid", pruner="none", **shared)
     wall = run(grid, ws)
     grid_trials = finished_trials(grid, ws)
     values = [t.value for t in grid_trials if complete(t)]
     target = max(values) - TOLERANCE
     curves = grid_curves(grid_trials, grid, ws)
-    print(f"space {opts.space!r}: {len(values)} points, {opts.epochs} epochs, subset "
-          f"{opts.subset}, same_seed, seed {opts.seed}; grid {len(values) * opts.epochs} "
-          f"epochs in {wall:.0f} s; best val_accuracy {max(values):.4f}, target >= "
-          f"{target:.4f}, reached by {sum(v >= target for v in values)} points")
+    random_order = expected_random_order(values, target, opts.epochs * opts.repeats)
+    print(f"space {opts.space!r}: {len(values)} points, {opts.epochs} epochs x "
+          f"{opts.repeats} seed(s), subset {opts.subset}, same_seed, seed {opts.seed}, "
+          f"{opts.workers} worker(s); grid {len(values) * opts.epochs * opts.repeats} epochs "
+          f"in {wall:.0f} s; best val_accuracy {max(values):.4f}, target >= {target:.4f}, "
+          f"reached by {sum(v >= target for v in values)} points; a random order of the grid "
+          f"needs {random_order:.1f} epochs in expectation")
     seeds = range(1000 * (opts.seed + 1), 1000 * (opts.seed + 1) + opts.replays)
     kt = [kerastuner_hyperband(grid.space, curves, target, s, opts.epochs, opts.factor,
-                               opts.iterations) for s in seeds]
+                               opts.iterations, opts.repeats) for s in seeds]
     print(describe(f"kerastuner hyperband (factor {opts.factor}, {opts.iterations} "
-                   "iteration(s))", kt, opts.replays))
+                   "iteration(s))", kt, opts.replays, random_order))
     for pruner in ("hyperband", "successive_halving"):
         pruned = sweep(f"bkt-tpe-{pruner}", space, trials=opts.replay_trials,
                        sampler=Sampler("tpe", {"n_startup_trials": 5}),
@@ -145,7 +163,7 @@ def part_search(opts: Any) -> None:
         runs = [replay(pruned, curves, target, s, f"{pruned.name}-{s}", opts.replay_trials)
                 for s in seeds]
         print(describe(f"optuna tpe + {pruner} ({opts.replay_trials} trials)", runs,
-                       opts.replays))
+                       opts.replays, random_order))
 
 
 # -- part 2: wall time, our engine against tuner.search() -------------------------------------
@@ -300,6 +318,9 @@ def main() -> None:
     args.add_argument("--validation", type=float, default=0.5)
     args.add_argument("--epochs", type=int, default=9)
     args.add_argument("--seed", type=int, default=0)
+    args.add_argument("--repeats", type=int, default=1,
+                      help="seeds per configuration, scored by their mean (B4's --repeats)")
+    args.add_argument("--workers", type=int, default=1, help="the grid's workers")
     args.add_argument("--factor", type=int, default=3)
     args.add_argument("--iterations", type=int, default=1)
     args.add_argument("--replays", type=int, default=10)
