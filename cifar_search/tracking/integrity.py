@@ -2,8 +2,9 @@
 
 Every trial that started has exactly one child run and every child run belongs to one trial;
 their states agree (complete/pruned: FINISHED, failed: FAILED, interrupted: KILLED). A crash can
-leave a run RUNNING after its trial ended, or a run whose trial never learned its id (the
-process died between creating the run and recording it); :func:`repair` closes those.
+leave a run RUNNING after its trial ended (its ``state`` tag still ``running``), or a run whose
+trial never learned its id (the process died between creating the run and recording it);
+:func:`repair` closes those, and a repaired trial's run takes the trial's outcome as its tag.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Problem:
-    """One disagreement; ``fix`` is the run status that repairs it (None: nothing to do)."""
+    """One disagreement; ``fix`` is the run status that repairs it (None: nothing to do) and
+    ``outcome`` the trial's outcome, which the repaired run's ``state`` tag takes (None: the run
+    belongs to no trial)."""
 
     message: str
     run_id: str | None = None
     fix: str | None = None
+    outcome: str | None = None
 
 
 def reconcile(study: "optuna.Study", tracker: "RunReader", live: bool,
@@ -103,9 +107,9 @@ def _compare(trial: Any, run: "RunRecord", live: bool) -> list[Problem]:
     expected = outcome.run_status
     if run.status == expected:
         return []
+    fix = expected if run.status == "RUNNING" or not live else None
     return [Problem(f"trial {trial.number} is {outcome} but its run {run.run_id} is "
-                    f"{run.status}", run.run_id,
-                    expected if run.status == "RUNNING" or not live else None)]
+                    f"{run.status}", run.run_id, fix, str(outcome) if fix else None)]
 
 
 def repair(tracker: "Tracker", problems: list[Problem]) -> list[str]:
@@ -113,6 +117,6 @@ def repair(tracker: "Tracker", problems: list[Problem]) -> list[str]:
     done = []
     for problem in problems:
         if problem.fix and problem.run_id:
-            tracker.repair_run(problem.run_id, problem.fix)
+            tracker.repair_run(problem.run_id, problem.fix, problem.outcome)
             done.append(f"set run {problem.run_id} to {problem.fix}: {problem.message}")
     return done

@@ -405,9 +405,11 @@ class Tracker(RunReader):
         self._log(run_id, tags={Tag.STATE: interrupted, Tag.FAIL_REASON: reason})
         self.client.set_terminated(run_id, status=interrupted.run_status)
 
-    def repair_run(self, run_id: str, status: str) -> None:
-        """End a run a crash left behind with ``status``, tagged ``repaired``."""
-        self._log(run_id, tags={Tag.REPAIRED: "true"})
+    def repair_run(self, run_id: str, status: str, outcome: str | None = None) -> None:
+        """End a run a crash left behind with ``status``, tagged ``repaired`` and, when it
+        belongs to a trial, with the trial's ``outcome`` as its ``state``."""
+        tags = {Tag.REPAIRED: "true"} | ({Tag.STATE: outcome} if outcome else {})
+        self._log(run_id, tags=tags)
         self.client.set_terminated(run_id, status=status)
 
     # -- summaries -------------------------------------------------------------------------

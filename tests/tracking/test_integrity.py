@@ -42,14 +42,15 @@ def test_run_left_running_is_fixed_to_its_trials_status():
     problems = disagreements(trials(("failed", {"interrupted": True})),
                              {"run0": run(0, "RUNNING")}, live=True)
     assert problems == [Problem("trial 0 is interrupted but its run run0 is RUNNING", "run0",
-                                "KILLED")]
+                                "KILLED", "interrupted")]
 
 
 def test_wrong_status_is_fixed_only_when_no_sweep_runs():
     runs = {"run0": run(0, "FAILED")}
     (live,) = disagreements(trials(("complete", {})), runs, live=True)
     (idle,) = disagreements(trials(("complete", {})), runs, live=False)
-    assert live.fix is None and idle.fix == "FINISHED"
+    assert (live.fix, live.outcome) == (None, None)
+    assert (idle.fix, idle.outcome) == ("FINISHED", "complete")
     assert idle.message == "trial 0 is complete but its run run0 is FAILED"
 
 
@@ -104,7 +105,8 @@ def test_check_and_repair_a_legacy_sweep(legacy, capsys):
     study = optuna.load_study(study_name="legacy", storage=f"sqlite:///{folder / 'ws/optuna.db'}")
     trial_run = study.trials[1].user_attrs["mlflow_run_id"]
     parent = study.user_attrs["mlflow_parent_run_id"]
-    client.update_run(trial_run, status="RUNNING")  # as a crash would leave it
+    client.update_run(trial_run, status="RUNNING")  # as a crash would leave it:
+    client.set_tag(trial_run, "state", "running")     # killed after the trial had ended
     orphan = client.create_run(client.get_run(parent).info.experiment_id, run_name="orphan",
                                tags={"mlflow.parentRunId": parent}).info.run_id
     running = ("problem: trial 2 is RUNNING but no sweep is running (run the sweep again to "
@@ -125,6 +127,8 @@ def test_check_and_repair_a_legacy_sweep(legacy, capsys):
     for run_id, status in ((trial_run, "FINISHED"), (orphan, "KILLED")):
         repaired = client.get_run(run_id)
         assert repaired.info.status == status and repaired.data.tags["repaired"] == "true"
+    assert client.get_run(trial_run).data.tags["state"] == "complete"  # the trial's outcome
+    assert "state" not in client.get_run(orphan).data.tags                 # no trial: no outcome
 
 
 def test_trials_of_several_machines_released_or_taken_over_before_recording_their_run():
