@@ -5,6 +5,8 @@ test-set results, built from :mod:`cifar_search.tracking.tables` and logged thro
 from __future__ import annotations
 
 import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -88,8 +90,46 @@ def study_summary(study: optuna.Study) -> dict[str, Any]:
     return summary
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """The summary's files (trials table, plots, learning curves) drawn ahead of
+    :func:`log_study`, in a folder of their own that :func:`log_study` removes."""
+
+    folder: Path
+    files: list[Path]
+
+
+def _draw(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
+          folder: Path) -> list[Path]:
+    """``trials.csv``, the study's plots and the learning curves, written into ``folder``."""
+    table = trials_table(study)
+    table.to_csv(folder / "trials.csv", index=False)
+    files = [folder / "trials.csv"] + _plots(
+        study, table, sweep.space.swept(), sweep.objective.metric, folder)
+    return files + _curve_plots(study, sweep, tracker.metric_history, folder)
+
+
+def draw_ahead(study: optuna.Study, sweep: "Sweep", tracker: "Tracker") -> Drawing:
+    """Draw the summary's files now (e.g. while a worker evaluates the best model on the test
+    set), for :func:`log_study` to log; the study's trials must all have ended."""
+    folder = Path(tempfile.mkdtemp(prefix="cifar-search-summary-"))
+    try:
+        return Drawing(folder, _draw(study, sweep, tracker, folder))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def discard(drawn: Drawing | None) -> None:
+    """Remove files drawn ahead that were not logged (the run stopped before
+    :func:`log_study`); nothing when there are none or they are gone."""
+    if drawn:
+        shutil.rmtree(drawn.folder, ignore_errors=True)
+
+
 def log_study(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
-              test: dict[str, Any] | None) -> dict[str, Any] | None:
+              test: dict[str, Any] | None,
+              drawn: Drawing | None = None) -> dict[str, Any] | None:
     """Log the study summary (and test results when given) on the parent run; return the best.
 
     Args:
@@ -98,30 +138,31 @@ def log_study(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
         tracker: the study's tracker, its parent run open.
         test: the best model's test-set results (``test_loss``, ``test_accuracy``,
             ``confusion_matrix``, ``classes``, ``model_path``, ``trial``), or None.
+        drawn: the summary's files drawn ahead by :func:`draw_ahead` (removed here), or None
+            to draw them now.
     """
     from cifar_search.tracking import plots
     from cifar_search.tracking.mlflow import scratch_dir
 
-    table = trials_table(study)
-    with scratch_dir() as scratch:
-        folder = Path(scratch)
-        table.to_csv(folder / "trials.csv", index=False)
-        files = [folder / "trials.csv"] + _plots(
-            study, table, sweep.space.swept(), sweep.objective.metric, folder)
-        files += _curve_plots(study, sweep, tracker.metric_history, folder)
-        tracker.log_summary(study_summary(study), files)
-        if test is not None:
-            best = best_trial(study)
-            params = best["params"] if best and best["number"] == test["trial"] else {}
-            image = plots.confusion_matrix(
-                test["confusion_matrix"], test["classes"], test["test_accuracy"],
-                folder / "confusion_matrix.png",
-                title=trial_label(test["trial"], params, sweep.space.swept()))
-            saved = test.get("mlflow_model")
-            test["registered"] = tracker.log_best_model(test, Path(test["model_path"]), [image],
-                                                        Path(saved) if saved else None)
-            if saved:
-                shutil.rmtree(saved, ignore_errors=True)
+    try:
+        with scratch_dir() as scratch:
+            folder = Path(scratch)
+            files = drawn.files if drawn else _draw(study, sweep, tracker, folder)
+            tracker.log_summary(study_summary(study), files)
+            if test is not None:
+                best = best_trial(study)
+                params = best["params"] if best and best["number"] == test["trial"] else {}
+                image = plots.confusion_matrix(
+                    test["confusion_matrix"], test["classes"], test["test_accuracy"],
+                    folder / "confusion_matrix.png",
+                    title=trial_label(test["trial"], params, sweep.space.swept()))
+                saved = test.get("mlflow_model")
+                test["registered"] = tracker.log_best_model(
+                    test, Path(test["model_path"]), [image], Path(saved) if saved else None)
+                if saved:
+                    shutil.rmtree(saved, ignore_errors=True)
+    finally:
+        discard(drawn)
     describe_runs(study, sweep, tracker)
     return best_trial(study)
 

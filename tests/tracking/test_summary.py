@@ -199,3 +199,17 @@ def test_a_study_of_stopped_trials_draws_no_intermediate_values(caplog):
         optuna.logging.disable_propagation()
     assert "intermediate_values.png" not in tracker.logged["files"]
     assert "does not contain trials" not in caplog.text
+
+
+def test_files_drawn_ahead_are_the_ones_logged_and_their_folder_goes():
+    histories = {f"run{n}": {"val_loss": [(1, 1.0), (2, 0.8)]} for n in range(3)}
+    now, ahead = FakeTracker(histories), FakeTracker(histories)
+    summary.log_study(study_of_three(), sweep(), now, None)
+    drawn = summary.draw_ahead(study_of_three(), sweep(), ahead)
+    assert all(path.is_file() and path.parent == drawn.folder for path in drawn.files)
+    summary.log_study(study_of_three(), sweep(), ahead, None, drawn)
+    assert ahead.logged["files"] == now.logged["files"]
+    assert ahead.logged["summary"] == now.logged["summary"]
+    assert not drawn.folder.exists()
+    summary.discard(drawn)  # already gone: nothing to do
+    summary.discard(None)

@@ -89,6 +89,7 @@ class Coordinator:
         self.exhausted = False        # the oracle has no new trial (max_trials, or done)
         self.waiting = False          # Hyperband waits for a round to end
         self.stopping = self.aborting = False
+        self.drawn: Any = None        # the summary's plots, drawn while the best is evaluated
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -277,13 +278,20 @@ class Coordinator:
                     self._loop()
                     if not self.stopping and self._done():
                         return evaluate_best(ViewStore(self.store, self.sweep), self.pool,
-                                             self.data_dir, self.say)
+                                             self.data_dir, self.say,
+                                             meanwhile=self._draw_ahead)
             except KeyboardInterrupt:
                 self._abandon_running()
             finally:
                 if self.progress:
                     self.progress.close()
         return None
+
+    def _draw_ahead(self) -> None:
+        """The summary's plots, drawn while a worker evaluates the best model."""
+        from cifar_search.tracking import summary
+
+        self.drawn = summary.draw_ahead(self._study(), self.sweep, self.tracker)
 
     def _done(self) -> bool:
         return scheduler.is_done(self.plan, self.store.records(),
@@ -315,7 +323,8 @@ class Coordinator:
                      f"({self.plan.kind} oracle): {self.plan.target} trials, "
                      f"{self.sweep.worker_count} worker(s), in {self.store.root}")
             test = self._run_workers()
-            best = summary.log_study(self._study(), self.sweep, self.tracker, test)
+            best = summary.log_study(self._study(), self.sweep, self.tracker, test,
+                                     self.drawn)
             done = self._done() and not self.stopping
             self.tracker.close_parent("FINISHED" if done else "KILLED")
             finished = scheduler.finished(self.store.records())
@@ -323,6 +332,7 @@ class Coordinator:
                 self.store.set_study(**{StudyAttr.FINALISED: finished})
             return finished, self.plan.target, self.stopping, best, test
         finally:
+            summary.discard(self.drawn)
             lock.close()
 
 

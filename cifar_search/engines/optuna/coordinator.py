@@ -94,6 +94,7 @@ class Coordinator:
         self.aborting = False
         self.shared = is_shared(workspace)
         self.machine = Machine.current(salted=self.shared)
+        self.drawn: Any = None  # the summary's plots, drawn while the best model is evaluated
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -108,8 +109,9 @@ class Coordinator:
         if self.store.existed:  # a study made before its data was fingerprinted gets it now
             self.store.record_fingerprint()
         self.peers = peers_of(self.store, self.plan, self.machine)
-        self.recorder = self.peers.recorder = open_recorder(self.store, self.sweep, self.workspace, self.plan,
-                                      self.trial_dir, self.say, self.progress)
+        self.recorder = self.peers.recorder = open_recorder(
+            self.store, self.sweep, self.workspace, self.plan, self.trial_dir, self.say,
+            self.progress)
         self.tracker = self.recorder.tracker
         return self.store.existed
 
@@ -118,7 +120,8 @@ class Coordinator:
             self.say(scheduler.resume_line(self.sweep.name, self.plan, self.store.view()))
         else:
             self.say(f"new study {self.sweep.name!r}: {self.target} trials, "
-                     f"{self.sweep.worker_count} worker(s), storage {self.workspace.shown_optuna_url}")
+                     f"{self.sweep.worker_count} worker(s), "
+                     f"storage {self.workspace.shown_optuna_url}")
         for line in self.peers.lines(self.workspace):
             self.say(line)
 
@@ -389,13 +392,19 @@ class Coordinator:
                     self.finalises = self.peers.elect(finished, self.stopping)
                     if self.finalises and not self.stopping and finished >= self.target:
                         return evaluate_best(self.store, self.pool, self.data_dir, self.say,
-                                             self._model_path)
+                                             self._model_path, self._draw_ahead)
             except KeyboardInterrupt:
                 self._abandon_running()
             finally:
                 if self.progress:
                     self.progress.close()
         return None
+
+    def _draw_ahead(self) -> None:
+        """The summary's plots, drawn while a worker evaluates the best model."""
+        from cifar_search.tracking import summary
+
+        self.drawn = summary.draw_ahead(self.store.study, self.sweep, self.tracker)
 
     def _model_path(self, number: int, recorded: str) -> str:
         """Where this machine finds trial ``number``'s model, recorded at ``recorded`` by the
@@ -425,9 +434,11 @@ class Coordinator:
             test = self._run_workers()
             if not self.finalises:  # another machine finalises, or this one was stopped
                 return self._leave()
-            best = summary.log_study(self.store.study, self.sweep, self.tracker, test)
+            best = summary.log_study(self.store.study, self.sweep, self.tracker, test,
+                                     self.drawn)
             return self._close(best, test)
         finally:
+            summary.discard(self.drawn)
             lock.close()
 
     def _leave(self) -> Outcome:
@@ -551,10 +562,12 @@ def signals_to(handler: Callable[[int], None]) -> Iterator[None]:
 def evaluate_best(store: StudyStore, pool: WorkerPool, data_dir: Path,
                   say: Callable[[str], None],
                   locate: Callable[[int, str], str] = lambda number, path: path,
+                  meanwhile: Callable[[], None] = lambda: None,
                   ) -> dict[str, Any] | None:
     """Evaluate the best trial's model on the test set in an idle worker (once per best
     trial); its test results, or None. ``locate(number, recorded_path)`` finds the model on
-    this machine."""
+    this machine; ``meanwhile()`` runs here while the worker evaluates (e.g. drawing the
+    summary's plots)."""
     best = store.best()
     if best is None or store.attr(StudyAttr.TEST_EVALUATED_TRIAL) == best.number:
         return None
@@ -564,6 +577,7 @@ def evaluate_best(store: StudyStore, pool: WorkerPool, data_dir: Path,
     model_path = locate(best.number, model_path)
     worker = pool.wait_idle(POLL_SECONDS)
     worker.send(EvaluateTask(model_path, str(data_dir), str(mlflow_model_dir(model_path))))
+    meanwhile()
     message = pool.result_of(worker, POLL_SECONDS)
     if not isinstance(message, Evaluated):
         reason = message.reason if isinstance(message, Failed) else "worker died"
