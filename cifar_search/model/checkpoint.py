@@ -1,14 +1,18 @@
 """A trial's per-epoch checkpoint on disk: writing it, reading it back, resuming from it.
 
-A checkpoint folder holds ``checkpoint.keras`` (weights and optimizer state, with its step
-counter) and ``state.json``::
+A checkpoint folder holds ``checkpoint-K.keras`` (weights and optimizer state, with its step
+counter, after K epochs) and ``state.json``, which names it::
 
-    {"epochs": k, "history": [logs of epoch 1, ..., logs of epoch k], "seed_states": [...]}
+    {"epochs": k, "checkpoint": "checkpoint-k.keras",
+     "history": [logs of epoch 1, ..., logs of epoch k], "seed_states": [...]}
 
 ``seed_states`` are the states of the model's random layers (dropout, augmentation), which
-``model.save`` does not keep: a resumed trial needs them to draw what it would have drawn. Both
-files are replaced atomically after every epoch (:func:`save`), so a killed trial continues from
-its last completed epoch exactly as it would have gone on (:func:`restore`).
+``model.save`` does not keep: a resumed trial needs them to draw what it would have drawn. After
+every epoch (:func:`save`) the new model file is written, then the state that names it replaces
+the old one, then the old model file goes. A kill at any point leaves a state and the model file
+it names, of the same epoch, so a killed trial continues from its last completed epoch exactly as
+it would have gone on (:func:`restore`). Folders of the earlier layout (``checkpoint.keras``, a
+state without ``"checkpoint"``) are read as before.
 
 Reading the state (:func:`read_state`, :func:`saved_epochs`) needs no TensorFlow; :func:`save`
 and :func:`restore` import Keras when called.
@@ -25,8 +29,21 @@ if TYPE_CHECKING:
     import keras
 
 #: Files of a trial's per-epoch checkpoint (written by the worker, read on resume).
-CHECKPOINT = "checkpoint.keras"
 STATE = "state.json"
+#: The model file of the earlier layout, named by no state.
+CHECKPOINT = "checkpoint.keras"
+#: The key in ``state.json`` of the model file it belongs to.
+MODEL_FILE = "checkpoint"
+
+
+def model_file(epochs: int) -> str:
+    """The name of the model file of a checkpoint after ``epochs`` epochs.
+
+    Example:
+        >>> model_file(12)
+        'checkpoint-12.keras'
+    """
+    return f"checkpoint-{epochs}.keras"
 
 
 def read_state(folder: str | Path) -> dict[str, Any] | None:
@@ -37,9 +54,10 @@ def read_state(folder: str | Path) -> dict[str, Any] | None:
         True
     """
     path = Path(folder) / STATE
-    if not path.is_file() or not (Path(folder) / CHECKPOINT).is_file():
+    if not path.is_file():
         return None
-    return json.loads(path.read_text())
+    state = json.loads(path.read_text())
+    return state if (Path(folder) / state.get(MODEL_FILE, CHECKPOINT)).is_file() else None
 
 
 def saved_epochs(folder: str | Path) -> int | None:
@@ -62,12 +80,16 @@ def save(folder: str | Path, model: keras.Model, history: list[dict[str, float]]
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{CHECKPOINT}"
+    name = model_file(epochs)
+    partial = folder / f".{name}"
     model.save(partial)
-    os.replace(partial, folder / CHECKPOINT)
+    os.replace(partial, folder / name)
     seeds = [v.numpy().tolist() for v in _seed_states(model)]
-    _write_json(folder / STATE, {**(extra or {}), "epochs": epochs, "history": history,
-                                 "seed_states": seeds})
+    _write_json(folder / STATE, {**(extra or {}), "epochs": epochs, MODEL_FILE: name,
+                                 "history": history, "seed_states": seeds})
+    for old in [*folder.glob("checkpoint-*.keras"), folder / CHECKPOINT]:
+        if old.name != name:
+            old.unlink(missing_ok=True)
 
 
 def restore(folder: str | Path) -> tuple[keras.Model, dict[str, Any]] | None:
@@ -84,7 +106,7 @@ def restore(folder: str | Path) -> tuple[keras.Model, dict[str, Any]] | None:
         return None
     import keras
 
-    model = keras.models.load_model(Path(folder) / CHECKPOINT)
+    model = keras.models.load_model(Path(folder) / state.get(MODEL_FILE, CHECKPOINT))
     # strict=False: a checkpoint saved before seed states were kept has none to restore
     for variable, value in zip(_seed_states(model), state.get("seed_states", []), strict=False):
         variable.assign(value)

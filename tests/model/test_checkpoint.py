@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from cifar_search.model import checkpoint
-from cifar_search.model.checkpoint import CHECKPOINT, STATE, read_state, saved_epochs
+from cifar_search.model.checkpoint import (CHECKPOINT, STATE, model_file, read_state,
+                                           saved_epochs)
 from tests.helpers import ROOT, cli_env
 
 LEGACY = ROOT / "tests" / "data" / "legacy-14511ce.tar.gz"
@@ -34,14 +35,23 @@ def small_model(augmentation=True):
     return model
 
 
-def test_no_checkpoint_without_both_files(tmp_path):
+def test_no_checkpoint_without_the_state_and_the_model_file_it_names(tmp_path):
     assert read_state(tmp_path) is None and saved_epochs(tmp_path) is None
-    (tmp_path / STATE).write_text(json.dumps({"epochs": 2, "history": []}))
-    assert read_state(tmp_path) is None  # the model file is missing
-    (tmp_path / CHECKPOINT).write_bytes(b"")
-    assert read_state(tmp_path) == {"epochs": 2, "history": []}
+    state = {"epochs": 2, "checkpoint": model_file(2), "history": []}
+    (tmp_path / STATE).write_text(json.dumps(state))
+    (tmp_path / model_file(1)).write_bytes(b"")
+    assert read_state(tmp_path) is None  # the model file it names is missing
+    (tmp_path / model_file(2)).write_bytes(b"")
+    assert read_state(tmp_path) == state
     assert saved_epochs(tmp_path) == 2
     assert checkpoint.restore(tmp_path / "absent") is None
+
+
+def test_a_state_of_the_earlier_layout_goes_with_checkpoint_keras(tmp_path):
+    (tmp_path / STATE).write_text(json.dumps({"epochs": 2, "history": []}))
+    assert read_state(tmp_path) is None
+    (tmp_path / CHECKPOINT).write_bytes(b"")
+    assert read_state(tmp_path) == {"epochs": 2, "history": []}
 
 
 def test_reading_a_checkpoint_does_not_import_tensorflow(tmp_path):
@@ -53,16 +63,34 @@ def test_reading_a_checkpoint_does_not_import_tensorflow(tmp_path):
     assert out.stdout.strip() == "False False", out.stderr
 
 
-def test_save_writes_the_files_and_keys_of_the_previous_layout(tmp_path):
+def test_save_writes_the_model_file_and_the_state_that_names_it(tmp_path):
     model = small_model()
     history = [{"loss": 2.0, "val_loss": 2.1}, {"loss": 1.5, "val_loss": 1.9}]
     checkpoint.save(tmp_path / "00003", model, history, epochs=2)
     folder = tmp_path / "00003"
-    assert sorted(p.name for p in folder.iterdir()) == [CHECKPOINT, STATE]  # no partial left
+    assert sorted(p.name for p in folder.iterdir()) == [model_file(2), STATE]  # no partial left
     state = json.loads((folder / STATE).read_text())
-    assert sorted(state) == ["epochs", "history", "seed_states"]
-    assert (state["epochs"], state["history"]) == (2, history)
+    assert sorted(state) == ["checkpoint", "epochs", "history", "seed_states"]
+    assert (state["epochs"], state["checkpoint"], state["history"]) == (2, model_file(2), history)
     assert len(state["seed_states"]) == 3  # flip, translation, dropout
+
+
+def test_a_kill_between_the_two_writes_leaves_the_earlier_epoch_whole(tmp_path, monkeypatch):
+    model = small_model()
+    checkpoint.save(tmp_path, model, [{"loss": 2.0}], epochs=1)
+    (tmp_path / CHECKPOINT).write_bytes(b"")  # a model file of the earlier layout goes too
+
+    def killed(path, data):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "_write_json", killed)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(tmp_path, model, [{"loss": 2.0}, {"loss": 1.0}], epochs=2)
+    assert saved_epochs(tmp_path) == 1  # the state of epoch 1 with the model of epoch 1
+    assert checkpoint.restore(tmp_path)[1]["checkpoint"] == model_file(1)
+    monkeypatch.undo()
+    checkpoint.save(tmp_path, model, [{"loss": 2.0}, {"loss": 1.0}], epochs=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [model_file(2), STATE]
 
 
 def test_restore_brings_back_weights_optimizer_and_random_layers(tmp_path):
