@@ -227,3 +227,73 @@ def test_tpe_on_three_machines_with_kill_9_mid_trial(tmp_path, stores, tiny_data
         while retry.number in retries:  # the retry itself may have been killed later
             retry = retries[retry.number]
         assert retry.state.name == "COMPLETE"
+
+
+def on_database(url, database):
+    """``url`` (of one database of the server) with another database."""
+    return url.rsplit("/", 1)[0] + f"/{database}"
+
+
+def test_of_machines_claiming_the_end_at_the_same_instant_on_postgresql_one_wins(stores):
+    import threading
+
+    import sqlalchemy
+
+    from cifar_search.engines.optuna import claims
+    from cifar_search.engines.optuna.machines import Machine, claim
+
+    optuna_url, _ = stores
+    engines = [sqlalchemy.create_engine(optuna_url) for _ in range(6)]  # a machine each
+    claims.create(engines[0])
+    start, won = threading.Barrier(len(engines)), []
+
+    def machine(i):
+        start.wait()
+        won.append(claims.claim(engines[i], 999, claim(Machine(f"m{i}", i, i), 3, 100.0),
+                                600.0))
+
+    threads = [threading.Thread(target=machine, args=(i,)) for i in range(len(engines))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    assert sorted(won) == [False] * 5 + [True]
+
+
+def test_a_database_user_who_cannot_create_tables_is_refused_before_any_trial(stores,
+                                                                             tmp_path):
+    import sqlalchemy
+
+    from cifar_search.engines.optuna.study import StudyStore, create_storage
+    from cifar_search.errors import ConfigError
+    from cifar_search.workspace import Workspace
+    from tests.engines.optuna.test_peers import sweep
+
+    optuna_url, _ = stores
+    admin = sqlalchemy.create_engine(on_database(optuna_url, "postgres"),
+                                     isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text('create database "locked"'))
+        connection.execute(sqlalchemy.text("create role reader login"))
+    admin.dispose()
+    create_storage(on_database(optuna_url, "locked"))  # Optuna's tables, made by their owner
+    owner = sqlalchemy.create_engine(on_database(optuna_url, "locked"))
+    with owner.begin() as connection:  # PostgreSQL 15: only the owner creates in public
+        connection.execute(sqlalchemy.text(
+            "grant all on all tables in schema public to reader; "
+            "grant all on all sequences in schema public to reader"))
+    owner.dispose()
+    url = on_database(optuna_url, "locked").replace("postgres@", "reader@")
+    with pytest.raises(ConfigError) as error:
+        StudyStore(sweep(), Workspace.at(tmp_path / "ws", storage=url))
+    assert str(error.value).startswith(
+        f"--storage: {url}: cannot create the table 'cifar_search_finalisers' that machines "
+        "claim the study's end in (")
+    assert str(error.value).endswith("); give the database user the right to create tables, "
+                                     "as Optuna's own need")
+    assert "permission denied" in str(error.value)
+    import optuna
+
+    assert optuna.study.get_all_study_names(url) == []  # nothing was written

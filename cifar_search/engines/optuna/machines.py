@@ -20,8 +20,7 @@ runs it, and they cooperate through the storage alone:
 * **different draws**: each process seeds its sampler from the sweep seed and its own salt
   (:func:`sampler_seed`), recorded on its trials;
 * **one finaliser**: when the study is over (:func:`study_over`), each machine claims
-  finalisation on the study, waits :data:`CLAIM_SETTLE_S` and reads the claim back; only the
-  machine that still holds it finalises (:func:`may_finalise`).
+  finalisation (:func:`claim`); the database lets exactly one have it (:mod:`.claims`).
 
 Everything here is pure: the coordinator reads the storage and carries the decisions out.
 """
@@ -44,10 +43,6 @@ HEARTBEAT_S = 5
 GRACE_S = 30
 #: Environment variables that override them (whole seconds).
 HEARTBEAT_ENV, GRACE_ENV = "CIFAR_SEARCH_HEARTBEAT_S", "CIFAR_SEARCH_GRACE_S"
-#: Seconds between a finalisation claim and reading it back: far longer than a machine takes
-#: between reading that nobody claimed and writing its claim (two database round trips, a few
-#: milliseconds), the one moment in which two machines can both claim (the later write stands).
-CLAIM_SETTLE_S = 0.5
 #: Seconds after which a finalisation claim whose machine never finished is void.
 CLAIM_LEASE_S = 600.0
 #: Largest sampler salt (salts are drawn at random per process).
@@ -318,17 +313,3 @@ def claim(machine: Machine, finished_trials: int, now: float) -> dict[str, Any]:
     """A finalisation claim, as stored on the study."""
     return {"machine": machine.name, "salt": machine.salt, "finished": finished_trials,
             "at": now}
-
-
-def may_claim(current: Mapping[str, Any] | None, finished_trials: int, now: float) -> bool:
-    """Whether a machine may claim finalisation: nobody claimed it for these finished trials,
-    or the claim is older than :data:`CLAIM_LEASE_S` (its machine died finalising)."""
-    if not current or current.get("finished") != finished_trials:
-        return True
-    return now - float(current.get("at", 0)) > CLAIM_LEASE_S
-
-
-def may_finalise(current: Mapping[str, Any] | None, mine: Mapping[str, Any]) -> bool:
-    """Whether the claim read back after :data:`CLAIM_SETTLE_S` is still this machine's."""
-    return bool(current) and all(current.get(k) == mine[k] for k in ("machine", "salt",
-                                                                     "finished"))

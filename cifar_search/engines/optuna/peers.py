@@ -19,7 +19,7 @@ from cifar_search.engines.optuna.machines import Liveness, Machine
 from cifar_search.engines.optuna.scheduler import Plan
 from cifar_search.engines.optuna.study import StudyStore
 from cifar_search.errors import SweepBusyError
-from cifar_search.search.states import Attr, StudyAttr, TrialOutcome
+from cifar_search.search.states import Attr, TrialOutcome
 
 
 def grid_to_queue(plan: Plan, shared: bool) -> list[dict[str, Any]] | None:
@@ -131,15 +131,12 @@ class SeveralMachines(OneMachine):
         return machines.study_over(self.plan, self.store.view())
 
     def elect(self, finished: int, stopping: bool) -> bool:
-        """Claim finalisation on the study, wait, and read the claim back: the machine whose
-        claim stands finalises (a stopped machine leaves it to the others)."""
-        if stopping or not machines.may_claim(self.store.attr(StudyAttr.FINALISER), finished,
-                                              time.time()):
+        """Claim finalisation of the study at ``finished`` finished trials: the database lets
+        exactly one machine have it (a stopped machine leaves it to the others)."""
+        if stopping:
             return False
         mine = machines.claim(self.machine, finished, time.time())
-        self.store.set_attr(StudyAttr.FINALISER, mine)
-        time.sleep(machines.CLAIM_SETTLE_S)
-        if not machines.may_finalise(self.store.attr(StudyAttr.FINALISER), mine):
+        if not self.store.claim_finalisation(mine, machines.CLAIM_LEASE_S):
             return False
         self._release_leftovers()
         return True

@@ -22,6 +22,7 @@ from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from cifar_search.config.sweep import Sweep
+from cifar_search.engines.optuna import claims
 from cifar_search.engines.optuna.machines import (Liveness, Machine, liveness, never_beaten,
                                                   pop_order, sampler_seed)
 from cifar_search.engines.optuna.scheduler import TrialView
@@ -210,6 +211,8 @@ class StudyStore:
         self.beats = liveness() if self.shared else Liveness()
         self.unmarked: dict[int, float] = {}  # RUNNING trials seen without a machine: since
         self.storage = storage_of(workspace, self.stale.append, self.beats)
+        if self.shared:  # before anything is written: a database that refuses says so now
+            self._make_claims_table()
         self.fingerprint = fingerprint_of(sweep, data_identity)
         self.machine = machine or Machine("", 0)
         self.existed = sweep.name in optuna.study.get_all_study_names(self.storage)
@@ -292,6 +295,25 @@ class StudyStore:
     def set_attr(self, key: StudyAttr, value: Any) -> None:
         """Set a study attribute."""
         self.study.set_user_attr(key, value)
+
+    def claim_finalisation(self, mine: dict[str, Any], lease_s: float) -> bool:
+        """Whether this machine finalises the study: True for exactly one of the machines
+        claiming at ``mine["finished"]`` finished trials (see :mod:`.claims`); the claim is
+        also kept as the study's :attr:`StudyAttr.FINALISER`, for the record."""
+        self._make_claims_table()  # made already on a shared storage: one query
+        if not claims.claim(self.storage.engine, self.study_id, mine, lease_s):
+            return False
+        self.set_attr(StudyAttr.FINALISER, mine)
+        return True
+
+    def _make_claims_table(self) -> None:
+        try:
+            claims.create(self.storage.engine)
+        except sqlalchemy.exc.DatabaseError as error:
+            raise ConfigError("--storage", f"{self.url}: cannot create the table "
+                              f"{claims.TABLE.name!r} that machines claim the study's end in "
+                              f"({clipped(error.orig or error)}); give the database user the "
+                              "right to create tables, as Optuna's own need") from None
 
     def set_trial_attrs(self, number: int, attrs: dict[str, Any]) -> None:
         """Set user attributes of trial ``number`` (running or not yet told).

@@ -13,8 +13,6 @@ from cifar_search.engines.optuna.machines import (
     heartbeat_due,
     in_flight,
     liveness,
-    may_claim,
-    may_finalise,
     may_train,
     never_beaten,
     other_hosts,
@@ -245,13 +243,6 @@ def test_study_over_waits_for_every_machine(outcomes, grid, over):
 # -- finalisation -------------------------------------------------------------------------
 
 
-def test_finalisation_goes_to_the_machine_whose_claim_stands():
-    a, b = Machine("a", 1, 5), Machine("b", 2, 6)
-    mine_a, mine_b = claim(a, 6, now=100.0), claim(b, 6, now=100.1)
-    assert may_claim(None, 6, 100.0)
-    assert not may_claim(mine_a, 6, 101.0)           # claimed for these trials: not again
-    assert may_claim(mine_a, 8, 101.0)               # more trials since: claimed anew
-    assert may_claim(mine_a, 6, 100.0 + machines.CLAIM_LEASE_S + 1)  # its machine died
-    # both claimed at once: the claim read back (the last written) decides, for both
-    assert may_finalise(mine_b, mine_b) and not may_finalise(mine_b, mine_a)
-    assert not may_finalise(None, mine_a)
+def test_a_finalisation_claim_names_its_machine_and_the_finished_trials():
+    assert claim(Machine("a", 1, 5), 6, now=100.0) == {"machine": "a:1", "salt": 5,
+                                                        "finished": 6, "at": 100.0}

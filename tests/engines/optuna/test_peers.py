@@ -65,7 +65,6 @@ def test_a_released_retry_is_queued_again(store):
 
 
 def test_one_machine_finalises_and_releases_retries_left_beyond_the_target(store, monkeypatch):
-    monkeypatch.setattr(machines, "CLAIM_SETTLE_S", 0.0)
     for _ in range(2):
         store.tell(store.ask().number, TrialOutcome.COMPLETE, 1.0)
     store.enqueue({"dropout_rate": 0.3}, {"retry_of": 0})  # a retry nobody needs any more
@@ -302,7 +301,6 @@ def test_the_retry_of_a_killed_grid_trial_runs_before_the_points_still_queued(
     """Trial 0's machine dies; its retry (trial 4) and the fresh points 2 and 3, which
     Optuna's queue holds ahead of it, compete for the last slot of a target of 2: the retry
     runs, the point asked for meanwhile is released and queued again behind it."""
-    monkeypatch.setattr(machines, "CLAIM_SETTLE_S", 0.0)
     b_store, b = grid_machine(shared, "b", 2)  # creates the study and its parent run
     b.recorder = recorder_of(b_store, shared, [])
     dead_store, _ = grid_machine(shared, "a", 1)
@@ -339,7 +337,6 @@ def test_a_retry_whose_slot_a_fresh_point_took_is_released_at_the_end_its_point_
     """A fresh point takes the last slot in the moment between trial 0's failure and its
     retry's queueing: the retry cannot run (it is released when asked for), and the machine
     that finalises releases it, its point queued again as a fresh grid point."""
-    monkeypatch.setattr(machines, "CLAIM_SETTLE_S", 0.0)
     b_store, b = grid_machine(shared, "b", 2)
     assert b_store.ask().number == 0 and b.claim(0)
     assert b_store.ask().number == 1 and b.claim(1)
