@@ -98,15 +98,26 @@ def restore(folder: str | Path) -> tuple[keras.Model, dict[str, Any]] | None:
     The model comes back compiled, with its optimizer (and step counter, so a learning-rate
     schedule goes on where it stopped) and the states of its random layers.
 
+    A trial still being trained elsewhere (a machine that stalled past the grace period, its
+    trial taken over) may save a newer epoch while it is read: the model file the state named
+    is then gone, and the newer state is read instead.
+
     Returns:
         ``(model, {"epochs": k, "history": [...], ...})``, or None.
     """
-    state = read_state(folder)
-    if state is None:
-        return None
     import keras
 
-    model = keras.models.load_model(Path(folder) / state.get(MODEL_FILE, CHECKPOINT))
+    while True:
+        state = read_state(folder)
+        if state is None:
+            return None
+        path = Path(folder) / state.get(MODEL_FILE, CHECKPOINT)
+        try:
+            model = keras.models.load_model(path)
+            break
+        except Exception:
+            if path.is_file():  # a file that cannot be read, not one replaced meanwhile
+                raise
     # strict=False: a checkpoint saved before seed states were kept has none to restore
     for variable, value in zip(_seed_states(model), state.get("seed_states", []), strict=False):
         variable.assign(value)

@@ -120,3 +120,30 @@ def test_a_checkpoint_of_the_previous_layout_restores(legacy_trials):
              if v.path.endswith("seed_generator_state")]
     assert seeds == state["seed_states"] == [[98338421, 180]]
     assert int(model.optimizer.iterations) > 0
+
+
+def test_a_checkpoint_saved_again_while_it_is_read_is_read_at_its_newer_epoch(tmp_path,
+                                                                              monkeypatch):
+    import keras
+
+    model = small_model()
+    checkpoint.save(tmp_path, model, [{"loss": 2.0}], epochs=1)
+    load = keras.models.load_model
+    calls = []
+
+    def saved_meanwhile(path, *args, **kwargs):  # the trial's machine saves epoch 2 first
+        calls.append(path.name)
+        if len(calls) == 1:
+            checkpoint.save(tmp_path, model, [{"loss": 2.0}, {"loss": 1.0}], epochs=2)
+        return load(path, *args, **kwargs)
+
+    monkeypatch.setattr(keras.models, "load_model", saved_meanwhile)
+    restored, state = checkpoint.restore(tmp_path)
+    assert calls == [model_file(1), model_file(2)] and state["epochs"] == 2
+
+
+def test_a_model_file_that_cannot_be_read_is_an_error_not_a_retry(tmp_path):
+    checkpoint.save(tmp_path, small_model(), [{"loss": 2.0}], epochs=1)
+    (tmp_path / model_file(1)).write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="accessible `.keras` zip file"):
+        checkpoint.restore(tmp_path)
