@@ -2,8 +2,8 @@
 Optuna trial states and MLflow run statuses.
 
 Every module that reads or writes a user attribute, a study attribute or an MLflow tag names it
-through these constants, so that a key is spelt once. The values are the strings stored since
-the first release: studies recorded by earlier versions read the same.
+through these constants, so that a key is spelt once. The values are the strings stored in
+studies and runs: changing one would make recorded studies unreadable.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class TrialOutcome(enum.StrEnum):
     WAITING = "waiting"
 
     @property
-    def run_status(self) -> str:
+    def run_status(self) -> "RunStatus":
         """The MLflow run status of a trial's run in this outcome."""
         return RUN_STATUS[self]
 
@@ -35,14 +35,30 @@ class TrialOutcome(enum.StrEnum):
         return self in (TrialOutcome.COMPLETE, TrialOutcome.PRUNED, TrialOutcome.FAILED)
 
 
+class RunStatus(enum.StrEnum):
+    """MLflow run statuses (``RunStatus`` names in MLflow), as cifar_search writes and reads
+    them."""
+
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @property
+    def ended(self) -> bool:
+        """Whether a run in this status has ended."""
+        return self in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED)
+
+
 #: MLflow run status of a child run for each outcome.
 RUN_STATUS = {
-    TrialOutcome.COMPLETE: "FINISHED",
-    TrialOutcome.PRUNED: "FINISHED",
-    TrialOutcome.FAILED: "FAILED",
-    TrialOutcome.INTERRUPTED: "KILLED",
-    TrialOutcome.RUNNING: "RUNNING",
-    TrialOutcome.WAITING: "SCHEDULED",
+    TrialOutcome.COMPLETE: RunStatus.FINISHED,
+    TrialOutcome.PRUNED: RunStatus.FINISHED,
+    TrialOutcome.FAILED: RunStatus.FAILED,
+    TrialOutcome.INTERRUPTED: RunStatus.KILLED,
+    TrialOutcome.RUNNING: RunStatus.RUNNING,
+    TrialOutcome.WAITING: RunStatus.SCHEDULED,
 }
 
 

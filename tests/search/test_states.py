@@ -1,0 +1,39 @@
+"""Outcomes, their MLflow statuses and how Optuna trial states read as outcomes."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace as T
+
+import pytest
+
+from cifar_search.search.states import RUN_STATUS, RunStatus, TrialOutcome, outcome_of
+
+
+@pytest.mark.parametrize("state, attrs, outcome", [
+    ("COMPLETE", {}, TrialOutcome.COMPLETE),
+    ("PRUNED", {}, TrialOutcome.PRUNED),
+    ("RUNNING", {}, TrialOutcome.RUNNING),
+    ("WAITING", {}, TrialOutcome.WAITING),
+    ("FAIL", {"fail_reason": "out of memory"}, TrialOutcome.FAILED),
+    ("FAIL", {"interrupted": True}, TrialOutcome.INTERRUPTED),
+    # failed by a heartbeat check: its machine is recorded, no reason of its own
+    ("FAIL", {"machine": "host:12"}, TrialOutcome.INTERRUPTED),
+    ("FAIL", {"machine": "host:12", "fail_reason": "nan loss"}, TrialOutcome.FAILED),
+])
+def test_outcome_of_a_trial(state: str, attrs: dict, outcome: TrialOutcome) -> None:
+    assert outcome_of(T(state=T(name=state), user_attrs=attrs)) is outcome
+
+
+def test_every_outcome_has_a_run_status_and_only_ended_ones_count() -> None:
+    assert set(RUN_STATUS) == set(TrialOutcome)
+    for outcome in TrialOutcome:
+        assert outcome.counts == outcome.run_status.ended or outcome is TrialOutcome.INTERRUPTED
+    assert TrialOutcome.INTERRUPTED.run_status is RunStatus.KILLED
+    assert not TrialOutcome.INTERRUPTED.counts
+
+
+def test_statuses_are_mlflow_s_names() -> None:
+    from mlflow.entities import RunStatus as MlflowStatus
+
+    for status in RunStatus:
+        assert MlflowStatus.from_string(status.value) is not None
