@@ -100,11 +100,6 @@ class RecordStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    @property
-    def oracle_dir(self) -> Path:
-        """KerasTuner's project folder (its ``directory`` is :attr:`root`)."""
-        return self.root / "oracle"
-
     def exists(self) -> bool:
         """Whether the sweep has been started with this engine."""
         return (self.root / "study.json").is_file()

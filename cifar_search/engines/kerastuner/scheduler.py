@@ -26,7 +26,6 @@ KT_STATUS = {TrialOutcome.COMPLETE: "COMPLETED", TrialOutcome.FAILED: "FAILED"}
 #: Hyperband's entries in a trial's values.
 CONTINUED_ID = "tuner/trial_id"
 EPOCHS = "tuner/epochs"
-INITIAL_EPOCH = "tuner/initial_epoch"
 BRACKET = "tuner/bracket"
 ROUND = "tuner/round"
 

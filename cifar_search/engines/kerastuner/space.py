@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 #: Values a KerasTuner condition lists at most (a ``{min:, max:}`` clause is enumerated).
 MAX_CONDITION_VALUES = 10_000
 
-#: KerasTuner's own entries in a trial's values (Hyperband's bracket bookkeeping).
-TUNER_PREFIX = "tuner/"
-
 
 @dataclass(frozen=True)
 class HpSpec:
