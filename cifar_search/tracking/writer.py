@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
 from cifar_search.config.sweep import Sweep
@@ -27,7 +28,6 @@ from cifar_search.search.states import Attr, RunKind, Tag, TrialOutcome
 from cifar_search.tracking import registry
 from cifar_search.tracking.packaging import scratch_dir
 from cifar_search.tracking.reader import MAX_RUNS, RunReader, own_artifacts
-from cifar_search.tracking.registry import BEST_MODEL
 from cifar_search.tracking.store import create_mlflow_store
 from cifar_search.workspace import Workspace
 
@@ -126,6 +126,9 @@ class Tracker(RunReader):
         sweep: the sweep; its name is the experiment name.
         dataset: the data the study trains on, as its runs' dataset input; None: none.
     """
+
+    client: MlflowClient  # a writer's store always exists: it is created first
+    experiment_id: str  # the sweep's experiment, created when missing
 
     def __init__(self, workspace: Workspace, sweep: Sweep,
                  dataset: DatasetInfo | None = None) -> None:
@@ -302,7 +305,7 @@ class Tracker(RunReader):
         :attr:`register`. Return the registered version (None when not registered)."""
         self._log(self.parent_id, metrics={k: results[k] for k in ("test_loss", "test_accuracy")},
                   tags={Tag.BEST_MODEL_TRIAL: results["trial"]})
-        self.log_artifacts(self.parent_id, [model_path], BEST_MODEL)
+        self.log_artifacts(self.parent_id, [model_path], registry.BEST_MODEL)
         self.log_artifacts(self.parent_id, files)
         if mlflow_model is None:
             return None
