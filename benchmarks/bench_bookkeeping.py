@@ -24,7 +24,7 @@ def main() -> None:
     ws.create()
     from cifar_search.engines.optuna.study import StudyStore
     from cifar_search.search.states import Attr, TrialOutcome
-    from cifar_search.tracking.mlflow import Tracker
+    from cifar_search.tracking.writer import Tracker
 
     bench = sweep("b5", {"dropout_rate": {"type": "float", "low": 0.0, "high": 0.5}},
                   trials=opts.trials, sampler="tpe", pruner="median", epochs=opts.epochs)

@@ -284,12 +284,13 @@ def part_wall(opts: Any) -> None:
     """Both sides ``--wall-runs`` times, alternately (which goes first alternates too); the
     medians, their ratio, and our split by phase."""
     from cifar_search.model import data
+    from cifar_search.tracking.store import create_mlflow_store
 
     folder = Path(tempfile.mkdtemp(prefix="kt-wall-"))
     sweep_file = wall_files(opts, folder)
     cache = Path(tempfile.mkdtemp(prefix="kt-data-"))
     data.prepared(opts.data, cache)  # decoded once, before either side is timed
-    workspace(None).create_mlflow_store()  # MLflow's store template, as after a user's first run
+    create_mlflow_store(workspace(None))  # MLflow's store template, as after a user's first run
     times: dict[str, list[float]] = {}
     for number in range(opts.wall_runs):
         sides = [("ours", lambda: ours(sweep_file, cache)),

@@ -148,13 +148,15 @@ def two_machines(opts, rates: list[float], storage: str, tracking: str) -> float
 def bookkeeping(storage: str | None, tracking: str | None, epochs: int) -> float:
     """Milliseconds of one epoch's bookkeeping: the MLflow epoch log of a trial's run and the
     Optuna report with the pruner's verdict, on the given stores (None: embedded)."""
-    from cifar_search.engines.optuna.study import StudyStore
-    from cifar_search.tracking.mlflow import Tracker
+    from cifar_search.engines.optuna.study import StudyStore, create_optuna_store
+    from cifar_search.tracking.store import create_mlflow_store
+    from cifar_search.tracking.writer import Tracker
 
     ws = workspace(None)
     if storage:
         ws = type(ws).at(ws.root, storage, tracking)
-    ws.create_stores()
+    create_optuna_store(ws)
+    create_mlflow_store(ws)
     bench = sweep(f"bookkeeping-{int(time.time() * 1000)}", {"dropout_rate": {"grid": [0.1]}},
                   epochs=epochs)
     store = StudyStore(bench, ws)

@@ -15,7 +15,8 @@ import time
 
 from common import parser, workspace
 
-from cifar_search.tracking.mlflow import ui_command, wait_for_ui
+from cifar_search.tracking.store import create_mlflow_store
+from cifar_search.tracking.ui import ui_command, wait_for_ui
 
 
 def descendants(pid: int) -> int:
@@ -62,7 +63,7 @@ def main() -> None:
     args.add_argument("--port", type=int, default=5151)
     opts = args.parse_args()
     ws = workspace(opts.workspace)
-    ws.create_mlflow_store()
+    create_mlflow_store(ws)
     ours, env = ui_command(ws, opts.port)
     default = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", ws.mlflow_url,
                "--default-artifact-root", ws.artifacts.as_uri(), "--host", "127.0.0.1",

@@ -226,7 +226,8 @@ def _in_flight(args: argparse.Namespace, sweep: Any, workspace: Any) -> Any:
 def cmd_check(args: argparse.Namespace) -> int:
     """Reconcile Optuna trials with MLflow runs; with --repair, fix what can be fixed."""
     from cifar_search.tracking import integrity
-    from cifar_search.tracking.mlflow import RunReader, Tracker
+    from cifar_search.tracking.reader import RunReader
+    from cifar_search.tracking.writer import Tracker
 
     sweep, study = _load_study(args)
     workspace = _workspace(args)
@@ -268,7 +269,7 @@ def cmd_best(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the full trials table (parameters, final MLflow metrics, times) to a file."""
     from cifar_search.reports import export
-    from cifar_search.tracking.mlflow import RunReader
+    from cifar_search.tracking.reader import RunReader
 
     sweep, study = _load_study(args)
     path = args.output or export.default_path(sweep.name, args.format)
@@ -289,7 +290,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     """Start the MLflow UI on the workspace's runs (127.0.0.1 only)."""
-    from cifar_search.tracking.mlflow import serve_ui
+    from cifar_search.tracking.ui import serve_ui
 
     name = _sweep(args).name if args.sweep else None
     workspace = _workspace(args)

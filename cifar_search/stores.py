@@ -14,6 +14,10 @@ A store may be:
 * for MLflow, also an ``http(s)://`` tracking server that answers within a few seconds.
 
 Every message names the flag that chose the store and masks the URL's password.
+
+The workspace's own store files are created here too, whole (:func:`create_own_store`), each
+by its adapter's initialiser: :func:`cifar_search.engines.optuna.study.create_optuna_store`,
+:func:`cifar_search.tracking.store.create_mlflow_store`.
 """
 
 from __future__ import annotations
@@ -30,11 +34,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from cifar_search.errors import ConfigError, clipped, shown
-from cifar_search.workspace import MLFLOW_DB, OPTUNA_DB, Workspace, masked
+from cifar_search.workspace import MLFLOW_DB, OPTUNA_DB, Workspace, masked, sqlite_url
 
 #: Seconds a database server has to accept a connection.
 CONNECT_TIMEOUT_S = 5.0
@@ -175,6 +180,40 @@ def check_own_store(workspace: Workspace, name: str) -> bool:
     (return False) or a database of its kind (True); errors are keyed ``--workspace``."""
     return check_sqlite_file(workspace.root / name, OWN_FILES[name], "--workspace",
                              f"{workspace.shown}/{name}")
+
+
+def create_own_store(workspace: Workspace, name: str,
+                     initialise: Callable[[str], None]) -> None:
+    """Create the workspace's own store file ``name`` (``optuna.db`` or ``mlflow.db``) whole,
+    unless it is there already: checked first (:func:`check_own_store`), then built by
+    ``initialise(url)`` (:func:`create_whole`).
+
+    Raises:
+        ConfigError: a file ``name`` is there but is no database of its kind (e.g. empty).
+    """
+    check_own_store(workspace, name)
+    create_whole(workspace.root / name, initialise)
+
+
+def create_whole(path: Path, initialise: Callable[[str], None]) -> None:
+    """Create a SQLite store whole or not at all: its schema is built in a temporary file that
+    is then linked into place, so that a kill during the first schema migration cannot leave a
+    half-built database behind (and a concurrent creator's database is never replaced).
+
+    Args:
+        path: the store file; nothing is done when it exists.
+        initialise: builds an empty store at the SQLite URL it is given.
+    """
+    if path.exists():
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        initialise(sqlite_url(partial))
+        os.link(partial, path)
+    except FileExistsError:
+        pass
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def check_sqlite_file(path: Path, kind: StoreKind, flag: str, named: str) -> bool:

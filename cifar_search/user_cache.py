@@ -1,6 +1,6 @@
 """The per-user cache folder: what is costly to build and the same for every workspace (today,
 an empty migrated MLflow store per MLflow version; see
-:func:`cifar_search.tracking.mlflow.create_store`). Deleting it loses nothing: it is rebuilt.
+:func:`cifar_search.tracking.store.create_store`). Deleting it loses nothing: it is rebuilt.
 
 ``$CIFAR_SEARCH_CACHE`` when set, else ``$XDG_CACHE_HOME/cifar_search``, else
 ``~/.cache/cifar_search``.

@@ -8,19 +8,23 @@
                            --checkpoints DIR/.data when given, shared by the machines)
       trials/<sweep>/NNNNN model and files of each trial (in --checkpoints DIR when given)
       locks/<sweep>.lock   held by the process that runs the sweep
+
+Paths only: each store is created by its own adapter, whole and after a check of what is
+there (:func:`cifar_search.engines.optuna.study.create_optuna_store`,
+:func:`cifar_search.tracking.store.create_mlflow_store`).
 """
 
 from __future__ import annotations
 
 import fcntl
-import functools
 import os
 import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO
 
-from cifar_search.errors import SweepBusyError
+from cifar_search.errors import ConfigError, SweepBusyError, shown
 
 #: The workspace when --workspace is not given, relative to the working directory.
 DEFAULT_WORKSPACE = "mlruns"
@@ -45,43 +49,28 @@ def masked(text: str) -> str:
     return _CREDENTIALS.sub(r"\g<head>***@", text)
 
 
-def _sqlite_url(path: Path) -> str:
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of the SQLite file at ``path`` (made absolute)."""
     return f"sqlite:///{path.resolve()}"
 
 
-def _create_whole(path: Path, initialise: Callable[[str], None]) -> None:
-    """Create a SQLite store whole or not at all: its schema is built in a temporary file that
-    is then linked into place, so that a kill during the first schema migration cannot leave a
-    half-built database behind (and a concurrent creator's database is never replaced)."""
-    if path.exists():
-        return
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        initialise(_sqlite_url(partial))
-        os.link(partial, path)
-    except FileExistsError:
-        pass
-    finally:
-        partial.unlink(missing_ok=True)
+def checkpoints_folder(value: str) -> Path:
+    """The folder ``--checkpoints`` names: a path or a ``file://`` URI.
 
+    Raises:
+        ConfigError: another kind of URI.
 
-def _check_own(workspace: "Workspace", name: str) -> None:
-    """A store file already in the workspace must be a database of its kind."""
-    from cifar_search.stores import check_own_store
-
-    check_own_store(workspace, name)
-
-
-def _init_optuna(url: str) -> None:
-    from cifar_search.engines.optuna.study import create_storage  # the one Optuna adapter
-
-    create_storage(url)
-
-
-def _init_mlflow(url: str, artifact_root: str) -> None:
-    from cifar_search.tracking.mlflow import create_store  # the one MLflow adapter
-
-    create_store(url, artifact_root)
+    Example:
+        >>> checkpoints_folder("file:///srv/shared/checkpoints")
+        PosixPath('/srv/shared/checkpoints')
+    """
+    scheme, found, _ = value.partition("://")
+    if not found:
+        return Path(value).expanduser().resolve()
+    if scheme.lower() != "file":
+        raise ConfigError("--checkpoints", f"{shown(value)} is not a folder; give a folder "
+                          "every machine mounts, as a path or file:///PATH")
+    return Path(urllib.parse.unquote(urllib.parse.urlsplit(value).path)).resolve()
 
 
 @dataclass(frozen=True)
@@ -102,11 +91,9 @@ class Workspace:
 
     @classmethod
     def at(cls, root: str | Path | None = None, storage: str | None = None,
-           tracking_uri: str | None = None, checkpoints: str | None = None) -> "Workspace":
+           tracking_uri: str | None = None, checkpoints: str | None = None) -> Workspace:
         """The workspace at ``root`` (default ``mlruns``), with optional store overrides and a
         shared folder for the trials' checkpoints and models (a path or ``file://`` URI)."""
-        from cifar_search.model.checkpoint_store import checkpoints_folder
-
         from_env = not tracking_uri and bool(os.environ.get("MLFLOW_TRACKING_URI"))
         tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
         shared = checkpoints_folder(checkpoints) if checkpoints else None
@@ -121,12 +108,12 @@ class Workspace:
     @property
     def optuna_url(self) -> str:
         """The Optuna storage URL."""
-        return self.storage or _sqlite_url(self.root / OPTUNA_DB)
+        return self.storage or sqlite_url(self.root / OPTUNA_DB)
 
     @property
     def mlflow_url(self) -> str:
         """The MLflow tracking URI."""
-        return self.tracking_uri or _sqlite_url(self.root / MLFLOW_DB)
+        return self.tracking_uri or sqlite_url(self.root / MLFLOW_DB)
 
     @property
     def shared(self) -> bool:
@@ -138,11 +125,6 @@ class Workspace:
     def shown_optuna_url(self) -> str:
         """The Optuna storage URL as printed or logged: its password masked."""
         return masked(self.optuna_url)
-
-    @property
-    def shown_mlflow_url(self) -> str:
-        """The MLflow tracking URI as printed or logged: its password masked."""
-        return masked(self.mlflow_url)
 
     @property
     def shown(self) -> str:
@@ -199,36 +181,6 @@ class Workspace:
         """Make the folders (idempotent)."""
         for path in (self.root, self.artifacts, self.data_cache, self.root / "locks"):
             path.mkdir(parents=True, exist_ok=True)
-
-    def create_stores(self) -> None:
-        """Create the workspace's own SQLite stores, each in one step (idempotent)."""
-        self.create_optuna_store()
-        self.create_mlflow_store()
-
-    def create_optuna_store(self) -> None:
-        """Create the workspace's ``optuna.db`` in one step unless --storage names another.
-
-        Raises:
-            ConfigError: an ``optuna.db`` is there but is no Optuna database (e.g. empty).
-        """
-        self.create()
-        if self.storage is None:
-            _check_own(self, OPTUNA_DB)
-            _create_whole(self.root / OPTUNA_DB, _init_optuna)
-
-    def create_mlflow_store(self) -> None:
-        """Create the workspace's ``mlflow.db`` in one step unless --tracking-uri names another
-        (a copy of the user cache's template store: see
-        :func:`cifar_search.tracking.mlflow.create_store`).
-
-        Raises:
-            ConfigError: an ``mlflow.db`` is there but is no MLflow database (e.g. empty).
-        """
-        self.create()
-        if self.tracking_uri is None:
-            _check_own(self, MLFLOW_DB)
-            _create_whole(self.root / MLFLOW_DB,
-                          functools.partial(_init_mlflow, artifact_root=self.artifacts.as_uri()))
 
     def running(self, sweep: str) -> bool:
         """Whether a live process holds the sweep's lock; creates nothing (read-only

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from cifar_search.tracking.mlflow import ui_command, ui_url
+from cifar_search.tracking.ui import ui_command, ui_url
 from cifar_search.tracking.view import runs_view
 from cifar_search.workspace import Workspace
 from tests.helpers import cli, cli_env, cli_inline

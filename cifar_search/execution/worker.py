@@ -107,7 +107,7 @@ def _save_mlflow_model(task: EvaluateTask) -> Path:
     import keras
 
     from cifar_search.model import data
-    from cifar_search.tracking.mlflow import save_keras_model
+    from cifar_search.tracking.packaging import save_keras_model
 
     model = keras.models.load_model(task.model_path)
     examples = data.load_test(Path(task.data_dir))[0][:2]

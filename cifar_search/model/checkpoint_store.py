@@ -11,10 +11,7 @@ machine is found again on another under that machine's own mount of the shared f
 
 from __future__ import annotations
 
-import urllib.parse
 from pathlib import Path
-
-from cifar_search.errors import ConfigError, shown
 
 
 def local_model(recorded: str, trial_folder: Path) -> Path:
@@ -34,22 +31,3 @@ def local_model(recorded: str, trial_folder: Path) -> Path:
         below = parts[len(parts) - parts[::-1].index(trial_folder.name):]
         return trial_folder.joinpath(*below)
     return trial_folder / path.name
-
-
-def checkpoints_folder(value: str) -> Path:
-    """The folder ``--checkpoints`` names: a path or a ``file://`` URI.
-
-    Raises:
-        ConfigError: another kind of URI.
-
-    Example:
-        >>> checkpoints_folder("file:///srv/shared/checkpoints")
-        PosixPath('/srv/shared/checkpoints')
-    """
-    scheme, found, _ = value.partition("://")
-    if not found:
-        return Path(value).expanduser().resolve()
-    if scheme.lower() != "file":
-        raise ConfigError("--checkpoints", f"{shown(value)} is not a folder; give a folder "
-                          "every machine mounts, as a path or file:///PATH")
-    return Path(urllib.parse.unquote(urllib.parse.urlsplit(value).path)).resolve()

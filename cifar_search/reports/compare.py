@@ -76,7 +76,8 @@ def report(sweep: "Sweep", parts: Sequence["Candidates"], table: pd.DataFrame) -
 def _log(sweep: "Sweep", workspace: "Workspace", parts: Sequence["Candidates"],
          table: pd.DataFrame, say: "Say") -> None:
     """comparison.csv and comparison.png on the runs the parts name (a study's parent run)."""
-    from cifar_search.tracking.mlflow import Tracker, scratch_dir
+    from cifar_search.tracking.packaging import scratch_dir
+    from cifar_search.tracking.writer import Tracker
 
     targets = [part for part in parts if part.run_id]
     if not targets:

@@ -6,7 +6,7 @@ every parameter as ``param.<name>``, the child run's final metrics as ``metric.<
 and end times (ISO 8601 text with the UTC offset), duration, epochs, failure reason, retry
 chain, seed and the MLflow run id. Written as CSV, Parquet or JSON (one array of records).
 This module reads the stores (MLflow through a
-:class:`~cifar_search.tracking.mlflow.RunReader`) and never writes to them.
+:class:`~cifar_search.tracking.reader.RunReader`) and never writes to them.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def export_table(study: optuna.Study, runs: Runs) -> pd.DataFrame:
     Args:
         study: the sweep's study.
         runs: reads the runs' final metrics, e.g. a
-            :class:`~cifar_search.tracking.mlflow.RunReader` on the workspace's tracking URI.
+            :class:`~cifar_search.tracking.reader.RunReader` on the workspace's tracking URI.
 
     Returns:
         One row per trial, in trial order; the columns are ``number``, ``state``, ``value``,

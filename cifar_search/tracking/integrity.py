@@ -17,7 +17,8 @@ from cifar_search.search.states import Attr, RunKind, StudyAttr, Tag, TrialOutco
 if TYPE_CHECKING:
     import optuna
 
-    from cifar_search.tracking.mlflow import RunReader, RunRecord, Tracker
+    from cifar_search.tracking.reader import RunReader, RunRecord
+    from cifar_search.tracking.writer import Tracker
 
 
 @dataclass(frozen=True)

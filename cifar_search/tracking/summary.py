@@ -1,6 +1,6 @@
 """The parent-run summary of a study: the trials CSV, the plots, the learning curves and the
 test-set results, built from :mod:`cifar_search.tracking.tables` and logged through the
-:class:`~cifar_search.tracking.mlflow.Tracker`."""
+:class:`~cifar_search.tracking.writer.Tracker`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import optuna
 
     from cifar_search.config.sweep import Sweep
-    from cifar_search.tracking.mlflow import Tracker
+    from cifar_search.tracking.writer import Tracker
 
 
 def _plots(study: optuna.Study, table: pd.DataFrame, swept: Sequence[str], metric: str,
@@ -142,7 +142,7 @@ def log_study(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
             to draw them now.
     """
     from cifar_search.tracking import plots
-    from cifar_search.tracking.mlflow import scratch_dir
+    from cifar_search.tracking.packaging import scratch_dir
 
     try:
         with scratch_dir() as scratch:

@@ -110,7 +110,7 @@ def trial_curves(study: optuna.Study, history: History, metric: str, swept: Sequ
     Args:
         study: the study.
         history: reads one run's metric, e.g.
-            :meth:`~cifar_search.tracking.mlflow.RunReader.metric_history`.
+            :meth:`~cifar_search.tracking.reader.RunReader.metric_history`.
         metric: e.g. ``"val_accuracy"``.
         swept: the parameters that vary (``sweep.space.swept()``), named in the labels.
         labelled: how many of the best trials get a label and a colour.

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from cifar_search.errors import ConfigError
-from cifar_search.model.checkpoint_store import checkpoints_folder, local_model
+from cifar_search.model.checkpoint_store import local_model
 from cifar_search.workspace import Workspace
 
 
@@ -23,15 +22,6 @@ def test_a_recorded_model_that_exists_here_is_used_as_is(tmp_path):
 ])
 def test_a_model_recorded_under_another_mount_is_found_under_this_one(recorded, expected):
     assert local_model(recorded, Path("/mnt/b/sweep/00003")) == Path(expected)
-
-
-def test_checkpoints_folder_takes_a_path_or_a_file_uri(tmp_path):
-    assert checkpoints_folder(str(tmp_path)) == tmp_path
-    assert checkpoints_folder(tmp_path.as_uri()) == tmp_path
-    with pytest.raises(ConfigError) as error:
-        checkpoints_folder("s3://bucket/checkpoints")
-    assert str(error.value) == ("--checkpoints: 's3://bucket/checkpoints' is not a folder; give "
-                                "a folder every machine mounts, as a path or file:///PATH")
 
 
 def test_trial_folders_go_to_the_checkpoints_folder_when_given(tmp_path):

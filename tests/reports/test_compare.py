@@ -111,7 +111,7 @@ def stand_ins(monkeypatch):
     parts = []
     FakeTracker.logged = {}
     monkeypatch.setattr(compare, "gather", lambda sweep, workspace: parts)
-    monkeypatch.setattr("cifar_search.tracking.mlflow.Tracker", FakeTracker)
+    monkeypatch.setattr("cifar_search.tracking.writer.Tracker", FakeTracker)
     sweep = SimpleNamespace(name="grid", source="sweeps/grid.py", cv=3,
                             objective=SimpleNamespace(metric="val_accuracy",
                                                       direction="maximize"))

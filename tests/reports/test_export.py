@@ -14,7 +14,7 @@ import pytest
 from cifar_search.cli import main
 from cifar_search.errors import ConfigError
 from cifar_search.reports import export
-from cifar_search.tracking.mlflow import RunReader
+from cifar_search.tracking.reader import RunReader
 from tests.helpers import ROOT, cli_inline
 
 pytestmark = pytest.mark.processes

@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 
 from cifar_search.cli import main
 from cifar_search.tracking.integrity import Problem, disagreements
-from cifar_search.tracking.mlflow import RunRecord
+from cifar_search.tracking.reader import RunRecord
 from tests.helpers import ROOT
 from tests.tracking.studies import add_trial
 

@@ -112,7 +112,7 @@ class Coordinator:
     def _open(self) -> bool:
         """Oracle, parent run and recovery of what a crash left; whether the sweep existed."""
         from cifar_search.tracking import integrity
-        from cifar_search.tracking.mlflow import Tracker
+        from cifar_search.tracking.writer import Tracker
 
         existed = self.store.exists()
         self.oracle = OracleStore(self.sweep, self.store.root, self.plan.target)
@@ -300,6 +300,7 @@ class Coordinator:
     def run(self) -> tuple[int, int, bool, Any, Any]:
         """Run (or resume) the sweep: (finished, target, interrupted, best, test results)."""
         from cifar_search.tracking import summary
+        from cifar_search.tracking.store import create_mlflow_store
         from cifar_search.tracking.tables import best_trial
 
         self.data_dir = prepare_data(self.sweep, self.workspace)
@@ -316,7 +317,7 @@ class Coordinator:
             # The fork server imports TensorFlow while this process creates the MLflow store
             # and imports KerasTuner (which imports TensorFlow too): two cores, both at once.
             start_fork_server()
-            self.workspace.create_mlflow_store()
+            create_mlflow_store(self.workspace)
             existed = self._open()
             self.say(scheduler.resume_line(self.sweep.name, self.plan, self.store.records())
                      if existed else f"new KerasTuner search {self.sweep.name!r} "

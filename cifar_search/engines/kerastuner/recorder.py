@@ -22,6 +22,7 @@ from cifar_search.engines.kerastuner.study_view import tags_of
 from cifar_search.model.checkpoint import read_state
 from cifar_search.search.labels import params_text
 from cifar_search.search.states import TrialOutcome
+from cifar_search.tracking.protocol import TrialTracker
 
 
 @dataclass
@@ -37,11 +38,12 @@ class Recorder:
 
     Args:
         store: the engine's records; oracle: the oracle adapter; tracker: the MLflow runs
-        (:class:`cifar_search.tracking.mlflow.Tracker`); plan: the sweep's settings;
+        (:class:`cifar_search.tracking.protocol.TrialTracker`); plan: the sweep's settings;
         swept: the parameters that vary; say: prints one line; progress: bars, or None.
     """
 
-    def __init__(self, store: RecordStore, oracle: OracleStore, tracker: Any, plan: Plan,
+    def __init__(self, store: RecordStore, oracle: OracleStore, tracker: TrialTracker,
+                 plan: Plan,
                  swept: tuple[str, ...], say: Callable[[str], None], progress: Any) -> None:
         self.store, self.oracle, self.tracker, self.plan = store, oracle, tracker, plan
         self.swept, self.say, self.progress = swept, say, progress

@@ -32,7 +32,8 @@ from cifar_search.engines.optuna.machines import Machine
 from cifar_search.engines.optuna.peers import grid_to_queue, peers_of
 from cifar_search.engines.optuna.recorder import Recorder
 from cifar_search.engines.optuna.scheduler import Next, Plan, Running, Train, Verdict
-from cifar_search.engines.optuna.study import DATA_KEY, StudyStore, TakenOver, is_shared
+from cifar_search.engines.optuna.study import (DATA_KEY, StudyStore, TakenOver,
+                                               create_optuna_store, is_shared)
 from cifar_search.errors import CifarSearchError, DataError, debugging
 from cifar_search.execution import tail
 from cifar_search.execution.local import (Worker, WorkerPool, start_fork_server,
@@ -50,6 +51,7 @@ from cifar_search.execution.protocol import (
 )
 from cifar_search.model import data
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome
+from cifar_search.tracking.store import create_mlflow_store
 from cifar_search.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -418,7 +420,8 @@ class Coordinator:
         from cifar_search.tracking import summary
 
         self.data_dir = prepare_data(self.sweep, self.workspace)
-        self.workspace.create_stores()
+        create_optuna_store(self.workspace)
+        create_mlflow_store(self.workspace)
         lock = self.workspace.lock(self.sweep.name)
         try:
             queued = [*(grid_to_queue(self.plan, self.shared) or []),
@@ -492,7 +495,7 @@ def open_recorder(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: P
                   progress: Any = None) -> Recorder:
     """Open the study's MLflow parent run and the recorder that writes both; recover what a
     crash left behind."""
-    from cifar_search.tracking.mlflow import DatasetInfo, Tracker
+    from cifar_search.tracking.writer import DatasetInfo, Tracker
 
     recorded = _parent_run_id(store)  # first: the creator makes the experiment and the run
     tracker = Tracker(workspace, sweep, DatasetInfo.of(sweep, store.fingerprint.get(DATA_KEY)))

@@ -4,7 +4,7 @@ The coordinator decides (with :mod:`.scheduler`) and the recorder writes: a tria
 and its Optuna attributes when it starts, each epoch (MLflow history, the pruner's report),
 and its end: complete, pruned, failed, interrupted (queued again), or completed with an
 earlier trial's result. Each write goes through the study adapter (:mod:`.study`) or the
-tracker (:mod:`cifar_search.tracking.mlflow`), never to a store directly.
+tracker (:class:`cifar_search.tracking.protocol.TrialTracker`), never to a store directly.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from cifar_search.execution.protocol import TrialResult
 from cifar_search.model.checkpoint import read_state
 from cifar_search.search.labels import params_text
 from cifar_search.search.states import Attr, Tag, TrialOutcome
+from cifar_search.tracking.protocol import TrialTracker
 
 
 class Recorder:
@@ -28,7 +29,7 @@ class Recorder:
 
     Args:
         store: the study.
-        tracker: the sweep's MLflow runs (:class:`cifar_search.tracking.mlflow.Tracker`).
+        tracker: the sweep's MLflow runs (:class:`cifar_search.tracking.protocol.TrialTracker`).
         plan: the sweep's settings for decisions.
         metric: the objective metric.
         trial_dir: the folder of a trial's seed run, ``(number, repeat) -> Path``.
@@ -36,7 +37,7 @@ class Recorder:
         progress: progress bars, or None.
     """
 
-    def __init__(self, store: StudyStore, tracker: Any, plan: Plan, metric: str,
+    def __init__(self, store: StudyStore, tracker: TrialTracker, plan: Plan, metric: str,
                  trial_dir: Callable[[int, int], Path], say: Callable[[str], None],
                  progress: Any = None) -> None:
         self.store = store

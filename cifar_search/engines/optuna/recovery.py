@@ -26,6 +26,7 @@ from cifar_search.search.states import Attr, StudyAttr, TrialOutcome
 
 if TYPE_CHECKING:
     from cifar_search.config.sweep import Sweep
+    from cifar_search.tracking.writer import Tracker
     from cifar_search.workspace import Workspace
 
 
@@ -79,7 +80,7 @@ def take_over(recorder: Recorder, numbers: list[int], grace_s: int) -> list[int]
     return numbers
 
 
-def reconcile_runs(study: Any, tracker: Any, live: bool = False) -> list[str]:
+def reconcile_runs(study: Any, tracker: "Tracker", live: bool = False) -> list[str]:
     """Close MLflow runs that a crash left RUNNING after their trial ended (``live``: other
     machines run the study too, so their runs in flight are left alone)."""
     from cifar_search.tracking import integrity
@@ -145,7 +146,7 @@ def _recorder(sweep: "Sweep", workspace: "Workspace", say: Callable[[str], None]
               machine: machines.Machine) -> Recorder:
     """A recorder on the study and its parent run as they are (nothing reopened)."""
     from cifar_search.engines.optuna.study import StudyStore
-    from cifar_search.tracking.mlflow import Tracker
+    from cifar_search.tracking.writer import Tracker
 
     store = StudyStore(sweep, workspace, machine=machine)
     tracker = Tracker(workspace, sweep)

@@ -28,7 +28,8 @@ from cifar_search.engines.optuna.machines import (Liveness, Machine, liveness, n
 from cifar_search.engines.optuna.scheduler import TrialView
 from cifar_search.errors import ConfigError, clipped
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
-from cifar_search.workspace import Workspace
+from cifar_search.stores import create_own_store
+from cifar_search.workspace import OPTUNA_DB, Workspace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -41,9 +42,20 @@ OPTUNA_STATE = {TrialOutcome.COMPLETE: TrialState.COMPLETE, TrialOutcome.PRUNED:
 
 
 def create_storage(url: str) -> None:
-    """Build the schema of an empty SQL storage at ``url`` (see
-    :meth:`cifar_search.workspace.Workspace.create_stores`)."""
+    """Build the schema of an empty SQL storage at ``url`` (see :func:`create_optuna_store`)."""
     optuna.storages.RDBStorage(url).engine.dispose()
+
+
+def create_optuna_store(workspace: Workspace) -> None:
+    """Make the workspace's folders and its ``optuna.db``, whole, unless --storage names
+    another (idempotent).
+
+    Raises:
+        ConfigError: an ``optuna.db`` is there but is no Optuna database (e.g. empty).
+    """
+    workspace.create()
+    if workspace.storage is None:
+        create_own_store(workspace, OPTUNA_DB, create_storage)
 
 
 #: Attempts at opening a database server's storage whose tables another machine is making.

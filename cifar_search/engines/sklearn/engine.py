@@ -16,7 +16,7 @@ Who owns what:
 * :mod:`.params`: the space → GridSearchCV candidates or RandomizedSearchCV distributions.
 * :mod:`.results`: ``cv_results_`` → the candidates table, ranks, report lines.
 * this module: the checks, the data, the search, and its MLflow runs (written through
-  :class:`~cifar_search.tracking.mlflow.SearchTracker`).
+  :class:`~cifar_search.tracking.writer.SearchTracker`).
 
 Data: the engine cross-validates on all the training images of the sweep (``data.subset`` of
 them, permuted with the sweep seed) in stratified folds, each fold held out in turn, so
@@ -65,7 +65,7 @@ from cifar_search.search.states import Tag
 from cifar_search.workspace import Workspace
 
 if TYPE_CHECKING:
-    from cifar_search.tracking.mlflow import SearchTracker
+    from cifar_search.tracking.writer import SearchTracker
 
 __all__ = [
     "SearchResult",
@@ -321,7 +321,7 @@ def run_search(sweep: Sweep, workspace: Workspace,
         ConfigError: settings the engine cannot honour (checked before anything is recorded).
         DataError: the data cannot be read.
     """
-    from cifar_search.tracking.mlflow import SearchTracker
+    from cifar_search.tracking.writer import SearchTracker
 
     started = time.perf_counter()
     sweep = check_sweep(sweep)
@@ -404,7 +404,7 @@ def _summary_files(table: pd.DataFrame, cv_results: pd.DataFrame, failures: list
 def _record(search: Any, sweep: Sweep, tracker: "SearchTracker", failures: list[str],
             started: float) -> SearchResult:
     """The fitted search as a candidates table, logged as child runs and parent summary."""
-    from cifar_search.tracking.mlflow import scratch_dir
+    from cifar_search.tracking.packaging import scratch_dir
 
     cv_results = pd.DataFrame(search.cv_results_)
     table = candidates_table(search.cv_results_, sweep)
@@ -440,6 +440,6 @@ def latest_table(workspace: Workspace, sweep_name: str, variant: str = "fixed"
     if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} is not allowed; variants are "
                          + ", ".join(VARIANTS))
-    from cifar_search.tracking.mlflow import latest_search_table
+    from cifar_search.tracking.reader import latest_search_table
 
     return latest_search_table(workspace, sweep_name, ENGINE, variant, CANDIDATES_CSV)

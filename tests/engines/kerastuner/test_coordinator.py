@@ -24,11 +24,11 @@ def test_fork_server_runs_before_the_mlflow_store_is_created(tmp_path, tiny_data
     store and imports KerasTuner, not after."""
     seen = []
 
-    def create_mlflow_store(self):
+    def create_mlflow_store(workspace):
         seen.append(multiprocessing.forkserver._forkserver._forkserver_pid)
         raise Stop
 
-    monkeypatch.setattr(Workspace, "create_mlflow_store", create_mlflow_store)
+    monkeypatch.setattr("cifar_search.tracking.store.create_mlflow_store", create_mlflow_store)
     sweep = load_sweep(tmp_path / write(tmp_path, "early", space=GRID))
     sweep = dataclasses.replace(sweep, data=dataclasses.replace(sweep.data,
                                                                 source=str(tiny_data)))

@@ -14,8 +14,9 @@ from cifar_search.engines.optuna import machines, peers, recovery
 from cifar_search.engines.optuna.coordinator import open_recorder
 from cifar_search.engines.optuna.machines import Liveness, Machine
 from cifar_search.engines.optuna.scheduler import Plan
-from cifar_search.engines.optuna.study import StudyStore
+from cifar_search.engines.optuna.study import StudyStore, create_optuna_store
 from cifar_search.search.states import StudyAttr, TrialOutcome
+from cifar_search.tracking.store import create_mlflow_store
 from cifar_search.cli import main
 from cifar_search.config.sweep import load_sweep
 from cifar_search.errors import SweepBusyError
@@ -31,7 +32,7 @@ def sweep(trials=2):
 @pytest.fixture
 def store(tmp_path):
     workspace = Workspace.at(tmp_path / "ws")
-    workspace.create_optuna_store()
+    create_optuna_store(workspace)
     return StudyStore(sweep(), workspace)
 
 
@@ -117,7 +118,8 @@ def empty_stores(tmp_path_factory):
     root = tmp_path_factory.mktemp("stores") / "ws"
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        Workspace.at(root).create_stores()
+        create_optuna_store(Workspace.at(root))
+        create_mlflow_store(Workspace.at(root))
     return root
 
 

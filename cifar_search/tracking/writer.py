@@ -1,44 +1,35 @@
-"""Our MLflow layer: one experiment per sweep, a parent run per study, a child run per trial.
+"""Writing a sweep's MLflow runs: one experiment per sweep, a parent run per study, a child
+run per trial.
 
-The only module that calls MLflow. Every write goes through an explicit
-:class:`mlflow.MlflowClient` with run ids (no global "active run" shared by anything); while a
-sweep runs, only the process that runs it writes (the Optuna engine's coordinator, the sklearn
-engine's search). Each child run carries the trial's parameters, the optimizer and activations
-that really trained, per-epoch loss/accuracy/val_loss/val_accuracy, its state and duration; the
-Optuna trial stores the run id (user attribute ``mlflow_run_id``) so the two can always be
-joined. The parent run gets the study summary.
+Every write goes through an explicit :class:`mlflow.MlflowClient` with run ids (no global
+"active run" shared by anything); while a sweep runs, only the process that runs it writes
+(the Optuna and KerasTuner engines' coordinators, the sklearn engine's search). Each child run
+carries the trial's parameters, the optimizer and activations that really trained, per-epoch
+loss/accuracy/val_loss/val_accuracy, its state and duration; the Optuna trial stores the run
+id (user attribute ``mlflow_run_id``) so the two can always be joined. The parent run gets
+the study summary and the best model (:mod:`.registry`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import Any
 
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # a server's run links
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
 
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import Metric, Param, RunTag  # noqa: E402
-
-from cifar_search.config.sweep import Sweep  # noqa: E402
-from cifar_search.search.states import Attr, RunKind, Tag, TrialOutcome  # noqa: E402
-from cifar_search.workspace import Workspace  # noqa: E402
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-logging.getLogger("mlflow").setLevel(logging.ERROR)
-logging.getLogger("alembic").setLevel(logging.ERROR)
+from cifar_search.config.sweep import Sweep
+from cifar_search.search.states import Attr, RunKind, Tag, TrialOutcome
+from cifar_search.tracking import registry
+from cifar_search.tracking.packaging import scratch_dir
+from cifar_search.tracking.reader import MAX_RUNS, RunReader, own_artifacts
+from cifar_search.tracking.store import create_mlflow_store
+from cifar_search.workspace import Workspace
 
 #: MLflow caps a parameter value at this many characters.
 MAX_PARAM_LENGTH = 6000
@@ -85,12 +76,6 @@ def source_tags(sweep: Sweep) -> dict[str, str]:
     return {Tag.SOURCE_NAME: str(sweep.source or sweep.name), Tag.SOURCE_TYPE: "LOCAL"}
 
 
-def registers(sweep: Sweep, workspace: Workspace) -> bool:
-    """Whether the best model is registered in the Model Registry: the sweep's ``register``,
-    by default on for the workspace's own store and off for a tracking server."""
-    return sweep.register if sweep.register is not None else workspace.own_tracking
-
-
 @dataclass(frozen=True)
 class DatasetInfo:
     """The data a study trains on, as MLflow's dataset input of its runs.
@@ -108,7 +93,7 @@ class DatasetInfo:
     profile: str
 
     @classmethod
-    def of(cls, sweep: Sweep, identity: Mapping[str, Any] | None) -> "DatasetInfo | None":
+    def of(cls, sweep: Sweep, identity: Mapping[str, Any] | None) -> DatasetInfo | None:
         """From the sweep's data source and the data's identity (see
         :func:`cifar_search.model.data.identity`); None without an identity."""
         from cifar_search.model.data import split_sizes
@@ -123,125 +108,9 @@ class DatasetInfo:
         return cls(name, source, digest, json.dumps(profile, sort_keys=True))
 
 
-#: The most child runs a study's parent run is read with.
-MAX_RUNS = 50_000
-
-#: Where the best model goes: the parent run's ``best_model/`` folder (the Keras file) and an
-#: MLflow Model of this name, registered under the sweep's name.
-BEST_MODEL = "best_model"
-
-
 def trial_run_name(number: int, best: bool = False) -> str:
     """A trial's run name, ``trial-0003`` (``trial-0003 (best)`` for the best trial)."""
     return f"trial-{number:04d}" + (" (best)" if best else "")
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What a check reads of one run: its id, name, MLflow status and tags."""
-
-    run_id: str
-    name: str
-    status: str
-    tags: Mapping[str, str]
-
-
-class RunReader:
-    """Reads runs from an MLflow store and writes nothing (``export`` reads through one).
-
-    Args:
-        tracking_uri: the store, e.g. ``workspace.mlflow_url``; None: a store that does not
-            exist yet, read as empty.
-        artifacts: the folder of the experiment's run artifacts in the current workspace
-            (``<workspace>/artifacts/<sweep>``) when the store is the workspace's own, so that
-            a moved or copied workspace reads its own files; None: where MLflow recorded them.
-
-    Example:
-        >>> RunReader.of(workspace, "dropout").final_metrics(run_id)  # doctest: +SKIP
-        {'val_loss': 0.83, 'val_accuracy': 0.71, ...}
-    """
-
-    def __init__(self, tracking_uri: str | None, artifacts: Path | None = None) -> None:
-        self.client = MlflowClient(tracking_uri=tracking_uri) if tracking_uri else None
-        self.artifacts = artifacts
-        self.experiment_id: str | None = None
-
-    @classmethod
-    def of(cls, workspace: Workspace, experiment: str) -> "RunReader":
-        """The runs of ``experiment`` (a sweep's name) in the workspace's store; creates
-        nothing: a store or experiment that does not exist yet reads as empty.
-
-        Raises:
-            ConfigError: the store is not an MLflow store, or cannot be reached (see
-                :func:`cifar_search.stores.check_tracking`).
-        """
-        from cifar_search.stores import check_tracking
-
-        exists = check_tracking(workspace)
-        reader = cls(workspace.mlflow_url if exists else None, _artifacts(workspace, experiment))
-        if reader.client is not None:
-            found = reader.client.get_experiment_by_name(experiment)
-            reader.experiment_id = found.experiment_id if found is not None else None
-        return reader
-
-    def metric_history(self, run_id: str, metric: str) -> list[tuple[int, float]]:
-        """A run's ``(step, value)`` points of ``metric``, in the order they were logged."""
-        if self.client is None:
-            return []
-        history = sorted(self.client.get_metric_history(run_id, metric),
-                         key=lambda point: point.timestamp)
-        return [(point.step, point.value) for point in history]
-
-    def final_metrics(self, run_id: str | None) -> dict[str, float]:
-        """The latest value of each metric of a run; empty when there is no run or it is gone."""
-        from mlflow.exceptions import MlflowException
-
-        if not run_id or self.client is None:
-            return {}
-        try:
-            return dict(self.client.get_run(run_id).data.metrics)
-        except MlflowException as error:
-            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return {}
-            raise
-
-    def tags(self, run_id: str | None) -> dict[str, str]:
-        """A run's tags; empty when there is no run."""
-        if not run_id or self.client is None:
-            return {}
-        return dict(self.client.get_run(run_id).data.tags)
-
-    def child_runs(self, parent_id: str) -> dict[str, RunRecord]:
-        """The runs nested in ``parent_id`` (a study's trials), by run id."""
-        if self.client is None or self.experiment_id is None:
-            return {}
-        runs = self.client.search_runs(
-            [self.experiment_id], filter_string=f"tags.`{Tag.PARENT_RUN_ID}` = '{parent_id}'",
-            max_results=MAX_RUNS)
-        return {run.info.run_id: RunRecord(run.info.run_id, run.info.run_name, run.info.status,
-                                           dict(run.data.tags)) for run in runs}
-
-    def run_artifacts(self, run_id: str) -> Path | None:
-        """The folder of a run's artifacts in the current workspace; None when MLflow's
-        recorded location is used (a store that is not the workspace's own)."""
-        return None if self.artifacts is None else self.artifacts / run_id / "artifacts"
-
-    def artifact(self, run_id: str, path: str, folder: str | Path) -> Path:
-        """The local file of a run's artifact ``path``: the workspace's own file, or a copy
-        downloaded into ``folder``."""
-        own = self.run_artifacts(run_id)
-        if own is not None:
-            return own / path
-        if self.client is None:
-            raise FileNotFoundError(path)
-        return Path(self.client.download_artifacts(run_id, path, str(folder)))
-
-
-def _artifacts(workspace: Workspace, experiment: str) -> Path | None:
-    """Where our runs' artifacts are, whatever absolute location MLflow stored: the current
-    workspace's folder when MLflow records in its own mlflow.db (the stored location may be
-    the folder's earlier place, or the original's for a copy); else None, MLflow's."""
-    return workspace.artifacts / experiment if workspace.own_tracking else None
 
 
 class Tracker(RunReader):
@@ -252,17 +121,22 @@ class Tracker(RunReader):
     workspace now is: a moved or copied workspace writes to its own files.
 
     Args:
-        workspace: gives the tracking URI and, for local stores, the artifact folder.
+        workspace: gives the tracking URI and, for local stores, the artifact folder; its own
+            ``mlflow.db`` is created (whole) when missing.
         sweep: the sweep; its name is the experiment name.
+        dataset: the data the study trains on, as its runs' dataset input; None: none.
     """
+
+    client: MlflowClient  # a writer's store always exists: it is created first
+    experiment_id: str  # the sweep's experiment, created when missing
 
     def __init__(self, workspace: Workspace, sweep: Sweep,
                  dataset: DatasetInfo | None = None) -> None:
-        workspace.create_mlflow_store()
-        super().__init__(workspace.mlflow_url, _artifacts(workspace, sweep.name))
+        create_mlflow_store(workspace)
+        super().__init__(workspace.mlflow_url, own_artifacts(workspace, sweep.name))
         self.sweep = sweep
         self.dataset = dataset
-        self.register = registers(sweep, workspace)
+        self.register = registry.registers(sweep, workspace)
         self.experiment_id = self._experiment(workspace)
         self.parent_id: str | None = None
 
@@ -431,45 +305,14 @@ class Tracker(RunReader):
         :attr:`register`. Return the registered version (None when not registered)."""
         self._log(self.parent_id, metrics={k: results[k] for k in ("test_loss", "test_accuracy")},
                   tags={Tag.BEST_MODEL_TRIAL: results["trial"]})
-        self.log_artifacts(self.parent_id, [model_path], BEST_MODEL)
+        self.log_artifacts(self.parent_id, [model_path], registry.BEST_MODEL)
         self.log_artifacts(self.parent_id, files)
         if mlflow_model is None:
             return None
-        model = self._log_model(mlflow_model, results["trial"])
-        return self._register(model) if self.register else None
-
-    def _log_model(self, folder: Path, trial: int) -> Any:
-        """A saved MLflow Model folder as a logged model of the parent run (the UI's Models
-        column); the logged model. No TensorFlow here: the folder was saved by a worker."""
-        from mlflow.entities import LoggedModelOutput, LoggedModelStatus
-        from mlflow.models import Model
-
-        model = self.client.create_logged_model(
-            self.experiment_id, name=BEST_MODEL, source_run_id=self.parent_id,
-            tags={"trial": str(trial), "study": self.sweep.name})
-        described = Model.load(str(folder / "MLmodel"))
-        described.model_id, described.run_id = model.model_id, self.parent_id
-        described.artifact_path = model.artifact_location
-        described.save(str(folder / "MLmodel"))
-        self.client.log_model_artifacts(model.model_id, str(folder))
-        self.client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
-        self.client.log_outputs(self.parent_id, [LoggedModelOutput(model.model_id, step=0)])
-        return model
-
-    def _register(self, model: Any) -> str:
-        """A new version of the registered model named after the sweep; its number."""
-        from mlflow.exceptions import MlflowException
-
-        try:
-            self.client.create_registered_model(
-                self.sweep.name, description=f"Best models of the sweep {self.sweep.name}")
-        except MlflowException as error:
-            if error.error_code != "RESOURCE_ALREADY_EXISTS":
-                raise
-        version = self.client.create_model_version(
-            self.sweep.name, source=model.artifact_location, run_id=self.parent_id,
-            model_id=model.model_id)
-        return str(version.version)
+        model = registry.log_model(self.client, self.experiment_id, self.parent_id,
+                                   self.sweep.name, mlflow_model, results["trial"])
+        return registry.register(self.client, self.sweep.name, model,
+                                 self.parent_id) if self.register else None
 
     def describe(self, markdown: str) -> None:
         """The study's description, on its parent run and its experiment."""
@@ -564,208 +407,6 @@ class Tracker(RunReader):
         )
 
 
-#: Artifact root of the cached template store; a copy gets its workspace's root instead.
-TEMPLATE_ARTIFACT_ROOT = "file:///cifar-search-template/artifacts"
-
-
-def create_store(url: str, artifact_root: str) -> None:
-    """Make an empty SQL tracking store at ``url`` with ``artifact_root`` as its default
-    artifact root and no live experiment (every run goes to a sweep's experiment; see
-    :meth:`cifar_search.workspace.Workspace.create_mlflow_store`).
-
-    A SQLite file is a copy of this MLflow version's template in the user cache folder
-    (:mod:`cifar_search.user_cache`), its "Default" experiment moved to ``artifact_root``:
-    building the schema runs MLflow's migrations, seconds. The first store of a version builds
-    the template that way, or builds in place where the cache cannot be written.
-    """
-    target = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
-    template = _store_template() if target else None
-    if template is None:
-        _build_store(url, artifact_root)
-        return
-    shutil.copyfile(template, target)
-    _move_default_experiment(Path(target), artifact_root)
-
-
-def _build_store(url: str, artifact_root: str) -> None:
-    """Build the schema by MLflow's migrations; delete its empty "Default" experiment."""
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
-    store = SqlAlchemyStore(url, artifact_root)
-    store.delete_experiment(store.DEFAULT_EXPERIMENT_ID)  # runs go to the sweeps' experiments
-    store.engine.dispose()
-
-
-def template_name() -> str:
-    """The template's file name: MLflow's version and a digest of its migration scripts (the
-    schema they build)."""
-    import hashlib
-
-    import mlflow
-
-    versions = Path(mlflow.__file__).parent / "store" / "db_migrations" / "versions"
-    names = sorted(p.name for p in versions.glob("*.py")) if versions.is_dir() else []
-    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
-    return f"mlflow-store-{mlflow.__version__}-{digest}.db"
-
-
-def _store_template() -> Path | None:
-    """The cached template (built whole, then renamed into place, when missing); None where
-    the cache folder cannot be written."""
-    from cifar_search.user_cache import cache_folder
-
-    path = cache_folder() / template_name()
-    if path.is_file():
-        return path
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        _build_store(f"sqlite:///{partial}", TEMPLATE_ARTIFACT_ROOT)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
-
-
-def _move_default_experiment(path: Path, artifact_root: str) -> None:
-    """Give the copied store's deleted "Default" experiment the artifact location and times a
-    store built at ``artifact_root`` now has."""
-    import sqlite3
-
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-    from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
-
-    default = SqlAlchemyStore.DEFAULT_EXPERIMENT_ID
-    now = int(time.time() * 1000)
-    with sqlite3.connect(path) as connection:
-        connection.execute(
-            "UPDATE experiments SET artifact_location = ?, creation_time = ?, "
-            "last_update_time = ? WHERE experiment_id = ?",
-            (append_to_uri_path(resolve_uri_if_local(artifact_root), default), now, now,
-             int(default)))
-    connection.close()
-
-
-#: The MLflow UI's page of an experiment's runs in the model-training view (MLflow 3 opens
-#: experiments in its GenAI view otherwise); ``{id}`` is the experiment id.
-UI_EXPERIMENT = "/#/experiments/{id}/runs?workflowType=machine_learning"
-UI_EXPERIMENTS = "/#/experiments?workflowType=machine_learning"
-
-#: Seconds the UI server is given to answer before ``ui`` gives up.
-UI_START_SECONDS = 180
-
-
-def ui_command(workspace: Workspace, port: int) -> tuple[list[str], dict[str, str]]:
-    """The lightest server that serves the UI on the workspace's runs: one web worker and no
-    job execution (the job runner and its consumers are for MLflow's GenAI jobs), 127.0.0.1
-    only; (command, environment)."""
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
-               workspace.mlflow_url, "--default-artifact-root", workspace.artifacts.as_uri(),
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    return command, {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-
-
-def ui_url(port: int, experiment_id: str | None = None, view: str | None = None) -> str:
-    """Where a user lands: the experiment's runs (model-training view) in the shared view
-    ``view`` when given (see :mod:`cifar_search.tracking.view`), or all experiments."""
-    path = UI_EXPERIMENT.format(id=experiment_id) if experiment_id else UI_EXPERIMENTS
-    shared = f"&viewStateShareKey={view}" if experiment_id and view else ""
-    return f"http://127.0.0.1:{port}{path}{shared}"
-
-
-def wait_for_ui(server: subprocess.Popen, port: int, seconds: float = UI_START_SECONDS) -> bool:
-    """Whether the server answers on ``port`` within ``seconds`` (False: it exited first)."""
-    import urllib.request
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                return True
-        except OSError:
-            time.sleep(0.25)
-    return False
-
-
-def serve_ui(workspace: Workspace, port: int, experiment: str | None,
-             say: Callable[[str], None]) -> int:
-    """Run the MLflow UI on the workspace's runs at 127.0.0.1:``port``; once it answers, say
-    the URL of ``experiment``'s runs (all experiments when None or not found). The server's
-    output goes to ``logs/ui.log`` in the workspace. Return the server's exit code (0 after
-    Ctrl-C).
-
-    Raises:
-        ConfigError: the server did not answer (a port in use, say).
-    """
-    from cifar_search.errors import ConfigError, debugging
-
-    from cifar_search.tracking.view import VIEW_KEY, VIEW_TAG
-
-    reader = RunReader.of(workspace, experiment) if experiment else None
-    experiment_id = reader.experiment_id if reader else None
-    tags = reader.client.get_experiment(experiment_id).tags if experiment_id else {}
-    view = VIEW_KEY if VIEW_TAG in tags else None
-    command, env = ui_command(workspace, port)
-    log = workspace.root / "logs" / "ui.log"  # the server's own lines (the terminal: --debug)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as output:
-        quiet = {} if debugging() else {"stdout": output, "stderr": subprocess.STDOUT}
-        server = subprocess.Popen(command, env=env, **quiet)
-    try:
-        if not wait_for_ui(server, port):
-            server.terminate()
-            server.wait()
-            raise ConfigError("--port", f"the MLflow UI did not answer on 127.0.0.1:{port} "
-                              f"(is the port taken? its log: {log})")
-        say(f"MLflow UI: {ui_url(port, experiment_id, view)} (Ctrl-C to stop)")
-        return server.wait()
-    except KeyboardInterrupt:
-        server.terminate()
-        server.wait()
-        return 0
-
-
-def requirements() -> list[str]:
-    """The packages a saved model needs, pinned to the versions that trained it."""
-    from importlib import metadata
-
-    import keras
-
-    pins = [f"keras=={keras.__version__}"]
-    for name in ("tensorflow", "tensorflow-cpu"):
-        try:
-            return pins + [f"{name}=={metadata.version(name)}"]
-        except metadata.PackageNotFoundError:
-            continue
-    return pins
-
-
-def save_keras_model(model: Any, folder: Path, examples: Any) -> Path:
-    """Save a Keras model as an MLflow Model folder (Keras flavour, a signature inferred from
-    ``examples``, the first as input example, pinned requirements); nothing is written to a
-    store (a worker saves it, the coordinator logs it: see :meth:`Tracker.log_best_model`).
-
-    Example:
-        >>> save_keras_model(model, Path("best"), x_test[:2])  # doctest: +SKIP
-    """
-    import mlflow.keras
-    from mlflow.models import infer_signature
-
-    folder.mkdir(parents=True)
-    signature = infer_signature(examples, model.predict(examples, verbose=0))
-    mlflow.keras.save_model(model, str(folder), signature=signature, input_example=examples[:1],
-                            pip_requirements=requirements())
-    return folder
-
-
-def scratch_dir() -> tempfile.TemporaryDirectory:
-    """A temporary folder for files about to be logged."""
-    return tempfile.TemporaryDirectory(prefix="cifar-search-")
-
-
 class SearchTracker:
     """Writes the MLflow runs of a search that runs in one go (the sklearn engine): a parent
     run per search, a finished child run per candidate.
@@ -837,29 +478,3 @@ class SearchTracker:
         if reason:
             self._tracker._log(self.parent_id, tags={Tag.FAIL_REASON: reason[:5000]})
         self._tracker.close_parent(status)
-
-
-def latest_search_table(workspace: Workspace, sweep_name: str, engine: str, variant: str,
-                        artifact: str) -> pd.DataFrame | None:
-    """The CSV ``artifact`` of the newest finished search of ``engine`` (``variant``) of a sweep,
-    as a table; None when there is none (nothing is created).
-
-    Example:
-        >>> latest_search_table(Workspace.at(), "grid", "sklearn", "fixed",
-        ...                     "candidates.csv")  # doctest: +SKIP
-    """
-    import pandas as pd
-
-    reader = RunReader.of(workspace, sweep_name)
-    if reader.client is None or reader.experiment_id is None:
-        return None
-    runs = reader.client.search_runs(
-        [reader.experiment_id],
-        filter_string=(f"tags.`{Tag.KIND}` = '{RunKind.STUDY}' and "
-                       f"tags.`{Tag.ENGINE}` = '{engine}' and "
-                       f"tags.`{Tag.VARIANT}` = '{variant}' and attributes.status = 'FINISHED'"),
-        order_by=["attributes.start_time DESC"], max_results=1)
-    if not runs:
-        return None
-    with scratch_dir() as folder:
-        return pd.read_csv(reader.artifact(runs[0].info.run_id, artifact, folder))
