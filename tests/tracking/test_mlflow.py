@@ -171,7 +171,8 @@ def test_register_must_be_true_false_or_none():
 
 def test_the_parent_records_the_oracle_that_chooses_not_the_idle_sampler():
     assert sweep_params(SWEEP)["sampler"] == "grid" and "oracle" not in sweep_params(SWEEP)
-    tuned = dataclasses.replace(SWEEP, engine="kerastuner", oracle="hyperband", trials=None)
+    tuned = dataclasses.replace(SWEEP, engine="kerastuner", trials=None,
+                                options={"kerastuner": {"oracle": "hyperband"}})
     assert sweep_params(tuned)["oracle"] == "hyperband" and "sampler" not in sweep_params(tuned)
 
 
