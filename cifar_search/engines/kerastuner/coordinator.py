@@ -126,7 +126,8 @@ class Coordinator:
         self.store.set_study(**{StudyAttr.MLFLOW_PARENT_RUN_ID: parent})
         self.tracker.set_tags(parent, {Tag.ENGINE: "kerastuner", Tag.KIND: RunKind.STUDY,
                                        KtKey.ORACLE: self.plan.kind})
-        self.tracker.update_parent({"trials": self.plan.target, "workers": worker_count(self.sweep),
+        self.tracker.update_parent({"trials": self.plan.target,
+                                    "workers": worker_count(self.sweep),
                                     "oracle": self.plan.kind})
         self.recorder = Recorder(self.store, self.oracle, self.tracker, self.plan,
                                  self.sweep.space.swept(), self.say, self.progress)
