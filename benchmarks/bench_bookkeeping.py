@@ -22,6 +22,7 @@ def main() -> None:
     opts = args.parse_args()
     ws = workspace(opts.workspace)
     ws.create()
+    from cifar_search.engines.optuna.space import suggest
     from cifar_search.engines.optuna.study import StudyStore
     from cifar_search.search.states import Attr, TrialOutcome
     from cifar_search.tracking.writer import Tracker
@@ -37,7 +38,7 @@ def main() -> None:
     for _ in range(opts.trials):
         started = time.perf_counter()
         trial = store.ask()
-        params = bench.space.suggest(trial)
+        params = suggest(bench.space, trial)
         store.set_trial_attrs(trial.number, {Attr.PARAMS: params})
         run_id = tracker.start_trial(trial.number, params, 0)
         store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id})

@@ -60,17 +60,20 @@ def reference_of(sweep: Any) -> Any:
     """The sweep's first start point trained once: a one-point grid of its settings."""
     from cifar_search import Pruner, Sampler
     from cifar_search.config.space import Space
+    from cifar_search.engines.optuna.options import OptunaOptions
 
-    if not sweep.start:
+    start = OptunaOptions.of(sweep).start
+    if not start:
         raise SystemExit(f"{sweep.source}: no start point to train as the reference")
-    point = sweep.start[0]
+    point = start[0]
     data = sweep.space.to_dict()
     parameters = {name: point.get(name, spec) for name, spec in data["parameters"].items()}
     drawn = [name for name in sweep.space.swept() if name not in point]
     if drawn:
         raise SystemExit(f"{sweep.source}: start[0] leaves {drawn[0]!r} to the sampler; the "
                          "reference needs every swept parameter")
-    return dataclasses.replace(sweep, name=f"{sweep.name}-reference", start=(),
+    options = {**sweep.options, "optuna": {**sweep.options.get("optuna", {}), "start": ()}}
+    return dataclasses.replace(sweep, name=f"{sweep.name}-reference", options=options,
                                space=Space.from_dict({**data, "parameters": parameters}),
                                sampler=Sampler("grid"), pruner=Pruner("none"), trials=None)
 
@@ -102,7 +105,9 @@ def timed(sweep: Any, ws: Any, minutes: float, targets: list[float]
 
 def report(label: str, sweep: Any, wall: float, reached: dict, best: float,
            targets: list[float]) -> None:
-    print(f"B6 {label}: ran {wall:.0f} s ({sweep.worker_count} worker(s), model {sweep.model}, "
+    from cifar_search.engines import worker_count
+
+    print(f"B6 {label}: ran {wall:.0f} s ({worker_count(sweep)} worker(s), model {sweep.model}, "
           f"{sweep.budget.epochs} epochs per trial); best val_accuracy {best:.4f}")
     for target in targets:
         limit = LIMITS.get(target)
@@ -124,7 +129,7 @@ def main() -> None:
     args.add_argument("--no-reference", dest="reference", action="store_false",
                       help="run the sweep only")
     opts = args.parse_args()
-    from cifar_search.config.sweep import load_sweep
+    from cifar_search import load_sweep
     from cifar_search.engines.optuna.coordinator import prepare_data
 
     sweep = load_sweep(opts.sweep).override(data=opts.data)

@@ -121,10 +121,11 @@ def main() -> None:
     opts = args.parse_args()
     if opts.data is None:
         raise SystemExit("--data: give the CIFAR-10 archive (the lesson cannot download it)")
-    from cifar_search.config.sweep import load_sweep
+    from cifar_search import load_sweep
+    from cifar_search.engines import worker_count
 
     given = opts.workers if opts.workers in (None, "auto") else int(opts.workers)
-    workers = load_sweep(ROOT / "sweeps" / "dropout.py").override(workers=given).worker_count
+    workers = worker_count(load_sweep(ROOT / "sweeps" / "dropout.py").override(workers=given))
     cache = decoded_cache(opts.data)
     ratios = []
     for number in range(opts.rounds):

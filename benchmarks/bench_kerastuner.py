@@ -178,7 +178,7 @@ from pathlib import Path
 
 import keras_tuner
 
-from cifar_search.config.sweep import load_sweep
+from cifar_search import load_sweep
 from cifar_search.engines.kerastuner.space import hyperparameters, params_of
 from cifar_search.model import build, data, pipeline
 
@@ -255,7 +255,7 @@ def ours(sweep_file: Path, cache: Path) -> dict[str, float]:
     """``python -m cifar_search run`` on the grid in a fresh workspace (the decoded data
     shared): its wall time, and its split into start-up (to the first trial's start), trials
     (first start to last end) and end (test-set evaluation, the parent run's summary, exit)."""
-    from cifar_search.config.sweep import load_sweep
+    from cifar_search import load_sweep
     from cifar_search.engines.kerastuner.coordinator import record_store
 
     ws = workspace(None)

@@ -28,6 +28,8 @@ from optuna.trial import TrialState
 
 from cifar_search import Sweep
 from cifar_search.engines.optuna import scheduler
+from cifar_search.engines.optuna.parts import build_pruner, build_sampler
+from cifar_search.engines.optuna.space import suggest
 from cifar_search.search.states import Attr, TrialOutcome
 from cifar_search.model.checkpoint import read_state
 from cifar_search.workspace import Workspace
@@ -82,14 +84,14 @@ def replay(pruned: Sweep, curves: dict[str, Curve], target: float, seed: int,
     epochs, repeats = pruned.budget.epochs, pruned.repeats
     plan = scheduler.Plan.of(pruned)
     study = optuna.create_study(study_name=study_name, direction=pruned.objective.direction,
-                                sampler=pruned.sampler.build(seed),
-                                pruner=pruned.pruner.build(epochs))
+                                sampler=build_sampler(pruned.sampler, seed),
+                                pruner=build_pruner(pruned.pruner, epochs))
     views: list[scheduler.TrialView] = []
     saved: dict[int, int] = {}  # epochs of each pruned trial's checkpoint
     spent, reached, played = 0, None, []
     for _ in range(trials or pruned.trials):
         trial = study.ask()
-        params = pruned.space.suggest(trial)
+        params = suggest(pruned.space, trial)
         config = key(params)
         start = scheduler.start_of(plan, {}, params, views, saved.get)
         if isinstance(start, scheduler.TakeResult):  # drawn again: nothing is trained

@@ -98,12 +98,12 @@ def _sweep(args: argparse.Namespace) -> Any:
     """The sweep file, under ``--study-name`` when given."""
     import dataclasses
 
-    from cifar_search.config.sweep import load_sweep
+    from cifar_search import engines
     from cifar_search.errors import ConfigError
 
-    sweep = load_sweep(args.sweep)
+    sweep = engines.load(args.sweep)
     if getattr(args, "engine", None) is not None and args.command not in ("run", "resume"):
-        sweep = sweep.override(engine=args.engine)  # run: with its other overrides
+        sweep = engines.override(sweep, engine=args.engine)  # run: with its other overrides
     if args.study_name is None:
         return sweep
     try:
@@ -114,9 +114,11 @@ def _sweep(args: argparse.Namespace) -> Any:
 
 def _run_sweep(args: argparse.Namespace) -> Any:
     """The sweep file with the command line's overrides."""
-    return _sweep(args).override(
-        trials=args.trials, epochs=args.epochs, subset=args.subset, workers=args.workers,
-        data=args.data, repeats=args.repeats, same_seed=True if args.same_seed else None,
+    from cifar_search import engines
+
+    return engines.override(
+        _sweep(args), trials=args.trials, epochs=args.epochs, subset=args.subset,
+        workers=args.workers, data=args.data, repeats=args.repeats, same_seed=True if args.same_seed else None,
         engine=args.engine,
         as_written=True if args.as_written else None,
         mixed_precision=True if args.mixed_precision else None, xla=args.xla,

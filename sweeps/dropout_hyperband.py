@@ -15,7 +15,7 @@ sweep = Sweep(
     budget=Budget(epochs=9, batch_size=32),
     objective=Objective("val_loss"),
     engine="kerastuner",
-    oracle=Oracle("hyperband", {"factor": 3}),
+    options={"kerastuner": {"oracle": Oracle("hyperband", {"factor": 3})}},
     workers=2,
     seed=0,
 )

@@ -18,7 +18,7 @@ sweep = Sweep(
     budget=Budget(epochs=2, batch_size=32),
     objective=Objective("val_accuracy"),
     sampler="grid",
-    cv=3,
+    options={"sklearn": {"cv": 3}},  # the --engine sklearn run: 3-fold cross-validation
     workers=2,
     seed=0,
 )

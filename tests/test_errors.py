@@ -3,9 +3,9 @@ allowed."""
 
 import pytest
 
-from cifar_search.errors import ConfigError
+from cifar_search import engines, load_sweep
 from cifar_search.config.space import Space, load_space
-from cifar_search.config.sweep import load_sweep
+from cifar_search.errors import ConfigError
 
 
 def space_error(parameters):
@@ -153,11 +153,23 @@ def sweep_error(tmp_path, body, space=SPACE):
          "engine='keras')",
          "engine: 'keras' is not allowed; engines are optuna, sklearn, kerastuner"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
-         "engine='sklearn', cv=1)",
-         "cv: 1 is not allowed; cv is a whole number of folds >= 2"),
+         "engine='sklearn', options={'sklearn': {'cv': 1}})",
+         "options.sklearn.cv: 1 is not allowed; cv is a whole number of folds >= 2"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
-         "engine='sklearn', n_jobs=0)",
-         "n_jobs: 0 is not allowed; n_jobs is a whole number from 1 to 64, or None"),
+         "engine='sklearn', options={'sklearn': {'folds': 3}})",
+         "options.sklearn.folds: 3 is not allowed; engine 'sklearn' takes cv, n_jobs, "
+         "as_written"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "options={'keras': {'cv': 3}})",
+         "options.keras: {'cv': 3} is not allowed; options are given under an engine's name: "
+         "optuna, sklearn, kerastuner"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "options={'sklearn': 3})",
+         "options: {'sklearn': 3} is not allowed; options map an engine's name to its "
+         "settings"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "engine='sklearn', options={'sklearn': {'n_jobs': 0}})",
+         "options.sklearn.n_jobs: 0 is not allowed; n_jobs is a whole number from 1 to 64, or None"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=4, "
          "engine='sklearn')",
          "sampler: 'tpe' is not allowed; engine 'sklearn' runs sampler 'grid' (GridSearchCV) "
@@ -167,8 +179,8 @@ def sweep_error(tmp_path, body, space=SPACE):
          "pruner: 'median' is not allowed; engine 'sklearn' cross-validates every candidate "
          "fully; use pruner 'none'"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
-         "as_written=True)",
-         "as_written: True is not allowed; the as-written mode reproduces a scikeras mistake; "
+         "options={'sklearn': {'as_written': True}})",
+         "options.sklearn.as_written: True is not allowed; the as-written mode reproduces a scikeras mistake; "
          "it needs engine 'sklearn'"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "compute=Compute(gpu_memory_mb=10))",
@@ -185,27 +197,28 @@ def sweep_error(tmp_path, body, space=SPACE):
          "compute=Compute(widen_tail='auto'))",
          "compute.widen_tail: 'auto' is not allowed; widen_tail is True or False"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
-         "start=[{'dropout_rate': 0.4}])",
-         "start: ({'dropout_rate': 0.4},) is not allowed; a grid tries every point, in the "
+         "options={'optuna': {'start': [{'dropout_rate': 0.4}]}})",
+         "options.optuna.start: ({'dropout_rate': 0.4},) is not allowed; a grid tries every point, in the "
          "order of its choices: list the first point's values first instead"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=2, "
-         "start=[{'dropout_rate': 0.4}] * 3)",
-         "start: ({'dropout_rate': 0.4}, {'dropout_rate': 0.4}, {'dropout_rate': 0.4}) is not "
+         "options={'optuna': {'start': [{'dropout_rate': 0.4}] * 3}})",
+         "options.optuna.start: ({'dropout_rate': 0.4}, {'dropout_rate': 0.4}, {'dropout_rate': 0.4}) is not "
          "allowed; 3 points, at most trials (2)"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=2, "
-         "start={'dropout_rate': 0.4})",
-         "start: {'dropout_rate': 0.4} is not allowed; start is a list of points, each a "
+         "options={'optuna': {'start': {'dropout_rate': 0.4}}})",
+         "options.optuna.start: {'dropout_rate': 0.4} is not allowed; start is a list of points, each a "
          "mapping of parameter names to values"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=2, "
-         "start=[{'filters': 32}])",
-         "start[0].filters: 32 is not allowed; start points set swept parameters: "
+         "options={'optuna': {'start': [{'filters': 32}]}})",
+         "options.optuna.start[0].filters: 32 is not allowed; start points set swept parameters: "
          "dropout_rate"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=2, "
-         "start=[{'dropout_rate': 0.3}])",
-         "start[0].dropout_rate: 0.3 is not allowed; the space allows {'grid': [0.2, 0.4]}"),
+         "options={'optuna': {'start': [{'dropout_rate': 0.3}]}})",
+         "options.optuna.start[0].dropout_rate: 0.3 is not allowed; the space allows {'grid': [0.2, 0.4]}"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', trials=2, "
-         "engine='kerastuner', oracle='random', start=[{'dropout_rate': 0.4}])",
-         "start: ({'dropout_rate': 0.4},) is not allowed; start points are queued in an "
+         "engine='kerastuner', options={'kerastuner': {'oracle': 'random'}, "
+         "'optuna': {'start': [{'dropout_rate': 0.4}]}})",
+         "options.optuna.start: ({'dropout_rate': 0.4},) is not allowed; start points are queued in an "
          "Optuna study: engine 'optuna' only"),
     ],
 )
@@ -257,5 +270,11 @@ def test_override_names_the_flag_or_the_file(tmp_path):
     tpe = write_sweep(tmp_path, "sweep = Sweep(name='x', space='space.yaml', model='dropout', "
                                 "trials=2)")
     with pytest.raises(ConfigError) as caught:
-        load_sweep(tpe).override(engine="sklearn")
+        engines.override(load_sweep(tpe), engine="sklearn")
     assert str(caught.value).startswith(f"{tpe}: sampler: 'tpe' is not allowed; engine 'sklearn'")
+    with pytest.raises(ConfigError) as caught:
+        engines.override(sweep, as_written=True)
+    assert str(caught.value) == ("--as-written: True is not allowed; the as-written mode "
+                                 "reproduces a scikeras mistake; it needs engine 'sklearn'")
+    assert engines.override(sweep, engine="sklearn", as_written=True).options == {
+        "sklearn": {"as_written": True}}

@@ -15,7 +15,8 @@ import time
 import pytest
 
 from cifar_search.config.space import MAX_GRID_POINTS, MAX_SPACE_BYTES, Space
-from cifar_search.config.sweep import Pruner, Sampler
+from cifar_search.config.parts import Pruner, Sampler
+from cifar_search.engines.optuna.parts import check_part
 from cifar_search.errors import ConfigError, clipped, shown
 from tests.helpers import cli_inline, snapshot
 
@@ -281,7 +282,7 @@ def files_of(folder):
 def test_an_existing_study_is_unchanged_by_refused_commands(tmp_path):
     import optuna
 
-    from cifar_search.config.sweep import load_sweep
+    from cifar_search import load_sweep
 
     (tmp_path / "space.yaml").write_text(GOOD_SPACE)
     (tmp_path / "good.py").write_text(sweep_body(model="dropout", name="kept"))
@@ -368,11 +369,11 @@ def test_config_errors_are_one_line():
 ])
 def test_option_types_and_ranges_follow_the_optuna_signature(build, message):
     with pytest.raises(ConfigError) as caught:
-        build()
+        check_part(build())
     assert str(caught.value).startswith(message)
 
 
 def test_good_options_pass():
-    assert Pruner("hyperband", {"min_resource": 1, "max_resource": "auto"}).kind == "hyperband"
-    assert Sampler("tpe", {"n_startup_trials": 5, "multivariate": True,
-                           "gamma": lambda n: min(n, 5)}).kind == "tpe"
+    check_part(Pruner("hyperband", {"min_resource": 1, "max_resource": "auto"}))
+    check_part(Sampler("tpe", {"n_startup_trials": 5, "multivariate": True,
+                               "gamma": lambda n: min(n, 5)}))

@@ -1,7 +1,8 @@
 """The engine protocol: what every way of running a sweep provides, and nothing more.
 
-An engine checks the settings it cannot honour (before anything is created), runs a sweep to
-its end, and offers its candidates to ``compare``. The CLI, ``compare`` and ``export`` only
+An engine checks its own settings of a sweep and the settings it cannot honour (before anything
+is created), sizes its worker pool, runs a sweep to its end, and offers its candidates to
+``compare``. The CLI, ``compare`` and ``export`` only
 ever go through :mod:`cifar_search.engines` (the registry), never name an engine.
 """
 
@@ -59,10 +60,20 @@ class Engine(Protocol):
     """One way of running a sweep (see :mod:`cifar_search.engines`)."""
 
     name: ClassVar[str]
+    #: The keys of its section of ``Sweep.options`` (``options={name: {key: value}}``).
+    settings: ClassVar[tuple[str, ...]]
+
+    def check_options(self, sweep: "Sweep") -> None:
+        """Raise :class:`~cifar_search.errors.ConfigError` for a bad setting of this engine's
+        (its section of ``options``, the parts it builds), whichever engine runs the sweep:
+        one sweep file serves every engine. It must not import TensorFlow."""
 
     def check(self, sweep: "Sweep") -> None:
         """Raise :class:`~cifar_search.errors.ConfigError` for settings this engine cannot
-        honour. Called while a sweep is validated: it must not import TensorFlow."""
+        honour when it runs the sweep. It must not import TensorFlow."""
+
+    def worker_count(self, sweep: "Sweep") -> int:
+        """The number of workers it trains the sweep with (``workers="auto"`` resolved)."""
 
     def run(self, sweep: "Sweep", workspace: "Workspace", say: Say,
             progress: Any = None) -> RunReport:

@@ -53,8 +53,9 @@ def sweep_params(sweep: Sweep) -> dict[str, Any]:
     that no param shares a name with a metric or tag of any run: the child runs log the metric
     ``objective`` and the tag ``seed``). Where a KerasTuner oracle chooses, it is recorded as
     ``oracle`` instead of the sampler, which does not run."""
-    chooser = ({"sampler": sweep.sampler.kind} if sweep.oracle is None
-               else {"oracle": sweep.oracle.kind})
+    oracle = sweep.option("kerastuner", "oracle")
+    chooser = ({"sampler": sweep.sampler.kind} if oracle is None
+               else {"oracle": getattr(oracle, "kind", oracle)})
     return {
         "model": sweep.model, **chooser, "epochs": sweep.budget.epochs,
         "batch_size": sweep.budget.batch_size, "objective_metric": sweep.objective.metric,

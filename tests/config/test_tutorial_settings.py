@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from cifar_search import Augmentation, Budget, Compute, Data, EarlyStopping, Sweep
-from cifar_search.config.sweep import load_sweep, settings_params, with_settings
+from cifar_search import Augmentation, Budget, Compute, Data, EarlyStopping
+from cifar_search.config.checks import settings_params, with_settings
+from cifar_search.config.load import load_sweep
 from cifar_search.config.space import Space
 from cifar_search.errors import ConfigError
 from tests.helpers import ROOT
@@ -92,14 +93,6 @@ def test_a_setting_given_twice_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=f"^{re.escape(str(path))}: space.flip: 'flip' is not "
                                           r"allowed; the sweep sets it \(data, "):
         load_sweep(path)
-
-
-@pytest.mark.parametrize("data", [Data(classes=["a", "b"]), Data(validation="test")])
-def test_the_settings_are_for_the_optuna_engine(data):
-    with pytest.raises(ConfigError, match="^engine: 'sklearn' is not allowed; data.classes, a "
-                                          "test-set validation, early_stopping and data_parallel"):
-        Sweep("s", SPACE, "dropout", data=data, engine="sklearn",
-              sampler="grid")
 
 
 TUTORIALS = {

@@ -24,7 +24,7 @@ sweep = Sweep(
     budget=Budget(epochs=1, batch_size=16),
     objective=Objective("val_accuracy"),
     sampler="grid",
-    cv=2,
+    options={"sklearn": {"cv": 2}},
     seed=2,
 )
 """

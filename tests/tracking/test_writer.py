@@ -85,5 +85,6 @@ def test_floats_read_back_from_keras_are_rounded_to_what_was_asked():
 
 def test_the_parent_records_the_oracle_that_chooses_not_the_idle_sampler():
     assert sweep_params(SWEEP)["sampler"] == "grid" and "oracle" not in sweep_params(SWEEP)
-    tuned = dataclasses.replace(SWEEP, engine="kerastuner", oracle="hyperband", trials=None)
+    tuned = dataclasses.replace(SWEEP, engine="kerastuner", trials=None,
+                                options={"kerastuner": {"oracle": "hyperband"}})
     assert sweep_params(tuned)["oracle"] == "hyperband" and "sampler" not in sweep_params(tuned)

@@ -11,9 +11,13 @@ Importing this package imports neither TensorFlow nor KerasTuner.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from cifar_search.config.checks import check_trials
+from cifar_search.engines.kerastuner.options import KerasTunerOptions, exhaustive
 from cifar_search.errors import ConfigError, NoStudyError
+from cifar_search.execution.sizing import worker_count
 
 if TYPE_CHECKING:
     from cifar_search.config.sweep import Sweep
@@ -34,6 +38,12 @@ class KerasTunerEngine:
     """KerasTuner's random, grid, Bayesian and Hyperband oracles on cifar_search's workers."""
 
     name: ClassVar[str] = "kerastuner"
+    settings: ClassVar[tuple[str, ...]] = tuple(
+        f.name for f in dataclasses.fields(KerasTunerOptions))
+
+    def check_options(self, sweep: "Sweep") -> None:
+        """Its options: the oracle (with this engine only), its options checked."""
+        KerasTunerOptions.of(sweep).check(sweep)
 
     def check(self, sweep: "Sweep") -> None:
         """Refuse what KerasTuner cannot do, naming the key (no TensorFlow is imported)."""
@@ -41,19 +51,21 @@ class KerasTunerEngine:
         from cifar_search.engines.kerastuner.space import specs
 
         optuna = "; use engine 'optuna'"
-        if sweep.as_written:
-            _refuse("as_written", sweep.as_written, "the as-written mode reproduces a "
-                    "scikeras mistake; it needs engine 'sklearn'")
+        oracle = KerasTunerOptions.of(sweep).oracle
+        if oracle is None:
+            check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
+        else:
+            check_trials(sweep, "oracle", oracle.kind, exhaustive(oracle))
         if sweep.pruner.kind != "none":
             _refuse("pruner", sweep.pruner.kind, "engine 'kerastuner' takes no Optuna pruner "
                     "(oracle 'hyperband' stops poor trials early)" + optuna)
         if sweep.repeats != 1:
             _refuse("repeats", sweep.repeats, "engine 'kerastuner' trains each trial once"
                     + optuna)
-        if sweep.oracle is None and sweep.sampler.kind not in ("grid", "random"):
+        if oracle is None and sweep.sampler.kind not in ("grid", "random"):
             _refuse("sampler", sweep.sampler.kind, "engine 'kerastuner' needs an oracle: "
-                    "oracle='random', 'grid', 'bayesian' or 'hyperband' (or sampler 'grid' "
-                    "or 'random')")
+                    "options.kerastuner.oracle='random', 'grid', 'bayesian' or 'hyperband' "
+                    "(or sampler 'grid' or 'random')")
         if sweep.sampler.options:
             _refuse("sampler.options", dict(sweep.sampler.options), "Optuna sampler options "
                     "do not apply to engine 'kerastuner'; give Oracle(kind, options)")
@@ -62,10 +74,14 @@ class KerasTunerEngine:
             raise ConfigError("oracle.options", f"max_epochs={max_epochs} is not allowed; "
                               f"Hyperband trains at most budget.epochs={sweep.budget.epochs}")
         if not hasattr(sweep.space, "params"):
-            return  # a space file not read yet: load_sweep checks it again once it is
+            return  # a space file not read yet
         if scheduler.oracle_kind(sweep) == "grid":
             sweep.space.grid()
         specs(sweep.space)
+
+    def worker_count(self, sweep: "Sweep") -> int:
+        """One worker per core for ``workers="auto"`` (the oracle adapts to results)."""
+        return worker_count(sweep)
 
     def run(self, sweep: "Sweep", workspace: "Workspace", say: "Say",
             progress: Any = None) -> "RunReport":

@@ -32,6 +32,7 @@ from cifar_search.engines.optuna.coordinator import (
 from cifar_search.errors import CifarSearchError, debugging
 from cifar_search.execution.local import (Worker, WorkerPool, start_fork_server,
                                            threads_per_worker)
+from cifar_search.execution.sizing import worker_count
 from cifar_search.execution.protocol import Done, EpochEnd, Failed, Message, Reply, TrialResult
 from cifar_search.model import data
 from cifar_search.search.states import RunKind, StudyAttr, Tag, TrialOutcome
@@ -125,7 +126,8 @@ class Coordinator:
         self.store.set_study(**{StudyAttr.MLFLOW_PARENT_RUN_ID: parent})
         self.tracker.set_tags(parent, {Tag.ENGINE: "kerastuner", Tag.KIND: RunKind.STUDY,
                                        KtKey.ORACLE: self.plan.kind})
-        self.tracker.update_parent({"trials": self.plan.target, "workers": self.sweep.worker_count,
+        self.tracker.update_parent({"trials": self.plan.target,
+                                    "workers": worker_count(self.sweep),
                                     "oracle": self.plan.kind})
         self.recorder = Recorder(self.store, self.oracle, self.tracker, self.plan,
                                  self.sweep.space.swept(), self.say, self.progress)
@@ -266,9 +268,9 @@ class Coordinator:
                  "(Ctrl-C again to stop at once)")
 
     def _run_workers(self) -> dict[str, Any] | None:
-        threads = threads_per_worker(self.sweep.worker_count)
+        threads = threads_per_worker(worker_count(self.sweep))
         log = None if debugging() else str(self.workspace.log_file(self.sweep.name))
-        with WorkerPool(self.sweep.worker_count, threads, self.sweep.compute.gpu_memory_mb,
+        with WorkerPool(worker_count(self.sweep), threads, self.sweep.compute.gpu_memory_mb,
                         log) as self.pool:
             if self.progress:
                 self.progress.start(self.plan.target, scheduler.finished(self.store.records()),
@@ -322,7 +324,7 @@ class Coordinator:
             self.say(scheduler.resume_line(self.sweep.name, self.plan, self.store.records())
                      if existed else f"new KerasTuner search {self.sweep.name!r} "
                      f"({self.plan.kind} oracle): {self.plan.target} trials, "
-                     f"{self.sweep.worker_count} worker(s), in {self.store.root}")
+                     f"{worker_count(self.sweep)} worker(s), in {self.store.root}")
             test = self._run_workers()
             best = summary.log_study(self._study(), self.sweep, self.tracker, test,
                                      self.drawn)

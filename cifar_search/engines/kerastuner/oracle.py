@@ -17,8 +17,8 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from cifar_search.config.sweep import ORACLES  # noqa: E402
 from cifar_search.engines.kerastuner import scheduler  # noqa: E402
+from cifar_search.engines.kerastuner.options import ORACLE_CLASSES  # noqa: E402
 from cifar_search.engines.kerastuner.space import hyperparameters  # noqa: E402
 from cifar_search.search.states import TrialOutcome  # noqa: E402
 
@@ -43,7 +43,7 @@ def build_oracle(sweep: Any, target: int) -> Any:
 
     kind = scheduler.oracle_kind(sweep)
     direction = "min" if sweep.objective.direction == "minimize" else "max"
-    cls = getattr(keras_tuner.oracles, ORACLES[kind])
+    cls = getattr(keras_tuner.oracles, ORACLE_CLASSES[kind])
     options = scheduler.oracle_options(sweep)
     if kind != "hyperband":  # Hyperband's brackets set its number of trials
         options["max_trials"] = target

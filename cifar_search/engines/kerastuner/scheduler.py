@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from cifar_search.engines.kerastuner.options import KerasTunerOptions
 from cifar_search.engines.kerastuner.record import TrialRecord
 from cifar_search.execution.protocol import RunEnd, TrialResult
 from cifar_search.search.seeds import trial_seed
@@ -32,12 +33,14 @@ ROUND = "tuner/round"
 
 def oracle_kind(sweep: Any) -> str:
     """The sweep's oracle: its own, else its sampler's kind (``grid`` or ``random``)."""
-    return sweep.oracle.kind if sweep.oracle is not None else sweep.sampler.kind
+    oracle = KerasTunerOptions.of(sweep).oracle
+    return oracle.kind if oracle is not None else sweep.sampler.kind
 
 
 def oracle_options(sweep: Any) -> dict[str, Any]:
     """The oracle's options; Hyperband's ``max_epochs`` defaults to the epoch budget."""
-    options = dict(sweep.oracle.options) if sweep.oracle is not None else {}
+    oracle = KerasTunerOptions.of(sweep).oracle
+    options = dict(oracle.options) if oracle is not None else {}
     if oracle_kind(sweep) == "hyperband":
         options.setdefault("max_epochs", sweep.budget.epochs)
     return options

@@ -17,6 +17,7 @@ import optuna
 from optuna.trial import TrialState
 
 from cifar_search.engines.kerastuner.record import TrialRecord
+from cifar_search.search.distributions import distribution
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -63,7 +64,7 @@ def _time(text: str | None) -> datetime | None:
 
 def frozen(record: TrialRecord, space: Any) -> optuna.trial.FrozenTrial:
     """One record as a frozen trial (the swept parameters with their distributions)."""
-    params = {k: v for k, v in record.params.items() if space[k].distribution() is not None}
+    params = {k: v for k, v in record.params.items() if distribution(space[k].spec()) is not None}
     complete = record.outcome == TrialOutcome.COMPLETE
     ended = record.outcome != TrialOutcome.RUNNING
     return optuna.trial.FrozenTrial(
@@ -71,7 +72,7 @@ def frozen(record: TrialRecord, space: Any) -> optuna.trial.FrozenTrial:
         value=record.value if complete else None,
         datetime_start=_time(record.started) or datetime.now(),
         datetime_complete=(_time(record.ended) or datetime.now()) if ended else None,
-        params=params, distributions={k: space[k].distribution() for k in params},
+        params=params, distributions={k: distribution(space[k].spec()) for k in params},
         user_attrs=user_attrs(record), system_attrs={},
         intermediate_values={step: v for step, v in enumerate(record.curve, start=1)})
 

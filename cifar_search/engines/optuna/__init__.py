@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cifar_search.errors import ConfigError
+from cifar_search.config.checks import check_trials, settings_params
+from cifar_search.config.require import require
+from cifar_search.config.space import Space
+from cifar_search.engines.optuna.options import OptunaOptions
 
 if TYPE_CHECKING:
     from cifar_search.config.sweep import Sweep
@@ -16,13 +20,35 @@ class OptunaEngine:
     """Optuna asks, our workers train, the coordinator records (see :mod:`.coordinator`)."""
 
     name: ClassVar[str] = "optuna"
+    settings: ClassVar[tuple[str, ...]] = tuple(
+        f.name for f in dataclasses.fields(OptunaOptions))
+
+    def check_options(self, sweep: "Sweep") -> None:
+        """Its options (start points), the sweep's Optuna-only training settings, the sampler's
+        and pruner's options (built and tried on a throw-away study) and the space's Optuna
+        distributions."""
+        from cifar_search.engines.optuna.parts import check_parts
+        from cifar_search.engines.optuna.space import check_distributions
+
+        OptunaOptions.of(sweep).check(sweep)
+        require(sweep.engine == self.name or not (settings_params(sweep)
+                                                  or isinstance(sweep.data.validation, str)),
+                "engine", sweep.engine,
+                "data.classes, a test-set validation, early_stopping and data_parallel are "
+                "settings of the optuna engine")
+        check_parts(sweep)
+        if isinstance(sweep.space, Space):
+            check_distributions(sweep.space)
 
     def check(self, sweep: "Sweep") -> None:
-        """The as-written mode reproduces a scikeras mistake: not an Optuna setting."""
-        if sweep.as_written:
-            raise ConfigError("as_written", f"{sweep.as_written!r} is not allowed; the "
-                              "as-written mode reproduces a scikeras mistake; it needs engine "
-                              "'sklearn'")
+        """A sampler that ends by itself (a grid) or a number of trials."""
+        check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
+
+    def worker_count(self, sweep: "Sweep") -> int:
+        """Packed onto the cores when every run is known up front (see :mod:`.pool`)."""
+        from cifar_search.engines.optuna.pool import worker_count
+
+        return worker_count(sweep)
 
     def run(self, sweep: "Sweep", workspace: "Workspace", say: "Say",
             progress: Any = None) -> "RunReport":

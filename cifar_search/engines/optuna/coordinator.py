@@ -29,9 +29,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from cifar_search.config.sweep import Sweep
 from cifar_search.engines.optuna import machines, recovery, scheduler
 from cifar_search.engines.optuna.machines import Machine
+from cifar_search.engines.optuna.options import OptunaOptions
 from cifar_search.engines.optuna.peers import grid_to_queue, peers_of
 from cifar_search.engines.optuna.recorder import Recorder
+from cifar_search.engines.optuna.pool import worker_count
 from cifar_search.engines.optuna.scheduler import Next, Plan, Running, Train, Verdict
+from cifar_search.engines.optuna.space import suggest
 from cifar_search.engines.optuna.study import (DATA_KEY, StudyStore, TakenOver,
                                                create_optuna_store, is_shared)
 from cifar_search.errors import CifarSearchError, DataError, debugging
@@ -122,7 +125,7 @@ class Coordinator:
             self.say(scheduler.resume_line(self.sweep.name, self.plan, self.store.view()))
         else:
             self.say(f"new study {self.sweep.name!r}: {self.target} trials, "
-                     f"{self.sweep.worker_count} worker(s), "
+                     f"{worker_count(self.sweep)} worker(s), "
                      f"storage {self.workspace.shown_optuna_url}")
         for line in self.peers.lines(self.workspace):
             self.say(line)
@@ -143,7 +146,7 @@ class Coordinator:
         trial = self.store.ask()
         if not self.peers.claim(trial.number):
             return None
-        params = self.sweep.space.suggest(trial)
+        params = suggest(self.sweep.space, trial)
         self.store.set_trial_attrs(trial.number, {Attr.PARAMS: params,
                                                   **self.peers.trial_attrs()})
         return trial, params
@@ -380,9 +383,9 @@ class Coordinator:
     def _run_workers(self) -> dict[str, Any] | None:
         """Train until the target or a stop; return the test results of a new best model
         (evaluated by the finalising machine only)."""
-        threads = threads_per_worker(self.sweep.worker_count)
+        threads = threads_per_worker(worker_count(self.sweep))
         log = None if debugging() else str(self.workspace.log_file(self.sweep.name))
-        with WorkerPool(self.sweep.worker_count, threads, self.sweep.compute.gpu_memory_mb,
+        with WorkerPool(worker_count(self.sweep), threads, self.sweep.compute.gpu_memory_mb,
                         log) as self.pool:
             if self.progress:
                 self.progress.start(self.target, scheduler.finished(self.store.view()),
@@ -425,7 +428,7 @@ class Coordinator:
         lock = self.workspace.lock(self.sweep.name)
         try:
             queued = [*(grid_to_queue(self.plan, self.shared) or []),
-                      *(dict(point) for point in self.sweep.start)]
+                      *(dict(point) for point in OptunaOptions.of(self.sweep).start)]
             self.store = StudyStore(self.sweep, self.workspace, data.identity(self.data_dir),
                                     self.machine, queued)
             if scheduler.nothing_to_do(self.plan, self.store.view(),
@@ -501,7 +504,7 @@ def open_recorder(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: P
     tracker = Tracker(workspace, sweep, DatasetInfo.of(sweep, store.fingerprint.get(DATA_KEY)))
     parent = tracker.open_parent(recorded, _tracking_token(store))
     store.set_attr(StudyAttr.MLFLOW_PARENT_RUN_ID, parent)
-    tracker.update_parent({"trials": plan.target, "workers": sweep.worker_count})
+    tracker.update_parent({"trials": plan.target, "workers": worker_count(sweep)})
     recorder = Recorder(store, tracker, plan, sweep.objective.metric, trial_dir, say, progress)
     if store.shared:  # other machines' trials live while they beat: only stale ones are taken
         recovery.take_over(recorder, store.fail_stale(), machines.liveness().grace_s)

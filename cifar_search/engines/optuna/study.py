@@ -23,6 +23,7 @@ from optuna.trial import TrialState
 
 from cifar_search.config.sweep import Sweep
 from cifar_search.engines.optuna import claims
+from cifar_search.engines.optuna.parts import build_pruner, build_sampler
 from cifar_search.engines.optuna.machines import (Liveness, Machine, liveness, never_beaten,
                                                   pop_order, sampler_seed)
 from cifar_search.engines.optuna.scheduler import TrialView
@@ -238,8 +239,8 @@ class StudyStore:
 
     def _open(self, grid: list[dict[str, Any]]) -> optuna.Study:
         sweep = self.sweep
-        sampler = sweep.sampler.build(sampler_seed(sweep.seed, self.machine.salt))
-        pruner = sweep.pruner.build(sweep.budget.epochs)
+        sampler = build_sampler(sweep.sampler, sampler_seed(sweep.seed, self.machine.salt))
+        pruner = build_pruner(sweep.pruner, sweep.budget.epochs)
         if not self.existed:
             try:
                 study = optuna.create_study(study_name=sweep.name, storage=self.storage,

@@ -9,11 +9,15 @@ TensorFlow nor scikit-learn.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from cifar_search.config.checks import check_trials
 from cifar_search.engines.base import Candidates, RunReport
+from cifar_search.engines.sklearn.options import SklearnOptions
 from cifar_search.errors import ConfigError, NoStudyError
+from cifar_search.execution.sizing import worker_count
 
 if TYPE_CHECKING:
     from cifar_search.config.sweep import Sweep
@@ -32,15 +36,26 @@ class SklearnEngine:
     """Cross-validates every candidate in one process (or joblib's); not resumable."""
 
     name: ClassVar[str] = "sklearn"
+    settings: ClassVar[tuple[str, ...]] = tuple(
+        f.name for f in dataclasses.fields(SklearnOptions))
+
+    def check_options(self, sweep: "Sweep") -> None:
+        """Its options: folds, parallel fits, the as-written mode (with this engine only)."""
+        SklearnOptions.of(sweep).check(sweep)
 
     def check(self, sweep: "Sweep") -> None:
         """GridSearchCV and RandomizedSearchCV, no pruner."""
+        check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
         if sweep.sampler.kind not in ("grid", "random"):
             _refuse("sampler", sweep.sampler.kind, "engine 'sklearn' runs sampler 'grid' "
                     "(GridSearchCV) or 'random' (RandomizedSearchCV)")
         if sweep.pruner.kind != "none":
             _refuse("pruner", sweep.pruner.kind, "engine 'sklearn' cross-validates every "
                     "candidate fully; use pruner 'none'")
+
+    def worker_count(self, sweep: "Sweep") -> int:
+        """One worker per core for ``workers="auto"`` (the joblib jobs: ``n_jobs``)."""
+        return worker_count(sweep)
 
     def run(self, sweep: "Sweep", workspace: "Workspace", say: "Say",
             progress: Any = None) -> RunReport:
@@ -77,5 +92,5 @@ class SklearnEngine:
         fixed, as_written = (compare_table(latest_table(workspace, sweep.name, variant))
                              for variant in ("fixed", "as_written"))
         return [Candidates("sklearn", fixed, "--engine sklearn",
-                           scoring=f"{sweep.cv}-fold cross-validation"),
+                           scoring=f"{SklearnOptions.of(sweep).cv}-fold cross-validation"),
                 Candidates("as-written", as_written, "--engine sklearn --as-written")]

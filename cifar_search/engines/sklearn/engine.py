@@ -51,8 +51,11 @@ import numpy as np
 import pandas as pd
 
 from cifar_search.config.space import Space
-from cifar_search.config.sweep import Compute, Sweep, check_space
+from cifar_search.config.checks import check_space
+from cifar_search.config.specs import Compute
+from cifar_search.config.sweep import Sweep
 from cifar_search.engines.sklearn.estimator import SCORING, build_estimator, scorers, seeds
+from cifar_search.engines.sklearn.options import SklearnOptions, jobs
 from cifar_search.engines.sklearn.params import (
     distributions,
     grid_candidates,
@@ -102,7 +105,7 @@ CANDIDATE_METRICS = ("mean_score", "std_score", "objective", "mean_fit_time", "r
 
 def variant_of(sweep: Sweep) -> str:
     """``as_written`` for the lesson's mistake, else ``fixed``."""
-    return "as_written" if sweep.as_written else "fixed"
+    return "as_written" if SklearnOptions.of(sweep).as_written else "fixed"
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,7 +143,7 @@ def check_sweep(sweep: Sweep) -> Sweep:
     if sweep.sampler.kind == "grid":
         grid_candidates(sweep.space)
     else:
-        distributions(sweep.space, sweep.as_written)
+        distributions(sweep.space, SklearnOptions.of(sweep).as_written)
     return sweep
 
 
@@ -161,7 +164,7 @@ def check_folds(labels: np.ndarray, classes: Sequence[str], cv: int, source: str
     counts = np.bincount(np.asarray(labels, dtype=int), minlength=len(classes))
     least = int(np.argmin(counts))
     if counts[least] < cv:
-        raise ConfigError("cv", f"cv={cv} folds need at least {cv} images of every class, but "
+        raise ConfigError("options.sklearn.cv", f"cv={cv} folds need at least {cv} images of every class, but "
                           f"class {classes[least]!r} has {int(counts[least])} of the "
                           f"{len(labels)} images used; lower cv or use more images "
                           "(data.subset)", source)
@@ -226,17 +229,19 @@ def _search(sweep: Sweep, estimator: Any) -> Any:
         StratifiedKFold,
     )
 
-    folds = StratifiedKFold(n_splits=sweep.cv, shuffle=True, random_state=sweep.seed)
+    as_written = SklearnOptions.of(sweep).as_written
+    folds = StratifiedKFold(n_splits=SklearnOptions.of(sweep).cv, shuffle=True,
+                            random_state=sweep.seed)
     common = dict(scoring=scorers(sweep.objective.metric), refit=False, cv=folds,
-                  n_jobs=sweep.jobs, error_score=np.nan, return_train_score=False)
+                  n_jobs=jobs(sweep), error_score=np.nan, return_train_score=False)
     if sweep.sampler.kind == "random":
-        space = distributions(sweep.space, sweep.as_written)
+        space = distributions(sweep.space, as_written)
         if sweep.repeats == 1:
             return RandomizedSearchCV(estimator, space, n_iter=sweep.trials,
                                       random_state=sweep.seed, **common)
         points = list(ParameterSampler(space, sweep.trials, random_state=sweep.seed))
     else:
-        points = [to_estimator_params(p, sweep.as_written)
+        points = [to_estimator_params(p, as_written)
                   for p in grid_candidates(sweep.space)]
     grid = [{k: [v] for k, v in point.items()} for point in points]
     if sweep.repeats > 1:
@@ -328,12 +333,12 @@ def run_search(sweep: Sweep, workspace: Workspace,
     images = _load_images(sweep, workspace)  # bad data is refused before the workspace exists
     workspace.create()
     x, y = images.x_train, images.y_train
-    check_folds(y, images.classes, sweep.cv, sweep.source)
+    check_folds(y, images.classes, SklearnOptions.of(sweep).cv, sweep.source)
     search = _search(sweep, build_estimator(sweep, images.input_shape, images.num_classes))
     tracker = SearchTracker(workspace, sweep, ENGINE, variant_of(sweep))
     _open(tracker, search, sweep, len(y), say)
     try:
-        failures = _fit(search, x, y, sweep.jobs)
+        failures = _fit(search, x, y, jobs(sweep))
         result = _record(search, sweep, tracker, failures, started)
     except KeyboardInterrupt:
         tracker.close("KILLED", "interrupted")
@@ -359,13 +364,14 @@ def _open(tracker: "SearchTracker", search: Any, sweep: Sweep, images: int,
           say: Callable[[str], Any]) -> None:
     """Create the search's parent run and say what is about to be fitted."""
     kind, count = type(search).__name__, _count(search, sweep)
-    name = f"{sweep.name}-{ENGINE}" + ("-as-written" if sweep.as_written else "")
+    options, n_jobs = SklearnOptions.of(sweep), jobs(sweep)
+    name = f"{sweep.name}-{ENGINE}" + ("-as-written" if options.as_written else "")
     parent = tracker.open(name, {
-        "trials": sweep.trials, "scoring": SCORING[sweep.objective.metric], "cv": sweep.cv,
-        "n_jobs": sweep.jobs, "repeats": sweep.repeats, "search": kind, "images": images})
-    say(f"{kind} ({variant_of(sweep)}): {count} candidates x {sweep.cv} folds x "
-        f"{sweep.repeats} seed(s) = {count * sweep.cv * sweep.repeats} fits on {images} images, "
-        f"{sweep.jobs} job(s); MLflow run {parent}")
+        "trials": sweep.trials, "scoring": SCORING[sweep.objective.metric], "cv": options.cv,
+        "n_jobs": n_jobs, "repeats": sweep.repeats, "search": kind, "images": images})
+    say(f"{kind} ({variant_of(sweep)}): {count} candidates x {options.cv} folds x "
+        f"{sweep.repeats} seed(s) = {count * options.cv * sweep.repeats} fits on {images} "
+        f"images, {n_jobs} job(s); MLflow run {parent}")
 
 
 def _log_candidates(tracker: "SearchTracker", table: pd.DataFrame) -> list[str]:
@@ -389,9 +395,9 @@ def _summary_files(table: pd.DataFrame, cv_results: pd.DataFrame, failures: list
 
     table.to_csv(folder / CANDIDATES_CSV, index=False)
     cv_results.to_csv(folder / CV_RESULTS_CSV, index=False)
-    scoring = SCORING[sweep.objective.metric]
-    title = (f"{sweep.name}: {scoring}, {sweep.cv}-fold CV x {sweep.repeats} seed(s)"
-             + (" (as written)" if sweep.as_written else ""))
+    scoring, options = SCORING[sweep.objective.metric], SklearnOptions.of(sweep)
+    title = (f"{sweep.name}: {scoring}, {options.cv}-fold CV x {sweep.repeats} seed(s)"
+             + (" (as written)" if options.as_written else ""))
     files = [folder / CANDIDATES_CSV, folder / CV_RESULTS_CSV,
              plots.candidate_scores(table, folder / SCORES_PNG, title,
                                     ylabel=f"mean {scoring} (± std over fits)")]

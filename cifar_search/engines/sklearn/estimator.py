@@ -5,8 +5,8 @@ Why the model function compiles each candidate itself: the Carpentries CIFAR-10 
 ``create_model`` compiles with Adam, and scikeras never recompiles a model that its build
 function compiled (scikeras docs, "Compilation of Model"), so the lesson's optimizer grid is
 silently ignored. Here the model function compiles each candidate from its own parameters
-(optimizer, learning rate, momentum, weight decay), or with Adam when ``sweep.as_written``
-reproduces the lesson's mistake on purpose. Either way the scorers
+(optimizer, learning rate, momentum, weight decay), or with Adam when the sweep's
+``as_written`` option reproduces the lesson's mistake on purpose. Either way the scorers
 :func:`trained_optimizer_index` and :func:`trained_learning_rate` report what the fitted model
 really used; they run where the fit ran, so ``n_jobs`` > 1 is fine.
 
@@ -27,6 +27,7 @@ from typing import Any, Sequence
 
 from cifar_search.config.families import OPTIMIZERS
 from cifar_search.config.sweep import Sweep
+from cifar_search.engines.sklearn.options import SklearnOptions
 from cifar_search.search.seeds import repeat_seed
 
 __all__ = [
@@ -126,15 +127,15 @@ def build_estimator(sweep: Sweep, input_shape: Sequence[int], num_classes: int) 
     The model function builds the family's network with a softmax output (so ``predict_proba``
     and ``neg_log_loss`` are right) and compiles it with sparse categorical cross-entropy and
     accuracy. It compiles with the candidate's own optimizer, learning rate, momentum and
-    weight decay (``model__optimizer`` ...), or, when ``sweep.as_written``, with Adam whatever
-    the candidate asks, as the lesson's ``create_model`` did. The space's parameters are set by
+    weight decay (``model__optimizer`` ...), or, with the ``as_written`` option, with Adam
+    whatever the candidate asks, as the lesson's ``create_model`` did. The space's parameters are set by
     the search (see :mod:`.params`); the estimator trains ``budget.epochs`` epochs of
     ``budget.batch_size`` images, seeded with the sweep's first repeat seed.
     """
     cls = globals().get("CifarClassifier") or __getattr__("CifarClassifier")
     model = functools.partial(_build_model, family=sweep.model,
                               input_shape=tuple(int(n) for n in input_shape),
-                              num_classes=int(num_classes), as_written=sweep.as_written)
+                              num_classes=int(num_classes), as_written=SklearnOptions.of(sweep).as_written)
     return cls(model=model, epochs=sweep.budget.epochs, batch_size=sweep.budget.batch_size,
                verbose=0, random_state=seeds(sweep)[0])
 

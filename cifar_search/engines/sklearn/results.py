@@ -17,6 +17,7 @@ import pandas as pd
 
 from cifar_search.config.families import OPTIMIZERS, TRAINING_DEFAULTS
 from cifar_search.config.sweep import Sweep
+from cifar_search.engines.sklearn.options import SklearnOptions
 from cifar_search.engines.sklearn.estimator import SCORING, decode_optimizers
 from cifar_search.engines.sklearn.params import from_estimator_params
 from cifar_search.search.labels import candidate_label
@@ -114,7 +115,7 @@ def candidates_table(cv_results: Mapping[str, Any], sweep: Sweep) -> pd.DataFram
     and the mean fit time."""
     table = pd.DataFrame([
         _candidate_row(number, params, rows, cv_results, sweep)
-        for number, (params, rows) in enumerate(_candidates(cv_results, sweep.as_written))])
+        for number, (params, rows) in enumerate(_candidates(cv_results, SklearnOptions.of(sweep).as_written))])
     table.insert(2, "rank", ranks(table["mean_score"]))
     return table
 

@@ -9,7 +9,7 @@ from tests.helpers import cli_inline, mlflow_runs
 
 SWEEP = """
 from cifar_search import Budget, Data, Objective, Sweep
-from cifar_search.config.sweep import Oracle
+from cifar_search.config.parts import Oracle
 
 sweep = Sweep(
     name="{name}",
@@ -20,7 +20,7 @@ sweep = Sweep(
     objective=Objective("val_loss"),
     sampler="{sampler}",
     engine="kerastuner",
-    oracle={oracle},
+    options={{"kerastuner": {{"oracle": {oracle}}}}},
     trials={trials},
     workers=2,
     same_seed={same_seed},

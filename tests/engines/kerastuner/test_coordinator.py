@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from cifar_search.config.sweep import load_sweep
+from cifar_search import load_sweep
 from cifar_search.engines.kerastuner.coordinator import Coordinator
 from cifar_search.workspace import Workspace
 from tests.engines.kerastuner.sweeps import GRID, write

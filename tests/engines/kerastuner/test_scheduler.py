@@ -7,7 +7,7 @@ import pytest
 
 from cifar_search import Budget, Sweep
 from cifar_search.config.space import Space
-from cifar_search.config.sweep import Oracle
+from cifar_search.config.parts import Oracle
 from cifar_search.engines.kerastuner import scheduler
 from cifar_search.engines.kerastuner.record import TrialRecord
 from cifar_search.engines.kerastuner.scheduler import Plan, Settled, Train, Verdict
@@ -29,6 +29,10 @@ def sweep(**changes):
     space = Space.from_dict({"parameters": {"dropout_rate": {"grid": [0.1, 0.2, 0.3]}}})
     return Sweep(**{"name": "s", "space": space, "model": "dropout", "engine": "kerastuner",
                     "sampler": "grid", **changes})
+
+
+def oracle(kind_or_oracle):
+    return {"kerastuner": {"oracle": kind_or_oracle}}
 
 
 @pytest.mark.parametrize("max_epochs, factor, iterations", [
@@ -56,9 +60,9 @@ def test_hyperband_trial_count_is_kerastuners(max_epochs, factor, iterations):
 
 @pytest.mark.parametrize("changes, target", [
     ({}, 3), ({"trials": 2}, 2),
-    ({"oracle": "random", "trials": 7}, 7),
-    ({"oracle": Oracle("hyperband", {"factor": 3}), "budget": Budget(epochs=9)}, 23),
-    ({"oracle": Oracle("hyperband", {"max_epochs": 3}), "budget": Budget(epochs=9),
+    ({"options": oracle("random"), "trials": 7}, 7),
+    ({"options": oracle(Oracle("hyperband", {"factor": 3})), "budget": Budget(epochs=9)}, 23),
+    ({"options": oracle(Oracle("hyperband", {"max_epochs": 3})), "budget": Budget(epochs=9),
       "trials": 4}, 4),
 ])
 def test_the_target(changes, target):
@@ -66,7 +70,7 @@ def test_the_target(changes, target):
 
 
 def test_hyperbands_max_epochs_defaults_to_the_budget():
-    made = sweep(oracle="hyperband", budget=Budget(epochs=7))
+    made = sweep(options=oracle("hyperband"), budget=Budget(epochs=7))
     assert scheduler.oracle_options(made) == {"max_epochs": 7}
     assert scheduler.oracle_kind(sweep()) == "grid"
 

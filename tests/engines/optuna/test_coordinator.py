@@ -94,7 +94,8 @@ def started(source, trials):
                      "filters": {"choices": [4, 6]}}}),
                  data=Data(source=str(source), validation=0.25),
                  budget=Budget(epochs=1, batch_size=8), objective=Objective("val_loss"),
-                 trials=trials, workers=1, seed=3, start=[{"dropout_rate": 0.37}])
+                 trials=trials, workers=1, seed=3,
+                 options={"optuna": {"start": [{"dropout_rate": 0.37}]}})
 
 
 def test_a_start_point_is_the_first_trial_and_is_queued_only_when_the_study_is_made(

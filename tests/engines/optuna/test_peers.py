@@ -18,7 +18,8 @@ from cifar_search.engines.optuna.study import StudyStore, create_optuna_store
 from cifar_search.search.states import StudyAttr, TrialOutcome
 from cifar_search.tracking.store import create_mlflow_store
 from cifar_search.cli import main
-from cifar_search.config.sweep import load_sweep
+from cifar_search import load_sweep
+from cifar_search.engines.optuna.space import suggest
 from cifar_search.errors import SweepBusyError
 from cifar_search.workspace import Workspace
 
@@ -198,7 +199,7 @@ def test_check_tells_live_machines_from_gone_ones_and_repair_takes_over_only_tho
     recorder = recorder_of(live, shared, [])
     for store in (live, dead):  # a trial each, its MLflow run started
         trial = store.ask()
-        recorder.start(trial, the_sweep.space.suggest(trial), None)
+        recorder.start(trial, suggest(the_sweep.space, trial), None)
     dead.enqueue({"dropout_rate": 0.3})
     dead.study.ask()  # trial 2: machine b dies before its first heartbeat
     runs = {t.number: t.attrs.get("mlflow_run_id") for t in live.view()}
@@ -251,7 +252,7 @@ def test_check_repair_takes_over_a_trial_another_host_left_in_the_embedded_store
     store = StudyStore(load_sweep(file), workspace)
     recorder = recorder_of(store, workspace, [])
     trial = store.ask()
-    recorder.start(trial, store.sweep.space.suggest(trial), None)
+    recorder.start(trial, suggest(store.sweep.space, trial), None)
     store.set_trial_attrs(trial.number, {"machine": "elsewhere:42"})
 
     def check(*flags):

@@ -155,7 +155,7 @@ def test_a_crash_before_the_study_recorded_its_parent_run_leaves_no_second_one(
 def test_resume_refuses_when_there_is_nothing_to_resume(tmp_path):
     import optuna
 
-    from cifar_search.config.sweep import load_sweep
+    from cifar_search import load_sweep
 
     make_sweep(tmp_path, epochs=1)
     missing = cli_inline("resume", "sweep.py", "--workspace", "ws", cwd=tmp_path, check=False)

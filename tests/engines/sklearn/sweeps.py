@@ -15,10 +15,14 @@ OPTIMIZER_GRID = {
 
 
 def make_sweep(parameters, source=None, **settings):
-    """A small sklearn-engine sweep of the intro CNN: 1 epoch, 2 folds."""
+    """A small sklearn-engine sweep of the intro CNN: 1 epoch, 2 folds; ``cv``, ``n_jobs`` and
+    ``as_written`` go to the engine's options."""
+    engine_options = {"cv": 2, "n_jobs": 1}
+    engine_options.update({k: settings.pop(k) for k in ("cv", "n_jobs", "as_written")
+                           if k in settings})
     options = dict(name="tiny-sk", model="intro", budget=Budget(epochs=1, batch_size=16),
-                   objective=Objective("val_accuracy"), sampler="grid", engine="sklearn", cv=2,
-                   n_jobs=1, seed=3)
+                   objective=Objective("val_accuracy"), sampler="grid", engine="sklearn",
+                   options={"sklearn": engine_options}, seed=3)
     options.update(settings)
     if source is not None:
         options["data"] = Data(source=str(source))

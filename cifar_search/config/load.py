@@ -1,0 +1,129 @@
+"""Reading a sweep file: run it, find its :class:`~cifar_search.config.sweep.Sweep`, resolve
+its paths and its space, and check the space against the model family.
+
+Errors name the sweep or space file, the key, the value and what is allowed, so that a bad
+sweep stops before a study is created. The engines' own checks come on top
+(:func:`cifar_search.engines.load`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import runpy
+import sys
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cifar_search.config.checks import check_space, with_settings
+from cifar_search.config.space import Space, load_space
+from cifar_search.config.sweep import Sweep
+from cifar_search.errors import ConfigError, clipped, shown
+
+__all__ = ["MAX_SWEEP_BYTES", "load_sweep"]
+
+#: Largest sweep file, in bytes (shipped sweeps are under 2 KiB).
+MAX_SWEEP_BYTES = 1024 * 1024
+#: Numbers given as sampler or pruner options lie in [0, MAX_OPTION] (none of Optuna's
+
+def _user_line(path: Path, error: BaseException) -> str:
+    """``line N`` of the sweep file where ``error`` was raised, or ''."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if Path(f.filename).resolve() == path.resolve()]
+    return f"line {frames[-1].lineno}" if frames else ""
+
+
+def _check_sweep_path(path: Path) -> None:
+    """Refuse a path that is not a readable sweep file of reasonable size."""
+    if path.is_dir():
+        raise ConfigError("", "is a directory, not a sweep file; give the path of a "
+                          "sweeps/*.py file", str(path))
+    if not path.is_file():
+        raise ConfigError("", "no such sweep file; give the path of a sweeps/*.py file", str(path))
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise ConfigError("", f"cannot read the sweep file ({error.strerror or error})",
+                          str(path)) from None
+    if size > MAX_SWEEP_BYTES:
+        raise ConfigError("", f"the sweep file is larger than {MAX_SWEEP_BYTES // 1024} KiB; a "
+                          "sweep file defines one Sweep(...) and a space file holds the space",
+                          str(path))
+
+
+def _run_sweep_file(path: Path) -> dict[str, Any]:
+    """Execute a sweep file and return its globals."""
+    _check_sweep_path(path)
+    sys.path.insert(0, str(path.parent))
+    try:
+        return runpy.run_path(str(path), run_name="__sweep__")
+    except ConfigError as error:
+        raise error.in_file(str(path)) from None
+    except SyntaxError as error:
+        raise ConfigError(f"line {error.lineno}", f"invalid Python: {clipped(error.msg)}",
+                          str(path)) from None
+    except SystemExit as error:  # sys.exit() in a sweep file would end the command silently
+        raise ConfigError(_user_line(path, error), f"the sweep file called sys.exit("
+                          f"{shown(error.code, 40)}); a sweep file only defines "
+                          "sweep = Sweep(...)", str(path)) from None
+    except Exception as error:  # user code: report it in one line, naming file and line
+        raise ConfigError(_user_line(path, error),
+                          f"{type(error).__name__}: {_message(error)}", str(path)) from None
+    finally:
+        with contextlib.suppress(ValueError):  # unless the file took it out itself
+            sys.path.remove(str(path.parent))
+
+
+def _message(error: BaseException) -> str:
+    """An exception's message as one short line (even if its __str__ fails)."""
+    try:
+        return clipped(str(error))
+    except Exception:  # noqa: BLE001 (user code)
+        return "(no message)"
+
+
+def _find_sweep(namespace: Mapping[str, Any], path: Path) -> Sweep:
+    """The ``sweep`` variable, or the only Sweep defined in the file."""
+    if isinstance(namespace.get("sweep"), Sweep):
+        return namespace["sweep"]
+    found = [v for k, v in namespace.items() if isinstance(v, Sweep) and not k.startswith("_")]
+    if len(found) != 1:
+        raise ConfigError("sweep", f"found {len(found)} Sweep objects; define one, named "
+                          "'sweep = Sweep(...)'", str(path))
+    return found[0]
+
+
+def _resolve_space(sweep: Sweep, base: Path) -> Space:
+    if isinstance(sweep.space, Space):
+        return sweep.space
+    if isinstance(sweep.space, Mapping):
+        return Space.from_dict(sweep.space, source=sweep.source)
+    space_path = Path(sweep.space)
+    return load_space(space_path if space_path.is_absolute() else base / space_path)
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Load, resolve and validate a sweep file: the returned ``sweep.space`` is a Space.
+
+    Raises:
+        ConfigError: naming the sweep or space file, the key, the value and what is allowed.
+
+    Example:
+        >>> sweep = load_sweep("sweeps/dropout.py")  # doctest: +SKIP
+    """
+    path = Path(path)
+    sweep = _find_sweep(_run_sweep_file(path), path)
+    source = str(path)
+    data = sweep.data
+    if data.source is not None and not Path(data.source).is_absolute():
+        data = dataclasses.replace(data, source=str(path.parent / data.source))
+    sweep = dataclasses.replace(sweep, source=source, data=data)
+    sweep = dataclasses.replace(sweep, space=_resolve_space(sweep, path.parent))
+    try:
+        sweep = with_settings(sweep)
+        check_space(sweep)
+    except ConfigError as error:
+        raise error.in_file(source) from None
+    return sweep

@@ -1,0 +1,276 @@
+"""What a sweep trains on and how: :class:`Data`, :class:`Augmentation`,
+:class:`EarlyStopping`, :class:`Budget`, :class:`Objective` and :class:`Compute`.
+
+Each validates itself when constructed: every number finite and within a stated bound, every
+name one of those allowed; the error names the key (``budget.epochs``), the value and what is
+allowed.
+
+Example:
+    >>> Budget(epochs=10, batch_size=32).epochs
+    10
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from cifar_search.config.families import MAX_BATCH_SIZE, MAX_ROTATION, STOP_METRICS
+from cifar_search.config.require import is_int, is_real, require
+
+__all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Objective"]
+
+#: Validation sets other than a fraction of the training images: ``test``, the whole test
+#: set (as tutorials that validate on it do: the validation score is then a test score);
+#: ``test_half``, a seeded half of it (the other half is the test set).
+VALIDATION_SETS = ("test", "test_half")
+
+#: Objective metrics (Keras history names) and the direction each is optimised in.
+METRICS = {"val_loss": "minimize", "val_accuracy": "maximize"}
+
+#: Epochs per trial (and patience): 10,000 epochs of CIFAR-10 is months of CPU per trial.
+MAX_EPOCHS = 10_000
+#: GPU memory per worker, MiB: 1 TiB, more than any one GPU has.
+MAX_GPU_MEMORY_MB = 1024 * 1024
+#: Batches per call into TensorFlow: more than an epoch of CIFAR-10 has at batch size 5.
+MAX_STEPS_PER_EXECUTION = 10_000
+
+
+@dataclass(frozen=True)
+class Data:
+    """Which data to train on and how to split it.
+
+    Attributes:
+        source: a local copy (cifar-10-python.tar.gz, cifar-10-batches-py/, or an image folder
+            train/<class>/, test/<class>/ as a folder or .tar.gz), relative to the sweep file;
+            None means ``--data``, then ``$CIFAR_SEARCH_DATA``, then a Keras download.
+        validation: fraction of the training images held out for validation.
+        subset: use only this many training images (before the split); None for all.
+    """
+
+    source: str | None = None
+    validation: float | str = 0.2
+    subset: int | None = None
+    classes: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        self._check_classes()
+        require(self.source is None or isinstance(self.source, str), "data.source",
+                self.source, "source is a path (text) or None")
+        require(self.source is None or (self.source.strip() != "" and "\0" not in self.source),
+                "data.source", self.source, "source is a non-empty path without NUL "
+                "characters, or None (--data, $CIFAR_SEARCH_DATA, else a download)")
+        require((isinstance(self.validation, float) and 0 < self.validation < 1)
+                or self.validation in VALIDATION_SETS, "data.validation", self.validation,
+                "validation is a fraction in (0, 1) of the training images, 'test' (the "
+                "test set) or 'test_half' (a seeded half of it; the other half is the test)")
+        require(self.subset is None or (is_int(self.subset) and self.subset >= 2),
+                "data.subset", self.subset, "subset is a whole number of images >= 2, or None")
+
+    def _check_classes(self) -> None:
+        if self.classes is None:
+            return
+        names = self.classes
+        require(isinstance(names, (list, tuple)) and len(names) >= 2
+                and all(isinstance(n, str) and n and "," not in n for n in names),
+                "data.classes", names, "classes is a list of 2 or more class names (the "
+                "data's folder names, e.g. 'cat'), or None for all")
+        require(len(set(names)) == len(names), "data.classes", names,
+                "each class is named once")
+        object.__setattr__(self, "classes", tuple(names))
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random changes to each training image (Keras preprocessing layers, active in training
+    only, seeded per trial and kept in its checkpoint). Each is also a parameter a space may
+    sweep (``flip``, ``shift``, ``rotation``, ``zoom``).
+
+    Attributes:
+        flip: random horizontal flips.
+        shift: the largest translation, a fraction of the height and width, in [0, 1).
+        rotation: the largest rotation, degrees, in [0, 180].
+        zoom: the largest zoom in or out, a fraction in [0, 1).
+
+    Example:
+        >>> Augmentation(flip=True, shift=0.2, rotation=15).rotation
+        15
+    """
+
+    flip: bool = False
+    shift: float = 0.0
+    rotation: float = 0.0
+    zoom: float = 0.0
+
+    def __post_init__(self) -> None:
+        require(isinstance(self.flip, bool), "augmentation.flip", self.flip,
+                "flip is True or False")
+        for name, high, closed in (("shift", 1.0, False), ("rotation", MAX_ROTATION, True),
+                                   ("zoom", 1.0, False)):
+            value = getattr(self, name)
+            ok = is_real(value) and 0 <= value and (value <= high if closed else value < high)
+            bound = "inclusive" if closed else "excluded"
+            require(ok, f"augmentation.{name}", value,
+                    f"{name} is a number from 0 to {high:g} ({bound})")
+
+    def params(self) -> dict[str, Any]:
+        """The augmentation as trial parameters (the ones that differ from none)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v}
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Stop a trial when ``monitor`` has not improved for ``patience`` epochs; the budget's
+    ``epochs`` is then an upper bound. The state (epochs without improvement, best value,
+    best weights) is kept in the trial's checkpoint, so a resumed trial stops where the
+    uninterrupted one would have.
+
+    Attributes:
+        monitor: the metric watched (``val_loss``, ``val_accuracy``, ``loss``, ``accuracy``);
+            losses improve downwards, accuracies upwards.
+        patience: epochs without improvement before stopping, >= 1.
+        keep_best: the metric whose best epoch's weights the trial ends with (the default:
+            ``monitor``), or None for the last epoch's. The objective is then read at that
+            epoch.
+
+    Example:
+        >>> EarlyStopping("val_accuracy", 10, keep_best="val_loss").keep_best
+        'val_loss'
+    """
+
+    monitor: str = "val_loss"
+    patience: int = 10
+    keep_best: str | None = ""
+
+    def __post_init__(self) -> None:
+        require(self.monitor in STOP_METRICS, "budget.early_stopping.monitor", self.monitor,
+                "early stopping monitors one of " + ", ".join(STOP_METRICS))
+        require(is_int(self.patience) and 1 <= self.patience <= MAX_EPOCHS,
+                "budget.early_stopping.patience", self.patience,
+                f"patience is a whole number of epochs >= 1, at most {MAX_EPOCHS}")
+        if self.keep_best == "":
+            object.__setattr__(self, "keep_best", self.monitor)
+        require(self.keep_best is None or self.keep_best in STOP_METRICS,
+                "budget.early_stopping.keep_best", self.keep_best,
+                "keep_best is one of " + ", ".join(STOP_METRICS) + ", or None (the last "
+                "epoch's weights)")
+
+    def params(self) -> dict[str, Any]:
+        """The early stopping as trial parameters."""
+        return {"stop_monitor": self.monitor, "stop_patience": self.patience,
+                "keep_best": self.keep_best or ""}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long each trial trains.
+
+    Attributes:
+        epochs: epochs per trial (the pruner's maximum resource).
+        batch_size: images per step, unless the space sweeps ``batch_size``.
+        patience: stop a trial after this many epochs without improving the objective
+            (Keras EarlyStopping, best weights restored); None trains every epoch.
+        early_stopping: early stopping on any metric (see :class:`EarlyStopping`), with its
+            state kept in the checkpoint; None for none (or ``patience``).
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    patience: int | None = None
+    early_stopping: EarlyStopping | None = None
+
+    def __post_init__(self) -> None:
+        require(self.early_stopping is None or isinstance(self.early_stopping, EarlyStopping),
+                "budget.early_stopping", self.early_stopping,
+                "early_stopping is an EarlyStopping(monitor, patience, keep_best) or None")
+        require(self.early_stopping is None or self.patience is None, "budget.patience",
+                self.patience, "give patience or early_stopping, not both (patience=N is "
+                "early stopping on the objective with its best weights kept)")
+        require(is_int(self.epochs) and 1 <= self.epochs <= MAX_EPOCHS, "budget.epochs",
+                self.epochs, f"epochs is a whole number >= 1, at most {MAX_EPOCHS}")
+        require(is_int(self.batch_size) and 1 <= self.batch_size <= MAX_BATCH_SIZE,
+                "budget.batch_size", self.batch_size,
+                f"batch_size is a whole number >= 1, at most {MAX_BATCH_SIZE}")
+        require(self.patience is None or (is_int(self.patience)
+                                          and 1 <= self.patience <= MAX_EPOCHS),
+                "budget.patience", self.patience,
+                f"patience is a whole number >= 1, at most {MAX_EPOCHS}, or None")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a trial is scored on: a validation metric of its final model.
+
+    Attributes:
+        metric: ``val_loss`` or ``val_accuracy``.
+        direction: ``minimize`` or ``maximize``; None picks the metric's natural direction.
+    """
+
+    metric: str = "val_loss"
+    direction: str | None = None
+
+    def __post_init__(self) -> None:
+        require(self.metric in METRICS, "objective.metric", self.metric,
+                "metrics are " + ", ".join(METRICS))
+        if self.direction is None:
+            object.__setattr__(self, "direction", METRICS[self.metric])
+        require(self.direction in ("minimize", "maximize"), "objective.direction",
+                self.direction, "direction is minimize or maximize")
+
+
+@dataclass(frozen=True)
+class Compute:
+    """How each trial computes. The GPU settings take effect where a GPU is visible; on a
+    CPU-only machine they are applied too (and are slower there: measure before using them).
+
+    Attributes:
+        mixed_precision: Keras ``mixed_float16`` policy (float32 logits); worth it on GPUs
+            with tensor cores.
+        xla: compile the train step with XLA (``jit_compile``); None lets Keras decide (on for
+            GPUs, off on CPU-only machines).
+        gpu_memory_mb: a hard per-worker limit of GPU memory, so that several workers share one
+            GPU; None lets each worker's memory grow as needed.
+        steps_per_execution: training batches run per call into TensorFlow (Keras'
+            ``steps_per_execution``). Small CNNs spend a large share of each step in Python;
+            16 trains the dropout CNN about 1.4x faster per thread on CPU than 1 (measured in
+            ``docs/performance.md``). Per-epoch callbacks, pruning and checkpoints are
+            unaffected; per-batch callbacks run every N batches.
+        data_parallel: train each trial on every GPU its worker sees at once
+            (``tf.distribute.MirroredStrategy``: each batch split across them, gradients
+            summed); a trial fails with a clear reason where the worker sees fewer than 2.
+        widen_tail: when fewer runs are in flight than the pool has cores (a sweep's tail, a
+            pruner's last rungs), a run moves at the end of an epoch to a wider worker that
+            takes the free cores, and goes on from its checkpoint there
+            (:mod:`cifar_search.execution.tail`). Its later epochs then sum in another order
+            (more threads), so with ``same_seed`` its scores match a rerun's only when the same
+            runs moved at the same epochs: False keeps every run on its worker's threads.
+    """
+
+    mixed_precision: bool = False
+    xla: bool | None = None
+    gpu_memory_mb: int | None = None
+    steps_per_execution: int = 16
+    data_parallel: bool = field(default=False, repr=False)  # repr as before it existed
+    widen_tail: bool = field(default=True, repr=False)
+
+    def __post_init__(self) -> None:
+        require(isinstance(self.data_parallel, bool), "compute.data_parallel",
+                self.data_parallel, "data_parallel is True or False")
+        require(isinstance(self.widen_tail, bool), "compute.widen_tail", self.widen_tail,
+                "widen_tail is True or False")
+        require(isinstance(self.mixed_precision, bool), "compute.mixed_precision",
+                self.mixed_precision, "mixed_precision is True or False")
+        require(self.xla is None or isinstance(self.xla, bool), "compute.xla", self.xla,
+                "xla is True, False or None (Keras decides)")
+        require(self.gpu_memory_mb is None or (is_int(self.gpu_memory_mb)
+                                               and 64 <= self.gpu_memory_mb
+                                               <= MAX_GPU_MEMORY_MB),
+                "compute.gpu_memory_mb", self.gpu_memory_mb,
+                f"gpu_memory_mb is a whole number of MiB >= 64, or None; at most "
+                f"{MAX_GPU_MEMORY_MB} (1 TiB)")
+        require(is_int(self.steps_per_execution)
+                and 1 <= self.steps_per_execution <= MAX_STEPS_PER_EXECUTION,
+                "compute.steps_per_execution", self.steps_per_execution,
+                f"steps_per_execution is a whole number >= 1, at most "
+                f"{MAX_STEPS_PER_EXECUTION}")
