@@ -130,7 +130,7 @@ def main() -> None:
                       help="run the sweep only")
     opts = args.parse_args()
     from cifar_search import load_sweep
-    from cifar_search.engines.optuna.coordinator import prepare_data
+    from cifar_search.session.data import prepare_data
 
     sweep = load_sweep(opts.sweep).override(data=opts.data)
     runs = [("reference", reference_of(sweep))] if opts.reference else []

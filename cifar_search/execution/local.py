@@ -5,21 +5,25 @@ TensorFlow and Keras once, and nothing else: each worker starts in well under a 
 of paying a ~4 s import, yet inherits no MLflow, database or TensorFlow runtime state (no
 TensorFlow op has run in the server, so each worker still sets its own thread pools and GPU
 memory). Where there is no fork server (Windows), workers are spawned, each importing
-TensorFlow itself. A worker serves tasks until stopped; one that dies — a crash, ``kill -9``,
-out of memory — is noticed through its process sentinel, and the coordinator replaces it.
+TensorFlow itself. A worker serves tasks with the pool's task runner (a module-level function
+the caller gives, e.g. :func:`cifar_search.session.worker.run_task`; its module is preloaded by
+the fork server too) until stopped; one that dies — a crash, ``kill -9``, out of memory — is
+noticed through its process sentinel, and the coordinator replaces it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Iterator
+from typing import Any
 
 from cifar_search.execution import worker
 from cifar_search.execution.protocol import Message, Ready, Reply, StopTask
 from cifar_search.execution.threads import available_cores
+from cifar_search.execution.worker import TaskRunner
 
 #: Trials a worker process trains before it is replaced by a fresh one: a bound on memory
 #: growth should some library keep state per trial again (see
@@ -30,23 +34,23 @@ TRIALS_PER_WORKER = 100
 PRELOAD = ["cifar_search.execution.preload"]
 
 
-def worker_context() -> multiprocessing.context.BaseContext:
-    """Forked from a fork server that has imported TensorFlow (spawned where there is none).
-    The server starts with the first worker and inherits the environment then (quiet
-    TensorFlow logs)."""
+def worker_context(runner: TaskRunner) -> multiprocessing.context.BaseContext:
+    """Forked from a fork server that has imported TensorFlow and the module of ``runner``
+    (spawned where there is none). The server starts with the first worker and inherits the
+    environment then (quiet TensorFlow logs)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    context.set_forkserver_preload([*PRELOAD, runner.__module__])
     return context
 
 
-def start_fork_server() -> None:
-    """Start the fork server now, so that it imports TensorFlow while the caller does other
-    set-up (the first worker started would otherwise wait for that import); nothing where
-    workers are spawned, or when it runs already."""
-    context = worker_context()
+def start_fork_server(runner: TaskRunner) -> None:
+    """Start the fork server for workers that run ``runner`` now, so that it imports
+    TensorFlow while the caller does other set-up (the first worker started would otherwise
+    wait for that import); nothing where workers are spawned, or when it runs already."""
+    context = worker_context(runner)
     if context.get_start_method() == "forkserver":
         import multiprocessing.forkserver
 
@@ -97,23 +101,25 @@ class Worker:
 class WorkerPool:
     """``size`` worker processes with ``threads`` threads each, and on a GPU machine
     ``gpu_memory_mb`` MiB of GPU memory each (None: each grows its memory as needed); their
-    output (TensorFlow's logs and warnings) goes to ``log_path`` when given.
+    output (TensorFlow's logs and warnings) goes to ``log_path`` when given. Each worker runs
+    the tasks it is sent with ``runner``.
 
     Example:
-        >>> with WorkerPool(2, threads=1) as pool:  # doctest: +SKIP
+        >>> with WorkerPool(2, threads=1, runner=run_task) as pool:  # doctest: +SKIP
         ...     pool.wait_idle(1.0).send(task)
     """
 
     def __init__(self, size: int, threads: int, gpu_memory_mb: int | None = None,
-                 log_path: str | None = None) -> None:
+                 log_path: str | None = None, *, runner: TaskRunner) -> None:
         self.size = size
         self.threads = threads
         self.gpu_memory_mb = gpu_memory_mb
         self.log_path = log_path  # where workers' output goes (None: the terminal)
-        self._context = worker_context()
+        self.runner = runner
+        self._context = worker_context(runner)
         self.workers: list[Worker] = []
 
-    def __enter__(self) -> "WorkerPool":
+    def __enter__(self) -> WorkerPool:
         for _ in range(self.size):
             self._spawn()
         return self
@@ -131,8 +137,9 @@ class WorkerPool:
         threads = threads or self.threads
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=worker.main, args=(child, threads, self.gpu_memory_mb, self.log_path),
-            daemon=True, name="cifar-worker",
+            target=worker.main,
+            args=(child, self.runner, threads, self.gpu_memory_mb, self.log_path),
+            daemon=True, name=worker.PROCESS_NAME,
         )
         process.start()
         child.close()

@@ -89,6 +89,10 @@ class StopTask:
     """Tells a worker process to exit."""
 
 
+#: Any work a worker is handed (a :class:`StopTask` only ends the worker).
+Task = TrialTask | EvaluateTask
+
+
 @dataclass
 class TrialResult:
     """What a worker reports for a run that ended without failing.

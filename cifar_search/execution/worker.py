@@ -1,10 +1,13 @@
-"""A worker process: imports TensorFlow once, then trains the trials it is handed.
+"""A worker process: imports TensorFlow once, then serves the tasks it is handed.
 
-Workers never touch the Optuna storage or the MLflow store; they talk to the coordinator over a
-pipe (see :mod:`cifar_search.execution.protocol`). A worker ignores Ctrl-C: the coordinator
-decides when it stops. Threads are set before TensorFlow starts so that N workers share the
-cores without oversubscribing them, and GPU memory is claimed as needed (or up to a fixed
-limit) so that N workers share one GPU.
+What a task does is not this module's business: the pool gives each worker a
+:class:`TaskRunner` (the session's, :func:`cifar_search.session.worker.run_task`, trains and
+evaluates), and this module only runs the process around it. Workers never touch the Optuna
+storage or the MLflow store; they talk to the coordinator over a pipe (see
+:mod:`cifar_search.execution.protocol`). A worker ignores Ctrl-C: the coordinator decides when
+it stops. Threads are set before TensorFlow starts so that N workers share the cores without
+oversubscribing them, and GPU memory is claimed as needed (or up to a fixed limit) so that N
+workers share one GPU.
 """
 
 from __future__ import annotations
@@ -12,22 +15,20 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Protocol
 
-from cifar_search.execution.protocol import (
-    Done,
-    EpochEnd,
-    EvaluateTask,
-    Evaluated,
-    Failed,
-    Ready,
-    Reply,
-    StopTask,
-    TrialTask,
-)
+from cifar_search.execution.protocol import Ready, StopTask, Task
 from cifar_search.execution.threads import thread_env
+
+
+class TaskRunner(Protocol):
+    """Runs one task in a worker: sends its messages (epoch reports, its result or its
+    failure) on ``conn`` and reads the replies; a failing task is reported, never raised.
+    A module-level function, so that it crosses to a forked or spawned worker by name."""
+
+    def __call__(self, conn: Connection, task: Task) -> None: ...
 
 
 #: The name workers go by in ``ps`` and ``pgrep`` (Linux).
@@ -70,50 +71,6 @@ def configure_gpus(memory_mb: int | None = None) -> list[str]:
     return [gpu.name for gpu in gpus]
 
 
-def _failure(error: Exception) -> tuple[str, str]:
-    """(one-line reason, traceback) of an exception raised by a task."""
-    return f"{type(error).__name__}: {error}", traceback.format_exc()
-
-
-def _train(conn: Connection, task: TrialTask) -> None:
-    from cifar_search.model import train
-
-    def hook(epoch: int, logs: dict[str, float]) -> Reply:
-        conn.send(EpochEnd(task.number, epoch, logs))
-        return conn.recv()
-
-    try:
-        result = train.run_trial(task, hook)
-    except Exception as error:  # the trial fails, the worker lives on
-        conn.send(Failed(task.number, *_failure(error)))
-    else:
-        conn.send(Done(task.number, result))
-
-
-def _evaluate(conn: Connection, task: EvaluateTask) -> None:
-    from cifar_search.model import train
-
-    try:
-        results = train.evaluate(task.model_path, task.data_dir)
-        if task.mlflow_model_dir:
-            results["mlflow_model"] = str(_save_mlflow_model(task))
-        conn.send(Evaluated(results))
-    except Exception as error:
-        conn.send(Failed(None, *_failure(error)))
-
-
-def _save_mlflow_model(task: EvaluateTask) -> Path:
-    """The evaluated model as an MLflow Model folder, two test images as its examples."""
-    import keras
-
-    from cifar_search.model import data
-    from cifar_search.tracking.packaging import save_keras_model
-
-    model = keras.models.load_model(task.model_path)
-    examples = data.load_test(Path(task.data_dir))[0][:2]
-    return save_keras_model(model, Path(task.mlflow_model_dir), examples)
-
-
 def _die_with_parent() -> None:
     """Ask Linux to kill this worker when its parent dies, so an orphan never keeps training
     or writes into a trial that a resumed sweep continues. The parent is the coordinator, or
@@ -144,11 +101,12 @@ def _log_to(path: str | None) -> None:
     os.close(log)
 
 
-def main(conn: Connection, threads: int, gpu_memory_mb: int | None = None,
+def main(conn: Connection, runner: TaskRunner, threads: int, gpu_memory_mb: int | None = None,
          log_path: str | None = None) -> None:
-    """Worker entry point: serve tasks from ``conn`` until told to stop.
+    """Worker entry point: serve tasks from ``conn`` with ``runner`` until told to stop.
 
     Args:
+        runner: runs each task.
         threads: CPU threads of TensorFlow's pools.
         gpu_memory_mb: this worker's GPU memory limit in MiB; None grows memory as needed.
         log_path: the file this worker's output goes to (None: the terminal).
@@ -161,7 +119,6 @@ def main(conn: Connection, threads: int, gpu_memory_mb: int | None = None,
     import keras  # noqa: F401  (paid once per worker, not once per trial)
 
     conn.send(Ready(os.getpid()))
-    handlers = {TrialTask: _train, EvaluateTask: _evaluate}
     while True:
         try:
             task = conn.recv()
@@ -169,4 +126,4 @@ def main(conn: Connection, threads: int, gpu_memory_mb: int | None = None,
             return
         if isinstance(task, StopTask):
             return
-        handlers[type(task)](conn, task)
+        runner(conn, task)

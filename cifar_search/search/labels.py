@@ -57,3 +57,16 @@ def best_line(best: Mapping[str, Any] | None, metric: str) -> str:
         return "no trial has completed yet"
     return (f"best: trial {best['number']} {metric}={best['value']:.4f} "
             f"({params_text(best['params'])})")
+
+
+def outcome_counts(outcomes: Iterable[str]) -> list[str]:
+    """How many trials ended each way, one ``N outcome`` a part, outcomes in name order.
+
+    Example:
+        >>> outcome_counts(["complete", "failed", "complete"])
+        ['2 complete', '1 failed']
+    """
+    by_outcome: dict[str, int] = {}
+    for outcome in outcomes:
+        by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
+    return [f"{n} {outcome}" for outcome, n in sorted(by_outcome.items())]

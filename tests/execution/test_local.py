@@ -6,6 +6,7 @@ import pytest
 
 from cifar_search.execution import local as pool
 from cifar_search.execution.local import WorkerPool
+from cifar_search.session.worker import run_task
 
 pytestmark = pytest.mark.processes
 
@@ -21,7 +22,7 @@ def wait_ready(workers, seconds=120):
 
 def test_a_worker_is_replaced_after_its_trials(monkeypatch):
     monkeypatch.setattr(pool, "TRIALS_PER_WORKER", 2)
-    with WorkerPool(1, threads=1) as workers:
+    with WorkerPool(1, threads=1, runner=run_task) as workers:
         first = wait_ready(workers)
         workers.trial_done(first)
         assert workers.workers == [first] and first.trials == 1
@@ -33,7 +34,7 @@ def test_a_worker_is_replaced_after_its_trials(monkeypatch):
 
 
 def test_a_message_to_a_worker_that_just_died_is_dropped_and_its_death_reported():
-    with WorkerPool(1, threads=1) as workers:
+    with WorkerPool(1, threads=1, runner=run_task) as workers:
         worker = wait_ready(workers)
         worker.process.kill()
         worker.process.join()
@@ -44,7 +45,7 @@ def test_a_message_to_a_worker_that_just_died_is_dropped_and_its_death_reported(
 
 
 def test_a_wider_worker_takes_the_idle_cores_and_gives_them_back():
-    with WorkerPool(2, threads=1) as workers:
+    with WorkerPool(2, threads=1, runner=run_task) as workers:
         deadline = time.monotonic() + 120
         while len(workers.idle()) < 2 and time.monotonic() < deadline:
             for _ in workers.events(1.0):

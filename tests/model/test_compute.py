@@ -12,6 +12,7 @@ from cifar_search.execution.protocol import Reply, RunEnd, TrialTask
 from cifar_search.model import build as models
 from cifar_search.model import data
 from cifar_search.model.train import run_trial
+from cifar_search.session.worker import run_task
 
 HAS_GPU = bool(tf.config.list_physical_devices("GPU"))
 
@@ -108,7 +109,7 @@ def test_steps_per_execution_is_applied_and_every_batch_still_trains(cache, tmp_
 
 
 def test_workers_start_with_a_gpu_memory_limit(tmp_path):
-    with WorkerPool(1, 1, gpu_memory_mb=256) as pool:
+    with WorkerPool(1, 1, gpu_memory_mb=256, runner=run_task) as pool:
         deadline = time.monotonic() + 60
         while not pool.idle() and time.monotonic() < deadline:
             for _, message in pool.events(1.0):

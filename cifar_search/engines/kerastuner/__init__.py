@@ -5,7 +5,7 @@ The plug-in (:class:`KerasTunerEngine`) is all the registry sees. The work is in
 decisions), :mod:`.oracle` (the only module that drives KerasTuner), :mod:`.record` (the
 engine's own files), :mod:`.recorder` (a trial's events to the records, MLflow and the
 oracle), :mod:`.study_view` (the records as an in-memory Optuna study for ``status``,
-``best``, ``export``, ``check`` and ``compare``) and :mod:`.coordinator` (the loop).
+``best``, ``export``, ``check`` and ``compare``) and :mod:`.coordinator` (its decisions in the session loop).
 Importing this package imports neither TensorFlow nor KerasTuner.
 """
 
@@ -122,15 +122,11 @@ class KerasTunerEngine:
     def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list["Candidates"]:
         """The records' complete trials grouped by candidate (table None: not run yet)."""
         from cifar_search.engines.base import Candidates
-        from cifar_search.engines.optuna.candidates import candidates_table
-        from cifar_search.search.states import StudyAttr
+        from cifar_search.session.candidates import candidates_of
 
-        study = self.study(sweep, workspace)
-        if study is None:
-            return [Candidates(self.name, None, "--engine kerastuner", scoring=SCORING)]
-        table = candidates_table(study, sweep.space.swept(), sweep.objective.direction)
+        table, run_id = candidates_of(self.study(sweep, workspace), sweep)
         return [Candidates(self.name, table, "--engine kerastuner", scoring=SCORING,
-                           run_id=study.user_attrs.get(StudyAttr.MLFLOW_PARENT_RUN_ID))]
+                           run_id=run_id)]
 
 
 def _check_storage(workspace: "Workspace") -> None:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Mapping
 from cifar_search.engines.kerastuner.options import KerasTunerOptions
 from cifar_search.engines.kerastuner.record import TrialRecord
 from cifar_search.execution.protocol import RunEnd, TrialResult
+from cifar_search.search.labels import outcome_counts
 from cifar_search.search.seeds import trial_seed
 from cifar_search.search.states import TrialOutcome
 
@@ -242,11 +243,7 @@ def fails_after_worker_death(record: TrialRecord, records: Mapping[int, TrialRec
 
 def resume_line(name: str, plan: Plan, records: list[TrialRecord]) -> str:
     """``resuming 'dropout' (kerastuner hyperband): 3 complete, 1 interrupted, 2 left``."""
-    by_state: dict[str, int] = {}
-    for record in records:
-        if record.outcome.counts:
-            by_state[record.outcome] = by_state.get(record.outcome, 0) + 1
-    parts = [f"{n} {state}" for state, n in sorted(by_state.items())]
+    parts = outcome_counts(record.outcome for record in records if record.outcome.counts)
     left = running(records)
     if left:
         parts.append(f"{len(left)} interrupted (continued from their checkpoints)")

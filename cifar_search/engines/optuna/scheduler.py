@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from cifar_search.execution.protocol import RunEnd, TrialResult
+from cifar_search.search.labels import outcome_counts
 from cifar_search.search.seeds import repeat_seed, trial_seed
 from cifar_search.search.states import Attr, TrialOutcome
 
@@ -400,11 +401,7 @@ def best_index(values: list[float], direction: str) -> int:
 
 def resume_line(name: str, plan: Plan, trials: list[TrialView]) -> str:
     """``resuming study 'dropout': 3 complete, 1 interrupted (re-queued), 1 left``."""
-    by_state: dict[str, int] = {}
-    for trial in trials:
-        if trial.outcome.counts:
-            by_state[trial.outcome] = by_state.get(trial.outcome, 0) + 1
-    parts = [f"{n} {state}" for state, n in sorted(by_state.items())]
+    parts = outcome_counts(trial.outcome for trial in trials if trial.outcome.counts)
     retries = [t for t in trials if t.outcome == TrialOutcome.WAITING and Attr.RETRY_OF in t.attrs]
     if retries:
         parts.append(f"{len(retries)} interrupted (re-queued)")

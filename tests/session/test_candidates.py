@@ -1,10 +1,10 @@
-"""The Optuna engine's candidates for compare, from a study built in the test (no training)."""
+"""A study's candidates for compare, from a study built in the test (no training)."""
 
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution
 
-from cifar_search.engines.optuna.candidates import candidates_table
+from cifar_search.session.candidates import candidates_table
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -1,11 +1,11 @@
-"""The best model's test-set evaluation as the coordinator asks for it, with a stand-in pool:
+"""The best model's test-set evaluation as a session asks for it, with a stand-in pool:
 what is sent, what runs while the worker evaluates, and when nothing is asked."""
 
 from types import SimpleNamespace
 
-from cifar_search.engines.optuna.coordinator import evaluate_best
-from cifar_search.execution.protocol import EvaluateTask, Evaluated, Failed
+from cifar_search.execution.protocol import Evaluated, EvaluateTask, Failed
 from cifar_search.search.states import Attr, StudyAttr
+from cifar_search.session.best import evaluate_best
 
 
 class Store:

@@ -1,0 +1,64 @@
+"""A study's candidates for ``compare``: its complete trials grouped by candidate (the swept
+parameters), scored on the train/validation split, whichever engine recorded the study.
+
+A candidate's score is the mean over its seeds when the sweep repeats trials (user attribute
+``repeat_values``), and over the trials that drew it again otherwise; ``runs`` counts the
+training runs behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from cifar_search.search.labels import candidate_label
+from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
+from cifar_search.tracking.tables import trial_params
+
+if TYPE_CHECKING:
+    import optuna
+
+    from cifar_search.config.sweep import Sweep
+
+#: Columns of a candidates table (see :class:`~cifar_search.engines.base.Candidates`).
+COLUMNS = ["candidate", "mean_score", "std_score", "runs", "rank"]
+
+
+def candidates_table(study: optuna.Study, swept: Sequence[str],
+                     direction: str) -> pd.DataFrame:
+    """One row per candidate of a study's complete trials: mean, std over seeds (or over
+    trials of the same candidate), number of training runs, rank (1 is the best).
+
+    Example:
+        >>> candidates_table(study, ("optimizer",), "maximize")  # doctest: +SKIP
+               candidate  mean_score  std_score  runs  rank
+        0  optimizer=sgd         0.4   0.141421     2     2
+    """
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        if outcome_of(trial) == TrialOutcome.COMPLETE:
+            values = trial.user_attrs.get(Attr.REPEAT_VALUES) or [trial.value]
+            rows.append({"candidate": candidate_label(trial_params(trial), swept),
+                         "values": values})
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
+    table = pd.DataFrame(rows).groupby("candidate", sort=False)["values"].sum().reset_index()
+    series = table["values"].map(pd.Series)
+    table["mean_score"] = series.map(lambda s: s.mean())
+    table["std_score"] = series.map(lambda s: s.std(ddof=1) if len(s) > 1 else float("nan"))
+    table["runs"] = series.map(len)
+    table["rank"] = table["mean_score"].rank(ascending=direction == "minimize",
+                                             method="min").astype("Int64")
+    return table[COLUMNS]
+
+
+def candidates_of(study: optuna.Study | None,
+                  sweep: Sweep) -> tuple[pd.DataFrame | None, str | None]:
+    """A study's candidates table and the MLflow parent run that ``compare`` logs on
+    (both None: no study yet)."""
+    if study is None:
+        return None, None
+    table = candidates_table(study, sweep.space.swept(), sweep.objective.direction)
+    return table, study.user_attrs.get(StudyAttr.MLFLOW_PARENT_RUN_ID)

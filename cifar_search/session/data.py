@@ -1,0 +1,30 @@
+"""The sweep's data, decoded into the workspace's cache and checked against the sweep before
+any study or run is made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cifar_search.config.sweep import Sweep
+from cifar_search.errors import DataError
+from cifar_search.model import data
+from cifar_search.workspace import Workspace
+
+
+def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
+    """The sweep's decoded-data folder, after everything that can fail on bad input (before
+    any study or run is made)."""
+    data_dir = data.prepared(sweep.data.source, workspace.data_cache)
+    workspace.create()
+    train = data.read_meta(data_dir)["train"]
+    subset = sweep.data.subset
+    source = data.resolve_source(sweep.data.source) or "CIFAR-10"
+    if subset is not None and subset > train:
+        raise DataError(f"{sweep.source}: data.subset: {subset} is more than the "
+                        f"{train} training images in {source}")
+    every = data.read_meta(data_dir)["classes"]
+    missing = [name for name in sweep.data.classes or () if name not in every]
+    if missing:
+        raise DataError(f"{sweep.source}: data.classes: {missing[0]!r} is not a class of "
+                        f"{source}; its classes are {', '.join(every)}")
+    return data_dir

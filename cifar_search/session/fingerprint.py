@@ -1,0 +1,60 @@
+"""A study's fingerprint: the sweep's settings and the data's identity that a resume must keep,
+whichever engine's store records it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cifar_search.config.sweep import Sweep
+from cifar_search.errors import ConfigError, clipped
+
+#: Fingerprint settings left out when at their default (so older studies still match).
+UNSET = {"repeats": 1, "same_seed": False}
+
+#: The fingerprint's key for the data a study trains on (absent from studies made before it).
+DATA_KEY = "data_identity"
+
+
+def fingerprint_of(sweep: Sweep, data_identity: dict[str, Any] | None) -> dict[str, Any]:
+    """What a study must keep when resumed: the sweep's settings and the data's identity
+    (classes, image counts and a content digest; see :func:`cifar_search.model.data.identity`)."""
+    fingerprint = sweep.fingerprint()
+    if data_identity is not None:
+        fingerprint[DATA_KEY] = data_identity
+    return fingerprint
+
+
+def check_fingerprint(stored_json: str, wanted: dict[str, Any], sweep: Sweep,
+                      storage_url: str) -> None:
+    """Refuse to resume a study with settings or data that would make its trials
+    incomparable, saying what differs and how to start afresh (``storage_url`` is shown as
+    given: masked by the caller)."""
+    stored = {**UNSET, **json.loads(stored_json or "{}")}
+    wanted = {**UNSET, **json.loads(json.dumps(wanted))}
+    if DATA_KEY not in stored:  # recorded before the data was part of it: recorded on resume
+        wanted.pop(DATA_KEY, None)
+    changed = sorted(k for k in wanted if stored.get(k) != wanted[k])
+    if len(stored) <= len(UNSET) or not changed:
+        return
+    key = changed[0]
+    afresh = (f"the existing study {sweep.name!r} in {storage_url} {{}}; start afresh with "
+              "--study-name NEW_NAME or another --workspace")
+    if key == DATA_KEY:
+        raise ConfigError("data", f"{_data_text(wanted[key])} is other data than the study's "
+                          f"{_data_text(stored[key])}; " + afresh.format("trained on it"),
+                          sweep.source)
+    raise ConfigError(key, f"{_json(wanted[key])} differs from the study's "
+                      f"{_json(stored.get(key))}; " + afresh.format("was run with other settings"),
+                      sweep.source)
+
+
+def _json(value: Any) -> str:
+    """A setting as JSON, shortened for a message."""
+    return clipped(json.dumps(value, sort_keys=True), 120)
+
+
+def _data_text(identity: dict[str, Any]) -> str:
+    """``10 classes, 48+20 images, sha256:3f2a…`` (the digest shortened)."""
+    return (f"{len(identity['classes'])} classes, {identity['train']}+{identity['test']} "
+            f"images, {identity['digest'][:19]}…")

@@ -1,0 +1,366 @@
+"""The session loop: what every engine's coordinator does around its own decisions.
+
+A :class:`Session` prepares the data, takes the sweep's lock, starts the fork server, opens
+the worker pool and runs the loop: idle workers get work, each worker message goes to the
+engine, Ctrl-C and SIGTERM stop the sweep at a point where the stores agree, a run in flight
+moves to a wider worker when the tail rule says so, and a dead worker is replaced. At the end
+it has the best model evaluated on the test set (the summary's plots drawn meanwhile), logs
+the summary and closes the parent run.
+
+An engine's coordinator subclasses it and keeps only its decisions and its store: what an idle
+worker does (:meth:`Session._give_work`), what an epoch, an end, a failure or a worker's death
+means for its trials, and how its store is opened, counted and marked finished. A worker runs
+:func:`cifar_search.session.worker.run_task` in its own process.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+
+from cifar_search.config.sweep import Sweep
+from cifar_search.errors import CifarSearchError
+from cifar_search.execution.local import Worker, WorkerPool
+from cifar_search.execution.protocol import (
+    Done,
+    EpochEnd,
+    Failed,
+    Message,
+    Reply,
+    RunEnd,
+    TrialTask,
+)
+from cifar_search.search.states import StudyAttr
+from cifar_search.session.best import BestStore, evaluate_best
+from cifar_search.session.data import prepare_data
+from cifar_search.session.outcome import Outcome
+from cifar_search.session.pool import POLL_SECONDS, open_pool, start_fork_server
+from cifar_search.session.signals import signals_to
+from cifar_search.session.tail import wider_threads
+from cifar_search.workspace import Workspace
+
+if TYPE_CHECKING:
+    import optuna
+
+    from cifar_search.tracking.writer import Tracker
+
+#: What an engine holds of a trial in flight.
+RunningT = TypeVar("RunningT")
+
+
+class Scheduler(Protocol):
+    """What a session asks of an engine's pure decisions (its ``scheduler`` module)."""
+
+    def finished(self, trials: list[Any], /) -> int:
+        """Trials that count toward the target."""
+
+    def resume_line(self, name: str, plan: Any, trials: list[Any], /) -> str:
+        """What the study holds, as said when it resumes."""
+
+    def nothing_to_do(self, plan: Any, trials: list[Any], finalised: int | None, /) -> bool:
+        """Whether running again would change nothing."""
+
+
+class Session(abc.ABC, Generic[RunningT]):
+    """Runs one sweep's trials in a pool of worker processes; the engine decides.
+
+    Args:
+        sweep: a validated sweep.
+        workspace: where the stores, data cache and trial files live.
+        say: prints one line for the user.
+        progress: a :class:`cifar_search.progress.Progress`, or None.
+        scheduler: the engine's pure decisions (its ``scheduler`` module).
+        plan: the engine's settings for its scheduler.
+        target: trials the sweep ends with.
+        trial_epochs: epochs one trial trains, all its seeds together (for the progress bar).
+        workers: worker processes, as the engine sizes its pool.
+    """
+
+    #: Whether a run in flight may move to a wider worker at the sweep's tail.
+    widens_tail: ClassVar[bool] = True
+
+    tracker: Tracker  # the MLflow writer, opened by the engine's :meth:`_open`
+    pool: WorkerPool
+    data_dir: Path
+
+    def __init__(self, sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
+                 progress: Any, scheduler: Scheduler, plan: Any, target: int,
+                 trial_epochs: int, workers: int) -> None:
+        self.sweep, self.workspace, self.say, self.progress = sweep, workspace, say, progress
+        self.scheduler, self.plan = scheduler, plan  # the engine's decisions and settings
+        self.target, self.trial_epochs, self.workers = target, trial_epochs, workers
+        self.running: dict[int, RunningT] = {}
+        self.stopping = False  # no new work; runs end after their epoch
+        self.aborting = False  # stop at once, between two store writes
+        self.drawn: Any = None  # the summary's plots, drawn while the best model is evaluated
+
+    # -- the engine's store ----------------------------------------------------------------
+
+    def _create_stores(self) -> None:
+        """Create the workspace (and stores the engine needs before its lock is taken)."""
+        self.workspace.create()
+
+    @abc.abstractmethod
+    def _load(self) -> None:
+        """Load the engine's store (under the lock, before anything is decided)."""
+
+    @abc.abstractmethod
+    def _open(self) -> None:
+        """Open the parent run and recorder, recover a crash, say how the sweep starts."""
+
+    @abc.abstractmethod
+    def _study(self) -> optuna.Study:
+        """The engine's trials as an Optuna study (for the summary and the best trial)."""
+
+    @abc.abstractmethod
+    def _trials(self) -> list[Any]:
+        """The engine's trials as its :attr:`scheduler` reads them."""
+
+    @abc.abstractmethod
+    def _study_store(self) -> BestStore:
+        """The study's attributes and best trial, as the engine's store keeps them."""
+
+    @abc.abstractmethod
+    def _is_done(self) -> bool:
+        """Whether the study has reached its end (its parent run closes FINISHED)."""
+
+    def _finished(self) -> int:
+        """Trials finished so far."""
+        return self.scheduler.finished(self._trials())
+
+    def _resume_line(self) -> str:
+        """What the study holds, as said when it resumes."""
+        return self.scheduler.resume_line(self.sweep.name, self.plan, self._trials())
+
+    def _nothing_to_do(self) -> bool:
+        """Whether the study is finished and summarised already (nothing is written)."""
+        finalised = self._study_store().attr(StudyAttr.FINALISED)
+        return self.scheduler.nothing_to_do(self.plan, self._trials(), finalised)
+
+    def _evaluates(self) -> bool:
+        """Whether this machine evaluates the best model on the test set now."""
+        return not self.stopping and self._is_done()
+
+    def _finalises(self) -> bool:
+        """Whether this machine summarises the study and closes its parent run."""
+        return True
+
+    def _locate(self, number: int, recorded: str) -> str:
+        """Where this machine finds trial ``number``'s model, recorded at ``recorded``."""
+        return recorded
+
+    # -- the engine's decisions ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _give_work(self) -> None:
+        """Hand idle workers what the engine decides they do next."""
+
+    @abc.abstractmethod
+    def _nothing_left(self) -> bool:
+        """Whether, with no worker busy, the loop may end."""
+
+    def _before_work(self) -> None:
+        """Called at each turn of the loop before work is handed out."""
+
+    @abc.abstractmethod
+    def _record_epoch(self, running: RunningT, task: TrialTask, message: EpochEnd) -> bool:
+        """Record one epoch of a run in flight; whether the trial is pruned."""
+
+    @abc.abstractmethod
+    def _on_done(self, task: TrialTask, message: Done) -> None:
+        """A run ended (complete, pruned or stopped)."""
+
+    @abc.abstractmethod
+    def _on_failed(self, running: RunningT, task: TrialTask, reason: str) -> None:
+        """A run of ``running`` (no longer in flight) raised ``reason``."""
+
+    @abc.abstractmethod
+    def _trial_died(self, number: int, reason: str) -> None:
+        """The worker of trial ``number`` (in flight) died."""
+
+    @abc.abstractmethod
+    def _interrupt(self, running: RunningT) -> None:
+        """Record ``running`` (no longer in flight) as interrupted; its checkpoint stays."""
+
+    def _work_waiting(self) -> bool:
+        """Whether a trial would start on an idle worker (its cores are then not free)."""
+        return False
+
+    def _trained(self, task: TrialTask) -> int | None:
+        """Epochs the run of ``task`` has trained (None: not a run in flight)."""
+        return None
+
+    def _moved(self, running: RunningT, task: TrialTask, threads: int) -> None:
+        """The run of ``task`` goes on in a worker of ``threads`` threads."""
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        """Run (or resume) the sweep until it has its target of finished trials."""
+        from cifar_search.tracking import summary
+
+        self.data_dir = prepare_data(self.sweep, self.workspace)
+        self._create_stores()
+        lock = self.workspace.lock(self.sweep.name)
+        try:
+            self._load()
+            if self._nothing_to_do():
+                return self._nothing_done()
+            start_fork_server()  # TensorFlow is imported there while the stores are opened
+            self._open()
+            return self._end(self._run_workers())
+        finally:
+            summary.discard(self.drawn)
+            lock.close()
+
+    def _nothing_done(self) -> Outcome:
+        """A finished, summarised study: say so and write nothing."""
+        from cifar_search.tracking.tables import best_trial
+
+        self.say(self._resume_line() + "; nothing to do (raise --trials to run more)")
+        return Outcome(self._finished(), self.target, False, best_trial(self._study()))
+
+    def _run_workers(self) -> dict[str, Any] | None:
+        """Train until the target or a stop; the test results of a new best model."""
+        with open_pool(self.sweep, self.workspace, self.workers) as self.pool:
+            if self.progress:
+                self.progress.start(self.target, self._finished(), self.trial_epochs)
+            try:
+                with signals_to(self._on_signal):
+                    self._loop()
+                    if self._evaluates():
+                        return evaluate_best(self._study_store(), self.pool, self.data_dir,
+                                             self.say, self._locate, self._draw_ahead)
+            except KeyboardInterrupt:
+                self._abandon_running()
+            finally:
+                if self.progress:
+                    self.progress.close()
+        return None
+
+    def _draw_ahead(self) -> None:
+        """The summary's plots, drawn while a worker evaluates the best model."""
+        from cifar_search.tracking import summary
+
+        self.drawn = summary.draw_ahead(self._study(), self.sweep, self.tracker)
+
+    def _end(self, test: dict[str, Any] | None) -> Outcome:
+        """Log the summary and close the parent run: FINISHED (and the study marked
+        summarised) at the end, KILLED before it; a machine that does not finalise leaves
+        the parent run as it is (other machines may still run the study)."""
+        from cifar_search.tracking import summary
+
+        if not self._finalises():
+            return Outcome(self._finished(), self.target, self.stopping, finalised_here=False)
+        best = summary.log_study(self._study(), self.sweep, self.tracker, test, self.drawn)
+        done = self._is_done()
+        self.tracker.close_parent("FINISHED" if done else "KILLED")
+        finished = self._finished()
+        if done:
+            self._study_store().set_attr(StudyAttr.FINALISED, finished)
+        return Outcome(finished, self.target, self.stopping, best, test)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            self._before_work()
+            self._give_work()
+            if not self.pool.busy() and (self.stopping or self._nothing_left()):
+                return
+            for worker, message in self.pool.events(POLL_SECONDS):
+                self._check_abort()
+                self._handle(worker, message)
+            self._check_abort()
+
+    def _check_abort(self) -> None:
+        """Stop at once (second Ctrl-C, SIGTERM) at a point where the stores are consistent."""
+        if self.aborting:
+            raise KeyboardInterrupt
+
+    def _on_signal(self, signum: int) -> None:
+        """First Ctrl-C: hand out no new trial and stop running ones after their epoch.
+        Second Ctrl-C, or SIGTERM: stop at once. Either way every trial in flight is recorded
+        as interrupted and continues from its checkpoint on resume."""
+        if self.stopping or signum == signal.SIGTERM:
+            self.stopping = self.aborting = True  # acted on between two store writes
+            return
+        self.stopping = True
+        self.say("stopping: running trials end after their current epoch "
+                 "(Ctrl-C again to stop at once)")
+
+    def _abandon_running(self) -> None:
+        """Interrupt every trial in flight (their checkpoints stay)."""
+        for number in list(self.running):
+            self._interrupt(self.running.pop(number))
+
+    # -- worker messages -------------------------------------------------------------------
+
+    def _handle(self, worker: Worker, message: Message | None) -> None:
+        if message is None:
+            self._on_death(worker)
+        elif isinstance(message, EpochEnd):
+            worker.reply(self._on_epoch(worker, message))
+        elif isinstance(message, Done) and message.result.state == RunEnd.MOVED:
+            self._move(worker, message.number)
+        else:
+            task, worker.task, worker.moving_to = worker.task, None, None
+            try:
+                self._on_end(task, message)
+            finally:
+                self.pool.trial_done(worker)
+
+    def _on_end(self, task: TrialTask, message: Message) -> None:
+        """A run ended or failed (its worker is idle again)."""
+        if isinstance(message, Done):
+            self._on_done(task, message)
+        elif isinstance(message, Failed) and message.number in self.running:
+            self._on_failed(self.running.pop(message.number), task, message.reason)
+
+    def _on_epoch(self, worker: Worker, message: EpochEnd) -> Reply:
+        running = self.running.get(message.number)
+        if running is None:  # another seed of this trial was interrupted: stop this one too
+            return Reply.STOP
+        prune = self._record_epoch(running, worker.task, message)
+        if self.stopping or prune:
+            return Reply.STOP if self.stopping else Reply.PRUNE
+        if not (self.widens_tail and self.sweep.compute.widen_tail):
+            return Reply.CONTINUE
+        worker.moving_to = wider_threads(self.pool, worker, message.epoch + 1,
+                                         message.logs.get("epoch_seconds", 0.0), self._trained,
+                                         self._work_waiting)
+        return Reply.CONTINUE if worker.moving_to is None else Reply.MOVE
+
+    def _on_death(self, worker: Worker) -> None:
+        """A worker died: replace it; the engine decides what becomes of its trial."""
+        if not worker.ready:
+            raise CifarSearchError(f"a worker process exited while starting (exit code "
+                                   f"{worker.exitcode}); run with --debug for details")
+        task = worker.task
+        try:
+            if isinstance(task, TrialTask) and task.number in self.running:
+                self._trial_died(task.number, f"worker process died (exit code "
+                                              f"{worker.exitcode})")
+        finally:
+            self.pool.replace(worker)
+
+    # -- the tail: runs in flight move to wider workers ------------------------------------
+
+    def _move(self, worker: Worker, number: int) -> None:
+        """The run of ``worker`` ended its epoch to move: it goes on from its checkpoint in a
+        worker with the free cores."""
+        task, worker.task = worker.task, None
+        threads, worker.moving_to = worker.moving_to, None
+        running = self.running.get(number)
+        if running is None or threads is None or self.stopping:
+            if running is not None:  # the sweep is stopping: as if told to stop
+                self._interrupt(self.running.pop(number))
+            self.pool.trial_done(worker)
+            return
+        wider = self.pool.widen(worker, threads)
+        wider.send(dataclasses.replace(task, resume_dir=task.trial_dir))
+        self._moved(running, task, threads)

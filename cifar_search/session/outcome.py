@@ -1,0 +1,35 @@
+"""What a session achieved, and the closing lines every engine tells the user alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Outcome:
+    """What a run of a coordinator achieved."""
+
+    finished: int
+    target: int
+    interrupted: bool = False
+    best: dict[str, Any] | None = None
+    test: dict[str, Any] | None = None
+    finalised_here: bool = True  # False: another machine finalises the study
+
+    @property
+    def count(self) -> str:
+        """``3/4 trials finished``."""
+        return f"{self.finished}/{self.target} trials finished"
+
+    def interrupted_line(self, source: str | None, flags: str = "") -> str:
+        """How to resume an interrupted run: the same command (``flags`` after the file)."""
+        return (f"interrupted with {self.count}; run the same command again to resume: "
+                f"python -m cifar_search run {source}{flags}")
+
+    def test_lines(self) -> list[str]:
+        """The best model's test-set results (none when it was not evaluated)."""
+        test = self.test
+        return ([] if test is None else
+                [f"test set: trial {test['trial']} accuracy={test['test_accuracy']:.4f} "
+                 f"loss={test['test_loss']:.4f}"])
