@@ -213,20 +213,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _in_flight(args: argparse.Namespace, sweep: Any, workspace: Any) -> Any:
-    """The study's RUNNING trials as their machines tell (alive or lost: on a shared storage
-    by their heartbeats, on the embedded one those of another host are lost), the lost ones
-    taken over first with --repair; None for an engine that runs on one machine only."""
-    from cifar_search import engines
-
-    engine = engines.get(sweep.engine)
-    if not hasattr(engine, "in_flight"):
-        return None
-    return engine.in_flight(sweep, workspace, args.repair, print)
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     """Reconcile Optuna trials with MLflow runs; with --repair, fix what can be fixed."""
+    from cifar_search import engines
     from cifar_search.tracking import integrity
     from cifar_search.tracking.reader import RunReader
     from cifar_search.tracking.writer import Tracker
@@ -235,7 +224,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     workspace = _workspace(args)
     # on a shared storage other machines may be running it: a RUNNING trial is in flight as
     # long as its machine beats for it; the others are lost (taken over by --repair)
-    flight = _in_flight(args, sweep, workspace)
+    flight = engines.get(sweep.engine).in_flight(sweep, workspace, args.repair, print)
     lost = flight.lost if flight else {}
     live = workspace.running(sweep.name) or workspace.shared
     problems = integrity.reconcile(study, RunReader.of(workspace, sweep.name), live, lost)

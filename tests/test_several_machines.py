@@ -154,8 +154,11 @@ def test_a_grid_on_three_machines_runs_each_point_once(tmp_path, stores, tiny_da
         machines.start(name)
     machines.wait()
     study = assert_study(machines, target=4, epochs=2)
-    assert sorted(t.params["dropout_rate"] for t in study.trials) == [0.1, 0.2, 0.3, 0.4]
-    assert len({t.user_attrs["machine"] for t in study.trials}) >= 2  # they shared the work
+    # two machines asking at once for the last point: one trial beyond the target is asked and
+    # released untrained (params {}, checked by assert_study); every point is trained once
+    trained = [t for t in study.trials if not t.user_attrs.get("released")]
+    assert sorted(t.params["dropout_rate"] for t in trained) == [0.1, 0.2, 0.3, 0.4]
+    assert len({t.user_attrs["machine"] for t in trained}) >= 2  # they shared the work
 
 
 def wait_for(condition, machines, timeout=180, or_done=False):

@@ -251,7 +251,7 @@ class Compute:
     xla: bool | None = None
     gpu_memory_mb: int | None = None
     steps_per_execution: int = 16
-    data_parallel: bool = field(default=False, repr=False)  # repr as before it existed
+    data_parallel: bool = field(default=False, repr=False)  # compatibility C5
     widen_tail: bool = field(default=True, repr=False)
 
     def __post_init__(self) -> None:

@@ -274,14 +274,13 @@ class Sweep:
             "space": space,
             "model": self.model,
             "data": {"validation": self.data.validation, "subset": self.data.subset},
-            # early stopping is in the space (with_settings); absent here, so that studies
-            # made before it existed still match
+            # early stopping is in the space (with_settings), not here (compatibility C3)
             "budget": {k: v for k, v in dataclasses.asdict(self.budget).items()
                        if k != "early_stopping"},
             "objective": dataclasses.asdict(self.objective),
             "seed": self.seed,
         }
-        if self.repeats != 1:  # absent when 1, so studies made before repeats existed match
+        if self.repeats != 1:  # absent at its default (compatibility C3)
             fingerprint["repeats"] = self.repeats
         if self.same_seed:  # likewise absent when False
             fingerprint["same_seed"] = True

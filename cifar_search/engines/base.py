@@ -56,6 +56,19 @@ class Candidates:
     run_id: str | None = None
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """A study's RUNNING trials as their machines tell (what ``check`` reports).
+
+    Attributes:
+        alive: trial number -> the machine (``host:pid``) that runs it.
+        lost: trial number -> why its machine is taken for gone (it is taken over).
+    """
+
+    alive: dict[int, str]
+    lost: dict[int, str]
+
+
 class Engine(Protocol):
     """One way of running a sweep (see :mod:`cifar_search.engines`)."""
 
@@ -82,6 +95,12 @@ class Engine(Protocol):
     def study(self, sweep: "Sweep", workspace: "Workspace") -> Any:
         """The engine's record of the sweep's trials as an Optuna study (read by ``status``,
         ``best``, ``export`` and ``check``), or None when it keeps none or has none yet."""
+
+    def in_flight(self, sweep: "Sweep", workspace: "Workspace", repair: bool,
+                  say: Say) -> InFlight | None:
+        """The trials running now, alive or lost (the lost ones taken over first with
+        ``repair``); None for an engine whose sweeps run on one machine only, where the
+        sweep's lock tells."""
 
     def check_resumable(self, sweep: "Sweep", workspace: "Workspace") -> None:
         """Raise :class:`~cifar_search.errors.NoStudyError` or

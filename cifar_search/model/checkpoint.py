@@ -11,8 +11,8 @@ counter, after K epochs) and ``state.json``, which names it::
 every epoch (:func:`save`) the new model file is written, then the state that names it replaces
 the old one, then the old model file goes. A kill at any point leaves a state and the model file
 it names, of the same epoch, so a killed trial continues from its last completed epoch exactly as
-it would have gone on (:func:`restore`). Folders of the earlier layout (``checkpoint.keras``, a
-state without ``"checkpoint"``) are read as before.
+it would have gone on (:func:`restore`). A folder with ``checkpoint.keras`` and a state that names
+no model file is read too (compatibility C1, ``docs/compatibility.md``).
 
 Reading the state (:func:`read_state`, :func:`saved_epochs`) needs no TensorFlow; :func:`save`
 and :func:`restore` import Keras when called.
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 #: Files of a trial's per-epoch checkpoint (written by the worker, read on resume).
 STATE = "state.json"
-#: The model file of the earlier layout, named by no state.
+#: The model file of a state that names none (compatibility C1).
 CHECKPOINT = "checkpoint.keras"
 #: The key in ``state.json`` of the model file it belongs to.
 MODEL_FILE = "checkpoint"

@@ -180,8 +180,8 @@ def read_meta(cache_dir: Path) -> dict:
         cache_dir: a folder returned by :func:`prepare`.
 
     Returns:
-        ``{"source", "classes", "train", "test", "image_shape", "digest"}`` (a cache written by
-        an earlier version has no ``"digest"`` until :func:`identity` adds it).
+        ``{"source", "classes", "train", "test", "image_shape", "digest"}`` (without ``"digest"``
+        in a cache that :func:`identity` has not completed yet: compatibility C2).
 
     Raises:
         DataError: the folder holds no readable ``meta.json``.
@@ -203,9 +203,9 @@ def identity(cache_dir: Path) -> dict[str, Any]:
 
     Two caches of the same images, labels and class names have equal identities wherever they
     are (another workspace, a copied one, the same source at another path), and any other data
-    has another digest. The digest is computed once, when the cache is written; a cache written
-    by an earlier version gets it on the first call (hashing its arrays once: 0.1 s for
-    CIFAR-10), stored atomically in its ``meta.json`` for later calls.
+    has another digest. The digest is computed once, when the cache is written; a cache without
+    one (compatibility C2, ``docs/compatibility.md``) gets it on the first call (hashing its
+    arrays once: 0.1 s for CIFAR-10), stored atomically in its ``meta.json`` for later calls.
 
     Args:
         cache_dir: a folder returned by :func:`prepare`.

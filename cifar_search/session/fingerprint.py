@@ -9,10 +9,10 @@ from typing import Any
 from cifar_search.config.sweep import Sweep
 from cifar_search.errors import ConfigError, clipped
 
-#: Fingerprint settings left out when at their default (so older studies still match).
+#: Fingerprint settings left out when at their default (compatibility C3).
 UNSET = {"repeats": 1, "same_seed": False}
 
-#: The fingerprint's key for the data a study trains on (absent from studies made before it).
+#: The fingerprint's key for the data a study trains on (absent: compatibility C4).
 DATA_KEY = "data_identity"
 
 

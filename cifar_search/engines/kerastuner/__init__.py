@@ -119,6 +119,11 @@ class KerasTunerEngine:
                               f"{plan.target} trials); nothing to resume (raise --trials "
                               "to run more)", sweep.source)
 
+    def in_flight(self, sweep: "Sweep", workspace: "Workspace", repair: bool,
+                  say: "Say") -> None:
+        """None: its sweeps run on one machine, and the sweep's lock tells."""
+        return None
+
     def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list["Candidates"]:
         """The records' complete trials grouped by candidate (table None: not run yet)."""
         from cifar_search.engines.base import Candidates

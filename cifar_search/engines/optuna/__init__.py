@@ -12,7 +12,7 @@ from cifar_search.engines.optuna.options import OptunaOptions
 
 if TYPE_CHECKING:
     from cifar_search.config.sweep import Sweep
-    from cifar_search.engines.base import Candidates, RunReport, Say
+    from cifar_search.engines.base import Candidates, InFlight, RunReport, Say
     from cifar_search.workspace import Workspace
 
 
@@ -64,9 +64,9 @@ class OptunaEngine:
         return find_study(sweep, workspace)
 
     def in_flight(self, sweep: "Sweep", workspace: "Workspace", repair: bool,
-                  say: "Say") -> Any:
+                  say: "Say") -> "InFlight":
         """On a shared storage (several machines), the study's RUNNING trials sorted into
-        alive and lost (:class:`.machines.InFlight`); with ``repair`` the lost ones are taken
+        alive and lost (:class:`~cifar_search.engines.base.InFlight`); with ``repair`` the lost ones are taken
         over first, as a machine running the sweep would (see :mod:`.recovery`)."""
         from cifar_search.engines.optuna.recovery import in_flight
 

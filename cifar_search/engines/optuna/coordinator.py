@@ -98,7 +98,7 @@ class Coordinator(Session[Running]):
 
     def _open(self) -> None:
         """Open the parent run and the recorder, recover a crash, and say how it starts."""
-        if self.store.existed:  # a study made before its data was fingerprinted gets it now
+        if self.store.existed:  # a study without its data's identity gets it (compatibility C4)
             self.store.record_fingerprint()
         self.peers = peers_of(self.store, self.plan, self.machine)
         self.recorder = self.peers.recorder = open_recorder(

@@ -36,6 +36,7 @@ from typing import Any, Iterable, Mapping
 from cifar_search.engines.optuna.scheduler import Plan, TrialView, finished
 from cifar_search.errors import ConfigError
 from cifar_search.search.states import Attr, TrialOutcome
+from cifar_search.engines.base import InFlight
 
 #: Seconds between two heartbeats of a trial in flight (default; see :func:`liveness`).
 HEARTBEAT_S = 5
@@ -156,19 +157,6 @@ def never_beaten(trials: Iterable[TrialView], seen: Mapping[int, float], now: fl
     first = {number: seen.get(number, now) for number in unmarked}
     due = [number for number in unmarked if now - first[number] > grace_s]
     return due, {number: at for number, at in first.items() if number not in due}
-
-
-@dataclass(frozen=True)
-class InFlight:
-    """A shared study's RUNNING trials, as their heartbeats tell (what ``check`` reports).
-
-    Attributes:
-        alive: trial number -> the machine (``host:pid``) that beats for it.
-        lost: trial number -> why its machine is taken for gone (it is taken over).
-    """
-
-    alive: dict[int, str]
-    lost: dict[int, str]
 
 
 def in_flight(trials: Iterable[TrialView], stale: Iterable[int], grace_s: int) -> InFlight:

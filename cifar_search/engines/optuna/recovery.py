@@ -20,6 +20,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any, Callable, Collection
 
+from cifar_search.engines.base import InFlight
 from cifar_search.engines.optuna import machines, scheduler
 from cifar_search.engines.optuna.recorder import Recorder
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome
@@ -89,7 +90,7 @@ def reconcile_runs(study: Any, tracker: "Tracker", live: bool = False) -> list[s
 
 
 def in_flight(sweep: "Sweep", workspace: "Workspace", repair: bool,
-              say: Callable[[str], None]) -> machines.InFlight:
+              say: Callable[[str], None]) -> InFlight:
     """The study's RUNNING trials, alive or lost; with ``repair`` the lost ones are taken over
     first. On a shared storage, as their heartbeats tell (see :func:`.machines.in_flight`); on
     the embedded store, the trials of a machine on another host are lost (it is for one
@@ -124,7 +125,7 @@ def take_over_lost(sweep: "Sweep", workspace: "Workspace",
 
 
 def _other_hosts(sweep: "Sweep", workspace: "Workspace", repair: bool,
-                 say: Callable[[str], None]) -> machines.InFlight:
+                 say: Callable[[str], None]) -> InFlight:
     """The embedded store's RUNNING trials of machines on other hosts, as lost; with
     ``repair`` they are interrupted and queued again, as after a crash."""
     from cifar_search.engines.optuna.study import find_study, trial_views
@@ -132,14 +133,14 @@ def _other_hosts(sweep: "Sweep", workspace: "Workspace", repair: bool,
     others = machines.other_hosts(trial_views(find_study(sweep, workspace)),
                                   socket.gethostname())
     if not (repair and others):
-        return machines.InFlight({}, {number: f"it runs on {machine}, another host (the "
+        return InFlight({}, {number: f"it runs on {machine}, another host (the "
                                       "embedded SQLite store is for one machine)"
                                       for number, machine in others.items()})
     recover(_recorder(sweep, workspace, say, machines.Machine.current(salted=False)), others)
     for number, machine in sorted(others.items()):
         say(f"trial {number:>3} taken over: interrupted: left RUNNING by {machine}, another "
             "host; it continues from its checkpoint")
-    return machines.InFlight({}, {})
+    return InFlight({}, {})
 
 
 def _recorder(sweep: "Sweep", workspace: "Workspace", say: Callable[[str], None],

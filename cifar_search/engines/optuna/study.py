@@ -222,8 +222,8 @@ class StudyStore:
             time.sleep(0.2)
 
     def record_fingerprint(self, study: optuna.Study | None = None) -> None:
-        """Store the fingerprint (on a new study, or on one made before the data was part of
-        it, once it is resumed)."""
+        """Store the fingerprint (on a new study, or on one without the data's identity once
+        it is resumed: compatibility C4)."""
         (study or self.study).set_user_attr(StudyAttr.FINGERPRINT,
                                             json.dumps(self.fingerprint, sort_keys=True))
 

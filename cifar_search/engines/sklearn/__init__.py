@@ -84,6 +84,11 @@ class SklearnEngine:
                            "fits every candidate in one go; each run is a new search); start "
                            f"one with python -m cifar_search run {sweep.source} --engine sklearn")
 
+    def in_flight(self, sweep: "Sweep", workspace: "Workspace", repair: bool,
+                  say: "Say") -> None:
+        """None: its sweeps run on one machine, and the sweep's lock tells."""
+        return None
+
     def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list[Candidates]:
         """The newest finished search of each variant (fixed, as written), None when not run."""
         from cifar_search.engines.sklearn.engine import latest_table
