@@ -10,12 +10,12 @@ Layers compute in the process's Keras dtype policy (``float32``, or ``mixed_floa
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import keras
 from keras import layers
 
-from cifar_search.errors import TrialError
 from cifar_search.config.families import (
     FAMILIES,
     MOMENTUM_OPTIMIZERS,
@@ -23,7 +23,7 @@ from cifar_search.config.families import (
     TRAINING_DEFAULTS,
     WARMUP_FRACTION,
 )
-
+from cifar_search.errors import TrialError
 
 #: Momentum of the batch-norm moving statistics. Keras' default (0.99) averages over ~100 steps,
 #: which lags behind the weights in a short, high-learning-rate CPU budget and makes the
@@ -418,7 +418,7 @@ class FlipAverage(layers.Layer):
         return {**super().get_config(), "body": keras.saving.serialize_keras_object(self.body)}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "FlipAverage":
+    def from_config(cls, config: dict[str, Any]) -> FlipAverage:
         body = keras.saving.deserialize_keras_object(config.pop("body"))
         return cls(body, **config)
 

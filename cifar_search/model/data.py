@@ -28,17 +28,26 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from cifar_search.errors import DataError
 from cifar_search.model import sources
-from cifar_search.model.sources import (ACCEPTED, BATCH_FILES, CIFAR10_CLASSES, ENV_VAR,
-                                        IMAGE_SUFFIXES, MIB, SPLITS, TRAIN_BATCHES,
-                                        resolve_source)
+from cifar_search.model.sources import (
+    ACCEPTED,
+    BATCH_FILES,
+    CIFAR10_CLASSES,
+    ENV_VAR,
+    IMAGE_SUFFIXES,
+    MIB,
+    SPLITS,
+    TRAIN_BATCHES,
+    resolve_source,
+)
 from cifar_search.model.sources.base import reason
 
 __all__ = ["ACCEPTED", "ARRAY_NAMES", "BATCH_FILES", "CIFAR10_CLASSES", "DIGEST_PREFIX",

@@ -9,8 +9,9 @@ trial never learned its id (the process died between creating the run and record
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from cifar_search.search.states import Attr, RunKind, StudyAttr, Tag, TrialOutcome, outcome_of
 
@@ -33,7 +34,7 @@ class Problem:
     outcome: str | None = None
 
 
-def reconcile(study: "optuna.Study", tracker: "RunReader", live: bool,
+def reconcile(study: optuna.Study, tracker: RunReader, live: bool,
               lost: Mapping[int, str] | None = None) -> list[Problem]:
     """Everything on which the study and its MLflow runs disagree.
 
@@ -52,7 +53,7 @@ def reconcile(study: "optuna.Study", tracker: "RunReader", live: bool,
                          lost)
 
 
-def disagreements(trials: Iterable[Any], runs: Mapping[str, "RunRecord"],
+def disagreements(trials: Iterable[Any], runs: Mapping[str, RunRecord],
                   live: bool, lost: Mapping[int, str] | None = None) -> list[Problem]:
     """Where trials (Optuna trials, frozen or live) and their runs (by run id) disagree; a
     RUNNING trial in ``lost`` (its machine is gone) is one problem, whatever its run.
@@ -87,7 +88,7 @@ def disagreements(trials: Iterable[Any], runs: Mapping[str, "RunRecord"],
     return problems
 
 
-def _taken_over_run(trial: Any, runs: Mapping[str, "RunRecord"]) -> str | None:
+def _taken_over_run(trial: Any, runs: Mapping[str, RunRecord]) -> str | None:
     """The run of a trial that another machine took over before its own recorded the run id
     (a finished trial's attributes cannot be written any more): found by its trial number."""
     if outcome_of(trial) != TrialOutcome.INTERRUPTED:
@@ -98,7 +99,7 @@ def _taken_over_run(trial: Any, runs: Mapping[str, "RunRecord"]) -> str | None:
                  and run.tags.get(Tag.KIND) != RunKind.SEED), None)
 
 
-def _compare(trial: Any, run: "RunRecord", live: bool) -> list[Problem]:
+def _compare(trial: Any, run: RunRecord, live: bool) -> list[Problem]:
     outcome = outcome_of(trial)
     if outcome == TrialOutcome.RUNNING:
         if live:
@@ -113,7 +114,7 @@ def _compare(trial: Any, run: "RunRecord", live: bool) -> list[Problem]:
                     f"{run.status}", run.run_id, fix, str(outcome) if fix else None)]
 
 
-def repair(tracker: "Tracker", problems: list[Problem]) -> list[str]:
+def repair(tracker: Tracker, problems: list[Problem]) -> list[str]:
     """Apply the fixes that can be applied; return what was done."""
     done = []
     for problem in problems:

@@ -21,11 +21,11 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # a server's run links
 
-from mlflow import MlflowClient  # noqa: E402
+from mlflow import MlflowClient
 
-from cifar_search.search.states import RunKind, Tag  # noqa: E402
-from cifar_search.tracking.packaging import scratch_dir  # noqa: E402
-from cifar_search.workspace import Workspace  # noqa: E402
+from cifar_search.search.states import RunKind, Tag
+from cifar_search.tracking.packaging import scratch_dir
+from cifar_search.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -6,15 +6,24 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from cifar_search.search.states import Attr, Tag, TrialOutcome
-from cifar_search.tracking.tables import (CURVE_ORDER, History, best_trial, counts, trial_curves,
-                                          trial_label, trial_params, trials_table)
+from cifar_search.tracking.tables import (
+    CURVE_ORDER,
+    History,
+    best_trial,
+    counts,
+    trial_curves,
+    trial_label,
+    trial_params,
+    trials_table,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -63,7 +72,7 @@ def _plots(study: optuna.Study, table: pd.DataFrame, swept: Sequence[str], metri
     return files
 
 
-def _curve_plots(study: optuna.Study, sweep: "Sweep", history: History,
+def _curve_plots(study: optuna.Study, sweep: Sweep, history: History,
                  folder: Path) -> list[Path]:
     """``learning_curves_<metric>.png`` for the objective and for val_accuracy."""
     from cifar_search.tracking import plots
@@ -99,7 +108,7 @@ class Drawing:
     files: list[Path]
 
 
-def _draw(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
+def _draw(study: optuna.Study, sweep: Sweep, tracker: Tracker,
           folder: Path) -> list[Path]:
     """``trials.csv``, the study's plots and the learning curves, written into ``folder``."""
     table = trials_table(study)
@@ -109,7 +118,7 @@ def _draw(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
     return files + _curve_plots(study, sweep, tracker.metric_history, folder)
 
 
-def draw_ahead(study: optuna.Study, sweep: "Sweep", tracker: "Tracker") -> Drawing:
+def draw_ahead(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> Drawing:
     """Draw the summary's files now (e.g. while a worker evaluates the best model on the test
     set), for :func:`log_study` to log; the study's trials must all have ended."""
     folder = Path(tempfile.mkdtemp(prefix="cifar-search-summary-"))
@@ -127,7 +136,7 @@ def discard(drawn: Drawing | None) -> None:
         shutil.rmtree(drawn.folder, ignore_errors=True)
 
 
-def log_study(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
+def log_study(study: optuna.Study, sweep: Sweep, tracker: Tracker,
               test: dict[str, Any] | None,
               drawn: Drawing | None = None) -> dict[str, Any] | None:
     """Log the study summary (and test results when given) on the parent run; return the best.
@@ -176,7 +185,7 @@ def _ranked_complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return sorted(complete, key=lambda t: (-t.value if maximize else t.value, t.number))
 
 
-def describe_runs(study: optuna.Study, sweep: "Sweep", tracker: "Tracker") -> None:
+def describe_runs(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> None:
     """The parent run's and experiment's description, the best trial's run marked, and every
     trial's run coloured in the order of the swept parameters."""
     from cifar_search.tracking.colours import ordered_colours

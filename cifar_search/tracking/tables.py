@@ -6,7 +6,8 @@ history) in, data out; :mod:`cifar_search.tracking.summary` logs them.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import optuna
 import pandas as pd

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Callable, Union
+from typing import Union
 
 import numpy as np
 from PIL import Image
