@@ -6,8 +6,8 @@ use of it (:func:`resolve_source`, the layouts and the limits). Decoded images a
 uint8 ``.npy`` arrays in a folder named after the source and its size and modification time,
 written atomically under a lock, so a source is decoded once, even by several processes (or
 machines sharing the cache folder) that need it at the same moment, and every later trial
-and worker maps the arrays from disk. Pixels are scaled to [0, 1] when a split is loaded; splits and the test set
-are memoised per process.
+and worker maps the arrays from disk. Pixels are scaled to [0, 1] when a split is loaded;
+splits and the test set are memoised per process.
 
 Bad data is refused with one :class:`~cifar_search.errors.DataError` line before anything is
 cached; the ``MAX_*`` and ``*_CLASSES`` constants below (documented on

@@ -166,7 +166,7 @@ def _for_parquet(table: pd.DataFrame) -> pd.DataFrame:
     import pyarrow as pa
 
     table = table.copy()
-    for column in table.columns[table.dtypes == object]:
+    for column in table.columns[table.dtypes.eq(object)]:
         try:
             pa.array(table[column], from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):

@@ -423,7 +423,8 @@ class SearchTracker:
     Example:
         >>> tracker = SearchTracker(workspace, sweep, "sklearn", "fixed")  # doctest: +SKIP
         >>> tracker.open("grid-sklearn", {"cv": 3})  # doctest: +SKIP
-        >>> tracker.log_candidate(0, {"optimizer": "sgd"}, {"mean_score": 0.4}, {})  # doctest: +SKIP
+        >>> tracker.log_candidate(0, {"optimizer": "sgd"}, {"mean_score": 0.4},
+        ...                       {})  # doctest: +SKIP
         >>> tracker.close("FINISHED")  # doctest: +SKIP
     """
 
