@@ -13,7 +13,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cifar_search.search.states import Attr, RunKind, StudyAttr, Tag, TrialOutcome, outcome_of
+from cifar_search.search.states import (
+    Attr,
+    RunKind,
+    RunStatus,
+    StudyAttr,
+    Tag,
+    TrialOutcome,
+    outcome_of,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -30,8 +38,8 @@ class Problem:
 
     message: str
     run_id: str | None = None
-    fix: str | None = None
-    outcome: str | None = None
+    fix: RunStatus | None = None
+    outcome: TrialOutcome | None = None
 
 
 def reconcile(study: optuna.Study, tracker: RunReader, live: bool,
@@ -59,9 +67,9 @@ def disagreements(trials: Iterable[Any], runs: Mapping[str, RunRecord],
     RUNNING trial in ``lost`` (its machine is gone) is one problem, whatever its run.
 
     Example:
-        >>> disagreements([], {"r1": RunRecord("r1", "trial-0000", "RUNNING", {})},
-        ...               live=False)  # doctest: +SKIP
-        [Problem(message='run r1 (trial-0000) belongs to no trial', run_id='r1', fix='KILLED')]
+        >>> runs = {"r1": RunRecord("r1", "trial-0000", RunStatus.RUNNING, {})}  # doctest: +SKIP
+        >>> [(p.message, p.fix) for p in disagreements([], runs, live=False)]  # doctest: +SKIP
+        [('run r1 (trial-0000) belongs to no trial', <RunStatus.KILLED: 'KILLED'>)]
     """
     problems: list[Problem] = []
     claimed: set[str] = set()
@@ -83,7 +91,7 @@ def disagreements(trials: Iterable[Any], runs: Mapping[str, RunRecord],
         problems.extend(_compare(trial, runs[run_id], live))
     for run_id, run in runs.items():
         if run_id not in claimed and run.tags.get(Tag.REPAIRED) != "true":
-            fix = "KILLED" if run.status == "RUNNING" and not live else None
+            fix = RunStatus.KILLED if run.status == RunStatus.RUNNING and not live else None
             problems.append(Problem(f"run {run_id} ({run.name}) belongs to no trial", run_id, fix))
     return problems
 
@@ -109,9 +117,9 @@ def _compare(trial: Any, run: RunRecord, live: bool) -> list[Problem]:
     expected = outcome.run_status
     if run.status == expected:
         return []
-    fix = expected if run.status == "RUNNING" or not live else None
+    fix = expected if run.status == RunStatus.RUNNING or not live else None
     return [Problem(f"trial {trial.number} is {outcome} but its run {run.run_id} is "
-                    f"{run.status}", run.run_id, fix, str(outcome) if fix else None)]
+                    f"{run.status}", run.run_id, fix, outcome if fix else None)]
 
 
 def repair(tracker: Tracker, problems: list[Problem]) -> list[str]:
