@@ -182,7 +182,14 @@ def _ranked_complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    return sorted(complete, key=lambda t: (-t.value if maximize else t.value, t.number))
+    return sorted(complete, key=lambda t: (-_value(t) if maximize else _value(t), t.number))
+
+
+def _value(trial: optuna.trial.FrozenTrial) -> float:
+    """A complete trial's objective value."""
+    if trial.value is None:
+        raise ValueError(f"trial {trial.number} is complete but has no value")
+    return trial.value
 
 
 def describe_runs(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> None:
@@ -192,18 +199,20 @@ def describe_runs(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> None:
     from cifar_search.tracking.notes import StudyNote, TrialLine, study_note
 
     swept = sweep.space.swept()
-    ranked = [TrialLine(t.number, t.value, trial_params(t), t.user_attrs.get(Attr.MLFLOW_RUN_ID))
+    ranked = [TrialLine(t.number, _value(t), trial_params(t), t.user_attrs.get(Attr.MLFLOW_RUN_ID))
               for t in _ranked_complete(study)]
     metrics, tags = tracker.final_metrics(tracker.parent_id), tracker.tags(tracker.parent_id)
     tested = tags.get(Tag.BEST_MODEL_TRIAL)
+    direction = sweep.objective.direction
+    assert direction is not None  # an Objective sets its metric's direction when built
     tracker.describe(study_note(StudyNote(
         sweep.name, str(sweep.source or sweep.name), sweep.objective.metric,
-        sweep.objective.direction, str(tracker.experiment_id), counts(study), ranked, swept,
+        direction, str(tracker.experiment_id), counts(study), ranked, swept,
         metrics.get("test_accuracy"), int(tested) if tested is not None else None)))
-    runs = {t.number: t.user_attrs.get(Attr.MLFLOW_RUN_ID)
-            for t in study.get_trials(deepcopy=False)}
+    runs: dict[int, str] = {t.number: run_id for t in study.get_trials(deepcopy=False)
+                            if (run_id := t.user_attrs.get(Attr.MLFLOW_RUN_ID))}
     colours = ordered_colours([(t.number, trial_params(t)) for t in study.get_trials(
-        deepcopy=False) if runs.get(t.number)], swept)
+        deepcopy=False) if t.number in runs], swept)
     tracker.mark_runs(ranked[0].run_id if ranked else None,
                       {runs[number]: colour for number, colour in colours.items()})
     tracker.save_view()
