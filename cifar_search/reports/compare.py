@@ -80,14 +80,14 @@ def _log(sweep: Sweep, workspace: Workspace, parts: Sequence[Candidates],
     from cifar_search.tracking.packaging import scratch_dir
     from cifar_search.tracking.writer import Tracker
 
-    targets = [part for part in parts if part.run_id]
+    targets = [(part, part.run_id) for part in parts if part.run_id]
     if not targets:
         return
     tracker = Tracker(workspace, sweep)
     with scratch_dir() as folder:
         files = save(table, Path(folder), f"{sweep.name}: engines compared")
-        for part in targets:
-            tracker.log_artifacts(part.run_id, files)
+        for part, run_id in targets:
+            tracker.log_artifacts(run_id, files)
             say(f"comparison.csv and comparison.png logged on the {part.label.capitalize()} "
                 "study's parent run")
 
