@@ -369,8 +369,9 @@ def build_model(family: str, params: Mapping[str, Any], input_shape: tuple[int, 
         (None, 10)
     """
     p = resolve_params(family, params)
-    if FAMILIES[family].max_depth is not None:
-        _check_depth(p, input_shape, FAMILIES[family].max_depth)
+    max_depth = FAMILIES[family].max_depth
+    if max_depth is not None:
+        _check_depth(p, input_shape, max_depth)
     inputs, x = _inputs(input_shape, augmentation(params))
     if p["tta"]:
         body_inputs = keras.Input(shape=input_shape)
@@ -567,6 +568,12 @@ def _layers(model: keras.Model) -> list[layers.Layer]:
     return found
 
 
+def _schedule_name(rate: Mapping[str, Any]) -> str | None:
+    """The short name of a learning-rate schedule's config (None: it names no class)."""
+    name = rate.get("class_name")
+    return None if name is None else SCHEDULE_NAMES.get(name, name)
+
+
 def describe(model: keras.Model) -> dict[str, Any]:
     """What really trains, read back from the compiled model: the optimizer (inside the loss
     scaling of mixed precision), activations, dtype policy, XLA and device."""
@@ -575,8 +582,7 @@ def describe(model: keras.Model) -> dict[str, Any]:
     config: dict[str, Any] = {
         "optimizer": type(optimizer).__name__,
         "learning_rate": _peak_rate(rate) if isinstance(rate, dict) else float(rate),
-        "lr_schedule": (SCHEDULE_NAMES.get(rate.get("class_name"), rate.get("class_name"))
-                        if isinstance(rate, dict) else "constant"),
+        "lr_schedule": _schedule_name(rate) if isinstance(rate, dict) else "constant",
         "label_smoothing": float(getattr(model.loss, "label_smoothing", 0.0)),
         "activations": sorted({layer.activation.__name__ for layer in _layers(model)
                                if isinstance(layer, layers.Activation)}),
