@@ -11,7 +11,6 @@ rate lies in [0, 1)``.
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 __all__ = [
@@ -115,7 +114,7 @@ class ConfigError(CifarSearchError):
         self.file = file
         super().__init__(": ".join(part for part in (file, key, self.message) if part))
 
-    def in_file(self, file: str) -> "ConfigError":
+    def in_file(self, file: str) -> ConfigError:
         """Return the same error, naming ``file`` (kept if one is already named)."""
         return ConfigError(self.key, self.message, self.file or file)
 

@@ -372,7 +372,7 @@ def _check_server_database(url: str, kind: StoreKind, flag: str) -> bool:
         try:
             with engine.connect() as connection:
                 outcome["tables"] = set(sqlalchemy.inspect(connection).get_table_names())
-        except Exception as error:  # any driver's failure; reported as one line below
+        except Exception as error:  # noqa: BLE001 (any driver's failure, reported below)
             outcome["error"] = error
 
     thread = threading.Thread(target=connect, name="cifar-store-check", daemon=True)

@@ -9,8 +9,8 @@ an empty migrated MLflow store per MLflow version; see
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 #: The environment variable that moves the cache folder.
 CACHE_ENV = "CIFAR_SEARCH_CACHE"

@@ -10,12 +10,12 @@ Layers compute in the process's Keras dtype policy (``float32``, or ``mixed_floa
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import keras
 from keras import layers
 
-from cifar_search.errors import TrialError
 from cifar_search.config.families import (
     FAMILIES,
     MOMENTUM_OPTIMIZERS,
@@ -23,7 +23,7 @@ from cifar_search.config.families import (
     TRAINING_DEFAULTS,
     WARMUP_FRACTION,
 )
-
+from cifar_search.errors import TrialError
 
 #: Momentum of the batch-norm moving statistics. Keras' default (0.99) averages over ~100 steps,
 #: which lags behind the weights in a short, high-learning-rate CPU budget and makes the
@@ -369,8 +369,9 @@ def build_model(family: str, params: Mapping[str, Any], input_shape: tuple[int, 
         (None, 10)
     """
     p = resolve_params(family, params)
-    if FAMILIES[family].max_depth is not None:
-        _check_depth(p, input_shape, FAMILIES[family].max_depth)
+    max_depth = FAMILIES[family].max_depth
+    if max_depth is not None:
+        _check_depth(p, input_shape, max_depth)
     inputs, x = _inputs(input_shape, augmentation(params))
     if p["tta"]:
         body_inputs = keras.Input(shape=input_shape)
@@ -418,7 +419,7 @@ class FlipAverage(layers.Layer):
         return {**super().get_config(), "body": keras.saving.serialize_keras_object(self.body)}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "FlipAverage":
+    def from_config(cls, config: dict[str, Any]) -> FlipAverage:
         body = keras.saving.deserialize_keras_object(config.pop("body"))
         return cls(body, **config)
 
@@ -567,6 +568,12 @@ def _layers(model: keras.Model) -> list[layers.Layer]:
     return found
 
 
+def _schedule_name(rate: Mapping[str, Any]) -> str | None:
+    """The short name of a learning-rate schedule's config (None: it names no class)."""
+    name = rate.get("class_name")
+    return None if name is None else SCHEDULE_NAMES.get(name, name)
+
+
 def describe(model: keras.Model) -> dict[str, Any]:
     """What really trains, read back from the compiled model: the optimizer (inside the loss
     scaling of mixed precision), activations, dtype policy, XLA and device."""
@@ -575,8 +582,7 @@ def describe(model: keras.Model) -> dict[str, Any]:
     config: dict[str, Any] = {
         "optimizer": type(optimizer).__name__,
         "learning_rate": _peak_rate(rate) if isinstance(rate, dict) else float(rate),
-        "lr_schedule": (SCHEDULE_NAMES.get(rate.get("class_name"), rate.get("class_name"))
-                        if isinstance(rate, dict) else "constant"),
+        "lr_schedule": _schedule_name(rate) if isinstance(rate, dict) else "constant",
         "label_smoothing": float(getattr(model.loss, "label_smoothing", 0.0)),
         "activations": sorted({layer.activation.__name__ for layer in _layers(model)
                                if isinstance(layer, layers.Activation)}),

@@ -6,8 +6,8 @@ use of it (:func:`resolve_source`, the layouts and the limits). Decoded images a
 uint8 ``.npy`` arrays in a folder named after the source and its size and modification time,
 written atomically under a lock, so a source is decoded once, even by several processes (or
 machines sharing the cache folder) that need it at the same moment, and every later trial
-and worker maps the arrays from disk. Pixels are scaled to [0, 1] when a split is loaded; splits and the test set
-are memoised per process.
+and worker maps the arrays from disk. Pixels are scaled to [0, 1] when a split is loaded;
+splits and the test set are memoised per process.
 
 Bad data is refused with one :class:`~cifar_search.errors.DataError` line before anything is
 cached; the ``MAX_*`` and ``*_CLASSES`` constants below (documented on
@@ -28,17 +28,26 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from cifar_search.errors import DataError
 from cifar_search.model import sources
-from cifar_search.model.sources import (ACCEPTED, BATCH_FILES, CIFAR10_CLASSES, ENV_VAR,
-                                        IMAGE_SUFFIXES, MIB, SPLITS, TRAIN_BATCHES,
-                                        resolve_source)
+from cifar_search.model.sources import (
+    ACCEPTED,
+    BATCH_FILES,
+    CIFAR10_CLASSES,
+    ENV_VAR,
+    IMAGE_SUFFIXES,
+    MIB,
+    SPLITS,
+    TRAIN_BATCHES,
+    resolve_source,
+)
 from cifar_search.model.sources.base import reason
 
 __all__ = ["ACCEPTED", "ARRAY_NAMES", "BATCH_FILES", "CIFAR10_CLASSES", "DIGEST_PREFIX",
@@ -280,12 +289,12 @@ def load_split(cache_dir: Path, validation: float | str = 0.2, subset: int | Non
     if not test_set and not (isinstance(validation, (int, float)) and 0 <= validation < 1):
         raise ValueError(f"validation={validation!r} is not allowed; give a fraction in [0, 1), "
                          f"or one of {', '.join(TEST_VALIDATION)}")
+    fraction = 0.0 if isinstance(validation, str) else validation  # the test set: none held
     x = _open_array(cache_dir, "x_train")
     y = _open_array(cache_dir, "y_train")
     names, pick = _class_subset(cache_dir, classes)
     pool = _of_classes(y, pick)
-    train, val = _split_indices(len(x), 0.0 if test_set else validation, subset, seed,
-                                cache_dir, pool)
+    train, val = _split_indices(len(x), fraction, subset, seed, cache_dir, pool)
     pixels = _scaled if scaled else _read_only
     if test_set:
         x_val, y_val = _test_part(cache_dir, pick, validation, seed, validating=True)
@@ -377,6 +386,9 @@ def split_sizes(n: int, validation: float | str, subset: int | None) -> dict[str
     images = min(max(int(subset), 0), n) if subset is not None else n
     if validation in TEST_VALIDATION:  # the test set validates: every image trains
         return {"train": images, "validation": 0}
+    if isinstance(validation, str):
+        raise ValueError(f"validation={validation!r} is not allowed; give a fraction in [0, 1), "
+                         f"or one of {', '.join(TEST_VALIDATION)}")
     n_val = round(validation * images)
     if validation > 0:
         n_val = max(n_val, 1)
@@ -449,7 +461,8 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
         hasher.update(f"{name} {array.dtype.str} {list(array.shape)}\n".encode())
         flat = array.reshape(-1).view(np.uint8)
         for start in range(0, len(flat), _DIGEST_CHUNK):
-            hasher.update(flat[start:start + _DIGEST_CHUNK])
+            # numpy's stubs lack the buffer protocol (__buffer__) that ndarray implements
+            hasher.update(flat[start:start + _DIGEST_CHUNK])  # type: ignore[arg-type]
     return DIGEST_PREFIX + hasher.hexdigest()
 
 

@@ -11,7 +11,8 @@ without a GPU).
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from cifar_search.errors import TrialError
 

@@ -6,10 +6,10 @@ run on a thread pool sized by the machine's cores, whatever the worker's intra-o
 two single-threaded workers on two cores run more busy threads than there are cores. Here the
 pipeline gets a private pool of the worker's thread count: each epoch permutes the indices
 (not the images) with a seed made of the trial's seed and the epoch number, each batch is one
-gather, and one batch is prefetched while the previous one trains. The arrays are copied into tensors once per worker,
-not once per trial (a worker's trials share their memoised split). uint8 images are kept as
-uint8 and scaled to [0, 1] batch by batch, which spares the worker a float32 copy of the data
-set (four times its size) and the time to make it.
+gather, and one batch is prefetched while the previous one trains. The arrays are copied
+into tensors once per worker, not once per trial (a worker's trials share their memoised
+split). uint8 images are kept as uint8 and scaled to [0, 1] batch by batch, which spares the
+worker a float32 copy of the data set (four times its size) and the time to make it.
 """
 
 from __future__ import annotations

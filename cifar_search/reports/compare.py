@@ -10,8 +10,9 @@ the registry (:mod:`cifar_search.engines`); this module names none of them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -51,14 +52,14 @@ def save(table: pd.DataFrame, folder: Path, title: str) -> list[Path]:
     return [csv, png]
 
 
-def gather(sweep: "Sweep", workspace: "Workspace") -> list["Candidates"]:
+def gather(sweep: Sweep, workspace: Workspace) -> list[Candidates]:
     """Every engine's candidates of the sweep, in registry order (nothing is created)."""
     from cifar_search import engines
 
     return [part for engine in engines.every() for part in engine.candidates(sweep, workspace)]
 
 
-def report(sweep: "Sweep", parts: Sequence["Candidates"], table: pd.DataFrame) -> list[str]:
+def report(sweep: Sweep, parts: Sequence[Candidates], table: pd.DataFrame) -> list[str]:
     """What ``compare`` prints: how each engine scores, the table, and a hint per part not
     run yet."""
     scoring = ", ".join(f"{part.label}: {part.scoring}" for part in parts if part.scoring)
@@ -73,25 +74,25 @@ def report(sweep: "Sweep", parts: Sequence["Candidates"], table: pd.DataFrame) -
     return lines
 
 
-def _log(sweep: "Sweep", workspace: "Workspace", parts: Sequence["Candidates"],
-         table: pd.DataFrame, say: "Say") -> None:
+def _log(sweep: Sweep, workspace: Workspace, parts: Sequence[Candidates],
+         table: pd.DataFrame, say: Say) -> None:
     """comparison.csv and comparison.png on the runs the parts name (a study's parent run)."""
     from cifar_search.tracking.packaging import scratch_dir
     from cifar_search.tracking.writer import Tracker
 
-    targets = [part for part in parts if part.run_id]
+    targets = [(part, part.run_id) for part in parts if part.run_id]
     if not targets:
         return
     tracker = Tracker(workspace, sweep)
     with scratch_dir() as folder:
         files = save(table, Path(folder), f"{sweep.name}: engines compared")
-        for part in targets:
-            tracker.log_artifacts(part.run_id, files)
+        for part, run_id in targets:
+            tracker.log_artifacts(run_id, files)
             say(f"comparison.csv and comparison.png logged on the {part.label.capitalize()} "
                 "study's parent run")
 
 
-def compare(sweep: "Sweep", workspace: "Workspace", say: "Say") -> None:
+def compare(sweep: Sweep, workspace: Workspace, say: Say) -> None:
     """Print every engine's candidates side by side and log the comparison.
 
     Raises:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Hashable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from cifar_search.errors import ConfigError
@@ -154,7 +156,7 @@ def _check_file(path: Path, fmt: str) -> None:
                           "exist; create it or write elsewhere")
 
 
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+def _records(table: pd.DataFrame) -> list[dict[Hashable, Any]]:
     """Rows as plain Python values; missing values (NaN, NA) as None."""
     records = table.astype(object).to_dict(orient="records")
     return [{k: None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
@@ -166,7 +168,7 @@ def _for_parquet(table: pd.DataFrame) -> pd.DataFrame:
     import pyarrow as pa
 
     table = table.copy()
-    for column in table.columns[table.dtypes == object]:
+    for column in table.columns[table.dtypes == np.dtype(object)]:
         try:
             pa.array(table[column], from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):

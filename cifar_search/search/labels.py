@@ -3,7 +3,8 @@ lines, plot legends, comparison tables), so that the same candidate reads the sa
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 def format_value(value: Any) -> str:

@@ -25,7 +25,7 @@ class TrialOutcome(enum.StrEnum):
     WAITING = "waiting"
 
     @property
-    def run_status(self) -> "RunStatus":
+    def run_status(self) -> RunStatus:
         """The MLflow run status of a trial's run in this outcome."""
         return RUN_STATUS[self]
 

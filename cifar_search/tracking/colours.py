@@ -9,7 +9,8 @@ distinct colours that read as the parameter's order (low values blue, high value
 from __future__ import annotations
 
 import colorsys
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 #: Hue step between consecutive trials while they run (the golden ratio's fraction).
 GOLDEN = 0.618033988749895

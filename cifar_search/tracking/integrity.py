@@ -9,10 +9,19 @@ trial never learned its id (the process died between creating the run and record
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from cifar_search.search.states import Attr, RunKind, StudyAttr, Tag, TrialOutcome, outcome_of
+from cifar_search.search.states import (
+    Attr,
+    RunKind,
+    RunStatus,
+    StudyAttr,
+    Tag,
+    TrialOutcome,
+    outcome_of,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -29,11 +38,11 @@ class Problem:
 
     message: str
     run_id: str | None = None
-    fix: str | None = None
-    outcome: str | None = None
+    fix: RunStatus | None = None
+    outcome: TrialOutcome | None = None
 
 
-def reconcile(study: "optuna.Study", tracker: "RunReader", live: bool,
+def reconcile(study: optuna.Study, tracker: RunReader, live: bool,
               lost: Mapping[int, str] | None = None) -> list[Problem]:
     """Everything on which the study and its MLflow runs disagree.
 
@@ -52,15 +61,15 @@ def reconcile(study: "optuna.Study", tracker: "RunReader", live: bool,
                          lost)
 
 
-def disagreements(trials: Iterable[Any], runs: Mapping[str, "RunRecord"],
+def disagreements(trials: Iterable[Any], runs: Mapping[str, RunRecord],
                   live: bool, lost: Mapping[int, str] | None = None) -> list[Problem]:
     """Where trials (Optuna trials, frozen or live) and their runs (by run id) disagree; a
     RUNNING trial in ``lost`` (its machine is gone) is one problem, whatever its run.
 
     Example:
-        >>> disagreements([], {"r1": RunRecord("r1", "trial-0000", "RUNNING", {})},
-        ...               live=False)  # doctest: +SKIP
-        [Problem(message='run r1 (trial-0000) belongs to no trial', run_id='r1', fix='KILLED')]
+        >>> runs = {"r1": RunRecord("r1", "trial-0000", RunStatus.RUNNING, {})}  # doctest: +SKIP
+        >>> [(p.message, p.fix) for p in disagreements([], runs, live=False)]  # doctest: +SKIP
+        [('run r1 (trial-0000) belongs to no trial', <RunStatus.KILLED: 'KILLED'>)]
     """
     problems: list[Problem] = []
     claimed: set[str] = set()
@@ -82,12 +91,12 @@ def disagreements(trials: Iterable[Any], runs: Mapping[str, "RunRecord"],
         problems.extend(_compare(trial, runs[run_id], live))
     for run_id, run in runs.items():
         if run_id not in claimed and run.tags.get(Tag.REPAIRED) != "true":
-            fix = "KILLED" if run.status == "RUNNING" and not live else None
+            fix = RunStatus.KILLED if run.status == RunStatus.RUNNING and not live else None
             problems.append(Problem(f"run {run_id} ({run.name}) belongs to no trial", run_id, fix))
     return problems
 
 
-def _taken_over_run(trial: Any, runs: Mapping[str, "RunRecord"]) -> str | None:
+def _taken_over_run(trial: Any, runs: Mapping[str, RunRecord]) -> str | None:
     """The run of a trial that another machine took over before its own recorded the run id
     (a finished trial's attributes cannot be written any more): found by its trial number."""
     if outcome_of(trial) != TrialOutcome.INTERRUPTED:
@@ -98,7 +107,7 @@ def _taken_over_run(trial: Any, runs: Mapping[str, "RunRecord"]) -> str | None:
                  and run.tags.get(Tag.KIND) != RunKind.SEED), None)
 
 
-def _compare(trial: Any, run: "RunRecord", live: bool) -> list[Problem]:
+def _compare(trial: Any, run: RunRecord, live: bool) -> list[Problem]:
     outcome = outcome_of(trial)
     if outcome == TrialOutcome.RUNNING:
         if live:
@@ -108,12 +117,12 @@ def _compare(trial: Any, run: "RunRecord", live: bool) -> list[Problem]:
     expected = outcome.run_status
     if run.status == expected:
         return []
-    fix = expected if run.status == "RUNNING" or not live else None
+    fix = expected if run.status == RunStatus.RUNNING or not live else None
     return [Problem(f"trial {trial.number} is {outcome} but its run {run.run_id} is "
-                    f"{run.status}", run.run_id, fix, str(outcome) if fix else None)]
+                    f"{run.status}", run.run_id, fix, outcome if fix else None)]
 
 
-def repair(tracker: "Tracker", problems: list[Problem]) -> list[str]:
+def repair(tracker: Tracker, problems: list[Problem]) -> list[str]:
     """Apply the fixes that can be applied; return what was done."""
     done = []
     for problem in problems:

@@ -7,8 +7,9 @@ model's test accuracy, how many trials ended in each state, and the top trials.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from cifar_search.search.labels import format_value, params_text
 

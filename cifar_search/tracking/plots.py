@@ -9,23 +9,24 @@ returns the unsaved figure (for tests)."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from cifar_search.tracking.curves import CURVE_STYLES, Curve
 
 if TYPE_CHECKING:
     import optuna
 
-#: Line styles of :func:`learning_curves`: a complete trial, a pruned one, one of the rest.
-CURVE_STYLES = ("solid", "dashed", "faint")
 
 
 def _save(figure: plt.Figure, path: Path) -> Path:
@@ -54,7 +55,11 @@ def _optuna_style():
 
 def _figure_of(axes: Any) -> plt.Figure:
     """The figure of what an Optuna plot returns: one Axes or an array of them."""
-    return (axes if isinstance(axes, plt.Axes) else np.asarray(axes).flat[0]).figure
+    first: plt.Axes = axes if isinstance(axes, plt.Axes) else np.asarray(axes).flat[0]
+    figure = first.get_figure(root=True)
+    if figure is None:
+        raise ValueError("the Optuna plot is on no figure")
+    return figure
 
 
 def _note(title: str, text: str) -> plt.Figure:
@@ -192,7 +197,7 @@ def objective_vs_param_figure(trials: pd.DataFrame, param: str, metric: str,
         axes.scatter(x, done["value"], color="tab:blue", zorder=2)
     if numeric and len(done):
         means = done.groupby(param)["value"].mean()
-        axes.plot(means.index, means.values, "-", color="tab:gray", alpha=0.6, zorder=1)
+        axes.plot(means.index, means.to_numpy(), "-", color="tab:gray", alpha=0.6, zorder=1)
     if best is not None and (done["number"] == best).any():
         row = done[done["number"] == best].iloc[0]
         axes.scatter([row[param] if numeric else str(row[param])], [row["value"]], s=160,
@@ -202,21 +207,6 @@ def objective_vs_param_figure(trials: pd.DataFrame, param: str, metric: str,
         axes.legend(fontsize="small")
     axes.set(xlabel=param, ylabel=metric, title=f"{metric} vs {param}")
     return figure
-
-
-class Curve(NamedTuple):
-    """One line of :func:`learning_curves`.
-
-    Attributes:
-        label: legend text, e.g. ``"activation=relu"`` (None: no legend entry).
-        points: ``(epoch, value)`` pairs.
-        style: ``"solid"`` (a complete trial), ``"dashed"`` (a pruned one) or ``"faint"``
-            (light grey, never in the legend: the trials beyond the best few).
-    """
-
-    label: str | None
-    points: Sequence[tuple[float, float]]
-    style: str = "solid"
 
 
 def learning_curves(curves: Sequence[Curve | tuple], metric: str, path: Path,
@@ -244,18 +234,18 @@ def learning_curves_figure(curves: Sequence[Curve | tuple], metric: str,
                            title: str | None = None,
                            legend_title: str | None = None) -> plt.Figure:
     """The figure of :func:`learning_curves`."""
-    curves = [Curve(*curve) for curve in curves]
-    for curve in curves:
+    lines = [Curve(*curve) for curve in curves]
+    for curve in lines:
         if curve.style not in CURVE_STYLES:
             raise ValueError(f"curve style {curve.style!r} is not allowed; styles are "
                              + ", ".join(CURVE_STYLES))
-    curves = [curve for curve in curves if len(curve.points)]
+    lines = [curve for curve in lines if len(curve.points)]
     figure, axes = plt.subplots(figsize=(8, 4.5))
-    for curve in curves:  # the faint ones first, under the others
+    for curve in lines:  # the faint ones first, under the others
         if curve.style == "faint":
             epochs, values = zip(*sorted(curve.points), strict=True)
             axes.plot(epochs, values, color="0.82", linewidth=1, zorder=1)
-    shown = [curve for curve in curves if curve.style != "faint"]
+    shown = [curve for curve in lines if curve.style != "faint"]
     colours = plt.get_cmap("tab10" if len(shown) <= 10 else "tab20")
     for i, curve in enumerate(shown):
         epochs, values = zip(*sorted(curve.points), strict=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from cifar_search.search.states import TrialOutcome
+from cifar_search.search.states import RunStatus, TrialOutcome
 
 
 class TrialTracker(Protocol):
@@ -47,6 +47,6 @@ class TrialTracker(Protocol):
         """Mark a run left behind by an interruption as killed."""
         ...
 
-    def close_parent(self, status: str) -> None:
+    def close_parent(self, status: RunStatus) -> None:
         """End the study's parent run with ``FINISHED``, ``KILLED`` or ``FAILED``."""
         ...

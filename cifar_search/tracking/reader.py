@@ -21,11 +21,11 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # a server's run links
 
-from mlflow import MlflowClient  # noqa: E402
+from mlflow import MlflowClient
 
-from cifar_search.search.states import RunKind, Tag  # noqa: E402
-from cifar_search.tracking.packaging import scratch_dir  # noqa: E402
-from cifar_search.workspace import Workspace  # noqa: E402
+from cifar_search.search.states import RunKind, RunStatus, Tag
+from cifar_search.tracking.packaging import scratch_dir
+from cifar_search.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +42,7 @@ class RunRecord:
 
     run_id: str
     name: str
-    status: str
+    status: RunStatus
     tags: Mapping[str, str]
 
 
@@ -126,8 +126,9 @@ class RunReader:
         runs = self.client.search_runs(
             [self.experiment_id], filter_string=f"tags.`{Tag.PARENT_RUN_ID}` = '{parent_id}'",
             max_results=MAX_RUNS)
-        return {run.info.run_id: RunRecord(run.info.run_id, run.info.run_name, run.info.status,
-                                           dict(run.data.tags)) for run in runs}
+        return {run.info.run_id: RunRecord(run.info.run_id, run.info.run_name,
+                                           RunStatus(run.info.status), dict(run.data.tags))
+                for run in runs}
 
     def run_artifacts(self, run_id: str) -> Path | None:
         """The folder of a run's artifacts in the current workspace; None when MLflow's
@@ -163,7 +164,8 @@ def latest_search_table(workspace: Workspace, sweep_name: str, engine: str, vari
         [reader.experiment_id],
         filter_string=(f"tags.`{Tag.KIND}` = '{RunKind.STUDY}' and "
                        f"tags.`{Tag.ENGINE}` = '{engine}' and "
-                       f"tags.`{Tag.VARIANT}` = '{variant}' and attributes.status = 'FINISHED'"),
+                       f"tags.`{Tag.VARIANT}` = '{variant}' and "
+                       f"attributes.status = '{RunStatus.FINISHED}'"),
         order_by=["attributes.start_time DESC"], max_results=1)
     if not runs:
         return None

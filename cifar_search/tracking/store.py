@@ -47,11 +47,11 @@ def create_store(url: str, artifact_root: str) -> None:
     building the schema runs MLflow's migrations, seconds. The first store of a version builds
     the template that way, or builds in place where the cache cannot be written.
     """
-    target = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
-    template = _store_template() if target else None
+    template = _store_template() if url.startswith("sqlite:///") else None
     if template is None:
         _build_store(url, artifact_root)
         return
+    target = url.removeprefix("sqlite:///")
     shutil.copyfile(template, target)
     _move_default_experiment(Path(target), artifact_root)
 

@@ -6,15 +6,24 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from cifar_search.search.states import Attr, Tag, TrialOutcome
-from cifar_search.tracking.tables import (CURVE_ORDER, History, best_trial, counts, trial_curves,
-                                          trial_label, trial_params, trials_table)
+from cifar_search.tracking.tables import (
+    CURVE_ORDER,
+    History,
+    best_trial,
+    counts,
+    trial_curves,
+    trial_label,
+    trial_params,
+    trials_table,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -63,7 +72,7 @@ def _plots(study: optuna.Study, table: pd.DataFrame, swept: Sequence[str], metri
     return files
 
 
-def _curve_plots(study: optuna.Study, sweep: "Sweep", history: History,
+def _curve_plots(study: optuna.Study, sweep: Sweep, history: History,
                  folder: Path) -> list[Path]:
     """``learning_curves_<metric>.png`` for the objective and for val_accuracy."""
     from cifar_search.tracking import plots
@@ -99,7 +108,7 @@ class Drawing:
     files: list[Path]
 
 
-def _draw(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
+def _draw(study: optuna.Study, sweep: Sweep, tracker: Tracker,
           folder: Path) -> list[Path]:
     """``trials.csv``, the study's plots and the learning curves, written into ``folder``."""
     table = trials_table(study)
@@ -109,7 +118,7 @@ def _draw(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
     return files + _curve_plots(study, sweep, tracker.metric_history, folder)
 
 
-def draw_ahead(study: optuna.Study, sweep: "Sweep", tracker: "Tracker") -> Drawing:
+def draw_ahead(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> Drawing:
     """Draw the summary's files now (e.g. while a worker evaluates the best model on the test
     set), for :func:`log_study` to log; the study's trials must all have ended."""
     folder = Path(tempfile.mkdtemp(prefix="cifar-search-summary-"))
@@ -127,7 +136,7 @@ def discard(drawn: Drawing | None) -> None:
         shutil.rmtree(drawn.folder, ignore_errors=True)
 
 
-def log_study(study: optuna.Study, sweep: "Sweep", tracker: "Tracker",
+def log_study(study: optuna.Study, sweep: Sweep, tracker: Tracker,
               test: dict[str, Any] | None,
               drawn: Drawing | None = None) -> dict[str, Any] | None:
     """Log the study summary (and test results when given) on the parent run; return the best.
@@ -173,28 +182,37 @@ def _ranked_complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    return sorted(complete, key=lambda t: (-t.value if maximize else t.value, t.number))
+    return sorted(complete, key=lambda t: (-_value(t) if maximize else _value(t), t.number))
 
 
-def describe_runs(study: optuna.Study, sweep: "Sweep", tracker: "Tracker") -> None:
+def _value(trial: optuna.trial.FrozenTrial) -> float:
+    """A complete trial's objective value."""
+    if trial.value is None:
+        raise ValueError(f"trial {trial.number} is complete but has no value")
+    return trial.value
+
+
+def describe_runs(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> None:
     """The parent run's and experiment's description, the best trial's run marked, and every
     trial's run coloured in the order of the swept parameters."""
     from cifar_search.tracking.colours import ordered_colours
     from cifar_search.tracking.notes import StudyNote, TrialLine, study_note
 
     swept = sweep.space.swept()
-    ranked = [TrialLine(t.number, t.value, trial_params(t), t.user_attrs.get(Attr.MLFLOW_RUN_ID))
+    ranked = [TrialLine(t.number, _value(t), trial_params(t), t.user_attrs.get(Attr.MLFLOW_RUN_ID))
               for t in _ranked_complete(study)]
     metrics, tags = tracker.final_metrics(tracker.parent_id), tracker.tags(tracker.parent_id)
     tested = tags.get(Tag.BEST_MODEL_TRIAL)
+    direction = sweep.objective.direction
+    assert direction is not None  # an Objective sets its metric's direction when built
     tracker.describe(study_note(StudyNote(
         sweep.name, str(sweep.source or sweep.name), sweep.objective.metric,
-        sweep.objective.direction, str(tracker.experiment_id), counts(study), ranked, swept,
+        direction, str(tracker.experiment_id), counts(study), ranked, swept,
         metrics.get("test_accuracy"), int(tested) if tested is not None else None)))
-    runs = {t.number: t.user_attrs.get(Attr.MLFLOW_RUN_ID)
-            for t in study.get_trials(deepcopy=False)}
+    runs: dict[int, str] = {t.number: run_id for t in study.get_trials(deepcopy=False)
+                            if (run_id := t.user_attrs.get(Attr.MLFLOW_RUN_ID))}
     colours = ordered_colours([(t.number, trial_params(t)) for t in study.get_trials(
-        deepcopy=False) if runs.get(t.number)], swept)
+        deepcopy=False) if t.number in runs], swept)
     tracker.mark_runs(ranked[0].run_id if ranked else None,
                       {runs[number]: colour for number, colour in colours.items()})
     tracker.save_view()

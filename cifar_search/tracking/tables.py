@@ -6,13 +6,15 @@ history) in, data out; :mod:`cifar_search.tracking.summary` logs them.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import optuna
 import pandas as pd
 
 from cifar_search.search.labels import params_text
 from cifar_search.search.states import Attr, TrialOutcome, outcome_of
+from cifar_search.tracking.curves import Curve
 
 #: Trial user attributes shown as columns of the trials table.
 ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.RETRY_OF,
@@ -95,7 +97,7 @@ def _ranked(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 def trial_curves(study: optuna.Study, history: History, metric: str, swept: Sequence[str],
-                 labelled: int = LABELLED_CURVES) -> list[tuple[str | None, list, str]]:
+                 labelled: int = LABELLED_CURVES) -> list[Curve]:
     """Per-epoch ``metric`` of every complete and pruned trial, best first.
 
     Each curve is ``(label, [(epoch, value), ...], style)`` for
@@ -118,9 +120,9 @@ def trial_curves(study: optuna.Study, history: History, metric: str, swept: Sequ
     Example:
         >>> trial_curves(study, lambda run_id, metric: [(1, 0.3), (2, 0.4)],
         ...              "val_accuracy", ("activation",))  # doctest: +SKIP
-        [('trial 0: activation=relu', [(1, 0.3), (2, 0.4)], 'solid')]
+        [Curve(label='trial 0: activation=relu', points=[(1, 0.3), (2, 0.4)], style='solid')]
     """
-    curves = []
+    curves: list[Curve] = []
     for trial in _ranked(study):
         run_ids = (trial.user_attrs.get(Attr.REPEAT_RUN_IDS)
                    or [trial.user_attrs.get(Attr.MLFLOW_RUN_ID)])
@@ -128,11 +130,11 @@ def trial_curves(study: optuna.Study, history: History, metric: str, swept: Sequ
         if not points:
             continue
         if len(curves) >= labelled:
-            curves.append((None, points, "faint"))
+            curves.append(Curve(None, points, "faint"))
             continue
         label = trial_label(trial.number, trial_params(trial), swept)
         complete = outcome_of(trial) == TrialOutcome.COMPLETE
-        curves.append((label, points, "solid" if complete else "dashed"))
+        curves.append(Curve(label, points, "solid" if complete else "dashed"))
     return curves
 
 

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from cifar_search.tracking.reader import RunReader
 from cifar_search.workspace import Workspace
@@ -71,14 +71,18 @@ def serve_ui(workspace: Workspace, port: int, experiment: str | None,
 
     reader = RunReader.of(workspace, experiment) if experiment else None
     experiment_id = reader.experiment_id if reader else None
-    tags = reader.client.get_experiment(experiment_id).tags if experiment_id else {}
+    tags: Mapping[str, str] = {}
+    if reader is not None and reader.client is not None and experiment_id is not None:
+        tags = reader.client.get_experiment(experiment_id).tags
     view = VIEW_KEY if VIEW_TAG in tags else None
     command, env = ui_command(workspace, port)
     log = workspace.root / "logs" / "ui.log"  # the server's own lines (the terminal: --debug)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as output:
-        quiet = {} if debugging() else {"stdout": output, "stderr": subprocess.STDOUT}
-        server = subprocess.Popen(command, env=env, **quiet)
+        if debugging():
+            server = subprocess.Popen(command, env=env)
+        else:
+            server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         if not wait_for_ui(server, port):
             server.terminate()

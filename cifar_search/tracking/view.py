@@ -10,7 +10,7 @@ the trial's state as columns, newest first.
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 #: The view's key: the experiment tag ``mlflow.sharedViewState.cifar-search``.
 VIEW_KEY = "cifar-search"

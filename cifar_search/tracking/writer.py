@@ -23,8 +23,8 @@ from typing import Any
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
-from cifar_search.config.sweep import Sweep
-from cifar_search.search.states import Attr, RunKind, Tag, TrialOutcome
+from cifar_search.config.sweep import Oracle, Pruner, Sampler, Sweep
+from cifar_search.search.states import Attr, RunKind, RunStatus, Tag, TrialOutcome
 from cifar_search.tracking import registry
 from cifar_search.tracking.packaging import scratch_dir
 from cifar_search.tracking.reader import MAX_RUNS, RunReader, own_artifacts
@@ -48,14 +48,19 @@ def _tags(tags: Mapping[Any, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in tags.items()}
 
 
+def _kind(part: Sampler | Pruner | Oracle | str) -> str:
+    """A sampler's, pruner's or oracle's kind (a sweep turns a kind name into its part)."""
+    return part if isinstance(part, str) else part.kind
+
+
 def sweep_params(sweep: Sweep) -> dict[str, Any]:
     """The sweep's settings that the parent run of every engine records as params (named so
     that no param shares a name with a metric or tag of any run: the child runs log the metric
     ``objective`` and the tag ``seed``). Where a KerasTuner oracle chooses, it is recorded as
     ``oracle`` instead of the sampler, which does not run."""
     oracle = sweep.option("kerastuner", "oracle")
-    chooser = ({"sampler": sweep.sampler.kind} if oracle is None
-               else {"oracle": getattr(oracle, "kind", oracle)})
+    chooser = ({"sampler": _kind(sweep.sampler)} if oracle is None
+               else {"oracle": _kind(oracle)})
     return {
         "model": sweep.model, **chooser, "epochs": sweep.budget.epochs,
         "batch_size": sweep.budget.batch_size, "objective_metric": sweep.objective.metric,
@@ -171,7 +176,7 @@ class Tracker(RunReader):
             run_id = found[0].info.run_id
             self.parent_id = run_id
             self._log_parent_params()  # the same values: the dead process may not have got to it
-        self.client.update_run(run_id, status="RUNNING")
+        self.client.update_run(run_id, status=RunStatus.RUNNING)
         self.parent_id = run_id
         return run_id
 
@@ -183,23 +188,23 @@ class Tracker(RunReader):
         run = self.client.create_run(self.experiment_id, run_name=sweep.name, tags=_tags(tags))
         self.parent_id = run.info.run_id
         self._log_parent_params()
-        self._log_dataset(self.parent_id)
-        return self.parent_id
+        self._log_dataset(run.info.run_id)
+        return run.info.run_id
 
     def _log_parent_params(self) -> None:
         sweep = self.sweep
-        params = {**sweep_params(sweep), "pruner": sweep.pruner.kind,
+        params = {**sweep_params(sweep), "pruner": _kind(sweep.pruner),
                   "patience": sweep.budget.patience, "validation": sweep.data.validation}
-        self._log(self.parent_id, params=params)
+        self._log(self._parent(), params=params)
 
     def update_parent(self, settings: Mapping[str, Any]) -> None:
         """Record settings that may change between runs (trials, workers) as tags."""
-        self._log(self.parent_id, tags={f"setting.{k}": v for k, v in settings.items()})
-        self.log_text(self.parent_id, self.sweep.to_json(), "sweep.json")
+        self._log(self._parent(), tags={f"setting.{k}": v for k, v in settings.items()})
+        self.log_text(self._parent(), self.sweep.to_json(), "sweep.json")
 
-    def close_parent(self, status: str) -> None:
+    def close_parent(self, status: RunStatus) -> None:
         """End the parent run with ``FINISHED``, ``KILLED`` or ``FAILED``."""
-        self.client.set_terminated(self.parent_id, status=status)
+        self.client.set_terminated(self._parent(), status=status)
 
     # -- child runs ------------------------------------------------------------------------
 
@@ -280,10 +285,11 @@ class Tracker(RunReader):
         self._log(run_id, tags={Tag.STATE: interrupted, Tag.FAIL_REASON: reason})
         self.client.set_terminated(run_id, status=interrupted.run_status)
 
-    def repair_run(self, run_id: str, status: str, outcome: str | None = None) -> None:
+    def repair_run(self, run_id: str, status: RunStatus,
+                   outcome: TrialOutcome | None = None) -> None:
         """End a run a crash left behind with ``status``, tagged ``repaired`` and, when it
         belongs to a trial, with the trial's ``outcome`` as its ``state``."""
-        tags = {Tag.REPAIRED: "true"} | ({Tag.STATE: outcome} if outcome else {})
+        tags: dict[str, str] = {Tag.REPAIRED: "true", **({Tag.STATE: outcome} if outcome else {})}
         self._log(run_id, tags=tags)
         self.client.set_terminated(run_id, status=status)
 
@@ -293,10 +299,10 @@ class Tracker(RunReader):
         """Best value/params and summary files (trials CSV, plots) on the parent run."""
         metrics = {k: v for k, v in summary.items() if isinstance(v, (int, float))
                    and not isinstance(v, bool)}
-        self._log(self.parent_id, metrics=metrics)
-        self.log_text(self.parent_id, json.dumps(dict(summary), indent=2, default=str),
-                      "summary.json")
-        self.log_artifacts(self.parent_id, files)
+        parent = self._parent()
+        self._log(parent, metrics=metrics)
+        self.log_text(parent, json.dumps(dict(summary), indent=2, default=str), "summary.json")
+        self.log_artifacts(parent, files)
 
     def log_best_model(self, results: Mapping[str, Any], model_path: Path,
                        files: list[Path], mlflow_model: Path | None = None) -> str | None:
@@ -304,20 +310,21 @@ class Tracker(RunReader):
         model's MLflow Model folder (``mlflow_model``, see :func:`save_keras_model`) as a
         logged model of the parent run, registered under the sweep's name when
         :attr:`register`. Return the registered version (None when not registered)."""
-        self._log(self.parent_id, metrics={k: results[k] for k in ("test_loss", "test_accuracy")},
+        parent = self._parent()
+        self._log(parent, metrics={k: results[k] for k in ("test_loss", "test_accuracy")},
                   tags={Tag.BEST_MODEL_TRIAL: results["trial"]})
-        self.log_artifacts(self.parent_id, [model_path], registry.BEST_MODEL)
-        self.log_artifacts(self.parent_id, files)
+        self.log_artifacts(parent, [model_path], registry.BEST_MODEL)
+        self.log_artifacts(parent, files)
         if mlflow_model is None:
             return None
-        model = registry.log_model(self.client, self.experiment_id, self.parent_id,
+        model = registry.log_model(self.client, self.experiment_id, parent,
                                    self.sweep.name, mlflow_model, results["trial"])
         return registry.register(self.client, self.sweep.name, model,
-                                 self.parent_id) if self.register else None
+                                 parent) if self.register else None
 
     def describe(self, markdown: str) -> None:
         """The study's description, on its parent run and its experiment."""
-        self._log(self.parent_id, tags={Tag.NOTE: markdown})
+        self._log(self._parent(), tags={Tag.NOTE: markdown})
         self.client.set_experiment_tag(self.experiment_id, Tag.NOTE, markdown)
 
     def save_view(self) -> None:
@@ -340,12 +347,12 @@ class Tracker(RunReader):
             best_run: the best trial's run id, or None.
             colours: a colour per run id (see :mod:`cifar_search.tracking.colours`).
         """
-        for run in self.child_runs(self.parent_id).values():
+        for run in self.child_runs(self._parent()).values():
             number = run.tags.get(Tag.TRIAL_NUMBER)
             if number is None:
                 continue
             is_best = run.run_id == best_run
-            tags = {}
+            tags: dict[str, str] = {}
             if colours.get(run.run_id, run.tags.get(Tag.RUN_COLOR)) != run.tags.get(Tag.RUN_COLOR):
                 tags[Tag.RUN_COLOR] = colours[run.run_id]
             if is_best and run.tags.get(Tag.BEST) != "true":
@@ -391,6 +398,12 @@ class Tracker(RunReader):
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _parent(self) -> str:
+        """The open parent run's id."""
+        if self.parent_id is None:
+            raise RuntimeError("no parent run is open; open it first")
+        return self.parent_id
+
     def _log(self, run_id: str, metrics: Mapping[str, float] | None = None,
              params: Mapping[str, Any] | None = None,
              tags: Mapping[str, Any] | None = None,
@@ -424,8 +437,9 @@ class SearchTracker:
     Example:
         >>> tracker = SearchTracker(workspace, sweep, "sklearn", "fixed")  # doctest: +SKIP
         >>> tracker.open("grid-sklearn", {"cv": 3})  # doctest: +SKIP
-        >>> tracker.log_candidate(0, {"optimizer": "sgd"}, {"mean_score": 0.4}, {})  # doctest: +SKIP
-        >>> tracker.close("FINISHED")  # doctest: +SKIP
+        >>> tracker.log_candidate(0, {"optimizer": "sgd"}, {"mean_score": 0.4},
+        ...                       {})  # doctest: +SKIP
+        >>> tracker.close(RunStatus.FINISHED)  # doctest: +SKIP
     """
 
     def __init__(self, workspace: Workspace, sweep: Sweep, engine: str, variant: str) -> None:
@@ -437,6 +451,10 @@ class SearchTracker:
     def parent_id(self) -> str | None:
         """The search's parent run (None until :meth:`open`)."""
         return self._tracker.parent_id
+
+    def _parent(self) -> str:
+        """The open parent run's id."""
+        return self._tracker._parent()
 
     def _tags(self, kind: RunKind, tags: Mapping[str, Any]) -> dict[str, str]:
         return _tags({Tag.KIND: kind, Tag.ENGINE: self.engine, Tag.VARIANT: self.variant,
@@ -471,11 +489,11 @@ class SearchTracker:
     def log_summary(self, metrics: Mapping[str, float], tags: Mapping[str, Any],
                     files: Sequence[Path]) -> None:
         """The search's totals and best candidate, and its files, on the parent run."""
-        self._tracker._log(self.parent_id, metrics=metrics, tags=tags)
-        self._tracker.log_artifacts(self.parent_id, files)
+        self._tracker._log(self._parent(), metrics=metrics, tags=tags)
+        self._tracker.log_artifacts(self._parent(), files)
 
-    def close(self, status: str, reason: str | None = None) -> None:
+    def close(self, status: RunStatus, reason: str | None = None) -> None:
         """End the parent run ``FINISHED``, ``FAILED`` or ``KILLED`` (with its reason)."""
         if reason:
-            self._tracker._log(self.parent_id, tags={Tag.FAIL_REASON: reason[:5000]})
+            self._tracker._log(self._parent(), tags={Tag.FAIL_REASON: reason[:5000]})
         self._tracker.close_parent(status)

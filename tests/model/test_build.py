@@ -43,8 +43,10 @@ def test_dropout_family_is_the_lessons_model():
     assert [d.rate for d in dropout] == [0.45]
     assert layer_types(model)[-2:] == ["Flatten", "Dense"]
     intro = built("intro")
-    assert [l.filters for l in intro.layers if isinstance(l, keras.layers.Conv2D)] == [50] * 3
-    assert [l.units for l in intro.layers if isinstance(l, keras.layers.Dense)] == [50, 10]
+    assert [layer.filters for layer in intro.layers
+            if isinstance(layer, keras.layers.Conv2D)] == [50] * 3
+    assert [layer.units for layer in intro.layers
+            if isinstance(layer, keras.layers.Dense)] == [50, 10]
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -69,12 +71,13 @@ def test_every_optimizer_takes_effect(name):
 def test_architecture_parameters_take_effect():
     model = built("vgg", depth=2, filters=8, filters_2=24, batch_norm=True, augmentation=True,
                   dropout_rate=0.2)
-    convs = [l.filters for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    convs = [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert convs == [8, 8, 24, 24]
     types = layer_types(model)
     assert types.count("BatchNormalization") == 4
     assert {"RandomFlip", "RandomTranslation"} <= set(types)
-    assert {l.rate for l in model.layers if isinstance(l, keras.layers.Dropout)} == {0.2}
+    assert {layer.rate for layer in model.layers
+            if isinstance(layer, keras.layers.Dropout)} == {0.2}
     assert "RandomFlip" not in layer_types(built("vgg", depth=1))
     deeper = built("resnet", depth=3, filters=4)
     assert len([t for t in layer_types(deeper) if t == "Add"]) == 6

@@ -54,8 +54,8 @@ def test_logits_are_float32_under_either_policy():
         model = models.build_model("vgg", {"depth": 1}, (32, 32, 3), 10)
         assert model.get_layer("logits").compute_dtype == "float32"
         assert model.outputs[0].dtype == "float32"
-        assert {l.compute_dtype for l in model.layers if isinstance(l, keras.layers.Conv2D)} \
-            == {hidden}
+        assert {layer.compute_dtype for layer in model.layers
+                if isinstance(layer, keras.layers.Conv2D)} == {hidden}
 
 
 def test_mixed_precision_trial_trains_and_records_its_policy(cache, tmp_path):

@@ -96,18 +96,18 @@ def test_the_layer_orders_are_the_tutorials():
     assert layer_order(built("convbn")) == [
         "conv", "bn", "pool", "conv", "bn", "pool", "flat", "dense", "drop", "dense", "drop",
         "dense"]
-    convs = [l for l in built("convbn").layers if isinstance(l, keras.layers.Conv2D)]
+    convs = [layer for layer in built("convbn").layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.padding for c in convs] == ["valid", "valid"]
 
 
 def test_the_knobs_take_effect():
     model = built("vgg2", 8, filters_1=16, filters_2=48, dropout_1=0.1, dropout_2=0.2,
                   dense_layers=3, units_1=64, units_2=32, dense_dropout=0.4)
-    assert [l.filters for l in model.layers if isinstance(l, keras.layers.Conv2D)] == [
+    assert [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)] == [
         16, 16, 48, 48]
-    assert [l.rate for l in model.layers if isinstance(l, keras.layers.Dropout)] == [
+    assert [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)] == [
         0.1, 0.2, 0.4, 0.4, 0.4]
-    assert [l.units for l in model.layers if isinstance(l, keras.layers.Dense)] == [
+    assert [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)] == [
         64, 32, 32, 8]  # a third dense layer repeats the second's width
     resnet = built("resnet_small", res_layers=1, pooling="avg", dropout_rate=0.0)
     assert layer_order(resnet).count("add") == 4 and "gavg" in layer_order(resnet)

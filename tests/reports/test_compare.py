@@ -147,6 +147,6 @@ def test_compare_needs_a_part_that_ran(stand_ins):
     parts, sweep, workspace = stand_ins
     parts += [Candidates("optuna", None), Candidates("sklearn", None, "--engine sklearn")]
     with pytest.raises(ConfigError, match=r"^sweeps/grid\.py: nothing to compare in /tmp/ws; run "
-                       r"python -m cifar_search run sweeps/grid\.py \[--engine sklearn\|kerastuner\] "
-                       r"first$"):
+                       r"python -m cifar_search run sweeps/grid\.py "
+                       r"\[--engine sklearn\|kerastuner\] first$"):
         compare.compare(sweep, workspace, print)

@@ -30,4 +30,5 @@ def test_a_candidate_without_swept_parameters_reads_defaults() -> None:
 def test_best_line() -> None:
     assert best_line(None, "val_loss") == "no trial has completed yet"
     best = {"number": 2, "value": 0.91, "params": {"dropout_rate": 0.25}}
-    assert best_line(best, "val_accuracy") == "best: trial 2 val_accuracy=0.9100 (dropout_rate=0.25)"
+    assert best_line(best, "val_accuracy") == (
+        "best: trial 2 val_accuracy=0.9100 (dropout_rate=0.25)")

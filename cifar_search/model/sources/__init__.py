@@ -110,7 +110,7 @@ def download() -> Decoded:
         import keras
 
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
-    except Exception as error:  # no network, proxy, broken download: all mean the same here
+    except Exception as error:  # noqa: BLE001 (no network, proxy, broken download: one error)
         raise DataError(
             f"CIFAR-10 could not be downloaded ({type(error).__name__}: {reason(error)}); "
             f"supply it with --data PATH or {ENV_VAR}=PATH pointing at {ACCEPTED}"

@@ -15,8 +15,9 @@ import io
 import lzma
 import tarfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from cifar_search.errors import DataError
 from cifar_search.model.sources import files
@@ -26,9 +27,25 @@ from cifar_search.model.sources.images import SPLITS, Tree, decode_tree, is_imag
 
 _ARCHIVE_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError)
 
-# Magic bytes of the compressions a tar archive may have, and their readers.
-_DECOMPRESSORS = ((b"\x1f\x8b", gzip.GzipFile), (b"BZh", bz2.BZ2File),
-                  (b"\xfd7zXZ\x00", lzma.LZMAFile))
+
+class _TarBytes(Protocol):
+    """What :class:`_Bounded` reads: the archive file, or a stream that decompresses it."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def tell(self) -> int: ...
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int: ...
+
+
+def _gunzip(handle: BinaryIO) -> _TarBytes:
+    """A gzip stream over the file."""
+    return gzip.GzipFile(fileobj=handle)
+
+
+#: Magic bytes of the compressions a tar archive may have, and their readers.
+_DECOMPRESSORS: tuple[tuple[bytes, Callable[[BinaryIO], _TarBytes]], ...] = (
+    (b"\x1f\x8b", _gunzip), (b"BZh", bz2.BZ2File), (b"\xfd7zXZ\x00", lzma.LZMAFile))
 _COMPRESSED = tuple(magic for magic, _ in _DECOMPRESSORS)
 
 
@@ -99,7 +116,9 @@ def _read_members(archive: tarfile.TarFile, path: Path, limits: Limits
             if not member.isfile():
                 raise DataError(f"{path}: {name}: {_member_kind(member)} in the archive, not a "
                                 "regular file; images and batches must be regular files")
-            found[name] = archive.extractfile(member).read()
+            extracted = archive.extractfile(member)
+            assert extracted is not None  # a regular file's member always has its bytes
+            found[name] = extracted.read()
             folders.update(str(p) for p in PurePosixPath(name).parents if str(p) != ".")
     return found, folders
 
@@ -126,13 +145,13 @@ def _head(handle: BinaryIO, path: Path) -> bytes:
     return head
 
 
-def _decompressed(handle: BinaryIO, head: bytes) -> BinaryIO:
+def _decompressed(handle: BinaryIO, head: bytes) -> _TarBytes:
     """The file's tar bytes: decompressed as its magic bytes say, or the file itself."""
     if head[257:262] == b"ustar":  # a plain tar whose first name happens to start like a magic
         return handle
     for magic, reader in _DECOMPRESSORS:
         if head.startswith(magic):
-            return reader(fileobj=handle) if reader is gzip.GzipFile else reader(handle)
+            return reader(handle)
     return handle
 
 
@@ -142,7 +161,7 @@ class _Bounded:
     expands hugely (a small .tar.gz of gigabytes of zeros) is refused by what is read, not
     after reading it all."""
 
-    def __init__(self, inner: BinaryIO, path: Path, limits: Limits) -> None:
+    def __init__(self, inner: _TarBytes, path: Path, limits: Limits) -> None:
         self._inner = inner
         self._path = path
         self._limit = limits.archive_bytes
@@ -240,7 +259,7 @@ def _is_wanted_member(name: str) -> bool:
 
 def _tar_tree(path: Path, found: dict[str, bytes], folders: set[str]) -> Tree | None:
     """The image tree of an image-folder archive (None if it holds no train/ or test/)."""
-    roots = {_tree_root(name) for name in folders | set(found)} - {None}
+    roots = {root for name in folders | set(found) if (root := _tree_root(name)) is not None}
     if not roots:
         return None
     if len(roots) > 1:

@@ -74,7 +74,7 @@ def _unpickle(data: bytes, where: str) -> dict:
     """A pickled dict of a CIFAR-10 batch file."""
     try:
         value = _BatchUnpickler(io.BytesIO(data), encoding="latin1").load()
-    except Exception as error:  # any malformed pickle
+    except Exception as error:  # noqa: BLE001 (a malformed pickle raises any type)
         raise DataError(f"{where}: not a CIFAR-10 batch ({reason(error)})") from None
     if not isinstance(value, dict):
         raise DataError(f"{where}: not a CIFAR-10 batch (a {type(value).__name__}, not a dict)")

@@ -62,7 +62,8 @@ def open_regular(path: Path, shown: str, max_bytes: int | None) -> BinaryIO:
                              | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
         raise DataError(f"{shown}: cannot be read ({reason(error)})") from None
-    handle = open(descriptor, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    # returned to the caller, who closes it
+    handle = open(descriptor, "rb")
     try:
         _check_status(os.fstat(descriptor), path, shown, max_bytes)
     except BaseException:

@@ -15,7 +15,7 @@ from cifar_search.errors import DataError
 from cifar_search.model.sources import files
 from cifar_search.model.sources.base import ACCEPTED, Decoded, Limits
 from cifar_search.model.sources.batches import BATCH_FILES, decode_batches
-from cifar_search.model.sources.images import SPLITS, Tree, decode_tree, is_image_name
+from cifar_search.model.sources.images import SPLITS, Item, Tree, decode_tree, is_image_name
 
 
 def locate(path: Path) -> tuple[str, Path]:
@@ -71,7 +71,7 @@ def _scan_tree(root: Path, limits: Limits) -> Tree:
     for split in SPLITS:
         tree[split] = {}
         for class_dir in _class_dirs(root, split, limits):
-            found = []
+            found: list[tuple[str, str, Item]] = []
             with os.scandir(class_dir) as entries:
                 for entry in entries:
                     if not is_image_name(entry.name):

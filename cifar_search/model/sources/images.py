@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Callable, Union
 
 import numpy as np
 from PIL import Image
@@ -25,7 +25,7 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".p
                             ".tiff", ".webp"})
 
 #: An image: its bytes, or a function that reads them.
-Item = Union[bytes, Callable[[], bytes]]
+Item = bytes | Callable[[], bytes]
 #: ``{split: {class: [(file name, shown name, image)]}}``.
 Tree = dict[str, dict[str, list[tuple[str, str, Item]]]]
 
@@ -109,7 +109,7 @@ def _decode_image(item: Item, shown: str, side: int) -> np.ndarray:
                 return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     except Image.DecompressionBombError as error:  # Pillow's own, higher limit
         raise DataError(f"{shown}: image is too large ({reason(error)}); {too_large}") from None
-    except Exception as error:  # Pillow raises many types for bad files
+    except Exception as error:  # noqa: BLE001 (Pillow raises many types for bad files)
         raise DataError(f"{shown}: unreadable image ({type(error).__name__}: "
                         f"{reason(error)}); replace or delete the file") from None
     raise DataError(f"{shown}: image is {width}x{height}; {too_large}")
