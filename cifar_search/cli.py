@@ -11,7 +11,8 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 from cifar_search.errors import DEBUG_ENV, CifarSearchError, debugging
 from cifar_search.workspace import masked

@@ -118,7 +118,7 @@ def read_yaml(path: Path) -> Any:
     """The plain data of a space file (ConfigError naming the file, and the line if known)."""
     text = _read_text(path)
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader)
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""

@@ -9,7 +9,8 @@ ever go through :mod:`cifar_search.engines` (the registry), never name an engine
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from collections.abc import Callable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +51,7 @@ class Candidates:
     """
 
     label: str
-    table: "pd.DataFrame | None"
+    table: pd.DataFrame | None
     flags: str = ""
     scoring: str = ""
     run_id: str | None = None
@@ -76,35 +77,35 @@ class Engine(Protocol):
     #: The keys of its section of ``Sweep.options`` (``options={name: {key: value}}``).
     settings: ClassVar[tuple[str, ...]]
 
-    def check_options(self, sweep: "Sweep") -> None:
+    def check_options(self, sweep: Sweep) -> None:
         """Raise :class:`~cifar_search.errors.ConfigError` for a bad setting of this engine's
         (its section of ``options``, the parts it builds), whichever engine runs the sweep:
         one sweep file serves every engine. It must not import TensorFlow."""
 
-    def check(self, sweep: "Sweep") -> None:
+    def check(self, sweep: Sweep) -> None:
         """Raise :class:`~cifar_search.errors.ConfigError` for settings this engine cannot
         honour when it runs the sweep. It must not import TensorFlow."""
 
-    def worker_count(self, sweep: "Sweep") -> int:
+    def worker_count(self, sweep: Sweep) -> int:
         """The number of workers it trains the sweep with (``workers="auto"`` resolved)."""
 
-    def run(self, sweep: "Sweep", workspace: "Workspace", say: Say,
+    def run(self, sweep: Sweep, workspace: Workspace, say: Say,
             progress: Any = None) -> RunReport:
         """Run (or resume) the sweep to its end."""
 
-    def study(self, sweep: "Sweep", workspace: "Workspace") -> Any:
+    def study(self, sweep: Sweep, workspace: Workspace) -> Any:
         """The engine's record of the sweep's trials as an Optuna study (read by ``status``,
         ``best``, ``export`` and ``check``), or None when it keeps none or has none yet."""
 
-    def in_flight(self, sweep: "Sweep", workspace: "Workspace", repair: bool,
+    def in_flight(self, sweep: Sweep, workspace: Workspace, repair: bool,
                   say: Say) -> InFlight | None:
         """The trials running now, alive or lost (the lost ones taken over first with
         ``repair``); None for an engine whose sweeps run on one machine only, where the
         sweep's lock tells."""
 
-    def check_resumable(self, sweep: "Sweep", workspace: "Workspace") -> None:
+    def check_resumable(self, sweep: Sweep, workspace: Workspace) -> None:
         """Raise :class:`~cifar_search.errors.NoStudyError` or
         :class:`~cifar_search.errors.ConfigError` when there is nothing to resume."""
 
-    def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list[Candidates]:
+    def candidates(self, sweep: Sweep, workspace: Workspace) -> list[Candidates]:
         """This engine's candidates of the sweep, read from the stores (nothing is created)."""

@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 __all__ = ["Lane", "MIN_EPOCHS_LEFT", "MIN_SECONDS_LEFT", "PACK_PER_CORE", "fair_threads",
            "move_to", "packed_workers", "worth_moving"]

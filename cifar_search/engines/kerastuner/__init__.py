@@ -41,11 +41,11 @@ class KerasTunerEngine:
     settings: ClassVar[tuple[str, ...]] = tuple(
         f.name for f in dataclasses.fields(KerasTunerOptions))
 
-    def check_options(self, sweep: "Sweep") -> None:
+    def check_options(self, sweep: Sweep) -> None:
         """Its options: the oracle (with this engine only), its options checked."""
         KerasTunerOptions.of(sweep).check(sweep)
 
-    def check(self, sweep: "Sweep") -> None:
+    def check(self, sweep: Sweep) -> None:
         """Refuse what KerasTuner cannot do, naming the key (no TensorFlow is imported)."""
         from cifar_search.engines.kerastuner import scheduler
         from cifar_search.engines.kerastuner.space import specs
@@ -79,19 +79,19 @@ class KerasTunerEngine:
             sweep.space.grid()
         specs(sweep.space)
 
-    def worker_count(self, sweep: "Sweep") -> int:
+    def worker_count(self, sweep: Sweep) -> int:
         """One worker per core for ``workers="auto"`` (the oracle adapts to results)."""
         return worker_count(sweep)
 
-    def run(self, sweep: "Sweep", workspace: "Workspace", say: "Say",
-            progress: Any = None) -> "RunReport":
+    def run(self, sweep: Sweep, workspace: Workspace, say: Say,
+            progress: Any = None) -> RunReport:
         """Run (or resume) the sweep to its number of trials."""
         from cifar_search.engines.kerastuner.coordinator import run_sweep
 
         _check_storage(workspace)
         return run_sweep(sweep, workspace, say, progress)
 
-    def study(self, sweep: "Sweep", workspace: "Workspace") -> Any:
+    def study(self, sweep: Sweep, workspace: Workspace) -> Any:
         """The engine's records as an in-memory Optuna study, or None before the first run."""
         from cifar_search.engines.kerastuner.coordinator import record_store
         from cifar_search.engines.kerastuner.study_view import study_of
@@ -101,7 +101,7 @@ class KerasTunerEngine:
             return None
         return study_of(store.records(), store.study(), sweep)
 
-    def check_resumable(self, sweep: "Sweep", workspace: "Workspace") -> None:
+    def check_resumable(self, sweep: Sweep, workspace: Workspace) -> None:
         """Refuse when the sweep never ran with this engine or has nothing left to do."""
         from cifar_search.engines.kerastuner import scheduler
         from cifar_search.engines.kerastuner.coordinator import record_store
@@ -119,12 +119,12 @@ class KerasTunerEngine:
                               f"{plan.target} trials); nothing to resume (raise --trials "
                               "to run more)", sweep.source)
 
-    def in_flight(self, sweep: "Sweep", workspace: "Workspace", repair: bool,
-                  say: "Say") -> None:
+    def in_flight(self, sweep: Sweep, workspace: Workspace, repair: bool,
+                  say: Say) -> None:
         """None: its sweeps run on one machine, and the sweep's lock tells."""
         return None
 
-    def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list["Candidates"]:
+    def candidates(self, sweep: Sweep, workspace: Workspace) -> list[Candidates]:
         """The records' complete trials grouped by candidate (table None: not run yet)."""
         from cifar_search.engines.base import Candidates
         from cifar_search.session.candidates import candidates_of
@@ -134,7 +134,7 @@ class KerasTunerEngine:
                            run_id=run_id)]
 
 
-def _check_storage(workspace: "Workspace") -> None:
+def _check_storage(workspace: Workspace) -> None:
     """The engine runs on one machine: its oracle lives in the workspace folder."""
     if workspace.storage is not None:
         raise ConfigError("--storage", f"{workspace.shown_optuna_url} is not allowed; engine "

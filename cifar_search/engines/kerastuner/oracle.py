@@ -17,10 +17,10 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from cifar_search.engines.kerastuner import scheduler  # noqa: E402
-from cifar_search.engines.kerastuner.options import ORACLE_CLASSES  # noqa: E402
-from cifar_search.engines.kerastuner.space import hyperparameters  # noqa: E402
-from cifar_search.search.states import TrialOutcome  # noqa: E402
+from cifar_search.engines.kerastuner import scheduler
+from cifar_search.engines.kerastuner.options import ORACLE_CLASSES
+from cifar_search.engines.kerastuner.space import hyperparameters
+from cifar_search.search.states import TrialOutcome
 
 #: Failed trials in a row after which KerasTuner would stop a search: the engine decides
 #: instead (a failing trial is recorded and the sweep goes on).

@@ -77,7 +77,7 @@ class TrialRecord:
         return {**dataclasses.asdict(self), "outcome": self.outcome.value}
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> "TrialRecord":
+    def from_data(cls, data: dict[str, Any]) -> TrialRecord:
         """The inverse of :meth:`to_data`."""
         return cls(**{**data, "outcome": TrialOutcome(data["outcome"])})
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cifar_search.engines.kerastuner import scheduler
 from cifar_search.engines.kerastuner.oracle import OracleStore

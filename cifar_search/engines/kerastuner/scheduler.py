@@ -13,7 +13,8 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 from cifar_search.engines.kerastuner.options import KerasTunerOptions
 from cifar_search.engines.kerastuner.record import TrialRecord
@@ -85,7 +86,7 @@ class Plan:
     metric: str = "val_loss"
 
     @classmethod
-    def of(cls, sweep: Any) -> "Plan":
+    def of(cls, sweep: Any) -> Plan:
         """The plan of a validated sweep."""
         kind = oracle_kind(sweep)
         if kind == "grid":

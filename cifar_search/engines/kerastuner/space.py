@@ -15,7 +15,8 @@ TensorFlow); :func:`hyperparameters` builds the ``keras_tuner.HyperParameters``;
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
 
 from cifar_search.config.space import Choice, Condition, Fixed, FloatRange, IntRange, Param, Space
 from cifar_search.errors import ConfigError, shown
@@ -110,7 +111,7 @@ def specs(space: Space) -> list[HpSpec]:
     return result
 
 
-def hyperparameters(space: Space) -> "keras_tuner.HyperParameters":
+def hyperparameters(space: Space) -> keras_tuner.HyperParameters:
     """The space as a ``keras_tuner.HyperParameters`` (conditions as nested scopes)."""
     import contextlib
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import optuna
 from optuna.trial import TrialState

@@ -23,7 +23,7 @@ class OptunaEngine:
     settings: ClassVar[tuple[str, ...]] = tuple(
         f.name for f in dataclasses.fields(OptunaOptions))
 
-    def check_options(self, sweep: "Sweep") -> None:
+    def check_options(self, sweep: Sweep) -> None:
         """Its options (start points), the sweep's Optuna-only training settings, the sampler's
         and pruner's options (built and tried on a throw-away study) and the space's Optuna
         distributions."""
@@ -40,31 +40,31 @@ class OptunaEngine:
         if isinstance(sweep.space, Space):
             check_distributions(sweep.space)
 
-    def check(self, sweep: "Sweep") -> None:
+    def check(self, sweep: Sweep) -> None:
         """A sampler that ends by itself (a grid) or a number of trials."""
         check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
 
-    def worker_count(self, sweep: "Sweep") -> int:
+    def worker_count(self, sweep: Sweep) -> int:
         """Packed onto the cores when every run is known up front (see :mod:`.pool`)."""
         from cifar_search.engines.optuna.pool import worker_count
 
         return worker_count(sweep)
 
-    def run(self, sweep: "Sweep", workspace: "Workspace", say: "Say",
-            progress: Any = None) -> "RunReport":
+    def run(self, sweep: Sweep, workspace: Workspace, say: Say,
+            progress: Any = None) -> RunReport:
         """Create or resume the sweep's study and run it to its number of trials."""
         from cifar_search.engines.optuna.coordinator import run_sweep
 
         return run_sweep(sweep, workspace, say, progress)
 
-    def study(self, sweep: "Sweep", workspace: "Workspace") -> Any:
+    def study(self, sweep: Sweep, workspace: Workspace) -> Any:
         """The sweep's Optuna study, or None (nothing is created)."""
         from cifar_search.engines.optuna.study import find_study
 
         return find_study(sweep, workspace)
 
-    def in_flight(self, sweep: "Sweep", workspace: "Workspace", repair: bool,
-                  say: "Say") -> "InFlight":
+    def in_flight(self, sweep: Sweep, workspace: Workspace, repair: bool,
+                  say: Say) -> InFlight:
         """On a shared storage (several machines), the study's RUNNING trials sorted into
         alive and lost (:class:`~cifar_search.engines.base.InFlight`); with ``repair`` the lost ones are taken
         over first, as a machine running the sweep would (see :mod:`.recovery`)."""
@@ -72,13 +72,13 @@ class OptunaEngine:
 
         return in_flight(sweep, workspace, repair, say)
 
-    def check_resumable(self, sweep: "Sweep", workspace: "Workspace") -> None:
+    def check_resumable(self, sweep: Sweep, workspace: Workspace) -> None:
         """Refuse when the study does not exist or has nothing left to do."""
         from cifar_search.engines.optuna.coordinator import check_resumable
 
         check_resumable(sweep, workspace)
 
-    def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list["Candidates"]:
+    def candidates(self, sweep: Sweep, workspace: Workspace) -> list[Candidates]:
         """The study's complete trials grouped by candidate (table None: no study yet)."""
         from cifar_search.engines.optuna.candidates import study_candidates
 

@@ -31,7 +31,8 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 from cifar_search.engines.optuna.scheduler import Plan, TrialView, finished
 from cifar_search.errors import ConfigError
@@ -100,7 +101,7 @@ class Machine:
     salt: int = 0
 
     @classmethod
-    def current(cls, salted: bool) -> "Machine":
+    def current(cls, salted: bool) -> Machine:
         """This process; with a random salt when ``salted`` (several machines), else 0 (one
         machine draws exactly what the sweep seed alone gives)."""
         salt = 1 + secrets.randbelow(MAX_SALT) if salted else 0

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cifar_search.engines.optuna import scheduler
 from cifar_search.engines.optuna.scheduler import Plan, Running, SeedRun, TakeResult

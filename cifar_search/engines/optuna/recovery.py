@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Callable, Collection
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection
 
 from cifar_search.engines.base import InFlight
 from cifar_search.engines.optuna import machines, scheduler
@@ -81,7 +82,7 @@ def take_over(recorder: Recorder, numbers: list[int], grace_s: int) -> list[int]
     return numbers
 
 
-def reconcile_runs(study: Any, tracker: "Tracker", live: bool = False) -> list[str]:
+def reconcile_runs(study: Any, tracker: Tracker, live: bool = False) -> list[str]:
     """Close MLflow runs that a crash left RUNNING after their trial ended (``live``: other
     machines run the study too, so their runs in flight are left alone)."""
     from cifar_search.tracking import integrity
@@ -89,7 +90,7 @@ def reconcile_runs(study: Any, tracker: "Tracker", live: bool = False) -> list[s
     return integrity.repair(tracker, integrity.reconcile(study, tracker, live))
 
 
-def in_flight(sweep: "Sweep", workspace: "Workspace", repair: bool,
+def in_flight(sweep: Sweep, workspace: Workspace, repair: bool,
               say: Callable[[str], None]) -> InFlight:
     """The study's RUNNING trials, alive or lost; with ``repair`` the lost ones are taken over
     first. On a shared storage, as their heartbeats tell (see :func:`.machines.in_flight`); on
@@ -106,7 +107,7 @@ def in_flight(sweep: "Sweep", workspace: "Workspace", repair: bool,
                               machines.liveness().grace_s)
 
 
-def take_over_lost(sweep: "Sweep", workspace: "Workspace",
+def take_over_lost(sweep: Sweep, workspace: Workspace,
                    say: Callable[[str], None]) -> list[int]:
     """Take over the trials of machines that are gone, as a machine that runs the sweep would:
     those whose heartbeat is stale at once, those with no machine once they stayed so for the
@@ -124,7 +125,7 @@ def take_over_lost(sweep: "Sweep", workspace: "Workspace",
     return numbers
 
 
-def _other_hosts(sweep: "Sweep", workspace: "Workspace", repair: bool,
+def _other_hosts(sweep: Sweep, workspace: Workspace, repair: bool,
                  say: Callable[[str], None]) -> InFlight:
     """The embedded store's RUNNING trials of machines on other hosts, as lost; with
     ``repair`` they are interrupted and queued again, as after a crash."""
@@ -143,7 +144,7 @@ def _other_hosts(sweep: "Sweep", workspace: "Workspace", repair: bool,
     return InFlight({}, {})
 
 
-def _recorder(sweep: "Sweep", workspace: "Workspace", say: Callable[[str], None],
+def _recorder(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
               machine: machines.Machine) -> Recorder:
     """A recorder on the study and its parent run as they are (nothing reopened)."""
     from cifar_search.engines.optuna.study import StudyStore

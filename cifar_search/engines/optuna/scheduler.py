@@ -16,7 +16,8 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 from cifar_search.execution.protocol import RunEnd, TrialResult
 from cifar_search.search.labels import outcome_counts
@@ -81,7 +82,7 @@ class Plan:
     direction: str = "minimize"
 
     @classmethod
-    def of(cls, sweep: Any) -> "Plan":
+    def of(cls, sweep: Any) -> Plan:
         """The plan of a validated sweep."""
         grid = tuple(sweep.space.grid()) if sweep.sampler.kind == "grid" else None
         target = len(grid) if grid is not None else sweep.trials
@@ -299,7 +300,7 @@ class Running:
 
     @classmethod
     def start(cls, plan: Plan, trial: Any, number: int, run_id: str, params: dict[str, Any],
-              seed: int) -> "Running":
+              seed: int) -> Running:
         """A trial about to train its first seed."""
         return cls(trial, number, run_id, params, seed, list(range(plan.repeats)),
                    plan.repeats > 1, plan.judge_first)

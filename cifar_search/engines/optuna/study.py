@@ -14,7 +14,8 @@ import json
 import time
 import uuid
 import warnings
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import optuna
 import sqlalchemy.exc
@@ -132,7 +133,7 @@ def stale_trials(study_name: str, workspace: Workspace) -> list[int]:
     """
     storage = storage_of(workspace)
     study_id = storage.get_study_id_from_name(study_name)
-    ids = storage._get_stale_trial_ids(study_id)  # noqa: SLF001 (read-only half of the check)
+    ids = storage._get_stale_trial_ids(study_id)
     return sorted(storage.get_trial(trial_id).number for trial_id in ids)
 
 

@@ -39,11 +39,11 @@ class SklearnEngine:
     settings: ClassVar[tuple[str, ...]] = tuple(
         f.name for f in dataclasses.fields(SklearnOptions))
 
-    def check_options(self, sweep: "Sweep") -> None:
+    def check_options(self, sweep: Sweep) -> None:
         """Its options: folds, parallel fits, the as-written mode (with this engine only)."""
         SklearnOptions.of(sweep).check(sweep)
 
-    def check(self, sweep: "Sweep") -> None:
+    def check(self, sweep: Sweep) -> None:
         """GridSearchCV and RandomizedSearchCV, no pruner."""
         check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
         if sweep.sampler.kind not in ("grid", "random"):
@@ -53,11 +53,11 @@ class SklearnEngine:
             _refuse("pruner", sweep.pruner.kind, "engine 'sklearn' cross-validates every "
                     "candidate fully; use pruner 'none'")
 
-    def worker_count(self, sweep: "Sweep") -> int:
+    def worker_count(self, sweep: Sweep) -> int:
         """One worker per core for ``workers="auto"`` (the joblib jobs: ``n_jobs``)."""
         return worker_count(sweep)
 
-    def run(self, sweep: "Sweep", workspace: "Workspace", say: "Say",
+    def run(self, sweep: Sweep, workspace: Workspace, say: Say,
             progress: Any = None) -> RunReport:
         """Cross-validate every candidate and record the search in MLflow, holding the sweep's
         lock (see :func:`.engine.run_search`); ``progress`` is unused: GridSearchCV reports
@@ -74,22 +74,22 @@ class SklearnEngine:
             f"{len(result.table)} candidates cross-validated in {result.seconds:.0f} s; "
             f"compare the engines: python -m cifar_search compare {sweep.source}"])
 
-    def study(self, sweep: "Sweep", workspace: "Workspace") -> Any:
+    def study(self, sweep: Sweep, workspace: Workspace) -> Any:
         """None: the engine keeps no Optuna study (its record is the MLflow parent run)."""
         return None
 
-    def check_resumable(self, sweep: "Sweep", workspace: "Workspace") -> None:
+    def check_resumable(self, sweep: Sweep, workspace: Workspace) -> None:
         """Always refuses: a search runs in one go, and each run is a new search."""
         raise NoStudyError(f"{sweep.source}: engine 'sklearn' cannot resume (GridSearchCV "
                            "fits every candidate in one go; each run is a new search); start "
                            f"one with python -m cifar_search run {sweep.source} --engine sklearn")
 
-    def in_flight(self, sweep: "Sweep", workspace: "Workspace", repair: bool,
-                  say: "Say") -> None:
+    def in_flight(self, sweep: Sweep, workspace: Workspace, repair: bool,
+                  say: Say) -> None:
         """None: its sweeps run on one machine, and the sweep's lock tells."""
         return None
 
-    def candidates(self, sweep: "Sweep", workspace: "Workspace") -> list[Candidates]:
+    def candidates(self, sweep: Sweep, workspace: Workspace) -> list[Candidates]:
         """The newest finished search of each variant (fixed, as written), None when not run."""
         from cifar_search.engines.sklearn.engine import latest_table
         from cifar_search.engines.sklearn.results import compare_table

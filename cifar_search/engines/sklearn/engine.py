@@ -45,7 +45,8 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -360,7 +361,7 @@ def run_search(sweep: Sweep, workspace: Workspace,
 # --------------------------------------------------------------------------------------------
 
 
-def _open(tracker: "SearchTracker", search: Any, sweep: Sweep, images: int,
+def _open(tracker: SearchTracker, search: Any, sweep: Sweep, images: int,
           say: Callable[[str], Any]) -> None:
     """Create the search's parent run and say what is about to be fitted."""
     kind, count = type(search).__name__, _count(search, sweep)
@@ -374,7 +375,7 @@ def _open(tracker: "SearchTracker", search: Any, sweep: Sweep, images: int,
         f"images, {n_jobs} job(s); MLflow run {parent}")
 
 
-def _log_candidates(tracker: "SearchTracker", table: pd.DataFrame) -> list[str]:
+def _log_candidates(tracker: SearchTracker, table: pd.DataFrame) -> list[str]:
     """One ended child run per candidate; return their ids in table order."""
     ids = []
     for row in table.to_dict("records"):
@@ -407,7 +408,7 @@ def _summary_files(table: pd.DataFrame, cv_results: pd.DataFrame, failures: list
     return files
 
 
-def _record(search: Any, sweep: Sweep, tracker: "SearchTracker", failures: list[str],
+def _record(search: Any, sweep: Sweep, tracker: SearchTracker, failures: list[str],
             started: float) -> SearchResult:
     """The fitted search as a candidates table, logged as child runs and parent summary."""
     from cifar_search.tracking.packaging import scratch_dir
