@@ -26,7 +26,7 @@ __all__ = ["MAX_SWEEP_BYTES", "load_sweep"]
 
 #: Largest sweep file, in bytes (shipped sweeps are under 2 KiB).
 MAX_SWEEP_BYTES = 1024 * 1024
-#: Numbers given as sampler or pruner options lie in [0, MAX_OPTION] (none of Optuna's
+
 
 def _user_line(path: Path, error: BaseException) -> str:
     """``line N`` of the sweep file where ``error`` was raised, or ''."""
@@ -68,7 +68,8 @@ def _run_sweep_file(path: Path) -> dict[str, Any]:
         raise ConfigError(_user_line(path, error), f"the sweep file called sys.exit("
                           f"{shown(error.code, 40)}); a sweep file only defines "
                           "sweep = Sweep(...)", str(path)) from None
-    except Exception as error:  # user code: report it in one line, naming file and line
+    except Exception as error:  # noqa: BLE001 (user code may raise anything: report it in
+        # one line, naming file and line)
         raise ConfigError(_user_line(path, error),
                           f"{type(error).__name__}: {_message(error)}", str(path)) from None
     finally:

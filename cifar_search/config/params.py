@@ -115,8 +115,12 @@ class Choice(Param):
 @dataclass(frozen=True)
 class Range(Param):
     """Base of the numeric ranges: ``low`` to ``high`` inclusive, optionally on a ``step`` or
-    log-scaled (the fields are the subclass's, which sets its type and default step)."""
+    log-scaled (a subclass sets its type, and narrows the fields and the default step)."""
 
+    low: float = 0.0
+    high: float = 0.0
+    step: float | None = None
+    log: bool = False
     TYPE: ClassVar[str] = ""
     DEFAULT_STEP: ClassVar[Any] = None
 
@@ -145,7 +149,6 @@ class IntRange(Range):
     low: int = 0
     high: int = 0
     step: int = 1
-    log: bool = False
     TYPE: ClassVar[str] = "int"
     DEFAULT_STEP: ClassVar[Any] = 1
 
@@ -157,10 +160,6 @@ class IntRange(Range):
 class FloatRange(Range):
     """Real numbers in [``low``, ``high``], optionally on a ``step`` or log-scaled."""
 
-    low: float = 0.0
-    high: float = 0.0
-    step: float | None = None
-    log: bool = False
     TYPE: ClassVar[str] = "float"
 
     def grid_values(self) -> list[float] | None:

@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
 from cifar_search.errors import ConfigError, shown
 
@@ -23,7 +23,7 @@ def require(ok: bool, key: str, value: Any, allowed: str) -> None:
         raise ConfigError(key, f"{shown(value)} is not allowed; {allowed}")
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     """A whole number (not a bool)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -83,8 +83,8 @@ class Space:
         unknown = [k for k in data if k not in ("description", "parameters")]
         if unknown:
             raise ConfigError(
-                key_shown(unknown[0]), "unknown top-level key; allowed keys are description, parameters"
-            )
+                key_shown(unknown[0]),
+                "unknown top-level key; allowed keys are description, parameters")
         raw = data.get("parameters")
         if not isinstance(raw, Mapping) or not raw:
             raise ConfigError(

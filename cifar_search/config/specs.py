@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cifar_search.config.families import MAX_BATCH_SIZE, MAX_ROTATION, STOP_METRICS
+from cifar_search.config.normalised import Normalised
 from cifar_search.config.require import is_int, is_real, require
 
 __all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Objective"]
@@ -198,6 +199,12 @@ class Budget:
                 f"patience is a whole number >= 1, at most {MAX_EPOCHS}, or None")
 
 
+def _direction(objective: Objective, given: str | None) -> str:
+    """The direction given, or the metric's natural one (an unknown metric is refused by
+    ``Objective.__post_init__``, an unknown direction too)."""
+    return METRICS.get(objective.metric, "") if given is None else given
+
+
 @dataclass(frozen=True)
 class Objective:
     """What a trial is scored on: a validation metric of its final model.
@@ -208,13 +215,11 @@ class Objective:
     """
 
     metric: str = "val_loss"
-    direction: str | None = None
+    direction: Normalised[str | None, str] = Normalised(None, _direction)
 
     def __post_init__(self) -> None:
         require(self.metric in METRICS, "objective.metric", self.metric,
                 "metrics are " + ", ".join(METRICS))
-        if self.direction is None:
-            object.__setattr__(self, "direction", METRICS[self.metric])
         require(self.direction in ("minimize", "maximize"), "objective.direction",
                 self.direction, "direction is minimize or maximize")
 

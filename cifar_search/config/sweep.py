@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from cifar_search.config.families import FAMILIES, Family
+from cifar_search.config.normalised import Normalised
 from cifar_search.config.parts import Oracle, Pruner, Sampler
 from cifar_search.config.require import is_int, require
 from cifar_search.config.space import Space
@@ -47,6 +48,7 @@ __all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Object
            "Pruner", "Sampler", "Sweep"]
 
 T = TypeVar("T")
+PartT = TypeVar("PartT", Sampler, Pruner)
 
 MAX_WORKERS = 64
 #: ``workers="auto"``: one single-threaded worker per core this process may use.
@@ -60,6 +62,11 @@ MAX_SEED = 2**31 - 2
 MAX_NAME = 100
 
 
+def _part(cls: type[PartT]) -> Callable[[object, PartT | str], PartT]:
+    """A kind name made into its part (``"grid"`` -> ``Sampler("grid")``)."""
+    return lambda _, value: cls(value) if isinstance(value, str) else value
+
+
 @dataclass(frozen=True)
 class Sweep:
     """One sweep: everything a study needs, validated when constructed.
@@ -70,7 +77,8 @@ class Sweep:
             after :func:`load_sweep`, the parsed :class:`~cifar_search.config.space.Space`.
         model: a model family (see :data:`cifar_search.config.families.FAMILIES`).
         data, budget, objective: see :class:`Data`, :class:`Budget`, :class:`Objective`.
-        sampler, pruner: a kind name or a :class:`Sampler` / :class:`Pruner` with options.
+        sampler, pruner: a :class:`Sampler` / :class:`Pruner` with options, given as one or
+            as a kind name (``sampler="grid"`` is ``Sampler("grid")``).
         trials: finished trials the study ends with; None for a grid means every grid point.
         workers: trials trained at once, each in its own process; ``"auto"`` lets the engine
             pick the number (:func:`cifar_search.engines.worker_count`): one single-threaded
@@ -113,33 +121,8 @@ class Sweep:
     data: Data = field(default_factory=Data)
     budget: Budget = field(default_factory=Budget)
     objective: Objective = field(default_factory=Objective)
-    sampler: Sampler | str = "tpe"
-    pruner: Pruner | str = "none"
-    trials: int | None = None
-    workers: int | str = 1
-    seed: int = 0
-    same_seed: bool = False
-    repeats: int = 1
-    engine: str = "optuna"
-    oracle: Oracle | str | None = None
-    cv: int = 3
-    n_jobs: int | None = None
-    as_written: bool = False
-    compute: Compute = field(default_factory=Compute)
-    augmentation: Augmentation | None = None
-    register: bool | None = None
-    source: str | None = None
-    start: tuple[Mapping[str, Any], ...] = ()
-
-
-    name: str
-    space: Any
-    model: str
-    data: Data = field(default_factory=Data)
-    budget: Budget = field(default_factory=Budget)
-    objective: Objective = field(default_factory=Objective)
-    sampler: Sampler | str = "tpe"
-    pruner: Pruner | str = "none"
+    sampler: Normalised[Sampler | str, Sampler] = Normalised("tpe", _part(Sampler))
+    pruner: Normalised[Pruner | str, Pruner] = Normalised("none", _part(Pruner))
     trials: int | None = None
     workers: int | str = 1
     seed: int = 0
@@ -156,10 +139,6 @@ class Sweep:
         require(self.augmentation is None or isinstance(self.augmentation, Augmentation),
                 "augmentation", self.augmentation,
                 "augmentation is an Augmentation(flip, shift, rotation, zoom) or None")
-        if isinstance(self.sampler, str):
-            object.__setattr__(self, "sampler", Sampler(self.sampler))
-        if isinstance(self.pruner, str):
-            object.__setattr__(self, "pruner", Pruner(self.pruner))
         require(isinstance(self.name, str) and bool(self.name)
                 and all(c.isalnum() or c in "-_." for c in self.name)
                 and len(self.name) <= MAX_NAME and not self.name.startswith("."),

@@ -97,7 +97,8 @@ def _read_text(path: Path) -> str:
         with path.open("rb") as stream:
             raw = stream.read(MAX_SPACE_BYTES + 1)
     except (OSError, ValueError) as error:  # ValueError: a NUL character in the path
-        raise ConfigError("", f"cannot read the space file ({error.strerror or error})",
+        reason = error.strerror if isinstance(error, OSError) else None
+        raise ConfigError("", f"cannot read the space file ({reason or error})",
                           str(path)) from None
     if len(raw) > MAX_SPACE_BYTES:
         raise ConfigError("", f"the space file is larger than {MAX_SPACE_BYTES // 1024} KiB; a "
