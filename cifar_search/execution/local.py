@@ -34,7 +34,9 @@ TRIALS_PER_WORKER = 100
 PRELOAD = ["cifar_search.execution.preload"]
 
 
-def worker_context(runner: TaskRunner) -> multiprocessing.context.BaseContext:
+def worker_context(
+        runner: TaskRunner,
+) -> multiprocessing.context.SpawnContext | multiprocessing.context.ForkServerContext:
     """Forked from a fork server that has imported TensorFlow and the module of ``runner``
     (spawned where there is none). The server starts with the first worker and inherits the
     environment then (quiet TensorFlow logs)."""

@@ -44,7 +44,8 @@ class TrialTask:
         direction: ``minimize`` or ``maximize`` (for early stopping).
         seed: the trial's seed (sweep seed and trial number).
         data_dir: the decoded-data cache folder.
-        validation, subset, split_seed: how the training set is split.
+        validation, subset, split_seed: how the training set is split (``validation``: a
+            fraction, or the name of a test set that validates, as in ``Data``).
         trial_dir: where the worker writes the trial's checkpoint and model.
         resume_dir: the checkpoint folder this run continues from, or None.
         repeat: which of the trial's seeds this is (0 when the sweep has one repeat).
@@ -63,7 +64,7 @@ class TrialTask:
     direction: str
     seed: int
     data_dir: str
-    validation: float
+    validation: float | str
     subset: int | None
     split_seed: int
     trial_dir: str

@@ -34,7 +34,7 @@ from cifar_search.execution.protocol import (
     RunEnd,
     TrialTask,
 )
-from cifar_search.search.states import StudyAttr
+from cifar_search.search.states import RunStatus, StudyAttr
 from cifar_search.session.best import BestStore, evaluate_best
 from cifar_search.session.data import prepare_data
 from cifar_search.session.outcome import Outcome
@@ -258,7 +258,7 @@ class Session(abc.ABC, Generic[RunningT]):
             return Outcome(self._finished(), self.target, self.stopping, finalised_here=False)
         best = summary.log_study(self._study(), self.sweep, self.tracker, test, self.drawn)
         done = self._is_done()
-        self.tracker.close_parent("FINISHED" if done else "KILLED")
+        self.tracker.close_parent(RunStatus.FINISHED if done else RunStatus.KILLED)
         finished = self._finished()
         if done:
             self._study_store().set_attr(StudyAttr.FINALISED, finished)

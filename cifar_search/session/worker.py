@@ -48,7 +48,8 @@ def _train(conn: Connection, task: TrialTask) -> None:
 
     try:
         result = train.run_trial(task, hook)
-    except Exception as error:  # the trial fails, the worker lives on
+    except Exception as error:  # noqa: BLE001 (whatever training raises fails the trial; the
+        # worker lives on)
         conn.send(Failed(task.number, *_failure(error)))
     else:
         conn.send(Done(task.number, result))
@@ -61,14 +62,15 @@ def _evaluate(conn: Connection, task: EvaluateTask) -> None:
     try:
         results = train.evaluate(task.model_path, task.data_dir)
         if task.mlflow_model_dir:
-            results["mlflow_model"] = str(_save_mlflow_model(task))
+            results["mlflow_model"] = str(_save_mlflow_model(task, Path(task.mlflow_model_dir)))
         conn.send(Evaluated(results))
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 (the parent reports why the evaluation failed)
         conn.send(Failed(None, *_failure(error)))
 
 
-def _save_mlflow_model(task: EvaluateTask) -> Path:
-    """The evaluated model as an MLflow Model folder, two test images as its examples."""
+def _save_mlflow_model(task: EvaluateTask, model_dir: Path) -> Path:
+    """The evaluated model as an MLflow Model folder in ``model_dir``, two test images as its
+    examples."""
     import keras
 
     from cifar_search.model import data
@@ -76,4 +78,4 @@ def _save_mlflow_model(task: EvaluateTask) -> Path:
 
     model = keras.models.load_model(task.model_path)
     examples = data.load_test(Path(task.data_dir))[0][:2]
-    return save_keras_model(model, Path(task.mlflow_model_dir), examples)
+    return save_keras_model(model, model_dir, examples)
