@@ -65,7 +65,7 @@ from cifar_search.engines.sklearn.params import (
 from cifar_search.engines.sklearn.results import candidates_table, cell_text, report_lines
 from cifar_search.errors import ConfigError
 from cifar_search.execution.threads import thread_env
-from cifar_search.search.states import Tag
+from cifar_search.search.states import RunStatus, Tag, TrialOutcome
 from cifar_search.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -165,7 +165,8 @@ def check_folds(labels: np.ndarray, classes: Sequence[str], cv: int, source: str
     counts = np.bincount(np.asarray(labels, dtype=int), minlength=len(classes))
     least = int(np.argmin(counts))
     if counts[least] < cv:
-        raise ConfigError("options.sklearn.cv", f"cv={cv} folds need at least {cv} images of every class, but "
+        raise ConfigError("options.sklearn.cv",
+                          f"cv={cv} folds need at least {cv} images of every class, but "
                           f"class {classes[least]!r} has {int(counts[least])} of the "
                           f"{len(labels)} images used; lower cv or use more images "
                           "(data.subset)", source)
@@ -342,12 +343,12 @@ def run_search(sweep: Sweep, workspace: Workspace,
         failures = _fit(search, x, y, jobs(sweep))
         result = _record(search, sweep, tracker, failures, started)
     except KeyboardInterrupt:
-        tracker.close("KILLED", "interrupted")
+        tracker.close(RunStatus.KILLED, TrialOutcome.INTERRUPTED)
         raise
     except BaseException as error:
-        tracker.close("FAILED", f"{type(error).__name__}: {error}")
+        tracker.close(RunStatus.FAILED, f"{type(error).__name__}: {error}")
         raise
-    tracker.close("FINISHED")
+    tracker.close(RunStatus.FINISHED)
     if failures:
         say(f"warning: {int(result.table['failed_fits'].sum())} fits failed; their scores are "
             f"NaN (details in {FAILURES_TXT} on the MLflow run)")
@@ -379,9 +380,10 @@ def _log_candidates(tracker: SearchTracker, table: pd.DataFrame) -> list[str]:
     """One ended child run per candidate; return their ids in table order."""
     ids = []
     for row in table.to_dict("records"):
-        tags = {Tag.CANDIDATE: row["candidate"], Tag.CANDIDATE_NUMBER: row["number"],
-                Tag.TRAINED_OPTIMIZER: cell_text(row["trained_optimizer"]),
-                Tag.REQUESTED_OPTIMIZER: row["requested_optimizer"]}
+        tags: dict[str, Any] = {
+            Tag.CANDIDATE: row["candidate"], Tag.CANDIDATE_NUMBER: row["number"],
+            Tag.TRAINED_OPTIMIZER: cell_text(row["trained_optimizer"]),
+            Tag.REQUESTED_OPTIMIZER: row["requested_optimizer"]}
         steps = [("fold_score", i, s) for i, s in enumerate(json.loads(row["fit_scores"]))]
         ids.append(tracker.log_candidate(
             row["number"], json.loads(row["params"]), {k: row[k] for k in CANDIDATE_METRICS},
@@ -416,7 +418,8 @@ def _record(search: Any, sweep: Sweep, tracker: SearchTracker, failures: list[st
     cv_results = pd.DataFrame(search.cv_results_)
     table = candidates_table(search.cv_results_, sweep)
     table["run_id"] = _log_candidates(tracker, table)
-    best = table.sort_values(["rank", "number"]).iloc[0].to_dict()
+    best = {str(label): value for label, value
+            in table.sort_values(["rank", "number"]).iloc[0].to_dict().items()}
     seconds = time.perf_counter() - started
     metrics = {
         "best_score": best["mean_score"], "best_std_score": best["std_score"],
@@ -424,12 +427,15 @@ def _record(search: Any, sweep: Sweep, tracker: SearchTracker, failures: list[st
         "candidates": len(table), "fits": int(table["fits"].sum()),
         "failed_fits": int(table["failed_fits"].sum()), "duration_s": seconds,
     }
-    tags = {Tag.BEST_CANDIDATE: best["candidate"],
-            Tag.BEST_TRAINED_OPTIMIZER: cell_text(best["trained_optimizer"])}
+    tags: dict[str, Any] = {Tag.BEST_CANDIDATE: best["candidate"],
+                            Tag.BEST_TRAINED_OPTIMIZER: cell_text(best["trained_optimizer"])}
     with scratch_dir() as scratch:
         tracker.log_summary(metrics, tags,
                             _summary_files(table, cv_results, failures, sweep, Path(scratch)))
-    return SearchResult(table, best, tracker.parent_id, seconds, cv_results)
+    parent_id = tracker.parent_id
+    if parent_id is None:  # log_summary has written to it
+        raise RuntimeError("the search's parent run is not open")
+    return SearchResult(table, best, parent_id, seconds, cv_results)
 
 
 def latest_table(workspace: Workspace, sweep_name: str, variant: str = "fixed"

@@ -129,14 +129,15 @@ def build_estimator(sweep: Sweep, input_shape: Sequence[int], num_classes: int) 
     and ``neg_log_loss`` are right) and compiles it with sparse categorical cross-entropy and
     accuracy. It compiles with the candidate's own optimizer, learning rate, momentum and
     weight decay (``model__optimizer`` ...), or, with the ``as_written`` option, with Adam
-    whatever the candidate asks, as the lesson's ``create_model`` did. The space's parameters are set by
-    the search (see :mod:`.params`); the estimator trains ``budget.epochs`` epochs of
+    whatever the candidate asks, as the lesson's ``create_model`` did. The space's parameters
+    are set by the search (see :mod:`.params`); the estimator trains ``budget.epochs`` epochs of
     ``budget.batch_size`` images, seeded with the sweep's first repeat seed.
     """
     cls = globals().get("CifarClassifier") or __getattr__("CifarClassifier")
+    height, width, channels = (int(n) for n in input_shape)
     model = functools.partial(_build_model, family=sweep.model,
-                              input_shape=tuple(int(n) for n in input_shape),
-                              num_classes=int(num_classes), as_written=SklearnOptions.of(sweep).as_written)
+                              input_shape=(height, width, channels), num_classes=int(num_classes),
+                              as_written=SklearnOptions.of(sweep).as_written)
     return cls(model=model, epochs=sweep.budget.epochs, batch_size=sweep.budget.batch_size,
                verbose=0, random_state=seeds(sweep)[0])
 

@@ -116,8 +116,9 @@ def candidates_table(cv_results: Mapping[str, Any], sweep: Sweep) -> pd.DataFram
     and the mean fit time."""
     table = pd.DataFrame([
         _candidate_row(number, params, rows, cv_results, sweep)
-        for number, (params, rows) in enumerate(_candidates(cv_results, SklearnOptions.of(sweep).as_written))])
-    table.insert(2, "rank", ranks(table["mean_score"]))
+        for number, (params, rows)
+        in enumerate(_candidates(cv_results, SklearnOptions.of(sweep).as_written))])
+    table.insert(2, "rank", ranks(table["mean_score"].tolist()))
     return table
 
 
