@@ -11,8 +11,8 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from cifar_search.errors import DEBUG_ENV, CifarSearchError, debugging
 from cifar_search.workspace import masked
@@ -119,7 +119,8 @@ def _run_sweep(args: argparse.Namespace) -> Any:
 
     return engines.override(
         _sweep(args), trials=args.trials, epochs=args.epochs, subset=args.subset,
-        workers=args.workers, data=args.data, repeats=args.repeats, same_seed=True if args.same_seed else None,
+        workers=args.workers, data=args.data, repeats=args.repeats,
+        same_seed=True if args.same_seed else None,
         engine=args.engine,
         as_written=True if args.as_written else None,
         mixed_precision=True if args.mixed_precision else None, xla=args.xla,
@@ -131,7 +132,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Create or resume the sweep's study and run it to its number of trials."""
     from cifar_search import engines
     from cifar_search.progress import Progress
-
     from cifar_search.stores import check_stores
 
     sweep = _run_sweep(args)
@@ -170,8 +170,9 @@ def _load_study(args: argparse.Namespace) -> tuple[Any, Any]:
     workspace = _workspace(args)
     study = engines.get(sweep.engine).study(sweep, workspace)
     if study is None:
-        raise NoStudyError(f"{args.sweep}: no study {sweep.name!r} in {workspace.shown_optuna_url}; "
-                           f"start it with python -m cifar_search run {args.sweep}")
+        raise NoStudyError(f"{args.sweep}: no study {sweep.name!r} in "
+                           f"{workspace.shown_optuna_url}; start it with python -m cifar_search "
+                           f"run {args.sweep}")
     return sweep, study
 
 

@@ -5,7 +5,8 @@ The plug-in (:class:`KerasTunerEngine`) is all the registry sees. The work is in
 decisions), :mod:`.oracle` (the only module that drives KerasTuner), :mod:`.record` (the
 engine's own files), :mod:`.recorder` (a trial's events to the records, MLflow and the
 oracle), :mod:`.study_view` (the records as an in-memory Optuna study for ``status``,
-``best``, ``export``, ``check`` and ``compare``) and :mod:`.coordinator` (its decisions in the session loop).
+``best``, ``export``, ``check`` and ``compare``) and :mod:`.coordinator` (its decisions in
+the session loop).
 Importing this package imports neither TensorFlow nor KerasTuner.
 """
 

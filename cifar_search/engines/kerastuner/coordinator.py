@@ -147,7 +147,7 @@ class Coordinator(Session[Running]):
         self.recorder = Recorder(self.store, self.oracle, self.tracker, self.plan,
                                  self.sweep.space.swept(), self.say, self.progress)
         for record in scheduler.running(self.store.records()):  # the last run was killed
-            self.recorder.interrupt(record, "interrupted")
+            self.recorder.interrupt(record, TrialOutcome.INTERRUPTED)
         integrity.repair(self.tracker, integrity.reconcile(self._study(), self.tracker, False))
         return existed
 
@@ -226,7 +226,7 @@ class Coordinator(Session[Running]):
         result = message.result
         kind = scheduler.verdict(result)
         if kind == Verdict.INTERRUPT:
-            self.recorder.interrupt(running.record, "interrupted")
+            self.recorder.interrupt(running.record, TrialOutcome.INTERRUPTED)
         elif kind == Verdict.NO_VALUE:
             self.recorder.finish(running, TrialOutcome.FAILED, info=dict(result.config),
                                  reason="no finite objective value was logged")
@@ -239,7 +239,7 @@ class Coordinator(Session[Running]):
         self.recorder.finish(running, TrialOutcome.FAILED, reason=reason)
 
     def _interrupt(self, running: Running) -> None:
-        self.recorder.interrupt(running.record, "interrupted")
+        self.recorder.interrupt(running.record, TrialOutcome.INTERRUPTED)
 
     def _trial_died(self, number: int, reason: str) -> None:
         """The trial continues from its checkpoint once, and fails if its continuation kills

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from cifar_search.config.normalised import Normalised
 from cifar_search.config.parts import MAX_OPTION, Oracle
 from cifar_search.config.require import is_int, require
 from cifar_search.config.sweep import Sweep
@@ -71,13 +72,12 @@ class KerasTunerOptions:
             options; None takes the sampler's kind (``grid`` or ``random``).
     """
 
-    oracle: Oracle | str | None = None
+    oracle: Normalised[Oracle | str | None, Oracle | None] = Normalised(
+        None, lambda _, oracle: Oracle(oracle) if isinstance(oracle, str) else oracle)
 
     ENGINE: ClassVar[str] = "kerastuner"
 
     def __post_init__(self) -> None:
-        if isinstance(self.oracle, str):
-            object.__setattr__(self, "oracle", Oracle(self.oracle))
         require(self.oracle is None or isinstance(self.oracle, Oracle),
                 "options.kerastuner.oracle", self.oracle,
                 "oracle is an oracle kind, an Oracle(...) or None")

@@ -10,10 +10,10 @@ step, so that a crash in between leaves a record that resume knows what to do wi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from collections.abc import Callable
 
 from cifar_search.engines.kerastuner import scheduler
 from cifar_search.engines.kerastuner.oracle import OracleStore
@@ -78,8 +78,10 @@ class Recorder:
             return None
         folder = self.store.trial_dir(source)
         state = read_state(folder)
+        if state is None:  # gone since it was chosen: the run starts afresh
+            return None
         for epoch, logs in enumerate(state["history"], start=1):
-            self.tracker.log_epoch(record.run_id, epoch, logs)
+            self.tracker.log_epoch(_run_id(record), epoch, logs)
             if record.retry_of is not None and self.plan.metric in logs:
                 self.oracle.update(record.kt_id, logs, epoch)
             record.curve.append(logs.get(self.plan.metric, float("nan")))
@@ -88,7 +90,7 @@ class Recorder:
 
     def epoch(self, record: TrialRecord, epoch: int, logs: dict[str, float]) -> None:
         """One epoch (counted from 0) to MLflow and to the oracle."""
-        self.tracker.log_epoch(record.run_id, epoch + 1, logs)
+        self.tracker.log_epoch(_run_id(record), epoch + 1, logs)
         del record.curve[epoch:]
         record.curve.append(logs.get(self.plan.metric, float("nan")))
         record.epochs_trained += 1
@@ -106,7 +108,7 @@ class Recorder:
         record.value = value if outcome == TrialOutcome.COMPLETE else None
         record.ended = datetime.now().isoformat()
         self.store.save(record)
-        self.tracker.end_trial(record.run_id, outcome, record.value,
+        self.tracker.end_trial(_run_id(record), outcome, record.value,
                                {**(info or {}), "duration_s": seconds,
                                 "epochs_trained": record.epochs_trained}, reason)
         self.oracle.end(record.kt_id, outcome, reason)
@@ -137,3 +139,10 @@ class Recorder:
                                    else "")
         return " ".join(p for p in (f"trial {record.number:>3} {record.outcome:<8}", score,
                                     params_text(record.params, self.swept, sep=" "), tail) if p)
+
+
+def _run_id(record: TrialRecord) -> str:
+    """The record's MLflow run, started before its first epoch."""
+    if record.run_id is None:
+        raise RuntimeError(f"trial {record.number} has no MLflow run")
+    return record.run_id

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Callable, Iterable, Mapping
 
 from cifar_search.engines.kerastuner.options import KerasTunerOptions
 from cifar_search.engines.kerastuner.record import TrialRecord
@@ -56,7 +56,7 @@ def hyperband_trials(max_epochs: int, factor: int = 3, iterations: int = 1) -> i
         >>> hyperband_trials(3, 3)
         6
     """
-    brackets, epochs = 0, max_epochs
+    brackets, epochs = 0, float(max_epochs)
     while epochs >= 1:
         epochs, brackets = epochs / factor, brackets + 1
     end_size = math.ceil(1 + math.log(max_epochs, factor))
@@ -237,7 +237,7 @@ def fails_after_worker_death(record: TrialRecord, records: Mapping[int, TrialRec
     is taken as bad luck, and the trial continues from its checkpoint)."""
     deaths, number = 0, record.retry_of
     while number is not None and number in records:
-        deaths += records[number].fail_reason not in (None, "interrupted")
+        deaths += records[number].fail_reason not in (None, TrialOutcome.INTERRUPTED)
         number = records[number].retry_of
     return deaths >= 1
 

@@ -10,9 +10,9 @@ records (plus KerasTuner's trial id, bracket and round). Nothing is written to a
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from collections.abc import Iterable
 
 import optuna
 from optuna.trial import TrialState
@@ -65,7 +65,9 @@ def _time(text: str | None) -> datetime | None:
 
 def frozen(record: TrialRecord, space: Any) -> optuna.trial.FrozenTrial:
     """One record as a frozen trial (the swept parameters with their distributions)."""
-    params = {k: v for k, v in record.params.items() if distribution(space[k].spec()) is not None}
+    found = {k: distribution(space[k].spec()) for k in record.params}
+    distributions = {k: dist for k, dist in found.items() if dist is not None}
+    params = {k: v for k, v in record.params.items() if k in distributions}
     complete = record.outcome == TrialOutcome.COMPLETE
     ended = record.outcome != TrialOutcome.RUNNING
     return optuna.trial.FrozenTrial(
@@ -73,7 +75,7 @@ def frozen(record: TrialRecord, space: Any) -> optuna.trial.FrozenTrial:
         value=record.value if complete else None,
         datetime_start=_time(record.started) or datetime.now(),
         datetime_complete=(_time(record.ended) or datetime.now()) if ended else None,
-        params=params, distributions={k: distribution(space[k].spec()) for k in params},
+        params=params, distributions=distributions,
         user_attrs=user_attrs(record), system_attrs={},
         intermediate_values={step: v for step, v in enumerate(record.curve, start=1)})
 

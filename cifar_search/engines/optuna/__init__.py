@@ -66,8 +66,8 @@ class OptunaEngine:
     def in_flight(self, sweep: Sweep, workspace: Workspace, repair: bool,
                   say: Say) -> InFlight:
         """On a shared storage (several machines), the study's RUNNING trials sorted into
-        alive and lost (:class:`~cifar_search.engines.base.InFlight`); with ``repair`` the lost ones are taken
-        over first, as a machine running the sweep would (see :mod:`.recovery`)."""
+        alive and lost (:class:`~cifar_search.engines.base.InFlight`); with ``repair`` the lost
+        ones are taken over first, as a machine running the sweep would (see :mod:`.recovery`)."""
         from cifar_search.engines.optuna.recovery import in_flight
 
         return in_flight(sweep, workspace, repair, say)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy
 import sqlalchemy.exc
@@ -64,8 +64,9 @@ def claim(engine: sqlalchemy.Engine, study_id: int, mine: Mapping[str, Any],
         True for exactly one of the machines claiming the same study and count: the first to
         insert the row, or the one that takes over a claim older than the lease.
     """
+    at = float(mine["at"])
     row = {"study_id": study_id, "finished": int(mine["finished"]),
-           "claim": json.dumps(dict(mine), sort_keys=True), "at": float(mine["at"])}
+           "claim": json.dumps(dict(mine), sort_keys=True), "at": at}
     try:
         with engine.begin() as connection:
             connection.execute(TABLE.insert().values(**row))
@@ -74,6 +75,6 @@ def claim(engine: sqlalchemy.Engine, study_id: int, mine: Mapping[str, Any],
         pass
     key = (TABLE.c.study_id == study_id) & (TABLE.c.finished == row["finished"])
     with engine.begin() as connection:
-        taken = connection.execute(TABLE.update().where(key & (TABLE.c.at < row["at"] - lease_s))
-                                   .values(claim=row["claim"], at=row["at"]))
+        taken = connection.execute(TABLE.update().where(key & (TABLE.c.at < at - lease_s))
+                                   .values(claim=row["claim"], at=at))
     return taken.rowcount == 1

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     import optuna
 
     from cifar_search.engines.base import RunReport
+    from cifar_search.tracking.writer import Tracker
 
 
 class Coordinator(Session[Running]):
@@ -101,10 +102,10 @@ class Coordinator(Session[Running]):
         if self.store.existed:  # a study without its data's identity gets it (compatibility C4)
             self.store.record_fingerprint()
         self.peers = peers_of(self.store, self.plan, self.machine)
-        self.recorder = self.peers.recorder = open_recorder(
-            self.store, self.sweep, self.workspace, self.plan, self.trial_dir, self.say,
+        self.tracker = open_tracker(self.store, self.sweep, self.workspace, self.plan)
+        self.recorder = self.peers.recorder = recorder_of(
+            self.tracker, self.store, self.sweep, self.plan, self.trial_dir, self.say,
             self.progress)
-        self.tracker = self.recorder.tracker
         if self.store.existed:
             self.say(self._resume_line())
         else:
@@ -321,6 +322,12 @@ def open_recorder(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: P
                   progress: Any = None) -> Recorder:
     """Open the study's MLflow parent run and the recorder that writes both; recover what a
     crash left behind."""
+    return recorder_of(open_tracker(store, sweep, workspace, plan), store, sweep, plan,
+                       trial_dir, say, progress)
+
+
+def open_tracker(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: Plan) -> Tracker:
+    """The MLflow writer of the study, its parent run open (and recorded on the study)."""
     from cifar_search.tracking.writer import DatasetInfo, Tracker
 
     recorded = _parent_run_id(store)  # first: the creator makes the experiment and the run
@@ -328,6 +335,14 @@ def open_recorder(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: P
     parent = tracker.open_parent(recorded, _tracking_token(store))
     store.set_attr(StudyAttr.MLFLOW_PARENT_RUN_ID, parent)
     tracker.update_parent({"trials": plan.target, "workers": worker_count(sweep)})
+    return tracker
+
+
+def recorder_of(tracker: Tracker, store: StudyStore, sweep: Sweep, plan: Plan,
+                trial_dir: Callable[[int, int], Path], say: Callable[[str], None],
+                progress: Any = None) -> Recorder:
+    """The recorder that writes the study and ``tracker``'s runs, after recovering what a
+    crash left behind."""
     recorder = Recorder(store, tracker, plan, sweep.objective.metric, trial_dir, say, progress)
     if store.shared:  # other machines' trials live while they beat: only stale ones are taken
         recovery.take_over(recorder, store.fail_stale(), machines.liveness().grace_s)

@@ -25,6 +25,7 @@ from cifar_search.errors import ConfigError, clipped, shown
 if TYPE_CHECKING:
     import optuna
 
+    from cifar_search.config.specs import Objective
     from cifar_search.config.sweep import Sweep
 
 __all__ = ["PRUNER_CLASSES", "SAMPLER_CLASSES", "build_pruner", "build_sampler", "check_part",
@@ -138,7 +139,7 @@ def check_parts(sweep: Sweep) -> None:
                 warnings.simplefilter("ignore")
                 built = build()
             if part.options:
-                _rehearse(built, sweep.objective.direction)
+                _rehearse(built, study_direction(sweep.objective))
         except Exception as error:  # noqa: BLE001 (Optuna on user options: TypeError,
             # ValueError, ZeroDivisionError and others)
             raise ConfigError(key, f"{shown(dict(part.options))} is not allowed; "
@@ -146,7 +147,14 @@ def check_parts(sweep: Sweep) -> None:
                               f"{clipped(str(error)) or type(error).__name__}") from None
 
 
-def _rehearse(part: Any, direction: str) -> None:
+def study_direction(objective: Objective) -> optuna.study.StudyDirection:
+    """The objective's direction as Optuna's."""
+    import optuna
+
+    return optuna.study.StudyDirection[objective.direction.upper()]
+
+
+def _rehearse(part: Any, direction: optuna.study.StudyDirection) -> None:
     """Run a few trials of a throw-away in-memory study with ``part`` (a sampler or a pruner),
     each reporting a few epochs: options that Optuna only trips over during a study (Hyperband's
     ``reduction_factor=1`` or ``min_resource=0``) fail here instead."""

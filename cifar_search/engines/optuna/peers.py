@@ -2,11 +2,12 @@
 
 With the embedded store there are none (:class:`OneMachine`): the workspace's lock keeps them
 off, every trial is this coordinator's, and it finalises the study; a study that shows a trial
-RUNNING on another host is refused (:func:`peers_of`): SQLite is for one machine. On a shared storage
-(:class:`SeveralMachines`) it beats for its trials in flight, takes over the trials of machines
-that stopped beating, claims each new trial against the study's target, stays until the study
-is over everywhere, and finalises only when elected. The decisions are :mod:`.machines`' pure
-functions; this module carries them out through the study adapter and the recorder.
+RUNNING on another host is refused (:func:`peers_of`): SQLite is for one machine. On a shared
+storage (:class:`SeveralMachines`) it beats for its trials in flight, takes over the trials of
+machines that stopped beating, claims each new trial against the study's target, stays until
+the study is over everywhere, and finalises only when elected. The decisions are
+:mod:`.machines`' pure functions; this module carries them out through the study adapter
+and the recorder.
 """
 
 from __future__ import annotations

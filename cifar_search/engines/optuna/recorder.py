@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 from cifar_search.engines.optuna import scheduler
 from cifar_search.engines.optuna.scheduler import Plan, Running, SeedRun, TakeResult
@@ -108,6 +108,8 @@ class Recorder:
             return None, False
         folder = self.trial_dir(source, run.repeat)
         state = read_state(folder)
+        if state is None:  # gone since it was chosen: the run starts afresh
+            return None, False
         for epoch, logs in enumerate(state["history"]):
             if self.epoch(running, run, epoch, logs) and Attr.CONTINUES in trial.attrs:
                 self.store.set_trial_attrs(running.number, {Attr.RESUMED_AT_EPOCH: epoch + 1})
@@ -149,7 +151,8 @@ class Recorder:
         seconds = time.perf_counter() - running.started
         for run in running.unfinished_seed_runs():
             self.tracker.kill_run(run.run_id, reason or "the trial ended")
-        attrs = {Attr.DURATION_S: round(seconds, 3), Attr.EPOCHS_TRAINED: running.epochs}
+        attrs: dict[str, Any] = {Attr.DURATION_S: round(seconds, 3),
+                                 Attr.EPOCHS_TRAINED: running.epochs}
         if reason or outcome == TrialOutcome.FAILED:  # a FAIL without one reads as taken over
             attrs[Attr.FAIL_REASON] = reason or "failed"
         self.store.set_trial_attrs(running.number, attrs)
@@ -189,7 +192,9 @@ class Recorder:
         if not running.all_seeds_done():
             return
         results = [running.results[r] for r in sorted(running.results)]
-        values = [r.value for r in results]
+        values = [r.value for r in results if r.value is not None]
+        if len(values) != len(results):  # a seed that is done trained at least one epoch
+            raise RuntimeError(f"trial {running.number}: a finished seed run has no value")
         mean, std = scheduler.mean_std(values)
         best = results[scheduler.best_index(values, self.plan.direction)]
         self._keep_model(running, best)
@@ -206,7 +211,7 @@ class Recorder:
                                    reason=reason)
         self.finish(running, TrialOutcome.FAILED, reason=reason)
 
-    def interrupt(self, running: Running, reason: str = "interrupted") -> None:
+    def interrupt(self, running: Running, reason: str = TrialOutcome.INTERRUPTED) -> None:
         """Mark a trial in flight as interrupted (Optuna FAIL + MLflow KILLED) and queue it
         to continue from its checkpoint."""
         self.store.set_trial_attrs(running.number, {Attr.INTERRUPTED: True,

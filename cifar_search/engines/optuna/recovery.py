@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any
 
 from cifar_search.engines.base import InFlight
 from cifar_search.engines.optuna import machines, scheduler
@@ -50,11 +50,11 @@ def recover(recorder: Recorder, numbers: Collection[int] | None = None) -> int:
             run_id = tracker.recorded_run(trial.number, trial.params, seed)
             store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id})
         store.set_trial_attrs(trial.number, {Attr.INTERRUPTED: True,
-                                             Attr.FAIL_REASON: "interrupted"})
+                                             Attr.FAIL_REASON: TrialOutcome.INTERRUPTED})
         store.tell(trial.number, TrialOutcome.INTERRUPTED)
         trial = store.trial(trial.number)
         for run_id in run_ids(trial):
-            tracker.kill_run(run_id, "interrupted")
+            tracker.kill_run(run_id, TrialOutcome.INTERRUPTED)
         recorder.requeue(trial)
     return len(orphans)
 
@@ -102,7 +102,8 @@ def in_flight(sweep: Sweep, workspace: Workspace, repair: bool,
         return _other_hosts(sweep, workspace, repair, say)
     if repair:
         take_over_lost(sweep, workspace, say)
-    trials = trial_views(find_study(sweep, workspace))
+    study = find_study(sweep, workspace)
+    trials = [] if study is None else trial_views(study)
     return machines.in_flight(trials, stale_trials(sweep.name, workspace),
                               machines.liveness().grace_s)
 
@@ -131,7 +132,8 @@ def _other_hosts(sweep: Sweep, workspace: Workspace, repair: bool,
     ``repair`` they are interrupted and queued again, as after a crash."""
     from cifar_search.engines.optuna.study import find_study, trial_views
 
-    others = machines.other_hosts(trial_views(find_study(sweep, workspace)),
+    study = find_study(sweep, workspace)
+    others = machines.other_hosts([] if study is None else trial_views(study),
                                   socket.gethostname())
     if not (repair and others):
         return InFlight({}, {number: f"it runs on {machine}, another host (the "

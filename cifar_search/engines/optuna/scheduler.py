@@ -15,9 +15,9 @@ import enum
 import json
 import math
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable, Iterable, Mapping
 
 from cifar_search.execution.protocol import RunEnd, TrialResult
 from cifar_search.search.labels import outcome_counts
@@ -223,7 +223,8 @@ def start_of(plan: Plan, attrs: Mapping[str, Any], params: Mapping[str, Any],
         return Train()
     if earlier.outcome == TrialOutcome.PRUNED:
         return Train(continues=earlier.number)
-    copied = {k: earlier.attrs[k] for k in COPIED_FROM_EARLIER if earlier.attrs.get(k) is not None}
+    copied: dict[str, Any] = {k: earlier.attrs[k] for k in COPIED_FROM_EARLIER
+                              if earlier.attrs.get(k) is not None}
     return TakeResult(earlier.attrs.get(Attr.DUPLICATE_OF, earlier.number), earlier.value, copied)
 
 

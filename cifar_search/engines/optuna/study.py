@@ -14,19 +14,26 @@ import json
 import time
 import uuid
 import warnings
-from typing import Any
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import optuna
 import sqlalchemy.exc
 from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
+from optuna.storages._heartbeat import BaseHeartbeat  # its storages' base; not re-exported
 from optuna.trial import TrialState
 
 from cifar_search.config.sweep import Sweep
 from cifar_search.engines.optuna import claims
-from cifar_search.engines.optuna.parts import build_pruner, build_sampler
-from cifar_search.engines.optuna.machines import (Liveness, Machine, liveness, never_beaten,
-                                                  pop_order, sampler_seed)
+from cifar_search.engines.optuna.machines import (
+    Liveness,
+    Machine,
+    liveness,
+    never_beaten,
+    pop_order,
+    sampler_seed,
+)
+from cifar_search.engines.optuna.parts import build_pruner, build_sampler, study_direction
 from cifar_search.engines.optuna.scheduler import TrialView
 from cifar_search.errors import ConfigError, clipped
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
@@ -106,6 +113,20 @@ def _heartbeat_storage(url: str, beats: Liveness,
             heartbeat_stale_trial_callback=callback, engine_kwargs={"pool_pre_ping": True})
 
 
+def _heartbeat(storage: optuna.storages.BaseStorage) -> BaseHeartbeat:
+    """The storage's heartbeat (a shared storage has one: :func:`storage_of`)."""
+    if not isinstance(storage, BaseHeartbeat):
+        raise TypeError(f"{type(storage).__name__} keeps no heartbeats")
+    return storage
+
+
+def _database(storage: optuna.storages.BaseStorage) -> sqlalchemy.Engine:
+    """The database under the storage (:func:`storage_of` opens each store as one)."""
+    if not isinstance(storage, optuna.storages.RDBStorage):
+        raise TypeError(f"{type(storage).__name__} is not a database storage")
+    return storage.engine
+
+
 def find_study(sweep: Sweep, workspace: Workspace) -> optuna.Study | None:
     """The sweep's existing study, or None (nothing is created: a storage that does not exist
     yet, or holds no Optuna tables, has no study).
@@ -133,7 +154,7 @@ def stale_trials(study_name: str, workspace: Workspace) -> list[int]:
     """
     storage = storage_of(workspace)
     study_id = storage.get_study_id_from_name(study_name)
-    ids = storage._get_stale_trial_ids(study_id)
+    ids = _heartbeat(storage)._get_stale_trial_ids(study_id)
     return sorted(storage.get_trial(trial_id).number for trial_id in ids)
 
 
@@ -196,7 +217,7 @@ class StudyStore:
             try:
                 study = optuna.create_study(study_name=sweep.name, storage=self.storage,
                                             sampler=sampler, pruner=pruner,
-                                            direction=sweep.objective.direction)
+                                            direction=study_direction(sweep.objective))
             except DuplicatedStudyError:  # another machine created it first
                 self.existed = True
             else:
@@ -265,19 +286,19 @@ class StudyStore:
         claiming at ``mine["finished"]`` finished trials (see :mod:`.claims`); the claim is
         also kept as the study's :attr:`StudyAttr.FINALISER`, for the record."""
         self._make_claims_table()  # made already on a shared storage: one query
-        if not claims.claim(self.storage.engine, self.study_id, mine, lease_s):
+        if not claims.claim(_database(self.storage), self.study_id, mine, lease_s):
             return False
         self.set_attr(StudyAttr.FINALISER, mine)
         return True
 
     def _make_claims_table(self) -> None:
         try:
-            claims.create(self.storage.engine)
+            claims.create(_database(self.storage))
         except sqlalchemy.exc.DatabaseError as error:
             raise ConfigError("--storage", f"{self.url}: cannot create the table "
                               f"{claims.TABLE.name!r} that machines claim the study's end in "
-                              f"({clipped(error.orig or error)}); give the database user the "
-                              "right to create tables, as Optuna's own need") from None
+                              f"({clipped(str(error.orig or error))}); give the database user "
+                              "the right to create tables, as Optuna's own need") from None
 
     def set_trial_attrs(self, number: int, attrs: dict[str, Any]) -> None:
         """Set user attributes of trial ``number`` (running or not yet told).
@@ -329,7 +350,7 @@ class StudyStore:
         when this machine stalled past the grace period and lost it already."""
         if not self.shared:
             return True
-        self.storage.record_heartbeat(self._id_of(trial.number))
+        _heartbeat(self.storage).record_heartbeat(self._id_of(trial.number))
         try:
             self.set_trial_attrs(trial.number, {Attr.MACHINE: self.machine.name})
         except TakenOver:
@@ -372,7 +393,7 @@ class StudyStore:
             if self.storage.get_trial(trial_id).state.is_finished():
                 lost.append(number)
             else:
-                self.storage.record_heartbeat(trial_id)
+                _heartbeat(self.storage).record_heartbeat(trial_id)
         return lost
 
     def fail_stale(self, now: float | None = None) -> list[int]:

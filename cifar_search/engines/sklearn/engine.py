@@ -43,16 +43,16 @@ import logging
 import os
 import time
 import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from cifar_search.config.space import Space
 from cifar_search.config.checks import check_space
+from cifar_search.config.space import Space
 from cifar_search.config.specs import Compute
 from cifar_search.config.sweep import Sweep
 from cifar_search.engines.sklearn.estimator import SCORING, build_estimator, scorers, seeds

@@ -23,8 +23,8 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 from cifar_search.config.families import OPTIMIZERS
 from cifar_search.config.sweep import Sweep

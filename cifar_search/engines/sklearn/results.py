@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cifar_search.config.families import OPTIMIZERS, TRAINING_DEFAULTS
 from cifar_search.config.sweep import Sweep
-from cifar_search.engines.sklearn.options import SklearnOptions
 from cifar_search.engines.sklearn.estimator import SCORING, decode_optimizers
+from cifar_search.engines.sklearn.options import SklearnOptions
 from cifar_search.engines.sklearn.params import from_estimator_params
 from cifar_search.search.labels import candidate_label
 
