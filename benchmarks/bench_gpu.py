@@ -178,7 +178,7 @@ def describe_jax_machine() -> dict[str, Any]:
             info["compute_capability"] = str(capability)
         try:
             info["platform_version"] = gpus[0].client.platform_version
-        except Exception:
+        except Exception:  # noqa: BLE001 (best effort: the report goes on without it)
             pass
         try:
             from jax._src.lib import cuda_versions  # not public: versions are best effort
@@ -186,7 +186,7 @@ def describe_jax_machine() -> dict[str, Any]:
             if cuda_versions is not None:
                 info["cuda"] = cuda_versions.cuda_runtime_get_version()
                 info["cudnn"] = cuda_versions.cudnn_get_version()
-        except Exception:
+        except Exception:  # noqa: BLE001 (a private module: versions are best effort)
             pass
     else:
         info["devices"] = [str(d) for d in devices]
@@ -274,7 +274,8 @@ def part_a(opts: argparse.Namespace) -> list[dict[str, Any]]:
         for mixed, xla in settings(opts):
             try:
                 rows.append(fit_throughput(family, mixed, xla, x, y, opts.batch, opts.epochs))
-            except Exception as error:  # one setting failing must not hide the others
+            except Exception as error:  # noqa: BLE001 (one setting failing must not hide the
+                # others)
                 rows.append({"family": family, "mixed_precision": mixed, "xla": xla,
                              "error": f"{type(error).__name__}: {error}"})
     from cifar_search.model import build
@@ -361,7 +362,7 @@ def pack_process(rank: int, count: int, settings: dict[str, Any], barrier: Any,
                      "images": len(x) * settings["epochs"],
                      "jit_compile": bool(model.jit_compile),
                      "peak_mib": gpu_memory_peak_mib(settings["backend"])})
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 (whatever fails is reported to the parent)
         barrier.abort()  # the others stop waiting
         results.put({"rank": rank, "error": f"{type(error).__name__}: {error}"})
 
@@ -383,7 +384,8 @@ def run_packed(count: int, settings: dict[str, Any]) -> dict[str, Any]:
     while len(reports) < count and time.monotonic() < deadline:
         try:
             reports.append(results.get(timeout=5))
-        except Exception:  # queue.Empty: look for processes that died without a word
+        except Exception:  # noqa: BLE001 (queue.Empty, or a queue broken by a dying process:
+            # look for processes that died without a word)
             if not any(p.is_alive() for p in processes) and results.empty():
                 break
     for process in processes:

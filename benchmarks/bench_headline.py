@@ -1,4 +1,5 @@
-"""Headline: the lesson's dropout loop as written vs ``python -m cifar_search run sweeps/dropout.py``.
+"""Headline: the lesson's dropout loop as written vs
+``python -m cifar_search run sweeps/dropout.py``.
 
 The lesson trains its dropout CNN at five dropout rates one after the other in one Python
 process, TensorFlow using every core (``model.fit`` on NumPy arrays scaled to float64, 80/20

@@ -18,7 +18,8 @@ end) and end (last end to exit: the finalisation, summary, plots, test evaluatio
 machines' output is kept with the second each line appeared (``machine-A.log``, in the
 printed folder), and each machine's own milestones are printed.
 
-    python benchmarks/bench_machines.py [--subset 5000] [--epochs 3] [--trials 6] [--epochs-timed 50]
+    python benchmarks/bench_machines.py [--subset 5000] [--epochs 3] [--trials 6]
+        [--epochs-timed 50]
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ def workspace(path: str | None) -> Workspace:
 
 def sweep(name: str, parameters: dict[str, Any], *, model: str = "dropout", epochs: int = 3,
           batch_size: int = 32, subset: int | None = None, data: str | None = None,
-          validation: float = 0.2, workers: int = 1, trials: int | None = None, sampler: str = "grid",
+          validation: float = 0.2, workers: int = 1, trials: int | None = None,
+          sampler: str = "grid",
           pruner: str = "none", metric: str = "val_loss", same_seed: bool = False,
           seed: int = 0, repeats: int = 1) -> Sweep:
     """A validated sweep built in code."""

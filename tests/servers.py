@@ -1,11 +1,11 @@
 """A real PostgreSQL and a real ``mlflow server`` on 127.0.0.1 for the several-machines tests.
 
-:func:`postgres` starts PostgreSQL 15 (Debian's binaries, any version) on a data folder of its own, owned by
-the ``postgres`` user when the tests run as root, on a free port and a private socket folder;
-:func:`mlflow_server` starts MLflow's tracking server with one web worker, backed by a database
-of that PostgreSQL, with its artifacts in a folder. Both are stopped when their context ends.
-Without PostgreSQL's binaries the tests are skipped, except under ``CI=true``, where that is a
-failure (CI installs them; see ``.ci/run``).
+:func:`postgres` starts PostgreSQL 15 (Debian's binaries, any version) on a data folder of its
+own, owned by the ``postgres`` user when the tests run as root, on a free port and a private
+socket folder; :func:`mlflow_server` starts MLflow's tracking server with one web worker, backed
+by a database of that PostgreSQL, with its artifacts in a folder. Both are stopped when their
+context ends. Without PostgreSQL's binaries the tests are skipped, except under ``CI=true``,
+where that is a failure (CI installs them; see ``.ci/run``).
 """
 
 from __future__ import annotations

@@ -187,7 +187,8 @@ def test_running_again_resumes_instead_of_starting_over(grid_run):
 def test_tpe_sweep_with_pruner_and_one_worker(tmp_path, tiny_data):
     (tmp_path / "sweep.py").write_text(TPE_SWEEP)
     workspace = tmp_path / "ws"
-    result = cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", workspace, cwd=tmp_path)
+    result = cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", workspace,
+                        cwd=tmp_path)
     status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
                             cwd=tmp_path).stdout)
     finished = [t for t in status["trials"] if t["state"] in ("complete", "pruned")]

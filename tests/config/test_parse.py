@@ -27,7 +27,8 @@ def test_categorical_forms(spec, expected):
     [
         ({"type": "int", "low": 1, "high": 4}, IntRange("depth", low=1, high=4)),
         ({"type": "int", "low": 1, "high": 5, "step": 2}, IntRange("depth", low=1, high=5, step=2)),
-        ({"type": "int", "low": 1, "high": 4, "log": True}, IntRange("depth", low=1, high=4, log=True)),
+        ({"type": "int", "low": 1, "high": 4, "log": True},
+         IntRange("depth", low=1, high=4, log=True)),
     ],
 )
 def test_int_ranges(spec, expected):

@@ -65,6 +65,7 @@ def test_a_best_already_evaluated_asks_nothing_and_draws_nothing_ahead(tmp_path)
 def test_a_failed_evaluation_is_said_and_records_nothing(tmp_path):
     said, events = [], []
     store = Store(best(2, tmp_path))
-    results = evaluate_best(store, Pool(events, Failed(None, "out of memory")), tmp_path, said.append)
+    results = evaluate_best(store, Pool(events, Failed(None, "out of memory")), tmp_path,
+                            said.append)
     assert results is None and store.attr(StudyAttr.TEST_EVALUATED_TRIAL) is None
     assert said == ["could not evaluate trial 2 on the test set: out of memory"]

@@ -55,10 +55,10 @@ def oracle(kind_or_oracle):
      "x.yaml: dropout_rate: {'type': 'float', 'low': 0.0, 'high': 0.5} is a continuous "
      "range; a grid search needs finite values: add step, or use grid: [...]"),
     ({"engine": "optuna", "options": oracle("grid")},
-     "options.kerastuner.oracle: Oracle(kind='grid', options={}) is not allowed; an oracle is a KerasTuner "
-     "setting; it needs engine 'kerastuner'"),
-    ({"options": oracle("tpe")}, "oracle: 'tpe' is not allowed; oracles are random, grid, bayesian, "
-     "hyperband"),
+     "options.kerastuner.oracle: Oracle(kind='grid', options={}) is not allowed; an oracle is "
+     "a KerasTuner setting; it needs engine 'kerastuner'"),
+    ({"options": oracle("tpe")},
+     "oracle: 'tpe' is not allowed; oracles are random, grid, bayesian, hyperband"),
     ({"options": oracle(Oracle("bayesian", {"num_initial_points": 0})), "trials": 3},
      "oracle.options: num_initial_points=0 is not allowed; BayesianOptimizationOracle's "
      "num_initial_points is a whole number >= 1, at most 1000000"),
@@ -67,8 +67,8 @@ def oracle(kind_or_oracle):
      "hyperband_iterations, max_epochs here (objective, space, seed and trials come from "
      "the sweep)"),
     ({"options": {"sklearn": {"as_written": True}}},
-     "options.sklearn.as_written: True is not allowed; the as-written mode reproduces a scikeras mistake; "
-     "it needs engine 'sklearn'"),
+     "options.sklearn.as_written: True is not allowed; the as-written mode reproduces a scikeras "
+     "mistake; it needs engine 'sklearn'"),
 ])
 def test_refused_before_any_trial_naming_the_key(changes, message):
     assert refused(**changes).startswith(message)

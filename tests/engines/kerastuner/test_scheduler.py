@@ -15,7 +15,7 @@ from cifar_search.execution.protocol import RunEnd, TrialResult
 from cifar_search.search.seeds import trial_seed
 from cifar_search.search.states import TrialOutcome
 
-C, F, I, R = (TrialOutcome.COMPLETE, TrialOutcome.FAILED, TrialOutcome.INTERRUPTED,
+C, F, INT, R = (TrialOutcome.COMPLETE, TrialOutcome.FAILED, TrialOutcome.INTERRUPTED,
               TrialOutcome.RUNNING)
 PLAN = Plan(target=4, kind="hyperband", epochs=9, sweep_seed=5)
 
@@ -95,7 +95,7 @@ def test_hyperbands_next_round_continues_the_earlier_trial_with_its_seed():
 
 
 def test_an_interrupted_trial_continues_its_last_run():
-    records = [record(0, "0000", C), record(1, "0001", I, continues=0, bracket=1, round=1),
+    records = [record(0, "0000", C), record(1, "0001", INT, continues=0, bracket=1, round=1),
                record(2, "0002", C)]
     start = scheduler.start_of(PLAN, "0001", {"tuner/epochs": 99}, {"ignored": 1}, records)
     assert start == Train("0001", {"dropout_rate": 0.1}, 101, 3, retry_of=1, continues=0,
@@ -104,13 +104,13 @@ def test_an_interrupted_trial_continues_its_last_run():
 
 @pytest.mark.parametrize("outcome", [C, F])
 def test_a_trial_whose_run_ended_before_a_crash_is_settled_untrained(outcome):
-    records = [record(0, "0000", I), record(1, "0000", outcome, retry_of=0)]
+    records = [record(0, "0000", INT), record(1, "0000", outcome, retry_of=0)]
     assert scheduler.start_of(PLAN, "0000", {}, {}, records) == Settled("0000", outcome)
 
 
 def test_the_checkpoint_is_the_newest_along_the_chain():
-    records = {0: record(0, "0000", C), 1: record(1, "0001", I, continues=0),
-               2: record(2, "0001", I, retry_of=1), 3: record(3, "0001", R, retry_of=2)}
+    records = {0: record(0, "0000", C), 1: record(1, "0001", INT, continues=0),
+               2: record(2, "0001", INT, retry_of=1), 3: record(3, "0001", R, retry_of=2)}
     chain = scheduler.checkpoint_source
     assert chain(2, records, lambda n: n in (0, 1)) == 1
     assert chain(2, records, lambda n: n == 0) == 0
@@ -129,8 +129,8 @@ def test_verdict(result, expected):
 
 
 def test_a_second_worker_death_along_a_chain_fails_the_trial():
-    died = record(0, "0000", I, fail_reason="worker process died (exit code -9)")
-    crashed = record(0, "0000", I, fail_reason="interrupted")
+    died = record(0, "0000", INT, fail_reason="worker process died (exit code -9)")
+    crashed = record(0, "0000", INT, fail_reason="interrupted")
     running = record(1, "0000", R, retry_of=0)
     assert scheduler.fails_after_worker_death(running, {0: died, 1: running})
     assert not scheduler.fails_after_worker_death(running, {0: crashed, 1: running})
@@ -138,7 +138,7 @@ def test_a_second_worker_death_along_a_chain_fails_the_trial():
 
 
 def test_done_and_nothing_to_do():
-    records = [record(0, "0000", C), record(1, "0001", F), record(2, "0002", I),
+    records = [record(0, "0000", C), record(1, "0001", F), record(2, "0002", INT),
                record(3, "0002", C, retry_of=2)]
     plan = Plan(target=3, kind="random", epochs=2)
     assert scheduler.finished(records) == 3

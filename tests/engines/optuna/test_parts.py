@@ -7,7 +7,8 @@ from cifar_search.engines.optuna.parts import build_pruner, build_sampler
 def test_samplers_and_pruners_build():
     import optuna
 
-    assert isinstance(build_sampler(Sampler("tpe", {"n_startup_trials": 3}), 0), optuna.samplers.TPESampler)
+    assert isinstance(build_sampler(Sampler("tpe", {"n_startup_trials": 3}), 0),
+                      optuna.samplers.TPESampler)
     assert isinstance(build_sampler(Sampler("random"), 0), optuna.samplers.RandomSampler)
     hyperband = build_pruner(Pruner("hyperband"), epochs=9)
     assert isinstance(hyperband, optuna.pruners.HyperbandPruner)

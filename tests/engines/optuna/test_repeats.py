@@ -123,8 +123,8 @@ def test_a_pruner_judges_the_first_seed_and_a_pruned_trial_trains_no_other(
 
 def test_a_repeated_configuration_drawn_again_is_judged_on_its_first_seeds_epochs(
         tmp_path, tiny_data, monkeypatch):
-    sweep = pruned_repeats_sweep("again", tiny_data, dropouts=[0.3], sampler="random", trials=2, workers=1,
-                                 same_seed=True)
+    sweep = pruned_repeats_sweep("again", tiny_data, dropouts=[0.3], sampler="random", trials=2,
+                                 workers=1, same_seed=True)
     study, workspace = run_in_process(sweep, tmp_path, monkeypatch, lambda number, step: True)
     first, second = study.trials
     assert [t.state.name for t in study.trials] == ["PRUNED", "PRUNED"]

@@ -20,7 +20,7 @@ from cifar_search.execution.protocol import RunEnd, TrialResult
 from cifar_search.search.seeds import repeat_seed, trial_seed
 from cifar_search.search.states import Attr, TrialOutcome
 
-C, P, F, I, R, W = (TrialOutcome.COMPLETE, TrialOutcome.PRUNED, TrialOutcome.FAILED,
+C, P, F, INT, R, W = (TrialOutcome.COMPLETE, TrialOutcome.PRUNED, TrialOutcome.FAILED,
                     TrialOutcome.INTERRUPTED, TrialOutcome.RUNNING, TrialOutcome.WAITING)
 
 GRID = ({"rate": 0.1, "filters": 4}, {"rate": 0.2, "filters": 4}, {"rate": 0.3, "filters": 4})
@@ -64,7 +64,7 @@ def test_a_sampled_sweep_runs_its_trials_and_a_pruner_judges_the_first_seed():
 
 
 def test_interrupted_trials_do_not_count_and_do_not_hold_their_grid_point():
-    trials = [trial(0, C, 0.1, 1.0), trial(1, I, 0.2), trial(2, F, 0.3)]
+    trials = [trial(0, C, 0.1, 1.0), trial(1, INT, 0.2), trial(2, F, 0.3)]
     assert scheduler.finished(trials) == 2
     assert scheduler.next_grid_point(plan(), trials) == GRID[1]
 
@@ -84,7 +84,7 @@ def test_the_next_grid_point_is_queued_only_when_the_queue_is_empty():
     ([], True),
     ([trial(0, C, 0.1, 1.0), trial(1, R, 0.2)], True),
     ([trial(0, C, 0.1, 1.0), trial(1, R, 0.2), trial(2, P, 0.3)], False),  # target reached
-    ([trial(0, C, 0.1, 1.0), trial(1, I, 0.2), trial(2, W, 0.2)], True),   # a retry waits
+    ([trial(0, C, 0.1, 1.0), trial(1, INT, 0.2), trial(2, W, 0.2)], True),   # a retry waits
 ])
 def test_more_trials_start_until_finished_and_running_reach_the_target(trials, more):
     assert scheduler.more_to_start(plan(), trials) is more
@@ -144,8 +144,8 @@ def test_a_retry_always_trains_even_when_its_configuration_is_complete():
 
 
 def test_a_run_continues_from_the_newest_checkpoint_along_its_chain():
-    trials = {0: trial(0, P, 0.1), 1: trial(1, I, 0.1, continues=0),
-              2: trial(2, I, 0.1, retry_of=1), 3: trial(3, R, 0.1, retry_of=2)}
+    trials = {0: trial(0, P, 0.1), 1: trial(1, INT, 0.1, continues=0),
+              2: trial(2, INT, 0.1, retry_of=1), 3: trial(3, R, 0.1, retry_of=2)}
     assert scheduler.checkpoint_source(2, trials, {1, 0}.__contains__) == 1
     assert scheduler.checkpoint_source(2, trials, {0}.__contains__) == 0
     assert scheduler.checkpoint_source(2, trials, set().__contains__) is None
@@ -157,9 +157,9 @@ def test_a_run_continues_from_the_newest_checkpoint_along_its_chain():
 
 
 def test_an_interrupted_trial_is_queued_again_with_its_seed_and_deaths():
-    queued = scheduler.requeue(trial(4, I, 0.3, seed=77, deaths=1))
+    queued = scheduler.requeue(trial(4, INT, 0.3, seed=77, deaths=1))
     assert queued == ({"rate": 0.3}, {"retry_of": 4, "seed": 77, "deaths": 1})
-    assert scheduler.requeue(trial(5, I)) is None  # died before it had parameters
+    assert scheduler.requeue(trial(5, INT)) is None  # died before it had parameters
 
 
 def test_a_trial_fails_when_its_continuation_kills_a_worker_again():
@@ -244,7 +244,7 @@ def test_a_repeated_trial_scores_the_mean_and_keeps_its_best_seeds_model():
 
 
 def test_the_resume_line_counts_finished_trials_retries_and_what_is_left():
-    trials = [trial(0, C, 0.1, 1.0), trial(1, F, 0.2), trial(2, I, 0.3),
+    trials = [trial(0, C, 0.1, 1.0), trial(1, F, 0.2), trial(2, INT, 0.3),
               trial(3, W, 0.3, retry_of=2)]
     assert scheduler.resume_line("d", plan(target=5), trials) == (
         "resuming study 'd': 1 complete, 1 failed, 1 interrupted (re-queued), 3 left")

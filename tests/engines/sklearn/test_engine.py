@@ -85,8 +85,8 @@ def test_too_many_folds_are_refused_before_anything_is_recorded(tiny_data, tmp_p
     with pytest.raises(ConfigError) as info:
         engine.run_search(sweep, workspace, say=lambda line: None)
     assert str(info.value) == (
-        "options.sklearn.cv: cv=7 folds need at least 7 images of every class, but class 'c0' has 6 of the 60 "
-        "images used; lower cv or use more images (data.subset)")
+        "options.sklearn.cv: cv=7 folds need at least 7 images of every class, but class 'c0' "
+        "has 6 of the 60 images used; lower cv or use more images (data.subset)")
     assert client_for(workspace).get_experiment_by_name(sweep.name) is None
 
 
