@@ -301,7 +301,7 @@ def _load_images(sweep: Sweep, workspace: Workspace) -> Any:
     """Every training image of the sweep (``data.subset`` of them, permuted with the seed)."""
     from cifar_search.model import data
 
-    cache = data.prepared(sweep.data.source, workspace.data_cache)
+    cache = data.prepared(sweep.data.source, workspace.data_cache, sweep.data.labels)
     return data.load_split(cache, 0.0, sweep.data.subset, sweep.seed)
 
 
