@@ -91,7 +91,7 @@ class Split:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        """Shape of one image, ``(height, width, 3)``."""
+        """Shape of one image, ``(height, width, channels)``, channels 1 or 3."""
         return tuple(int(n) for n in self.x_train.shape[1:])  # type: ignore[return-value]
 
     @property
