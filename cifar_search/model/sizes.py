@@ -8,9 +8,10 @@ built.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cifar_search.config.families import FAMILIES
+from cifar_search.config.space import Space
 from cifar_search.config.sweep import Sweep
 
 __all__ = ["smallest_side", "smallest_side_of"]
@@ -73,6 +74,8 @@ def smallest_side_of(sweep: Sweep) -> int:
     depth = None
     if family in _POOLED_BLOCKS:
         space = sweep.space
-        values = space.values_of("depth") if hasattr(space, "values_of") else None
+        if isinstance(space, Mapping):
+            space = Space.from_dict(space)
+        values = space.values_of("depth") if isinstance(space, Space) else None
         depth = min(values) if values else None
     return smallest_side(family, depth)
