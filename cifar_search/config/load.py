@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
 import runpy
 import sys
 import traceback
@@ -20,14 +19,12 @@ from typing import Any
 
 from cifar_search.config.checks import check_space, with_settings
 from cifar_search.config.space import Space, load_space
-from cifar_search.config.specs import KERAS_DATASETS, Data
+from cifar_search.config.specs import FUNCTION_REFERENCE, KERAS_DATASETS, Data
 from cifar_search.config.sweep import Sweep
 from cifar_search.errors import ConfigError, clipped, shown
 
 __all__ = ["MAX_SWEEP_BYTES", "load_sweep"]
 
-#: A data source that names a function: ``package.module:function`` (relative to nothing).
-_FUNCTION = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 #: Largest sweep file, in bytes (shipped sweeps are under 2 KiB).
 MAX_SWEEP_BYTES = 1024 * 1024
 #: Numbers given as sampler or pruner options lie in [0, MAX_OPTION] (none of Optuna's
@@ -126,10 +123,10 @@ def _resolve_data(data: Data, namespace: Mapping[str, Any], path: Path) -> Data:
         return data
     if (path.parent / source).exists() or source.endswith(".py"):
         return dataclasses.replace(data, source=str(path.parent / source))
-    file, _, name = source.rpartition(":")
-    if file.endswith(".py") and name.isidentifier():  # file.py:function, beside the sweep
-        return dataclasses.replace(data, source=f"{path.parent / file}:{name}")
-    if _FUNCTION.fullmatch(source):
+    function = FUNCTION_REFERENCE.fullmatch(source)
+    if function and function["target"].endswith(".py"):  # file.py:function, beside the sweep
+        return dataclasses.replace(data, source=f"{path.parent / source}")
+    if function:
         return data  # package.module:function
     return dataclasses.replace(data, source=str(path.parent / source))
 

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,9 @@ VALIDATION_SETS = ("test", "test_half")
 
 #: Data sets a source may name by their Keras name (downloaded by ``keras.datasets``).
 KERAS_DATASETS = ("cifar10", "cifar100", "mnist", "fashion_mnist")
+#: A data source that names a function: ``file.py:function`` or ``package.module:function``.
+FUNCTION_REFERENCE = re.compile(r"(?P<target>.+\.py|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):"
+                                r"(?P<name>[A-Za-z_]\w*)")
 #: Labellings of a data set: CIFAR-100 has 100 ``fine`` classes and 20 ``coarse`` ones; other
 #: data sets have one labelling, ``fine``.
 LABELS = ("fine", "coarse")

@@ -17,7 +17,7 @@ def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
     any study or run is made)."""
     data_dir = data.prepared(sweep.data.source, workspace.data_cache, sweep.data.labels)
     workspace.create()
-    _check_image_size(sweep, data.read_meta(data_dir))
+    check_image_size(sweep, data.read_meta(data_dir))
     train = data.read_meta(data_dir)["train"]
     subset = sweep.data.subset
     source = data.resolve_source(sweep.data.source) or "CIFAR-10"
@@ -32,8 +32,9 @@ def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
     return data_dir
 
 
-def _check_image_size(sweep: Sweep, meta: dict) -> None:
-    """Refuse data whose images are too small for the sweep's model family."""
+def check_image_size(sweep: Sweep, meta: dict) -> None:
+    """Refuse data whose images are too small for the sweep's model family (``meta``: the
+    data cache's :func:`~cifar_search.model.data.read_meta`)."""
     height, width = (int(n) for n in meta["image_shape"][:2])
     smallest = smallest_side_of(sweep)
     if min(height, width) < smallest:

@@ -43,16 +43,16 @@ import logging
 import os
 import time
 import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from cifar_search.config.space import Space
 from cifar_search.config.checks import check_space
+from cifar_search.config.space import Space
 from cifar_search.config.specs import Compute
 from cifar_search.config.sweep import Sweep
 from cifar_search.engines.sklearn.estimator import SCORING, build_estimator, scorers, seeds
@@ -300,8 +300,10 @@ def _fit(search: Any, x: np.ndarray, y: np.ndarray, jobs: int) -> list[str]:
 def _load_images(sweep: Sweep, workspace: Workspace) -> Any:
     """Every training image of the sweep (``data.subset`` of them, permuted with the seed)."""
     from cifar_search.model import data
+    from cifar_search.session.data import check_image_size
 
     cache = data.prepared(sweep.data.source, workspace.data_cache, sweep.data.labels)
+    check_image_size(sweep, data.read_meta(cache))
     return data.load_split(cache, 0.0, sweep.data.subset, sweep.seed)
 
 

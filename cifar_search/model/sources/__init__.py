@@ -29,7 +29,9 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +41,7 @@ from cifar_search.model.sources import archives, base, files, folders, npz
 from cifar_search.model.sources.base import ACCEPTED, ENV_VAR, MIB, Decoded, Limits
 from cifar_search.model.sources.batches import BATCH_FILES, TRAIN_BATCHES
 from cifar_search.model.sources.files import check_source
-from cifar_search.model.sources.functions import FunctionSource, function_source
+from cifar_search.model.sources.functions import FunctionSource, function_source, reference_of
 from cifar_search.model.sources.images import IMAGE_SUFFIXES, SPLITS
 from cifar_search.model.sources.named import (
     CIFAR10_CLASSES,
@@ -57,7 +59,7 @@ __all__ = ["ACCEPTED", "BATCH_FILES", "CIFAR10_CLASSES", "ENV_VAR", "IMAGE_SUFFI
 Source = Path | KerasDataset | FunctionSource | None
 
 
-def resolve_source(path: str | os.PathLike | None) -> Source:
+def resolve_source(path: str | os.PathLike | Callable[[], Any] | None) -> Source:
     """Choose the data source.
 
     Args:
@@ -74,6 +76,8 @@ def resolve_source(path: str | os.PathLike | None) -> Source:
         DataError: ``path`` is empty or blank (it would otherwise mean a download), or
             ``$CIFAR_SEARCH_DATA`` is blank but not empty.
     """
+    if callable(path):
+        return reference_of(path)
     if path is not None:
         chosen, origin = os.fspath(path), "data source"
     else:

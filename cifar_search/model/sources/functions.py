@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import re
 import runpy
 import sys
 from collections.abc import Callable, Mapping
@@ -26,13 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from cifar_search import errors
+from cifar_search.config.specs import FUNCTION_REFERENCE
 from cifar_search.errors import DataError
 from cifar_search.model.sources.arrays import ARRAY_KEYS, NAMES_KEY, from_arrays
 from cifar_search.model.sources.base import Decoded, Limits, reason
 
-#: ``file.py:function`` or ``package.module:function``.
-_REFERENCE = re.compile(r"(?P<target>.+\.py|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):"
-                        r"(?P<name>[A-Za-z_]\w*)")
 #: The module name a sweep file runs under when its data function is looked up.
 RUN_NAME = "__sweep_data__"
 
@@ -69,8 +66,24 @@ def function_source(text: str) -> FunctionSource | None:
         >>> function_source("mypackage.data:load"), function_source("data/images.npz")
         (FunctionSource(target='mypackage.data', name='load'), None)
     """
-    found = _REFERENCE.fullmatch(text)
+    found = FUNCTION_REFERENCE.fullmatch(text)
     return None if found is None else FunctionSource(found["target"], found["name"])
+
+
+def reference_of(function: Callable[[], Any]) -> FunctionSource:
+    """The reference of a function object of an importable module (a sweep file's functions
+    are recorded by :func:`~cifar_search.config.load.load_sweep` instead).
+
+    Raises:
+        DataError: the function cannot be imported by name from another process.
+    """
+    module, name = getattr(function, "__module__", None), getattr(function, "__qualname__", "")
+    if module and name.isidentifier() and getattr(sys.modules.get(module), name, None) is function \
+            and module not in ("__main__", RUN_NAME):
+        return FunctionSource(module, name)
+    raise DataError(f"data source: {errors.shown(function)} cannot be found by name from a "
+                    "worker process; define it at the top level of the sweep file (load the "
+                    "sweep with load_sweep) or of a module, and give 'package.module:function'")
 
 
 def call(source: FunctionSource, limits: Limits) -> Decoded:

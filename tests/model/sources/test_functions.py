@@ -114,3 +114,20 @@ def test_a_keras_name_or_module_reference_is_not_made_relative_to_the_sweep(tmp_
                             ("data/mine.npz", str(tmp_path / "data/mine.npz"))):
         path.write_text(original.replace("Data(source=load)", f"Data(source={given!r})"))
         assert load_sweep(path).data.source == recorded
+
+
+def test_a_function_object_of_a_module_is_found_by_name(tmp_path, monkeypatch):
+    (tmp_path / "moddata.py").write_text(textwrap.dedent("""
+        import numpy as np
+
+        def load():
+            x = np.zeros((4, 6, 6), np.uint8)
+            return (x, np.array([0, 1, 0, 1])), (x, np.array([1, 0, 1, 0]))
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import moddata
+
+    assert data.resolve_source(moddata.load) == data.sources.FunctionSource("moddata", "load")
+    with pytest.raises(DataError, match=r"^data source: .* cannot be found by name from a "
+                                        r"worker process"):
+        data.resolve_source(lambda: None)
