@@ -116,6 +116,66 @@ def _batch(images: np.ndarray, labels: np.ndarray, name: str) -> bytes:
     }, protocol=2)
 
 
+def make_cifar100_tarball(path: Path, n_train: int = 20, n_test: int = 10) -> Path:
+    """Write a small file in the official ``cifar-100-python.tar.gz`` format.
+
+    ``train``, ``test`` and ``meta`` under ``cifar-100-python/``, pickled like the original:
+    batches are dicts with bytes keys ``b"data"`` (uint8 rows of 3072 pixels, channel-first),
+    ``b"fine_labels"``, ``b"coarse_labels"``, ``b"filenames"`` and ``b"batch_label"``; the meta
+    holds ``b"fine_label_names"`` (here 10: f0..f9) and ``b"coarse_label_names"`` (5: k0..k4,
+    fine class k being in coarse class k // 2). Images have their fine class's colour.
+
+    Returns:
+        ``path``.
+    """
+    rng = np.random.default_rng(100)
+    members = {}
+    for name, count in (("train", n_train), ("test", n_test)):
+        fine = np.arange(count) % 10
+        images = np.concatenate([class_images(int(k), 1, 32, rng) for k in fine])
+        rows = np.ascontiguousarray(images.transpose(0, 3, 1, 2)).reshape(count, 3072)
+        members[name] = pickle.dumps({
+            b"filenames": [f"image_{i:05d}.png".encode() for i in range(count)],
+            b"batch_label": f"{name}ing batch 1 of 1".encode(),
+            b"fine_labels": [int(k) for k in fine],
+            b"coarse_labels": [int(k) // 2 for k in fine],
+            b"data": rows,
+        }, protocol=2)
+    members["meta"] = pickle.dumps({
+        b"fine_label_names": [f"f{k}".encode() for k in range(10)],
+        b"coarse_label_names": [f"k{k}".encode() for k in range(5)],
+    }, protocol=2)
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(f"cifar-100-python/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return Path(path)
+
+
+def gray_arrays(classes: int = 3, size: int = 28, train_per_class: int = 8,
+                test_per_class: int = 3) -> dict[str, np.ndarray]:
+    """Learnable 1-channel images ``(N, size, size)`` uint8 (each class its own grey level
+    plus noise) and labels ``(N,)``: ``{x_train, y_train, x_test, y_test}``."""
+    rng = np.random.default_rng(classes * 100 + size)
+    levels = np.linspace(30, 225, classes)
+
+    def split(per_class: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = np.arange(classes * per_class) % classes
+        noise = rng.integers(-NOISE, NOISE + 1, size=(len(labels), size, size))
+        return np.clip(levels[labels, None, None] + noise, 0, 255).astype(np.uint8), labels
+
+    x_train, y_train = split(train_per_class)
+    x_test, y_test = split(test_per_class)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def make_npz(path: Path, **arrays: np.ndarray) -> Path:
+    """Write ``arrays`` (by default :func:`gray_arrays`) with ``numpy.savez``; returns ``path``."""
+    np.savez(path, **(arrays or gray_arrays()))
+    return Path(path)
+
+
 @pytest.fixture
 def image_folder_factory():
     """The function :func:`make_image_folder`."""

@@ -264,3 +264,32 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path, tiny_data):
     failed = [r for r in runs if r.data.tags.get("state") == "failed"]
     assert len(failed) == 1 and failed[0].info.status == "FAILED"
     assert "too deep" in failed[0].data.tags["fail_reason"]
+
+
+GRAY_SWEEP = """
+from cifar_search import Budget, Data, Sweep
+
+sweep = Sweep(
+    name="tiny-gray",
+    space={"parameters": {"units": {"choices": [8, 16]}, "filters": 4}},
+    model="intro",
+    data=Data(source="gray.npz", validation=0.25),
+    budget=Budget(epochs=1, batch_size=8),
+    sampler="grid",
+    trials=2,
+    workers=1,
+    seed=5,
+)
+"""
+
+
+def test_a_sweep_on_a_one_channel_npz_of_three_classes(tmp_path):
+    from tests.conftest import make_npz
+
+    make_npz(tmp_path / "gray.npz")  # 28x28x1 images of 3 classes
+    (tmp_path / "sweep.py").write_text(GRAY_SWEEP)
+    cli("run", "sweep.py", "--workspace", "ws", cwd=tmp_path)
+    status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", "ws",
+                                   cwd=tmp_path).stdout)
+    assert status["counts"] == {"complete": 2}
+    assert sorted(t["params"]["units"] for t in status["trials"]) == [8, 16]

@@ -19,6 +19,7 @@ from typing import Any
 
 from cifar_search.config.checks import check_space, with_settings
 from cifar_search.config.space import Space, load_space
+from cifar_search.config.specs import FUNCTION_REFERENCE, KERAS_DATASETS, Data
 from cifar_search.config.sweep import Sweep
 from cifar_search.errors import ConfigError, clipped, shown
 
@@ -105,6 +106,32 @@ def _resolve_space(sweep: Sweep, base: Path) -> Space:
     return load_space(space_path if space_path.is_absolute() else base / space_path)
 
 
+def _resolve_data(data: Data, namespace: Mapping[str, Any], path: Path) -> Data:
+    """``data`` with its source as every process can find it: a path relative to the sweep
+    file made absolute; a function of the file recorded as ``<sweep file>:<name>`` (a function
+    object cannot be sent to worker processes); a Keras name or ``module:function`` as given.
+    """
+    source = data.source
+    if callable(source):
+        name = getattr(source, "__name__", "")
+        if not name.isidentifier() or namespace.get(name) is not source:
+            raise ConfigError("data.source", f"{shown(source)} is not a function defined at "
+                              "the top level of the sweep file; define def load(): ... there "
+                              "and give Data(source=load), or give 'package.module:function'",
+                              str(path))
+        return dataclasses.replace(data, source=f"{path.resolve()}:{name}")
+    if source is None or source in KERAS_DATASETS or Path(source).is_absolute():
+        return data
+    if (path.parent / source).exists() or source.endswith(".py"):
+        return dataclasses.replace(data, source=str(path.parent / source))
+    function = FUNCTION_REFERENCE.fullmatch(source)
+    if function and function["target"].endswith(".py"):  # file.py:function, beside the sweep
+        return dataclasses.replace(data, source=f"{path.parent / source}")
+    if function:
+        return data  # package.module:function
+    return dataclasses.replace(data, source=str(path.parent / source))
+
+
 def load_sweep(path: str | Path) -> Sweep:
     """Load, resolve and validate a sweep file: the returned ``sweep.space`` is a Space.
 
@@ -115,12 +142,11 @@ def load_sweep(path: str | Path) -> Sweep:
         >>> sweep = load_sweep("sweeps/dropout.py")  # doctest: +SKIP
     """
     path = Path(path)
-    sweep = _find_sweep(_run_sweep_file(path), path)
+    namespace = _run_sweep_file(path)
+    sweep = _find_sweep(namespace, path)
     source = str(path)
-    data = sweep.data
-    if data.source is not None and not Path(data.source).is_absolute():
-        data = dataclasses.replace(data, source=str(path.parent / data.source))
-    sweep = dataclasses.replace(sweep, source=source, data=data)
+    sweep = dataclasses.replace(sweep, source=source,
+                                data=_resolve_data(sweep.data, namespace, path))
     sweep = dataclasses.replace(sweep, space=_resolve_space(sweep, path.parent))
     try:
         sweep = with_settings(sweep)

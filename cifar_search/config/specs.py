@@ -13,6 +13,8 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,15 @@ __all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Object
 #: set (as tutorials that validate on it do: the validation score is then a test score);
 #: ``test_half``, a seeded half of it (the other half is the test set).
 VALIDATION_SETS = ("test", "test_half")
+
+#: Data sets a source may name by their Keras name (downloaded by ``keras.datasets``).
+KERAS_DATASETS = ("cifar10", "cifar100", "mnist", "fashion_mnist")
+#: A data source that names a function: ``file.py:function`` or ``package.module:function``.
+FUNCTION_REFERENCE = re.compile(r"(?P<target>.+\.py|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):"
+                                r"(?P<name>[A-Za-z_]\w*)")
+#: Labellings of a data set: CIFAR-100 has 100 ``fine`` classes and 20 ``coarse`` ones; other
+#: data sets have one labelling, ``fine``.
+LABELS = ("fine", "coarse")
 
 #: Objective metrics (Keras history names) and the direction each is optimised in.
 METRICS = {"val_loss": "minimize", "val_accuracy": "maximize"}
@@ -43,31 +54,51 @@ class Data:
     """Which data to train on and how to split it.
 
     Attributes:
-        source: a local copy (cifar-10-python.tar.gz, cifar-10-batches-py/, or an image folder
+        source: a local copy (cifar-10-python.tar.gz, cifar-100-python.tar.gz, their
+            extracted folders, an .npz of x_train, y_train, x_test, y_test, or an image folder
             train/<class>/, test/<class>/ as a folder or .tar.gz), relative to the sweep file;
-            None means ``--data``, then ``$CIFAR_SEARCH_DATA``, then a Keras download.
+            a Keras name (``cifar10``, ``cifar100``, ``mnist``, ``fashion_mnist``); a function
+            of the sweep file that returns the arrays (recorded as ``"<sweep file>:<name>"``
+            when the sweep is loaded), or ``"package.module:function"``; None means
+            ``--data``, then ``$CIFAR_SEARCH_DATA``, then CIFAR-10 downloaded by Keras.
         validation: fraction of the training images held out for validation.
         subset: use only this many training images (before the split); None for all.
+        classes: the classes to train on, by name; None for all.
+        labels: CIFAR-100's labelling, ``fine`` (100 classes) or ``coarse`` (20); other data
+            has only ``fine``.
+
+    Example:
+        >>> Data(source="cifar-100-python.tar.gz", labels="coarse").labels
+        'coarse'
     """
 
-    source: str | None = None
+    source: str | Callable[[], Any] | None = None
     validation: float | str = 0.2
     subset: int | None = None
     classes: tuple[str, ...] | None = None
+    labels: str = "fine"
 
     def __post_init__(self) -> None:
         self._check_classes()
-        require(self.source is None or isinstance(self.source, str), "data.source",
-                self.source, "source is a path (text) or None")
-        require(self.source is None or (self.source.strip() != "" and "\0" not in self.source),
-                "data.source", self.source, "source is a non-empty path without NUL "
-                "characters, or None (--data, $CIFAR_SEARCH_DATA, else a download)")
+        self._check_source()
+        require(self.labels in LABELS, "data.labels", self.labels,
+                "labels is 'fine' or 'coarse' (CIFAR-100's 20 superclasses)")
         require((isinstance(self.validation, float) and 0 < self.validation < 1)
                 or self.validation in VALIDATION_SETS, "data.validation", self.validation,
                 "validation is a fraction in (0, 1) of the training images, 'test' (the "
                 "test set) or 'test_half' (a seeded half of it; the other half is the test)")
         require(self.subset is None or (is_int(self.subset) and self.subset >= 2),
                 "data.subset", self.subset, "subset is a whole number of images >= 2, or None")
+
+    def _check_source(self) -> None:
+        if callable(self.source):  # a function of the sweep file: recorded when it is loaded
+            return
+        require(self.source is None or isinstance(self.source, str), "data.source",
+                self.source, "source is a path (text), a Keras name, a function returning the "
+                "arrays, or None")
+        require(self.source is None or (self.source.strip() != "" and "\0" not in self.source),
+                "data.source", self.source, "source is a non-empty path without NUL "
+                "characters, or None (--data, $CIFAR_SEARCH_DATA, else a download)")
 
     def _check_classes(self) -> None:
         if self.classes is None:

@@ -3,7 +3,8 @@
 Finding and reading a source safely (folders, tar archives, cifar-10-python batches, image
 decoding, the limits) is :mod:`cifar_search.model.sources`; this module re-exports what callers
 use of it (:func:`resolve_source`, the layouts and the limits). Decoded images are cached as
-uint8 ``.npy`` arrays in a folder named after the source and its size and modification time,
+uint8 ``.npy`` arrays in a folder named after the source and its size and modification time
+(a Keras data set: its name; a function: the digest of what it returns),
 written atomically under a lock, so a source is decoded once, even by several processes (or
 machines sharing the cache folder) that need it at the same moment, and every later trial
 and worker maps the arrays from disk. Pixels are scaled to [0, 1] when a split is loaded;
@@ -48,7 +49,8 @@ from cifar_search.model.sources import (
     TRAIN_BATCHES,
     resolve_source,
 )
-from cifar_search.model.sources.base import reason
+from cifar_search.model.sources.base import fine_only, reason
+from cifar_search.model.sources.functions import call
 
 __all__ = ["ACCEPTED", "ARRAY_NAMES", "BATCH_FILES", "CIFAR10_CLASSES", "DIGEST_PREFIX",
            "ENV_VAR", "IMAGE_SUFFIXES", "KERAS_KEY", "MAX_ARCHIVE_BYTES", "MAX_CLASSES",
@@ -89,7 +91,7 @@ class Split:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        """Shape of one image, ``(height, width, 3)``."""
+        """Shape of one image, ``(height, width, channels)``, channels 1 or 3."""
         return tuple(int(n) for n in self.x_train.shape[1:])  # type: ignore[return-value]
 
     @property
@@ -103,19 +105,25 @@ class Split:
 # --------------------------------------------------------------------------------------------
 
 
-def prepare(source: Path | None, cache_root: Path) -> Path:
+def prepare(source: sources.Source | str | os.PathLike, cache_root: Path,
+            labels: str = "fine") -> Path:
     """Decode ``source`` once into a cache folder under ``cache_root`` and return that folder.
 
     The folder holds ``x_train.npy``, ``y_train.npy``, ``x_test.npy``, ``y_test.npy`` (uint8
-    images ``(N, H, W, 3)``, int32 labels) and ``meta.json``. Its name depends on the source's
-    path, size and modification time, so an unchanged source is reused and a changed one is
-    decoded again. It is written into a temporary folder and renamed into place, by one
-    process at a time (a lock file ``.<folder name>.lock`` beside it): a process that finds
-    another decoding the same source waits for it and uses its folder.
+    images ``(N, H, W, C)``, C being 1 or 3; int32 labels) and ``meta.json``. Its name depends
+    on the source's path, size and modification time (and ``labels``), so an unchanged source
+    is reused and a changed one is decoded again; a Keras data set's on its name; a function's
+    on the digest of what it returns (the function is called each time: see
+    :mod:`cifar_search.model.sources.functions`). It is written into a temporary folder and
+    renamed into place, by one process at a time (a lock file ``.<folder name>.lock`` beside
+    it): a process that finds another decoding the same source waits for it and uses its
+    folder.
 
     Args:
-        source: a file or folder in an accepted layout, or None to download CIFAR-10.
+        source: a file or folder in an accepted layout, a Keras data set, a function, or None
+            to download CIFAR-10.
         cache_root: folder that holds the caches (created if missing).
+        labels: ``fine`` or ``coarse``: CIFAR-100's labelling (other data: ``fine``).
 
     Returns:
         The cache folder.
@@ -123,44 +131,69 @@ def prepare(source: Path | None, cache_root: Path) -> Path:
     Raises:
         DataError: the source is missing, unreadable, not a regular file or folder, not in an
             accepted layout, past a limit (``MAX_*``, ``MIN_CLASSES``), or cannot be
-            downloaded; or the cache cannot be written. Nothing is left in ``cache_root``.
+            downloaded; a function raised or returned other than data arrays; or the cache
+            cannot be written. Nothing is left in ``cache_root``.
     """
     cache_root = Path(cache_root)
-    source = None if source is None else Path(source)
-    if source is not None:
+    if isinstance(source, (str, os.PathLike)):
+        source = Path(source)
+    if isinstance(source, sources.FunctionSource):
+        return _prepare_returned(source, cache_root, labels)
+    if isinstance(source, Path):
         sources.check_source(source)
-    target = cache_root / _cache_key(source)
+    target = cache_root / _cache_key(source, labels)
     if _is_complete(target):
         return _checked(target, source)
     with _decoding(cache_root, target):
         if _is_complete(target):  # another process decoded it while this one waited
             return _checked(target, source)
-        _decode_into(source, cache_root, target)
+        _publish_decoded(_decode(source, labels), _shown_source(source), cache_root, target)
     return target
 
 
-def _checked(target: Path, source: Path | None) -> Path:
+def _prepare_returned(source: sources.FunctionSource, cache_root: Path, labels: str) -> Path:
+    """The cache of what a function returns: called, then cached by the arrays' digest."""
+    fine_only(labels, str(source))
+    decoded = call(source, _limits())
+    digest = _digest({name: getattr(decoded, name) for name in ARRAY_NAMES})
+    target = cache_root / f"{_stem(Path(source.name))}-{digest.removeprefix(DIGEST_PREFIX)[:12]}"
+    if _is_complete(target):
+        return _checked(target, source)
+    with _decoding(cache_root, target):
+        if not _is_complete(target):
+            _publish_decoded(decoded, str(source), cache_root, target, digest)
+    return target
+
+
+def _checked(target: Path, source: sources.Source) -> Path:
     """A complete cache folder, its classes checked against the limits as they are now."""
     _limits().check_classes(read_meta(target).get("classes", []), str(source or KERAS_KEY),
                             "classes")
     return target
 
 
-def _decode_into(source: Path | None, cache_root: Path, target: Path) -> None:
-    """Decode ``source`` and publish it as the cache folder ``target``."""
-    decoded = _decode(source)
+def _shown_source(source: sources.Source) -> str:
+    """A source as its cache's meta.json records it."""
+    if isinstance(source, Path):
+        return str(source.resolve())
+    return str(source or sources.KerasDataset("cifar10"))
+
+
+def _publish_decoded(decoded: sources.Decoded, shown: str, cache_root: Path, target: Path,
+                     digest: str | None = None) -> None:
+    """Describe decoded data and publish it as the cache folder ``target``."""
     meta = {
-        "source": str(source.resolve()) if source is not None else "keras.datasets.cifar10",
+        "source": shown,
         "classes": list(decoded.classes),
         "train": int(len(decoded.x_train)),
         "test": int(len(decoded.x_test)),
         "image_shape": [int(n) for n in decoded.x_train.shape[1:]],
-        "digest": _digest({name: getattr(decoded, name) for name in ARRAY_NAMES}),
+        "digest": digest or _digest({name: getattr(decoded, name) for name in ARRAY_NAMES}),
     }
     _publish(decoded, meta, cache_root, target)
 
 
-def prepared(source: str | os.PathLike | None, cache_root: Path) -> Path:
+def prepared(source: str | os.PathLike | None, cache_root: Path, labels: str = "fine") -> Path:
     """The decoded-data cache of a sweep's source: what every engine calls to get its data.
 
     :func:`resolve_source` (``source``, else ``$CIFAR_SEARCH_DATA``, else a Keras download),
@@ -169,6 +202,7 @@ def prepared(source: str | os.PathLike | None, cache_root: Path) -> Path:
     Args:
         source: the sweep's ``data.source`` (after any ``--data``), or None.
         cache_root: folder that holds the caches (a workspace's data cache).
+        labels: the sweep's ``data.labels`` (CIFAR-100's ``fine`` or ``coarse``).
 
     Returns:
         The cache folder, for :func:`load_split`, :func:`load_test` and :func:`read_meta`.
@@ -179,7 +213,7 @@ def prepared(source: str | os.PathLike | None, cache_root: Path) -> Path:
     Example:
         >>> cache = prepared("cifar-10-python.tar.gz", Path("workspace/data"))  # doctest: +SKIP
     """
-    return prepare(resolve_source(source), cache_root)
+    return prepare(resolve_source(source), cache_root, labels)
 
 
 def read_meta(cache_dir: Path) -> dict:
@@ -489,12 +523,16 @@ def _store_meta(cache_dir: Path, meta: dict) -> None:
         raise
 
 
-def _cache_key(source: Path | None) -> str:
-    """Cache folder name ``<stem>-<12 hex>`` that changes when the source changes."""
-    if source is None:
-        return KERAS_KEY
+def _cache_key(source: Path | sources.KerasDataset | None, labels: str = "fine") -> str:
+    """Cache folder name ``<stem>-<12 hex>`` that changes when the source (or the labelling
+    chosen) changes; ``keras-<name>`` for a Keras data set."""
+    suffix = "" if labels == "fine" else f"-{labels}"
+    if source is None or isinstance(source, sources.KerasDataset):
+        name = "cifar10" if source is None else source.name
+        return (KERAS_KEY if name == "cifar10" else f"keras-{name}") + suffix
     path = source.resolve()
-    digest = hashlib.sha256(repr((str(path), sources.signature(path))).encode()).hexdigest()
+    key = (str(path), sources.signature(path)) + ((labels,) if suffix else ())
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()
     return f"{_stem(path)}-{digest[:12]}"
 
 
@@ -583,9 +621,11 @@ def _remove_stale_partials(cache_root: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _decode(source: Path | None) -> sources.Decoded:
-    """Decode a source (None: Keras download) into uint8 images and int32 labels."""
-    return sources.download() if source is None else sources.read(source, _limits())
+def _decode(source: Path | sources.KerasDataset | None, labels: str) -> sources.Decoded:
+    """Decode a source (None: CIFAR-10 by Keras) into uint8 images and int32 labels."""
+    if isinstance(source, Path):
+        return sources.read(source, _limits(), labels)
+    return sources.download(source, labels, _limits())
 
 
 def _limits() -> sources.Limits:

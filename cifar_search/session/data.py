@@ -8,14 +8,16 @@ from pathlib import Path
 from cifar_search.config.sweep import Sweep
 from cifar_search.errors import DataError
 from cifar_search.model import data
+from cifar_search.model.sizes import smallest_side_of
 from cifar_search.workspace import Workspace
 
 
 def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
     """The sweep's decoded-data folder, after everything that can fail on bad input (before
     any study or run is made)."""
-    data_dir = data.prepared(sweep.data.source, workspace.data_cache)
+    data_dir = data.prepared(sweep.data.source, workspace.data_cache, sweep.data.labels)
     workspace.create()
+    check_image_size(sweep, data.read_meta(data_dir))
     train = data.read_meta(data_dir)["train"]
     subset = sweep.data.subset
     source = data.resolve_source(sweep.data.source) or "CIFAR-10"
@@ -28,3 +30,14 @@ def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
         raise DataError(f"{sweep.source}: data.classes: {missing[0]!r} is not a class of "
                         f"{source}; its classes are {', '.join(every)}")
     return data_dir
+
+
+def check_image_size(sweep: Sweep, meta: dict) -> None:
+    """Refuse data whose images are too small for the sweep's model family (``meta``: the
+    data cache's :func:`~cifar_search.model.data.read_meta`)."""
+    height, width = (int(n) for n in meta["image_shape"][:2])
+    smallest = smallest_side_of(sweep)
+    if min(height, width) < smallest:
+        raise DataError(f"{sweep.source}: model {sweep.model!r} takes images of at least "
+                        f"{smallest}x{smallest} pixels; the data's are {width}x{height} "
+                        f"({meta['source']}); choose another model family or larger images")

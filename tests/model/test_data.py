@@ -146,7 +146,7 @@ def test_jpeg_grey_and_rgba_images_become_rgb(tmp_path, image_folder_factory):
 def test_cache_is_reused_without_decoding(tmp_path, images, monkeypatch):
     first = data.prepare(images, tmp_path / "cache")
     assert re.fullmatch(r"images-[0-9a-f]{12}", first.name)
-    monkeypatch.setattr(data, "_decode", lambda source: pytest.fail("decoded twice"))
+    monkeypatch.setattr(data, "_decode", lambda *args: pytest.fail("decoded twice"))
     assert data.prepare(images, tmp_path / "cache") == first
     assert data.prepare(str(images), tmp_path / "cache") == first
     assert cached(tmp_path / "cache") == [first.name]

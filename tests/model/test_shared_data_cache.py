@@ -25,11 +25,11 @@ from cifar_search.model import data
 source, cache_root, log, start = sys.argv[1:]
 decode = data._decode
 
-def noted(path):
+def noted(path, *rest):
     with open(log, "a") as file:
         file.write("decoded\\n")
     time.sleep(1.0)  # long enough for the other process to look for the cache meanwhile
-    return decode(path)
+    return decode(path, *rest)
 
 data._decode = noted
 time.sleep(max(0.0, float(start) - time.time()))
@@ -55,10 +55,10 @@ def test_checkpoints_folder_holds_the_data_cache_of_every_machine(tmp_path):
 def test_threads_preparing_at_once_decode_once(tmp_path, images, monkeypatch):
     decode, decodes = data._decode, []
 
-    def slow(source):
+    def slow(source, *rest):
         decodes.append(source)
         time.sleep(0.3)  # the others look for the cache meanwhile
-        return decode(source)
+        return decode(source, *rest)
 
     monkeypatch.setattr(data, "_decode", slow)
     found = []

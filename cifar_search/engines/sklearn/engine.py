@@ -301,8 +301,10 @@ def _fit(search: Any, x: np.ndarray, y: np.ndarray, jobs: int) -> list[str]:
 def _load_images(sweep: Sweep, workspace: Workspace) -> Any:
     """Every training image of the sweep (``data.subset`` of them, permuted with the seed)."""
     from cifar_search.model import data
+    from cifar_search.session.data import check_image_size
 
-    cache = data.prepared(sweep.data.source, workspace.data_cache)
+    cache = data.prepared(sweep.data.source, workspace.data_cache, sweep.data.labels)
+    check_image_size(sweep, data.read_meta(cache))
     return data.load_split(cache, 0.0, sweep.data.subset, sweep.seed)
 
 

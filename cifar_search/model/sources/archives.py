@@ -21,8 +21,21 @@ from typing import BinaryIO, Protocol
 
 from cifar_search.errors import DataError
 from cifar_search.model.sources import files
-from cifar_search.model.sources.base import ACCEPTED, MIB, Decoded, Limits, amount, reason
-from cifar_search.model.sources.batches import BATCH_FILES, decode_batches
+from cifar_search.model.sources.base import (
+    ACCEPTED,
+    MIB,
+    Decoded,
+    Limits,
+    amount,
+    fine_only,
+    reason,
+)
+from cifar_search.model.sources.batches import (
+    BATCH_FILES,
+    CIFAR100_FILES,
+    decode_batches,
+    decode_cifar100,
+)
 from cifar_search.model.sources.images import SPLITS, Tree, decode_tree, is_image_name
 
 _ARCHIVE_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError)
@@ -49,9 +62,17 @@ _DECOMPRESSORS: tuple[tuple[bytes, Callable[[BinaryIO], _TarBytes]], ...] = (
 _COMPRESSED = tuple(magic for magic, _ in _DECOMPRESSORS)
 
 
-def read_archive(path: Path, limits: Limits) -> Decoded:
-    """Decode a cifar-10-python or image-folder tar archive, streaming its members."""
+def read_archive(path: Path, limits: Limits, labels: str = "fine") -> Decoded:
+    """Decode a cifar-10-python, cifar-100-python (with its ``labels``) or image-folder tar
+    archive, streaming its members."""
     found, folders = _read_tar(path, limits)
+    metas = sorted(name for name in found if PurePosixPath(name).name == "meta"
+                   and _sibling(name, "train") in found)
+    if metas:
+        prefix = str(PurePosixPath(metas[0]).parent)
+        wanted = {n: found[_join(prefix, n)] for n in CIFAR100_FILES if _join(prefix, n) in found}
+        return decode_cifar100(wanted, str(path), ": ", limits, labels)
+    fine_only(labels, str(path))
     batches = sorted(name for name in found if PurePosixPath(name).name == "data_batch_1")
     if batches:
         prefix = str(PurePosixPath(batches[0]).parent)
@@ -251,10 +272,15 @@ def _join(prefix: str, name: str) -> str:
     return name if prefix in ("", ".") else f"{prefix}/{name}"
 
 
+def _sibling(name: str, other: str) -> str:
+    """The member ``other`` in the folder of member ``name``."""
+    return _join(str(PurePosixPath(name).parent), other)
+
+
 def _is_wanted_member(name: str) -> bool:
-    """Whether a member may be a CIFAR-10 batch or an image."""
+    """Whether a member may be a CIFAR-10 or CIFAR-100 batch or an image."""
     base = PurePosixPath(name).name
-    return base in BATCH_FILES or is_image_name(base)
+    return base in BATCH_FILES or base in CIFAR100_FILES or is_image_name(base)
 
 
 def _tar_tree(path: Path, found: dict[str, bytes], folders: set[str]) -> Tree | None:

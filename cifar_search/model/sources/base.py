@@ -19,8 +19,9 @@ from cifar_search.errors import DataError
 #: The environment variable that names a data source when ``--data`` is not given.
 ENV_VAR = "CIFAR_SEARCH_DATA"
 #: The layouts a source may have, in words, for messages.
-ACCEPTED = ("cifar-10-python.tar.gz, its extracted cifar-10-batches-py/ folder, or an image "
-            "folder train/<class>/*, test/<class>/* (a directory or .tar.gz)")
+ACCEPTED = ("cifar-10-python.tar.gz or cifar-100-python.tar.gz (or its extracted folder), an "
+            ".npz of x_train, y_train, x_test, y_test, or an image folder train/<class>/*, "
+            "test/<class>/* (a directory or .tar.gz)")
 MIB = 1 << 20
 
 
@@ -74,13 +75,22 @@ class Limits:
 
 @dataclass(frozen=True)
 class Decoded:
-    """Decoded uint8 images ``(N, H, W, 3)``, int32 labels and class names of one source."""
+    """Decoded uint8 images ``(N, H, W, C)`` (C is 1 or 3), int32 labels and class names of
+    one source."""
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     classes: tuple[str, ...]
+
+
+def fine_only(labels: str, where: str) -> None:
+    """DataError unless ``labels`` is ``fine``: only CIFAR-100 has another labelling."""
+    if labels != "fine":
+        raise DataError(f"{where}: data.labels {errors.shown(labels)} is not allowed; only "
+                        "CIFAR-100 has coarse labels, other data has one labelling (leave "
+                        "labels out)")
 
 
 def amount(size: int) -> str:

@@ -1,8 +1,8 @@
 """Folder sources: which layout a folder holds, its files (each checked to be a regular file),
 and a signature that changes when any of them changes.
 
-A folder holds the extracted ``cifar-10-batches-py/`` (or a folder that contains it), or an
-image tree ``train/<class>/*``, ``test/<class>/*`` (possibly inside one top-level folder).
+A folder holds the extracted ``cifar-10-batches-py/`` or ``cifar-100-python/`` (or a folder
+that contains it), or an image tree ``train/<class>/*``, ``test/<class>/*`` (possibly inside one top-level folder).
 """
 
 from __future__ import annotations
@@ -13,13 +13,22 @@ from pathlib import Path
 
 from cifar_search.errors import DataError
 from cifar_search.model.sources import files
-from cifar_search.model.sources.base import ACCEPTED, Decoded, Limits
-from cifar_search.model.sources.batches import BATCH_FILES, decode_batches
+from cifar_search.model.sources.base import ACCEPTED, Decoded, Limits, fine_only
+from cifar_search.model.sources.batches import (
+    BATCH_FILES,
+    CIFAR100_FILES,
+    decode_batches,
+    decode_cifar100,
+)
 from cifar_search.model.sources.images import SPLITS, Item, Tree, decode_tree, is_image_name
 
 
 def locate(path: Path) -> tuple[str, Path]:
-    """``("batches" | "images", folder)`` for a directory source, else DataError."""
+    """``("batches" | "cifar100" | "images", folder)`` for a directory source, else
+    DataError."""
+    for folder in (path, path / "cifar-100-python"):
+        if os.path.lexists(folder / "meta") and not (folder / "train").is_dir():
+            return "cifar100", folder
     for folder in (path, path / "cifar-10-batches-py"):
         if os.path.lexists(folder / "data_batch_1"):  # checked when read: a regular file
             return "batches", folder
@@ -32,9 +41,15 @@ def locate(path: Path) -> tuple[str, Path]:
                     f"train/<class>/ and test/<class>/ folders; accepted: {ACCEPTED}")
 
 
-def read_folder(path: Path, limits: Limits) -> Decoded:
-    """Decode an extracted cifar-10-batches-py folder or an image-folder tree."""
+def read_folder(path: Path, limits: Limits, labels: str = "fine") -> Decoded:
+    """Decode an extracted cifar-10-batches-py or cifar-100-python folder (with its
+    ``labels``) or an image-folder tree."""
     layout, root = locate(path)
+    if layout == "cifar100":
+        found = {name: files.read_regular(root / name, str(root / name), limits.file_bytes)
+                 for name in CIFAR100_FILES if os.path.lexists(root / name)}
+        return decode_cifar100(found, str(root), "/", limits, labels)
+    fine_only(labels, str(path))
     if layout == "batches":
         found = {name: files.read_regular(root / name, str(root / name), limits.file_bytes)
                  for name in BATCH_FILES if os.path.lexists(root / name)}
