@@ -20,6 +20,7 @@ from typing import Any
 from cifar_search.config.checks import check_space, with_settings
 from cifar_search.config.space import Space, load_space
 from cifar_search.config.sweep import Sweep
+from cifar_search.config.user_model import ALLOWED, FunctionRef, code_digest, reference_of
 from cifar_search.errors import ConfigError, clipped, shown
 
 __all__ = ["MAX_SWEEP_BYTES", "load_sweep"]
@@ -104,6 +105,32 @@ def _resolve_space(sweep: Sweep, base: Path) -> Space:
     return load_space(space_path if space_path.is_absolute() else base / space_path)
 
 
+def _resolve_model(sweep: Sweep, path: Path, namespace: Mapping[str, Any]) -> Sweep:
+    """The sweep's own model functions as plain references, with the digest of their code."""
+    model = sweep.user_model
+    if model is None:
+        return sweep
+    refs: dict[str, FunctionRef] = {}
+    functions = []
+    for key in ("build", "compile"):
+        value = getattr(model, key)
+        where = "model" if key == "build" else "model.compile"
+        if value is None:
+            continue
+        if isinstance(value, FunctionRef):  # "package.module:function", beside the sweep file
+            refs[key] = dataclasses.replace(value, file=str(path.resolve()))
+            try:
+                functions.append(refs[key].resolve())
+            except Exception as error:  # noqa: BLE001 (user code)
+                raise ConfigError(where, f"{value} cannot be imported ({type(error).__name__}: "
+                                  f"{_message(error)}); {ALLOWED}") from None
+        else:
+            refs[key] = reference_of(value, path, namespace, where)
+            functions.append(value)
+    model = dataclasses.replace(model, **refs, code=code_digest(functions))
+    return dataclasses.replace(sweep, model=model)
+
+
 def load_sweep(path: str | Path) -> Sweep:
     """Load, resolve and validate a sweep file: the returned ``sweep.space`` is a Space.
 
@@ -114,7 +141,8 @@ def load_sweep(path: str | Path) -> Sweep:
         >>> sweep = load_sweep("sweeps/dropout.py")  # doctest: +SKIP
     """
     path = Path(path)
-    sweep = _find_sweep(_run_sweep_file(path), path)
+    namespace = _run_sweep_file(path)
+    sweep = _find_sweep(namespace, path)
     source = str(path)
     data = sweep.data
     if data.source is not None and not Path(data.source).is_absolute():
@@ -122,6 +150,7 @@ def load_sweep(path: str | Path) -> Sweep:
     sweep = dataclasses.replace(sweep, source=source, data=data)
     sweep = dataclasses.replace(sweep, space=_resolve_space(sweep, path.parent))
     try:
+        sweep = _resolve_model(sweep, path, namespace)
         sweep = with_settings(sweep)
         check_space(sweep)
     except ConfigError as error:
