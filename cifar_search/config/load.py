@@ -99,10 +99,11 @@ def _find_sweep(namespace: Mapping[str, Any], path: Path) -> Sweep:
 def _resolve_space(sweep: Sweep, base: Path) -> Space:
     if isinstance(sweep.space, Space):
         return sweep.space
+    own = sweep.user_model is not None  # its function may read parameters of its own
     if isinstance(sweep.space, Mapping):
-        return Space.from_dict(sweep.space, source=sweep.source)
+        return Space.from_dict(sweep.space, source=sweep.source, own=own)
     space_path = Path(sweep.space)
-    return load_space(space_path if space_path.is_absolute() else base / space_path)
+    return load_space(space_path if space_path.is_absolute() else base / space_path, own)
 
 
 def _resolve_model(sweep: Sweep, path: Path, namespace: Mapping[str, Any]) -> Sweep:
