@@ -149,3 +149,13 @@ def test_check_points_cover_each_branch_of_a_condition():
 def test_a_model_object_keeps_plain_references():
     model = Model("pkg.models:build", compile="pkg.models:compile_it")
     assert (model.name, str(model.compile)) == ("pkg.models:build", "pkg.models:compile_it")
+
+
+def test_the_readmes_own_model_example_loads(tmp_path):
+    from tests.helpers import ROOT
+
+    text = (ROOT / "README.md").read_text().split("## Your own model")[1]
+    block = text.split("```python\n")[1].split("```")[0]
+    (tmp_path / "my_model.py").write_text(block)
+    sweep = load_sweep(tmp_path / "my_model.py")
+    assert (sweep.model.name, len(sweep.space.grid())) == ("build", 2)
