@@ -14,6 +14,7 @@ import dataclasses
 from typing import Any
 
 from cifar_search.config.families import (
+    COMPILE_PARAMS,
     MAX_FILTERS,
     MOMENTUM_OPTIMIZERS,
     TRAINING_DEFAULTS,
@@ -104,9 +105,30 @@ def _check_momentum(space: Space) -> None:
             f"add when: {{optimizer: [{', '.join(MOMENTUM_OPTIMIZERS)}]}}")
 
 
+def _check_user_model(sweep: Sweep, space: Space) -> None:
+    """The sweep's own model takes any parameter; with its own compile function, none that
+    only the framework's compile would apply."""
+    model = sweep.user_model
+    assert model is not None
+    if model.compile is not None:
+        unapplied = [name for name in space.names if name in COMPILE_PARAMS]
+        require(not unapplied, "space", unapplied[0] if unapplied else None,
+                f"model {model.name!r} is compiled by its own function {model.compile}, so "
+                f"the framework would not apply {', '.join(unapplied)}; give it a name of your "
+                f"own (e.g. 'my_{unapplied[0] if unapplied else ''}') and read it there")
+    else:
+        _check_momentum(space)
+    if sweep.sampler.kind == "grid":
+        space.grid()
+
+
 def check_space(sweep: Sweep) -> None:
-    """Check that every parameter of the sweep's space takes effect in its model family."""
+    """Check that every parameter of the sweep's space takes effect in its model family (the
+    sweep's own model takes any parameter)."""
     space = sweep.space
+    if sweep.user_model is not None:
+        _check_user_model(sweep, space)
+        return
     unused = [name for name in space.names if name not in sweep.family.params]
     require(not unused, "space", unused[0] if unused else None,
             f"model {sweep.model!r} does not use it; it uses "

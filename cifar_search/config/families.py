@@ -89,6 +89,11 @@ TRAINING_PARAMS = frozenset(
      "lr_schedule", "label_smoothing", "tta", *AUGMENTATION_PARAMS, *SETTING_PARAMS}
 )
 
+#: The training parameters the framework's compile reads (optimizer, learning rate and its
+#: schedule, loss): a model whose own ``compile`` function compiles it may not set them.
+COMPILE_PARAMS = ("optimizer", "learning_rate", "momentum", "weight_decay", "lr_schedule",
+                  "label_smoothing")
+
 #: Defaults of the training parameters (``learning_rate`` None: the optimizer's Keras default).
 TRAINING_DEFAULTS: dict[str, object] = {
     "optimizer": "adam",

@@ -21,6 +21,7 @@ from cifar_search.config.checks import check_space, with_settings
 from cifar_search.config.space import Space, load_space
 from cifar_search.config.specs import FUNCTION_REFERENCE, KERAS_DATASETS, Data
 from cifar_search.config.sweep import Sweep
+from cifar_search.config.user_model import ALLOWED, FunctionRef, code_digest, reference_of
 from cifar_search.errors import ConfigError, clipped, shown
 
 __all__ = ["MAX_SWEEP_BYTES", "load_sweep"]
@@ -100,10 +101,39 @@ def _find_sweep(namespace: Mapping[str, Any], path: Path) -> Sweep:
 def _resolve_space(sweep: Sweep, base: Path) -> Space:
     if isinstance(sweep.space, Space):
         return sweep.space
+    own = sweep.user_model is not None  # its function may read parameters of its own
     if isinstance(sweep.space, Mapping):
-        return Space.from_dict(sweep.space, source=sweep.source)
+        return Space.from_dict(sweep.space, source=sweep.source, own=own)
     space_path = Path(sweep.space)
-    return load_space(space_path if space_path.is_absolute() else base / space_path)
+    return load_space(space_path if space_path.is_absolute() else base / space_path, own)
+
+
+def _resolve_model(sweep: Sweep, path: Path, namespace: Mapping[str, Any]) -> Sweep:
+    """The sweep's own model functions as plain references, with the digest of their code."""
+    model = sweep.user_model
+    if model is None:
+        return sweep
+    refs: dict[str, FunctionRef] = {}
+    functions = []
+    for key in ("build", "compile"):
+        value = getattr(model, key)
+        where = "model" if key == "build" else "model.compile"
+        if value is None:
+            continue
+        if isinstance(value, FunctionRef):  # "package.module:function", beside the sweep file
+            refs[key] = dataclasses.replace(value, file=str(path.resolve()))
+            try:
+                functions.append(refs[key].resolve())
+            except Exception as error:  # noqa: BLE001 (user code)
+                raise ConfigError(where, f"{value} cannot be imported ({type(error).__name__}: "
+                                  f"{_message(error)}); {ALLOWED}") from None
+        else:
+            refs[key] = reference_of(value, path, namespace, where)
+            functions.append(value)
+    model = dataclasses.replace(model, build=refs.get("build", model.build),
+                                compile=refs.get("compile", model.compile),
+                                code=code_digest(functions))
+    return dataclasses.replace(sweep, model=model)
 
 
 def _resolve_data(data: Data, namespace: Mapping[str, Any], path: Path) -> Data:
@@ -149,6 +179,7 @@ def load_sweep(path: str | Path) -> Sweep:
                                 data=_resolve_data(sweep.data, namespace, path))
     sweep = dataclasses.replace(sweep, space=_resolve_space(sweep, path.parent))
     try:
+        sweep = _resolve_model(sweep, path, namespace)
         sweep = with_settings(sweep)
         check_space(sweep)
     except ConfigError as error:

@@ -34,6 +34,7 @@ from cifar_search.config.rules import (
     RULES,
     check_value,
     has_kind,
+    rule_of,
     is_finite,
     is_number,
 )
@@ -60,7 +61,10 @@ def key_shown(name: Any) -> str:
         else shown(name, 40)
 
 
-def _check_param_name(name: Any) -> None:
+def _check_param_name(name: Any, own: bool = False) -> None:
+    """A name the framework knows (with ``own``, for a sweep's own model: any identifier)."""
+    if own and isinstance(name, str) and name.isidentifier():
+        return
     if not isinstance(name, str) or name not in RULES:
         raise ConfigError(
             "parameters",
@@ -124,8 +128,8 @@ def _parse_range(name: str, spec: Mapping[str, Any]) -> IntRange | FloatRange:
         if not has_kind(kind, spec[key]):
             raise ConfigError(name, f"{key}={shown(spec[key])} is not allowed; {key} is a {kind}")
     low, high = spec["low"], spec["high"]
-    if RULES[name].kind not in (kind, "float" if kind == "int" else ""):
-        raise ConfigError(name, f"type={shown(kind)} is not allowed; {RULES[name].allowed}")
+    if rule_of(name).kind not in (kind, "float" if kind == "int" else "", "any"):
+        raise ConfigError(name, f"type={shown(kind)} is not allowed; {rule_of(name).allowed}")
     check_value(name, low, where="low")
     check_value(name, high, where="high")
     if low > high:
@@ -192,7 +196,7 @@ def _parse_condition(name: str, parent: Param, value: Any) -> Condition:
             if not is_number(bound) or not is_finite(bound):
                 raise ConfigError(name, f"{where}.{key}={shown(bound)} is not allowed; it is a "
                                   "finite number")
-        if RULES[parent.name].kind not in ("int", "float"):
+        if rule_of(parent.name).kind not in ("int", "float", "any"):
             raise ConfigError(name, f"{where}: min/max apply only to numeric parameters")
         if "min" in value and "max" in value and value["min"] > value["max"]:
             raise ConfigError(name, f"{where}={shown(dict(value))} can never hold; min must be "
@@ -220,11 +224,11 @@ def _describe_values(param: Param, most: int = 12) -> str:
 
 
 
-def parse_param(name: Any, spec: Any, before: Mapping[str, Param]) -> Param:
-    """Parse one parameter; ``before`` holds the parameters defined earlier in the file.
-
+def parse_param(name: Any, spec: Any, before: Mapping[str, Param], own: bool = False) -> Param:
+    """Parse one parameter; ``before`` holds the parameters defined earlier in the file; with
+    ``own`` (the sweep's own model) a name the framework does not know is allowed.
     """
-    _check_param_name(name)
+    _check_param_name(name, own)
     when = spec.get("when") if isinstance(spec, Mapping) else None
     body = {k: v for k, v in spec.items() if k != "when"} if isinstance(spec, Mapping) else spec
     param = _parse_spec(name, body)

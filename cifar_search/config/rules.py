@@ -36,7 +36,8 @@ from cifar_search.config.families import (
 )
 from cifar_search.errors import ConfigError, shown
 
-__all__ = ["KNOWN_PARAMETERS", "MAX_GRID_POINTS", "RULES", "Rule", "check_value", "has_kind",
+__all__ = ["KNOWN_PARAMETERS", "MAX_GRID_POINTS", "OWN_RULE", "RULES", "Rule", "check_value",
+           "has_kind", "rule_of",
            "is_finite", "is_number"]
 
 #: A grid larger than this is refused: it would never finish on one machine. It also bounds
@@ -126,6 +127,17 @@ for _layer in range(1, MAX_DENSE_LAYERS + 1):
 
 KNOWN_PARAMETERS = tuple(sorted(RULES))
 
+#: The rule of a parameter of the sweep's own model that the framework does not know: any
+#: finite number, whole number, name or true/false (the model's function reads it).
+OWN_RULE = Rule("any", lambda v: True, "a parameter of your own model is a number, a name or "
+                "true/false")
+
+
+def rule_of(name: str) -> Rule:
+    """The rule of parameter ``name``: its own, or :data:`OWN_RULE` for a name the framework
+    does not know (only a sweep's own model may use one: see ``parse_param``)."""
+    return RULES.get(name, OWN_RULE)
+
 
 def is_number(value: Any) -> bool:
     """An int or a float (not a bool; NaN and infinities included)."""
@@ -140,6 +152,8 @@ def has_kind(kind: str, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "bool":
         return isinstance(value, bool)
+    if kind == "any":
+        return isinstance(value, (int, float, str))
     return isinstance(value, str)
 
 
@@ -150,10 +164,10 @@ def is_finite(value: Any) -> bool:
 
 def check_value(name: str, value: Any, where: str = "value") -> None:
     """Raise :class:`ConfigError` unless ``value`` is allowed for hyperparameter ``name``."""
-    rule = RULES[name]
+    rule = rule_of(name)
     if not has_kind(rule.kind, value):
         expected = {"float": "a number", "int": "a whole number", "bool": "true or false",
-                    "name": "a name"}[rule.kind]
+                    "name": "a name", "any": "a number, a name or true/false"}[rule.kind]
         raise ConfigError(name, f"{where}={shown(value)} is not {expected}; {rule.allowed}")
     if not is_finite(value):
         raise ConfigError(name, f"{where}={shown(value)} is not a finite number; {rule.allowed}")

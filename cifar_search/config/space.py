@@ -66,17 +66,18 @@ class Space:
     source: str | None = None
 
     @classmethod
-    def from_dict(cls, data: Any, source: str | None = None) -> Space:
-        """Parse plain data (as read from YAML); raises :class:`ConfigError` naming ``source``."""
+    def from_dict(cls, data: Any, source: str | None = None, own: bool = False) -> Space:
+        """Parse plain data (as read from YAML); raises :class:`ConfigError` naming ``source``.
+        With ``own`` (a sweep's own model) parameters the framework does not know are allowed."""
         try:
-            return cls._from_dict(data, source)
+            return cls._from_dict(data, source, own)
         except ConfigError as error:
             if not source:
                 raise
             raise error.in_file(source) from None
 
     @classmethod
-    def _from_dict(cls, data: Any, source: str | None) -> Space:
+    def _from_dict(cls, data: Any, source: str | None, own: bool = False) -> Space:
         if not isinstance(data, Mapping):
             raise ConfigError("", "a space file is a mapping with 'parameters', got "
                               f"{shown(data)}")
@@ -92,7 +93,7 @@ class Space:
             )
         params: dict[str, Param] = {}
         for name, spec in raw.items():
-            params[name] = parse_param(name, spec, params)
+            params[name] = parse_param(name, spec, params, own)
         description = data.get("description", "")
         if not isinstance(description, str):
             raise ConfigError("description", f"{shown(description)} is not allowed; it is text")
@@ -163,11 +164,12 @@ class Space:
 
 
 
-def load_space(path: str | Path) -> Space:
-    """Read and validate a space file.
+def load_space(path: str | Path, own: bool = False) -> Space:
+    """Read and validate a space file (``own``: of a sweep's own model, see
+    :meth:`Space.from_dict`).
 
     Example:
         >>> space = load_space("search_spaces/dropout.yaml")  # doctest: +SKIP
     """
     path = Path(path)
-    return Space.from_dict(read_yaml(path), source=str(path))
+    return Space.from_dict(read_yaml(path), source=str(path), own=own)

@@ -42,10 +42,11 @@ from cifar_search.config.specs import (
     EarlyStopping,
     Objective,
 )
+from cifar_search.config.user_model import Model
 from cifar_search.errors import ConfigError
 
-__all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Objective", "Oracle",
-           "Pruner", "Sampler", "Sweep"]
+__all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Model", "Objective",
+           "Oracle", "Pruner", "Sampler", "Sweep"]
 
 T = TypeVar("T")
 PartT = TypeVar("PartT", Sampler, Pruner)
@@ -75,7 +76,10 @@ class Sweep:
         name: the study name and MLflow experiment name (letters, digits, ``-``, ``_``, ``.``).
         space: a space file path (relative to the sweep file), or the space as a mapping;
             after :func:`load_sweep`, the parsed :class:`~cifar_search.config.space.Space`.
-        model: a model family (see :data:`cifar_search.config.families.FAMILIES`).
+        model: a model family (see :data:`cifar_search.config.families.FAMILIES`), or the
+            sweep's own: a function ``build(params, input_shape, num_classes)`` defined at the
+            top level of the sweep file, ``"package.module:function"``, or a :class:`Model`
+            (with a ``compile`` function); kept as a :class:`Model`.
         data, budget, objective: see :class:`Data`, :class:`Budget`, :class:`Objective`.
         sampler, pruner: a :class:`Sampler` / :class:`Pruner` with options, given as one or
             as a kind name (``sampler="grid"`` is ``Sampler("grid")``).
@@ -117,7 +121,7 @@ class Sweep:
 
     name: str
     space: Any
-    model: str
+    model: str | Model
     data: Data = field(default_factory=Data)
     budget: Budget = field(default_factory=Budget)
     objective: Objective = field(default_factory=Objective)
@@ -146,8 +150,12 @@ class Sweep:
                 f"and '.' (not first), at most {MAX_NAME} characters")
         require(isinstance(self.space, (str, Mapping, Space)), "space", self.space,
                 "space is a path to a space file or a mapping of parameters")
-        require(self.model in FAMILIES, "model", self.model,
-                "model families are " + ", ".join(FAMILIES))
+        if (not isinstance(self.model, (str, Model))
+                or isinstance(self.model, str) and ":" in self.model):
+            object.__setattr__(self, "model", Model(self.model))
+        require(isinstance(self.model, Model) or self.model in FAMILIES, "model", self.model,
+                "model families are " + ", ".join(FAMILIES) + "; or your own: a function "
+                "defined at the top level of the sweep file, or 'package.module:function'")
         for key, cls in (("data", Data), ("budget", Budget), ("objective", Objective),
                          ("sampler", Sampler), ("pruner", Pruner), ("compute", Compute)):
             value = getattr(self, key)
@@ -206,8 +214,18 @@ class Sweep:
 
     @property
     def family(self) -> Family:
-        """The model family."""
-        return FAMILIES[self.model]
+        """The model family (a KeyError for the sweep's own model: see :attr:`user_model`)."""
+        return FAMILIES[self.model]  # type: ignore[index]
+
+    @property
+    def user_model(self) -> Model | None:
+        """The sweep's own model, or None for a built-in family."""
+        return self.model if isinstance(self.model, Model) else None
+
+    @property
+    def model_name(self) -> str:
+        """The family's name, or the sweep's own model function's."""
+        return self.model.name if isinstance(self.model, Model) else self.model
 
     def override(self, check: Callable[[Sweep], None] | None = None,
                  options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -251,7 +269,7 @@ class Sweep:
         space = self.space.to_dict() if isinstance(self.space, Space) else self.space
         fingerprint = {
             "space": space,
-            "model": self.model,
+            "model": self.model_name,
             "data": {"validation": self.data.validation, "subset": self.data.subset},
             # early stopping is in the space (with_settings), not here (compatibility C3)
             "budget": {k: v for k, v in dataclasses.asdict(self.budget).items()
@@ -263,6 +281,9 @@ class Sweep:
             fingerprint["repeats"] = self.repeats
         if self.same_seed:  # likewise absent when False
             fingerprint["same_seed"] = True
+        if isinstance(self.model, Model):  # absent for a built-in family
+            fingerprint["model_code"] = self.model.code
+            fingerprint["model_architecture"] = self.model.architecture
         return fingerprint
 
     def to_json(self) -> str:

@@ -12,6 +12,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from cifar_search.config.user_model import Model
+
 
 class Reply(enum.StrEnum):
     """The coordinator's answer to an epoch report."""
@@ -52,6 +54,8 @@ class TrialTask:
         mixed_precision: train under the Keras ``mixed_float16`` policy.
         xla: ``jit_compile`` for the model (None: Keras decides).
         steps_per_execution: training batches per call into TensorFlow.
+        user_model: the sweep's own model (``family`` is then its function's name), imported
+            by the worker from this machine's sweep file; None for a built-in family.
     """
 
     number: int
@@ -73,16 +77,19 @@ class TrialTask:
     mixed_precision: bool = False
     xla: bool | None = None
     steps_per_execution: int = 1
+    user_model: Model | None = None
 
 
 @dataclass(frozen=True)
 class EvaluateTask:
     """Evaluate a saved model on the test set (and save it as an MLflow Model folder in
-    ``mlflow_model_dir`` when given)."""
+    ``mlflow_model_dir`` when given); ``user_model``: the sweep's own model, whose file the
+    worker imports first (its custom layers)."""
 
     model_path: str
     data_dir: str
     mlflow_model_dir: str | None = None
+    user_model: Model | None = None
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,8 @@ def augmentation(params: Mapping[str, Any]) -> dict[str, Any]:
     return {name: p[name] for name in ("flip", "shift", "rotation", "zoom")}
 
 
-def _inputs(input_shape: tuple[int, int, int], augment: Mapping[str, Any]) -> tuple[Any, Any]:
+def augmented_inputs(input_shape: tuple[int, int, int],
+                     augment: Mapping[str, Any]) -> tuple[Any, Any]:
     """The Input, and the augmentation layers after it (active in training only; their seed
     states are kept in the trial's checkpoint, so a resumed trial draws what it would have).
 
@@ -372,7 +373,7 @@ def build_model(family: str, params: Mapping[str, Any], input_shape: tuple[int, 
     max_depth = FAMILIES[family].max_depth
     if max_depth is not None:
         _check_depth(p, input_shape, max_depth)
-    inputs, x = _inputs(input_shape, augmentation(params))
+    inputs, x = augmented_inputs(input_shape, augmentation(params))
     if p["tta"]:
         body_inputs = keras.Input(shape=input_shape)
         body = keras.Model(body_inputs, _logits(BUILDERS[family](body_inputs, p), num_classes),
@@ -493,32 +494,39 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
     """
 
     def __init__(self, label_smoothing: float = 0.0, name: str = "smoothed_sparse_crossentropy",
-                 **kwargs: Any) -> None:
+                 from_logits: bool = True, **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self.label_smoothing = float(label_smoothing)
+        self.from_logits = bool(from_logits)
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
         classes = keras.ops.shape(y_pred)[-1]
         labels = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"),
                                    classes)
         return keras.losses.categorical_crossentropy(
-            labels, y_pred, from_logits=True, label_smoothing=self.label_smoothing)
+            labels, y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+        config = {**super().get_config(), "label_smoothing": self.label_smoothing}
+        if not self.from_logits:  # absent for logits: as saved before it was a setting
+            config["from_logits"] = False
+        return config
 
 
-def make_loss(params: Mapping[str, Any]) -> keras.losses.Loss:
-    """Sparse cross-entropy on logits, with label smoothing when the trial asks for it."""
+def make_loss(params: Mapping[str, Any], from_logits: bool = True) -> keras.losses.Loss:
+    """Sparse cross-entropy on logits (or on probabilities), with label smoothing when the
+    trial asks for it."""
     smoothing = float({**TRAINING_DEFAULTS, **params}["label_smoothing"])
     if smoothing:
-        return SmoothedSparseCrossentropy(smoothing)
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return SmoothedSparseCrossentropy(smoothing, from_logits=from_logits)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
 
 
 def compile_model(model: keras.Model, params: Mapping[str, Any], xla: bool | None = None,
-                  steps_per_execution: int = 1, total_steps: int | None = None) -> None:
-    """Compile with the trial's optimizer, its loss (cross-entropy on logits), and accuracy.
+                  steps_per_execution: int = 1, total_steps: int | None = None,
+                  from_logits: bool = True) -> None:
+    """Compile with the trial's optimizer, its loss (cross-entropy on logits, or on
+    probabilities when not ``from_logits``), and accuracy.
 
     Under ``mixed_float16`` Keras wraps the optimizer in a ``LossScaleOptimizer``.
 
@@ -527,8 +535,10 @@ def compile_model(model: keras.Model, params: Mapping[str, Any], xla: bool | Non
             with a GPU, off on CPU-only machines, off for layers XLA cannot compile).
         steps_per_execution: training batches run per call into TensorFlow.
         total_steps: training steps of the whole budget (for a learning-rate schedule).
+        from_logits: whether the model's outputs are logits (a softmax output: False).
     """
-    model.compile(optimizer=make_optimizer(params, total_steps), loss=make_loss(params),
+    model.compile(optimizer=make_optimizer(params, total_steps),
+                  loss=make_loss(params, from_logits),
                   metrics=["accuracy"], jit_compile="auto" if xla is None else xla,
                   steps_per_execution=steps_per_execution)
 

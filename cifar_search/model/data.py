@@ -29,7 +29,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,7 +193,8 @@ def _publish_decoded(decoded: sources.Decoded, shown: str, cache_root: Path, tar
     _publish(decoded, meta, cache_root, target)
 
 
-def prepared(source: str | os.PathLike | None, cache_root: Path, labels: str = "fine") -> Path:
+def prepared(source: str | os.PathLike | Callable[[], Any] | None, cache_root: Path,
+             labels: str = "fine") -> Path:
     """The decoded-data cache of a sweep's source: what every engine calls to get its data.
 
     :func:`resolve_source` (``source``, else ``$CIFAR_SEARCH_DATA``, else a Keras download),

@@ -56,7 +56,9 @@ def smallest_side(family: str, depth: int | None = None) -> int:
         (18, 8, 1)
     """
     if family in _POOLED_BLOCKS:
-        steps: Sequence[str] = (POOL,) * int(depth or FAMILIES[family].defaults.get("depth", 1))
+        default = FAMILIES[family].defaults.get("depth", 1)
+        blocks = depth or (default if isinstance(default, int) else 1)
+        steps: Sequence[str] = (POOL,) * blocks
     else:
         steps = _FIXED.get(family, ())
     side = 1

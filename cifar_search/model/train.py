@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 import keras
 
+from cifar_search.config.user_model import Model
 from cifar_search.execution.protocol import Reply, RunEnd, TrialResult, TrialTask
-from cifar_search.model import build, checkpoint, data, parallel, pipeline, stopping
+from cifar_search.model import build, checkpoint, data, parallel, pipeline, stopping, user
 
 __all__ = ["Checkpoint", "EpochHook", "EpochReporter", "evaluate", "run_trial"]
 
@@ -41,16 +42,21 @@ class Checkpoint(keras.callbacks.Callback):
     and keeps the history of every epoch, including those of the run it continues."""
 
     def __init__(self, folder: Path, history: list[dict[str, float]],
-                 stopper: stopping.EarlyStop | None = None) -> None:
+                 stopper: stopping.EarlyStop | None = None,
+                 user_model: Model | None = None) -> None:
         super().__init__()
         self.folder = folder
         self.history = list(history)
         self.stopper = stopper
+        self.user_model = user_model  # the sweep's own model, until its checkpoint reloads
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.history.append({k: float(v) for k, v in (logs or {}).items()})
         extra = {checkpoint.STOPPING: self.stopper.state()} if self.stopper else None
         checkpoint.save(self.folder, self.model, self.history, epochs=epoch + 1, extra=extra)
+        if self.user_model is not None:  # its first checkpoint must load back
+            model, self.user_model = self.user_model, None
+            user.check_reloads(model, self.folder / checkpoint.model_file(epoch + 1))
 
 
 class EpochReporter(keras.callbacks.Callback):
@@ -104,7 +110,8 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         model, state = _model(task, split)
         stopper = (stopping.resumed(rule, Path(task.trial_dir), state)
                    if rule is not None else None)
-        saver = Checkpoint(Path(task.trial_dir), state["history"], stopper)
+        saver = Checkpoint(Path(task.trial_dir), state["history"], stopper,
+                           task.user_model if not state["epochs"] else None)
         reporter = EpochReporter(hook, start=state["epochs"], started=started)
         callbacks = [c for c in (stopper, saver, reporter) if c is not None]
         if stopper is not None and stopper.progress.stopped_epoch:
@@ -123,7 +130,7 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
                        model_path=model_path, seconds=time.perf_counter() - started)
 
 
-def evaluate(model_path: str, data_dir: str) -> dict:
+def evaluate(model_path: str, data_dir: str, user_model: Model | None = None) -> dict:
     """Test loss, accuracy and confusion matrix of a saved model, on the test images of the
     classes it was trained on (the half that did not validate with ``test_half``; with
     ``validation="test"`` the test set is the validation set, and ``validated_on_test`` says
@@ -138,6 +145,8 @@ def evaluate(model_path: str, data_dir: str) -> dict:
     import numpy as np
 
     build.clear_session()
+    if user_model is not None:
+        user.prepare(user_model)  # its custom layers registered
     model = keras.models.load_model(model_path)
     sidecar = Path(model_path).with_name(DATA_FILE)
     trained = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
@@ -193,11 +202,18 @@ def _batch_size(task: TrialTask) -> int:
 def _model(task: TrialTask, split: data.Split) -> tuple[keras.Model, dict[str, Any]]:
     """The interrupted trial's checkpoint when there is one, else a new compiled model; with
     the state to go on from (``{"epochs": k, "history": [...]}``)."""
+    if task.user_model is not None and task.resume_dir:
+        user.prepare(task.user_model)  # its custom layers registered before they load
     restored = checkpoint.restore(task.resume_dir) if task.resume_dir else None
     if restored is not None:  # the folder it was read from, for early stopping's weights
         return restored[0], {**restored[1], "folder": task.resume_dir}
-    model = build.build_model(task.family, task.params, split.input_shape, split.num_classes)
     total_steps = math.ceil(len(split.x_train) / _batch_size(task)) * task.epochs
+    if task.user_model is not None:
+        model = user.build_compiled(task.user_model, task.params, split.input_shape,
+                                    split.num_classes, task.xla, _steps_per_execution(task),
+                                    total_steps)
+        return model, {"epochs": 0, "history": []}
+    model = build.build_model(task.family, task.params, split.input_shape, split.num_classes)
     build.compile_model(model, task.params, task.xla, _steps_per_execution(task), total_steps)
     return model, {"epochs": 0, "history": []}
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from cifar_search.config.user_model import Model
 from cifar_search.execution.local import WorkerPool
 from cifar_search.execution.protocol import Evaluated, EvaluateTask, Failed
 from cifar_search.search.states import Attr, StudyAttr
@@ -40,11 +41,11 @@ def evaluate_best(store: BestStore, pool: WorkerPool, data_dir: Path,
                   say: Callable[[str], None],
                   locate: Callable[[int, str], str] = lambda number, path: path,
                   meanwhile: Callable[[], None] = lambda: None,
-                  ) -> dict[str, Any] | None:
+                  user_model: Model | None = None) -> dict[str, Any] | None:
     """Evaluate the best trial's model on the test set in an idle worker (once per best
     trial); its test results, or None. ``locate(number, recorded_path)`` finds the model on
     this machine; ``meanwhile()`` runs here while the worker evaluates (e.g. drawing the
-    summary's plots)."""
+    summary's plots); ``user_model``: the sweep's own model (its file packaged with it)."""
     best = store.best()
     if best is None or store.attr(StudyAttr.TEST_EVALUATED_TRIAL) == best.number:
         return None
@@ -53,7 +54,8 @@ def evaluate_best(store: BestStore, pool: WorkerPool, data_dir: Path,
         return None
     model_path = locate(best.number, model_path)
     worker = pool.wait_idle(POLL_SECONDS)
-    worker.send(EvaluateTask(model_path, str(data_dir), str(mlflow_model_dir(model_path))))
+    worker.send(EvaluateTask(model_path, str(data_dir), str(mlflow_model_dir(model_path)),
+                             user_model))
     meanwhile()
     message = pool.result_of(worker, POLL_SECONDS)
     if not isinstance(message, Evaluated):

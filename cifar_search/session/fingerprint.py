@@ -12,6 +12,10 @@ from cifar_search.errors import ConfigError, clipped
 #: Fingerprint settings left out when at their default (compatibility C3).
 UNSET = {"repeats": 1, "same_seed": False}
 
+#: The fingerprint's keys of the sweep's own model (absent for a built-in family), and what
+#: each says changed.
+MODEL_KEYS = {"model_code": "its code", "model_architecture": "the model it builds"}
+
 #: The fingerprint's key for the data a study trains on (absent: compatibility C4).
 DATA_KEY = "data_identity"
 
@@ -40,6 +44,10 @@ def check_fingerprint(stored_json: str, wanted: dict[str, Any], sweep: Sweep,
     key = changed[0]
     afresh = (f"the existing study {sweep.name!r} in {storage_url} {{}}; start afresh with "
               "--study-name NEW_NAME or another --workspace")
+    if key in MODEL_KEYS:
+        raise ConfigError("model", f"model function {sweep.model_name} changed since the study "
+                          f"began ({MODEL_KEYS[key]} differs); " + afresh.format(
+                              "was run with another model"), sweep.source)
     if key == DATA_KEY:
         raise ConfigError("data", f"{_data_text(wanted[key])} is other data than the study's "
                           f"{_data_text(stored[key])}; " + afresh.format("trained on it"),

@@ -36,7 +36,7 @@ from cifar_search.execution.protocol import (
 )
 from cifar_search.search.states import RunStatus, StudyAttr
 from cifar_search.session.best import BestStore, evaluate_best
-from cifar_search.session.data import prepare_data
+from cifar_search.session.model_check import prepared
 from cifar_search.session.outcome import Outcome
 from cifar_search.session.pool import POLL_SECONDS, open_pool, start_fork_server
 from cifar_search.session.signals import signals_to
@@ -203,7 +203,7 @@ class Session(abc.ABC, Generic[RunningT]):
         """Run (or resume) the sweep until it has its target of finished trials."""
         from cifar_search.tracking import summary
 
-        self.data_dir = prepare_data(self.sweep, self.workspace)
+        self.sweep, self.data_dir = prepared(self.sweep, self.workspace)
         self._create_stores()
         lock = self.workspace.lock(self.sweep.name)
         try:
@@ -234,7 +234,8 @@ class Session(abc.ABC, Generic[RunningT]):
                     self._loop()
                     if self._evaluates():
                         return evaluate_best(self._study_store(), self.pool, self.data_dir,
-                                             self.say, self._locate, self._draw_ahead)
+                                             self.say, self._locate, self._draw_ahead,
+                                             self.sweep.user_model)
             except KeyboardInterrupt:
                 self._abandon_running()
             finally:

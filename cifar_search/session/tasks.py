@@ -24,7 +24,7 @@ def trial_task(sweep: Sweep, trial: Drawn, repeat: int, seed: int, data_dir: Pat
     """What a worker needs to train one seed run of ``trial`` (to ``epochs``, by default the
     sweep's budget)."""
     return TrialTask(
-        number=trial.number, params=trial.params, family=sweep.model,
+        number=trial.number, params=trial.params, family=sweep.model_name,
         epochs=sweep.budget.epochs if epochs is None else epochs,
         batch_size=sweep.budget.batch_size,
         patience=sweep.budget.patience, metric=sweep.objective.metric,
@@ -32,7 +32,7 @@ def trial_task(sweep: Sweep, trial: Drawn, repeat: int, seed: int, data_dir: Pat
         validation=sweep.data.validation, subset=sweep.data.subset, split_seed=sweep.seed,
         trial_dir=str(trial_dir), resume_dir=resume_dir,
         repeat=repeat, mixed_precision=sweep.compute.mixed_precision, xla=sweep.compute.xla,
-        steps_per_execution=sweep.compute.steps_per_execution,
+        steps_per_execution=sweep.compute.steps_per_execution, user_model=sweep.user_model,
     )
 
 

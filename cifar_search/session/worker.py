@@ -60,7 +60,7 @@ def _evaluate(conn: Connection, task: EvaluateTask) -> None:
     from cifar_search.model import train
 
     try:
-        results = train.evaluate(task.model_path, task.data_dir)
+        results = train.evaluate(task.model_path, task.data_dir, task.user_model)
         if task.mlflow_model_dir:
             results["mlflow_model"] = str(_save_mlflow_model(task, Path(task.mlflow_model_dir)))
         conn.send(Evaluated(results))
@@ -78,4 +78,5 @@ def _save_mlflow_model(task: EvaluateTask, model_dir: Path) -> Path:
 
     model = keras.models.load_model(task.model_path)
     examples = data.load_test(Path(task.data_dir))[0][:2]
-    return save_keras_model(model, model_dir, examples)
+    code = task.user_model.file if task.user_model is not None else None
+    return save_keras_model(model, model_dir, examples, code)

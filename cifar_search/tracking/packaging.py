@@ -31,11 +31,16 @@ def requirements() -> list[str]:
     return pins
 
 
-def save_keras_model(model: Any, folder: Path, examples: Any) -> Path:
+def save_keras_model(model: Any, folder: Path, examples: Any,
+                     sweep_file: str | None = None) -> Path:
     """Save a Keras model as an MLflow Model folder (Keras flavour, a signature inferred from
     ``examples``, the first as input example, pinned requirements); nothing is written to a
     store (a worker saves it, the coordinator logs it: see
     :meth:`cifar_search.tracking.writer.Tracker.log_best_model`).
+
+    A model the sweep file builds itself carries that file as code (``sweep_file``): its
+    ``pyfunc`` loader (:mod:`cifar_search.tracking.sweep_code`) imports it, registering its
+    custom layers, before it loads the model.
 
     Example:
         >>> save_keras_model(model, Path("best"), x_test[:2])  # doctest: +SKIP
@@ -47,6 +52,10 @@ def save_keras_model(model: Any, folder: Path, examples: Any) -> Path:
     signature = infer_signature(examples, model.predict(examples, verbose=0))
     mlflow.keras.save_model(model, str(folder), signature=signature, input_example=examples[:1],
                             pip_requirements=requirements())
+    if sweep_file is not None:
+        from cifar_search.tracking.sweep_code import add_sweep_code
+
+        add_sweep_code(folder, Path(sweep_file))
     return folder
 
 

@@ -62,7 +62,7 @@ def sweep_params(sweep: Sweep) -> dict[str, Any]:
     chooser = ({"sampler": _kind(sweep.sampler)} if oracle is None
                else {"oracle": _kind(oracle)})
     return {
-        "model": sweep.model, **chooser, "epochs": sweep.budget.epochs,
+        "model": sweep.model_name, **chooser, "epochs": sweep.budget.epochs,
         "batch_size": sweep.budget.batch_size, "objective_metric": sweep.objective.metric,
         "direction": sweep.objective.direction, "sweep_seed": sweep.seed,
         "subset": sweep.data.subset, "space": json.dumps(sweep.space.to_dict(), sort_keys=True),

@@ -221,6 +221,17 @@ def _worker_threads(jobs: int) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _check_model(sweep: Sweep, input_shape: Sequence[int], num_classes: int) -> None:
+    """The sweep's own model, built on each check point before the parent run exists."""
+    if sweep.user_model is None:
+        return
+    from cifar_search.config.user_model import check_points
+    from cifar_search.model import user
+
+    user.check(sweep.user_model, check_points(sweep.space), sweep.space.swept(), input_shape,
+               num_classes, sweep.source)
+
+
 def _search(sweep: Sweep, estimator: Any) -> Any:
     """GridSearchCV or RandomizedSearchCV over the candidates (times the repeat seeds), in
     stratified folds shuffled with the sweep seed."""
@@ -337,6 +348,7 @@ def run_search(sweep: Sweep, workspace: Workspace,
     images = _load_images(sweep, workspace)  # bad data is refused before the workspace exists
     workspace.create()
     x, y = images.x_train, images.y_train
+    _check_model(sweep, images.input_shape, images.num_classes)
     check_folds(y, images.classes, SklearnOptions.of(sweep).cv, sweep.source)
     search = _search(sweep, build_estimator(sweep, images.input_shape, images.num_classes))
     tracker = SearchTracker(workspace, sweep, ENGINE, variant_of(sweep))

@@ -24,10 +24,12 @@ import functools
 import logging
 import math
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Any
 
 from cifar_search.config.families import OPTIMIZERS
 from cifar_search.config.sweep import Sweep
+from cifar_search.config.user_model import Model
 from cifar_search.engines.sklearn.options import SklearnOptions
 from cifar_search.search.seeds import repeat_seed
 
@@ -111,6 +113,36 @@ def _build_model(family: str, input_shape: tuple[int, int, int], num_classes: in
     return model
 
 
+def _build_user_model(user_model: Model, input_shape: tuple[int, int, int], num_classes: int,
+                      as_written: bool, **params: Any) -> Any:
+    """scikeras model function of the sweep's own model: its function's model, a softmax
+    added when it gives logits, compiled as :func:`_build_model` compiles a family's (or by
+    the model's own compile function, or as it came back compiled)."""
+    import keras
+
+    from cifar_search.model import build as models
+    from cifar_search.model import user
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    for key in ("meta", "compile_kwargs", "params"):
+        params.pop(key, None)
+    models.clear_session()
+    built = user.call_build(user_model, params, input_shape, num_classes)
+    model = built
+    if not user.gives_probabilities(built):
+        outputs = keras.layers.Softmax(name="probabilities")(built.outputs[0])
+        model = keras.Model(built.inputs, outputs, name=built.name)
+        if built.compiled:
+            model.compile_from_config(built.get_compile_config())
+    if user_model.compile is not None:
+        user_model.compile.resolve()(model, MappingProxyType(dict(params)))
+    elif not built.compiled:
+        optimizer = "adam" if as_written else models.make_optimizer(params)
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    return model
+
+
 def seeds(sweep: Sweep) -> list[int]:
     """Model seeds of the repeats (KerasClassifier ``random_state``), derived from the sweep
     seed as the Optuna engine derives a trial's repeat seeds from its seed.
@@ -135,9 +167,14 @@ def build_estimator(sweep: Sweep, input_shape: Sequence[int], num_classes: int) 
     """
     cls = globals().get("CifarClassifier") or __getattr__("CifarClassifier")
     height, width, channels = (int(n) for n in input_shape)
-    model = functools.partial(_build_model, family=sweep.model,
-                              input_shape=(height, width, channels), num_classes=int(num_classes),
-                              as_written=SklearnOptions.of(sweep).as_written)
+    shape = (height, width, channels)
+    as_written = SklearnOptions.of(sweep).as_written
+    if isinstance(sweep.model, str):
+        model = functools.partial(_build_model, family=sweep.model, input_shape=shape,
+                                  num_classes=int(num_classes), as_written=as_written)
+    else:  # a top-level function and plain data: joblib pickles it
+        model = functools.partial(_build_user_model, sweep.model, input_shape=shape,
+                                  num_classes=int(num_classes), as_written=as_written)
     return cls(model=model, epochs=sweep.budget.epochs, batch_size=sweep.budget.batch_size,
                verbose=0, random_state=seeds(sweep)[0])
 

@@ -2,7 +2,8 @@
 and a signature that changes when any of them changes.
 
 A folder holds the extracted ``cifar-10-batches-py/`` or ``cifar-100-python/`` (or a folder
-that contains it), or an image tree ``train/<class>/*``, ``test/<class>/*`` (possibly inside one top-level folder).
+that contains it), or an image tree ``train/<class>/*``, ``test/<class>/*`` (possibly inside one
+top-level folder).
 """
 
 from __future__ import annotations

@@ -1,0 +1,128 @@
+"""A sweep file's own model end to end: real worker processes, each engine, the registered
+model loaded in a fresh process, a changed model refused on resume."""
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import cli, cli_env
+
+pytestmark = pytest.mark.processes
+
+SWEEP = '''
+import keras
+from keras import layers
+
+from cifar_search import Budget, Data, Sweep
+
+WIDTH = 4
+
+
+@keras.saving.register_keras_serializable(package="own_cli")
+class Scale(layers.Layer):
+    def __init__(self, init=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.init = init
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(), initializer=keras.initializers.Constant(self.init))
+
+    def call(self, x):
+        return x * self.scale
+
+    def get_config(self):
+        return {**super().get_config(), "init": self.init}
+
+
+def build(params, input_shape, num_classes):
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Conv2D(WIDTH, 3, activation="relu")(Scale()(inputs))
+    x = layers.Dropout(params["dropout_rate"])(layers.GlobalAveragePooling2D()(x))
+    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
+
+
+def compiled(params, input_shape, num_classes):
+    model = build(params, input_shape, num_classes)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+sweep = Sweep(name="own", space={"parameters": {"dropout_rate": {"grid": [0.1, 0.3]},
+                                                "learning_rate": LEARNING_RATE}},
+              model=MODEL, data=Data(validation=0.25), budget=Budget(epochs=1, batch_size=16),
+              sampler="grid", workers=2, seed=1, engine=ENGINE)
+'''
+
+
+def write(folder, model="build", engine="optuna", learning_rate="0.01", width="4"):
+    text = (SWEEP.replace("MODEL", model).replace("ENGINE", repr(engine))
+            .replace("LEARNING_RATE", learning_rate).replace("WIDTH = 4", f"WIDTH = {width}"))
+    (folder / "sweep.py").write_text(text)
+
+
+@pytest.fixture(scope="module")
+def own_run(tmp_path_factory, tiny_data):
+    folder = tmp_path_factory.mktemp("own")
+    write(folder)
+    run = cli("run", "sweep.py", "--data", tiny_data, "--workspace", folder / "ws", cwd=folder)
+    return folder, tiny_data, run
+
+
+def test_a_user_model_completes_and_its_registered_model_loads_in_a_fresh_process(own_run):
+    folder, _, run = own_run
+    assert "2/2 trials finished" in run.stdout
+    assert "best model registered: models:/own/1 " in run.stdout
+    code = ("import mlflow, numpy as np;"
+            f"mlflow.set_tracking_uri('sqlite:///{folder / 'ws' / 'mlflow.db'}');"
+            "m = mlflow.pyfunc.load_model('models:/own/1');"
+            "p = m.predict(np.random.default_rng(0).random((3, 32, 32, 3), dtype=np.float32));"
+            "print(p.shape, bool(np.allclose(p.sum(axis=1), 1, atol=1e-4)))")
+    out = subprocess.run([sys.executable, "-c", code], cwd="/", env=cli_env(),
+                         capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "(3, 10) True", out.stderr[-2000:]
+
+
+def test_a_changed_model_refuses_to_resume(own_run):
+    folder, tiny_data, _ = own_run
+    write(folder, width="6")  # a module constant: what build builds changes
+    result = cli("run", "sweep.py", "--data", tiny_data, "--workspace", folder / "ws",
+                 "--trials", "3", cwd=folder, check=False)
+    write(folder)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: sweep.py: model: model function build changed since the study began (the model "
+        f"it builds differs); the existing study 'own' in sqlite:///{folder / 'ws'}/optuna.db "
+        "was run with another model; start afresh with --study-name NEW_NAME or another "
+        "--workspace")
+
+
+def test_a_compiled_model_with_a_swept_learning_rate_is_refused_before_any_study(tmp_path,
+                                                                                  tiny_data):
+    write(tmp_path, model="compiled", learning_rate='{"grid": [0.01, 0.1]}')
+    result = cli("run", "sweep.py", "--data", tiny_data, "--workspace", tmp_path / "ws",
+                 cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: sweep.py: model: compiled returns a compiled model, which would train with its "
+        "own compile and ignore the swept learning_rate; return it uncompiled (the framework "
+        "compiles it with each trial's settings), or compile it in Model(build, compile=...) "
+        "and sweep none of them")
+    database = tmp_path / "ws" / "optuna.db"
+    if database.exists():
+        with sqlite3.connect(database) as db:
+            assert db.execute("select count(*) from studies").fetchone() == (0,)
+    assert not (tmp_path / "ws" / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize("engine", ["kerastuner", "sklearn"])
+def test_other_engines_run_a_user_model(tmp_path, tiny_data, engine):
+    write(tmp_path, engine=engine)
+    if engine == "sklearn":
+        text = (tmp_path / "sweep.py").read_text().replace(
+            "engine='sklearn'", "engine='sklearn', options={'sklearn': {'cv': 2}}")
+        (tmp_path / "sweep.py").write_text(text)
+    result = cli("run", "sweep.py", "--data", tiny_data, "--workspace", tmp_path / "ws",
+                 cwd=tmp_path)
+    assert "dropout_rate" in result.stdout
