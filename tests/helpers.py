@@ -24,6 +24,16 @@ def cli(*args, cwd, check=True, timeout=600):
     return result
 
 
+#: What TensorFlow prints while it loads: never on the terminal without --debug.
+TF_NOISE = ("tensorflow", "absl", "oneDNN", "retracing", "WARNING", "I0000")
+
+
+def assert_quiet(result):
+    """Nothing of TensorFlow's reached the terminal of a CLI run."""
+    for noise in TF_NOISE:
+        assert noise not in result.stdout + result.stderr, (noise, result.stderr[-2000:])
+
+
 def mlflow_runs(workspace, experiment):
     """(client, runs) of ``experiment`` in a workspace's embedded MLflow store."""
     from mlflow import MlflowClient

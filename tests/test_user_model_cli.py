@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.helpers import cli, cli_env
+from tests.helpers import assert_quiet, cli, cli_env
 
 pytestmark = pytest.mark.processes
 
@@ -74,6 +74,7 @@ def test_a_user_model_completes_and_its_registered_model_loads_in_a_fresh_proces
     folder, _, run = own_run
     assert "2/2 trials finished" in run.stdout
     assert "best model registered: models:/own/1 " in run.stdout
+    assert_quiet(run)  # the sweep file imports Keras in the main process
     code = ("import mlflow, numpy as np;"
             f"mlflow.set_tracking_uri('sqlite:///{folder / 'ws' / 'mlflow.db'}');"
             "m = mlflow.pyfunc.load_model('models:/own/1');"

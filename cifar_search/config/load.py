@@ -23,6 +23,7 @@ from cifar_search.config.specs import FUNCTION_REFERENCE, KERAS_DATASETS, Data
 from cifar_search.config.sweep import Sweep
 from cifar_search.config.user_model import ALLOWED, FunctionRef, code_digest, reference_of
 from cifar_search.errors import ConfigError, clipped, shown
+from cifar_search.quiet import silenced_stderr
 
 __all__ = ["MAX_SWEEP_BYTES", "load_sweep"]
 
@@ -60,7 +61,10 @@ def _run_sweep_file(path: Path) -> dict[str, Any]:
     _check_sweep_path(path)
     sys.path.insert(0, str(path.parent))
     try:
-        return runpy.run_path(str(path), run_name="__sweep__")
+        # a file that defines its own model imports Keras: TensorFlow's start-up lines stay
+        # off the terminal (what the file raises is reported below, in one line)
+        with silenced_stderr():
+            return runpy.run_path(str(path), run_name="__sweep__")
     except ConfigError as error:
         raise error.in_file(str(path)) from None
     except SyntaxError as error:

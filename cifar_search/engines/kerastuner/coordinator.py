@@ -127,6 +127,9 @@ class Coordinator(Session[Running]):
         """The MLflow store, the oracle, the parent run and the recorder; whether the sweep
         existed."""
         from cifar_search.tracking import integrity
+        from cifar_search.quiet import import_tensorflow
+
+        import_tensorflow("keras_tuner")  # KerasTuner's oracle lives in this process
         from cifar_search.tracking.store import create_mlflow_store
         from cifar_search.tracking.writer import Tracker
 

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 from cifar_search.engines.kerastuner import scheduler
 from cifar_search.engines.kerastuner.options import ORACLE_CLASSES
 from cifar_search.engines.kerastuner.space import hyperparameters

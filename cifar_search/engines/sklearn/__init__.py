@@ -10,7 +10,6 @@ TensorFlow nor scikit-learn.
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cifar_search.config.checks import check_trials
@@ -63,8 +62,9 @@ class SklearnEngine:
         lock (see :func:`.engine.run_search`); ``progress`` is unused: GridSearchCV reports
         nothing until every fit is done."""
         from cifar_search.engines.sklearn.engine import run_search
+        from cifar_search.quiet import import_tensorflow
 
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow trains in this process
+        import_tensorflow("scikeras")  # TensorFlow trains in this process
         lock = workspace.lock(sweep.name)
         try:
             result = run_search(sweep, workspace, say)

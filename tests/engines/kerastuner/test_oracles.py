@@ -7,7 +7,7 @@ import optuna
 import pytest
 
 from tests.engines.kerastuner.sweeps import GRID, assert_recorded, records, write
-from tests.helpers import cli, cli_inline
+from tests.helpers import assert_quiet, cli, cli_inline
 
 pytestmark = pytest.mark.processes
 
@@ -18,8 +18,9 @@ def test_an_oracle_runs_its_trials_through_the_cli(tmp_path, tiny_data, oracle):
     oracle_spec = 'Oracle("bayesian", {"num_initial_points": 1})' if oracle == "bayesian" \
         else repr(oracle)  # Bayesian: the second trial is the Gaussian process's
     sweep = write(tmp_path, name, oracle=oracle_spec, trials=2)
-    output = cli("run", sweep, "--data", tiny_data, "--workspace", "ws", cwd=tmp_path).stdout
-    assert "2/2 trials finished" in output
+    run = cli("run", sweep, "--data", tiny_data, "--workspace", "ws", cwd=tmp_path)
+    assert "2/2 trials finished" in run.stdout
+    assert_quiet(run)  # KerasTuner imports TensorFlow in the main process too
     found = assert_recorded(tmp_path, name, sweep, epochs=1)
     assert found["counts"] == {"complete": 2}
     assert "best: trial" in cli_inline("best", sweep, "--workspace", "ws", cwd=tmp_path).stdout
