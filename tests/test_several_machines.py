@@ -3,7 +3,8 @@ by it, and three coordinators (separate processes and workspaces, one worker eac
 checkpoints folder) started at the same instant. The study ends with exactly its target, no
 parameter set twice, one parent run, one test evaluation and ``check`` clean; a machine killed
 with ``kill -9`` mid-trial has its trial taken over by another after the grace period, going
-on from its last epoch, and no live trial of another machine is ever failed.
+on from its last epoch, and no live trial of another machine is ever failed. The kill test
+trains the sweep file's own model (a custom layer) on its own 1-channel ``.npz``.
 """
 
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import gray_arrays, make_npz
 from tests.helpers import ROOT, cli_inline
 from tests.servers import mlflow_server, postgres
 
@@ -40,6 +42,33 @@ sweep = Sweep(
 )
 """
 
+#: The sweep file's own functional model with a custom layer, on its own 28x28 grey images.
+OWN_MODEL = """
+import keras
+from keras import layers
+
+
+@keras.saving.register_keras_serializable(package="machines")
+class Brightness(layers.Layer):
+    def __init__(self, shift=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.shift = shift
+
+    def call(self, x):
+        return x + self.shift
+
+    def get_config(self):
+        return {**super().get_config(), "shift": self.shift}
+
+
+def build(params, input_shape, num_classes):
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Conv2D(params["filters"], 3, activation="relu")(Brightness(0.1)(inputs))
+    x = layers.MaxPooling2D()(x)
+    x = layers.Dropout(params["dropout_rate"])(layers.Flatten()(x))
+    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
+"""
+
 
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory):
@@ -53,11 +82,14 @@ def stores(tmp_path_factory):
             yield optuna_url, tracking
 
 
-def make_sweep(folder, sampler, dropout, epochs, trials):
+def make_sweep(folder, sampler, dropout, epochs, trials, own=False):
+    """The sweep file; ``own``: with the file's own model (:data:`OWN_MODEL`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sweep.py").write_text(
-        SWEEP.replace("DROPOUT", dropout).replace("EPOCHS", str(epochs))
-        .replace("SAMPLER", sampler).replace("TRIALS", str(trials)))
+    text = (SWEEP.replace("DROPOUT", dropout).replace("EPOCHS", str(epochs))
+            .replace("SAMPLER", sampler).replace("TRIALS", str(trials)))
+    if own:
+        text = OWN_MODEL + text.replace('model="dropout"', "model=build")
+    (folder / "sweep.py").write_text(text)
 
 
 class Machines:
@@ -194,11 +226,12 @@ def running_trial_with_epochs(machines, epochs, total):
     return None
 
 
-def test_tpe_on_three_machines_with_kill_9_mid_trial(tmp_path, stores, tiny_data):
+def test_tpe_on_three_machines_with_kill_9_mid_trial(tmp_path, stores):
     epochs = 3
     make_sweep(tmp_path, "tpe", '{"type": "float", "low": 0.0, "high": 0.5}', epochs=epochs,
-               trials=5)
-    machines = Machines(tmp_path, "tpe3", stores, tiny_data)
+               trials=5, own=True)
+    grey = make_npz(tmp_path / "grey.npz", **gray_arrays(classes=3, size=28))
+    machines = Machines(tmp_path, "tpe3", stores, grey)
     for name in "ABC":
         machines.start(name)
     rng = random.Random(14)
