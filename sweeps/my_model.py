@@ -1,5 +1,8 @@
-"""Your own model: a plain Keras function with a small custom layer, its dropout rate and
-learning rate swept by TPE (see README, "Your own model").
+"""Your own model on your own data: a plain Keras function with a small custom layer, its
+dropout rate and learning rate swept by TPE, on the images of an .npz file (see README, "Your
+own model and data").
+
+Run it with: python -m cifar_search run sweeps/my_model.py (or --data other.npz).
 
 The framework calls ``build(params, input_shape, num_classes)`` for each trial and compiles the
 model it returns with the space's optimizer and learning rate; it adds augmentation and
@@ -53,7 +56,10 @@ sweep = Sweep(
     name="my_model",
     space="../search_spaces/my_model.yaml",
     model=build,
-    data=Data(validation=0.2),  # your own images: Data(source="my_data.npz") (.npz: see README)
+    # x_train, y_train, x_test, y_test (and optionally class_names), e.g. written by
+    # numpy.savez; any image size, 1 or 3 channels, any number of classes; the path is
+    # relative to this file
+    data=Data(source="../data/my_data.npz", validation=0.2),
     budget=Budget(epochs=5, batch_size=32),
     objective=Objective("val_accuracy"),
     sampler="tpe",
