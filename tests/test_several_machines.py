@@ -230,7 +230,9 @@ def test_tpe_on_three_machines_with_kill_9_mid_trial(tmp_path, stores):
     epochs = 3
     make_sweep(tmp_path, "tpe", '{"type": "float", "low": 0.0, "high": 0.5}', epochs=epochs,
                trials=5, own=True)
-    grey = make_npz(tmp_path / "grey.npz", **gray_arrays(classes=3, size=28))
+    # enough images for an epoch of a second or so: the kill must find a trial mid-way
+    grey = make_npz(tmp_path / "grey.npz",
+                    **gray_arrays(classes=3, size=28, train_per_class=150))
     machines = Machines(tmp_path, "tpe3", stores, grey)
     for name in "ABC":
         machines.start(name)
