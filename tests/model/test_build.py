@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from cifar_search.model import build as models
-from cifar_search.errors import TrialError
 from cifar_search.config.families import ACTIVATIONS, FAMILIES, OPTIMIZERS
+from cifar_search.errors import TrialError
+from cifar_search.model import build as models
 
 X = np.random.default_rng(0).random((16, 32, 32, 3), dtype=np.float32)
 Y = np.arange(16) % 10
