@@ -9,12 +9,14 @@ Budget: the tutorial's 100 epochs are a GPU budget (``--epochs 100``). On 2 CPU 
 epoch takes about a minute, so the file's default is 10 epochs a trial and 6 trials.
 """
 
+from tutorial_models.deep_learning_lab import cnn3
+
 from cifar_search import Budget, Data, Objective, Sweep
 
 sweep = Sweep(
     name="cnn3_sgd",
     space="../search_spaces/cnn3_sgd.yaml",
-    model="cnn3",
+    model=cnn3,
     data=Data(validation=0.2),
     budget=Budget(epochs=10, batch_size=64),
     objective=Objective("val_accuracy"),

@@ -14,12 +14,14 @@ images takes over a minute on 2 CPU cores, so the file's default is 10 epochs a 
 once, as the book's multi_gpu_model did.
 """
 
+from tutorial_models.quick_reference import convbn
+
 from cifar_search import Budget, Data, Objective, Sweep
 
 sweep = Sweep(
     name="convbn_augmentation",
     space="../search_spaces/convbn_augmentation.yaml",
-    model="convbn",
+    model=convbn,
     data=Data(validation="test_half"),
     budget=Budget(epochs=10, batch_size=32),
     objective=Objective("val_loss"),

@@ -11,12 +11,14 @@ Budget: 10 epochs of this small model take about 3 minutes on 2 CPU cores: the t
 own budget is affordable.
 """
 
+from tutorial_models.curious_insight import convnet
+
 from cifar_search import Augmentation, Budget, Data, Objective, Sweep
 
 sweep = Sweep(
     name="convnet",
     space="../search_spaces/convnet.yaml",
-    model="convnet",
+    model=convnet,
     data=Data(validation="test"),
     budget=Budget(epochs=10, batch_size=256),
     augmentation=Augmentation(flip=True, shift=0.1),

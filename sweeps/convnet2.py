@@ -9,12 +9,14 @@ rate and doubles the widths.
 Budget: 10 epochs take about 6 minutes on 2 CPU cores: the tutorial's own budget.
 """
 
+from tutorial_models.curious_insight import convnet2
+
 from cifar_search import Augmentation, Budget, Data, Objective, Sweep
 
 sweep = Sweep(
     name="convnet2",
     space="../search_spaces/convnet2.yaml",
-    model="convnet2",
+    model=convnet2,
     data=Data(validation="test"),
     budget=Budget(epochs=10, batch_size=256),
     augmentation=Augmentation(flip=True, shift=0.1),

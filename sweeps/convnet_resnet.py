@@ -13,12 +13,14 @@ about 30 seconds an epoch on 2 CPU cores), so the file's default is 10 epochs a 
 4 trials.
 """
 
+from tutorial_models.curious_insight import resnet_small
+
 from cifar_search import Augmentation, Budget, Data, Objective, Sweep
 
 sweep = Sweep(
     name="convnet_resnet",
     space="../search_spaces/convnet_resnet.yaml",
-    model="resnet_small",
+    model=resnet_small,
     data=Data(validation="test"),
     budget=Budget(epochs=10, batch_size=256),
     augmentation=Augmentation(flip=True, shift=0.1),

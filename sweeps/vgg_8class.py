@@ -15,12 +15,14 @@ of the 40,000 images takes about 3 minutes, so the file's default is 10 epochs a
 The book does not say which 8 classes its folder held: these are CIFAR-10's first 8.
 """
 
+from tutorial_models.keras_book import vgg2
+
 from cifar_search import Augmentation, Budget, Data, EarlyStopping, Objective, Sweep
 
 sweep = Sweep(
     name="vgg_8class",
     space="../search_spaces/vgg_8class.yaml",
-    model="vgg2",
+    model=vgg2,
     data=Data(classes=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
                        "horse"), validation="test"),
     budget=Budget(epochs=10, batch_size=50,

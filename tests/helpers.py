@@ -7,6 +7,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 
+#: The shipped spaces of a sweep's own model (the tutorials' models in sweeps/tutorial_models):
+#: they may name parameters that only their model reads.
+OWN_MODEL_SPACES = frozenset({"cnn3_sgd", "convbn_augmentation", "convnet", "convnet2",
+                              "convnet_resnet", "vgg_8class"})
+
 
 def cli_env() -> dict[str, str]:
     """The environment of a CLI subprocess: this checkout, no data or tracking defaults."""

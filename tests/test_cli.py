@@ -219,9 +219,8 @@ def test_bad_sweep_is_one_line_and_creates_nothing(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "error: sweep.py: model: 'lenet' is not allowed; model families are intro, dropout, "
-        "vgg, bnnet, fastnet, resnet, vgg2, cnn3, simplenet, convnet, convnet2, resnet_small, "
-        "convbn; or your own: a function defined at the top level of the sweep file, or "
-        "'package.module:function'")
+        "vgg, bnnet, fastnet, resnet; or your own: a function defined at the top level of the "
+        "sweep file, or 'package.module:function'")
     assert not (tmp_path / "ws").exists()
 
 

@@ -54,13 +54,6 @@ MAX_LEARNING_RATE = 10.0
 #: shrinks each weight by learning_rate x weight_decay per step).
 MAX_WEIGHT_DECAY = 1.0
 
-#: Global pooling kinds of the families that end in one (``pooling``).
-POOLINGS = ("max", "avg")
-
-#: Largest number of dense layers of a head (``dense_layers``) and of residual layers per
-#: stage (``res_layers``): deeper heads or stages are beyond what these tutorials explore.
-MAX_DENSE_LAYERS = 4
-MAX_RES_LAYERS = 8
 #: Metrics early stopping may monitor and keep the best epoch of (Keras history names).
 STOP_METRICS = ("val_loss", "val_accuracy", "loss", "accuracy")
 #: Largest early-stopping patience, epochs (as the largest epoch budget).
@@ -152,20 +145,12 @@ class Family:
         names = set(self.defaults) | TRAINING_PARAMS
         if self.max_depth is not None:
             names |= {f"filters_{i}" for i in range(1, self.max_depth + 1)}
-        if "dense_layers" in self.defaults:
-            names |= {f"units_{i}" for i in range(1, MAX_DENSE_LAYERS + 1)}
         return frozenset(names)
 
     @property
     def fixed_depth(self) -> bool:
-        """Whether the family's blocks are fixed (its ``filters_i`` are its own defaults)."""
+        """Whether the family's blocks are fixed (its ``depth`` is not a parameter)."""
         return self.max_depth is None
-
-
-def _tutorial(name: str, description: str, **defaults: object) -> Family:
-    """A family of fixed layout whose every knob (``filters_i``, ``dropout_i``, ``units_i``,
-    ...) is one of its defaults."""
-    return Family(name, description, {"activation": "relu", **defaults})
 
 
 FAMILIES: dict[str, Family] = {
@@ -220,55 +205,6 @@ FAMILIES: dict[str, Family] = {
                 "batch_norm": True,
             },
             max_depth=5,
-        ),
-        # The four tutorials' models (docs/reproductions.md): fixed layouts, every width,
-        # dropout and head size a parameter. Their defaults are the tutorials' values.
-        _tutorial(
-            "vgg2",
-            "2 VGG blocks (conv-conv-pool-dropout, same padding), flatten, dense_layers x "
-            "(dense(units_i)-dropout); the R/keras book's 8-class model",
-            filters_1=32, filters_2=64, dropout_1=0.25, dropout_2=0.25, dense_layers=2,
-            units_1=256, units_2=256, dense_dropout=0.5,
-        ),
-        _tutorial(
-            "cnn3",
-            "3 x (conv-pool-dropout, same padding), flatten, dense(units_1)-dropout; the "
-            "Deep Learning Lab's model",
-            filters_1=32, filters_2=64, filters_3=128, dropout_1=0.3, dropout_2=0.3,
-            dropout_3=0.4, dense_layers=1, units_1=80, dense_dropout=0.3,
-        ),
-        _tutorial(
-            "simplenet",
-            "flatten, dense_layers x dense(units_i), no convolution; Curious Insight's "
-            "SimpleNet",
-            dense_layers=1, units_1=40,
-        ),
-        _tutorial(
-            "convnet",
-            "3 x conv(filters_i, 3x3, stride 2, valid padding), global pooling; Curious "
-            "Insight's ConvNet",
-            filters_1=20, filters_2=40, filters_3=80, pooling="max",
-        ),
-        _tutorial(
-            "convnet2",
-            "conv(filters_1, 5x5), 4 x (conv(filters_i, 3x3, stride 2, no bias)-act-BN), "
-            "global pooling; Curious Insight's ConvNet2",
-            filters_1=10, filters_2=20, filters_3=40, filters_4=80, filters_5=160,
-            pooling="max",
-        ),
-        _tutorial(
-            "resnet_small",
-            "conv(filters_1, 7x7), 4 stages of strided conv-act-BN + res_layers residual "
-            "layers (x + conv-act-BN(x)), global pooling, dropout; Curious Insight's ResNet",
-            filters_1=10, filters_2=20, filters_3=40, filters_4=80, filters_5=160,
-            res_layers=2, pooling="max", dropout_rate=0.1, l2=1e-6,
-        ),
-        _tutorial(
-            "convbn",
-            "2 x (conv(filters_i, valid padding)-act-BN-pool), flatten, 2 x (dense(units_i)-"
-            "dropout); the Deep Learning Quick Reference's model",
-            filters_1=64, filters_2=32, dense_layers=2, units_1=512, units_2=256,
-            dense_dropout=0.2,
         ),
     )
 }

@@ -22,16 +22,13 @@ from cifar_search.config.families import (
     LR_SCHEDULES,
     MAX_BATCH_SIZE,
     MAX_BLOCKS,
-    MAX_DENSE_LAYERS,
     MAX_FILTERS,
     MAX_LEARNING_RATE,
     MAX_PATIENCE,
-    MAX_RES_LAYERS,
     MAX_ROTATION,
     MAX_UNITS,
     MAX_WEIGHT_DECAY,
     OPTIMIZERS,
-    POOLINGS,
     STOP_METRICS,
 )
 from cifar_search.errors import ConfigError, shown
@@ -90,16 +87,8 @@ for _block in range(1, MAX_BLOCKS + 1):
         f"filters_{_block} is a whole number >= 1, at most {MAX_FILTERS}"
     )
 
-# The tutorials' families and training settings (config/families.py: their meaning).
+# The training settings (config/families.py: their meaning).
 RULES.update({
-    "dense_dropout": Rule("float", lambda v: 0 <= v < 1, "a dropout rate lies in [0, 1)"),
-    "dense_layers": Rule("int", lambda v: 0 <= v <= MAX_DENSE_LAYERS,
-                         f"dense_layers is a whole number from 0 to {MAX_DENSE_LAYERS}"),
-    "res_layers": Rule("int", lambda v: 0 <= v <= MAX_RES_LAYERS,
-                       f"res_layers is a whole number from 0 to {MAX_RES_LAYERS}"),
-    "pooling": Rule("name", _names(POOLINGS), "global poolings are " + ", ".join(POOLINGS)),
-    "l2": Rule("float", lambda v: 0 <= v <= MAX_WEIGHT_DECAY,
-               f"an L2 penalty lies in [0, {MAX_WEIGHT_DECAY:g}]"),
     "flip": Rule("bool", lambda v: True, "flip is true or false"),
     "tta": Rule("bool", lambda v: True, "tta is true or false"),
     "shift": Rule("float", lambda v: 0 <= v < 1, "a shift is a fraction of the image in [0, 1)"),
@@ -117,13 +106,6 @@ RULES.update({
                       + ", or '' (the last epoch's weights)"),
     "data_parallel": Rule("bool", lambda v: True, "data_parallel is true or false"),
 })
-for _block in range(1, MAX_BLOCKS + 1):
-    RULES[f"dropout_{_block}"] = Rule(
-        "float", lambda v: 0 <= v < 1, f"dropout_{_block} is a dropout rate in [0, 1)")
-for _layer in range(1, MAX_DENSE_LAYERS + 1):
-    RULES[f"units_{_layer}"] = Rule(
-        "int", lambda v: 1 <= v <= MAX_UNITS,
-        f"units_{_layer} is a whole number >= 1, at most {MAX_UNITS}")
 
 KNOWN_PARAMETERS = tuple(sorted(RULES))
 

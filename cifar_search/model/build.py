@@ -1,4 +1,8 @@
-"""Model families: trial parameters → an uncompiled ``keras.Model``; then compile it.
+"""The core model families: trial parameters → an uncompiled ``keras.Model``; then compile it.
+
+The core families are the lesson's (intro, dropout) and this project's (vgg, bnnet, fastnet,
+resnet). Any other model, the tutorials' included (``sweeps/tutorial_models``), is a sweep's
+own function (:mod:`cifar_search.model.user`), compiled here as a family is.
 
 Building and fitting are separate (as in KerasTuner): this module builds and compiles, and does
 no I/O, logging or fitting. Every hidden layer uses the trial's activation, and the optimizer is
@@ -257,106 +261,9 @@ def _resnet(x: Any, p: Mapping[str, Any]) -> Any:
     return x
 
 
-# -- the tutorials' families: fixed layouts, each width and dropout its own parameter ------
-
-
-def _numbered(p: Mapping[str, Any], name: str, count: int) -> list[Any]:
-    """``name_1`` … ``name_count``; a missing one repeats the one before it."""
-    values: list[Any] = []
-    for i in range(1, count + 1):
-        values.append(p.get(f"{name}_{i}", values[-1] if values else None))
-    return values
-
-
-def _head(x: Any, p: Mapping[str, Any]) -> Any:
-    """Flatten, then ``dense_layers`` x (dense(units_i)-activation-dropout(dense_dropout))."""
-    x = layers.Flatten()(x)
-    for units in _numbered(p, "units", int(p["dense_layers"])):
-        x = _dense(x, int(units), p)
-        if p.get("dense_dropout", 0.0):
-            x = layers.Dropout(p["dense_dropout"])(x)
-    return x
-
-
-def _global_pool(x: Any, p: Mapping[str, Any]) -> Any:
-    pool = {"max": layers.GlobalMaxPooling2D, "avg": layers.GlobalAveragePooling2D}
-    return pool[p["pooling"]]()(x)
-
-
-def _vgg2(x: Any, p: Mapping[str, Any]) -> Any:
-    for filters, rate in zip(_numbered(p, "filters", 2), _numbered(p, "dropout", 2), strict=True):
-        x = _conv(x, int(filters), p)
-        x = _conv(x, int(filters), p)
-        x = layers.MaxPooling2D(2)(x)
-        x = layers.Dropout(rate)(x)
-    return _head(x, p)
-
-
-def _cnn3(x: Any, p: Mapping[str, Any]) -> Any:
-    for filters, rate in zip(_numbered(p, "filters", 3), _numbered(p, "dropout", 3), strict=True):
-        x = _conv(x, int(filters), p)
-        x = layers.MaxPooling2D(2)(x)
-        x = layers.Dropout(rate)(x)
-    return _head(x, p)
-
-
-def _simplenet(x: Any, p: Mapping[str, Any]) -> Any:
-    return _head(x, p)
-
-
-def _convnet(x: Any, p: Mapping[str, Any]) -> Any:
-    for filters in _numbered(p, "filters", 3):
-        x = _conv(x, int(filters), p, padding="valid", strides=2)
-    return _global_pool(x, p)
-
-
-def _conv_act_bn(x: Any, filters: int, strides: int, p: Mapping[str, Any]) -> Any:
-    """Curious Insight's ConvLayer: conv (3x3, same, no bias) - activation - batch norm."""
-    regularizer = keras.regularizers.L2(p["l2"]) if p.get("l2") else None
-    x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False,
-                      kernel_initializer=_initializer(p), kernel_regularizer=regularizer)(x)
-    x = _activation(p["activation"])(x)
-    return layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
-
-
-def _stem(x: Any, filters: int, kernel: int, p: Mapping[str, Any]) -> Any:
-    x = layers.Conv2D(filters, kernel, padding="same", kernel_initializer=_initializer(p))(x)
-    return _activation(p["activation"])(x)
-
-
-def _convnet2(x: Any, p: Mapping[str, Any]) -> Any:
-    widths = _numbered(p, "filters", 5)
-    x = _stem(x, int(widths[0]), 5, p)
-    for filters in widths[1:]:
-        x = _conv_act_bn(x, int(filters), 2, p)
-    return _global_pool(x, p)
-
-
-def _resnet_small(x: Any, p: Mapping[str, Any]) -> Any:
-    widths = _numbered(p, "filters", 5)
-    x = _stem(x, int(widths[0]), 7, p)
-    for filters in widths[1:]:
-        x = _conv_act_bn(x, int(filters), 2, p)
-        for _ in range(int(p["res_layers"])):
-            x = layers.Add()([x, _conv_act_bn(x, int(filters), 1, p)])
-    x = _global_pool(x, p)
-    if p["dropout_rate"] > 0:
-        x = layers.Dropout(p["dropout_rate"])(x)
-    return x
-
-
-def _convbn(x: Any, p: Mapping[str, Any]) -> Any:
-    for filters in _numbered(p, "filters", 2):
-        x = _conv(x, int(filters), p, padding="valid")
-        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
-        x = layers.MaxPooling2D(2)(x)
-    return _head(x, p)
-
-
 BUILDERS: dict[str, Callable[[Any, Mapping[str, Any]], Any]] = {
     "intro": _intro, "dropout": _dropout, "vgg": _vgg, "bnnet": _bnnet, "fastnet": _fastnet,
-    "resnet": _resnet, "vgg2": _vgg2, "cnn3": _cnn3, "simplenet": _simplenet, "convnet": _convnet,
-    "convnet2": _convnet2, "resnet_small": _resnet_small, "convbn": _convbn,
+    "resnet": _resnet,
 }
 
 

@@ -16,18 +16,13 @@ from cifar_search.config.sweep import Sweep
 
 __all__ = ["smallest_side", "smallest_side_of"]
 
-#: Steps that shrink a side: a 3x3 ``valid`` convolution, a 2x2 max pooling, a 3x3 ``valid``
-#: convolution of stride 2.
-VALID, POOL, VALID_STRIDE_2 = "valid", "pool", "valid/2"
+#: Steps that shrink a side: a 3x3 ``valid`` convolution, a 2x2 max pooling.
+VALID, POOL = "valid", "pool"
 
 #: The shrinking steps of each family whose layout is fixed.
 _FIXED: dict[str, tuple[str, ...]] = {
     "intro": (VALID, POOL, VALID, POOL, VALID),
     "dropout": (VALID, POOL, VALID, POOL, VALID),
-    "vgg2": (POOL, POOL),
-    "cnn3": (POOL, POOL, POOL),
-    "convnet": (VALID_STRIDE_2,) * 3,
-    "convbn": (VALID, POOL, VALID, POOL),
 }
 #: Families with one 2x2 max pooling per block of ``depth``.
 _POOLED_BLOCKS = frozenset({"vgg", "bnnet", "fastnet"})
@@ -36,12 +31,7 @@ _POOLED_BLOCKS = frozenset({"vgg", "bnnet", "fastnet"})
 def _after(side: int, steps: Sequence[str]) -> int:
     """The side after the steps (0 or less: the image vanished)."""
     for step in steps:
-        if step == VALID:
-            side -= 2
-        elif step == POOL:
-            side //= 2
-        else:
-            side = (side - 3) // 2 + 1 if side >= 3 else 0
+        side = side - 2 if step == VALID else side // 2
         if side < 1:
             return 0
     return side

@@ -1,6 +1,7 @@
 """The tutorials' training settings: class subsets, validation on the test set, augmentation,
 early stopping and data parallelism, checked before any trial and carried to every trial as
-fixed parameters; the four tutorials' sweeps start from the tutorial's own configuration."""
+fixed parameters; the four tutorials' sweeps start from the tutorial's own configuration,
+with the tutorial's model function (sweeps/tutorial_models)."""
 
 import re
 
@@ -10,6 +11,7 @@ from cifar_search import Augmentation, Budget, Compute, Data, EarlyStopping
 from cifar_search.config.checks import settings_params, with_settings
 from cifar_search.config.load import load_sweep
 from cifar_search.config.space import Space
+from cifar_search.config.user_model import Model
 from cifar_search.errors import ConfigError
 from tests.helpers import ROOT
 
@@ -96,28 +98,31 @@ def test_a_setting_given_twice_is_refused(tmp_path):
 
 
 TUTORIALS = {
-    "vgg_8class": ("vgg2", {"dense_dropout": 0.5, "units_1": 256, "units_2": 256,
-                            "dropout_1": 0.25, "dropout_2": 0.25, "flip": True, "shift": 0.2,
-                            "rotation": 15, "stop_monitor": "val_accuracy",
-                            "stop_patience": 10, "keep_best": "val_loss"}, 50),
-    "cnn3_sgd": ("cnn3", {"optimizer": "sgd", "momentum": 0.9, "learning_rate": 0.01,
-                          "units_1": 80}, 64),
-    "convnet": ("convnet", {"learning_rate": 0.01, "pooling": "max", "flip": True,
-                            "shift": 0.1}, 256),
-    "convnet2": ("convnet2", {"learning_rate": 0.01, "filters_5": 160, "flip": True,
-                              "shift": 0.1}, 256),
-    "convnet_resnet": ("resnet_small", {"learning_rate": 0.01, "res_layers": 2, "flip": True,
-                                        "shift": 0.1}, 256),
-    "convbn_augmentation": ("convbn", {"optimizer": "adam", "dense_dropout": 0.2, "flip": True,
-                                       "rotation": 20.0, "shift": 0.02}, 32),
+    "vgg_8class": ("keras_book:vgg2",
+                   {"dense_dropout": 0.5, "units_1": 256, "units_2": 256, "dropout_1": 0.25,
+                    "dropout_2": 0.25, "flip": True, "shift": 0.2, "rotation": 15,
+                    "stop_monitor": "val_accuracy", "stop_patience": 10,
+                    "keep_best": "val_loss"}, 50),
+    "cnn3_sgd": ("deep_learning_lab:cnn3",
+                 {"optimizer": "sgd", "momentum": 0.9, "learning_rate": 0.01, "units_1": 80}, 64),
+    "convnet": ("curious_insight:convnet",
+                {"learning_rate": 0.01, "pooling": "max", "flip": True, "shift": 0.1}, 256),
+    "convnet2": ("curious_insight:convnet2",
+                 {"learning_rate": 0.01, "filters_5": 160, "flip": True, "shift": 0.1}, 256),
+    "convnet_resnet": ("curious_insight:resnet_small",
+                       {"learning_rate": 0.01, "res_layers": 2, "flip": True, "shift": 0.1}, 256),
+    "convbn_augmentation": ("quick_reference:convbn",
+                            {"optimizer": "adam", "dense_dropout": 0.2, "flip": True,
+                             "rotation": 20.0, "shift": 0.02}, 32),
 }
 
 
 @pytest.mark.parametrize("name", sorted(TUTORIALS))
 def test_each_tutorials_sweep_starts_from_its_configuration(name):
-    family, first, batch = TUTORIALS[name]
+    function, first, batch = TUTORIALS[name]
     sweep = load_sweep(ROOT / "sweeps" / f"{name}.py")
-    assert isinstance(sweep.space, Space) and sweep.model == family
+    assert isinstance(sweep.space, Space) and isinstance(sweep.model, Model)
+    assert str(sweep.model.build) == f"tutorial_models.{function}"
     grid = sweep.space.grid()
     assert first.items() <= grid[0].items() and len(grid) > 1
     assert sweep.budget.batch_size == batch and sweep.sampler.kind == "grid"

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from cifar_search.model import build as models
-from cifar_search.errors import TrialError
 from cifar_search.config.families import ACTIVATIONS, FAMILIES, OPTIMIZERS
+from cifar_search.errors import TrialError
+from cifar_search.model import build as models
 
 X = np.random.default_rng(0).random((16, 32, 32, 3), dtype=np.float32)
 Y = np.arange(16) % 10
@@ -23,11 +23,7 @@ def layer_types(model):
     return [type(layer).__name__ for layer in model.layers]
 
 
-#: The tutorials' families train a step in test_tutorials.py, with their own settings.
-TUTORIALS = {"vgg2", "cnn3", "simplenet", "convnet", "convnet2", "resnet_small", "convbn"}
-
-
-@pytest.mark.parametrize("family", sorted(set(FAMILIES) - TUTORIALS))
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_each_family_builds_and_trains_a_step(family):
     model = built(family, depth=2) if FAMILIES[family].max_depth else built(family)
     assert model.output_shape == (None, 10)
@@ -187,3 +183,11 @@ def test_clear_session_drops_what_tensorflow_kept_of_earlier_models():
     gc.collect()
     assert not traced & set(registry)
     assert graph() is None  # the train step's gradient function (and its graph) is freed
+
+
+def test_augmentation_true_means_flips_and_shifts_unless_given():
+    assert models.augmentation({"augmentation": True}) == {
+        "flip": True, "shift": 0.1, "rotation": 0.0, "zoom": 0.0}
+    assert models.augmentation({"augmentation": True, "shift": 0.3})["shift"] == 0.3
+    assert models.augmentation({}) == {"flip": False, "shift": 0.0, "rotation": 0.0,
+                                       "zoom": 0.0}

@@ -15,7 +15,7 @@ from cifar_search import Augmentation, Budget, Data, EarlyStopping, Objective, S
 sweep = Sweep(
     name="subset",
     space={"parameters": {"learning_rate": {"grid": [0.01, 0.001]}}},
-    model="convnet",
+    model="dropout",
     data=Data(source=%r, classes=["c6", "c1", "c4"], validation="test"),
     budget=Budget(epochs=2, batch_size=8,
                   early_stopping=EarlyStopping("val_accuracy", 1, keep_best="val_loss")),

@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent("""
     cache = data.prepare(sys.argv[1], sys.argv[2])
     task = TrialTask(number=0, params={"data_parallel": True, "flip": True, "shift": 0.1,
                                        "stop_monitor": "val_loss", "stop_patience": 5},
-                     family="convnet", epochs=2, batch_size=8, patience=None,
+                     family="dropout", epochs=2, batch_size=8, patience=None,
                      metric="val_accuracy", direction="maximize", seed=0, data_dir=str(cache),
                      validation="test", subset=None, split_seed=0,
                      trial_dir=sys.argv[3], steps_per_execution=4)
