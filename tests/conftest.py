@@ -192,3 +192,12 @@ def cifar_python_factory():
 def tiny_data(tmp_path_factory) -> Path:
     """10 classes x 6 training and 2 test images, 32x32 PNG, as an image folder."""
     return make_image_folder(tmp_path_factory.mktemp("tiny-data"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files with process tests first, each file's tests kept together and in order: the
+    test processes take the long files first and end together on the quick ones, instead of
+    one process still running a long file that it was handed last."""
+    slow = {item.path for item in items if item.get_closest_marker("processes")}
+    items.sort(key=lambda item: item.path not in slow)
+

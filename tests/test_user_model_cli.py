@@ -1,66 +1,19 @@
-"""A sweep file's own model end to end: real worker processes, each engine, the registered
-model loaded in a fresh process, a changed model refused on resume."""
+"""A sweep file's own model end to end with the Optuna engine: real worker processes, the
+registered model loaded in a fresh process, its study read back, a changed model refused on
+resume, a compiled model refused before any study (other engines: test_user_model_engines.py).
+"""
 
+import json
 import sqlite3
 import subprocess
 import sys
 
 import pytest
 
-from tests.helpers import assert_quiet, cli, cli_env
+from tests.helpers import assert_quiet, cli, cli_env, cli_inline
+from tests.own_model import write
 
 pytestmark = pytest.mark.processes
-
-SWEEP = '''
-import keras
-from keras import layers
-
-from cifar_search import Budget, Data, Sweep
-
-WIDTH = 4
-
-
-@keras.saving.register_keras_serializable(package="own_cli")
-class Scale(layers.Layer):
-    def __init__(self, init=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.init = init
-
-    def build(self, input_shape):
-        self.scale = self.add_weight(shape=(), initializer=keras.initializers.Constant(self.init))
-
-    def call(self, x):
-        return x * self.scale
-
-    def get_config(self):
-        return {**super().get_config(), "init": self.init}
-
-
-def build(params, input_shape, num_classes):
-    inputs = keras.Input(shape=input_shape)
-    x = layers.Conv2D(WIDTH, 3, activation="relu")(Scale()(inputs))
-    x = layers.Dropout(params["dropout_rate"])(layers.GlobalAveragePooling2D()(x))
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
-
-
-def compiled(params, input_shape, num_classes):
-    model = build(params, input_shape, num_classes)
-    model.compile("adam", "sparse_categorical_crossentropy")
-    return model
-
-
-sweep = Sweep(name="own", space={"parameters": {"dropout_rate": {"grid": [0.1, 0.3]},
-                                                "learning_rate": LEARNING_RATE}},
-              model=MODEL, data=Data(validation=0.25), budget=Budget(epochs=1, batch_size=16),
-              sampler="grid", workers=2, seed=1, engine=ENGINE)
-'''
-
-
-def write(folder, model="build", engine="optuna", learning_rate="0.01", width="4"):
-    text = (SWEEP.replace("MODEL", model).replace("ENGINE", repr(engine))
-            .replace("LEARNING_RATE", learning_rate).replace("WIDTH = 4", f"WIDTH = {width}"))
-    (folder / "sweep.py").write_text(text)
-
 
 @pytest.fixture(scope="module")
 def own_run(tmp_path_factory, tiny_data):
@@ -83,6 +36,17 @@ def test_a_user_model_completes_and_its_registered_model_loads_in_a_fresh_proces
     out = subprocess.run([sys.executable, "-c", code], cwd="/", env=cli_env(),
                          capture_output=True, text=True, timeout=300)
     assert out.stdout.strip().splitlines()[-1] == "(3, 10) True", out.stderr[-2000:]
+
+
+def test_status_best_and_export_read_a_user_models_study(own_run):
+    folder, _, _ = own_run
+    flags = ("--workspace", folder / "ws")
+    status = json.loads(cli_inline("status", "sweep.py", "--json", *flags, cwd=folder).stdout)
+    assert status["counts"] == {"complete": 2}
+    assert "best: trial" in cli_inline("best", "sweep.py", *flags, cwd=folder).stdout
+    exported = cli_inline("export", "sweep.py", "--format", "json", "--output", "-", *flags,
+                          cwd=folder).stdout
+    assert sorted(t["dropout_rate"] for t in json.loads(exported)) == [0.1, 0.3]
 
 
 def test_a_changed_model_refuses_to_resume(own_run):
@@ -115,15 +79,3 @@ def test_a_compiled_model_with_a_swept_learning_rate_is_refused_before_any_study
         with sqlite3.connect(database) as db:
             assert db.execute("select count(*) from studies").fetchone() == (0,)
     assert not (tmp_path / "ws" / "mlflow.db").exists()
-
-
-@pytest.mark.parametrize("engine", ["kerastuner", "sklearn"])
-def test_other_engines_run_a_user_model(tmp_path, tiny_data, engine):
-    write(tmp_path, engine=engine)
-    if engine == "sklearn":
-        text = (tmp_path / "sweep.py").read_text().replace(
-            "engine='sklearn'", "engine='sklearn', options={'sklearn': {'cv': 2}}")
-        (tmp_path / "sweep.py").write_text(text)
-    result = cli("run", "sweep.py", "--data", tiny_data, "--workspace", tmp_path / "ws",
-                 cwd=tmp_path)
-    assert "dropout_rate" in result.stdout
