@@ -287,7 +287,7 @@ def test_a_sweep_on_a_one_channel_npz_of_three_classes(tmp_path):
 
     make_npz(tmp_path / "gray.npz")  # 28x28x1 images of 3 classes
     (tmp_path / "sweep.py").write_text(GRAY_SWEEP)
-    cli("run", "sweep.py", "--workspace", "ws", cwd=tmp_path)
+    cli_inline("run", "sweep.py", "--workspace", "ws", cwd=tmp_path)  # read back only
     status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", "ws",
                                    cwd=tmp_path).stdout)
     assert status["counts"] == {"complete": 2}

@@ -46,7 +46,7 @@ def test_status_best_and_export_read_a_user_models_study(own_run):
     assert "best: trial" in cli_inline("best", "sweep.py", *flags, cwd=folder).stdout
     exported = cli_inline("export", "sweep.py", "--format", "json", "--output", "-", *flags,
                           cwd=folder).stdout
-    assert sorted(t["dropout_rate"] for t in json.loads(exported)) == [0.1, 0.3]
+    assert sorted(t["param.dropout_rate"] for t in json.loads(exported)) == [0.1, 0.3]
 
 
 def test_a_changed_model_refuses_to_resume(own_run):
