@@ -229,7 +229,21 @@ class Tracker(RunReader):
     def recorded_run(self, number: int, params: Mapping[str, Any], seed: int) -> str:
         """The child run of trial ``number`` for a trial that never stored its id (the process
         died in between): the run it had created, else a new one, so that no trial lacks one."""
-        return self.trial_run(number) or self.start_trial(number, params, seed)
+        found = self.trial_run(number)
+        if found is None:
+            return self.start_trial(number, params, seed)
+        self._complete(found, params)
+        return found
+
+    def _complete(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """The params and dataset a run created just before its process died may lack: logged
+        now (only those missing, so that nothing already recorded is rewritten)."""
+        run = self.client.get_run(run_id)
+        missing = {k: v for k, v in params.items() if k not in run.data.params}
+        if missing:
+            self._log(run_id, params=missing)
+        if not run.inputs.dataset_inputs:
+            self._log_dataset(run_id)
 
     def trial_run(self, number: int) -> str | None:
         """The child run of trial ``number`` found by its tags (None: it has none)."""

@@ -88,3 +88,17 @@ def test_the_parent_records_the_oracle_that_chooses_not_the_idle_sampler():
     tuned = dataclasses.replace(SWEEP, engine="kerastuner", trials=None,
                                 options={"kerastuner": {"oracle": "hyperband"}})
     assert sweep_params(tuned)["oracle"] == "hyperband" and "sampler" not in sweep_params(tuned)
+
+
+def test_a_run_found_for_a_trial_whose_process_died_gets_the_params_it_lacked(recorded, tmp_path):
+    """The process may die between creating a trial's run and logging its params: the run
+    found again gets them, and what it had is kept."""
+    original, parent = recorded
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    tracker = Tracker(Workspace.at(copy), SWEEP)
+    tracker.open_parent(parent, "token")
+    run = tracker.start_trial(3, {"optimizer": "sgd"}, seed=1)
+    found = tracker.recorded_run(3, {"optimizer": "sgd", "dropout_rate": 0.25}, seed=1)
+    assert found == run
+    assert tracker.client.get_run(run).data.params == {"optimizer": "sgd", "dropout_rate": "0.25"}
