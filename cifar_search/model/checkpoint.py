@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +48,20 @@ def model_file(epochs: int) -> str:
     return f"checkpoint-{epochs}.keras"
 
 
+class Damaged(Exception):
+    """A checkpoint file that cannot be read back (cut short, not JSON, not a whole archive)."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem = path, problem
+
+
 def read_state(folder: str | Path) -> dict[str, Any] | None:
     """The checkpoint of a trial folder, ``{"epochs": k, "history": [logs, …]}``, or None.
+
+    Raises:
+        Damaged: ``state.json`` is not whole JSON of a state, or the model file it names is not
+            a whole archive (see :func:`read_sound_state`).
 
     Example:
         >>> read_state("no/such/folder") is None
@@ -56,8 +70,48 @@ def read_state(folder: str | Path) -> dict[str, Any] | None:
     path = Path(folder) / STATE
     if not path.is_file():
         return None
-    state = json.loads(path.read_text())
-    return state if (Path(folder) / state.get(MODEL_FILE, CHECKPOINT)).is_file() else None
+    try:
+        state = json.loads(path.read_text())
+        epochs, history = int(state["epochs"]), state["history"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        raise Damaged(path, f"{type(error).__name__}: {str(error)[:80]}") from None
+    if not isinstance(history, list) or epochs < 0:
+        raise Damaged(path, f"no state: epochs {epochs}, history {str(history)[:40]}")
+    model = Path(folder) / state.get(MODEL_FILE, CHECKPOINT)
+    if not model.is_file():
+        return None
+    try:
+        with zipfile.ZipFile(model):  # reads the archive's index, which is at its end
+            pass
+    except (zipfile.BadZipFile, OSError) as error:
+        raise Damaged(model, f"not a whole .keras archive ({error})") from None
+    return state
+
+
+def set_aside(folder: str | Path) -> Path:
+    """Move the checkpoint of ``folder`` (state, model files, kept weights) into a new
+    ``damaged-N`` folder inside it, kept for inspection; that folder."""
+    folder = Path(folder)
+    taken = {p.name for p in folder.glob("damaged-*")}
+    aside = folder / next(f"damaged-{n}" for n in range(1, len(taken) + 2)
+                          if f"damaged-{n}" not in taken)
+    aside.mkdir()
+    for path in [folder / STATE, folder / BEST_WEIGHTS, *folder.glob("checkpoint*.keras")]:
+        if path.is_file():
+            os.replace(path, aside / path.name)
+    return aside
+
+
+def read_sound_state(folder: str | Path, say: Callable[[str], None]) -> dict[str, Any] | None:
+    """:func:`read_state`, with a damaged checkpoint set aside (one line through ``say``
+    naming the file) and read as none: its trial starts again from epoch 0."""
+    try:
+        return read_state(folder)
+    except Damaged as damage:
+        aside = set_aside(folder)
+        say(f"checkpoint {damage.path} is damaged ({damage.problem}); set aside in {aside}, "
+            "its trial starts again from epoch 0")
+        return None
 
 
 def saved_epochs(folder: str | Path) -> int | None:

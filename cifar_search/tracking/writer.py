@@ -242,7 +242,7 @@ class Tracker(RunReader):
         missing = {k: v for k, v in params.items() if k not in run.data.params}
         if missing:
             self._log(run_id, params=missing)
-        if not run.inputs.dataset_inputs:
+        if run.inputs is None or not run.inputs.dataset_inputs:
             self._log_dataset(run_id)
 
     def trial_run(self, number: int) -> str | None:

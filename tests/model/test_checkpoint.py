@@ -35,23 +35,54 @@ def small_model(augmentation=True):
     return model
 
 
+def archive(path):
+    """A whole (tiny) model archive at ``path``: what :func:`read_state` checks is its index."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as made:
+        made.writestr("config.json", "{}")
+
+
 def test_no_checkpoint_without_the_state_and_the_model_file_it_names(tmp_path):
     assert read_state(tmp_path) is None and saved_epochs(tmp_path) is None
     state = {"epochs": 2, "checkpoint": model_file(2), "history": []}
     (tmp_path / STATE).write_text(json.dumps(state))
-    (tmp_path / model_file(1)).write_bytes(b"")
+    archive(tmp_path / model_file(1))
     assert read_state(tmp_path) is None  # the model file it names is missing
-    (tmp_path / model_file(2)).write_bytes(b"")
+    archive(tmp_path / model_file(2))
     assert read_state(tmp_path) == state
     assert saved_epochs(tmp_path) == 2
     assert checkpoint.restore(tmp_path / "absent") is None
 
 
 def test_a_state_of_the_earlier_layout_goes_with_checkpoint_keras(tmp_path):
-    (tmp_path / STATE).write_text(json.dumps({"epochs": 2, "history": []}))
+    (tmp_path / STATE).write_text(json.dumps({"epochs": 2, "history": [{}, {}]}))
     assert read_state(tmp_path) is None
-    (tmp_path / CHECKPOINT).write_bytes(b"")
-    assert read_state(tmp_path) == {"epochs": 2, "history": []}
+    archive(tmp_path / CHECKPOINT)
+    assert read_state(tmp_path) == {"epochs": 2, "history": [{}, {}]}
+
+
+@pytest.mark.parametrize("cut", [STATE, model_file(2)])
+def test_a_cut_checkpoint_is_set_aside_with_one_line_naming_the_file(tmp_path, cut):
+    state = {"epochs": 2, "checkpoint": model_file(2), "history": [{}, {}]}
+    (tmp_path / STATE).write_text(json.dumps(state))
+    archive(tmp_path / model_file(2))
+    whole = (tmp_path / cut).read_bytes()
+    (tmp_path / cut).write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(checkpoint.Damaged) as damaged:
+        read_state(tmp_path)
+    assert damaged.value.path == tmp_path / cut
+    lines = []
+    assert checkpoint.read_sound_state(tmp_path, lines.append) is None
+    aside = tmp_path / "damaged-1"
+    assert lines == [f"checkpoint {tmp_path / cut} is damaged ({damaged.value.problem}); set "
+                     f"aside in {aside}, its trial starts again from epoch 0"]
+    assert sorted(p.name for p in aside.iterdir()) == sorted([STATE, model_file(2)])
+    assert (aside / cut).read_bytes() == whole[: len(whole) // 2]  # kept as it was found
+    assert read_state(tmp_path) is None
+    (tmp_path / STATE).write_text("{")
+    assert checkpoint.read_sound_state(tmp_path, lines.append) is None
+    assert (tmp_path / "damaged-2" / STATE).is_file()  # the first kept as it was
 
 
 def test_reading_a_checkpoint_does_not_import_tensorflow(tmp_path):
@@ -145,5 +176,8 @@ def test_a_checkpoint_saved_again_while_it_is_read_is_read_at_its_newer_epoch(tm
 def test_a_model_file_that_cannot_be_read_is_an_error_not_a_retry(tmp_path):
     checkpoint.save(tmp_path, small_model(), [{"loss": 2.0}], epochs=1)
     (tmp_path / model_file(1)).write_bytes(b"not a model")
-    with pytest.raises(ValueError, match="accessible `.keras` zip file"):
+    with pytest.raises(checkpoint.Damaged, match="not a whole .keras archive"):
+        checkpoint.restore(tmp_path)
+    archive(tmp_path / model_file(1))  # whole, but no model in it
+    with pytest.raises(ValueError):
         checkpoint.restore(tmp_path)

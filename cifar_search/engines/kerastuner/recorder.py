@@ -20,7 +20,7 @@ from cifar_search.engines.kerastuner.oracle import OracleStore
 from cifar_search.engines.kerastuner.record import RecordStore, TrialRecord
 from cifar_search.engines.kerastuner.scheduler import Plan, Train
 from cifar_search.engines.kerastuner.study_view import tags_of
-from cifar_search.model.checkpoint import read_state
+from cifar_search.model.checkpoint import read_sound_state
 from cifar_search.search.labels import params_text
 from cifar_search.search.states import TrialOutcome
 from cifar_search.tracking.protocol import TrialTracker
@@ -73,11 +73,11 @@ class Recorder:
         and for a continued interrupted run to the oracle again (the same steps: idempotent)."""
         source = scheduler.checkpoint_source(
             scheduler.predecessor(record), records,
-            lambda n: read_state(self.store.trial_dir(n)) is not None)
+            lambda n: read_sound_state(self.store.trial_dir(n), self.say) is not None)
         if source is None:
             return None
         folder = self.store.trial_dir(source)
-        state = read_state(folder)
+        state = read_sound_state(folder, self.say)
         if state is None:  # gone since it was chosen: the run starts afresh
             return None
         for epoch, logs in enumerate(state["history"], start=1):

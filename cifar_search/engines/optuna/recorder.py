@@ -19,7 +19,7 @@ from cifar_search.engines.optuna import scheduler
 from cifar_search.engines.optuna.scheduler import Plan, Running, SeedRun, TakeResult
 from cifar_search.engines.optuna.study import StudyStore
 from cifar_search.execution.protocol import TrialResult
-from cifar_search.model.checkpoint import read_state
+from cifar_search.model.checkpoint import read_sound_state
 from cifar_search.search.labels import params_text
 from cifar_search.search.states import Attr, Tag, TrialOutcome
 from cifar_search.tracking.protocol import TrialTracker
@@ -103,11 +103,11 @@ class Recorder:
             return None, False
         source = scheduler.checkpoint_source(
             trial.predecessor, {t.number: t for t in self.store.view()},
-            lambda n: read_state(self.trial_dir(n, run.repeat)) is not None)
+            lambda n: read_sound_state(self.trial_dir(n, run.repeat), self.say) is not None)
         if source is None:
             return None, False
         folder = self.trial_dir(source, run.repeat)
-        state = read_state(folder)
+        state = read_sound_state(folder, self.say)
         if state is None:  # gone since it was chosen: the run starts afresh
             return None, False
         for epoch, logs in enumerate(state["history"]):

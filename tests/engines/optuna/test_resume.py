@@ -174,3 +174,79 @@ def test_resume_refuses_when_there_is_nothing_to_resume(tmp_path):
     done = cli_inline("resume", "sweep.py", "--workspace", "ws", cwd=tmp_path, check=False)
     assert done.returncode == 1
     assert "study 'resumable' is finished (4/4 trials); nothing to resume" in done.stderr
+
+
+DRAWN = """
+from cifar_search import Budget, Sweep
+
+sweep = Sweep(
+    name="drawn",
+    space={"parameters": {"dropout_rate": {"type": "float", "low": 0.0, "high": 0.5},
+                          "filters": 2}},
+    model="dropout",
+    budget=Budget(epochs=3, batch_size=8),
+    sampler="SAMPLER",
+    trials=4,
+    workers=1,
+    seed=7,
+)
+"""
+
+
+def drawn_alone(path, trials):
+    """The points the sweep's sampler draws for its trials, asked for one after another."""
+    import optuna
+
+    from cifar_search import load_sweep
+    from cifar_search.engines.optuna.parts import build_sampler
+    from cifar_search.engines.optuna.seeding import DrawSeeded
+    from cifar_search.engines.optuna.space import suggest
+
+    sweep = load_sweep(path)
+    study = optuna.create_study(sampler=DrawSeeded(
+        lambda seed: build_sampler(sweep.sampler, seed), sweep.seed))
+    return [suggest(sweep.space, study.ask())["dropout_rate"] for _ in range(trials)]
+
+
+def gone(pids):
+    def check():
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            return False
+        return True
+    return check
+
+
+@pytest.mark.parametrize("sampler, cut", [("random", "state"), ("tpe", "model")])
+def test_kill_9_then_a_cut_checkpoint_resumes_to_the_points_of_the_uninterrupted_search(
+        tmp_path, tiny_data, sampler, cut):
+    """After a kill -9 of the coordinator, the checkpoint of its trial is cut short: the rerun
+    sets it aside in one line, trains that trial again from epoch 0 and draws exactly what the
+    uninterrupted search would have drawn; later reruns add nothing."""
+    (tmp_path / "sweep.py").write_text(DRAWN.replace("SAMPLER", sampler))
+    process = start(tmp_path, tiny_data)
+    state = tmp_path / "ws" / "trials" / "drawn" / "00001" / "state.json"
+    assert wait_for(state.exists, timeout=240), process.communicate(timeout=30)[0]
+    workers = workers_of(process.pid)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert wait_for(gone(workers), timeout=60)
+    damaged = state if cut == "state" else state.parent / json.loads(
+        state.read_text())["checkpoint"]
+    damaged.write_bytes(damaged.read_bytes()[:40])
+
+    output = run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
+    assert f"checkpoint {damaged} is damaged (" in output, output
+    assert "its trial starts again from epoch 0" in output
+    assert (damaged.parent / "damaged-1" / damaged.name).is_file()
+    assert "4/4 trials finished" in output
+    status = json.loads(run(tmp_path, "status", "sweep.py", "--json"))
+    finished = [t["params"]["dropout_rate"] for t in status["trials"] if t["state"] == "complete"]
+    assert finished == drawn_alone(tmp_path / "sweep.py", 4)
+    for _ in range(2):
+        assert "nothing to do" in run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
+    assert json.loads(run(tmp_path, "status", "sweep.py", "--json")) == status
+    assert "0 problem(s)" in run(tmp_path, "check", "sweep.py")
