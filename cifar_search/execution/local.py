@@ -120,6 +120,9 @@ class WorkerPool:
         self.runner = runner
         self._context = worker_context(runner)
         self.workers: list[Worker] = []
+        # never written to: it closes when this process ends, however it ends, and each
+        # worker ends with it (cifar_search.execution.worker._die_with_coordinator)
+        self._lifeline, self._lifeline_writer = self._context.Pipe(duplex=False)
 
     def __enter__(self) -> WorkerPool:
         for _ in range(self.size):
@@ -140,7 +143,8 @@ class WorkerPool:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=worker.main,
-            args=(child, self.runner, threads, self.gpu_memory_mb, self.log_path),
+            args=(child, self._lifeline, self.runner, threads, self.gpu_memory_mb,
+                  self.log_path),
             daemon=True, name=worker.PROCESS_NAME,
         )
         process.start()

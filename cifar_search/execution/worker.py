@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Protocol
@@ -72,19 +73,35 @@ def configure_gpus(memory_mb: int | None = None) -> list[str]:
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to kill this worker when its parent dies, so an orphan never keeps training
-    or writes into a trial that a resumed sweep continues. The parent is the coordinator, or
-    the fork server, which exits as soon as the coordinator dies (even by ``kill -9``)."""
+    """Ask Linux to kill this worker when its parent (the fork server, or the coordinator
+    where workers are spawned) dies; :func:`_die_with_coordinator` covers the coordinator."""
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         libc.prctl(15, PROCESS_NAME.encode())  # PR_SET_NAME: what ps and pgrep show
-    except (OSError, AttributeError):  # not Linux: the worker exits at its next message
+    except (OSError, AttributeError):  # not Linux: the lifeline alone
         pass
-    if os.getppid() == 1:  # the coordinator died before the request took effect
+    if os.getppid() == 1:  # the parent died before the request took effect
         os._exit(1)
+
+
+def _die_with_coordinator(lifeline: Connection) -> None:
+    """End this worker at once when the coordinator dies, even by ``kill -9`` and mid-epoch:
+    an orphan must not go on training or write into a trial folder that a rerun already
+    continues. The fork server, this worker's parent, can take seconds to follow the
+    coordinator (it has TensorFlow loaded), so the worker watches the coordinator itself:
+    ``lifeline`` is the read end of a pipe whose only writer is the coordinator and which it
+    never writes to; its end of file is the coordinator's death."""
+    def watch() -> None:
+        try:
+            lifeline.recv_bytes()
+        except (EOFError, OSError):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
 
 
 def _log_to(path: str | None) -> None:
@@ -101,17 +118,19 @@ def _log_to(path: str | None) -> None:
     os.close(log)
 
 
-def main(conn: Connection, runner: TaskRunner, threads: int, gpu_memory_mb: int | None = None,
-         log_path: str | None = None) -> None:
+def main(conn: Connection, lifeline: Connection, runner: TaskRunner, threads: int,
+         gpu_memory_mb: int | None = None, log_path: str | None = None) -> None:
     """Worker entry point: serve tasks from ``conn`` with ``runner`` until told to stop.
 
     Args:
+        lifeline: closes when the coordinator dies (:func:`_die_with_coordinator`).
         runner: runs each task.
         threads: CPU threads of TensorFlow's pools.
         gpu_memory_mb: this worker's GPU memory limit in MiB; None grows memory as needed.
         log_path: the file this worker's output goes to (None: the terminal).
     """
     _die_with_parent()
+    _die_with_coordinator(lifeline)
     _log_to(log_path)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_threads(threads)
