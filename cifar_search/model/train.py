@@ -88,6 +88,24 @@ class EpochReporter(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class Divergence(keras.callbacks.Callback):
+    """Stops training at the first epoch whose loss or objective is NaN or infinite: the rest
+    of the budget would train on nothing. ``found`` is ``(name, value, epoch)`` of it."""
+
+    def __init__(self, metric: str) -> None:
+        super().__init__()
+        self.names = ("loss", metric)
+        self.found: tuple[str, float, int] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for name in self.names:
+            value = (logs or {}).get(name)
+            if value is not None and not math.isfinite(float(value)):
+                self.found = (name, float(value), epoch + 1)
+                self.model.stop_training = True
+                return
+
+
 def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     """Train one trial from a clean Keras session and dtype policy; return its result.
 
@@ -113,15 +131,19 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         saver = Checkpoint(Path(task.trial_dir), state["history"], stopper,
                            task.user_model if not state["epochs"] else None)
         reporter = EpochReporter(hook, start=state["epochs"], started=started)
-        callbacks = [c for c in (stopper, saver, reporter) if c is not None]
+        diverged = Divergence(task.metric)
+        callbacks = [c for c in (stopper, saver, reporter, diverged) if c is not None]
         if stopper is not None and stopper.progress.stopped_epoch:
             stopper.finish(model)  # it had stopped early when interrupted: nothing to train
         else:
             _fit(task, model, split, state["epochs"], callbacks)
     value = _final_value(task, saver.history, rule, stopper)
-    if value is not None and not math.isfinite(value):
-        raise FloatingPointError(f"{task.metric} is {value} after epoch {reporter.epochs}; "
-                                 "training diverged (try a smaller learning rate)")
+    if diverged.found is None and value is not None and not math.isfinite(value):
+        diverged.found = (task.metric, value, reporter.epochs)
+    if diverged.found is not None:
+        name, bad, epoch = diverged.found
+        raise FloatingPointError(f"{name} is {bad} after epoch {epoch}; training diverged "
+                                 "(try a smaller learning rate)")
     end = _ENDS.get(reporter.outcome, RunEnd.STOPPED)
     model_path = _save_model(task, model) if end is RunEnd.COMPLETE else None
     config = {**build.describe(model), "startup_seconds": reporter.startup_seconds,

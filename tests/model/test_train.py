@@ -75,13 +75,15 @@ def test_a_resumed_trial_trains_exactly_as_if_never_interrupted(cache, tmp_path)
     assert resumed.value == whole.value
 
 
-def test_a_trial_whose_objective_is_not_finite_fails_as_diverged(cache, tmp_path, monkeypatch):
-    from cifar_search.model import train as trainer
-
-    monkeypatch.setattr(trainer, "_final_value", lambda *args: float("nan"))
-    with pytest.raises(FloatingPointError, match="val_loss is nan after epoch 1; training "
-                                                 "diverged"):
-        train(task(cache, tmp_path, epochs=1))
+def test_a_diverging_trial_stops_at_its_first_non_finite_epoch(cache, tmp_path):
+    reported = []
+    blown_up = {**COSINE, "learning_rate": 1e12, "lr_schedule": "constant"}
+    with pytest.raises(FloatingPointError, match=r"^(loss|val_loss) is (nan|inf) after epoch 1; "
+                                                 r"training diverged \(try a smaller "
+                                                 r"learning rate\)$"):
+        run_trial(task(cache, tmp_path, params=blown_up, epochs=4),
+                  lambda epoch, logs: reported.append(epoch) or Reply.CONTINUE)
+    assert reported == [0]  # not the 3 epochs left of its budget
 
 
 # -- early stopping, class subsets, validation on the test set --------------------------------
