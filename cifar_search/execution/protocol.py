@@ -159,6 +159,15 @@ class Failed:
 
 
 @dataclass(frozen=True)
+class Faulted:
+    """The machine failed a trial's task (:func:`cifar_search.execution.faults.machine_fault`:
+    a full disk, a read-only file system): the trial is not at fault and is not failed."""
+
+    number: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Evaluated:
     """Test-set results of a saved model: loss, accuracy, confusion matrix, classes."""
 
@@ -166,4 +175,4 @@ class Evaluated:
 
 
 #: Anything a worker sends.
-Message = Ready | EpochEnd | Done | Failed | Evaluated
+Message = Ready | EpochEnd | Done | Failed | Faulted | Evaluated

@@ -7,20 +7,19 @@ moves to a wider worker when the tail rule says so, and a dead worker is replace
 it has the best model evaluated on the test set (the summary's plots drawn meanwhile), logs
 the summary and closes the parent run.
 
-An engine's coordinator subclasses it and keeps only its decisions and its store: what an idle
-worker does (:meth:`Session._give_work`), what an epoch, an end, a failure or a worker's death
-means for its trials, and how its store is opened, counted and marked finished. A worker runs
+An engine's coordinator subclasses it and keeps only its decisions and its store, the hooks of
+:class:`cifar_search.session.hooks.EngineHooks`. A machine's fault (a full disk) stops the
+sweep with the trial interrupted and one line (:mod:`cifar_search.execution.faults`). A worker runs
 :func:`cifar_search.session.worker.run_task` in its own process.
 """
 
 from __future__ import annotations
 
-import abc
 import dataclasses
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cifar_search.config.sweep import Sweep
 from cifar_search.errors import CifarSearchError
@@ -29,13 +28,15 @@ from cifar_search.execution.protocol import (
     Done,
     EpochEnd,
     Failed,
+    Faulted,
     Message,
     Reply,
     RunEnd,
     TrialTask,
 )
 from cifar_search.search.states import RunStatus, StudyAttr
-from cifar_search.session.best import BestStore, evaluate_best
+from cifar_search.session.best import evaluate_best
+from cifar_search.session.hooks import EngineHooks, RunningT
 from cifar_search.session.model_check import prepared
 from cifar_search.session.outcome import Outcome
 from cifar_search.session.pool import POLL_SECONDS, open_pool, start_fork_server
@@ -44,13 +45,7 @@ from cifar_search.session.tail import wider_threads
 from cifar_search.workspace import Workspace
 
 if TYPE_CHECKING:
-    import optuna
-
     from cifar_search.tracking.writer import Tracker
-
-#: What an engine holds of a trial in flight.
-RunningT = TypeVar("RunningT")
-
 
 class Scheduler(Protocol):
     """What a session asks of an engine's pure decisions (its ``scheduler`` module)."""
@@ -65,7 +60,7 @@ class Scheduler(Protocol):
         """Whether running again would change nothing."""
 
 
-class Session(abc.ABC, Generic[RunningT]):
+class Session(EngineHooks[RunningT]):
     """Runs one sweep's trials in a pool of worker processes; the engine decides.
 
     Args:
@@ -80,9 +75,6 @@ class Session(abc.ABC, Generic[RunningT]):
         workers: worker processes, as the engine sizes its pool.
     """
 
-    #: Whether a run in flight may move to a wider worker at the sweep's tail.
-    widens_tail: ClassVar[bool] = True
-
     tracker: Tracker  # the MLflow writer, opened by the engine's :meth:`_open`
     pool: WorkerPool
     data_dir: Path
@@ -95,38 +87,9 @@ class Session(abc.ABC, Generic[RunningT]):
         self.target, self.trial_epochs, self.workers = target, trial_epochs, workers
         self.running: dict[int, RunningT] = {}
         self.stopping = False  # no new work; runs end after their epoch
+        self.fault: str | None = None  # what the machine failed at: the sweep stops, exit 1
         self.aborting = False  # stop at once, between two store writes
         self.drawn: Any = None  # the summary's plots, drawn while the best model is evaluated
-
-    # -- the engine's store ----------------------------------------------------------------
-
-    def _create_stores(self) -> None:
-        """Create the workspace (and stores the engine needs before its lock is taken)."""
-        self.workspace.create()
-
-    @abc.abstractmethod
-    def _load(self) -> None:
-        """Load the engine's store (under the lock, before anything is decided)."""
-
-    @abc.abstractmethod
-    def _open(self) -> None:
-        """Open the parent run and recorder, recover a crash, say how the sweep starts."""
-
-    @abc.abstractmethod
-    def _study(self) -> optuna.Study:
-        """The engine's trials as an Optuna study (for the summary and the best trial)."""
-
-    @abc.abstractmethod
-    def _trials(self) -> list[Any]:
-        """The engine's trials as its :attr:`scheduler` reads them."""
-
-    @abc.abstractmethod
-    def _study_store(self) -> BestStore:
-        """The study's attributes and best trial, as the engine's store keeps them."""
-
-    @abc.abstractmethod
-    def _is_done(self) -> bool:
-        """Whether the study has reached its end (its parent run closes FINISHED)."""
 
     def _finished(self) -> int:
         """Trials finished so far."""
@@ -145,58 +108,6 @@ class Session(abc.ABC, Generic[RunningT]):
         """Whether this machine evaluates the best model on the test set now."""
         return not self.stopping and self._is_done()
 
-    def _finalises(self) -> bool:
-        """Whether this machine summarises the study and closes its parent run."""
-        return True
-
-    def _locate(self, number: int, recorded: str) -> str:
-        """Where this machine finds trial ``number``'s model, recorded at ``recorded``."""
-        return recorded
-
-    # -- the engine's decisions ------------------------------------------------------------
-
-    @abc.abstractmethod
-    def _give_work(self) -> None:
-        """Hand idle workers what the engine decides they do next."""
-
-    @abc.abstractmethod
-    def _nothing_left(self) -> bool:
-        """Whether, with no worker busy, the loop may end."""
-
-    def _before_work(self) -> None:
-        """Called at each turn of the loop before work is handed out."""
-
-    @abc.abstractmethod
-    def _record_epoch(self, running: RunningT, task: TrialTask, message: EpochEnd) -> bool:
-        """Record one epoch of a run in flight; whether the trial is pruned."""
-
-    @abc.abstractmethod
-    def _on_done(self, task: TrialTask, message: Done) -> None:
-        """A run ended (complete, pruned or stopped)."""
-
-    @abc.abstractmethod
-    def _on_failed(self, running: RunningT, task: TrialTask, reason: str) -> None:
-        """A run of ``running`` (no longer in flight) raised ``reason``."""
-
-    @abc.abstractmethod
-    def _trial_died(self, number: int, reason: str) -> None:
-        """The worker of trial ``number`` (in flight) died."""
-
-    @abc.abstractmethod
-    def _interrupt(self, running: RunningT) -> None:
-        """Record ``running`` (no longer in flight) as interrupted; its checkpoint stays."""
-
-    def _work_waiting(self) -> bool:
-        """Whether a trial would start on an idle worker (its cores are then not free)."""
-        return False
-
-    def _trained(self, task: TrialTask) -> int | None:
-        """Epochs the run of ``task`` has trained (None: not a run in flight)."""
-        return None
-
-    def _moved(self, running: RunningT, task: TrialTask, threads: int) -> None:
-        """The run of ``task`` goes on in a worker of ``threads`` threads."""
-
     # -- the run ---------------------------------------------------------------------------
 
     def run(self) -> Outcome:
@@ -212,7 +123,10 @@ class Session(abc.ABC, Generic[RunningT]):
                 return self._nothing_done()
             start_fork_server()  # TensorFlow is imported there while the stores are opened
             self._open()
-            return self._end(self._run_workers())
+            outcome = self._end(self._run_workers())
+            if self.fault is not None:
+                raise CifarSearchError(self.fault)
+            return outcome
         finally:
             summary.discard(self.drawn)
             lock.close()
@@ -321,6 +235,18 @@ class Session(abc.ABC, Generic[RunningT]):
             self._on_done(task, message)
         elif isinstance(message, Failed) and message.number in self.running:
             self._on_failed(self.running.pop(message.number), task, message.reason)
+        elif isinstance(message, Faulted) and message.number in self.running:
+            self._on_fault(self.running.pop(message.number), message)
+
+    def _on_fault(self, running: RunningT, message: Faulted) -> None:
+        """The machine failed a run (a full disk): its trial is interrupted, not failed, and
+        the sweep stops; :meth:`run` ends with one line saying what to fix."""
+        self._interrupt(running)
+        if self.fault is None:
+            self.fault = (f"trial {message.number}: {message.reason}; the sweep stopped with "
+                          "the trial interrupted: fix that and run the same command again "
+                          "to finish it")
+        self.stopping = True
 
     def _on_epoch(self, worker: Worker, message: EpochEnd) -> Reply:
         running = self.running.get(message.number)

@@ -13,12 +13,14 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from cifar_search.execution.faults import machine_fault
 from cifar_search.execution.protocol import (
     Done,
     EpochEnd,
     Evaluated,
     EvaluateTask,
     Failed,
+    Faulted,
     Reply,
     Task,
     TrialTask,
@@ -48,9 +50,11 @@ def _train(conn: Connection, task: TrialTask) -> None:
 
     try:
         result = train.run_trial(task, hook)
-    except Exception as error:  # noqa: BLE001 (whatever training raises fails the trial; the
-        # worker lives on)
-        conn.send(Failed(task.number, *_failure(error)))
+    except Exception as error:  # noqa: BLE001 (whatever training raises fails the trial,
+        # unless the machine failed it; the worker lives on)
+        fault = machine_fault(error)
+        conn.send(Faulted(task.number, fault) if fault else Failed(task.number,
+                                                                   *_failure(error)))
     else:
         conn.send(Done(task.number, result))
 

@@ -1,0 +1,67 @@
+"""A fault of the machine (a full disk) stops the sweep in one line with its trial interrupted,
+not failed; once space is back, the same command finishes every point, evaluates the best model
+and registers it."""
+
+import contextlib
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.engines.optuna.interrupted import assert_invariants, make_sweep, run
+from tests.helpers import cli, cli_inline
+
+pytestmark = pytest.mark.processes
+
+
+@contextlib.contextmanager
+def small_disk(folder, size="4m"):
+    """A file system of ``size`` mounted at ``folder`` (a tmpfs: Linux, as root); skipped
+    where none can be mounted, a failure under ``CI=true`` (CI runs as root)."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                              str(folder)], capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        if os.environ.get("CI") == "true":
+            raise AssertionError(f"cannot mount a tmpfs: {mounted.stderr}")
+        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder, leave):
+    """A file that leaves ``leave`` bytes of ``folder``'s file system free."""
+    stats = os.statvfs(folder)
+    filler = folder / "filler"
+    with open(filler, "wb") as stream:
+        stream.write(b"\0" * (stats.f_bavail * stats.f_frsize - leave))
+    return filler
+
+
+def test_a_full_checkpoints_disk_stops_the_sweep_and_the_next_run_finishes_it(tmp_path,
+                                                                              tiny_data):
+    folder = tmp_path / "sweep"
+    make_sweep(folder, epochs=2, workers=1)
+    with small_disk(tmp_path / "disk") as disk:
+        args = ("run", "sweep.py", "--data", tiny_data, "--workspace", "ws",
+                "--checkpoints", disk)
+        cli_inline(*args, "--trials", "1", cwd=folder)  # the data cache and trial 0 on it
+        filler = fill(disk, leave=16 * 1024)
+        stopped = cli(*args, cwd=folder, check=False)
+        assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+        last = stopped.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: trial 1: no space left on device"), stopped.stderr
+        assert last.endswith("the sweep stopped with the trial interrupted: fix that and run "
+                             "the same command again to finish it")
+        status = json.loads(run(folder, "status", "sweep.py", "--json"))
+        # its point queued again, to be trained when the sweep is run again
+        assert [t["state"] for t in status["trials"]] == ["complete", "interrupted", "waiting"]
+
+        filler.unlink()
+        output = cli(*args, cwd=folder).stdout
+    assert "4/4 trials finished" in output
+    assert "test set: trial" in output and "best model registered: models:/resumable/" in output
+    assert_invariants(folder, epochs=2)
