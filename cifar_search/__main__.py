@@ -1,8 +1,8 @@
 """``python -m cifar_search``."""
 
-import sys
-
-from cifar_search.cli import main
+from cifar_search.fast_exit import exit_quickly
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from cifar_search.cli import main
+
+    exit_quickly(main)
