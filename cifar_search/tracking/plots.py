@@ -44,12 +44,14 @@ IMPORTANCE_MIN_TRIALS = 4
 
 @contextmanager
 def _optuna_style():
-    """Optuna's matplotlib plots, their ExperimentalWarning silenced and their style
+    """Optuna's matplotlib plots, their warnings silenced (ExperimentalWarning; matplotlib's
+    "identical low and high xlims" of a study of one trial) and their style
     (``plt.style.use("ggplot")``) kept from the plots drawn after them."""
     import optuna
 
     with warnings.catch_warnings(), plt.rc_context():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.simplefilter("ignore", UserWarning)
         yield optuna.visualization.matplotlib
 
 

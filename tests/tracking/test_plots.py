@@ -142,3 +142,18 @@ def test_confusion_matrix_title_names_the_trial(tmp_path):
     title = figure.axes[0].get_title()
     plt.close(figure)
     assert title == "trial 3: dropout_rate=0.3\ntest set: accuracy 0.700"
+
+
+@pytest.mark.parametrize("kind", ["parallel_coordinate", "slice"])
+def test_a_study_of_one_trial_draws_without_a_warning(tmp_path, kind):
+    """matplotlib warns of identical axis limits: not a line for the user's terminal."""
+    import warnings
+
+    study = optuna.create_study()
+    study.add_trial(optuna.trial.create_trial(
+        params={"dropout_rate": 0.3}, value=1.0,
+        distributions={"dropout_rate": optuna.distributions.FloatDistribution(0.0, 0.5)}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plots.optuna_plot(kind, study, ["dropout_rate"], "val_loss",
+                                 tmp_path / f"{kind}.png").is_file()
