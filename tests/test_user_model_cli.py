@@ -52,8 +52,8 @@ def test_status_best_and_export_read_a_user_models_study(own_run):
 def test_a_changed_model_refuses_to_resume(own_run):
     folder, tiny_data, _ = own_run
     write(folder, width="6")  # a module constant: what build builds changes
-    result = cli("run", "sweep.py", "--data", tiny_data, "--workspace", folder / "ws",
-                 "--trials", "3", cwd=folder, check=False)
+    result = cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", folder / "ws",
+                        "--trials", "3", cwd=folder, check=False)  # refused before any worker
     write(folder)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
@@ -66,8 +66,8 @@ def test_a_changed_model_refuses_to_resume(own_run):
 def test_a_compiled_model_with_a_swept_learning_rate_is_refused_before_any_study(tmp_path,
                                                                                   tiny_data):
     write(tmp_path, model="compiled", learning_rate='{"grid": [0.01, 0.1]}')
-    result = cli("run", "sweep.py", "--data", tiny_data, "--workspace", tmp_path / "ws",
-                 cwd=tmp_path, check=False)
+    result = cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", tmp_path / "ws",
+                        cwd=tmp_path, check=False)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         "error: sweep.py: model: compiled returns a compiled model, which would train with its "

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -242,20 +243,24 @@ def _on_path(folder: Path) -> None:
 
 
 def module_name(path: str | Path) -> str:
-    """The stable module name a sweep file is imported under in this process.
+    """The module name a sweep file is imported under in this process: stable for a file and
+    its text, new when the text changes (an edited file loaded again in the same process, as
+    in a notebook, is imported again, not taken from the first import).
 
     Example:
         >>> module_name("/a/sweeps/my_model.py") == module_name("/a/sweeps/my_model.py")
         True
     """
-    resolved = str(Path(path).resolve())
-    return f"cifar_search_sweep_{Path(resolved).stem}_" + hashlib.sha256(
-        resolved.encode()).hexdigest()[:12]
+    resolved = Path(path).resolve()
+    digest = hashlib.sha256(str(resolved).encode())
+    with contextlib.suppress(OSError):  # a file that cannot be read fails its import instead
+        digest.update(resolved.read_bytes())
+    return f"cifar_search_sweep_{resolved.stem}_{digest.hexdigest()[:12]}"
 
 
 def import_file(path: str | Path) -> Any:
-    """The sweep file at ``path`` as a module, imported once per process (its folder put on
-    ``sys.path``, so that its own imports work; its custom Keras layers are registered)."""
+    """The sweep file at ``path`` as a module, imported once per process and text (its folder
+    put on ``sys.path``, so that its own imports work; its custom Keras layers registered)."""
     name = module_name(path)
     if name in sys.modules:
         return sys.modules[name]
