@@ -209,20 +209,24 @@ def wait_for(condition, machines, timeout=180, or_done=False):
 
 def running_trial_with_epochs(machines, epochs, total):
     """(machine name, trial number) of a trial in flight that saved at least ``epochs``
-    epochs and fewer than ``total`` (read last, just before the kill: reading the status
-    takes seconds on a busy machine, and a trial that saved its last epoch may be told
-    complete before the kill lands), or None."""
-    status = machines.status()
+    epochs and fewer than ``total``, or None. Read from the Optuna storage and the checkpoint
+    folder directly (a ``status`` command takes seconds on a busy machine, in which a trial
+    may save its last epoch)."""
+    import optuna
+    from optuna.trial import TrialState
+
     owners = {f":{p.pid}": name for name, p in machines.processes.items() if p.poll() is None}
-    for trial in status["trials"] if status else []:
-        owner = next((n for pid, n in owners.items() if str(trial["machine"]).endswith(pid)),
-                     None)
-        if trial["state"] != "running" or owner is None:
-            continue
-        state = machines.folder / "shared" / machines.study / f"{trial['number']:05d}"
-        if (state / "state.json").is_file():
-            if epochs <= json.loads((state / "state.json").read_text())["epochs"] < total:
-                return owner, trial["number"]
+    try:
+        study = optuna.load_study(study_name=machines.study, storage=machines.optuna_url)
+    except KeyError:  # not made yet
+        return None
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        machine = str(trial.user_attrs.get("machine", ""))
+        owner = next((n for pid, n in owners.items() if machine.endswith(pid)), None)
+        state = machines.folder / "shared" / machines.study / f"{trial.number:05d}" / "state.json"
+        if owner is not None and state.is_file():
+            if epochs <= json.loads(state.read_text())["epochs"] < total:
+                return owner, trial.number
     return None
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 
 from cifar_search.config.sweep import Oracle, Pruner, Sampler, Sweep
 from cifar_search.search.states import Attr, RunKind, RunStatus, Tag, TrialOutcome
@@ -112,6 +112,11 @@ class DatasetInfo:
         sizes = split_sizes(int(identity["train"]), sweep.data.validation, sweep.data.subset)
         profile = {**sizes, "test": int(identity["test"]), "classes": len(identity["classes"])}
         return cls(name, source, digest, json.dumps(profile, sort_keys=True))
+
+    def input(self) -> DatasetInput:
+        """As an MLflow dataset input of a training run."""
+        dataset = Dataset(self.name, self.digest, "local", self.source, profile=self.profile)
+        return DatasetInput(dataset, [InputTag("mlflow.data.context", "training")])
 
 
 def trial_run_name(number: int, best: bool = False) -> str:
@@ -228,22 +233,16 @@ class Tracker(RunReader):
 
     def recorded_run(self, number: int, params: Mapping[str, Any], seed: int) -> str:
         """The child run of trial ``number`` for a trial that never stored its id (the process
-        died in between): the run it had created, else a new one, so that no trial lacks one."""
+        died in between): the run it had created, given the params and dataset it may lack
+        (only those, so that nothing recorded is rewritten), else a new one."""
         found = self.trial_run(number)
         if found is None:
             return self.start_trial(number, params, seed)
-        self._complete(found, params)
-        return found
-
-    def _complete(self, run_id: str, params: Mapping[str, Any]) -> None:
-        """The params and dataset a run created just before its process died may lack: logged
-        now (only those missing, so that nothing already recorded is rewritten)."""
-        run = self.client.get_run(run_id)
-        missing = {k: v for k, v in params.items() if k not in run.data.params}
-        if missing:
-            self._log(run_id, params=missing)
+        run = self.client.get_run(found)
+        self._log(found, params={k: v for k, v in params.items() if k not in run.data.params})
         if run.inputs is None or not run.inputs.dataset_inputs:
-            self._log_dataset(run_id)
+            self._log_dataset(found)
+        return found
 
     def trial_run(self, number: int) -> str | None:
         """The child run of trial ``number`` found by its tags (None: it has none)."""
@@ -295,9 +294,7 @@ class Tracker(RunReader):
 
     def kill_run(self, run_id: str, reason: str) -> None:
         """Mark a run left behind by an interruption as killed."""
-        interrupted = TrialOutcome.INTERRUPTED
-        self._log(run_id, tags={Tag.STATE: interrupted, Tag.FAIL_REASON: reason})
-        self.client.set_terminated(run_id, status=interrupted.run_status)
+        self.end_trial(run_id, TrialOutcome.INTERRUPTED, reason=reason)
 
     def repair_run(self, run_id: str, status: RunStatus,
                    outcome: TrialOutcome | None = None) -> None:
@@ -381,14 +378,8 @@ class Tracker(RunReader):
 
     def _log_dataset(self, run_id: str) -> None:
         """The study's data as the run's dataset input (the UI's Dataset column)."""
-        if self.dataset is None:
-            return
-        from mlflow.entities import Dataset, DatasetInput, InputTag
-
-        info = self.dataset
-        dataset = Dataset(info.name, info.digest, "local", info.source, profile=info.profile)
-        self.client.log_inputs(run_id, [DatasetInput(
-            dataset, [InputTag("mlflow.data.context", "training")])])
+        if self.dataset is not None:
+            self.client.log_inputs(run_id, [self.dataset.input()])
 
     def log_artifacts(self, run_id: str, paths: Sequence[Path], folder: str | None = None) -> None:
         """Files at the top of a run's artifacts (or in its ``folder``), under their own
