@@ -188,8 +188,8 @@ def test_tpe_sweep_with_pruner_and_one_worker(tmp_path, tiny_data):
     workspace = tmp_path / "ws"
     result = cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", workspace,
                         cwd=tmp_path)
-    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
-                            cwd=tmp_path).stdout)
+    status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", workspace,
+                                   cwd=tmp_path).stdout)
     finished = [t for t in status["trials"] if t["state"] in ("complete", "pruned")]
     assert len(finished) == 4, result.stdout
     for trial in status["trials"]:
@@ -215,7 +215,8 @@ def test_usage_error_prints_one_line_and_the_subcommand_help(tmp_path):
 
 def test_bad_sweep_is_one_line_and_creates_nothing(tmp_path):
     (tmp_path / "sweep.py").write_text(GRID_SWEEP.replace('"dropout"', '"lenet"'))
-    result = cli("run", "sweep.py", "--workspace", tmp_path / "ws", cwd=tmp_path, check=False)
+    result = cli_inline("run", "sweep.py", "--workspace", tmp_path / "ws", cwd=tmp_path,
+                        check=False)
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "error: sweep.py: model: 'lenet' is not allowed; model families are intro, dropout, "
@@ -226,8 +227,8 @@ def test_bad_sweep_is_one_line_and_creates_nothing(tmp_path):
 
 def test_missing_data_is_a_clear_error(tmp_path):
     (tmp_path / "sweep.py").write_text(GRID_SWEEP)
-    result = cli("run", "sweep.py", "--data", tmp_path / "nothing.tar.gz",
-                 "--workspace", tmp_path / "ws", cwd=tmp_path, check=False)
+    result = cli_inline("run", "sweep.py", "--data", tmp_path / "nothing.tar.gz",
+                        "--workspace", tmp_path / "ws", cwd=tmp_path, check=False)
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert "nothing.tar.gz" in result.stderr
@@ -255,8 +256,8 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path, tiny_data):
     workspace = tmp_path / "ws"
     result = cli_inline("run", "sweep.py", "--data", small, "--workspace", workspace, cwd=tmp_path)
     assert "depth=4 is too deep for 8x8 images" in result.stdout
-    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
-                            cwd=tmp_path).stdout)
+    status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", workspace,
+                                   cwd=tmp_path).stdout)
     states = {t["params"]["depth"]: t["state"] for t in status["trials"]}
     assert states == {2: "complete", 4: "failed"}
     _, runs = mlflow_runs(workspace, "tiny-fail")

@@ -3,7 +3,7 @@ so that a second test process runs it beside the Optuna engine's tests)."""
 
 import pytest
 
-from tests.helpers import cli
+from tests.helpers import cli_inline
 from tests.own_model import write
 
 pytestmark = pytest.mark.processes
@@ -16,6 +16,6 @@ def test_other_engines_run_a_user_model(tmp_path, tiny_data, engine):
         text = (tmp_path / "sweep.py").read_text().replace(
             "engine='sklearn'", "engine='sklearn', options={'sklearn': {'cv': 2}}")
         (tmp_path / "sweep.py").write_text(text)
-    result = cli("run", "sweep.py", "--data", tiny_data, "--workspace", tmp_path / "ws",
-                 cwd=tmp_path)
+    result = cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", tmp_path / "ws",
+                        cwd=tmp_path)  # its workers are processes; the main process is this one
     assert "dropout_rate" in result.stdout

@@ -10,7 +10,7 @@ from cifar_search.engines.base import Candidates
 from cifar_search.errors import ConfigError
 from cifar_search.reports import compare
 from cifar_search.reports.compare import side_by_side
-from tests.helpers import cli, cli_inline, mlflow_runs
+from tests.helpers import cli_inline, mlflow_runs
 
 pytestmark = pytest.mark.processes
 
@@ -39,7 +39,7 @@ def engines(tmp_path_factory, tiny_data):
     before = cli_inline("compare", "sweep.py", "--workspace", workspace, cwd=folder,
                         check=False)
     cli_inline("run", "sweep.py", *common, cwd=folder)
-    cli("run", "sweep.py", "--engine", "sklearn", *common, cwd=folder)
+    cli_inline("run", "sweep.py", "--engine", "sklearn", *common, cwd=folder)
     after = cli_inline("compare", "sweep.py", "--workspace", workspace, cwd=folder)
     return before, after, workspace
 

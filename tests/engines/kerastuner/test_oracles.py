@@ -18,9 +18,13 @@ def test_an_oracle_runs_its_trials_through_the_cli(tmp_path, tiny_data, oracle):
     oracle_spec = 'Oracle("bayesian", {"num_initial_points": 1})' if oracle == "bayesian" \
         else repr(oracle)  # Bayesian: the second trial is the Gaussian process's
     sweep = write(tmp_path, name, oracle=oracle_spec, trials=2)
-    run = cli("run", sweep, "--data", tiny_data, "--workspace", "ws", cwd=tmp_path)
+    command = ("run", sweep, "--data", tiny_data, "--workspace", "ws")
+    if oracle == "random":  # a process of its own: what reaches the terminal
+        run = cli(*command, cwd=tmp_path)
+        assert_quiet(run)  # KerasTuner imports TensorFlow in the main process too
+    else:
+        run = cli_inline(*command, cwd=tmp_path)
     assert "2/2 trials finished" in run.stdout
-    assert_quiet(run)  # KerasTuner imports TensorFlow in the main process too
     found = assert_recorded(tmp_path, name, sweep, epochs=1)
     assert found["counts"] == {"complete": 2}
     assert "best: trial" in cli_inline("best", sweep, "--workspace", "ws", cwd=tmp_path).stdout

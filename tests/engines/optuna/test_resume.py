@@ -229,7 +229,7 @@ def test_kill_9_then_a_cut_checkpoint_resumes_to_the_points_of_the_uninterrupted
     """After a kill -9 of the coordinator its worker is gone within a second and its trial
     folder is left as it was; its ``state.json`` is then cut short: the rerun sets it aside in
     one line, trains that trial again from epoch 0 and draws exactly the points of the
-    uninterrupted search (TPE's start-up trials); later reruns add nothing."""
+    uninterrupted search (TPE's start-up trials); a later rerun adds nothing."""
     (tmp_path / "sweep.py").write_text(DRAWN)
     process = start(tmp_path, tiny_data)
     state = tmp_path / "ws" / "trials" / "drawn" / "00001" / "state.json"
@@ -252,7 +252,6 @@ def test_kill_9_then_a_cut_checkpoint_resumes_to_the_points_of_the_uninterrupted
     status = json.loads(run(tmp_path, "status", "sweep.py", "--json"))
     finished = [t["params"]["dropout_rate"] for t in status["trials"] if t["state"] == "complete"]
     assert finished == drawn_alone(tmp_path / "sweep.py", 4)
-    for _ in range(2):
-        assert "nothing to do" in run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
+    assert "nothing to do" in run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
     assert json.loads(run(tmp_path, "status", "sweep.py", "--json")) == status
     assert "0 problem(s)" in run(tmp_path, "check", "sweep.py")
