@@ -229,12 +229,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     flight = engines.get(sweep.engine).in_flight(sweep, workspace, args.repair, print)
     lost = flight.lost if flight else {}
     live = workspace.running(sweep.name) or workspace.shared
-    problems = integrity.reconcile(study, RunReader.of(workspace, sweep.name), live, lost)
+
+    def problems_of(reader: RunReader) -> list[integrity.Problem]:
+        parent = [] if live else integrity.parent_left_running(study, reader)
+        return parent + integrity.reconcile(study, reader, live, lost)
+
+    problems = problems_of(RunReader.of(workspace, sweep.name))
     if args.repair and any(problem.fix for problem in problems):  # writes only to repair
         tracker = Tracker(workspace, sweep)
         for line in integrity.repair(tracker, problems):
             print(f"repaired: {line}")
-        problems = integrity.reconcile(study, tracker, live, lost)
+        problems = problems_of(tracker)
     for number, machine in sorted((flight.alive if flight else {}).items()):
         print(f"trial {number} is running on machine {machine}")
     for problem in problems:

@@ -124,7 +124,7 @@ def check(model: Model, points: Sequence[Mapping[str, Any]], swept: Sequence[str
     """
     digest = ""
     for point in points:
-        build.clear_session()
+        _reset_names()
         call = (f"{model.name}(params={shown(dict(point), 120)}, {tuple(input_shape)}, "
                 f"{num_classes})")
         try:
@@ -142,8 +142,15 @@ def check(model: Model, points: Sequence[Mapping[str, Any]], swept: Sequence[str
                               "compiles it with each trial's settings), or compile it in "
                               "Model(build, compile=...) and sweep none of them", source)
         digest = digest or architecture_digest(built)
-    build.clear_session()
+    _reset_names()
     return digest
+
+
+def _reset_names() -> None:
+    """Keras's global state (the counters behind layer names, which the architecture's digest
+    includes) reset, without the garbage collection of a full clear: in the main process, with
+    the stores' libraries loaded, that collection took most of the check's time."""
+    keras.backend.clear_session(free_memory=False)
 
 
 def check_reloads(model: Model, path: Any) -> None:

@@ -2,9 +2,10 @@
 
 Every trial that started has exactly one child run and every child run belongs to one trial;
 their states agree (complete/pruned: FINISHED, failed: FAILED, interrupted: KILLED). A crash can
-leave a run RUNNING after its trial ended (its ``state`` tag still ``running``), or a run whose
-trial never learned its id (the process died between creating the run and recording it);
-:func:`repair` closes those, and a repaired trial's run takes the trial's outcome as its tag.
+leave a run RUNNING after its trial ended (its ``state`` tag still ``running``), a run whose
+trial never learned its id (the process died between creating the run and recording it), or
+the study's parent run RUNNING with no sweep running; :func:`repair` closes those, and a
+repaired trial's run takes the trial's outcome as its tag.
 """
 
 from __future__ import annotations
@@ -59,6 +60,33 @@ def reconcile(study: optuna.Study, tracker: RunReader, live: bool,
         return [Problem("the study has no MLflow parent run")]
     return disagreements(study.get_trials(deepcopy=False), tracker.child_runs(parent_id), live,
                          lost)
+
+
+def parent_left_running(study: optuna.Study, tracker: RunReader) -> list[Problem]:
+    """For ``check`` while no sweep runs: the study's parent run left RUNNING (its coordinator
+    was killed), see :func:`parent_problem`. (A resumed sweep reopens the run itself.)"""
+    parent_id = study.user_attrs.get(StudyAttr.MLFLOW_PARENT_RUN_ID)
+    if parent_id is None:
+        return []
+    return parent_problem(parent_id, tracker.status(parent_id),
+                          StudyAttr.FINALISED in study.user_attrs)
+
+
+def parent_problem(run_id: str, status: RunStatus | None, finalised: bool) -> list[Problem]:
+    """The study's parent run left RUNNING while no sweep runs (its coordinator was killed):
+    repaired to FINISHED when the study was finalised, else KILLED, as the sweep's own end
+    would have closed it.
+
+    Example:
+        >>> [(p.message, p.fix) for p in parent_problem("p1", RunStatus.RUNNING, False)]
+        [('the parent run p1 is RUNNING but no sweep is running', <RunStatus.KILLED: 'KILLED'>)]
+        >>> parent_problem("p1", RunStatus.KILLED, False)
+        []
+    """
+    if status != RunStatus.RUNNING:
+        return []
+    fix = RunStatus.FINISHED if finalised else RunStatus.KILLED
+    return [Problem(f"the parent run {run_id} is RUNNING but no sweep is running", run_id, fix)]
 
 
 def disagreements(trials: Iterable[Any], runs: Mapping[str, RunRecord],

@@ -119,6 +119,19 @@ class RunReader:
             return {}
         return dict(self.client.get_run(run_id).data.tags)
 
+    def status(self, run_id: str) -> RunStatus | None:
+        """A run's MLflow status; None when there is no such run."""
+        from mlflow.exceptions import MlflowException
+
+        if self.client is None:
+            return None
+        try:
+            return RunStatus(self.client.get_run(run_id).info.status)
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+
     def child_runs(self, parent_id: str) -> dict[str, RunRecord]:
         """The runs nested in ``parent_id`` (a study's trials), by run id."""
         if self.client is None or self.experiment_id is None:

@@ -112,19 +112,23 @@ def test_check_and_repair_a_legacy_sweep(legacy, capsys):
     running = ("problem: trial 2 is RUNNING but no sweep is running (run the sweep again to "
                "resume it)")
 
+    parent_left = f"the parent run {parent} is RUNNING but no sweep is running"  # killed
+
     assert check() == 1
     assert capsys.readouterr().out.splitlines() == [
+        f"problem: {parent_left}",
         f"problem: trial 1 is complete but its run {trial_run} is RUNNING", running,
         f"problem: run {orphan} (orphan) belongs to no trial",
-        "check 'legacy': 3 trials, 3 problem(s)"]
+        "check 'legacy': 3 trials, 4 problem(s)"]
 
     assert check("--repair") == 1
     assert capsys.readouterr().out.splitlines() == [
+        f"repaired: set run {parent} to KILLED: {parent_left}",
         f"repaired: set run {trial_run} to FINISHED: trial 1 is complete but its run "
         f"{trial_run} is RUNNING",
         f"repaired: set run {orphan} to KILLED: run {orphan} (orphan) belongs to no trial",
         running, "check 'legacy': 3 trials, 1 problem(s)"]
-    for run_id, status in ((trial_run, "FINISHED"), (orphan, "KILLED")):
+    for run_id, status in ((parent, "KILLED"), (trial_run, "FINISHED"), (orphan, "KILLED")):
         repaired = client.get_run(run_id)
         assert repaired.info.status == status and repaired.data.tags["repaired"] == "true"
     assert client.get_run(trial_run).data.tags["state"] == "complete"  # the trial's outcome

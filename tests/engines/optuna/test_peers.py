@@ -259,13 +259,17 @@ def test_check_repair_takes_over_a_trial_another_host_left_in_the_embedded_store
         code = main(["check", str(file), "--workspace", str(workspace.root), *flags])
         return code, capsys.readouterr().out.splitlines()
 
+    parent = store.study.user_attrs["mlflow_parent_run_id"]
+    parent_left = f"the parent run {parent} is RUNNING but no sweep is running"
     assert check() == (1, [
+        f"problem: {parent_left}",
         "problem: trial 0 is RUNNING but it runs on elsewhere:42, another host (the embedded "
         "SQLite store is for one machine); check --repair takes it over",
-        "check 'peers': 1 trials, 1 problem(s)"])
+        "check 'peers': 1 trials, 2 problem(s)"])
     assert check("--repair") == (0, [
         "trial   0 taken over: interrupted: left RUNNING by elsewhere:42, another host; it "
         "continues from its checkpoint",
+        f"repaired: set run {parent} to KILLED: {parent_left}",
         "check 'peers': 2 trials, 0 problem(s)"])
     interrupted, retry = store.view()
     assert interrupted.outcome == TrialOutcome.INTERRUPTED and retry.attrs["retry_of"] == 0

@@ -86,6 +86,7 @@ def test_check_finds_and_repairs_what_a_crash_leaves(tmp_path, two_trials):
     parent = client.get_run(left_running).data.tags["mlflow.parentRunId"]
     orphan = client.create_run(client.get_run(left_running).info.experiment_id,
                                tags={"mlflow.parentRunId": parent}).info.run_id
+    client.update_run(parent, status="RUNNING")  # its coordinator killed before its end
 
     def check(*flags):
         return cli_inline("check", "sweep.py", "--workspace", "ws", *flags, cwd=tmp_path,
@@ -95,10 +96,12 @@ def test_check_finds_and_repairs_what_a_crash_leaves(tmp_path, two_trials):
     assert found.returncode == 1
     assert f"trial 0 is complete but its run {left_running} is RUNNING" in found.stdout
     assert f"run {orphan}" in found.stdout and "belongs to no trial" in found.stdout
+    assert f"problem: the parent run {parent} is RUNNING but no sweep is running" in found.stdout
     repaired = check("--repair")
     assert repaired.returncode == 0, repaired.stdout
     assert f"repaired: set run {left_running} to FINISHED" in repaired.stdout
     assert f"repaired: set run {orphan} to KILLED" in repaired.stdout
+    assert f"repaired: set run {parent} to FINISHED" in repaired.stdout  # the study had ended
     assert client.get_run(left_running).info.status == "FINISHED"
     assert check().returncode == 0
 
