@@ -447,10 +447,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as error:  # an unexpected bug: one line, traceback with --debug
+    except Exception as error:  # a store or the machine failed, else a bug: one line
         if debugging():
             raise
-        print(f"error: {type(error).__name__}: {masked(str(error))} (run with --debug for the "
-              "traceback)",
+        print(f"error: {_failure_line(error)} (run with --debug for the traceback)",
               file=sys.stderr)
         return EXIT_ERROR
+
+
+def _failure_line(error: Exception) -> str:
+    """What an unexpected error was: a store's or the machine's fault, said so, with what to
+    do; else its type and message."""
+    from cifar_search.execution.faults import machine_fault, store_fault
+
+    fault = store_fault(error) or machine_fault(error)
+    if fault is not None:
+        return (f"{masked(fault)}; nothing finished is lost: fix that and run the same command "
+                "again to go on")
+    return f"{type(error).__name__}: {masked(str(error))}"

@@ -14,11 +14,15 @@ import shutil
 import time
 from pathlib import Path
 
+from cifar_search.errors import debugging
 from cifar_search.stores import create_own_store
 from cifar_search.workspace import MLFLOW_DB, Workspace
 
 logging.getLogger("mlflow").setLevel(logging.ERROR)
 logging.getLogger("alembic").setLevel(logging.ERROR)  # the migrations' lines
+if not debugging():  # MLflow logs a database error with its traceback before raising it: the
+    # error reaches the user as one line naming the store (cli), the traceback with --debug
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 #: Artifact root of the cached template store; a copy gets its workspace's root instead.
 TEMPLATE_ARTIFACT_ROOT = "file:///cifar-search-template/artifacts"

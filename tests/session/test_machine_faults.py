@@ -65,3 +65,25 @@ def test_a_full_checkpoints_disk_stops_the_sweep_and_the_next_run_finishes_it(tm
     assert "4/4 trials finished" in output
     assert "test set: trial" in output and "best model registered: models:/resumable/" in output
     assert_invariants(folder, epochs=2)
+
+
+def test_a_full_workspace_disk_is_one_line_and_the_next_run_goes_on(tmp_path, tiny_data):
+    """The stores themselves on the full disk: whichever write fails first (the lock, the
+    Optuna or the MLflow database), the run ends with one line saying what is full."""
+    folder = tmp_path / "sweep"
+    make_sweep(folder, epochs=1, workers=1)
+    with small_disk(tmp_path / "disk", size="64m") as disk:
+        args = ("run", "sweep.py", "--data", tiny_data, "--workspace", disk / "ws")
+        cli_inline(*args, "--trials", "1", cwd=folder)
+        filler = fill(disk, leave=0)
+        stopped = cli(*args, cwd=folder, check=False)
+        assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+        assert "Traceback" not in stopped.stderr
+        last = stopped.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: "), stopped.stderr
+        assert "full" in last or "no space left on device" in last, last
+        assert last.endswith("fix that and run the same command again to go on (run with "
+                             "--debug for the traceback)"), last
+        filler.unlink()
+        output = cli(*args, cwd=folder).stdout
+    assert "4/4 trials finished" in output, output
