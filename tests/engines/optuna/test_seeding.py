@@ -34,8 +34,8 @@ def score(point):
     return (point[0] - 0.2) ** 2 + 1 / point[1]
 
 
-def uninterrupted(kind, trials):
-    study = open_study(None, kind)
+def train(study, trials):
+    """The points of ``trials`` trials drawn one after another, each told its score."""
     points = []
     for _ in range(trials):
         trial, point = draw(study)
@@ -44,16 +44,16 @@ def uninterrupted(kind, trials):
     return points
 
 
+def uninterrupted(kind, trials):
+    return train(open_study(None, kind), trials)
+
+
 def resumed(tmp_path, kind, trials, killed_at):
     """Trial ``killed_at`` is left RUNNING when the process dies; the study is opened again
     (a new sampler object), the trial failed and retried with its point, and the rest drawn."""
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     study = open_study(storage, kind)
-    points = []
-    for _ in range(killed_at):
-        trial, point = draw(study)
-        study.tell(trial, score(point))
-        points.append(point)
+    points = train(study, killed_at)
     lost, point = draw(study)
     points.append(point)
     study = open_study(storage, kind)  # the rerun
@@ -63,11 +63,7 @@ def resumed(tmp_path, kind, trials, killed_at):
     retry, again = draw(study)
     assert again == point
     study.tell(retry, score(again))
-    for _ in range(trials - killed_at - 1):
-        trial, point = draw(study)
-        study.tell(trial, score(point))
-        points.append(point)
-    return points
+    return points + train(study, trials - killed_at - 1)
 
 
 @pytest.mark.parametrize("kind, trials", [("random", 6), ("tpe", 14)])
