@@ -50,7 +50,7 @@ def test_a_full_checkpoints_disk_stops_the_sweep_and_the_next_run_finishes_it(tm
                 "--checkpoints", disk)
         cli_inline(*args, "--trials", "1", cwd=folder)  # the data cache and trial 0 on it
         filler = fill(disk, leave=16 * 1024)
-        stopped = cli(*args, cwd=folder, check=False)
+        stopped = cli_inline(*args, cwd=folder, check=False)  # its worker hits the full disk
         assert stopped.returncode == 1, stopped.stdout + stopped.stderr
         last = stopped.stderr.strip().splitlines()[-1]
         assert last.startswith("error: trial 1: no space left on device"), stopped.stderr
@@ -61,7 +61,7 @@ def test_a_full_checkpoints_disk_stops_the_sweep_and_the_next_run_finishes_it(tm
         assert [t["state"] for t in status["trials"]] == ["complete", "interrupted", "waiting"]
 
         filler.unlink()
-        output = cli(*args, cwd=folder).stdout
+        output = cli_inline(*args, cwd=folder).stdout
     assert "4/4 trials finished" in output
     assert "test set: trial" in output and "best model registered: models:/resumable/" in output
     assert_invariants(folder, epochs=2)
@@ -76,7 +76,7 @@ def test_a_full_workspace_disk_is_one_line_and_the_next_run_goes_on(tmp_path, ti
         args = ("run", "sweep.py", "--data", tiny_data, "--workspace", disk / "ws")
         cli_inline(*args, "--trials", "1", cwd=folder)
         filler = fill(disk, leave=0)
-        stopped = cli(*args, cwd=folder, check=False)
+        stopped = cli(*args, cwd=folder, check=False)  # a process: all it prints is seen
         assert stopped.returncode == 1, stopped.stdout + stopped.stderr
         assert "Traceback" not in stopped.stderr
         last = stopped.stderr.strip().splitlines()[-1]
@@ -85,5 +85,5 @@ def test_a_full_workspace_disk_is_one_line_and_the_next_run_goes_on(tmp_path, ti
         assert last.endswith("fix that and run the same command again to go on (run with "
                              "--debug for the traceback)"), last
         filler.unlink()
-        output = cli(*args, cwd=folder).stdout
+        output = cli_inline(*args, cwd=folder).stdout
     assert "4/4 trials finished" in output, output
