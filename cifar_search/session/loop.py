@@ -114,6 +114,9 @@ class Session(EngineHooks[RunningT]):
         """Run (or resume) the sweep until it has its target of finished trials."""
         from cifar_search.tracking import summary
 
+        # TensorFlow is imported in the fork server while the data is prepared and the stores
+        # are opened here (seconds to the first result; wasted only on a finished study)
+        start_fork_server()
         self.sweep, self.data_dir = prepared(self.sweep, self.workspace)
         self._create_stores()
         lock = self.workspace.lock(self.sweep.name)
@@ -121,7 +124,6 @@ class Session(EngineHooks[RunningT]):
             self._load()
             if self._nothing_to_do():
                 return self._nothing_done()
-            start_fork_server()  # TensorFlow is imported there while the stores are opened
             self._open()
             outcome = self._end(self._run_workers())
             if self.fault is not None:
