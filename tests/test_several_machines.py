@@ -98,9 +98,24 @@ class Machines:
     def __init__(self, folder, study, stores, data):
         self.folder, self.study, self.data = folder, study, data
         self.optuna_url, self.tracking = stores
+        self._storage = None  # the test's own connection to the study, made once
         self.processes: dict[str, subprocess.Popen] = {}
         self.killed: list[str] = []  # host:pid of machines killed
         self.logs: list[Path] = []
+
+    def running_trials(self):
+        """The study's RUNNING trials, read through one storage object kept for the test
+        (a new one per read connects again: too slow to catch a trial between two epochs)."""
+        import optuna
+        from optuna.trial import TrialState
+
+        if self._storage is None:
+            self._storage = optuna.storages.RDBStorage(self.optuna_url)
+        try:
+            study_id = self._storage.get_study_id_from_name(self.study)
+        except KeyError:  # not made yet
+            return []
+        return self._storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
 
     def flags(self, name):
         return ["--study-name", self.study, "--storage", self.optuna_url, "--tracking-uri",
@@ -212,15 +227,8 @@ def running_trial_with_epochs(machines, epochs, total):
     epochs and fewer than ``total``, or None. Read from the Optuna storage and the checkpoint
     folder directly (a ``status`` command takes seconds on a busy machine, in which a trial
     may save its last epoch)."""
-    import optuna
-    from optuna.trial import TrialState
-
     owners = {f":{p.pid}": name for name, p in machines.processes.items() if p.poll() is None}
-    try:
-        study = optuna.load_study(study_name=machines.study, storage=machines.optuna_url)
-    except KeyError:  # not made yet
-        return None
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+    for trial in machines.running_trials():
         machine = str(trial.user_attrs.get("machine", ""))
         owner = next((n for pid, n in owners.items() if machine.endswith(pid)), None)
         state = machines.folder / "shared" / machines.study / f"{trial.number:05d}" / "state.json"
