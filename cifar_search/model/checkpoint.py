@@ -114,9 +114,10 @@ def read_sound_state(folder: str | Path, say: Callable[[str], None]) -> dict[str
         return None
 
 
-def saved_epochs(folder: str | Path) -> int | None:
-    """Epochs the checkpoint in ``folder`` holds, or None when there is none."""
-    state = read_state(folder)
+def saved_epochs(folder: str | Path, say: Callable[[str], None] | None = None) -> int | None:
+    """Epochs the checkpoint in ``folder`` holds, or None when there is none (with ``say``,
+    a damaged one is set aside and read as none: :func:`read_sound_state`)."""
+    state = read_state(folder) if say is None else read_sound_state(folder, say)
     return None if state is None else int(state["epochs"])
 
 

@@ -138,10 +138,11 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         else:
             _fit(task, model, split, state["epochs"], callbacks)
     value = _final_value(task, saver.history, rule, stopper)
-    if diverged.found is None and value is not None and not math.isfinite(value):
-        diverged.found = (task.metric, value, reporter.epochs)
-    if diverged.found is not None:
-        name, bad, epoch = diverged.found
+    found = diverged.found
+    if found is None and value is not None and not math.isfinite(value):
+        found = (task.metric, value, reporter.epochs)  # a kept value of a diverged epoch
+    if found is not None:
+        name, bad, epoch = found
         raise FloatingPointError(f"{name} is {bad} after epoch {epoch}; training diverged "
                                  "(try a smaller learning rate)")
     end = _ENDS.get(reporter.outcome, RunEnd.STOPPED)

@@ -29,6 +29,7 @@ from cifar_search.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
+    from mlflow.entities import Run
 
 logging.getLogger("mlflow").setLevel(logging.ERROR)
 
@@ -102,16 +103,8 @@ class RunReader:
 
     def final_metrics(self, run_id: str | None) -> dict[str, float]:
         """The latest value of each metric of a run; empty when there is no run or it is gone."""
-        from mlflow.exceptions import MlflowException
-
-        if not run_id or self.client is None:
-            return {}
-        try:
-            return dict(self.client.get_run(run_id).data.metrics)
-        except MlflowException as error:
-            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return {}
-            raise
+        run = self._run(run_id) if run_id else None
+        return dict(run.data.metrics) if run is not None else {}
 
     def tags(self, run_id: str | None) -> dict[str, str]:
         """A run's tags; empty when there is no run."""
@@ -121,12 +114,17 @@ class RunReader:
 
     def status(self, run_id: str) -> RunStatus | None:
         """A run's MLflow status; None when there is no such run."""
+        run = self._run(run_id)
+        return RunStatus(run.info.status) if run is not None else None
+
+    def _run(self, run_id: str) -> Run | None:
+        """The run ``run_id``; None without a store, or when it is gone."""
         from mlflow.exceptions import MlflowException
 
         if self.client is None:
             return None
         try:
-            return RunStatus(self.client.get_run(run_id).info.status)
+            return self.client.get_run(run_id)
         except MlflowException as error:
             if error.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return None

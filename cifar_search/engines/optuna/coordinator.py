@@ -166,10 +166,9 @@ class Coordinator(Session[Running]):
         return trial, params
 
     def _saved_epochs(self, number: int) -> int | None:
-        from cifar_search.model.checkpoint import read_sound_state
+        from cifar_search.model.checkpoint import saved_epochs
 
-        state = read_sound_state(self.trial_dir(number, 0), self.say)
-        return None if state is None else int(state["epochs"])
+        return saved_epochs(self.trial_dir(number, 0), self.say)
 
     def _start_trial(self, worker: Worker) -> None:
         """Ask for trials until one trains (with ``same_seed`` a drawn configuration may take
