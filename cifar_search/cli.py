@@ -119,7 +119,8 @@ def _run_sweep(args: argparse.Namespace) -> Any:
 
     return engines.override(
         _sweep(args), trials=args.trials, epochs=args.epochs, subset=args.subset,
-        workers=args.workers, data=args.data, repeats=args.repeats,
+        workers=args.workers, data=args.data, repeats=args.repeats, timeout=args.timeout,
+        timeout_stop=True if args.timeout_stop else None,
         same_seed=True if args.same_seed else None,
         engine=args.engine,
         as_written=True if args.as_written else None,
@@ -177,25 +178,55 @@ def _load_study(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Counts per state and the trials table."""
-    from cifar_search.search.states import Attr
+    """Counts per state, the time budget and the trials table (``--failed``: the failed
+    trials and why)."""
+    from cifar_search.search.states import Attr, TrialOutcome, outcome_of
     from cifar_search.tracking import tables
 
     sweep, study = _load_study(args)
     counts = tables.counts(study)
+    trials = study.get_trials(deepcopy=False)
+    if args.failed:
+        trials = [t for t in trials if outcome_of(t) == TrialOutcome.FAILED]
     if args.json:
-        trials = [tables.trial_record(t) for t in study.get_trials(deepcopy=False)]
+        records = [tables.trial_record(t) for t in trials]
         print(json.dumps({"study": sweep.name, "direction": sweep.objective.direction,
                           "metric": sweep.objective.metric, "counts": counts,
-                          "trials": trials}, indent=2))
+                          "time": _time_left(study), "trials": records}, indent=2))
         return 0
     print(f"study {sweep.name!r} ({sweep.objective.direction} {sweep.objective.metric}): "
           + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    budget = _time_left(study)
+    if budget is not None:
+        print(budget["line"])
+    if args.failed:
+        for trial in trials:
+            print(f"trial {trial.number} {tables.trial_params(trial)}: "
+                  f"{trial.user_attrs.get(Attr.FAIL_REASON) or 'no reason recorded'}")
+        return 0
     table = tables.trials_table(study)
     if not table.empty:
         columns = [c for c in table.columns if c != Attr.MLFLOW_RUN_ID]
         print(table[columns].to_string(index=False, na_rep=""))
     return 0
+
+
+def _time_left(study: Any) -> dict[str, Any] | None:
+    """The study's time budget as ``status`` shows it: deadline, seconds used and left, and a
+    line; None without one."""
+    import time
+
+    from cifar_search.search.states import StudyAttr
+    from cifar_search.session.limits import time_line
+
+    deadline = study.user_attrs.get(StudyAttr.DEADLINE)
+    budget = study.user_attrs.get(StudyAttr.TIME_BUDGET)
+    if deadline is None or budget is None:
+        return None
+    now = time.time()
+    return {"deadline": deadline, "budget_s": budget, "left_s": max(0.0, deadline - now),
+            "used_s": min(budget, max(0.0, now - (deadline - budget))),
+            "line": time_line(deadline, budget, now)}
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -308,6 +339,12 @@ def _run_options(run: argparse.ArgumentParser) -> None:
 
     run.add_argument("--trials", type=_positive, help="finished trials to end with")
     run.add_argument("--epochs", type=_positive, help="epochs per trial")
+    run.add_argument("--timeout", metavar="DURATION",
+                     help="no trial starts after this long, e.g. 2h, 90m, 1h30m (the study's "
+                          "deadline, shared by its machines; a later run opens a new window)")
+    run.add_argument("--timeout-stop", action="store_true",
+                     help="at the deadline, trials in flight stop at their epoch's end "
+                          "(resumable) instead of finishing")
     run.add_argument("--subset", type=_positive, help="train on this many images only")
     run.add_argument("--workers", type=_workers,
                      help="trials trained at once, or 'auto' (one per core)")
@@ -343,6 +380,12 @@ def _run_options(run: argparse.ArgumentParser) -> None:
 def _json_option(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", help="print one JSON object")
     _engine_option(sub)
+
+
+def _status_options(status: argparse.ArgumentParser) -> None:
+    _json_option(status)
+    status.add_argument("--failed", action="store_true",
+                        help="only the failed trials, each with the reason it failed")
 
 
 def _engine_option(sub: argparse.ArgumentParser) -> None:
@@ -405,9 +448,10 @@ def build_parser() -> Parser:
     ):
         _command(commands, name, handler, text.split(";")[0].split(" (")[0].lower(), text,
                  _run_options)
-    for name, handler, text in (("status", cmd_status, "trials of a sweep's study"),
-                                ("best", cmd_best, "the best trial of a sweep's study")):
-        _command(commands, name, handler, text, text[0].upper() + text[1:] + ".", _json_option)
+    for name, handler, text, options in (
+            ("status", cmd_status, "trials of a sweep's study", _status_options),
+            ("best", cmd_best, "the best trial of a sweep's study", _json_option)):
+        _command(commands, name, handler, text, text[0].upper() + text[1:] + ".", options)
     _command(commands, "compare", cmd_compare, "every engine's candidates side by side",
              "Every engine's candidates side by side: mean score, std, runs and rank per engine.",
              example="sweeps/optimizer_grid.py")

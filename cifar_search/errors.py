@@ -11,6 +11,7 @@ rate lies in [0, 1)``.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 __all__ = [
@@ -37,6 +38,26 @@ def shown(value: Any, limit: int = SHOWN_LIMIT) -> str:
     """
     text = _bounded_repr(value, limit + 1).replace("\n", "\\n").replace("\r", "\\r")
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+#: Terminal colour codes (Keras bolds the message inside its errors).
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def one_line(text: str) -> str:
+    r"""An exception's text on one line: colour codes dropped, Keras's "Arguments received"
+    block left out, the remaining lines joined.
+
+    Example:
+        >>> one_line("Exception encountered when calling Boom.call().\n\n\x1b[1mno\x1b[0m\n\n"
+        ...          "Arguments received by Boom.call():\n  • training=True")
+        'Exception encountered when calling Boom.call(): no'
+    """
+    text = _ANSI.sub("", text).split("\nArguments received by")[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith("()."):
+        lines[0] = lines[0][:-1] + ":"
+    return " ".join(lines)
 
 
 def clipped(text: str, limit: int = 200) -> str:

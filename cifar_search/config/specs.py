@@ -16,9 +16,10 @@ import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from cifar_search.config.families import MAX_BATCH_SIZE, MAX_ROTATION, STOP_METRICS
+from cifar_search.config.durations import DURATION_HELP, seconds
 from cifar_search.config.normalised import Normalised
 from cifar_search.config.require import is_int, is_real, require
 
@@ -40,6 +41,12 @@ LABELS = ("fine", "coarse")
 
 #: Objective metrics (Keras history names) and the direction each is optimised in.
 METRICS = {"val_loss": "minimize", "val_accuracy": "maximize"}
+
+#: Trials per study: as many as the largest grid (``space.MAX_GRID_POINTS``); limits counted
+#: in trials have the same bound.
+MAX_TRIALS = 100_000
+#: ``min_delta``: larger than any loss or accuracy difference that means anything.
+MAX_MIN_DELTA = 1e6
 
 #: Epochs per trial (and patience): 10,000 epochs of CIFAR-10 is months of CPU per trial.
 MAX_EPOCHS = 10_000
@@ -194,9 +201,18 @@ class EarlyStopping:
                 "keep_best": self.keep_best or ""}
 
 
+def _seconds(budget: Budget, given: str | float | None) -> float | None:
+    """The time budget in seconds (a value that is not a duration is kept as given, for
+    ``__post_init__`` to refuse with its message)."""
+    if given is None:
+        return None
+    return seconds(given) or cast(float, given)
+
+
 @dataclass(frozen=True)
 class Budget:
-    """How long each trial trains.
+    """What a sweep may spend: epochs per trial, and in all time, failures and trials that
+    bring nothing.
 
     Attributes:
         epochs: epochs per trial (the pruner's maximum resource).
@@ -205,12 +221,34 @@ class Budget:
             (Keras EarlyStopping, best weights restored); None trains every epoch.
         early_stopping: early stopping on any metric (see :class:`EarlyStopping`), with its
             state kept in the checkpoint; None for none (or ``patience``).
+        time: wall time of the sweep, a duration (``"2h"``, ``"90m"``) kept in seconds: no
+            trial starts after the deadline, which is the study's (recorded once, read by
+            every machine; a run after it starts a new window); None for no limit.
+        stop_at_deadline: trials in flight at the deadline stop at their next epoch's end
+            (interrupted, resumed from their checkpoint) instead of finishing.
+        max_failures: end the sweep when this many trials failed in all (None: no limit).
+            Failed trials never count toward ``trials``.
+        max_failures_in_a_row: end the sweep when the last this many trials to end all
+            failed (as KerasTuner's ``max_consecutive_failed_trials``); None: no limit.
+        stop_after: end the sweep when the last this many complete trials did not improve
+            the best objective by more than ``min_delta`` (None: never).
+        min_delta: the improvement that counts for ``stop_after``, in the objective's units.
     """
 
     epochs: int = 10
     batch_size: int = 32
     patience: int | None = None
     early_stopping: EarlyStopping | None = None
+    time: Normalised[str | float | None, float | None] = Normalised(None, _seconds)
+    stop_at_deadline: bool = False
+    max_failures: int | None = None
+    max_failures_in_a_row: int | None = 3
+    stop_after: int | None = None
+    min_delta: float = 0.0
+
+    #: The fields that shape each trial (a resumed study keeps them); the others are limits
+    #: of the sweep as a whole, which a run may change.
+    PER_TRIAL: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "patience")
 
     def __post_init__(self) -> None:
         require(self.early_stopping is None or isinstance(self.early_stopping, EarlyStopping),
@@ -228,6 +266,44 @@ class Budget:
                                           and 1 <= self.patience <= MAX_EPOCHS),
                 "budget.patience", self.patience,
                 f"patience is a whole number >= 1, at most {MAX_EPOCHS}, or None")
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        """The sweep-wide limits: a duration, counts, a finite non-negative delta."""
+        require(self.time is None or isinstance(self.time, float), "budget.time", self.time,
+                f"time is {DURATION_HELP}, or None")
+        require(isinstance(self.stop_at_deadline, bool), "budget.stop_at_deadline",
+                self.stop_at_deadline, "stop_at_deadline is True or False")
+        require(not self.stop_at_deadline or self.time is not None, "budget.stop_at_deadline",
+                self.stop_at_deadline, "stop_at_deadline acts at the time budget's deadline: "
+                "give time too")
+        for key in ("max_failures", "max_failures_in_a_row", "stop_after"):
+            value = getattr(self, key)
+            require(value is None or (is_int(value) and 1 <= value <= MAX_TRIALS),
+                    f"budget.{key}", value,
+                    f"{key} is a whole number >= 1, at most {MAX_TRIALS}, or None")
+        require(is_real(self.min_delta) and 0 <= self.min_delta <= MAX_MIN_DELTA,
+                "budget.min_delta", self.min_delta,
+                f"min_delta is a number >= 0, at most {MAX_MIN_DELTA:g}")
+        require(self.min_delta == 0 or self.stop_after is not None, "budget.min_delta",
+                self.min_delta, "min_delta is the improvement stop_after looks for: give "
+                "stop_after too")
+
+    def limits_given(self) -> list[str]:
+        """The sweep-wide limits set to other than their defaults.
+
+        Example:
+            >>> Budget(time="2h", max_failures_in_a_row=None).limits_given()
+            ['time', 'max_failures_in_a_row']
+        """
+        defaults = Budget()
+        return [f.name for f in dataclasses.fields(self) if f.name not in self.PER_TRIAL
+                and f.name != "early_stopping" and getattr(self, f.name) != getattr(defaults,
+                                                                                  f.name)]
+
+    def per_trial(self) -> dict[str, Any]:
+        """The fields that shape each trial, as plain data (a study's fingerprint)."""
+        return {key: getattr(self, key) for key in self.PER_TRIAL}
 
 
 def _direction(objective: Objective, given: str | None) -> str:

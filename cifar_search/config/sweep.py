@@ -39,6 +39,7 @@ from cifar_search.config.specs import (
     Budget,
     Compute,
     Data,
+    MAX_TRIALS,
     EarlyStopping,
     Objective,
 )
@@ -55,8 +56,6 @@ MAX_WORKERS = 64
 #: ``workers="auto"``: one single-threaded worker per core this process may use.
 AUTO_WORKERS = "auto"
 MAX_REPEATS = 50
-#: Trials per study: as many as the largest grid (``space.MAX_GRID_POINTS``).
-MAX_TRIALS = 100_000
 #: Seeds stay below ``search.seeds.SEED_MODULUS`` (TensorFlow and NumPy take 31-bit seeds).
 MAX_SEED = 2**31 - 2
 #: A sweep name is a study name, an MLflow experiment name and a folder name.
@@ -237,14 +236,17 @@ class Sweep:
                 :func:`cifar_search.engines.override`).
             options: engine settings to set, by engine, e.g. ``{"sklearn": {"as_written":
                 True}}``; an error in one names its flag (``--as-written``).
-            **changes: trials, workers, epochs, subset, data (a source path), repeats,
+            **changes: trials, workers, epochs, timeout (``budget.time``), timeout_stop
+                (``budget.stop_at_deadline``), subset, data (a source path), repeats,
                 same_seed, engine, mixed_precision, xla, register.
         """
         changes = {k: v for k, v in changes.items() if v is not None}
         given = set(changes) | {key for section in (options or {}).values() for key in section}
         try:
-            budget = dataclasses.replace(self.budget,
-                                         epochs=changes.pop("epochs", self.budget.epochs))
+            budget = dataclasses.replace(
+                self.budget, epochs=changes.pop("epochs", self.budget.epochs),
+                time=changes.pop("timeout", self.budget.time),
+                stop_at_deadline=changes.pop("timeout_stop", self.budget.stop_at_deadline))
             data = dataclasses.replace(self.data, subset=changes.pop("subset", self.data.subset),
                                        source=changes.pop("data", self.data.source))
             compute = dataclasses.replace(
@@ -258,7 +260,9 @@ class Sweep:
             if check is not None:
                 check(sweep)
         except ConfigError as error:
-            name = {"source": "data"}.get(error.key.split(".")[-1], error.key.split(".")[-1])
+            name = error.key.split(".")[-1]
+            name = {"source": "data", "time": "timeout",
+                    "stop_at_deadline": "timeout_stop"}.get(name, name)
             if name not in given:  # a setting of the file that the override conflicts with
                 raise error.in_file(str(self.source)) from None
             raise ConfigError(f"--{name.replace('_', '-')}", error.message) from None
@@ -272,8 +276,7 @@ class Sweep:
             "model": self.model_name,
             "data": {"validation": self.data.validation, "subset": self.data.subset},
             # early stopping is in the space (with_settings), not here (compatibility C3)
-            "budget": {k: v for k, v in dataclasses.asdict(self.budget).items()
-                       if k != "early_stopping"},
+            "budget": self.budget.per_trial(),
             "objective": dataclasses.asdict(self.objective),
             "seed": self.seed,
         }
@@ -289,7 +292,8 @@ class Sweep:
     def to_json(self) -> str:
         """Every setting as JSON (logged on the parent run)."""
         data = self.fingerprint()
-        data.update(name=self.name, sampler=dataclasses.asdict(self.sampler),
+        data.update(name=self.name, budget=dataclasses.asdict(self.budget),
+                    sampler=dataclasses.asdict(self.sampler),
                     pruner=dataclasses.asdict(self.pruner), trials=self.trials,
                     workers=self.workers, data_source=self.data.source, repeats=self.repeats,
                     same_seed=self.same_seed, engine=self.engine, options=self.options,

@@ -31,7 +31,15 @@ class TrialOutcome(enum.StrEnum):
 
     @property
     def counts(self) -> bool:
-        """Whether a trial in this outcome counts toward a sweep's number of trials."""
+        """Whether a trial in this outcome counts toward a sweep's number of trials (a failed
+        trial does not: a space that fails on this machine does not use up the budget;
+        ``Budget.max_failures`` bounds the failures instead)."""
+        return self in (TrialOutcome.COMPLETE, TrialOutcome.PRUNED)
+
+    @property
+    def ended(self) -> bool:
+        """Whether a trial in this outcome ended for a reason of its own (complete, pruned or
+        failed), as opposed to interrupted, running or waiting."""
         return self in (TrialOutcome.COMPLETE, TrialOutcome.PRUNED, TrialOutcome.FAILED)
 
 
@@ -98,6 +106,8 @@ class StudyAttr(enum.StrEnum):
     TEST_EVALUATED_TRIAL = "test_evaluated_trial"  # the best trial evaluated on the test set
     FINALISED = "finalised"                        # finished trials when last summarised
     FINALISER = "finaliser"                        # the machine that claimed finalisation
+    DEADLINE = "deadline"                          # the time budget's end (seconds since 1970)
+    TIME_BUDGET = "time_budget_s"                  # the time budget of that window, seconds
 
 
 class Tag(enum.StrEnum):

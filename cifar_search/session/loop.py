@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,6 +38,15 @@ from cifar_search.execution.protocol import (
 from cifar_search.search.states import RunStatus, StudyAttr
 from cifar_search.session.best import evaluate_best
 from cifar_search.session.hooks import EngineHooks, RunningT
+from cifar_search.session.limits import (
+    Ended,
+    Limit,
+    Limits,
+    Stop,
+    deadline_of,
+    reached,
+    time_line,
+)
 from cifar_search.session.model_check import prepared
 from cifar_search.session.outcome import Outcome
 from cifar_search.session.pool import POLL_SECONDS, open_pool, start_fork_server
@@ -58,6 +68,9 @@ class Scheduler(Protocol):
 
     def nothing_to_do(self, plan: Any, trials: list[Any], finalised: int | None, /) -> bool:
         """Whether running again would change nothing."""
+
+    def ended(self, trials: list[Any], /) -> list[Ended]:
+        """The trials that ended (complete, pruned or failed), in the order they ended."""
 
 
 class Session(EngineHooks[RunningT]):
@@ -90,6 +103,10 @@ class Session(EngineHooks[RunningT]):
         self.fault: str | None = None  # what the machine failed at: the sweep stops, exit 1
         self.aborting = False  # stop at once, between two store writes
         self.drawn: Any = None  # the summary's plots, drawn while the best model is evaluated
+        self.limits = Limits()  # the budget's time, failure and stop_after limits
+        self.closed: Stop | None = None  # a limit reached: no new trial starts
+        self.ends_here = 0  # runs ended or workers died in this process: limits to check
+        self.ends_checked = -1  # ends_here when the trials' limits were last checked
 
     def _finished(self) -> int:
         """Trials finished so far."""
@@ -106,7 +123,11 @@ class Session(EngineHooks[RunningT]):
 
     def _evaluates(self) -> bool:
         """Whether this machine evaluates the best model on the test set now."""
-        return not self.stopping and self._is_done()
+        return not self.stopping and (self._is_done() or self._ended_early())
+
+    def _ended_early(self) -> bool:
+        """Whether a time budget or ``stop_after`` ended the sweep (as its target would)."""
+        return self.closed is not None and not self.closed.limit.is_failure
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -125,9 +146,12 @@ class Session(EngineHooks[RunningT]):
             if self._nothing_to_do():
                 return self._nothing_done()
             self._open()
+            self.limits = self._limits()
             outcome = self._end(self._run_workers())
             if self.fault is not None:
                 raise CifarSearchError(self.fault)
+            if self.closed is not None and self.closed.limit.is_failure:
+                raise CifarSearchError(self.closed.line)
             return outcome
         finally:
             summary.discard(self.drawn)
@@ -171,28 +195,74 @@ class Session(EngineHooks[RunningT]):
         the parent run as it is (other machines may still run the study)."""
         from cifar_search.tracking import summary
 
+        interrupted = self.stopping and not self._ended_early()
         if not self._finalises():
-            return Outcome(self._finished(), self.target, self.stopping, finalised_here=False)
+            return Outcome(self._finished(), self.target, interrupted, finalised_here=False)
         best = summary.log_study(self._study(), self.sweep, self.tracker, test, self.drawn)
-        done = self._is_done()
+        done = self._is_done() or (self._ended_early() and not self.stopping)
         self.tracker.close_parent(RunStatus.FINISHED if done else RunStatus.KILLED)
         finished = self._finished()
         if done:
             self._study_store().set_attr(StudyAttr.FINALISED, finished)
-        return Outcome(finished, self.target, self.stopping, best, test)
+        return Outcome(finished, self.target, interrupted, best, test)
 
     # -- the loop --------------------------------------------------------------------------
 
     def _loop(self) -> None:
         while True:
             self._before_work()
-            self._give_work()
-            if not self.pool.busy() and (self.stopping or self._nothing_left()):
+            self._check_limits()
+            self._give_work()  # with the sweep closed, only the seeds of trials in flight
+            closed = self.closed is not None and not self.running
+            if not self.pool.busy() and (self.stopping or closed or self._nothing_left()):
                 return
             for worker, message in self.pool.events(POLL_SECONDS):
                 self._check_abort()
                 self._handle(worker, message)
             self._check_abort()
+
+    # -- limits ----------------------------------------------------------------------------
+
+    def _limits(self) -> Limits:
+        """The budget's limits, with the study's deadline (recorded when this run opens a new
+        window: every machine of the study reads the same one)."""
+        budget, deadline = self.sweep.budget, None
+        if budget.time is not None:
+            store = self._study_store()
+            recorded = store.attr(StudyAttr.DEADLINE)
+            deadline = deadline_of(recorded, budget.time, time.time())
+            if deadline != recorded:
+                store.set_attr(StudyAttr.DEADLINE, deadline)
+                store.set_attr(StudyAttr.TIME_BUDGET, budget.time)
+            self.say(time_line(deadline, budget.time, time.time()) + " (deadline "
+                     + time.strftime("%H:%M:%S", time.localtime(deadline)) + ")")
+        flags = "" if self.sweep.source is None else f" {self.sweep.source}"
+        return Limits(deadline, budget.time, budget.max_failures, budget.max_failures_in_a_row,
+                      budget.stop_after, budget.min_delta, self.sweep.objective.direction,
+                      f"python -m cifar_search status{flags} --failed")
+
+    def _check_limits(self) -> None:
+        """Close the sweep to new trials when a limit is reached (the trials' limits are read
+        again only when a trial ended since the last look)."""
+        if self.closed is not None or self.stopping:
+            return
+        now = time.time()
+        ended: list[Ended] = []
+        if self.limits.deadline is None or now < self.limits.deadline:
+            if self.ends_here == self.ends_checked:
+                return
+            self.ends_checked = self.ends_here
+            ended = self.scheduler.ended(self._trials())
+        self.closed = reached(self.limits, ended, now)
+        if self.closed is None:
+            return
+        if not self.closed.limit.is_failure:  # a failure limit ends the run with its line
+            self.say(self.closed.line)
+        at_deadline = self.closed.limit == Limit.TIME and self.sweep.budget.stop_at_deadline
+        if self.running and (at_deadline or self.closed.limit.is_failure):
+            self.stopping = True  # runs in flight end after their epoch, resumable
+            self.say("running trials end after their current epoch; they go on from their "
+                     "checkpoints when the same command runs again")
 
     def _check_abort(self) -> None:
         """Stop at once (second Ctrl-C, SIGTERM) at a point where the stores are consistent."""
@@ -233,6 +303,7 @@ class Session(EngineHooks[RunningT]):
 
     def _on_end(self, task: TrialTask, message: Message) -> None:
         """A run ended or failed (its worker is idle again)."""
+        self.ends_here += 1
         if isinstance(message, Done):
             self._on_done(task, message)
         elif isinstance(message, Failed) and message.number in self.running:
@@ -270,6 +341,7 @@ class Session(EngineHooks[RunningT]):
             raise CifarSearchError(f"a worker process exited while starting (exit code "
                                    f"{worker.exitcode}); run with --debug for details")
         task = worker.task
+        self.ends_here += 1
         try:
             if isinstance(task, TrialTask) and task.number in self.running:
                 self._trial_died(task.number, f"worker process died (exit code "

@@ -13,6 +13,7 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from cifar_search.errors import one_line
 from cifar_search.execution.faults import machine_fault
 from cifar_search.execution.protocol import (
     Done,
@@ -37,7 +38,7 @@ def run_task(conn: Connection, task: Task) -> None:
 
 def _failure(error: Exception) -> tuple[str, str]:
     """(one-line reason, traceback) of an exception raised by a task."""
-    return f"{type(error).__name__}: {error}", traceback.format_exc()
+    return f"{type(error).__name__}: {one_line(str(error))}", traceback.format_exc()
 
 
 def _train(conn: Connection, task: TrialTask) -> None:

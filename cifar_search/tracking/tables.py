@@ -152,8 +152,8 @@ def trial_label(number: int, params: dict[str, Any], swept: Sequence[str]) -> st
 
 def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """A trial as ``status --json`` writes it: number, state, params, value (None when not
-    finite), retry chain, machine, MLflow run id, and whether it was released untrained (asked
-    for beyond the target while other machines reached it).
+    finite), retry chain, machine, MLflow run id, why it failed, and whether it was released
+    untrained (asked for beyond the target while other machines reached it).
 
     Example:
         >>> trial_record(study.trials[0])["state"]  # doctest: +SKIP
@@ -166,5 +166,6 @@ def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     return {"number": trial.number, "state": outcome_of(trial).value,
             "params": trial_params(trial), "value": value,
             **{k.value: attrs.get(k) for k in (Attr.RETRY_OF, Attr.CONTINUES, Attr.DUPLICATE_OF,
-                                                Attr.MACHINE, Attr.MLFLOW_RUN_ID)},
+                                                Attr.MACHINE, Attr.MLFLOW_RUN_ID,
+                                                Attr.FAIL_REASON)},
             Attr.RELEASED.value: bool(attrs.get(Attr.RELEASED, False))}

@@ -24,10 +24,11 @@ def test_outcome_of_a_trial(state: str, attrs: dict, outcome: TrialOutcome) -> N
     assert outcome_of(T(state=T(name=state), user_attrs=attrs)) is outcome
 
 
-def test_every_outcome_has_a_run_status_and_only_ended_ones_count() -> None:
+def test_every_outcome_has_a_run_status_and_only_complete_or_pruned_ones_count() -> None:
     assert set(RUN_STATUS) == set(TrialOutcome)
     for outcome in TrialOutcome:
-        assert outcome.counts == outcome.run_status.ended or outcome is TrialOutcome.INTERRUPTED
+        assert outcome.ended == outcome.run_status.ended or outcome is TrialOutcome.INTERRUPTED
+    assert [o for o in TrialOutcome if o.counts] == [TrialOutcome.COMPLETE, TrialOutcome.PRUNED]
     assert TrialOutcome.INTERRUPTED.run_status is RunStatus.KILLED
     assert not TrialOutcome.INTERRUPTED.counts
 

@@ -206,7 +206,7 @@ class Coordinator(Session[Running]):
 
     def _give_work(self) -> None:
         for worker in self.pool.idle():
-            if self.stopping or not self._start(worker):
+            if self.stopping or self.closed is not None or not self._start(worker):
                 return
 
     def _nothing_left(self) -> bool:

@@ -22,6 +22,7 @@ from cifar_search.execution.protocol import RunEnd, TrialResult
 from cifar_search.search.labels import outcome_counts
 from cifar_search.search.seeds import trial_seed
 from cifar_search.search.states import TrialOutcome
+from cifar_search.session.limits import Ended
 
 #: KerasTuner's status for each outcome a trial is ended with.
 KT_STATUS = {TrialOutcome.COMPLETE: "COMPLETED", TrialOutcome.FAILED: "FAILED"}
@@ -107,8 +108,17 @@ class Plan:
 
 
 def finished(records: Iterable[TrialRecord]) -> int:
-    """Records that count toward the target (complete, or failed for their own reason)."""
-    return sum(r.outcome.counts for r in records)
+    """Records that count toward the target: complete, or failed for their own reason (the
+    oracle counts a failed trial toward its ``max_trials``, as KerasTuner does)."""
+    return sum(r.outcome.ended for r in records)
+
+
+def ended(records: Iterable[TrialRecord]) -> list[Ended]:
+    """The records that ended (complete or failed) in the order they ended, for the budget's
+    limits (:mod:`cifar_search.session.limits`)."""
+    done = sorted((r for r in records if r.outcome.ended),
+                  key=lambda r: (r.ended is None, r.ended or "", r.number))
+    return [Ended(r.number, r.outcome, r.value, r.fail_reason) for r in done]
 
 
 def running(records: Iterable[TrialRecord]) -> list[TrialRecord]:
@@ -244,7 +254,7 @@ def fails_after_worker_death(record: TrialRecord, records: Mapping[int, TrialRec
 
 def resume_line(name: str, plan: Plan, records: list[TrialRecord]) -> str:
     """``resuming 'dropout' (kerastuner hyperband): 3 complete, 1 interrupted, 2 left``."""
-    parts = outcome_counts(record.outcome for record in records if record.outcome.counts)
+    parts = outcome_counts(record.outcome for record in records if record.outcome.ended)
     left = running(records)
     if left:
         parts.append(f"{len(left)} interrupted (continued from their checkpoints)")

@@ -87,7 +87,7 @@ def study_of(records: Iterable[TrialRecord], attrs: dict[str, Any], sweep: Any) 
     for record in records:
         study.add_trial(frozen(record, sweep.space))
     for key in (StudyAttr.MLFLOW_PARENT_RUN_ID, StudyAttr.FINGERPRINT, StudyAttr.FINALISED,
-                StudyAttr.TEST_EVALUATED_TRIAL):
+                StudyAttr.TEST_EVALUATED_TRIAL, StudyAttr.DEADLINE, StudyAttr.TIME_BUDGET):
         if attrs.get(key) is not None:
             study.set_user_attr(key, attrs[key])
     study.set_user_attr(StudyAttr.METRIC, sweep.objective.metric)

@@ -132,7 +132,8 @@ class Coordinator(Session[Running]):
         when the study reached its target (and was not stopped)."""
         finished = self._finished()
         self.finalises = self.peers.elect(finished, self.stopping)
-        return self.finalises and not self.stopping and finished >= self.target
+        return self.finalises and not self.stopping and (finished >= self.target
+                                                         or self._ended_early())
 
     def _finalises(self) -> bool:
         return self.finalises
@@ -147,7 +148,7 @@ class Coordinator(Session[Running]):
     # -- starting work ---------------------------------------------------------------------
 
     def _more_to_start(self) -> bool:
-        return self.peers.may_start(self.store.view())
+        return self.closed is None and self.peers.may_start(self.store.view())
 
     def _ask(self) -> tuple[Any, dict[str, Any]] | None:
         """The next trial and its full parameters (grid points are queued exactly once: here

@@ -23,6 +23,7 @@ from cifar_search.execution.protocol import RunEnd, TrialResult
 from cifar_search.search.labels import outcome_counts
 from cifar_search.search.seeds import repeat_seed, trial_seed
 from cifar_search.search.states import Attr, TrialOutcome
+from cifar_search.session.limits import Ended
 
 #: Attributes a trial that takes an earlier trial's result copies from it.
 COPIED_FROM_EARLIER = (Attr.MODEL_PATH, Attr.REPEAT_VALUES, Attr.VALUE_STD)
@@ -40,6 +41,7 @@ class TrialView:
         attrs: its user attributes (keys in :class:`~cifar_search.search.states.Attr`).
         drawn: the parameters Optuna drew or was given: what a retry is queued with.
         from_queue: its parameters were queued (a grid point or a retry), not drawn.
+        ended_at: when it ended (seconds since 1970; None while it has not).
     """
 
     number: int
@@ -49,6 +51,7 @@ class TrialView:
     attrs: Mapping[str, Any] = field(default_factory=dict)
     drawn: dict[str, Any] = field(default_factory=dict)
     from_queue: bool = False
+    ended_at: float | None = None
 
     @property
     def predecessor(self) -> int | None:
@@ -102,8 +105,16 @@ def param_key(params: Mapping[str, Any]) -> str:
 
 
 def finished(trials: Iterable[TrialView]) -> int:
-    """Trials that count toward the target: complete, pruned, or failed for their own reason."""
+    """Trials that count toward the target: complete or pruned (not failed)."""
     return sum(t.outcome.counts for t in trials)
+
+
+def ended(trials: Iterable[TrialView]) -> list[Ended]:
+    """The trials that ended (complete, pruned or failed) in the order they ended, for the
+    budget's limits (:mod:`cifar_search.session.limits`)."""
+    done = sorted((t for t in trials if t.outcome.ended),
+                  key=lambda t: (math.inf if t.ended_at is None else t.ended_at, t.number))
+    return [Ended(t.number, t.outcome, t.value, t.attrs.get(Attr.FAIL_REASON)) for t in done]
 
 
 def in_flight(trials: Iterable[TrialView]) -> int:
@@ -148,10 +159,10 @@ def is_done(plan: Plan, trials: list[TrialView]) -> bool:
 
 
 def at_target(plan: Plan, trials: list[TrialView]) -> bool:
-    """Whether the study reached its target with no trial running or queued: nothing is left
-    to resume."""
+    """Whether the study reached its end (:func:`is_done`) with no trial running or queued:
+    nothing is left to resume."""
     pending = any(t.outcome in (TrialOutcome.RUNNING, TrialOutcome.WAITING) for t in trials)
-    return not pending and finished(trials) >= plan.target
+    return not pending and is_done(plan, trials)
 
 
 def nothing_to_do(plan: Plan, trials: list[TrialView], finalised: int | None) -> bool:
@@ -403,7 +414,7 @@ def best_index(values: list[float], direction: str) -> int:
 
 def resume_line(name: str, plan: Plan, trials: list[TrialView]) -> str:
     """``resuming study 'dropout': 3 complete, 1 interrupted (re-queued), 1 left``."""
-    parts = outcome_counts(trial.outcome for trial in trials if trial.outcome.counts)
+    parts = outcome_counts(trial.outcome for trial in trials if trial.outcome.ended)
     retries = [t for t in trials if t.outcome == TrialOutcome.WAITING and Attr.RETRY_OF in t.attrs]
     if retries:
         parts.append(f"{len(retries)} interrupted (re-queued)")

@@ -165,7 +165,9 @@ def trial_view(trial: optuna.trial.FrozenTrial) -> TrialView:
     return TrialView(number=trial.number, outcome=outcome_of(trial),
                      params=dict(trial.user_attrs.get(Attr.PARAMS) or drawn), value=trial.value,
                      attrs=dict(trial.user_attrs), drawn=dict(drawn),
-                     from_queue="fixed_params" in trial.system_attrs)
+                     from_queue="fixed_params" in trial.system_attrs,
+                     ended_at=None if trial.datetime_complete is None
+                     else trial.datetime_complete.timestamp())
 
 
 def trial_views(study: optuna.Study) -> list[TrialView]:

@@ -133,6 +133,11 @@ def check_sweep(sweep: Sweep) -> Sweep:
                           "engine 'sklearn'; every candidate trains budget.epochs epochs in each "
                           "fold, with no validation split to stop on: use patience=None",
                           sweep.source)
+    for key in sweep.budget.limits_given():
+        raise ConfigError(f"budget.{key}", f"{getattr(sweep.budget, key)!r} is not allowed with "
+                          "engine 'sklearn'; its search fits every candidate: time, failure and "
+                          "stop_after limits are for engines 'optuna' and 'kerastuner'",
+                          sweep.source)
     if sweep.compute != Compute():
         raise ConfigError("compute", f"{sweep.compute!r} is not allowed with engine 'sklearn'; "
                           "it trains with the Keras defaults: use Compute() or engine 'optuna'",

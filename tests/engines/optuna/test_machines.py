@@ -143,7 +143,8 @@ def test_one_machine_is_unsalted_and_several_are_salted():
     ((O.COMPLETE, O.RUNNING, O.RUNNING), 2, 2, False),         # a lower number got the slot
     ((O.COMPLETE, O.RUNNING, O.RUNNING), 1, 2, True),          # the lower number trains
     ((O.COMPLETE, O.INTERRUPTED, O.RUNNING), 2, 2, True),      # interrupted ones do not count
-    ((O.COMPLETE, O.PRUNED, O.FAILED, O.RUNNING), 3, 3, False),  # target reached
+    ((O.COMPLETE, O.PRUNED, O.COMPLETE, O.RUNNING), 3, 3, False),  # target reached
+    ((O.COMPLETE, O.PRUNED, O.FAILED, O.RUNNING), 3, 3, True),  # a failure does not count
     ((O.WAITING, O.RUNNING), 1, 1, True),                      # a queued trial takes no slot
 ])
 def test_may_train_lets_the_lowest_numbers_in(outcomes, number, target, allowed):

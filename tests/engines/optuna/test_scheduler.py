@@ -64,9 +64,17 @@ def test_a_sampled_sweep_runs_its_trials_and_a_pruner_judges_the_first_seed():
 
 
 def test_interrupted_trials_do_not_count_and_do_not_hold_their_grid_point():
-    trials = [trial(0, C, 0.1, 1.0), trial(1, INT, 0.2), trial(2, F, 0.3)]
+    trials = [trial(0, C, 0.1, 1.0), trial(1, INT, 0.2), trial(2, P, 0.3)]
     assert scheduler.finished(trials) == 2
     assert scheduler.next_grid_point(plan(), trials) == GRID[1]
+
+
+def test_failed_trials_do_not_count_but_hold_their_grid_point():
+    trials = [trial(0, C, 0.1, 1.0), trial(1, F, 0.2), trial(2, F, 0.3)]
+    assert scheduler.finished(trials) == 1
+    assert scheduler.next_grid_point(plan(), trials) is None  # a failed point is not tried again
+    assert scheduler.is_done(plan(), trials) and scheduler.at_target(plan(), trials)
+    assert scheduler.more_to_start(plan(grid=None), trials)  # drawn trials: one more starts
 
 
 def test_running_and_queued_trials_hold_their_grid_points():
@@ -247,4 +255,4 @@ def test_the_resume_line_counts_finished_trials_retries_and_what_is_left():
     trials = [trial(0, C, 0.1, 1.0), trial(1, F, 0.2), trial(2, INT, 0.3),
               trial(3, W, 0.3, retry_of=2)]
     assert scheduler.resume_line("d", plan(target=5), trials) == (
-        "resuming study 'd': 1 complete, 1 failed, 1 interrupted (re-queued), 3 left")
+        "resuming study 'd': 1 complete, 1 failed, 1 interrupted (re-queued), 4 left")
