@@ -127,7 +127,7 @@ def test_trial_record_is_json_safe():
     assert tables.trial_record(study.trials[0]) == {
         "number": 0, "state": "complete", "params": {"activation": "relu", "filters": 4},
         "value": None, "retry_of": None, "continues": 3, "duplicate_of": None, "machine": None,
-        "mlflow_run_id": "run0", "released": False}
+        "mlflow_run_id": "run0", "fail_reason": None, "released": False}
 
 
 @pytest.mark.parametrize("params, expected", [({"units": 8}, {"units": 8}), (None, {"a": 1})])
