@@ -22,6 +22,7 @@ class Reply(enum.StrEnum):
     PRUNE = "prune"
     STOP = "stop"  # the sweep is stopping: end after this epoch, keep the checkpoint
     MOVE = "move"  # end after this epoch: the run goes on from its checkpoint in a wider worker
+    LOST = "lost"  # another machine took the trial over: end now and write nothing more
 
 
 class RunEnd(enum.StrEnum):

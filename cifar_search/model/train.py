@@ -39,19 +39,28 @@ DATA_FILE = "data.json"
 
 class Checkpoint(keras.callbacks.Callback):
     """Saves the trial's checkpoint after every epoch (:func:`cifar_search.model.checkpoint.save`)
-    and keeps the history of every epoch, including those of the run it continues."""
+    and keeps the history of every epoch, including those of the run it continues.
+
+    It runs after the epoch's report (:class:`EpochReporter`), so that the save is the owner's:
+    a trial that another machine took over meanwhile (``owned`` False) writes nothing more
+    into a folder its new owner may be reading, and a worker whose coordinator died never
+    gets its answer and ends before it writes."""
 
     def __init__(self, folder: Path, history: list[dict[str, float]],
                  stopper: stopping.EarlyStop | None = None,
-                 user_model: Model | None = None) -> None:
+                 user_model: Model | None = None,
+                 owned: Callable[[], bool] = lambda: True) -> None:
         super().__init__()
         self.folder = folder
         self.history = list(history)
         self.stopper = stopper
         self.user_model = user_model  # the sweep's own model, until its checkpoint reloads
+        self.owned = owned
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.history.append({k: float(v) for k, v in (logs or {}).items()})
+        if not self.owned():
+            return
         extra = {checkpoint.STOPPING: self.stopper.state()} if self.stopper else None
         checkpoint.save(self.folder, self.model, self.history, epochs=epoch + 1, extra=extra)
         if self.user_model is not None:  # its first checkpoint must load back
@@ -128,11 +137,12 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         model, state = _model(task, split)
         stopper = (stopping.resumed(rule, Path(task.trial_dir), state)
                    if rule is not None else None)
-        saver = Checkpoint(Path(task.trial_dir), state["history"], stopper,
-                           task.user_model if not state["epochs"] else None)
         reporter = EpochReporter(hook, start=state["epochs"], started=started)
+        saver = Checkpoint(Path(task.trial_dir), state["history"], stopper,
+                           task.user_model if not state["epochs"] else None,
+                           owned=lambda: reporter.outcome != Reply.LOST)
         diverged = Divergence(task.metric)
-        callbacks = [c for c in (stopper, saver, reporter, diverged) if c is not None]
+        callbacks = [c for c in (stopper, reporter, saver, diverged) if c is not None]
         if stopper is not None and stopper.progress.stopped_epoch:
             stopper.finish(model)  # it had stopped early when interrupted: nothing to train
         else:

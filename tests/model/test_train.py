@@ -59,6 +59,22 @@ def test_a_resumed_trial_goes_on_along_its_schedule(cache, tmp_path):
     assert model.loss.label_smoothing == pytest.approx(0.1)
 
 
+def test_a_trial_saves_its_epoch_only_once_its_coordinator_answered_that_it_still_owns_it(
+        cache, tmp_path):
+    train(task(cache, tmp_path / "stopped"), replies=[Reply.STOP])
+    assert read_state(tmp_path / "stopped" / "00000")["epochs"] == 1  # kept, to resume from
+    lost = train(task(cache, tmp_path / "lost"), replies=[Reply.CONTINUE, Reply.LOST])
+    assert (lost.state, lost.epochs) == (RunEnd.STOPPED, 2)
+    assert read_state(tmp_path / "lost" / "00000")["epochs"] == 1  # epoch 2 not written
+
+    def died(epoch, logs):
+        raise EOFError  # the coordinator's end of the pipe closed: no answer comes
+
+    with pytest.raises(EOFError):
+        run_trial(task(cache, tmp_path / "orphan"), died)
+    assert not any((tmp_path / "orphan").rglob("checkpoint-*"))
+
+
 def test_a_resumed_trial_trains_exactly_as_if_never_interrupted(cache, tmp_path):
     """Same seed: the resumed epochs see the same batch order and dropout masks."""
     whole = train(task(cache, tmp_path / "whole"))

@@ -79,6 +79,7 @@ class Coordinator(Session[Running]):
         self.shared = is_shared(workspace)
         self.machine = Machine.current(salted=self.shared)
         self.finalises = not self.shared  # one machine finalises even when stopped at once
+        self.lost: set[int] = set()  # trials another machine took over from this one
 
     # -- the study -------------------------------------------------------------------------
 
@@ -245,14 +246,17 @@ class Coordinator(Session[Running]):
 
     def _lose(self, number: int) -> None:
         """Another machine took trial ``number`` over (this one's heartbeat came too late):
-        nothing more is recorded for it here, and its worker is told to stop."""
+        nothing more is recorded for it here, and its worker is told it lost the trial (it
+        ends without writing into the trial's folder again)."""
+        self.lost.add(number)
         if self.running.pop(number, None) is not None:
             self.say(f"trial {number:>3} was taken over by another machine; dropped here")
 
     def _on_epoch(self, worker: Worker, message: EpochEnd) -> Reply:
-        with self._unless_taken_over(message.number):
-            return super()._on_epoch(worker, message)
-        return Reply.STOP
+        if message.number not in self.lost:
+            with self._unless_taken_over(message.number):
+                return super()._on_epoch(worker, message)
+        return Reply.LOST
 
     def _move(self, worker: Worker, number: int) -> None:
         with self._unless_taken_over(number):
