@@ -1,10 +1,15 @@
 """Whether a dead worker was ended by the OOM killer: the counters' files parsed, the decision
 table, and the readers on a made-up /proc and /sys (milliseconds)."""
 
+import signal
+import subprocess
+import sys
+
 import pytest
 
 from cifar_search.execution import oom
 from cifar_search.execution.oom import OomCounts, worker_death
+from tests.helpers import memory_cgroup
 
 V1_OOM_CONTROL = "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"
 V2_EVENTS = "low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n"
@@ -144,3 +149,45 @@ def test_count_where_nothing_can_be_read(machine):
     assert oom.count(42) == OomCounts()  # no /proc/42/cgroup, no vmstat
     (proc / "42" / "cgroup").write_text("4:memory:/gone\n")
     assert oom.recount(oom.count(42)) == OomCounts()
+
+
+#: A child that waits for a line on stdin (while it is put in the cgroup), then allocates
+#: (and writes) 8 MiB at a time until it is killed.
+HOG = """
+import sys
+sys.stdin.readline()
+hog = []
+while True:
+    hog.append(b"\\1" * (8 << 20))
+"""
+
+
+def child_in(cgroup, code):
+    """A Python child running ``code``, in ``cgroup`` before it reads its first line."""
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
+    (cgroup / "cgroup.procs").write_text(str(child.pid))
+    return child
+
+
+@pytest.mark.processes
+def test_a_child_killed_by_its_cgroups_memory_limit_is_reported_as_out_of_memory():
+    """For real: a child in a 64 MiB cgroup allocates until the kernel kills it; one killed
+    with kill -9 in the same cgroup is not out of memory."""
+    with memory_cgroup(64 << 20) as cgroup:
+        child = child_in(cgroup, HOG)
+        before = oom.count(child.pid)
+        assert before.cgroup_file == cgroup / "memory.oom_control"
+        assert before.limit_bytes == 64 << 20
+        child.communicate(b"go\n", timeout=60)
+        assert child.returncode == -signal.SIGKILL
+        death = worker_death(child.returncode, before, oom.recount(before))
+        assert death.out_of_memory
+        assert death.reason == ("out of memory: the kernel's OOM killer ended the worker "
+                                f"(memory limit 64 MiB of its cgroup; {ADVICE})")
+
+        killed = child_in(cgroup, "import sys; sys.stdin.readline()")
+        before = oom.count(killed.pid)
+        killed.kill()
+        killed.wait(timeout=60)
+        death = worker_death(killed.returncode, before, oom.recount(before))
+        assert death.reason == PLAIN.format(-9) and not death.out_of_memory
