@@ -1,9 +1,14 @@
 """Helpers shared by test modules: the CLI as a subprocess, and a workspace's MLflow runs."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).parents[1]
 
@@ -84,3 +89,43 @@ def snapshot(folder, sweep="sweep.py", workspace="ws"):
     if status.returncode != 0:
         return None
     return status.stdout, exported.stdout
+
+
+#: Where a test makes its memory-limited cgroups (cgroup v1's memory controller).
+MEMORY_CGROUPS = Path("/sys/fs/cgroup/memory")
+
+
+@contextlib.contextmanager
+def memory_cgroup(limit_bytes):
+    """A new cgroup v1 memory cgroup limited to ``limit_bytes`` (Linux, as root): a process
+    is put in by writing its pid to the folder's ``cgroup.procs``; only such processes meet
+    the limit, never the test's own. Skipped where none can be made, a failure under
+    ``CI=true`` (CI runs as root). Processes left in it are killed and it is removed after."""
+    folder = MEMORY_CGROUPS / f"cifar-search-test-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        folder.mkdir()
+        (folder / "memory.limit_in_bytes").write_text(str(limit_bytes))
+        with contextlib.suppress(OSError):  # swap limited too, where it is accounted
+            (folder / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+        if os.environ.get("CI") == "true":
+            raise AssertionError(
+                f"cannot make a memory cgroup in {MEMORY_CGROUPS}: {error}") from error
+        pytest.skip(f"no writable cgroup v1 memory controller here: {error}")
+    try:
+        yield folder
+    finally:
+        for pid in (folder / "cgroup.procs").read_text().split():
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while True:  # a cgroup whose last process has just died may be busy a moment
+            try:
+                folder.rmdir()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)

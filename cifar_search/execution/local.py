@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from cifar_search.execution import worker
+from cifar_search.execution import oom, worker
 from cifar_search.execution.protocol import Message, Ready, Reply, StopTask
 from cifar_search.execution.threads import available_cores
 from cifar_search.execution.worker import TaskRunner
@@ -67,7 +67,9 @@ def threads_per_worker(workers: int) -> int:
 @dataclass(eq=False)
 class Worker:
     """One worker process, its pipe, its threads, and the task it is working on (None: idle);
-    ``moving_to`` is the threads of the wider worker its run moves to at its epoch's end."""
+    ``moving_to`` is the threads of the wider worker its run moves to at its epoch's end;
+    ``oom_counts`` the out-of-memory kills counted when it was given its task (see
+    :meth:`death`)."""
 
     process: Any
     conn: Connection
@@ -76,13 +78,21 @@ class Worker:
     ready: bool = False
     trials: int = 0
     moving_to: int | None = None
+    oom_counts: oom.OomCounts | None = None
 
     def send(self, task: Any) -> None:
         """Hand the worker a task (a ``TrialTask`` or an ``EvaluateTask``). A worker that has
         just died keeps the task: its death, reported by :meth:`WorkerPool.events`, decides
         what becomes of it."""
         self.task = task
+        self.oom_counts = oom.count(self.process.pid)
         self._write(task)
+
+    def death(self) -> oom.Death:
+        """Why the worker died: out of memory when the kernel's OOM killer ended it during
+        its task (:func:`cifar_search.execution.oom.worker_death`), else its exit code."""
+        after = oom.recount(self.oom_counts) if self.oom_counts is not None else None
+        return oom.worker_death(self.exitcode, self.oom_counts, after)
 
     def reply(self, reply: Reply) -> None:
         """Answer an epoch report (a worker that died after sending it gets nothing)."""

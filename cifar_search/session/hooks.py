@@ -92,8 +92,9 @@ class EngineHooks(abc.ABC, Generic[RunningT]):
         """A run of ``running`` (no longer in flight) raised ``reason``."""
 
     @abc.abstractmethod
-    def _trial_died(self, number: int, reason: str) -> None:
-        """The worker of trial ``number`` (in flight) died."""
+    def _trial_died(self, number: int, reason: str, out_of_memory: bool = False) -> None:
+        """The worker of trial ``number`` (in flight) died of ``reason``; ``out_of_memory``:
+        the kernel's OOM killer ended it (the trial fails at once)."""
 
     @abc.abstractmethod
     def _interrupt(self, running: RunningT) -> None:

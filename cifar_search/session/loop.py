@@ -336,7 +336,8 @@ class Session(EngineHooks[RunningT]):
         return Reply.CONTINUE if worker.moving_to is None else Reply.MOVE
 
     def _on_death(self, worker: Worker) -> None:
-        """A worker died: replace it; the engine decides what becomes of its trial."""
+        """A worker died: replace it; the engine decides what becomes of its trial (one the
+        OOM killer ended fails at once: its own demand on memory would be killed again)."""
         if not worker.ready:
             raise CifarSearchError(f"a worker process exited while starting (exit code "
                                    f"{worker.exitcode}); run with --debug for details")
@@ -344,8 +345,8 @@ class Session(EngineHooks[RunningT]):
         self.ends_here += 1
         try:
             if isinstance(task, TrialTask) and task.number in self.running:
-                self._trial_died(task.number, f"worker process died (exit code "
-                                              f"{worker.exitcode})")
+                death = worker.death()
+                self._trial_died(task.number, death.reason, death.out_of_memory)
         finally:
             self.pool.replace(worker)
 

@@ -244,12 +244,12 @@ class Coordinator(Session[Running]):
     def _interrupt(self, running: Running) -> None:
         self.recorder.interrupt(running.record, TrialOutcome.INTERRUPTED)
 
-    def _trial_died(self, number: int, reason: str) -> None:
+    def _trial_died(self, number: int, reason: str, out_of_memory: bool = False) -> None:
         """The trial continues from its checkpoint once, and fails if its continuation kills
-        a worker too."""
+        a worker too; killed by the OOM killer, it fails at once."""
         running = self.running.pop(number)
         records = {r.number: r for r in self.store.records()}
-        if scheduler.fails_after_worker_death(running.record, records):
+        if scheduler.fails_after_worker_death(running.record, records, out_of_memory):
             self.recorder.finish(running, TrialOutcome.FAILED, reason=reason)
         else:
             self.say(f"trial {running.record.number:>3} interrupted: {reason}; it "

@@ -242,9 +242,14 @@ def verdict(result: TrialResult) -> Verdict:
     return Verdict.COMPLETE
 
 
-def fails_after_worker_death(record: TrialRecord, records: Mapping[int, TrialRecord]) -> bool:
+def fails_after_worker_death(record: TrialRecord, records: Mapping[int, TrialRecord],
+                             out_of_memory: bool = False) -> bool:
     """A trial whose runs already killed a worker fails when another does (the first death
-    is taken as bad luck, and the trial continues from its checkpoint)."""
+    is taken as bad luck, and the trial continues from its checkpoint). A worker ended by the
+    OOM killer fails its trial at once: the trial's own demand on memory would be killed
+    again."""
+    if out_of_memory:
+        return True
     deaths, number = 0, record.retry_of
     while number is not None and number in records:
         deaths += records[number].fail_reason not in (None, TrialOutcome.INTERRUPTED)

@@ -307,13 +307,13 @@ class Coordinator(Session[Running]):
     def _interrupt(self, running: Running) -> None:
         self.recorder.interrupt(running)
 
-    def _trial_died(self, number: int, reason: str) -> None:
+    def _trial_died(self, number: int, reason: str, out_of_memory: bool = False) -> None:
         """The trial continues from its checkpoint once, and fails if its continuation kills
-        a worker too."""
+        a worker too; killed by the OOM killer, it fails at once."""
         with self._unless_taken_over(number):
             running = self.running.pop(number)
             attrs = self.store.trial(number).attrs
-            if scheduler.fails_after_worker_death(attrs):
+            if scheduler.fails_after_worker_death(attrs, out_of_memory):
                 self.recorder.finish(running, TrialOutcome.FAILED, reason=reason)
             else:
                 self.store.set_trial_attrs(number, {Attr.DEATHS: attrs.get(Attr.DEATHS, 0) + 1})

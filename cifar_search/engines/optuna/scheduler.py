@@ -265,10 +265,12 @@ def requeue(trial: TrialView) -> tuple[dict[str, Any], dict[str, Any]] | None:
                                Attr.DEATHS.value: trial.attrs.get(Attr.DEATHS, 0)}
 
 
-def fails_after_worker_death(attrs: Mapping[str, Any]) -> bool:
+def fails_after_worker_death(attrs: Mapping[str, Any], out_of_memory: bool = False) -> bool:
     """A trial whose chain already killed a worker fails when it kills another (it is the
-    trial's fault); the first death is taken as bad luck and the trial continues."""
-    return attrs.get(Attr.DEATHS, 0) >= 1
+    trial's fault); the first death is taken as bad luck and the trial continues. A worker
+    ended by the OOM killer fails its trial at once: the trial's own demand on memory would
+    be killed again."""
+    return out_of_memory or attrs.get(Attr.DEATHS, 0) >= 1
 
 
 # -- running trials and their seeds -------------------------------------------------------

@@ -137,6 +137,10 @@ def test_a_second_worker_death_along_a_chain_fails_the_trial():
     assert not scheduler.fails_after_worker_death(record(0, "0000", R), {})
 
 
+def test_a_worker_ended_by_the_oom_killer_fails_its_trial_at_once():
+    assert scheduler.fails_after_worker_death(record(0, "0000", R), {}, out_of_memory=True)
+
+
 def test_done_and_nothing_to_do():
     records = [record(0, "0000", C), record(1, "0001", F), record(2, "0002", INT),
                record(3, "0002", C, retry_of=2)]

@@ -175,6 +175,10 @@ def test_a_trial_fails_when_its_continuation_kills_a_worker_again():
     assert scheduler.fails_after_worker_death({Attr.DEATHS: 1})
 
 
+def test_a_worker_ended_by_the_oom_killer_fails_its_trial_at_once():
+    assert scheduler.fails_after_worker_death({}, out_of_memory=True)
+
+
 # -- running trials and their seeds ---------------------------------------------------------
 
 
