@@ -133,7 +133,7 @@ class Session(EngineHooks[RunningT]):
 
     def run(self) -> Outcome:
         """Run (or resume) the sweep until it has its target of finished trials."""
-        from cifar_search.tracking import summary
+        from cifar_search.tracking import outage, summary
 
         # TensorFlow is imported in the fork server while the data is prepared and the stores
         # are opened here (seconds to the first result; wasted only on a finished study)
@@ -142,20 +142,25 @@ class Session(EngineHooks[RunningT]):
         self._create_stores()
         lock = self.workspace.lock(self.sweep.name)
         try:
-            self._load()
-            if self._nothing_to_do():
-                return self._nothing_done()
-            self._open()
-            self.limits = self._limits()
-            outcome = self._end(self._run_workers())
-            if self.fault is not None:
-                raise CifarSearchError(self.fault)
-            if self.closed is not None and self.closed.limit.is_failure:
-                raise CifarSearchError(self.closed.line)
-            return outcome
+            with outage.announced(self.say, self.workspace.tracking_uri):
+                return self._run_locked()
         finally:
             summary.discard(self.drawn)
             lock.close()
+
+    def _run_locked(self) -> Outcome:
+        """The run, under the sweep's lock."""
+        self._load()
+        if self._nothing_to_do():
+            return self._nothing_done()
+        self._open()
+        self.limits = self._limits()
+        outcome = self._end(self._run_workers())
+        if self.fault is not None:
+            raise CifarSearchError(self.fault)
+        if self.closed is not None and self.closed.limit.is_failure:
+            raise CifarSearchError(self.closed.line)
+        return outcome
 
     def _nothing_done(self) -> Outcome:
         """A finished, summarised study: say so and write nothing."""
