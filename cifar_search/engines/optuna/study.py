@@ -180,7 +180,8 @@ def read_source(sweep: Sweep, workspace: Workspace) -> SourceStudy:
     except ConfigError as error:
         if url is None:
             raise
-        raise ConfigError("--from-storage", error.message) from None
+        raise ConfigError("--from-storage", error.message.replace("--storage",
+                                                                  "--from-storage")) from None
     storage = storage_of(place) if exists else None
     names = sorted(optuna.study.get_all_study_names(storage)) if storage else []
     if storage is None or name not in names:
