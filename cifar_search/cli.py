@@ -125,7 +125,8 @@ def _run_sweep(args: argparse.Namespace) -> Any:
         engine=args.engine,
         as_written=True if args.as_written else None,
         mixed_precision=True if args.mixed_precision else None, xla=args.xla,
-        register=args.register,
+        register=args.register, warm_start=args.from_study,
+        warm_start_storage=args.from_storage,
     )
 
 
@@ -369,6 +370,11 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--checkpoints", metavar="URI",
                      help="folder (path or file:// URI) for the trials' checkpoints and models, "
                           "shared by every machine of a study (default: the workspace's trials/)")
+    run.add_argument("--from-study", metavar="NAME",
+                     help="warm start: a new study first takes the complete trials of study "
+                          "NAME that fit its space (untrained, not counted in --trials)")
+    run.add_argument("--from-storage", metavar="URL",
+                     help="the Optuna storage of --from-study's study (default: this one's)")
     run.add_argument("--join", action="store_true",
                      help="join a study another machine started (refuses when there is none)")
     run.add_argument("--data", metavar="PATH",

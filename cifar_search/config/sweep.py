@@ -60,6 +60,24 @@ MAX_REPEATS = 50
 MAX_SEED = 2**31 - 2
 #: A sweep name is a study name, an MLflow experiment name and a folder name.
 MAX_NAME = 100
+#: What a sweep's (or a study's) name may be.
+NAME_RULE = ("a name is non-empty and uses letters, digits, '-', '_' and '.' (not first), "
+             f"at most {MAX_NAME} characters")
+
+
+def is_name(value: Any) -> bool:
+    """Whether ``value`` may name a sweep (a study, an MLflow experiment, a folder).
+
+    Example:
+        >>> is_name("dropout-2"), is_name("a b"), is_name(".hidden")
+        (True, False, False)
+    """
+    return (isinstance(value, str) and bool(value) and len(value) <= MAX_NAME
+            and all(c.isalnum() or c in "-_." for c in value) and not value.startswith("."))
+
+
+#: The command-line flag of a setting whose flag is not its name with dashes.
+FLAGS = {"warm_start": "--from-study", "warm_start_storage": "--from-storage"}
 
 
 def _part(cls: type[PartT]) -> Callable[[object, PartT | str], PartT]:
@@ -115,6 +133,11 @@ class Sweep:
             :class:`Augmentation`); None for none unless the space sets them.
         register: register the best model in MLflow's Model Registry under the sweep's name;
             None: on for the workspace's own store, off for a tracking server.
+        warm_start: the name of an earlier study whose complete trials that fit this space
+            are added to this study when it is created, untrained, so that its sampler starts
+            informed (engine ``optuna``, not with a grid; see
+            :mod:`cifar_search.engines.optuna.warm_start`); None for none.
+        warm_start_storage: the Optuna storage URL of that study; None: this sweep's storage.
         source: the file this sweep was loaded from (set by :func:`load_sweep`).
     """
 
@@ -136,17 +159,15 @@ class Sweep:
     compute: Compute = field(default_factory=Compute)
     augmentation: Augmentation | None = None
     register: bool | None = None
+    warm_start: str | None = None
+    warm_start_storage: str | None = None
     source: str | None = None
 
     def __post_init__(self) -> None:
         require(self.augmentation is None or isinstance(self.augmentation, Augmentation),
                 "augmentation", self.augmentation,
                 "augmentation is an Augmentation(flip, shift, rotation, zoom) or None")
-        require(isinstance(self.name, str) and bool(self.name)
-                and all(c.isalnum() or c in "-_." for c in self.name)
-                and len(self.name) <= MAX_NAME and not self.name.startswith("."),
-                "name", self.name, "a name is non-empty and uses letters, digits, '-', '_' "
-                f"and '.' (not first), at most {MAX_NAME} characters")
+        require(is_name(self.name), "name", self.name, NAME_RULE)
         require(isinstance(self.space, (str, Mapping, Space)), "space", self.space,
                 "space is a path to a space file or a mapping of parameters")
         if (not isinstance(self.model, (str, Model))
@@ -174,6 +195,23 @@ class Sweep:
         require(self.register is None or isinstance(self.register, bool), "register",
                 self.register, "register is True, False or None (on for the workspace's store)")
         self._check_options()
+        self._check_warm_start()
+
+    def _check_warm_start(self) -> None:
+        """The warm start's form: a study name, another than this one's in the same storage
+        (whether it exists is the engine's to check, when the sweep runs)."""
+        require(self.warm_start is None or is_name(self.warm_start), "warm_start",
+                self.warm_start, "warm_start is the name of an earlier study: " + NAME_RULE)
+        require(self.warm_start_storage is None or (isinstance(self.warm_start_storage, str)
+                                                    and self.warm_start_storage.strip() != ""),
+                "warm_start_storage", self.warm_start_storage,
+                "warm_start_storage is an Optuna storage URL, e.g. sqlite:///old/optuna.db")
+        require(self.warm_start_storage is None or self.warm_start is not None,
+                "warm_start_storage", self.warm_start_storage,
+                "it names where warm_start's study is: give warm_start too")
+        require(self.warm_start != self.name or self.warm_start_storage is not None,
+                "warm_start", self.warm_start, "a study cannot start from itself: give the new "
+                "study another name (--study-name NEW)")
 
     def _check_options(self) -> None:
         """The options' form: engine names to mappings of setting names (each engine checks
@@ -238,7 +276,8 @@ class Sweep:
                 True}}``; an error in one names its flag (``--as-written``).
             **changes: trials, workers, epochs, timeout (``budget.time``), timeout_stop
                 (``budget.stop_at_deadline``), subset, data (a source path), repeats,
-                same_seed, engine, mixed_precision, xla, register.
+                same_seed, engine, mixed_precision, xla, register, warm_start,
+                warm_start_storage.
         """
         changes = {k: v for k, v in changes.items() if v is not None}
         given = set(changes) | {key for section in (options or {}).values() for key in section}
@@ -265,7 +304,8 @@ class Sweep:
                     "stop_at_deadline": "timeout_stop"}.get(name, name)
             if name not in given:  # a setting of the file that the override conflicts with
                 raise error.in_file(str(self.source)) from None
-            raise ConfigError(f"--{name.replace('_', '-')}", error.message) from None
+            flag = FLAGS.get(name, f"--{name.replace('_', '-')}")
+            raise ConfigError(flag, error.message) from None
         return sweep
 
     def fingerprint(self) -> dict[str, Any]:
@@ -297,7 +337,8 @@ class Sweep:
                     pruner=dataclasses.asdict(self.pruner), trials=self.trials,
                     workers=self.workers, data_source=self.data.source, repeats=self.repeats,
                     same_seed=self.same_seed, engine=self.engine, options=self.options,
-                    compute=dataclasses.asdict(self.compute), register=self.register)
+                    compute=dataclasses.asdict(self.compute), register=self.register,
+                    warm_start=self.warm_start)
         return json.dumps(data, indent=2, sort_keys=True, default=_plain)
 
 

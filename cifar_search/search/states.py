@@ -15,7 +15,9 @@ from typing import Any
 class TrialOutcome(enum.StrEnum):
     """How a trial stands. ``INTERRUPTED`` is an Optuna FAIL whose sweep stopped under it (its
     parameters are queued again), or whose machine stopped beating (taken over by another);
-    the other failed trials failed for a reason of their own."""
+    the other failed trials failed for a reason of their own. ``IMPORTED`` is an Optuna
+    COMPLETE trial added from an earlier study (a warm start): it informs the sampler, is not
+    trained here and does not count."""
 
     COMPLETE = "complete"
     PRUNED = "pruned"
@@ -23,6 +25,7 @@ class TrialOutcome(enum.StrEnum):
     INTERRUPTED = "interrupted"
     RUNNING = "running"
     WAITING = "waiting"
+    IMPORTED = "imported"
 
     @property
     def run_status(self) -> RunStatus:
@@ -67,6 +70,7 @@ RUN_STATUS = {
     TrialOutcome.INTERRUPTED: RunStatus.KILLED,
     TrialOutcome.RUNNING: RunStatus.RUNNING,
     TrialOutcome.WAITING: RunStatus.SCHEDULED,
+    TrialOutcome.IMPORTED: RunStatus.FINISHED,
 }
 
 
@@ -94,6 +98,7 @@ class Attr(enum.StrEnum):
     SAMPLER_SALT = "sampler_salt"          # its sampler's salt (several machines)
     RELEASED = "released"                  # asked for beyond the target, released untrained
     WIDENED = "widened"                    # [{"epoch", "threads"}]: moves to a wider worker
+    IMPORTED_FROM = "imported_from"        # warm start: {"study", "trial", "mlflow_run_id"}
 
 
 class StudyAttr(enum.StrEnum):
@@ -108,6 +113,7 @@ class StudyAttr(enum.StrEnum):
     FINALISER = "finaliser"                        # the machine that claimed finalisation
     DEADLINE = "deadline"                          # the time budget's end (seconds since 1970)
     TIME_BUDGET = "time_budget_s"                  # the time budget of that window, seconds
+    WARM_START = "warm_start"                      # {"study", "imported", "of"}: imported once
 
 
 class Tag(enum.StrEnum):
@@ -139,6 +145,10 @@ class Tag(enum.StrEnum):
     WIDENED_AT_EPOCH = "widened_at_epoch"     # a moved run: the epochs it had before moving
     BEST_TRAINED_OPTIMIZER = "best_trained_optimizer"
     BEST = "best"                             # "true" on the best trial's run
+    IMPORTED_FROM_STUDY = "imported_from_study"  # an imported trial's run: the study,
+    IMPORTED_FROM_TRIAL = "imported_from_trial"  # the trial number there,
+    IMPORTED_FROM_RUN = "imported_from_run"      # and that trial's MLflow run id
+    WARM_START = "warm_start"                 # on a parent run: the study it imported from
     NOTE = "mlflow.note.content"              # a run's or experiment's markdown description
     RUN_COLOR = "mlflow.runColor"             # a run's colour in the UI's charts
     SOURCE_NAME = "mlflow.source.name"        # the sweep file, the UI's Source column
@@ -164,7 +174,8 @@ _OUTCOME_OF_STATE = {
 
 def outcome_of(trial: Any) -> TrialOutcome:
     """The outcome of an Optuna trial (frozen or live): a FAIL is ``interrupted`` when its
-    sweep stopped under it, else ``failed``.
+    sweep stopped under it, else ``failed``; a COMPLETE trial added by a warm start is
+    ``imported``.
 
     Example:
         >>> from types import SimpleNamespace as T
@@ -177,4 +188,6 @@ def outcome_of(trial: Any) -> TrialOutcome:
         lost = Attr.MACHINE in attrs and Attr.FAIL_REASON not in attrs
         return (TrialOutcome.INTERRUPTED if attrs.get(Attr.INTERRUPTED) or lost
                 else TrialOutcome.FAILED)
+    if trial.state.name == "COMPLETE" and Attr.IMPORTED_FROM in trial.user_attrs:
+        return TrialOutcome.IMPORTED
     return _OUTCOME_OF_STATE[trial.state.name]

@@ -30,10 +30,11 @@ def fingerprint_of(sweep: Sweep, data_identity: dict[str, Any] | None) -> dict[s
 
 
 def check_fingerprint(stored_json: str, wanted: dict[str, Any], sweep: Sweep,
-                      storage_url: str) -> None:
+                      storage_url: str, warm_starts: bool = False) -> None:
     """Refuse to resume a study with settings or data that would make its trials
     incomparable, saying what differs and how to start afresh (``storage_url`` is shown as
-    given: masked by the caller)."""
+    given: masked by the caller); ``warm_starts``: the engine can start a new study from this
+    one (``--from-study``), said when the space changed."""
     stored = {**UNSET, **json.loads(stored_json or "{}")}
     wanted = {**UNSET, **json.loads(json.dumps(wanted))}
     if DATA_KEY not in stored:  # recorded before the data was part of it: recorded on resume
@@ -52,9 +53,13 @@ def check_fingerprint(stored_json: str, wanted: dict[str, Any], sweep: Sweep,
         raise ConfigError("data", f"{_data_text(wanted[key])} is other data than the study's "
                           f"{_data_text(stored[key])}; " + afresh.format("trained on it"),
                           sweep.source)
+    reuse = ""
+    if key == "space" and warm_starts:  # what the study learnt can start a new one
+        reuse = (f", or start a new study from this one with --study-name NEW_NAME "
+                 f"--from-study {sweep.name}")
     raise ConfigError(key, f"{_json(wanted[key])} differs from the study's "
-                      f"{_json(stored.get(key))}; " + afresh.format("was run with other settings"),
-                      sweep.source)
+                      f"{_json(stored.get(key))}; " + afresh.format("was run with other settings")
+                      + reuse, sweep.source)
 
 
 def _json(value: Any) -> str:

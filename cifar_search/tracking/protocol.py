@@ -39,6 +39,15 @@ class TrialTracker(Protocol):
         """Close a child run with its outcome, objective, duration and resolved config."""
         ...
 
+    def start_import(self, params: Mapping[str, Any], value: float,
+                     source: Mapping[str, Any]) -> str:
+        """Create the RUNNING child run of a trial imported from an earlier study."""
+        ...
+
+    def end_import(self, run_id: str, number: int) -> None:
+        """Give an imported trial's run its trial number and name, and end it."""
+        ...
+
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         """An engine's own tags on a run."""
         ...

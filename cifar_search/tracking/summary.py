@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from cifar_search.search.states import Attr, Tag, TrialOutcome
+from cifar_search.search.states import Attr, Tag, TrialOutcome, outcome_of
 from cifar_search.tracking.tables import (
     CURVE_ORDER,
     History,
+    best_trained,
     best_trial,
     counts,
     trial_curves,
@@ -57,7 +58,8 @@ def _plots(study: optuna.Study, table: pd.DataFrame, swept: Sequence[str], metri
         kinds = ["parallel_coordinate", "slice"] + (["contour"] if len(swept) >= 2 else [])
         for kind in kinds if swept else []:
             files.append(plots.optuna_plot(kind, study, swept, metric, folder / f"{kind}.png"))
-        best = int(study.best_trial.number)
+        trained = best_trained(study)  # the table's complete trials include it
+        best = trained.number if trained is not None else None
         for param in swept:
             others = [other for other in swept if other != param]
             files.append(plots.objective_vs_param(
@@ -177,10 +179,12 @@ def log_study(study: optuna.Study, sweep: Sweep, tracker: Tracker,
 
 
 def _ranked_complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """Complete trials, best first."""
+    """Complete trials trained in this study (not imported ones), best first."""
     import optuna
 
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    complete = [t for t in study.get_trials(deepcopy=False,
+                                            states=(optuna.trial.TrialState.COMPLETE,))
+                if outcome_of(t) == TrialOutcome.COMPLETE]
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     return sorted(complete, key=lambda t: (-_value(t) if maximize else _value(t), t.number))
 

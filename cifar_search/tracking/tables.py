@@ -56,11 +56,24 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def best_trained(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """The best complete trial trained in this study (None: none yet). Trials imported by a
+    warm start are left out: their models were trained in another study; they only inform
+    the sampler. Ties go to the lower number, as Optuna's ``best_trial``."""
+    trials = [t for t in study.get_trials(deepcopy=False,
+                                          states=(optuna.trial.TrialState.COMPLETE,))
+              if outcome_of(t) == TrialOutcome.COMPLETE and t.value is not None]
+    if not trials:
+        return None
+    sign = -1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1
+    return min(trials, key=lambda t: (sign * t.value, t.number))  # type: ignore[operator]
+
+
 def best_trial(study: optuna.Study) -> dict[str, Any] | None:
-    """The best complete trial as plain data, or None."""
-    try:
-        best = study.best_trial
-    except ValueError:
+    """The best complete trial trained in this study as plain data, or None (see
+    :func:`best_trained`)."""
+    best = best_trained(study)
+    if best is None:
         return None
     return {"number": best.number, "value": best.value, "params": trial_params(best),
             **{k.value: best.user_attrs.get(k) for k in (Attr.MLFLOW_RUN_ID, Attr.MODEL_PATH)}}

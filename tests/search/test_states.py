@@ -19,6 +19,8 @@ from cifar_search.search.states import RUN_STATUS, RunStatus, TrialOutcome, outc
     # failed by a heartbeat check: its machine is recorded, no reason of its own
     ("FAIL", {"machine": "host:12"}, TrialOutcome.INTERRUPTED),
     ("FAIL", {"machine": "host:12", "fail_reason": "nan loss"}, TrialOutcome.FAILED),
+    # added by a warm start from an earlier study
+    ("COMPLETE", {"imported_from": {"study": "old", "trial": 3}}, TrialOutcome.IMPORTED),
 ])
 def test_outcome_of_a_trial(state: str, attrs: dict, outcome: TrialOutcome) -> None:
     assert outcome_of(T(state=T(name=state), user_attrs=attrs)) is outcome
@@ -27,10 +29,14 @@ def test_outcome_of_a_trial(state: str, attrs: dict, outcome: TrialOutcome) -> N
 def test_every_outcome_has_a_run_status_and_only_complete_or_pruned_ones_count() -> None:
     assert set(RUN_STATUS) == set(TrialOutcome)
     for outcome in TrialOutcome:
-        assert outcome.ended == outcome.run_status.ended or outcome is TrialOutcome.INTERRUPTED
+        assert outcome.ended == outcome.run_status.ended or outcome in (
+            TrialOutcome.INTERRUPTED, TrialOutcome.IMPORTED)
     assert [o for o in TrialOutcome if o.counts] == [TrialOutcome.COMPLETE, TrialOutcome.PRUNED]
     assert TrialOutcome.INTERRUPTED.run_status is RunStatus.KILLED
     assert not TrialOutcome.INTERRUPTED.counts
+    # an imported trial's run ends as a complete one's, but it was not trained here
+    assert TrialOutcome.IMPORTED.run_status is RunStatus.FINISHED
+    assert not TrialOutcome.IMPORTED.counts
 
 
 def test_statuses_are_mlflow_s_names() -> None:

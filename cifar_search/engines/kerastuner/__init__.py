@@ -63,6 +63,10 @@ class KerasTunerEngine:
         if sweep.repeats != 1:
             _refuse("repeats", sweep.repeats, "engine 'kerastuner' trains each trial once"
                     + optuna)
+        if sweep.warm_start is not None:
+            _refuse("warm_start", sweep.warm_start, "engine 'kerastuner' cannot add trials "
+                    "of an earlier study to its oracle; warm starts add them to an Optuna "
+                    "study" + optuna)
         if oracle is None and sweep.sampler.kind not in ("grid", "random"):
             _refuse("sampler", sweep.sampler.kind, "engine 'kerastuner' needs an oracle: "
                     "options.kerastuner.oracle='random', 'grid', 'bayesian' or 'hyperband' "

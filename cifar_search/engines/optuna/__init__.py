@@ -41,8 +41,12 @@ class OptunaEngine:
             check_distributions(sweep.space)
 
     def check(self, sweep: Sweep) -> None:
-        """A sampler that ends by itself (a grid) or a number of trials."""
+        """A sampler that ends by itself (a grid) or a number of trials; no warm start with a
+        grid (it tries every point whatever is known)."""
         check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
+        require(sweep.warm_start is None or sweep.sampler.kind != "grid", "warm_start",
+                sweep.warm_start, "a grid tries every point whatever an earlier study learnt; "
+                "a warm start informs a sampler that learns from results, such as 'tpe'")
 
     def worker_count(self, sweep: Sweep) -> int:
         """Packed onto the cores when every run is known up front (see :mod:`.pool`)."""

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cifar_search.config.sweep import Sweep
-from cifar_search.engines.optuna import machines, recovery, scheduler
+from cifar_search.engines.optuna import machines, recovery, scheduler, warm_start
 from cifar_search.engines.optuna.machines import Machine
 from cifar_search.engines.optuna.options import OptunaOptions
 from cifar_search.engines.optuna.peers import grid_to_queue, peers_of
@@ -41,10 +41,11 @@ from cifar_search.engines.optuna.scheduler import (
 )
 from cifar_search.engines.optuna.space import suggest
 from cifar_search.engines.optuna.study import StudyStore, TakenOver, create_optuna_store, is_shared
+from cifar_search.engines.optuna.warm_start import SourceStudy
 from cifar_search.execution.local import Worker
 from cifar_search.execution.protocol import Done, EpochEnd, Message, Reply, TrialTask
 from cifar_search.model import data
-from cifar_search.search.states import Attr, StudyAttr, TrialOutcome
+from cifar_search.search.states import Attr, StudyAttr, Tag, TrialOutcome
 from cifar_search.session.best import BestStore
 from cifar_search.session.fingerprint import DATA_KEY
 from cifar_search.session.loop import Session
@@ -68,11 +69,14 @@ class Coordinator(Session[Running]):
         workspace: where the stores, data cache and trial files live.
         say: prints one line for the user.
         progress: a :class:`cifar_search.progress.Progress` (or None for none).
+        source: the earlier study whose fitting trials the study imports before its first
+            trial (see :func:`warm_source`); None: none.
     """
 
     def __init__(self, sweep: Sweep, workspace: Workspace, say: Callable[[str], None] = print,
-                 progress: Any = None) -> None:
+                 progress: Any = None, source: SourceStudy | None = None) -> None:
         plan = Plan.of(sweep)
+        self.source = source  # the earlier study to import from (a warm start), else None
         super().__init__(sweep, workspace, say, progress, scheduler, plan, plan.target,
                          sweep.budget.epochs * sweep.repeats, worker_count(sweep))
         self.plan: Plan = plan
@@ -113,6 +117,8 @@ class Coordinator(Session[Running]):
             self.say(f"new study {self.sweep.name!r}: {self.target} trials, "
                      f"{self.workers} worker(s), "
                      f"storage {self.workspace.shown_optuna_url}")
+        if self.source is not None and (self.store.created or not self.shared):
+            self.say(import_source(self.recorder, self.tracker, self.source))
         for line in self.peers.lines(self.workspace):
             self.say(line)
 
@@ -357,6 +363,26 @@ def recorder_of(tracker: Tracker, store: StudyStore, sweep: Sweep, plan: Plan,
     return recorder
 
 
+def import_source(recorder: Recorder, tracker: Tracker, source: SourceStudy) -> str:
+    """Import the earlier study's trials that fit the space (those a crash left imported
+    already are kept), record on the study and its parent run that it imported, and return
+    what to tell the user."""
+    store = recorder.store
+    done = {t.attrs[Attr.IMPORTED_FROM].get("trial") for t in store.view()
+            if t.outcome == TrialOutcome.IMPORTED
+            and t.attrs[Attr.IMPORTED_FROM].get("study") == source.name}
+    fitting = warm_start.fitting(source.trials, store.sweep.space)
+    for trial in fitting:
+        if trial.number not in done:
+            recorder.import_trial(source, trial)
+    store.set_attr(StudyAttr.WARM_START, {"study": source.name, "storage": source.storage,
+                                          "imported": len(fitting), "of": len(source.trials)})
+    tracker.set_tags(tracker.parent_id or "", {
+        Tag.WARM_START: f"{source.name} ({len(fitting)} of {len(source.trials)} complete "
+                        "trials imported)"})
+    return warm_start.import_line(source, len(fitting))
+
+
 def _parent_run_id(store: StudyStore) -> str | None:
     """The parent run the study recorded; on a shared storage a machine that did not create
     the study waits (up to :data:`READY_WAIT_S`) for the creator to record it, so that the
@@ -386,7 +412,8 @@ def run_sweep(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
     from cifar_search.engines.base import RunReport
     from cifar_search.search.labels import best_line
 
-    outcome: Outcome = Coordinator(sweep, workspace, say, progress).run()
+    source = warm_source(sweep, workspace)  # before anything is created
+    outcome: Outcome = Coordinator(sweep, workspace, say, progress, source).run()
     if outcome.interrupted:
         return RunReport([outcome.interrupted_line(sweep.source)], interrupted=True)
     if not outcome.finalised_here:
@@ -400,6 +427,32 @@ def run_sweep(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
     return RunReport([best_line(outcome.best, sweep.objective.metric), *tested,
                       f"{outcome.count}; compare them in the MLflow UI: python -m cifar_search "
                       f"ui {sweep.source}{workspace.flags}"])
+
+
+def warm_source(sweep: Sweep, workspace: Workspace) -> SourceStudy | None:
+    """The earlier study the sweep's study imports from now (``warm_start``), read and
+    checked; None when it names none, or the study imported already (see
+    :func:`.warm_start.imports`). Nothing is created.
+
+    Raises:
+        ConfigError: ``--from-study`` / ``--from-storage``: no such study, a study whose
+            values mean something else here, or a study that cannot import now.
+    """
+    from cifar_search.engines.optuna.study import find_study, read_source, trial_views
+
+    if sweep.warm_start is None:
+        return None
+    study = find_study(sweep, workspace)
+    recorded, trained = None, 0
+    if study is not None:
+        recorded = study.user_attrs.get(StudyAttr.WARM_START)
+        trained = sum(t.outcome not in (TrialOutcome.WAITING, TrialOutcome.IMPORTED)
+                      for t in trial_views(study))
+    if not warm_start.imports(sweep, recorded, trained, study is not None and workspace.shared):
+        return None
+    source = read_source(sweep, workspace)
+    warm_start.check_source(source, sweep)
+    return source
 
 
 def check_resumable(sweep: Sweep, workspace: Workspace) -> None:

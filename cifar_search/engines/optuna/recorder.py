@@ -15,9 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cifar_search.engines.optuna import scheduler
+from cifar_search.engines.optuna import scheduler, warm_start
 from cifar_search.engines.optuna.scheduler import Plan, Running, SeedRun, TakeResult
 from cifar_search.engines.optuna.study import StudyStore
+from cifar_search.engines.optuna.warm_start import SourceStudy, SourceTrial
 from cifar_search.execution.protocol import TrialResult
 from cifar_search.model.checkpoint import read_sound_state
 from cifar_search.search.labels import params_text
@@ -78,6 +79,20 @@ class Recorder:
             self.progress.trial(0)
         self.say(self.line(trial.number, TrialOutcome.COMPLETE, taken.value, params,
                            f"(duplicate of trial {taken.origin}, not trained)"))
+
+    def import_trial(self, source: SourceStudy, trial: SourceTrial) -> int:
+        """Add a trial of an earlier study (a warm start), untrained: its run first (RUNNING
+        until the trial exists, so that a crash in between leaves a run that the next start
+        closes), then the complete trial with its link to the source, then the run numbered
+        and ended; return its number."""
+        link = warm_start.imported_attrs(source, trial)
+        run_id = self.tracker.start_import(trial.params, trial.value, link)
+        number = self.store.add_imported(
+            warm_start.swept_values(trial, self.store.sweep.space), trial.value,
+            {Attr.PARAMS: dict(trial.params), Attr.IMPORTED_FROM: link,
+             Attr.MLFLOW_RUN_ID: run_id, Attr.EPOCHS_TRAINED: 0})
+        self.tracker.end_import(run_id, number)
+        return number
 
     def start_seed(self, running: Running, worker_pid: int) -> SeedRun:
         """The next seed run of ``running`` (its own nested MLflow run when repeated)."""

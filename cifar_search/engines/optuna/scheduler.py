@@ -420,5 +420,8 @@ def resume_line(name: str, plan: Plan, trials: list[TrialView]) -> str:
     retries = [t for t in trials if t.outcome == TrialOutcome.WAITING and Attr.RETRY_OF in t.attrs]
     if retries:
         parts.append(f"{len(retries)} interrupted (re-queued)")
+    imported = sum(t.outcome == TrialOutcome.IMPORTED for t in trials)
+    if imported:  # a warm start's: they do not count toward the target
+        parts.append(f"{imported} imported")
     parts.append(f"{max(0, plan.target - finished(trials))} left")
     return f"resuming study {name!r}: {', '.join(parts)}"

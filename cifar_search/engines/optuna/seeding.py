@@ -30,7 +30,8 @@ __all__ = ["DrawSeeded", "draw_index", "draw_seed"]
 
 def draw_index(number: int, earlier: Iterable[tuple[int, bool]]) -> int:
     """How many trials numbered below ``number`` drew their own points; ``earlier`` gives
-    each trial's number and whether it is a retry (it repeats another's point).
+    each trial's number and whether it drew none (a retry repeats another's point; an
+    imported trial was drawn in another study).
 
     Example:
         >>> draw_index(4, [(0, False), (1, False), (2, True), (3, False), (4, False)])
@@ -59,7 +60,8 @@ class DrawSeeded(BaseSampler):
         self._sampler = make(draw_seed(seed, 0))
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        earlier = ((t.number, Attr.RETRY_OF in t.user_attrs)
+        # an imported trial (a warm start) drew nothing here either
+        earlier = ((t.number, Attr.RETRY_OF in t.user_attrs or Attr.IMPORTED_FROM in t.user_attrs)
                    for t in study.get_trials(deepcopy=False))
         self._sampler = self._make(draw_seed(self._seed, draw_index(trial.number, earlier)))
         self._sampler.before_trial(study, trial)

@@ -10,6 +10,7 @@ through ``BaseStorage``'s public methods rather than a study's private one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 import uuid
@@ -36,6 +37,7 @@ from cifar_search.engines.optuna.machines import (
 from cifar_search.engines.optuna.parts import build_pruner, build_sampler, study_direction
 from cifar_search.engines.optuna.seeding import DrawSeeded
 from cifar_search.engines.optuna.scheduler import TrialView
+from cifar_search.engines.optuna.warm_start import SourceStudy, SourceTrial
 from cifar_search.errors import ConfigError, clipped
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
 from cifar_search.session.fingerprint import check_fingerprint, fingerprint_of
@@ -159,6 +161,45 @@ def stale_trials(study_name: str, workspace: Workspace) -> list[int]:
     return sorted(storage.get_trial(trial_id).number for trial_id in ids)
 
 
+def read_source(sweep: Sweep, workspace: Workspace) -> SourceStudy:
+    """The earlier study a warm start names (``sweep.warm_start``), in
+    ``sweep.warm_start_storage`` or else the workspace's storage, with its complete trials
+    trained there; read only, nothing is created.
+
+    Raises:
+        ConfigError: ``--from-study`` when there is no such study (naming the storage and
+            the studies it holds), ``--from-storage`` when that storage is no Optuna storage
+            or cannot be reached.
+    """
+    from cifar_search.stores import check_storage
+
+    name, url = sweep.warm_start, sweep.warm_start_storage
+    place = workspace if url is None else dataclasses.replace(workspace, storage=url)
+    try:
+        exists = check_storage(place)
+    except ConfigError as error:
+        if url is None:
+            raise
+        raise ConfigError("--from-storage", error.message.replace("--storage",
+                                                                  "--from-storage")) from None
+    storage = storage_of(place) if exists else None
+    names = sorted(optuna.study.get_all_study_names(storage)) if storage else []
+    if storage is None or name not in names:
+        raise ConfigError("--from-study", f"{name!r} is no study in {place.shown_optuna_url}; "
+                          f"its studies are {', '.join(names) or 'none'} (--from-storage URL "
+                          "reads another storage)")
+    study_id = storage.get_study_id_from_name(str(name))
+    attrs = storage.get_study_user_attrs(study_id)
+    trials = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.COMPLETE,))
+    return SourceStudy(
+        str(name), place.shown_optuna_url,
+        tuple(SourceTrial(t.number, dict(t.user_attrs.get(Attr.PARAMS) or t.params), t.value,
+                          t.user_attrs.get(Attr.MLFLOW_RUN_ID))
+              for t in trials if outcome_of(t) == TrialOutcome.COMPLETE and t.value is not None),
+        attrs.get(StudyAttr.METRIC), storage.get_study_directions(study_id)[0].name.lower(),
+        json.loads(attrs.get(StudyAttr.FINGERPRINT) or "{}"))
+
+
 def trial_view(trial: optuna.trial.FrozenTrial) -> TrialView:
     """A frozen trial as the scheduler sees it."""
     drawn = trial.params or trial.system_attrs.get("fixed_params") or {}
@@ -209,7 +250,7 @@ class StudyStore:
         if self.existed:  # loading wrote nothing: a refusal leaves the study as it was
             self._wait_until_ready()
             check_fingerprint(self.attr(StudyAttr.FINGERPRINT, ""), self.fingerprint, sweep,
-                              self.url)
+                              self.url, warm_starts=True)
         self.study_id = self.storage.get_study_id_from_name(sweep.name)
 
     def _open(self, grid: list[dict[str, Any]]) -> optuna.Study:
@@ -273,11 +314,10 @@ class StudyStore:
         return self.study.user_attrs.get(key, default)
 
     def best(self) -> optuna.trial.FrozenTrial | None:
-        """The best complete trial, or None."""
-        try:
-            return self.study.best_trial
-        except ValueError:
-            return None
+        """The best complete trial trained in this study (not an imported one), or None."""
+        from cifar_search.tracking.tables import best_trained
+
+        return best_trained(self.study)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -446,6 +486,21 @@ class StudyStore:
             kept = {k: v for k, v in trial.attrs.items()
                     if k in (Attr.RETRY_OF, Attr.SEED, Attr.DEATHS)}
             self.enqueue(trial.drawn, kept)
+
+    def add_imported(self, params: dict[str, Any], value: float,
+                     attrs: dict[str, Any]) -> int:
+        """Add a complete trial trained elsewhere (a warm start) with the swept ``params``,
+        the distributions of this sweep's space, its ``value`` and user ``attrs``; return its
+        number (Optuna's ``create_trial``, added as ``Study.add_trial`` adds it)."""
+        from cifar_search.engines.optuna.space import distribution
+
+        space = self.sweep.space
+        dists = {name: dist for name in params
+                 if (dist := distribution(space[name])) is not None}  # none is fixed
+        trial = optuna.trial.create_trial(params=params, distributions=dists, value=value,
+                                          user_attrs=attrs)
+        trial_id = self.storage.create_new_trial(self.study_id, template_trial=trial)
+        return self.storage.get_trial_number_from_id(trial_id)
 
     def _id_of(self, number: int) -> int:
         """The storage's id of trial ``number`` (public storage API)."""

@@ -51,6 +51,9 @@ class SklearnEngine:
         if sweep.pruner.kind != "none":
             _refuse("pruner", sweep.pruner.kind, "engine 'sklearn' cross-validates every "
                     "candidate fully; use pruner 'none'")
+        if sweep.warm_start is not None:
+            _refuse("warm_start", sweep.warm_start, "engine 'sklearn' searches afresh each "
+                    "run; warm starts add trials to an Optuna study: use engine 'optuna'")
 
     def worker_count(self, sweep: Sweep) -> int:
         """One worker per core for ``workers="auto"`` (the joblib jobs: ``n_jobs``)."""
