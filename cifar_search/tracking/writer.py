@@ -26,6 +26,8 @@ from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunT
 from cifar_search.config.sweep import Oracle, Pruner, Sampler, Sweep
 from cifar_search.search.states import Attr, RunKind, RunStatus, Tag, TrialOutcome
 from cifar_search.tracking import registry
+from cifar_search.tracking.imported import ImportedRuns
+from cifar_search.tracking.naming import source_tags, trial_run_name
 from cifar_search.tracking.packaging import scratch_dir
 from cifar_search.tracking.reader import MAX_RUNS, RunReader, own_artifacts
 from cifar_search.tracking.store import create_mlflow_store
@@ -77,11 +79,6 @@ def readable(value: Any) -> Any:
     return value
 
 
-def source_tags(sweep: Sweep) -> dict[str, str]:
-    """The sweep file as the run's source (the UI's Source column)."""
-    return {Tag.SOURCE_NAME: str(sweep.source or sweep.name), Tag.SOURCE_TYPE: "LOCAL"}
-
-
 @dataclass(frozen=True)
 class DatasetInfo:
     """The data a study trains on, as MLflow's dataset input of its runs.
@@ -119,12 +116,7 @@ class DatasetInfo:
         return DatasetInput(dataset, [InputTag("mlflow.data.context", "training")])
 
 
-def trial_run_name(number: int, best: bool = False) -> str:
-    """A trial's run name, ``trial-0003`` (``trial-0003 (best)`` for the best trial)."""
-    return f"trial-{number:04d}" + (" (best)" if best else "")
-
-
-class Tracker(RunReader):
+class Tracker(ImportedRuns, RunReader):
     """Writes one sweep's runs to MLflow (and reads them, as a :class:`RunReader`).
 
     Artifacts of the workspace's own store are written to its folder
@@ -287,37 +279,6 @@ class Tracker(RunReader):
         self._log(run_id, metrics=metrics, tags=tags,
                   params={f"resolved.{k}": readable(v) for k, v in info.items()})
         self.client.set_terminated(run_id, status=outcome.run_status)
-
-    def start_import(self, params: Mapping[str, Any], value: float,
-                     source: Mapping[str, Any]) -> str:
-        """Create the child run of a trial imported from an earlier study (a warm start),
-        RUNNING until :meth:`end_import` numbers it; return its id.
-
-        Args:
-            params: the trial's parameters.
-            value: its objective, logged as ``objective``.
-            source: ``{"study", "trial", "mlflow_run_id"}``: where it was trained.
-        """
-        origin = f"study `{source['study']}`, trial {source['trial']}"
-        if source.get("mlflow_run_id"):
-            origin += f" (run `{source['mlflow_run_id']}`)"
-        tags = {Tag.PARENT_RUN_ID: self.parent_id, Tag.STUDY_NAME: self.sweep.name,
-                Tag.STATE: TrialOutcome.IMPORTED, Tag.IMPORTED_FROM_STUDY: source["study"],
-                Tag.IMPORTED_FROM_TRIAL: source["trial"],
-                Tag.NOTE: f"Imported from {origin}: trained there, not here. It informs the "
-                          "sampler; the best model is chosen among the trials trained here.",
-                **source_tags(self.sweep)}
-        if source.get("mlflow_run_id"):
-            tags[Tag.IMPORTED_FROM_RUN] = source["mlflow_run_id"]
-        run = self.client.create_run(self.experiment_id, run_name="imported", tags=_tags(tags))
-        self._log(run.info.run_id, metrics={"objective": value}, params=params)
-        return run.info.run_id
-
-    def end_import(self, run_id: str, number: int) -> None:
-        """Give an imported trial's run its trial number and name, and end it."""
-        self._log(run_id, tags={Tag.TRIAL_NUMBER: number})
-        self.client.update_run(run_id, name=trial_run_name(number))
-        self.client.set_terminated(run_id, status=TrialOutcome.IMPORTED.run_status)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         """An engine's own tags on a run (e.g. KerasTuner's trial id, bracket and round)."""
