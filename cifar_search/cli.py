@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -144,6 +145,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = engines.get(sweep.engine).run(sweep, _workspace(args), progress.say, progress)
     for line in report.lines:
         print(line)
+    if report.interrupted and args.typed:
+        print(f"  {args.typed}")
     return EXIT_INTERRUPTED if report.interrupted else 0
 
 
@@ -485,6 +488,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     handler: Callable[[argparse.Namespace], int] = args.handler
+    # the command as typed (passwords masked): an interrupted run's resume hint repeats it
+    args.typed = masked("python -m cifar_search " + shlex.join(
+        sys.argv[1:] if argv is None else [str(a) for a in argv]))
     if args.debug:
         os.environ[DEBUG_ENV] = "1"  # read by the workers too
     try:

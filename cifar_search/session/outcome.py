@@ -22,10 +22,10 @@ class Outcome:
         """``3/4 trials finished``."""
         return f"{self.finished}/{self.target} trials finished"
 
-    def interrupted_line(self, source: str | None, flags: str = "") -> str:
-        """How to resume an interrupted run: the same command (``flags`` after the file)."""
-        return (f"interrupted with {self.count}; run the same command again to resume: "
-                f"python -m cifar_search run {source}{flags}")
+    def interrupted_line(self) -> str:
+        """That the run was interrupted, and how to resume it (the command line adds the
+        command as it was typed)."""
+        return f"interrupted with {self.count}; run the same command again to resume"
 
     def test_lines(self) -> list[str]:
         """The best model's test-set results (none when it was not evaluated)."""

@@ -266,8 +266,7 @@ def run_sweep(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
 
     outcome: Outcome = Coordinator(sweep, workspace, say, progress).run()
     if outcome.interrupted:
-        return RunReport([outcome.interrupted_line(
-            sweep.source, f" --engine kerastuner{workspace.flags}")], interrupted=True)
+        return RunReport([outcome.interrupted_line()], interrupted=True)
     return RunReport([best_line(outcome.best, sweep.objective.metric), *outcome.test_lines(),
                       f"{outcome.count}; compare the engines: python -m cifar_search compare "
                       f"{sweep.source}{workspace.flags}"])

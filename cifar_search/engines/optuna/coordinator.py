@@ -415,7 +415,7 @@ def run_sweep(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
     source = warm_source(sweep, workspace)  # before anything is created
     outcome: Outcome = Coordinator(sweep, workspace, say, progress, source).run()
     if outcome.interrupted:
-        return RunReport([outcome.interrupted_line(sweep.source)], interrupted=True)
+        return RunReport([outcome.interrupted_line()], interrupted=True)
     if not outcome.finalised_here:
         return RunReport([f"{outcome.count}; another machine finalises the study (summary, "
                           f"plots, test set): python -m cifar_search status {sweep.source} "

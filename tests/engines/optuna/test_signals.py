@@ -44,7 +44,8 @@ def test_sigint_stops_gracefully_and_the_trial_continues_from_its_checkpoint(tmp
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
     assert "stopping: running trials end after their current epoch" in output
-    assert "run the same command again to resume" in output
+    assert (f"run the same command again to resume\n  python -m cifar_search run sweep.py "
+            f"--data {tiny_data} --workspace ws\n") in output  # as typed, every flag kept
     resumed = run(folder, "run", "sweep.py", "--data", str(tiny_data))
     assert "resuming study 'resumable':" in resumed and "1 interrupted (re-queued)" in resumed
     status = assert_invariants(folder, epochs=6)
