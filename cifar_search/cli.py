@@ -118,7 +118,8 @@ def _run_sweep(args: argparse.Namespace) -> Any:
     from cifar_search import engines
 
     return engines.override(
-        _sweep(args), trials=args.trials, epochs=args.epochs, subset=args.subset,
+        _sweep(args), trials=args.trials, sampler=args.sampler, epochs=args.epochs,
+        subset=args.subset,
         workers=args.workers, data=args.data, repeats=args.repeats,
         same_seed=True if args.same_seed else None,
         engine=args.engine,
@@ -305,8 +306,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def _run_options(run: argparse.ArgumentParser) -> None:
     """The options of ``run`` and ``resume``: overrides of the sweep file's settings."""
     from cifar_search import engines
+    from cifar_search.config.parts import SAMPLERS
 
     run.add_argument("--trials", type=_positive, help="finished trials to end with")
+    run.add_argument("--sampler", choices=SAMPLERS,
+                     help="Optuna sampler instead of the sweep file's (its options are kept "
+                          "only for the same kind); 'auto' picks one from the space and "
+                          "trials; 'gp' needs the gp extra (PyTorch)")
     run.add_argument("--epochs", type=_positive, help="epochs per trial")
     run.add_argument("--subset", type=_positive, help="train on this many images only")
     run.add_argument("--workers", type=_workers,

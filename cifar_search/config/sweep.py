@@ -238,9 +238,12 @@ class Sweep:
             options: engine settings to set, by engine, e.g. ``{"sklearn": {"as_written":
                 True}}``; an error in one names its flag (``--as-written``).
             **changes: trials, workers, epochs, subset, data (a source path), repeats,
-                same_seed, engine, mixed_precision, xla, register.
+                same_seed, engine, mixed_precision, xla, register, sampler (a kind name:
+                the file's options are kept only when it names the file's kind).
         """
         changes = {k: v for k, v in changes.items() if v is not None}
+        if changes.get("sampler") == self.sampler.kind:
+            changes["sampler"] = self.sampler  # the same kind, with the file's options
         given = set(changes) | {key for section in (options or {}).values() for key in section}
         try:
             budget = dataclasses.replace(self.budget,

@@ -53,6 +53,10 @@ class KerasTunerEngine:
 
         optuna = "; use engine 'optuna'"
         oracle = KerasTunerOptions.of(sweep).oracle
+        if oracle is None and sweep.sampler.kind not in ("grid", "random"):
+            _refuse("sampler", sweep.sampler.kind, "engine 'kerastuner' needs an oracle: "
+                    "options.kerastuner.oracle='random', 'grid', 'bayesian' or 'hyperband' "
+                    "(or sampler 'grid' or 'random')")
         if oracle is None:
             check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
         else:
@@ -63,10 +67,6 @@ class KerasTunerEngine:
         if sweep.repeats != 1:
             _refuse("repeats", sweep.repeats, "engine 'kerastuner' trains each trial once"
                     + optuna)
-        if oracle is None and sweep.sampler.kind not in ("grid", "random"):
-            _refuse("sampler", sweep.sampler.kind, "engine 'kerastuner' needs an oracle: "
-                    "options.kerastuner.oracle='random', 'grid', 'bayesian' or 'hyperband' "
-                    "(or sampler 'grid' or 'random')")
         if sweep.sampler.options:
             _refuse("sampler.options", dict(sweep.sampler.options), "Optuna sampler options "
                     "do not apply to engine 'kerastuner'; give Oracle(kind, options)")

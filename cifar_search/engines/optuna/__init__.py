@@ -41,8 +41,13 @@ class OptunaEngine:
             check_distributions(sweep.space)
 
     def check(self, sweep: Sweep) -> None:
-        """A sampler that ends by itself (a grid) or a number of trials."""
-        check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
+        """A sampler that ends by itself (a grid, or 'auto' where it picks the grid) or a
+        number of trials; a sampler that can work on the space ('gp' with PyTorch)."""
+        from cifar_search.engines.optuna.parts import check_sampler, resolve_sampler
+
+        resolved = resolve_sampler(sweep)
+        check_trials(sweep, "sampler", sweep.sampler.kind, resolved.sampler.kind == "grid")
+        check_sampler(resolved)
 
     def worker_count(self, sweep: Sweep) -> int:
         """Packed onto the cores when every run is known up front (see :mod:`.pool`)."""
