@@ -47,7 +47,7 @@ With several workers, epochs of trials still running when the target is hit are 
                                        [--seed 0] [--repeats 1] [--replays 30] [--replay-trials 200]
                                        [--replay-only] [--samplers tpe,cmaes,qmc,gp]
 
-``--pruner`` is hyperband, median or successive_halving. ``--data`` defaults to
+``--pruner`` is hyperband, median, successive_halving or none. ``--data`` defaults to
 ``$CIFAR_SEARCH_DATA``. About 20 minutes on 2 CPU cores (``--space small``: 10; ``--repeats 3``:
 an hour; the replays take seconds).
 """
@@ -90,6 +90,7 @@ PRUNERS = {
     "hyperband": Pruner("hyperband", {"min_resource": 1, "reduction_factor": 3}),
     "median": Pruner("median", {"n_startup_trials": 4, "n_warmup_steps": 1}),
     "successive_halving": Pruner("successive_halving", {"min_resource": 1, "reduction_factor": 3}),
+    "none": Pruner("none"),  # every trial trains to the end: the samplers alone
 }
 
 
