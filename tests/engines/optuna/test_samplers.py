@@ -11,6 +11,7 @@ from cifar_search import engines
 from cifar_search.config.parts import Sampler
 from cifar_search.config.space import Space
 from cifar_search.config.sweep import Sweep
+from cifar_search.errors import ConfigError
 from cifar_search.engines.optuna.parts import (build_sampler, check_sampler, gp_installed,
                                                resolve_sampler, sampler_lines)
 
@@ -66,7 +67,7 @@ def test_cmaes_and_qmc_run_on_the_spaces_they_are_allowed():
 def test_gp_without_pytorch_is_refused_before_any_trial(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # as if it were not installed
     assert not gp_installed()
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ConfigError) as caught:
         check_sampler(sweep("gp"))
     assert str(caught.value) == (
         "sampler: 'gp' is not allowed; sampler 'gp' needs PyTorch, which is not installed "
@@ -79,3 +80,22 @@ def test_the_sampler_flag_overrides_the_file_keeping_options_of_the_same_kind():
     assert engines.override(tpe, sampler="qmc").sampler == Sampler("qmc")
     assert engines.override(tpe, sampler="tpe").sampler == tpe.sampler
     assert engines.override(tpe, sampler=None).sampler == tpe.sampler
+
+
+def test_the_coordinator_runs_the_kind_auto_picked_and_says_so_first(tmp_path):
+    from cifar_search.engines.optuna.coordinator import Coordinator
+    from cifar_search.workspace import Workspace
+
+    said = []
+    coordinator = Coordinator(sweep(), Workspace.at(tmp_path), said.append)  # nothing opened
+    assert coordinator.sweep.sampler.kind == "tpe"
+    assert said == ["sampler 'auto' picked 'tpe': the space has categorical parameters "
+                    "(optimizer)"]
+
+
+def test_gp_without_pytorch_is_refused_naming_the_flag(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ConfigError) as caught:
+        engines.override(sweep("tpe"), sampler="gp")
+    assert str(caught.value).startswith("--sampler: 'gp' is not allowed; sampler 'gp' needs "
+                                        "PyTorch")
