@@ -23,7 +23,8 @@ Which samplers are rebuilt per draw (:func:`seeded_sampler` applies the rule):
   Optuna indexes it by a counter kept in the study's system attributes (each trial that draws
   takes the next index). Rebuilt per draw with another seed, every trial would take index 0 of
   a new sequence: random points. Every process, on every machine, uses the same sequence (the
-  seed is not salted) and the shared counter gives each its own index; a retry repeats its
+  seed is not salted) and the shared counter moves each draw to the next index (read and
+  written without a lock: two machines asking at once may share one); a retry repeats its
   trial's point (its parameters are fixed, so it takes no index), so a resumed study goes on
   with the index after the last one drawn, as the uninterrupted study would. Its first trial
   (before the sequence knows the space) comes from a random sampler rebuilt per draw.
