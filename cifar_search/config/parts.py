@@ -78,6 +78,8 @@ class Sampler(_Part):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        require(isinstance(self.picked, str), "sampler.picked", self.picked,
+                "picked is text, set by the engine when it resolves sampler 'auto'")
         require(self.kind != "auto" or not self.options, "sampler.options",
                 dict(self.options), "sampler 'auto' takes no options (the sampler it picks "
                 "runs with its defaults); name the sampler to give it options")
