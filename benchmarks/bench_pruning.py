@@ -30,9 +30,12 @@ One pruned search is one draw of its sampler's seed. After the two searches the 
 replayed over the grid's recorded curves (``replay.py``) with ``--replays`` other sampler seeds,
 which needs no training: the replay of the run's own seed must give the run's trials exactly
 (checked, one worker), and the mean over the replays is the pruned search's epochs to the target
-in expectation, the figure to compare with the random order's expectation. Each replay gets
-``--replay-trials`` trials: a configuration drawn again costs no epochs, so the cap only cuts
-short a search that would still find the target.
+in expectation, the figure to compare with the random order's expectation. ``--samplers``
+replays it again with each named sampler in place of TPE (same pruner, each sampler's
+defaults), every numeric grid asked as the index of its value (an integer range, so that
+CMA-ES, GP and QMC see its order), and prints the epochs to the target side by side. Each
+replay gets ``--replay-trials`` trials: a configuration drawn again costs no epochs, so the
+cap only cuts short a search that would still find the target.
 
 Half of the subset is held out, so that the validation accuracy is measured on many images.
 With several workers, epochs of trials still running when the target is hit are not counted
@@ -42,9 +45,9 @@ With several workers, epochs of trials still running when the target is hit are 
                                        [--validation 0.5] [--epochs 8] [--trials 60]
                                        [--workers 1] [--pruner hyperband] [--patience N]
                                        [--seed 0] [--repeats 1] [--replays 30] [--replay-trials 200]
-                                       [--replay-only]
+                                       [--replay-only] [--samplers tpe,cmaes,qmc,gp]
 
-``--pruner`` is hyperband, median or successive_halving. ``--data`` defaults to
+``--pruner`` is hyperband, median, successive_halving or none. ``--data`` defaults to
 ``$CIFAR_SEARCH_DATA``. About 20 minutes on 2 CPU cores (``--space small``: 10; ``--repeats 3``:
 an hour; the replays take seconds).
 """
@@ -58,7 +61,7 @@ from dataclasses import replace
 from typing import Any
 
 from common import parser, run, sweep, workspace
-from replay import grid_curves, key, replay, same_as, summarise
+from replay import grid_curves, key, replay, same_as, suggest_indexed, summarise
 
 from cifar_search import Pruner, Sampler
 
@@ -87,6 +90,7 @@ PRUNERS = {
     "hyperband": Pruner("hyperband", {"min_resource": 1, "reduction_factor": 3}),
     "median": Pruner("median", {"n_startup_trials": 4, "n_warmup_steps": 1}),
     "successive_halving": Pruner("successive_halving", {"min_resource": 1, "reduction_factor": 3}),
+    "none": Pruner("none"),  # every trial trains to the end: the samplers alone
 }
 
 
@@ -203,6 +207,37 @@ def report_replays(pruned: Any, grid_trials: list[Any], tpe_trials: list[Any], g
               "epochs they spent, which is less than they would need)")
 
 
+def report_samplers(pruned: Any, curves: dict[str, Any], target: float, random_epochs: float,
+                    kinds: list[str], replays: int, trials: int) -> None:
+    """Replay the pruned search with each sampler kind in ``kinds`` (its defaults, the same
+    pruner), numeric grids asked as indexes (``replay.suggest_indexed``), over ``replays``
+    sampler seeds; print the epochs to the target side by side."""
+    import importlib.util
+
+    print(f"B4 samplers, {pruned.pruner.kind} pruner, numeric grids asked as indexes, "
+          f"{replays} sampler seeds x {trials} trials each (random order of the grid: "
+          f"{random_epochs:.1f} epochs):")
+    for kind in kinds:
+        if kind == "gp" and importlib.util.find_spec("torch") is None:
+            print("  gp     not run: PyTorch is not installed (pip install -e \".[gp]\")")
+            continue
+        sweep_ = replace(pruned, sampler=Sampler(kind))
+        seeds = range(1000 * (pruned.seed + 1), 1000 * (pruned.seed + 1) + replays)
+        runs = [replay(sweep_, curves, target, s, f"{pruned.name}-{kind}-{s}", trials,
+                       ask=suggest_indexed) for s in seeds]
+        got = summarise(runs)
+        reached = got["reached"]
+        line = f"  {kind:6} reached in {len(reached)}/{replays}"
+        if reached:
+            line += (f": mean {got['mean']:.1f} epochs, median {got['median']:.0f}, "
+                     f"{min(reached)}-{max(reached)}")
+            if not got["missed"]:
+                line += f"; {random_epochs / got['mean']:.2f}x fewer than a random order"
+        if got["missed"]:
+            line += f"; missed by {len(got['missed'])} ({min(got['missed'])}+ epochs spent)"
+        print(line)
+
+
 def options() -> argparse.Namespace:
     """The benchmark's command line."""
     args = parser(__doc__.splitlines()[0])
@@ -227,6 +262,9 @@ def options() -> argparse.Namespace:
     args.add_argument("--replay-trials", type=int, default=200,
                       help="trials of each replay (configurations drawn again cost nothing, so "
                            "a replay is given enough to reach the target)")
+    args.add_argument("--samplers", default="",
+                      help="comma-separated sampler kinds (e.g. tpe,cmaes,qmc,gp) to replay "
+                           "side by side with the same pruner, numeric grids as indexes")
     args.add_argument("--replay-only", action="store_true",
                       help="do not run the pruned search, only replay it (the grid is run or "
                            "taken from --workspace)")
@@ -271,6 +309,10 @@ def main() -> None:
                       walls["pruned"])
     report_replays(pruned, grid_trials, tpe_trials, exhaustive, ws, target, random_epochs,
                    opts.replays, opts.replay_trials)
+    if opts.samplers:
+        report_samplers(pruned, grid_curves(grid_trials, exhaustive, ws), target,
+                        random_epochs, opts.samplers.split(","), opts.replays,
+                        opts.replay_trials)
     print(f"exhaustive trials: {describe(grid_trials)}")
     if tpe_trials:
         print(f"pruned trials:     {describe(tpe_trials)}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,10 @@ from optuna.trial import TrialState
 from cifar_search import Sweep
 from cifar_search.engines.optuna import scheduler
 from cifar_search.engines.optuna.parts import build_pruner, build_sampler
-from cifar_search.engines.optuna.space import suggest
+from cifar_search.config.params import Choice
+from cifar_search.config.rules import is_number
+from cifar_search.config.space import Space
+from cifar_search.engines.optuna.space import suggest, suggest_param
 from cifar_search.search.states import Attr, TrialOutcome
 from cifar_search.model.checkpoint import read_state
 from cifar_search.workspace import Workspace
@@ -74,13 +78,34 @@ def grid_curves(trials: list[Any], grid: Sweep, ws: Workspace) -> dict[str, Curv
     return curves
 
 
+def suggest_indexed(space: Space, trial: optuna.Trial) -> dict[str, Any]:
+    """Like :func:`suggest`, but a grid of three or more numbers is asked as the index of its
+    value in sorted order (an integer range): the samplers that model numeric ranges (CMA-ES,
+    GP, a quasi-random sequence) then see that 3e-3 lies between 1e-3 and 1e-2, as they would
+    for a log-scaled range, instead of unordered categories. The configuration returned holds
+    the values, so it finds the grid's curves."""
+    values: dict[str, Any] = {}
+    for param in space.params:
+        if not param.active(values):
+            continue
+        if (isinstance(param, Choice) and len(param.values) > 2
+                and all(is_number(v) for v in param.values)):
+            ordered = sorted(param.values)
+            values[param.name] = ordered[trial.suggest_int(param.name, 0, len(ordered) - 1)]
+        else:
+            values[param.name] = suggest_param(param, trial)
+    return values
+
+
 def replay(pruned: Sweep, curves: dict[str, Curve], target: float, seed: int,
-           study_name: str, trials: int | None = None) -> Replayed:
+           study_name: str, trials: int | None = None,
+           ask: Callable[[Space, optuna.Trial], dict[str, Any]] = suggest) -> Replayed:
     """Play ``pruned`` (its space, sampler, pruner, epochs and repeats; ``trials`` trials,
     by default its own) over ``curves`` with this sampler seed and study name; ``target`` is
     reached by a complete trial whose score is at least it. Whether a drawn configuration
     trains, takes an earlier result or goes on from a pruned trial's checkpoint is decided by
-    the coordinator's own scheduler."""
+    the coordinator's own scheduler; ``ask`` draws a configuration (:func:`suggest_indexed`:
+    numeric grids as indexes)."""
     epochs, repeats = pruned.budget.epochs, pruned.repeats
     plan = scheduler.Plan.of(pruned)
     study = optuna.create_study(study_name=study_name, direction=pruned.objective.direction,
@@ -91,7 +116,7 @@ def replay(pruned: Sweep, curves: dict[str, Curve], target: float, seed: int,
     spent, reached, played = 0, None, []
     for _ in range(trials or pruned.trials):
         trial = study.ask()
-        params = suggest(pruned.space, trial)
+        params = ask(pruned.space, trial)
         config = key(params)
         start = scheduler.start_of(plan, {}, params, views, saved.get)
         if isinstance(start, scheduler.TakeResult):  # drawn again: nothing is trained

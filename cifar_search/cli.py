@@ -119,9 +119,9 @@ def _run_sweep(args: argparse.Namespace) -> Any:
     from cifar_search import engines
 
     return engines.override(
-        _sweep(args), trials=args.trials, epochs=args.epochs, subset=args.subset,
-        workers=args.workers, data=args.data, repeats=args.repeats, timeout=args.timeout,
-        timeout_stop=True if args.timeout_stop else None,
+        _sweep(args), trials=args.trials, sampler=args.sampler, epochs=args.epochs,
+        subset=args.subset, workers=args.workers, data=args.data, repeats=args.repeats,
+        timeout=args.timeout, timeout_stop=True if args.timeout_stop else None,
         same_seed=True if args.same_seed else None,
         engine=args.engine,
         as_written=True if args.as_written else None,
@@ -340,8 +340,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def _run_options(run: argparse.ArgumentParser) -> None:
     """The options of ``run`` and ``resume``: overrides of the sweep file's settings."""
     from cifar_search import engines
+    from cifar_search.config.parts import SAMPLERS
 
     run.add_argument("--trials", type=_positive, help="finished trials to end with")
+    run.add_argument("--sampler", choices=SAMPLERS,
+                     help="Optuna sampler instead of the sweep file's (its options are kept "
+                          "only for the same kind); 'auto' picks one from the space and "
+                          "trials; 'gp' needs the gp extra (PyTorch)")
     run.add_argument("--epochs", type=_positive, help="epochs per trial")
     run.add_argument("--timeout", metavar="DURATION",
                      help="no trial starts after this long, e.g. 2h, 90m, 1h30m (the study's "

@@ -107,7 +107,8 @@ def sweep_error(tmp_path, body, space=SPACE):
         ("sweep = Sweep(name='x', space='space.yaml', model='lenet', sampler='grid')",
          "model: 'lenet' is not allowed; model families are intro, dropout, vgg, bnnet, fastnet, resnet"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='bayes')",
-         "sampler: 'bayes' is not allowed; samplers are grid, random, tpe"),
+         "sampler: 'bayes' is not allowed; samplers are grid, random, tpe, cmaes, qmc, nsga2, "
+         "gp, auto"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', pruner='asha', sampler='grid')",
          "pruner: 'asha' is not allowed; pruners are none, median, percentile, hyperband, "
          "successive_halving"),
@@ -247,6 +248,60 @@ def test_sweep_errors(tmp_path, body, message):
 def test_space_against_model(tmp_path, model, space, message):
     body = f"sweep = Sweep(name='x', space='space.yaml', model={model!r}, sampler='grid')"
     assert sweep_error(tmp_path, body, space).startswith(message)
+
+
+CONDITIONAL = ("parameters:\n  optimizer: {choices: [sgd, adam]}\n"
+               "  momentum: {type: float, low: 0.5, high: 0.9, when: {optimizer: sgd}}\n")
+
+
+@pytest.mark.parametrize(
+    "body, space, message",
+    [
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='cmaes', "
+         "trials=4)", SPACE,
+         "sampler: 'cmaes' is not allowed; CMA-ES models numeric ranges that every trial has "
+         "and this space has none (every swept parameter is categorical, conditional or "
+         "fixed); use sampler 'tpe', 'random', 'qmc' or 'grid'"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='qmc', "
+         "trials=4)", CONDITIONAL,
+         "sampler: 'qmc' is not allowed; a quasi-random sequence draws every parameter in "
+         "every trial and momentum exist(s) only under a condition (when); use sampler 'tpe' "
+         "or 'random', or sweep it without when"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', "
+         "sampler=Sampler('qmc', {'qmc_type': 'latin'}), trials=4)", SPACE,
+         "sampler.options: {'qmc_type': 'latin'} is not allowed; QMCSampler refuses it"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', "
+         "sampler=Sampler('qmc', {'independent_sampler': None}), trials=4)", SPACE,
+         "sampler.options: 'independent_sampler' is not allowed; QMCSampler takes qmc_type, "
+         "scramble,"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', "
+         "sampler=Sampler('auto', {'n_startup_trials': 3}), trials=4)", SPACE,
+         "sampler.options: {'n_startup_trials': 3} is not allowed; sampler 'auto' takes no "
+         "options (the sampler it picks runs with its defaults); name the sampler to give it "
+         "options"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='auto')",
+         CONDITIONAL, "trials: None is not allowed; sampler 'auto' needs a number of trials"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='cmaes', "
+         "engine='sklearn')", CONDITIONAL,
+         "sampler: 'cmaes' is not allowed; engine 'sklearn' runs sampler 'grid' (GridSearchCV) "
+         "or 'random' (RandomizedSearchCV)"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='qmc', "
+         "engine='kerastuner')", SPACE,
+         "sampler: 'qmc' is not allowed; engine 'kerastuner' needs an oracle: "
+         "options.kerastuner.oracle='random', 'grid', 'bayesian' or 'hyperband' (or sampler "
+         "'grid' or 'random')"),
+    ],
+)
+def test_sampler_errors(tmp_path, body, space, message):
+    assert sweep_error(tmp_path, body, space).startswith(message)
+
+
+def test_a_sampler_that_cannot_work_is_refused_naming_the_flag(tmp_path):
+    path = write_sweep(tmp_path, "sweep = Sweep(name='x', space='space.yaml', model='dropout', "
+                                 "trials=2)")
+    with pytest.raises(ConfigError) as caught:
+        engines.override(load_sweep(path), sampler="cmaes")
+    assert str(caught.value).startswith("--sampler: 'cmaes' is not allowed; CMA-ES models")
 
 
 def test_missing_sweep_file(tmp_path):

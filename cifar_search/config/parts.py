@@ -23,8 +23,10 @@ from cifar_search.config.require import is_int, require
 
 __all__ = ["MAX_OPTION", "ORACLES", "PRUNERS", "SAMPLERS", "Oracle", "Pruner", "Sampler"]
 
-#: Sampler kinds ("grid" is exhaustive: every grid point is tried once).
-SAMPLERS = ("grid", "random", "tpe")
+#: Sampler kinds ("grid" is exhaustive: every grid point is tried once; "gp" needs the optional
+#: extra ``gp`` (PyTorch); "auto" picks one of the others from the space and the number of
+#: trials, see :mod:`cifar_search.config.auto_sampler`).
+SAMPLERS = ("grid", "random", "tpe", "cmaes", "qmc", "nsga2", "gp", "auto")
 
 #: Pruner kinds.
 PRUNERS = ("none", "median", "percentile", "hyperband", "successive_halving")
@@ -59,15 +61,28 @@ class _Part:
 class Sampler(_Part):
     """A sampler by kind, with keyword options for its class (seeded by the sweep).
 
+    Attributes:
+        picked: set by the Optuna engine when it resolves sampler 'auto' to this kind: why
+            (said at the start and recorded on the parent run); empty otherwise.
+
     Example:
         >>> Sampler("tpe", {"n_startup_trials": 5}).kind
         'tpe'
     """
 
     kind: str = "tpe"
+    picked: str = ""
     KEY: ClassVar[str] = "sampler"
     KINDS: ClassVar[tuple[str, ...]] = SAMPLERS
     OPTIONS: ClassVar[str] = "the Optuna class's"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(isinstance(self.picked, str), "sampler.picked", self.picked,
+                "picked is text, set by the engine when it resolves sampler 'auto'")
+        require(self.kind != "auto" or not self.options, "sampler.options",
+                dict(self.options), "sampler 'auto' takes no options (the sampler it picks "
+                "runs with its defaults); name the sampler to give it options")
 
 
 @dataclass(frozen=True)

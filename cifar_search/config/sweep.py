@@ -277,9 +277,12 @@ class Sweep:
             **changes: trials, workers, epochs, timeout (``budget.time``), timeout_stop
                 (``budget.stop_at_deadline``), subset, data (a source path), repeats,
                 same_seed, engine, mixed_precision, xla, register, warm_start,
-                warm_start_storage.
+                warm_start_storage, sampler (a kind name: the file's options are kept only
+                when it names the file's kind).
         """
         changes = {k: v for k, v in changes.items() if v is not None}
+        if changes.get("sampler") == self.sampler.kind:
+            changes["sampler"] = self.sampler  # the same kind, with the file's options
         given = set(changes) | {key for section in (options or {}).values() for key in section}
         try:
             budget = dataclasses.replace(

@@ -53,6 +53,10 @@ class KerasTunerEngine:
 
         optuna = "; use engine 'optuna'"
         oracle = KerasTunerOptions.of(sweep).oracle
+        if oracle is None and sweep.sampler.kind not in ("grid", "random"):
+            _refuse("sampler", sweep.sampler.kind, "engine 'kerastuner' needs an oracle: "
+                    "options.kerastuner.oracle='random', 'grid', 'bayesian' or 'hyperband' "
+                    "(or sampler 'grid' or 'random')")
         if oracle is None:
             check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
         else:
@@ -67,10 +71,6 @@ class KerasTunerEngine:
             _refuse("warm_start", sweep.warm_start, "engine 'kerastuner' cannot add trials "
                     "of an earlier study to its oracle; warm starts add them to an Optuna "
                     "study" + optuna)
-        if oracle is None and sweep.sampler.kind not in ("grid", "random"):
-            _refuse("sampler", sweep.sampler.kind, "engine 'kerastuner' needs an oracle: "
-                    "options.kerastuner.oracle='random', 'grid', 'bayesian' or 'hyperband' "
-                    "(or sampler 'grid' or 'random')")
         if sweep.sampler.options:
             _refuse("sampler.options", dict(sweep.sampler.options), "Optuna sampler options "
                     "do not apply to engine 'kerastuner'; give Oracle(kind, options)")

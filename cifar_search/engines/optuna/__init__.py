@@ -41,10 +41,15 @@ class OptunaEngine:
             check_distributions(sweep.space)
 
     def check(self, sweep: Sweep) -> None:
-        """A sampler that ends by itself (a grid) or a number of trials; no warm start with a
-        grid (it tries every point whatever is known)."""
-        check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
-        require(sweep.warm_start is None or sweep.sampler.kind != "grid", "warm_start",
+        """A sampler that ends by itself (a grid, or 'auto' where it picks the grid) or a
+        number of trials; a sampler that can work on the space ('gp' with PyTorch); no warm
+        start with a grid (it tries every point whatever is known)."""
+        from cifar_search.engines.optuna.parts import check_sampler, resolve_sampler
+
+        resolved = resolve_sampler(sweep)
+        check_trials(sweep, "sampler", sweep.sampler.kind, resolved.sampler.kind == "grid")
+        check_sampler(resolved)
+        require(sweep.warm_start is None or resolved.sampler.kind != "grid", "warm_start",
                 sweep.warm_start, "a grid tries every point whatever an earlier study learnt; "
                 "a warm start informs a sampler that learns from results, such as 'tpe'")
 

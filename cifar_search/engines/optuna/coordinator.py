@@ -28,6 +28,7 @@ from cifar_search.config.sweep import Sweep
 from cifar_search.engines.optuna import machines, recovery, scheduler, warm_start
 from cifar_search.engines.optuna.machines import Machine
 from cifar_search.engines.optuna.options import OptunaOptions
+from cifar_search.engines.optuna.parts import resolve_sampler, sampler_lines
 from cifar_search.engines.optuna.peers import grid_to_queue, peers_of
 from cifar_search.engines.optuna.pool import worker_count
 from cifar_search.engines.optuna.recorder import Recorder
@@ -75,6 +76,9 @@ class Coordinator(Session[Running]):
 
     def __init__(self, sweep: Sweep, workspace: Workspace, say: Callable[[str], None] = print,
                  progress: Any = None, source: SourceStudy | None = None) -> None:
+        sweep = resolve_sampler(sweep)  # sampler 'auto': the kind its rule picks
+        for line in sampler_lines(sweep):
+            say(line)
         plan = Plan.of(sweep)
         self.source = source  # the earlier study to import from (a warm start), else None
         super().__init__(sweep, workspace, say, progress, scheduler, plan, plan.target,
@@ -345,7 +349,11 @@ def open_tracker(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: Pl
     tracker = Tracker(workspace, sweep, DatasetInfo.of(sweep, store.fingerprint.get(DATA_KEY)))
     parent = tracker.open_parent(recorded, _tracking_token(store))
     store.set_attr(StudyAttr.MLFLOW_PARENT_RUN_ID, parent)
-    tracker.update_parent({"trials": plan.target, "workers": worker_count(sweep)})
+    settings = {"trials": plan.target, "workers": worker_count(sweep),
+                "sampler": sweep.sampler.kind}  # --sampler may change it on a resume
+    if sweep.sampler.picked:
+        settings["sampler_auto"] = sweep.sampler.picked
+    tracker.update_parent(settings)
     return tracker
 
 

@@ -29,11 +29,29 @@ if TYPE_CHECKING:
     from cifar_search.config.sweep import Sweep
 
 __all__ = ["PRUNER_CLASSES", "SAMPLER_CLASSES", "build_pruner", "build_sampler", "check_part",
-           "check_parts"]
+           "check_parts", "check_sampler", "gp_installed", "resolve_sampler", "sampler_lines"]
 
 #: The Optuna class behind each sampler kind ("grid" is exhaustive: the Optuna engine queues
-#: each grid point once, see ``scheduler.grid_point_to_queue``).
-SAMPLER_CLASSES = {"grid": "RandomSampler", "random": "RandomSampler", "tpe": "TPESampler"}
+#: each grid point once, see ``scheduler.grid_point_to_queue``; "auto" stands for one of the
+#: others, see :func:`resolve_sampler`).
+SAMPLER_CLASSES = {"grid": "RandomSampler", "random": "RandomSampler", "tpe": "TPESampler",
+                   "cmaes": "CmaEsSampler", "qmc": "QMCSampler", "nsga2": "NSGAIISampler",
+                   "gp": "GPSampler"}
+
+#: Defaults that differ from the Optuna class's: Optuna's per-trial warning that a parameter
+#: is drawn at random is replaced by one line at the start (:func:`sampler_lines`), and the
+#: quasi-random sequence is scrambled so that the sweep's seed matters (unscrambled, every
+#: seed draws the same Sobol points).
+SAMPLER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "cmaes": {"warn_independent_sampling": False},
+    "qmc": {"warn_independent_sampling": False, "scramble": True},
+    "gp": {"warn_independent_sampling": False},
+}
+
+#: What sampler 'gp' needs, and its size: the PyTorch wheel on PyPI for Linux x86-64
+#: (torch 2.15.0, cp311: 539 MB; more with the CUDA libraries pip adds on Linux).
+GP_NEEDS = ("PyTorch, which is not installed (about 540 MB to download: the torch wheel for "
+            "Linux x86-64, more with its CUDA libraries)")
 
 #: The Optuna class behind each pruner kind.
 PRUNER_CLASSES = {
@@ -59,13 +77,13 @@ def optuna_class(part: Sampler | Pruner) -> type:
 
 
 def check_part(part: Sampler | Pruner) -> None:
-    """Check each option's name and type against the Optuna class's signature (``seed`` is
-    refused too: the sweep sets it)."""
+    """Check each option's name and type against the Optuna class's signature (``seed`` and
+    ``independent_sampler`` are refused too: the sweep sets them)."""
     if not part.options:
         return
     cls = optuna_class(part)
     signature = inspect.signature(cls).parameters
-    accepted = set(signature) - {"seed"}
+    accepted = set(signature) - {"seed", "independent_sampler"}
     for name, value in part.options.items():
         require(isinstance(name, str) and name in accepted, f"{part.KEY}.options", name,
                 f"{cls.__name__} takes {', '.join(sorted(accepted)) or 'nothing'}")
@@ -94,15 +112,76 @@ def _option_problem(annotation: Any, value: Any) -> str | None:
     return None
 
 
-def build_sampler(sampler: Sampler, seed: int) -> optuna.samplers.BaseSampler:
+def build_sampler(sampler: Sampler, seed: int,
+                  independent: optuna.samplers.BaseSampler | None = None,
+                  ) -> optuna.samplers.BaseSampler:
     """The Optuna sampler object (without Optuna's warning that options such as TPE's
     ``multivariate`` and ``group`` are experimental: the terminal shows cifar_search's
-    lines only)."""
+    lines only); ``independent`` draws what a qmc sampler does not (see
+    :mod:`.seeding`)."""
     import optuna
 
+    options = {**SAMPLER_DEFAULTS.get(sampler.kind, {}), **sampler.options}
+    if independent is not None:
+        options["independent_sampler"] = independent
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna_class(sampler)(seed=seed, **sampler.options)
+        return optuna_class(sampler)(seed=seed, **options)
+
+
+def gp_installed() -> bool:
+    """Whether PyTorch, which sampler 'gp' needs, can be imported (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def resolve_sampler(sweep: Sweep, gp_ready: bool | None = None) -> Sweep:
+    """The sweep with sampler 'auto' replaced by the kind its rule picks
+    (:func:`cifar_search.config.samplers.pick`, the reason kept in ``Sampler.picked``);
+    any other sweep as it is."""
+    import dataclasses
+
+    from cifar_search.config.samplers import pick, shape_of
+    from cifar_search.config.space import Space
+
+    if sweep.sampler.kind != "auto":
+        return sweep
+    ready = gp_installed() if gp_ready is None else gp_ready
+    if isinstance(sweep.space, Space):
+        chosen = pick(shape_of(sweep.space), sweep.trials, ready)
+        kind, reason = chosen.kind, chosen.reason
+    else:
+        kind, reason = "tpe", "the space is not known before the run"
+    return dataclasses.replace(sweep, sampler=Sampler(kind, picked=reason))
+
+
+def check_sampler(sweep: Sweep) -> None:
+    """Refuse a sampler (after 'auto' is resolved) that cannot work on the sweep's space, or
+    'gp' without PyTorch, in one line naming ``sampler``."""
+    from cifar_search.config.samplers import GP_EXTRA, misfit, sampler_shape
+
+    kind = sweep.sampler.kind
+    require(kind != "gp" or gp_installed(), "sampler", kind,
+            f"sampler 'gp' needs {GP_NEEDS}: {GP_EXTRA}, or use sampler 'tpe'")
+    shape = sampler_shape(sweep.space)
+    problem = misfit(kind, shape) if shape is not None else None
+    require(problem is None, "sampler", kind, problem or "")
+
+
+def sampler_lines(sweep: Sweep) -> list[str]:
+    """What to say at the start about the sampler: the kind 'auto' picked and why, and the
+    parameters it draws at random instead of modelling."""
+    from cifar_search.config.samplers import fallback_note, sampler_shape
+
+    lines = []
+    if sweep.sampler.picked:
+        lines.append(f"sampler 'auto' picked {sweep.sampler.kind!r}: {sweep.sampler.picked}")
+    shape = sampler_shape(sweep.space)
+    note = fallback_note(sweep.sampler.kind, shape) if shape is not None else None
+    if note:
+        lines.append(note)
+    return lines
 
 
 def build_pruner(pruner: Pruner, epochs: int) -> optuna.pruners.BasePruner:
@@ -128,17 +207,17 @@ def check_parts(sweep: Sweep) -> None:
     first trial) stops the sweep before its study exists."""
     check_part(sweep.sampler)
     check_part(sweep.pruner)
-    if not sweep.sampler.options and not sweep.pruner.options:
-        return  # the defaults are known to work
     for key, part, build in (
             ("sampler.options", sweep.sampler, lambda: build_sampler(sweep.sampler, sweep.seed)),
             ("pruner.options", sweep.pruner,
              lambda: build_pruner(sweep.pruner, sweep.budget.epochs))):
+        if not part.options:
+            continue  # the defaults are known to work
         try:
             with warnings.catch_warnings():  # Optuna's experimental-feature warnings
                 warnings.simplefilter("ignore")
                 built = build()
-            if part.options:
+            if part.kind != "gp" or gp_installed():  # else refused by check_sampler
                 _rehearse(built, study_direction(sweep.objective))
         except Exception as error:  # noqa: BLE001 (Optuna on user options: TypeError,
             # ValueError, ZeroDivisionError and others)

@@ -8,6 +8,26 @@ trials repeat their points and are not counted). A study resumed on one machine 
 exactly the points the uninterrupted study would have drawn where those depend on the seed
 alone (random search, TPE's start-up trials); TPE's later proposals also depend on the
 results known when a trial is asked for, which with parallel workers depends on timing.
+
+Which samplers are rebuilt per draw (:func:`seeded_sampler` applies the rule):
+
+* **rebuilt before every trial** (:class:`DrawSeeded`): grid, random, tpe, cmaes, nsga2, gp.
+  Whatever they carry over the study lives in the storage (the trials' parameters and values;
+  CMA-ES's optimizer and generation and NSGA-II's generation in the trials' system
+  attributes), and their randomness is drawn per call: rebuilt, a proposal depends only on
+  the draw's seed and what the storage holds. In-memory caches (GP's kernel fit, NSGA-II's
+  population) are only warm starts, rebuilt from the storage. CMA-ES seeds its step with the
+  trial's number, which a retry shifts by one, so a resumed CMA-ES study draws new points (never
+  the ones it tried) rather than exactly the uninterrupted study's.
+* **built once** with the sweep's own seed: qmc. Its points are one scrambled sequence, and
+  Optuna indexes it by a counter kept in the study's system attributes (each trial that draws
+  takes the next index). Rebuilt per draw with another seed, every trial would take index 0 of
+  a new sequence: random points. Every process, on every machine, uses the same sequence (the
+  seed is not salted) and the shared counter moves each draw to the next index (read and
+  written without a lock: two machines asking at once may share one); a retry repeats its
+  trial's point (its parameters are fixed, so it takes no index), so a resumed study goes on
+  with the index after the last one drawn, as the uninterrupted study would. Its first trial
+  (before the sequence knows the space) comes from a random sampler rebuilt per draw.
 """
 
 from __future__ import annotations
@@ -21,11 +41,15 @@ from optuna.samplers import BaseSampler
 from cifar_search.search.states import Attr
 
 if TYPE_CHECKING:
+    from cifar_search.config.parts import Sampler
     from optuna import Study
     from optuna.distributions import BaseDistribution
     from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["DrawSeeded", "draw_index", "draw_seed"]
+__all__ = ["BUILT_ONCE", "DrawSeeded", "draw_index", "draw_seed", "seeded_sampler"]
+
+#: Sampler kinds built once with the sweep's seed instead of rebuilt per draw (see above).
+BUILT_ONCE = ("qmc",)
 
 
 def draw_index(number: int, earlier: Iterable[tuple[int, bool]]) -> int:
@@ -84,3 +108,23 @@ class DrawSeeded(BaseSampler):
 
     def reseed_rng(self) -> None:
         self._sampler.reseed_rng()
+
+
+def seeded_sampler(sampler: Sampler, sweep_seed: int, process_seed: int) -> BaseSampler:
+    """The sweep's sampler as a study uses it: rebuilt per draw from ``process_seed`` (the
+    sweep's seed, salted per machine), or for the kinds in :data:`BUILT_ONCE` built once from
+    ``sweep_seed`` with a per-draw random sampler for what they do not draw themselves.
+
+    Example:
+        >>> from cifar_search.config.parts import Sampler
+        >>> type(seeded_sampler(Sampler("qmc"), 7, 7)).__name__
+        'QMCSampler'
+    """
+    from optuna.samplers import RandomSampler
+
+    from cifar_search.engines.optuna.parts import build_sampler
+
+    if sampler.kind in BUILT_ONCE:
+        return build_sampler(sampler, sweep_seed, independent=DrawSeeded(
+            lambda seed: RandomSampler(seed=seed), process_seed))
+    return DrawSeeded(lambda seed: build_sampler(sampler, seed), process_seed)

@@ -34,8 +34,8 @@ from cifar_search.engines.optuna.machines import (
     pop_order,
     sampler_seed,
 )
-from cifar_search.engines.optuna.parts import build_pruner, build_sampler, study_direction
-from cifar_search.engines.optuna.seeding import DrawSeeded
+from cifar_search.engines.optuna.parts import build_pruner, study_direction
+from cifar_search.engines.optuna.seeding import seeded_sampler
 from cifar_search.engines.optuna.scheduler import TrialView
 from cifar_search.engines.optuna.warm_start import SourceStudy, SourceTrial
 from cifar_search.errors import ConfigError, clipped
@@ -255,8 +255,8 @@ class StudyStore:
 
     def _open(self, grid: list[dict[str, Any]]) -> optuna.Study:
         sweep = self.sweep
-        sampler = DrawSeeded(lambda seed: build_sampler(sweep.sampler, seed),
-                             sampler_seed(sweep.seed, self.machine.salt))
+        sampler = seeded_sampler(sweep.sampler, sweep.seed,
+                                 sampler_seed(sweep.seed, self.machine.salt))
         pruner = build_pruner(sweep.pruner, sweep.budget.epochs)
         if not self.existed:
             try:

@@ -44,10 +44,10 @@ class SklearnEngine:
 
     def check(self, sweep: Sweep) -> None:
         """GridSearchCV and RandomizedSearchCV, no pruner."""
-        check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
-        if sweep.sampler.kind not in ("grid", "random"):
+        if sweep.sampler.kind not in ("grid", "random"):  # first: other kinds never run here
             _refuse("sampler", sweep.sampler.kind, "engine 'sklearn' runs sampler 'grid' "
                     "(GridSearchCV) or 'random' (RandomizedSearchCV)")
+        check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
         if sweep.pruner.kind != "none":
             _refuse("pruner", sweep.pruner.kind, "engine 'sklearn' cross-validates every "
                     "candidate fully; use pruner 'none'")
