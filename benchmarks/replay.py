@@ -153,10 +153,11 @@ def _view(number: int, outcome: TrialOutcome, params: dict[str, Any],
 def _play(trial: optuna.Trial, values: list[float], resumed_at: int,
           epochs: int) -> tuple[int, int | None]:
     """Report a curve epoch by epoch; return (epochs trained, the epoch pruned at or None).
-    The first ``resumed_at`` epochs come from a checkpoint and cost nothing."""
+    The first ``resumed_at`` epochs come from a checkpoint and cost nothing; as in a sweep, a
+    trial is never pruned after its last epoch."""
     for step in range(1, epochs + 1):
         trial.report(values[step - 1], step)
-        if trial.should_prune():
+        if step < epochs and trial.should_prune():
             return max(step - resumed_at, 0), step
     return epochs - resumed_at, None
 

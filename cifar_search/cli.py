@@ -210,7 +210,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     table = tables.trials_table(study)
     if not table.empty:
-        columns = [c for c in table.columns if c != Attr.MLFLOW_RUN_ID]
+        # a column with nothing in it (no retries, no failures, one machine) is left out
+        columns = [c for c in table.columns if c != Attr.MLFLOW_RUN_ID
+                   and (c in ("number", "state", "value") or table[c].notna().any())]
         print(table[columns].to_string(index=False, na_rep=""))
     return 0
 

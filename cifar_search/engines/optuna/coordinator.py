@@ -278,7 +278,8 @@ class Coordinator(Session[Running]):
 
     def _record_epoch(self, running: Running, task: TrialTask, message: EpochEnd) -> bool:
         run = running.runs[task.repeat]
-        return self.recorder.epoch(running, run, message.epoch, message.logs)
+        return self.recorder.epoch(running, run, message.epoch, message.logs,
+                                   last=message.epoch + 1 >= task.epochs)
 
     def _trained(self, task: TrialTask) -> int | None:
         running = self.running.get(task.number)

@@ -134,8 +134,10 @@ class Recorder:
 
     # -- epochs ------------------------------------------------------------------------------
 
-    def epoch(self, running: Running, run: SeedRun, epoch: int, logs: dict[str, float]) -> bool:
-        """Log one epoch to MLflow and report it to the pruner; return whether to prune.
+    def epoch(self, running: Running, run: SeedRun, epoch: int, logs: dict[str, float],
+              last: bool = False) -> bool:
+        """Log one epoch to MLflow and report it to the pruner; return whether to prune (never
+        after the ``last`` epoch of the budget: the trial is complete, its training spent).
         (Of a repeated trial only the first seed is reported, and only to a pruner.)"""
         step = epoch + 1
         run.epochs = step
@@ -145,7 +147,7 @@ class Recorder:
         value = logs.get(self.metric)
         if not running.reports(run) or value is None or not math.isfinite(value):
             return False
-        return self.store.report(running.trial, value, step)
+        return self.store.report(running.trial, value, step) and not last
 
     def moved(self, running: Running, run: SeedRun, threads: int) -> None:
         """A seed run went on, after ``run.epochs`` epochs, in a worker of ``threads`` threads
