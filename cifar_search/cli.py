@@ -213,7 +213,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         # a column with nothing in it (no retries, no failures, one machine) is left out
         columns = [c for c in table.columns if c != Attr.MLFLOW_RUN_ID
                    and (c in ("number", "state", "value") or table[c].notna().any())]
-        print(table[columns].to_string(index=False, na_rep=""))
+        shown = table[columns].astype(object)
+        for column in ("retry_of", "continues", "duplicate_of", "epochs_trained"):
+            if column in shown:  # trial numbers and counts, not 0.0
+                shown[column] = table[column].astype("Int64").astype(object)
+        print(shown.where(shown.notna(), "").to_string(index=False))
     return 0
 
 

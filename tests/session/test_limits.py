@@ -200,3 +200,6 @@ def test_failures_do_not_count_and_three_in_a_row_stop_the_sweep_in_one_line(
     lines = failed_only.stdout.splitlines()
     assert lines[0] == "study 'limits' (minimize val_loss): 3 failed"
     assert len(lines) == 4 and all(line.endswith(": " + reason) for line in lines[1:])
+    header = cli_inline("status", "sweep.py", "--workspace", ws, cwd=tmp_path).stdout.split(
+        "\n")[1].split()
+    assert "fail_reason" in header and "retry_of" not in header  # empty columns left out
