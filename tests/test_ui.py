@@ -122,8 +122,10 @@ def test_the_printed_url_shows_the_trials_and_marks_the_best_in_a_real_browser(t
         assert url.endswith("/runs?workflowType=machine_learning&viewStateShareKey=cifar-search")
         page = rendered(chromium, url)
     finally:
-        ui.send_signal(signal.SIGINT)
-        ui.wait(timeout=60)
+        ui.send_signal(signal.SIGTERM)  # as a service manager stops it
+        assert ui.wait(timeout=60) == 0
+    with socket.socket() as sock:  # the server went with it: its port is free again
+        sock.bind(("127.0.0.1", port))
     status = json.loads(cli("status", "sweep.py", "--json", "--workspace", "ws",
                             cwd=tmp_path).stdout)
     best = min(status["trials"], key=lambda trial: trial["value"])["number"]

@@ -7,6 +7,7 @@ The server is MLflow's own (``python -m mlflow server``), the lightest that serv
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -83,6 +84,9 @@ def serve_ui(workspace: Workspace, port: int, experiment: str | None,
             server = subprocess.Popen(command, env=env)
         else:
             server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    # SIGTERM stops the server as Ctrl-C does (else the server would outlive this process,
+    # holding the port)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         if not wait_for_ui(server, port):
             server.terminate()
@@ -95,3 +99,10 @@ def serve_ui(workspace: Workspace, port: int, experiment: str | None,
         server.terminate()
         server.wait()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM, as a KeyboardInterrupt."""
+    raise KeyboardInterrupt
