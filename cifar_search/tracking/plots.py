@@ -45,14 +45,20 @@ IMPORTANCE_MIN_TRIALS = 4
 @contextmanager
 def _optuna_style():
     """Optuna's matplotlib plots, their warnings silenced (ExperimentalWarning; matplotlib's
-    "identical low and high xlims" of a study of one trial) and their style
+    "identical low and high xlims" of a study of one trial; Optuna's logged "Param … unique
+    value length is less than 2" of a contour over one value) and their style
     (``plt.style.use("ggplot")``) kept from the plots drawn after them."""
     import optuna
 
-    with warnings.catch_warnings(), plt.rc_context():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        yield optuna.visualization.matplotlib
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        with warnings.catch_warnings(), plt.rc_context():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            yield optuna.visualization.matplotlib
+    finally:
+        optuna.logging.set_verbosity(verbosity)
 
 
 def _figure_of(axes: Any) -> plt.Figure:

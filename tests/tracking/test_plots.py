@@ -1,5 +1,7 @@
 """Summary plots as PNG files from synthetic data: no training, no MLflow."""
 
+import logging
+
 import matplotlib.pyplot as plt
 import optuna
 import pandas as pd
@@ -157,3 +159,23 @@ def test_a_study_of_one_trial_draws_without_a_warning(tmp_path, kind):
         warnings.simplefilter("error")
         assert plots.optuna_plot(kind, study, ["dropout_rate"], "val_loss",
                                  tmp_path / f"{kind}.png").is_file()
+
+
+def test_a_contour_over_one_value_of_a_parameter_logs_nothing(tmp_path):
+    """Optuna logs "Param … unique value length is less than 2" (e.g. a one-trial sweep)."""
+    study = optuna.create_study()
+    distributions = {"a": optuna.distributions.FloatDistribution(0.0, 0.5),
+                     "b": optuna.distributions.IntDistribution(4, 8)}
+    for b in (4, 6):  # one value of a
+        study.add_trial(optuna.trial.create_trial(params={"a": 0.3, "b": b}, value=1.0 + b,
+                                                  distributions=distributions))
+    logged = []
+    handler = logging.Handler()
+    handler.emit = logged.append
+    logging.getLogger("optuna").addHandler(handler)
+    try:
+        plots.optuna_plot("contour", study, ["a", "b"], "val_loss", tmp_path / "contour.png")
+    finally:
+        logging.getLogger("optuna").removeHandler(handler)
+    assert [record.getMessage() for record in logged] == []
+    assert optuna.logging.get_verbosity() == optuna.logging.WARNING  # as it was
