@@ -68,10 +68,28 @@ def report(sweep: Sweep, parts: Sequence[Candidates], table: pd.DataFrame) -> li
              table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="-")]
     for part in parts:
         if part.table is None:
+            refused = refusal(sweep, part.flags)
             flags = f" {part.flags}" if part.flags else ""
             lines.append(f"{part.label}: not run yet (python -m cifar_search run "
-                         f"{sweep.source}{flags})")
+                         f"{sweep.source}{flags})" if refused is None else
+                         f"{part.label}: not for this sweep ({refused})")
     return lines
+
+
+def refusal(sweep: Sweep, flags: str) -> str | None:
+    """Why ``run`` would refuse the sweep with a part's ``flags`` (``--engine E``,
+    ``--as-written``), or None when it would run it."""
+    from cifar_search import engines
+
+    words = flags.split()
+    engine = words[words.index("--engine") + 1] if "--engine" in words else None
+    try:
+        engines.override(sweep, engine=engine,
+                         as_written=True if "--as-written" in words else None)
+    except ConfigError as error:
+        key = error.key.split(".")[-1] if error.key else ""
+        return f"{key}: {error.message}" if key else error.message
+    return None
 
 
 def _log(sweep: Sweep, workspace: Workspace, parts: Sequence[Candidates],
@@ -106,10 +124,11 @@ def compare(sweep: Sweep, workspace: Workspace, say: Say) -> None:
     parts = gather(sweep, workspace)
     table = side_by_side({part.label: part.table for part in parts})
     if table.empty:
-        others = "|".join(engines.names()[1:])
+        others = "|".join(name for name in engines.names()[1:]
+                          if refusal(sweep, f"--engine {name}") is None)
+        choice = f" [--engine {others}]" if others else ""
         raise ConfigError("", f"nothing to compare in {workspace.root}; run python -m "
-                          f"cifar_search run {sweep.source} [--engine {others}] first",
-                          sweep.source)
+                          f"cifar_search run {sweep.source}{choice} first", sweep.source)
     for line in report(sweep, parts, table):
         say(line)
     _log(sweep, workspace, parts, table, say)

@@ -111,6 +111,7 @@ def stand_ins(monkeypatch):
     parts = []
     FakeTracker.logged = {}
     monkeypatch.setattr(compare, "gather", lambda sweep, workspace: parts)
+    monkeypatch.setattr(compare, "refusal", lambda sweep, flags: None)
     monkeypatch.setattr("cifar_search.tracking.writer.Tracker", FakeTracker)
     sweep = SimpleNamespace(name="grid", source="sweeps/grid.py", cv=3,
                             objective=SimpleNamespace(metric="val_accuracy",
@@ -150,3 +151,22 @@ def test_compare_needs_a_part_that_ran(stand_ins):
                        r"python -m cifar_search run sweeps/grid\.py "
                        r"\[--engine sklearn\|kerastuner\] first$"):
         compare.compare(sweep, workspace, print)
+
+
+def test_compare_suggests_only_the_runs_the_sweep_accepts(tmp_path):
+    from cifar_search import engines
+    from cifar_search.workspace import Workspace
+
+    tpe = engines.load("sweeps/learning_rate.py")  # TPE: no sklearn search, no oracle
+    assert compare.refusal(tpe, "--engine sklearn") == (
+        "sampler: 'tpe' is not allowed; engine 'sklearn' runs sampler 'grid' (GridSearchCV) "
+        "or 'random' (RandomizedSearchCV)")
+    assert compare.refusal(tpe, "") is None
+    assert compare.refusal(engines.load("sweeps/optimizer_grid.py"), "--engine sklearn "
+                           "--as-written") is None
+    with pytest.raises(ConfigError, match=r"run python -m cifar_search run "
+                                          r"sweeps/learning_rate\.py first$"):
+        compare.compare(tpe, Workspace.at(tmp_path / "ws"), print)
+    lines = compare.report(tpe, [Candidates("sklearn", None, "--engine sklearn")],
+                           pd.DataFrame())
+    assert lines[-1].startswith("sklearn: not for this sweep (sampler: 'tpe' is not allowed;")
