@@ -175,21 +175,38 @@ def _leader(standings: Sequence[Standing]) -> Standing | None:
     return next((s for s in standings if s.p_best is not None), None)
 
 
-def _standing_text(standing: Standing) -> str:
-    """``   0.98  0.7100 ± 0.0100 (3)  label  within noise: ...``."""
+def against_leader(standing: Standing) -> str:
+    """How a candidate stands against the leader, in words.
+
+    Example:
+        >>> print(against_leader(Standing("b", (0.5, 0.6), 0, 0.55, 0.07, 0.3, 0.3,
+        ...                                (-0.1, 0.2))))  # doctest: +NORMALIZE_WHITESPACE
+        within noise: beats the leader in 30% of resamples;
+        the leader ahead by -0.1000 to +0.2000 (90%)
+    """
+    if standing.p_best is None:
+        return "no verdict: fewer than two scores"
+    if standing.p_better is None or standing.interval is None:
+        return "the leader"
+    low, high = standing.interval
+    word = "within noise" if standing.within_noise else "behind"
+    return (f"{word}: beats the leader in {standing.p_better:.0%} of resamples; "
+            f"the leader ahead by {low:+.4f} to {high:+.4f} (90%)")
+
+
+def score_text(standing: Standing) -> str:
+    """``0.7100 ± 0.0100 (3)``: mean ± std (scores, and NaN left out)."""
     spread = f" ± {standing.std:.4f}" if standing.std is not None else ""
     dropped = f", {standing.dropped} NaN left out" if standing.dropped else ""
+    return f"{standing.mean:.4f}{spread} ({len(standing.scores)}{dropped})"
+
+
+def _standing_text(standing: Standing) -> str:
+    """``   0.98  0.7100 ± 0.0100 (3)  label  within noise: ...``."""
     chance = f"{standing.p_best:.2f}" if standing.p_best is not None else "–"
-    text = (f"{chance:>7}  {standing.mean:.4f}{spread} ({len(standing.scores)}{dropped})  "
-            f"{standing.label}")
-    if standing.p_best is None:
-        return text + "  no verdict: fewer than two scores"
-    if standing.p_better is not None and standing.interval is not None:
-        low, high = standing.interval
-        word = "within noise" if standing.within_noise else "behind"
-        text += (f"  {word}: beats the leader in {standing.p_better:.0%} of resamples; "
-                 f"the leader ahead by {low:+.4f} to {high:+.4f} (90%)")
-    return text
+    text = f"{chance:>7}  {score_text(standing)}  {standing.label}"
+    comparison = against_leader(standing)
+    return text if comparison == "the leader" else f"{text}  {comparison}"
 
 
 def _resampled_means(scores: Sequence[np.ndarray], resamples: int, seed: int) -> np.ndarray:
