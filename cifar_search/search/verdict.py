@@ -1,24 +1,27 @@
 """Is the best candidate really better, or is it noise? A verdict from each candidate's
 scores (its seeds with ``repeats``; its folds x seeds with the sklearn engine); pure.
 
-Method: every candidate with two scores or more is resampled :data:`RESAMPLES` times (a
-bootstrap: its scores drawn with replacement, as many as it has, and averaged), from a fixed
-seed, so the same scores always give the same verdict. In each resample the candidate with
-the best mean wins (a tie shares the win): a candidate's ``P(best)`` is its share of the
-wins. The leader is the candidate with the best mean; a runner-up is *within noise* of it
-when it beats the leader in at least :data:`NOISE` of the resamples (the one-sided test at
-5%; the same as the 90% interval of their difference containing 0). With few scores the
-bootstrap understates the noise (three seeds resample to only ten distinct sets), so a
-verdict from 2-3 seeds is optimistic: a "within noise" is a sure sign of noise, a clear
-winner a likely one.
+Method: for every candidate with two scores or more, :data:`DRAWS` plausible true means are
+drawn from what its scores say about it: their mean plus their standard error times Student's t
+with n - 1 degrees of freedom (n scores; the distribution of a normal mean's estimate whose
+spread is itself estimated), from a fixed seed, so the same scores always give the same
+verdict. In each draw the candidate with the best mean wins (a tie shares the win): a
+candidate's ``P(best)`` is its share of the wins. The leader is the candidate with the best
+mean; a runner-up is *within noise* of it when it beats the leader in at least :data:`NOISE`
+of the draws (a one-sided test at 5%; the same as the 90% interval of their difference
+containing 0). A bootstrap of the scores themselves was not used: two or three seeds resample to
+a handful of sets and understate the noise, calling a winner that Welch's t-test would
+not; the t draws widen with fewer seeds instead (two seeds give heavy tails: P(best) stays
+modest unless the gap is many times the spread). Scores that are all equal draw their mean
+exactly (no spread: a deterministic order).
 
 A score that is NaN or infinite (a failed fit) is left out and counted; a candidate with
-fewer than two scores gets no verdict (it takes no part in the resampling).
+fewer than two scores gets no verdict (it takes no part in the draws).
 
 Example:
     >>> v = verdict([Scores("a", (0.71, 0.72, 0.70)), Scores("b", (0.60, 0.61, 0.62))],
     ...             "maximize")
-    >>> [s.p_best for s in v.standings]
+    >>> [round(s.p_best, 2) for s in v.standings]
     [1.0, 0.0]
 """
 
@@ -31,11 +34,11 @@ from typing import Any
 
 import numpy as np
 
-#: Resamples of each candidate's scores.
-RESAMPLES = 10_000
-#: The resampling's seed: the same scores give the same verdict.
+#: Draws of each candidate's mean.
+DRAWS = 10_000
+#: The draws' seed: the same scores give the same verdict.
 SEED = 0
-#: A runner-up that beats the leader in at least this share of resamples is within noise.
+#: A runner-up that beats the leader in at least this share of draws is within noise.
 NOISE = 0.05
 #: Candidates a verdict shows (``P(best)`` is computed among all of them).
 TOP = 5
@@ -66,8 +69,8 @@ class Standing:
         dropped: scores left out (NaN or infinite).
         mean, std: of its scores (std with ``ddof=1``; None below two scores; mean NaN with
             none).
-        p_best: the share of resamples it wins; None below two scores.
-        p_better: a runner-up's share of resamples in which it beats the leader (ties count
+        p_best: the share of draws it wins; None below two scores.
+        p_better: a runner-up's share of draws in which it beats the leader (ties count
             half); None for the leader or below two scores.
         interval: the 90% interval of how far the leader is ahead of it (in the objective's
             units, positive: the leader better); None where ``p_better`` is.
@@ -95,15 +98,15 @@ class Verdict:
     Attributes:
         direction: ``maximize`` or ``minimize``.
         standings: the top :data:`TOP` candidates, best mean first (no finite score: last).
-        compared: candidates with two scores or more (those resampled).
-        resamples: resamples drawn (0 when none).
+        compared: candidates with two scores or more (those drawn).
+        draws: draws of each mean (0 when none).
         hint: how to get a verdict when none is possible.
     """
 
     direction: str
     standings: tuple[Standing, ...]
     compared: int
-    resamples: int
+    draws: int
     hint: str = HINT
 
     @property
@@ -136,8 +139,9 @@ class Verdict:
 
     def method(self) -> str:
         """How the verdict was reached, in one line."""
-        return (f"each candidate's scores resampled {self.resamples} times; within noise: "
-                f"beats the leader in ≥{NOISE:.0%} of resamples")
+        return (f"{self.draws} draws of each candidate's mean from its scores (mean ± "
+                f"standard error x Student's t); within noise: beats the leader in "
+                f"≥{NOISE:.0%} of draws")
 
     def headline(self) -> str:
         """One sentence: a clear winner, or the leader and who is within noise of it."""
@@ -154,7 +158,8 @@ class Verdict:
         """Plain data for JSON (NaN as None)."""
         return {
             "possible": self.possible, "reason": self.reason() or None,
-            "method": "bootstrap of each candidate's mean score", "resamples": self.resamples,
+            "method": "draws of each candidate's mean: mean + standard error x Student's t",
+            "draws": self.draws,
             "seed": SEED, "noise_threshold": NOISE, "direction": self.direction,
             "candidates": [{
                 "label": s.label, "scores": list(s.scores), "dropped": s.dropped,
@@ -171,7 +176,7 @@ def _plain(value: float) -> float | None:
 
 
 def _leader(standings: Sequence[Standing]) -> Standing | None:
-    """The best-ranked candidate that was resampled."""
+    """The best-ranked candidate that was drawn."""
     return next((s for s in standings if s.p_best is not None), None)
 
 
@@ -181,7 +186,7 @@ def against_leader(standing: Standing) -> str:
     Example:
         >>> print(against_leader(Standing("b", (0.5, 0.6), 0, 0.55, 0.07, 0.3, 0.3,
         ...                                (-0.1, 0.2))))  # doctest: +NORMALIZE_WHITESPACE
-        within noise: beats the leader in 30% of resamples;
+        within noise: beats the leader in 30% of draws;
         the leader ahead by -0.1000 to +0.2000 (90%)
     """
     if standing.p_best is None:
@@ -190,7 +195,7 @@ def against_leader(standing: Standing) -> str:
         return "the leader"
     low, high = standing.interval
     word = "within noise" if standing.within_noise else "behind"
-    return (f"{word}: beats the leader in {standing.p_better:.0%} of resamples; "
+    return (f"{word}: beats the leader in {standing.p_better:.0%} of draws; "
             f"the leader ahead by {low:+.4f} to {high:+.4f} (90%)")
 
 
@@ -209,31 +214,32 @@ def _standing_text(standing: Standing) -> str:
     return text if comparison == "the leader" else f"{text}  {comparison}"
 
 
-def _resampled_means(scores: Sequence[np.ndarray], resamples: int, seed: int) -> np.ndarray:
-    """One row per candidate: the means of ``resamples`` bootstrap draws of its scores."""
+def _drawn_means(scores: Sequence[np.ndarray], draws: int, seed: int) -> np.ndarray:
+    """One row per candidate: ``draws`` draws of its true mean (mean + standard error x
+    Student's t with n - 1 degrees of freedom)."""
     rng = np.random.default_rng(seed)
-    rows = np.empty((len(scores), resamples))
+    rows = np.empty((len(scores), draws))
     for row, values in enumerate(scores):
-        picks = rng.integers(0, len(values), size=(resamples, len(values)))
-        rows[row] = values[picks].mean(axis=1)
+        error = values.std(ddof=1) / math.sqrt(len(values))
+        rows[row] = values.mean() + error * rng.standard_t(len(values) - 1, draws)
     return rows
 
 
 def verdict(candidates: Sequence[Scores], direction: str, top: int = TOP,
-            resamples: int = RESAMPLES, seed: int = SEED, hint: str = HINT) -> Verdict:
+            draws: int = DRAWS, seed: int = SEED, hint: str = HINT) -> Verdict:
     """The verdict on candidates' scores (see the module's docstring for the method).
 
     Args:
         candidates: each candidate's scores, in any order.
         direction: ``maximize`` or ``minimize``, the objective's.
         top: candidates shown (all take part in ``P(best)``).
-        resamples: bootstrap resamples.
-        seed: the resampling's seed.
+        draws: draws of each candidate's mean.
+        seed: the draws' seed.
         hint: how to get a verdict when every candidate has one score.
 
     Example:
         >>> v = verdict([Scores("a", (0.5, 0.5)), Scores("b", (0.5, 0.5))], "minimize")
-        >>> [s.p_best for s in v.standings], v.standings[1].within_noise
+        >>> [round(s.p_best, 2) for s in v.standings], v.standings[1].within_noise
         ([0.5, 0.5], True)
     """
     if direction not in ("maximize", "minimize"):
@@ -251,7 +257,7 @@ def verdict(candidates: Sequence[Scores], direction: str, top: int = TOP,
     p_best: dict[int, float] = {}
     versus: dict[int, tuple[float, tuple[float, float]]] = {}
     if len(compared) >= 2:
-        oriented = sign * _resampled_means([clean[i][1] for i in compared], resamples, seed)
+        oriented = sign * _drawn_means([clean[i][1] for i in compared], draws, seed)
         wins = oriented == oriented.max(axis=0)
         shares = (wins / wins.sum(axis=0)).mean(axis=1)
         p_best = {i: float(share) for i, share in zip(compared, shares, strict=True)}
@@ -266,4 +272,4 @@ def verdict(candidates: Sequence[Scores], direction: str, top: int = TOP,
                  p_best.get(i), *(versus.get(i) or (None, None)))
         for i, (label, finite, dropped, mean) in enumerate(clean[:top]))
     return Verdict(direction, standings, len(compared),
-                   resamples if len(compared) >= 2 else 0, hint)
+                   draws if len(compared) >= 2 else 0, hint)

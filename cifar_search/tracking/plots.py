@@ -329,7 +329,7 @@ def verdict_figure(result: Verdict, metric: str, title: str = "") -> plt.Figure:
     axes.set(xlabel="candidate, best mean first",
              ylabel=f"{metric}: each score (point), their mean (bar)")
     axes.set_title(title or f"Is the best really better? red: the leader, orange: within "
-                   f"noise ({result.resamples} resamples)", pad=18, fontsize="medium")
+                   f"noise ({result.draws} draws)", pad=18, fontsize="medium")
     return figure
 
 

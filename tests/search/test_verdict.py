@@ -61,7 +61,7 @@ def test_the_same_scores_give_the_same_verdict():
 ])
 def test_without_repeats_no_verdict_is_possible_and_the_line_says_how_to_get_one(scores, reason):
     result = verdict(scores, "maximize")
-    assert not result.possible and result.resamples == 0
+    assert not result.possible and result.draws == 0
     (line,) = result.lines("val_accuracy")
     assert line.startswith("verdict: none possible, " + reason)
     assert all(s.p_best is None for s in result.standings)
@@ -73,14 +73,14 @@ def test_nan_scores_are_left_out_and_a_candidate_short_of_two_gets_no_verdict():
                       Scores("broken", (nan, nan)), Scores("single", (0.9, nan))], "maximize")
     single, a, b, broken = result.standings
     assert (single.label, single.p_best, single.dropped) == ("single", None, 1)
-    assert a.scores == (0.7, 0.72) and a.dropped == 1 and a.p_best == 1.0
+    assert a.scores == (0.7, 0.72) and a.dropped == 1 and a.p_best > 0.9
     assert broken.label == "broken" and math.isnan(broken.mean) and broken.p_best is None
     assert result.compared == 2
     text = "\n".join(result.lines("val_accuracy"))
     assert "no verdict: fewer than two scores" in text and "1 NaN left out" in text
     plain = json.loads(json.dumps(result.to_dict(), allow_nan=False))  # NaN as null
     assert plain["candidates"][3]["mean"] is None
-    assert plain["candidates"][1]["p_best"] == 1.0
+    assert plain["candidates"][1]["p_best"] == a.p_best
 
 
 def test_only_the_top_are_shown_but_all_compete():

@@ -235,7 +235,7 @@ def test_the_verdict_is_described_and_drawn_with_repeats():
     assert "**Verdict:** trial 1 (activation=tanh) leads (P(best) 0." in note
     assert "within noise of trial 2 (activation=elu)" in note
     assert "| trial 0 (activation=relu) | behind: " in note
-    assert "_Each candidate's scores resampled 10000 times" in note
+    assert "_10000 draws of each candidate's mean from its scores" in note
 
 
 def test_without_repeats_the_description_says_no_verdict_is_possible_and_nothing_is_drawn():
