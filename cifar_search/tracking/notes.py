@@ -87,8 +87,15 @@ def _table(note: StudyNote) -> list[str]:
     return ["", f"Top {len(top)} trials:", "", *lines]
 
 
-def _verdict(verdict: Verdict | None, metric: str) -> list[str]:
-    """The verdict as a headline and a table of the top candidates, or why there is none."""
+def verdict_markdown(verdict: Verdict | None, metric: str) -> list[str]:
+    """The verdict as markdown lines: a headline and a table of the top candidates, or why
+    there is none (nothing for None).
+
+    Example:
+        >>> from cifar_search.search.verdict import Scores, verdict
+        >>> verdict_markdown(verdict([Scores("a", (0.5,))], "maximize"), "accuracy")[1][:40]
+        '**Verdict:** none possible, each candida'
+    """
     if verdict is None:
         return []
     if not verdict.possible:
@@ -122,4 +129,4 @@ def study_note(note: StudyNote) -> str:
     if note.test_accuracy is not None:
         lines += ["", f"**Test accuracy** of trial {note.tested_trial}'s model: "
                       f"{note.test_accuracy:.4f}"]
-    return "\n".join(lines + _verdict(note.verdict, note.metric) + _table(note)) + "\n"
+    return "\n".join(lines + verdict_markdown(note.verdict, note.metric) + _table(note)) + "\n"
