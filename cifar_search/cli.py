@@ -291,17 +291,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_best(args: argparse.Namespace) -> int:
-    """The best trial."""
+    """The best trial and the verdict: is it really better than the others?"""
     from cifar_search.search.labels import best_line
-    from cifar_search.tracking.tables import best_trial
+    from cifar_search.tracking.tables import best_trial, study_verdict
 
     sweep, study = _load_study(args)
     best = best_trial(study)
+    verdict = study_verdict(study, sweep.space.swept())
     if args.json:
         print(json.dumps({"study": sweep.name, "metric": sweep.objective.metric,
-                          "direction": sweep.objective.direction, "best": best}, indent=2))
+                          "direction": sweep.objective.direction, "best": best,
+                          "verdict": verdict.to_dict()}, indent=2))
     else:
         print(best_line(best, sweep.objective.metric))
+        if best:
+            print("\n".join(verdict.lines(sweep.objective.metric)))
     return 0 if best else EXIT_ERROR
 
 
@@ -470,7 +474,8 @@ def build_parser() -> Parser:
                  _run_options)
     for name, handler, text, options in (
             ("status", cmd_status, "trials of a sweep's study", _status_options),
-            ("best", cmd_best, "the best trial of a sweep's study", _json_option)):
+            ("best", cmd_best, "the best trial of a sweep's study and whether it is really "
+             "better (the verdict)", _json_option)):
         _command(commands, name, handler, text, text[0].upper() + text[1:] + ".", options)
     _command(commands, "compare", cmd_compare, "every engine's candidates side by side",
              "Every engine's candidates side by side: mean score, std, runs and rank per engine.",

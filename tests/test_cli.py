@@ -125,6 +125,7 @@ def test_runs_explain_themselves_in_the_mlflow_ui(grid_run):
     note = parent.data.tags["mlflow.note.content"]
     assert f"(#/experiments/{parent.info.experiment_id}/runs/{best.info.run_id})" in note
     assert "**Test accuracy** of trial " in note and "**Trials:** 3 (3 complete)" in note
+    assert "**Verdict:** none possible, each candidate has one score; for one, train" in note
     assert client.get_experiment(parent.info.experiment_id).tags["mlflow.note.content"] == note
     for run in runs:
         assert run.data.tags["mlflow.source.name"] == "sweep.py"

@@ -2,7 +2,8 @@
 ``mlflow.note.content``, shown as the run's and the experiment's description); pure.
 
 It says what the study optimises, which trial is best (with a link to its run), the best
-model's test accuracy, how many trials ended in each state, and the top trials.
+model's test accuracy, how many trials ended in each state, whether the best is really better
+than the others (the verdict), and the top trials.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cifar_search.search.labels import format_value, params_text
+from cifar_search.search.verdict import Verdict, against_leader, score_text
 
 #: Trials listed in the description's table.
 TOP_TRIALS = 5
@@ -41,6 +43,8 @@ class StudyNote:
         swept: the swept parameters, in the space's order (the table's columns).
         test_accuracy: the best model's test accuracy, once evaluated.
         tested_trial: the trial whose model was evaluated.
+        verdict: whether the best candidate is really better than the others (None: not
+            said).
     """
 
     study: str
@@ -53,6 +57,7 @@ class StudyNote:
     swept: Sequence[str] = field(default_factory=tuple)
     test_accuracy: float | None = None
     tested_trial: int | None = None
+    verdict: Verdict | None = None
 
 
 def run_link(experiment_id: str, run: TrialLine) -> str:
@@ -82,6 +87,29 @@ def _table(note: StudyNote) -> list[str]:
     return ["", f"Top {len(top)} trials:", "", *lines]
 
 
+def verdict_markdown(verdict: Verdict | None, metric: str) -> list[str]:
+    """The verdict as markdown lines: a headline and a table of the top candidates, or why
+    there is none (nothing for None).
+
+    Example:
+        >>> from cifar_search.search.verdict import Scores, verdict
+        >>> verdict_markdown(verdict([Scores("a", (0.5,))], "maximize"), "accuracy")[1][:40]
+        '**Verdict:** none possible, each candida'
+    """
+    if verdict is None:
+        return []
+    if not verdict.possible:
+        return ["", f"**Verdict:** none possible, {verdict.reason()}"]
+    lines = ["", f"**Verdict:** {verdict.headline()}", "",
+             f"| P(best) | {metric} (scores) | candidate | against the leader |",
+             "|---|---|---|---|"]
+    for standing in verdict.standings:
+        chance = f"{standing.p_best:.2f}" if standing.p_best is not None else "–"
+        lines.append(f"| {chance} | {score_text(standing)} | {standing.label} | "
+                     f"{against_leader(standing)} |")
+    return lines + ["", f"_{verdict.method()[0].upper()}{verdict.method()[1:]}._"]
+
+
 def study_note(note: StudyNote) -> str:
     """The description's markdown.
 
@@ -101,4 +129,4 @@ def study_note(note: StudyNote) -> str:
     if note.test_accuracy is not None:
         lines += ["", f"**Test accuracy** of trial {note.tested_trial}'s model: "
                       f"{note.test_accuracy:.4f}"]
-    return "\n".join(lines + _table(note)) + "\n"
+    return "\n".join(lines + verdict_markdown(note.verdict, note.metric) + _table(note)) + "\n"

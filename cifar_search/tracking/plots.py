@@ -3,8 +3,8 @@
 Optuna's own plots (:mod:`optuna.visualization.matplotlib`) where it has them: optimization
 history, parameter importances, parallel coordinates, slices, contours, intermediate values.
 Drawn here by hand only what Optuna lacks: the objective against a parameter with error bars,
-learning curves, the confusion matrix. Each ``X(..., path)`` writes a PNG; ``X_figure(...)``
-returns the unsaved figure (for tests)."""
+learning curves, the confusion matrix, the verdict (each top candidate's scores and P(best)).
+Each ``X(..., path)`` writes a PNG; ``X_figure(...)`` returns the unsaved figure (for tests)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ from cifar_search.tracking.curves import CURVE_STYLES, Curve
 
 if TYPE_CHECKING:
     import optuna
+
+    from cifar_search.search.verdict import Verdict
 
 
 
@@ -300,6 +302,40 @@ def confusion_matrix_figure(matrix: Sequence[Sequence[int]], classes: Sequence[s
     heading = f"test set: accuracy {accuracy:.3f}"
     axes.set(xlabel="predicted", ylabel="true",
              title=f"{title}\n{heading}" if title else heading[0].upper() + heading[1:])
+    return figure
+
+
+def verdict(result: Verdict, metric: str, path: Path, title: str = "") -> Path:
+    """The verdict's top candidates, see :func:`verdict_figure`."""
+    return _save(verdict_figure(result, metric, title), path)
+
+
+def verdict_figure(result: Verdict, metric: str, title: str = "") -> plt.Figure:
+    """Each top candidate's scores as points (spread sideways so equal ones show), its mean as
+    a bar, annotated with its P(best): the leader red, those within noise of it orange, the
+    others grey."""
+    figure, axes = plt.subplots(figsize=(max(6.5, 1.3 * len(result.standings) + 2), 4.5))
+    for x, standing in enumerate(result.standings):
+        colour = ("tab:red" if standing.p_best is not None and standing.p_better is None
+                  else "tab:orange" if standing.within_noise else "tab:gray")
+        count = len(standing.scores)
+        offsets = np.linspace(-0.15, 0.15, count) if count > 1 else np.zeros(count)
+        axes.plot(x + offsets, standing.scores, "o", color=colour, alpha=0.7)
+        if count:
+            axes.hlines(standing.mean, x - 0.25, x + 0.25, color=colour, linewidth=2.5)
+        chance = f"P(best) {standing.p_best:.2f}" if standing.p_best is not None \
+            else "no verdict"
+        axes.annotate(chance, (x, 1.0), xycoords=("data", "axes fraction"),
+                      xytext=(0, 4), textcoords="offset points", ha="center",
+                      fontsize="small", color=colour)
+    labels = [standing.label for standing in result.standings]
+    axes.set_xticks(list(range(len(labels))), labels, rotation=30 if len(labels) > 3 else 0,
+                    ha="right" if len(labels) > 3 else "center", fontsize="small")
+    axes.set_xlim(-0.6, len(labels) - 0.4)
+    axes.set(xlabel="candidate, best mean first",
+             ylabel=f"{metric}: each score (point), their mean (bar)")
+    axes.set_title(title or f"Is the best really better? red: the leader, orange: within "
+                   f"noise ({result.draws} draws)", pad=18, fontsize="medium")
     return figure
 
 

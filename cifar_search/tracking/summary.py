@@ -22,6 +22,7 @@ from cifar_search.tracking.tables import (
     counts,
     trial_curves,
     trial_label,
+    study_verdict,
     trial_params,
     trials_table,
 )
@@ -112,11 +113,17 @@ class Drawing:
 
 def _draw(study: optuna.Study, sweep: Sweep, tracker: Tracker,
           folder: Path) -> list[Path]:
-    """``trials.csv``, the study's plots and the learning curves, written into ``folder``."""
+    """``trials.csv``, the study's plots, the learning curves and, once a verdict is possible,
+    ``verdict.png``, written into ``folder``."""
+    from cifar_search.tracking import plots
+
     table = trials_table(study)
     table.to_csv(folder / "trials.csv", index=False)
     files = [folder / "trials.csv"] + _plots(
         study, table, sweep.space.swept(), sweep.objective.metric, folder)
+    verdict = study_verdict(study, sweep.space.swept())
+    if verdict.possible:
+        files.append(plots.verdict(verdict, sweep.objective.metric, folder / "verdict.png"))
     return files + _curve_plots(study, sweep, tracker.metric_history, folder)
 
 
@@ -212,7 +219,8 @@ def describe_runs(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> None:
     tracker.describe(study_note(StudyNote(
         sweep.name, str(sweep.source or sweep.name), sweep.objective.metric,
         direction, str(tracker.experiment_id), counts(study), ranked, swept,
-        metrics.get("test_accuracy"), int(tested) if tested is not None else None)))
+        metrics.get("test_accuracy"), int(tested) if tested is not None else None,
+        study_verdict(study, swept))))
     runs: dict[int, str] = {t.number: run_id for t in study.get_trials(deepcopy=False)
                             if (run_id := t.user_attrs.get(Attr.MLFLOW_RUN_ID))}
     colours = ordered_colours([(t.number, trial_params(t)) for t in study.get_trials(

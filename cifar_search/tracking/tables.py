@@ -12,8 +12,9 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from cifar_search.search.labels import params_text
+from cifar_search.search.labels import candidate_label, params_text
 from cifar_search.search.states import Attr, TrialOutcome, outcome_of
+from cifar_search.search.verdict import Scores, Verdict, verdict
 from cifar_search.tracking.curves import Curve
 
 #: Trial user attributes shown as columns of the trials table.
@@ -86,6 +87,31 @@ def counts(study: optuna.Study) -> dict[str, int]:
         name = outcome_of(trial).value
         result[name] = result.get(name, 0) + 1
     return result
+
+
+def candidate_scores(study: optuna.Study, swept: Sequence[str]) -> list[Scores]:
+    """Each candidate's scores for the verdict: its complete trials' seeds (``repeat_values``,
+    or the value alone), trials that drew the same swept parameters pooled; trials imported by
+    a warm start and ``same_seed`` duplicates (which took an earlier trial's result) left out.
+    Labelled ``trial N (k=v)`` by its first trial (``trials N, M (k=v)`` when pooled)."""
+    groups: dict[str, tuple[list[int], list[float]]] = {}
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        if (outcome_of(trial) != TrialOutcome.COMPLETE or trial.value is None
+                or Attr.DUPLICATE_OF in trial.user_attrs):
+            continue
+        numbers, values = groups.setdefault(candidate_label(trial_params(trial), swept),
+                                            ([], []))
+        numbers.append(trial.number)
+        values.extend(trial.user_attrs.get(Attr.REPEAT_VALUES) or [trial.value])
+    return [Scores(f"trial{'s' if len(numbers) > 1 else ''} "
+                   f"{', '.join(map(str, numbers))} ({label})", tuple(values))
+            for label, (numbers, values) in groups.items()]
+
+
+def study_verdict(study: optuna.Study, swept: Sequence[str]) -> Verdict:
+    """Whether the best candidate is really better (see :mod:`cifar_search.search.verdict`)."""
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    return verdict(candidate_scores(study, swept), "maximize" if maximize else "minimize")
 
 
 def _mean_curve(history: History, run_ids: list[str], metric: str) -> list[tuple[int, float]]:

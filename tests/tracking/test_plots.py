@@ -179,3 +179,16 @@ def test_a_contour_over_one_value_of_a_parameter_logs_nothing(tmp_path):
         logging.getLogger("optuna").removeHandler(handler)
     assert [record.getMessage() for record in logged] == []
     assert optuna.logging.get_verbosity() == optuna.logging.WARNING  # as it was
+
+
+def test_the_verdict_plot_draws_each_candidates_scores_and_p_best(tmp_path):
+    from cifar_search.search.verdict import Scores, verdict
+
+    result = verdict([Scores("a", (0.7, 0.72, 0.71)), Scores("b", (0.69, 0.73, 0.7)),
+                      Scores("c", (0.5, 0.5, 0.5)), Scores("d", (0.4,))], "maximize")
+    figure = plots.verdict_figure(result, "val_accuracy")
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert texts[0].startswith("P(best) 0.") and texts[2] == "P(best) 0.00"
+    assert texts[3] == "no verdict"
+    plt.close(figure)
+    assert_png(plots.verdict(result, "val_accuracy", tmp_path / "verdict.png"))

@@ -213,3 +213,34 @@ def test_files_drawn_ahead_are_the_ones_logged_and_their_folder_goes():
     assert not drawn.folder.exists()
     summary.discard(drawn)  # already gone: nothing to do
     summary.discard(None)
+
+
+def repeated_study():
+    """Three candidates of three seeds each (``repeat_values``): tanh clearly ahead of relu,
+    elu within noise of tanh; a same_seed duplicate of tanh that must not count twice."""
+    study = optuna.create_study(direction="minimize")
+    for number, (activation, seeds) in enumerate(
+            [("relu", [0.90, 0.92, 0.91]), ("tanh", [0.70, 0.74, 0.69]),
+             ("elu", [0.72, 0.70, 0.75])]):
+        add_trial(study, number, activation, sum(seeds) / 3, repeat_values=seeds)
+    add_trial(study, 3, "tanh", 0.71, repeat_values=[0.70, 0.74, 0.69], duplicate_of=1)
+    return study
+
+
+def test_the_verdict_is_described_and_drawn_with_repeats():
+    tracker = FakeTracker({})
+    summary.log_study(repeated_study(), sweep(), tracker, None)
+    assert "verdict.png" in tracker.logged["files"]
+    note = tracker.logged["note"]
+    assert "**Verdict:** trial 1 (activation=tanh) leads (P(best) 0." in note
+    assert "within noise of trial 2 (activation=elu)" in note
+    assert "| trial 0 (activation=relu) | behind: " in note
+    assert "_10000 draws of each candidate's mean from its scores" in note
+
+
+def test_without_repeats_the_description_says_no_verdict_is_possible_and_nothing_is_drawn():
+    tracker = FakeTracker({})
+    summary.log_study(study_of_three(), sweep(), tracker, None)
+    assert "verdict.png" not in tracker.logged["files"]
+    assert ("**Verdict:** none possible, each candidate has one score; for one, train each "
+            "with several seeds: repeats=3 in the sweep, or --repeats 3") in tracker.logged["note"]

@@ -62,7 +62,12 @@ from cifar_search.engines.sklearn.params import (
     grid_candidates,
     to_estimator_params,
 )
-from cifar_search.engines.sklearn.results import candidates_table, cell_text, report_lines
+from cifar_search.engines.sklearn.results import (
+    candidates_table,
+    cell_text,
+    report_lines,
+    verdict_of,
+)
 from cifar_search.errors import ConfigError
 from cifar_search.execution.threads import thread_env
 from cifar_search.search.states import RunStatus, Tag, TrialOutcome
@@ -97,6 +102,8 @@ WORKER_ENV = {**thread_env(1), "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 CANDIDATES_CSV = "candidates.csv"
 CV_RESULTS_CSV = "cv_results.csv"
 SCORES_PNG = "candidate_scores.png"
+#: The verdict: each candidate's fit scores and its P(best).
+VERDICT_PNG = "verdict.png"
 FAILURES_TXT = "failures.txt"
 
 #: Columns of the candidates table logged as metrics of each candidate's child run.
@@ -336,11 +343,12 @@ def run_search(sweep: Sweep, workspace: Workspace,
     with 1, in this process.
 
     MLflow gets a parent run ``<sweep>-sklearn`` (or ``<sweep>-sklearn-as-written``) in the
-    sweep's experiment with ``cv_results.csv``, ``candidates.csv`` and
-    ``candidate_scores.png``, and a child run per candidate. A failing fit scores NaN (its
-    report goes to ``failures.txt``) and its candidate ranks last; an error or Ctrl-C ends the
-    parent run FAILED or KILLED and is raised again. GridSearchCV cannot resume: each call makes
-    a new parent run. The caller holds the sweep's lock.
+    sweep's experiment with ``cv_results.csv``, ``candidates.csv``,
+    ``candidate_scores.png``, ``verdict.png`` and a description with the verdict (is the best
+    really better? see :func:`.results.verdict_of`), and a child run per candidate. A failing
+    fit scores NaN (its report goes to ``failures.txt``) and its candidate ranks last; an error
+    or Ctrl-C ends the parent run FAILED or KILLED and is raised again. GridSearchCV cannot
+    resume: each call makes a new parent run. The caller holds the sweep's lock.
 
     Raises:
         ConfigError: settings the engine cannot honour (checked before anything is recorded).
@@ -371,6 +379,8 @@ def run_search(sweep: Sweep, workspace: Workspace,
     if failures:
         say(f"warning: {int(result.table['failed_fits'].sum())} fits failed; their scores are "
             f"NaN (details in {FAILURES_TXT} on the MLflow run)")
+    for line in verdict_of(result.table).lines(SCORING[sweep.objective.metric]):
+        say(line)
     for line in report_lines(result.table):
         say(line)
     return result
@@ -423,10 +433,23 @@ def _summary_files(table: pd.DataFrame, cv_results: pd.DataFrame, failures: list
     files = [folder / CANDIDATES_CSV, folder / CV_RESULTS_CSV,
              plots.candidate_scores(table, folder / SCORES_PNG, title,
                                     ylabel=f"mean {scoring} (± std over fits)")]
+    verdict = verdict_of(table)
+    if verdict.possible:
+        files.append(plots.verdict(verdict, scoring, folder / VERDICT_PNG))
     if failures:
         (folder / FAILURES_TXT).write_text("\n\n".join(failures))
         files.append(folder / FAILURES_TXT)
     return files
+
+
+def _description(table: pd.DataFrame, sweep: Sweep) -> str:
+    """The parent run's description: the search, then the verdict over folds x seeds."""
+    from cifar_search.tracking.notes import verdict_markdown
+
+    scoring, options = SCORING[sweep.objective.metric], SklearnOptions.of(sweep)
+    lines = [f"Search **{sweep.name}** ({sweep.source or sweep.name}): {len(table)} "
+             f"candidates, {scoring}, {options.cv}-fold CV x {sweep.repeats} seed(s)."]
+    return "\n".join(lines + verdict_markdown(verdict_of(table), scoring)) + "\n"
 
 
 def _record(search: Any, sweep: Sweep, tracker: SearchTracker, failures: list[str],
@@ -447,7 +470,8 @@ def _record(search: Any, sweep: Sweep, tracker: SearchTracker, failures: list[st
         "failed_fits": int(table["failed_fits"].sum()), "duration_s": seconds,
     }
     tags: dict[str, Any] = {Tag.BEST_CANDIDATE: best["candidate"],
-                            Tag.BEST_TRAINED_OPTIMIZER: cell_text(best["trained_optimizer"])}
+                            Tag.BEST_TRAINED_OPTIMIZER: cell_text(best["trained_optimizer"]),
+                            Tag.NOTE: _description(table, sweep)}
     with scratch_dir() as scratch:
         tracker.log_summary(metrics, tags,
                             _summary_files(table, cv_results, failures, sweep, Path(scratch)))

@@ -22,8 +22,10 @@ from cifar_search.engines.sklearn.estimator import SCORING, decode_optimizers
 from cifar_search.engines.sklearn.options import SklearnOptions
 from cifar_search.engines.sklearn.params import from_estimator_params
 from cifar_search.search.labels import candidate_label
+from cifar_search.search.verdict import Scores, Verdict, verdict
 
-__all__ = ["candidates_table", "cell_text", "compare_table", "ranks", "report_lines"]
+__all__ = ["candidates_table", "cell_text", "compare_table", "ranks", "report_lines",
+           "verdict_of"]
 
 
 def ranks(means: Sequence[float]) -> list[int]:
@@ -138,6 +140,19 @@ def report_lines(table: pd.DataFrame) -> list[str]:
     best = ordered[0]
     lines.append(f"Best: {best['mean_score']:.4f} using {best['candidate']}")
     return lines
+
+
+def verdict_of(table: pd.DataFrame) -> Verdict:
+    """Whether the best candidate is really better: each candidate's scores are its fits'
+    (folds x seeds, in scikit-learn's sign: higher is better; a failed fit's NaN left out).
+
+    Example:
+        >>> verdict_of(pd.DataFrame({"candidate": ["a", "b"], "fit_scores": [
+        ...     "[0.5, 0.52, 0.51]", "[0.3, 0.31, 0.29]"]})).standings[0].label
+        'a'
+    """
+    return verdict([Scores(row["candidate"], json.loads(row["fit_scores"]))
+                    for row in table.to_dict("records")], "maximize")
 
 
 def compare_table(table: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -1,6 +1,7 @@
 """Repeats against noise: each candidate trained with several seeds, its score their mean,
 each seed's run its own MLflow run nested in the trial's."""
 
+import json
 import statistics
 
 import optuna
@@ -81,6 +82,31 @@ def test_repeats_are_part_of_the_study(repeated, tiny_data):
                 check=False)
     assert again.returncode == 1
     assert "sweep.py: repeats: 1 differs from the study's 3; the existing study" in again.stderr
+
+
+def test_best_says_whether_the_best_is_really_better_and_the_parent_run_shows_it(repeated):
+    _, study, workspace = repeated
+    folder = workspace.parent
+    text = cli_inline("best", "sweep.py", "--workspace", workspace, cwd=folder).stdout
+    best, verdict, header, first, second, method = text.splitlines()
+    assert best.startswith("best: trial ") and verdict.startswith("verdict: trial ")
+    assert header == "  P(best)  val_loss (scores)"
+    assert " (3)  trial " in first and " (3)  trial " in second
+    assert method.startswith("  (10000 draws of each candidate's mean from its scores")
+    shown = json.loads(cli_inline("best", "sweep.py", "--json", "--workspace", workspace,
+                                  cwd=folder).stdout)["verdict"]
+    assert shown["possible"] and len(shown["candidates"]) == 2
+    leader, runner_up = shown["candidates"]
+    assert leader["p_best"] + runner_up["p_best"] == pytest.approx(1.0)
+    assert sorted(leader["scores"] + runner_up["scores"]) == sorted(
+        v for t in study.get_trials() for v in t.user_attrs["repeat_values"])
+    assert runner_up["within_noise"] == (runner_up["p_better_than_leader"] >= 0.05)
+    client, runs = mlflow_runs(workspace, "tiny-repeats")
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    assert "verdict.png" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+    note = parent.data.tags["mlflow.note.content"]
+    assert "**Verdict:** " + verdict.removeprefix("verdict: ") in note
+    assert "| P(best) | val_loss (scores) | candidate | against the leader |" in note
 
 
 # -- with a pruner: the first seed is judged, the others start once it completes -------------

@@ -177,6 +177,19 @@ def test_fixed_mode_trains_the_optimizer_each_candidate_asks_for(fixed_run):
     assert not any(line.startswith("note:") for line in lines)
 
 
+def test_the_verdict_over_folds_is_said_drawn_and_described(fixed_run, workspace):
+    sweep, result, lines = fixed_run
+    start = next(i for i, line in enumerate(lines) if line.startswith("verdict: "))
+    assert lines[start + 1] == "  P(best)  accuracy (scores)"
+    assert all(" (2)  optimizer=" in line for line in lines[start + 2:start + 6])
+    assert lines[start + 6].startswith("  (10000 draws of each candidate's mean")
+    client = client_for(workspace)
+    assert "verdict.png" in {a.path for a in client.list_artifacts(result.parent_run_id)}
+    note = client.get_run(result.parent_run_id).data.tags["mlflow.note.content"]
+    assert note.startswith("Search **tiny-sk** (")
+    assert "**Verdict:** " + lines[start].removeprefix("verdict: ") in note
+
+
 def test_grid_candidates_equal_the_optuna_grid(fixed_run):
     sweep, result, _ = fixed_run
     assert [json.loads(p) for p in result.table["params"]] == sweep.space.grid()
