@@ -186,6 +186,12 @@ def hold(folder: Path) -> bool:
     return True
 
 
+def release() -> None:
+    """Let go every folder this process holds (a long-lived process done with its data)."""
+    while _HELD:
+        _HELD.popitem()[1].close()
+
+
 def _keep(folder: Path, handle: IO[str]) -> None:
     """Remember a held folder's lock; let go the oldest past :data:`MAX_HELD`."""
     old = _HELD.pop(folder, None)
