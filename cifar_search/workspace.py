@@ -4,9 +4,10 @@
       optuna.db            Optuna studies (SQLite), unless --storage names another
       mlflow.db            MLflow runs (SQLite), unless --tracking-uri names another
       artifacts/<sweep>/   MLflow artifacts: plots, tables, models
-      data/                older workspaces only: decoded images, now kept in the user
-                           cache's data/<source-key>/ (shared by every workspace), or in
-                           --checkpoints DIR/.data when given (shared by the machines)
+      data/<source-key>/   decoded images only where the user cache cannot be written (or
+                           left by older versions): they are kept in the user cache's
+                           data/<source-key>/, shared by every workspace, or in
+                           --checkpoints DIR/.data when given, shared by the machines
       trials/<sweep>/NNNNN model and files of each trial (in --checkpoints DIR when given)
       locks/<sweep>.lock   held by the process that runs the sweep
 
@@ -166,9 +167,10 @@ class Workspace:
 
     @property
     def data_cache(self) -> Path:
-        """The workspace's own decoded-data folder as it was before decoded data moved to
-        :attr:`decoded_data` (nothing writes it now; deleting it frees its space); under
-        ``--checkpoints DIR`` when given, which :attr:`decoded_data` still is."""
+        """The workspace's own decoded-data folder: where decoded data went before it moved to
+        :attr:`decoded_data` (a folder left there is no longer read: deleting it frees its
+        space), and where it still goes when the user cache cannot be written; under
+        ``--checkpoints DIR`` when given, as :attr:`decoded_data`."""
         return self.checkpoints / SHARED_DATA if self.checkpoints else self.root / "data"
 
     @property
@@ -188,8 +190,8 @@ class Workspace:
         return (self.checkpoints or self.root / "trials") / sweep / f"{number:05d}"
 
     def create(self) -> None:
-        """Make the folders (idempotent)."""
-        for path in (self.root, self.artifacts, self.decoded_data, self.root / "locks"):
+        """Make the folders (idempotent; the decoded data's is made when data is decoded)."""
+        for path in (self.root, self.artifacts, self.root / "locks"):
             path.mkdir(parents=True, exist_ok=True)
 
     def running(self, sweep: str) -> bool:

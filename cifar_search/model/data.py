@@ -247,7 +247,7 @@ def _publish_decoded(decoded: sources.Decoded, shown: str, cache_root: Path, tar
 
 
 def prepared(source: str | os.PathLike | Callable[[], Any] | None, cache_root: Path,
-             labels: str = "fine") -> Path:
+             labels: str = "fine", fallback: Path | None = None) -> Path:
     """The decoded-data cache of a sweep's source: what every engine calls to get its data.
 
     :func:`resolve_source` (``source``, else ``$CIFAR_SEARCH_DATA``, else a Keras download),
@@ -258,6 +258,8 @@ def prepared(source: str | os.PathLike | Callable[[], Any] | None, cache_root: P
         cache_root: folder that holds the caches (a workspace's ``decoded_data``: the user
             cache's, shared by every workspace, or the ``--checkpoints`` folder's).
         labels: the sweep's ``data.labels`` (CIFAR-100's ``fine`` or ``coarse``).
+        fallback: the caches' folder where ``cache_root`` cannot be written (a workspace's
+            own ``data_cache``).
 
     Returns:
         The cache folder, for :func:`load_split`, :func:`load_test` and :func:`read_meta`.
@@ -270,7 +272,8 @@ def prepared(source: str | os.PathLike | Callable[[], Any] | None, cache_root: P
         >>> cache = prepared("cifar-10-python.tar.gz", Path("workspace/data"))  # doctest: +SKIP
     """
     data_cache.cap_bytes()  # refused before anything is decoded
-    return prepare(resolve_source(source), cache_root, labels)
+    return prepare(resolve_source(source), data_cache.writable(Path(cache_root), fallback),
+                   labels)
 
 
 def read_meta(cache_dir: Path) -> dict:

@@ -78,6 +78,19 @@ def shared_root(environ: Mapping[str, str] = os.environ) -> Path:
     return data_folder(environ)
 
 
+def writable(root: Path, fallback: Path | None) -> Path:
+    """``root``, made if missing; ``fallback`` (a workspace's own folder) where it cannot be
+    made or written (a read-only home), so that a sweep runs there as before the shared
+    cache."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        if os.access(root, os.W_OK | os.X_OK):
+            return root
+    except OSError:
+        pass
+    return fallback if fallback is not None else root
+
+
 def cap_bytes(environ: Mapping[str, str] = os.environ) -> int:
     """The most bytes of decoded data kept: ``$CIFAR_SEARCH_DATA_CACHE_MAX`` or 20 GB.
 

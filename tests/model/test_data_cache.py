@@ -250,3 +250,11 @@ def test_cache_list_and_clear(tmp_path, cache):
     assert cli_inline("cache", "clear", cwd=tmp_path).stdout == (
         f"removed 1 folder(s), 2.5 kB, from {root}\n")
     assert list(root.iterdir()) == []
+
+
+def test_an_unwritable_user_cache_decodes_into_the_workspace(tmp_path, images):
+    (tmp_path / "file").write_text("not a folder")
+    workspace = Workspace.at(tmp_path / "ws")
+    folder = data.prepared(str(images), tmp_path / "file" / "data", fallback=workspace.data_cache)
+    assert folder.parent == workspace.data_cache
+    data_cache.release()
