@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import signal
 import threading
 import time
@@ -139,10 +138,9 @@ def main() -> None:
     started = time.perf_counter()
     prepare_data(sweep, decoded)
     print(f"B6 decoding the data: {time.perf_counter() - started:.0f} s (not in the runs' "
-          "clocks)")
+          "clocks: they find it in the shared cache)")
     for label, each in runs:
         ws = workspace(opts.workspace and f"{opts.workspace}-{label}")
-        shutil.copytree(decoded.data_cache, ws.data_cache, dirs_exist_ok=True)
         report(label, each, *timed(each, ws, opts.minutes, opts.targets), opts.targets)
 
 

@@ -55,7 +55,7 @@ def main() -> None:
     from cifar_search.model import data
     from cifar_search.execution.local import threads_per_worker
 
-    cache = data.prepared(opts.data, ws.data_cache)
+    cache = data.prepared(opts.data, ws.decoded_data)
     threads = threads_per_worker(1)
     steps = Compute().steps_per_execution
     print(f"threads {threads}, subset {opts.subset}, {opts.epochs} epochs, batch 32")

@@ -75,7 +75,7 @@ def main() -> None:
     ws = workspace(opts.workspace)
     from cifar_search.model import data
 
-    data.prepared(opts.data, ws.data_cache)  # decoded before either side's clock starts
+    data.prepared(opts.data, ws.decoded_data)  # decoded before either side's clock starts
     folder = Path(tempfile.mkdtemp(prefix="cifar-bench-own-"))
     for side, model in (("family", '"dropout"'), ("own", "build")):  # the fork server, the
         one_side(folder, ws, f"own-b-warm-{side}", model, opts)  # imports and caches: warm

@@ -104,7 +104,7 @@ def main() -> None:
     from cifar_search.model import data
 
     ws = workspace(opts.workspace)
-    cache = data.prepared(opts.data, ws.data_cache)  # decoded once
+    cache = data.prepared(opts.data, ws.decoded_data)  # decoded once
     hand, pinned, ours = [], [], []
     for round_ in range(1, opts.rounds + 1):
         order = (1, 2) if round_ % 2 else (2, 1)  # the host's speed drifts: alternate

@@ -65,7 +65,7 @@ def main() -> None:
     from cifar_search.model import data
 
     ws = workspace(opts.workspace)
-    cache = data.prepared(opts.data, ws.data_cache)
+    cache = data.prepared(opts.data, ws.decoded_data)
     images = round(opts.subset * 0.8)
     for family in opts.families.split(","):
         ratios = []

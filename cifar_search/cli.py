@@ -460,6 +460,41 @@ def _command(commands: Any, name: str, handler: Callable[[argparse.Namespace], i
     sub.set_defaults(handler=handler)
 
 
+# --------------------------------------------------------------------------------------------
+# cache
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    """``cache list``: the decoded data kept in the user cache; ``cache clear``: remove it
+    (but what a running process uses)."""
+    from cifar_search.model import data_cache
+
+    root = data_cache.shared_root()
+    if args.action == "clear":
+        lines = data_cache.cleared(root, *data_cache.clear(root))
+    else:
+        lines = data_cache.listing(root, data_cache.entries(root), data_cache.cap_bytes())
+    print("\n".join(lines))
+    return 0
+
+
+def _cache_command(commands: Any) -> None:
+    """``cache {list,clear}``: the decoded data shared by every workspace."""
+    text = ("the decoded data shared by every workspace (in the user cache, at most "
+            "$CIFAR_SEARCH_DATA_CACHE_MAX bytes, default 20 GB)")
+    cache = commands.add_parser("cache", help=text.split(" (")[0],
+                                description=text[0].upper() + text[1:] + ".")
+    actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True,
+                                   parser_class=Parser)
+    for name, summary in (("list", "each folder's name, size, last use and source"),
+                          ("clear", "remove every folder that no running process uses")):
+        action = actions.add_parser(name, help=summary, description=summary[0].upper()
+                                    + summary[1:] + ".")
+        action.add_argument("--debug", action="store_true", help="show tracebacks")
+    cache.set_defaults(handler=cmd_cache, debug=False)
+
+
 def build_parser() -> Parser:
     """The argument parser with one subparser per command."""
     parser = Parser(prog="python -m cifar_search",
@@ -488,6 +523,7 @@ def build_parser() -> Parser:
              "times, run ids.", _export_options)
     _command(commands, "ui", cmd_ui, "open the MLflow UI on the workspace",
              "Start the MLflow UI on 127.0.0.1.", _ui_options, example=None)
+    _cache_command(commands)
     return parser
 
 

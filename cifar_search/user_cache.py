@@ -1,6 +1,7 @@
-"""The per-user cache folder: what is costly to build and the same for every workspace (today,
-an empty migrated MLflow store per MLflow version; see
-:func:`cifar_search.tracking.store.create_store`). Deleting it loses nothing: it is rebuilt.
+"""The per-user cache folder: what is costly to build and the same for every workspace (an
+empty migrated MLflow store per MLflow version, see
+:func:`cifar_search.tracking.store.create_store`; decoded data sets in ``data/``, see
+:mod:`cifar_search.model.data_cache`). Deleting it loses nothing: it is rebuilt.
 
 ``$CIFAR_SEARCH_CACHE`` when set, else ``$XDG_CACHE_HOME/cifar_search``, else
 ``~/.cache/cifar_search``.
@@ -27,3 +28,13 @@ def cache_folder(environ: Mapping[str, str] = os.environ) -> Path:
         return Path(environ[CACHE_ENV]).expanduser()
     base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base).expanduser() / "cifar_search"
+
+
+def data_folder(environ: Mapping[str, str] = os.environ) -> Path:
+    """The cache folder's ``data/``: decoded data sets, shared by every workspace.
+
+    Example:
+        >>> data_folder({"CIFAR_SEARCH_CACHE": "/c"}).as_posix()
+        '/c/data'
+    """
+    return cache_folder(environ) / "data"

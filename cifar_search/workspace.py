@@ -4,8 +4,10 @@
       optuna.db            Optuna studies (SQLite), unless --storage names another
       mlflow.db            MLflow runs (SQLite), unless --tracking-uri names another
       artifacts/<sweep>/   MLflow artifacts: plots, tables, models
-      data/<source-key>/   decoded images as .npy, shared by every worker and sweep (in
-                           --checkpoints DIR/.data when given, shared by the machines)
+      data/<source-key>/   decoded images only where the user cache cannot be written (or
+                           left by older versions): they are kept in the user cache's
+                           data/<source-key>/, shared by every workspace, or in
+                           --checkpoints DIR/.data when given, shared by the machines
       trials/<sweep>/NNNNN model and files of each trial (in --checkpoints DIR when given)
       locks/<sweep>.lock   held by the process that runs the sweep
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from cifar_search.errors import ConfigError, SweepBusyError, shown
+from cifar_search.user_cache import data_folder
 
 #: The workspace when --workspace is not given, relative to the working directory.
 DEFAULT_WORKSPACE = "mlruns"
@@ -164,10 +167,19 @@ class Workspace:
 
     @property
     def data_cache(self) -> Path:
-        """Decoded datasets; under ``--checkpoints DIR`` when given, so that the machines that
-        share that folder decode a source once (the first decodes, the others wait for it and
-        map its arrays: :func:`cifar_search.model.data.prepare`)."""
+        """The workspace's own decoded-data folder: where decoded data went before it moved to
+        :attr:`decoded_data` (a folder left there is no longer read: deleting it frees its
+        space), and where it still goes when the user cache cannot be written; under
+        ``--checkpoints DIR`` when given, as :attr:`decoded_data`."""
         return self.checkpoints / SHARED_DATA if self.checkpoints else self.root / "data"
+
+    @property
+    def decoded_data(self) -> Path:
+        """Decoded datasets: the user cache's ``data/`` folder, shared by every workspace of
+        the user; under ``--checkpoints DIR`` when given, so that the machines that share that
+        folder decode a source once (the first decodes, the others wait for it and map its
+        arrays: :func:`cifar_search.model.data.prepare`)."""
+        return self.checkpoints / SHARED_DATA if self.checkpoints else data_folder()
 
     def log_file(self, sweep: str) -> Path:
         """Where a sweep's workers write TensorFlow's logs and warnings."""
@@ -178,8 +190,8 @@ class Workspace:
         return (self.checkpoints or self.root / "trials") / sweep / f"{number:05d}"
 
     def create(self) -> None:
-        """Make the folders (idempotent)."""
-        for path in (self.root, self.artifacts, self.data_cache, self.root / "locks"):
+        """Make the folders (idempotent; the decoded data's is made when data is decoded)."""
+        for path in (self.root, self.artifacts, self.root / "locks"):
             path.mkdir(parents=True, exist_ok=True)
 
     def running(self, sweep: str) -> bool:

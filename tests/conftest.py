@@ -7,13 +7,17 @@ within a few epochs and any mix-up of labels, channels or pixel order is visible
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+from cifar_search.user_cache import CACHE_ENV
 
 # One clearly different RGB colour per class.
 PALETTE = np.array([
@@ -186,6 +190,21 @@ def image_folder_factory():
 def cifar_python_factory():
     """The function :func:`make_cifar_python_tarball`."""
     return make_cifar_python_tarball
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_cache(tmp_path_factory) -> Iterator[Path]:
+    """The user cache (MLflow's store template, decoded data) in a folder of this test run,
+    shared by its test processes, never the user's own: set for the CLI and the workers too."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "user-cache"
+    saved = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    yield folder
+    if saved is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = saved
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,9 @@ uint8 ``.npy`` arrays in a folder named after the source and its size and modifi
 (a Keras data set: its name; a function: the digest of what it returns),
 written atomically under a lock, so a source is decoded once, even by several processes (or
 machines sharing the cache folder) that need it at the same moment, and every later trial
-and worker maps the arrays from disk. Pixels are scaled to [0, 1] when a split is loaded;
-splits and the test set are memoised per process.
+and worker maps the arrays from disk. The folders are checked before use, held while used
+and kept under a size cap by :mod:`cifar_search.model.data_cache`. Pixels are scaled to
+[0, 1] when a split is loaded; splits and the test set are memoised per process.
 
 Bad data is refused with one :class:`~cifar_search.errors.DataError` line before anything is
 cached; the ``MAX_*`` and ``*_CLASSES`` constants below (documented on
@@ -27,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -37,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from cifar_search.errors import DataError
-from cifar_search.model import sources
+from cifar_search.model import data_cache, sources
 from cifar_search.model.sources import (
     ACCEPTED,
     BATCH_FILES,
@@ -74,6 +76,8 @@ MAX_IMAGE_SIDE = _DEFAULT.image_side
 MAX_DECODED_BYTES = _DEFAULT.decoded_bytes
 MIN_CLASSES = _DEFAULT.min_classes
 MAX_CLASSES = _DEFAULT.max_classes
+#: Times :func:`prepare` looks for a folder that other processes keep removing (past the cap).
+_TRIES = 3
 #: Bytes hashed at a time for a cache's content digest (its arrays are memory-mapped).
 _DIGEST_CHUNK = 16 * MIB
 
@@ -117,7 +121,11 @@ def prepare(source: sources.Source | str | os.PathLike, cache_root: Path,
     :mod:`cifar_search.model.sources.functions`). It is written into a temporary folder and
     renamed into place, by one process at a time (a lock file ``.<folder name>.lock`` beside
     it): a process that finds another decoding the same source waits for it and uses its
-    folder.
+    folder. A folder found is checked first (:mod:`cifar_search.model.data_cache`: its
+    arrays' sizes and times as recorded, else their digest): a damaged one is set aside and
+    decoded again, said in one line on stderr. The folder returned is held by this process
+    for its life (no other process evicts it); one written makes the least recently used
+    others go past ``$CIFAR_SEARCH_DATA_CACHE_MAX``.
 
     Args:
         source: a file or folder in an accepted layout, a Keras data set, a function, or None
@@ -142,13 +150,8 @@ def prepare(source: sources.Source | str | os.PathLike, cache_root: Path,
     if isinstance(source, Path):
         sources.check_source(source)
     target = cache_root / _cache_key(source, labels)
-    if _is_complete(target):
-        return _checked(target, source)
-    with _decoding(cache_root, target):
-        if _is_complete(target):  # another process decoded it while this one waited
-            return _checked(target, source)
-        _publish_decoded(_decode(source, labels), _shown_source(source), cache_root, target)
-    return target
+    return _obtained(target, source, lambda: _publish_decoded(
+        _decode(source, labels), _shown_source(source), cache_root, target))
 
 
 def _prepare_returned(source: sources.FunctionSource, cache_root: Path, labels: str) -> Path:
@@ -157,12 +160,62 @@ def _prepare_returned(source: sources.FunctionSource, cache_root: Path, labels: 
     decoded = call(source, _limits())
     digest = _digest({name: getattr(decoded, name) for name in ARRAY_NAMES})
     target = cache_root / f"{_stem(Path(source.name))}-{digest.removeprefix(DIGEST_PREFIX)[:12]}"
+    return _obtained(target, source, lambda: _publish_decoded(
+        decoded, str(source), cache_root, target, digest))
+
+
+def _obtained(target: Path, source: sources.Source, publish: Callable[[], None]) -> Path:
+    """The cache folder ``target``: used when complete and intact, else written by ``publish``
+    under the decoding lock (unless another process wrote it while this one waited); then held
+    by this process (and looked for again if another removed it meanwhile)."""
+    for _ in range(_TRIES):
+        found: Path | None = target
+        if not (_is_complete(target) and _intact(target)):
+            with _decoding(target.parent, target):
+                found = _fresh(target, target.parent, publish)
+        if data_cache.hold(target):
+            return _checked(target, source) if found else target
+    raise DataError(f"{target}: removed by another process {_TRIES} times while this one "
+                    f"prepared it; raise {data_cache.CAP_ENV} or run one sweep at a time")
+
+
+def _fresh(target: Path, cache_root: Path, publish: Callable[[], None]) -> Path | None:
+    """Under the decoding lock: ``target`` when it is complete and intact now (another process
+    wrote it meanwhile), else None after publishing it (a damaged one set aside first), then
+    evicting what the cap leaves no room for."""
     if _is_complete(target):
-        return _checked(target, source)
-    with _decoding(cache_root, target):
-        if not _is_complete(target):
-            _publish_decoded(decoded, str(source), cache_root, target, digest)
-    return target
+        if _intact(target, say=True):
+            return target
+        data_cache.set_aside(target)  # even if held: a process mapping it keeps its arrays
+    publish()
+    data_cache.evict(cache_root, keep=target)
+    return None
+
+
+def _intact(target: Path, say: bool = False) -> bool:
+    """Whether a complete cache folder's arrays are as written: their sizes and times as
+    recorded, else (copied, or written before the record) their content as its digest says.
+    ``say``: print why when not (one line, on stderr)."""
+    found = data_cache.file_stats(target, [f"{name}.npy" for name in ARRAY_NAMES])
+    verdict, why = data_cache.verdict(data_cache.recorded_stats(target), found)
+    if verdict is data_cache.Verdict.REHASH:
+        recorded = read_meta(target).get("digest")
+        if not _is_digest(recorded):
+            return True  # written before digests (compatibility C2): nothing to check against
+        try:
+            same = _digest({name: _open_array(target, name) for name in ARRAY_NAMES}) == recorded
+        except DataError:
+            same = False
+        if same:
+            data_cache.record_stats(target, found)
+            return True
+        why = f"{why or 'its arrays changed'}, and their digest is not the recorded one"
+    elif verdict is data_cache.Verdict.USE:
+        return True
+    if say:
+        print(f"{target}: decoded data not as written ({why}); decoding it again",
+              file=sys.stderr)
+    return False
 
 
 def _checked(target: Path, source: sources.Source) -> Path:
@@ -194,27 +247,33 @@ def _publish_decoded(decoded: sources.Decoded, shown: str, cache_root: Path, tar
 
 
 def prepared(source: str | os.PathLike | Callable[[], Any] | None, cache_root: Path,
-             labels: str = "fine") -> Path:
+             labels: str = "fine", fallback: Path | None = None) -> Path:
     """The decoded-data cache of a sweep's source: what every engine calls to get its data.
 
     :func:`resolve_source` (``source``, else ``$CIFAR_SEARCH_DATA``, else a Keras download),
-    then :func:`prepare`.
+    then :func:`prepare`; the cap (``$CIFAR_SEARCH_DATA_CACHE_MAX``) checked first.
 
     Args:
         source: the sweep's ``data.source`` (after any ``--data``), or None.
-        cache_root: folder that holds the caches (a workspace's data cache).
+        cache_root: folder that holds the caches (a workspace's ``decoded_data``: the user
+            cache's, shared by every workspace, or the ``--checkpoints`` folder's).
         labels: the sweep's ``data.labels`` (CIFAR-100's ``fine`` or ``coarse``).
+        fallback: the caches' folder where ``cache_root`` cannot be written (a workspace's
+            own ``data_cache``).
 
     Returns:
         The cache folder, for :func:`load_split`, :func:`load_test` and :func:`read_meta`.
 
     Raises:
         DataError: as :func:`prepare`.
+        ConfigError: ``$CIFAR_SEARCH_DATA_CACHE_MAX`` is not a size.
 
     Example:
         >>> cache = prepared("cifar-10-python.tar.gz", Path("workspace/data"))  # doctest: +SKIP
     """
-    return prepare(resolve_source(source), cache_root, labels)
+    data_cache.cap_bytes()  # refused before anything is decoded
+    return prepare(resolve_source(source), data_cache.writable(Path(cache_root), fallback),
+                   labels)
 
 
 def read_meta(cache_dir: Path) -> dict:
@@ -600,9 +659,12 @@ def _publish(decoded: sources.Decoded, meta: dict, cache_root: Path, target: Pat
 
 
 def _write_cache(decoded: sources.Decoded, meta: dict, folder: Path) -> None:
-    """Write the four arrays, then meta.json, into ``folder``."""
+    """Write the four arrays, their sizes and times (files.json), then meta.json, into
+    ``folder``."""
     for name in ARRAY_NAMES:
         np.save(folder / f"{name}.npy", getattr(decoded, name))
+    data_cache.record_stats(folder, data_cache.file_stats(
+        folder, [f"{name}.npy" for name in ARRAY_NAMES]))
     (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 

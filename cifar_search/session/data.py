@@ -1,5 +1,5 @@
-"""The sweep's data, decoded into the workspace's cache and checked against the sweep before
-any study or run is made."""
+"""The sweep's data, decoded into the shared cache (the user's, or the ``--checkpoints``
+folder's) and checked against the sweep before any study or run is made."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from cifar_search.workspace import Workspace
 def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
     """The sweep's decoded-data folder, after everything that can fail on bad input (before
     any study or run is made)."""
-    data_dir = data.prepared(sweep.data.source, workspace.data_cache, sweep.data.labels)
+    data_dir = data.prepared(sweep.data.source, workspace.decoded_data, sweep.data.labels,
+                             workspace.data_cache)
     workspace.create()
     check_image_size(sweep, data.read_meta(data_dir))
     train = data.read_meta(data_dir)["train"]

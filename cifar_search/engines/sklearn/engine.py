@@ -326,7 +326,8 @@ def _load_images(sweep: Sweep, workspace: Workspace) -> Any:
     from cifar_search.model import data
     from cifar_search.session.data import check_image_size
 
-    cache = data.prepared(sweep.data.source, workspace.data_cache, sweep.data.labels)
+    cache = data.prepared(sweep.data.source, workspace.decoded_data, sweep.data.labels,
+                          workspace.data_cache)
     check_image_size(sweep, data.read_meta(cache))
     return data.load_split(cache, 0.0, sweep.data.subset, sweep.seed)
 
