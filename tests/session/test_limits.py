@@ -172,7 +172,7 @@ def test_a_timed_sweep_starts_no_trial_after_its_deadline_and_ends_as_finished(
     (tmp_path / "sweep.py").write_text("FAIL = False\n" + OWN_MODEL)
     ws = tmp_path / "ws"
     result = cli_inline("run", "sweep.py", "--data", tiny_data, "--workspace", ws,
-                        "--timeout", "2s", cwd=tmp_path)
+                        "--timeout", "2s", "--no-register", cwd=tmp_path)
     assert "time budget 2s: 0s used, 2s left (deadline " in result.stdout
     assert "time budget 2s reached: no new trial starts" in result.stdout
     status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", ws,

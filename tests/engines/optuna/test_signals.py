@@ -21,7 +21,7 @@ def test_kill_9_of_the_main_process_at_random_moments(tmp_path, tiny_data):
     cycles = 0
     for _ in range(3):
         process = start(folder, tiny_data)
-        time.sleep(rng.uniform(4.0, 9.0))  # start-up takes ~4 s: kill before, during, after
+        time.sleep(rng.uniform(4.0, 7.0))  # start-up takes ~4 s: kill before, during, after
         if process.poll() is not None:
             break
         process.kill()
