@@ -125,6 +125,7 @@ class Tag(enum.StrEnum):
     STUDY_TOKEN = "cifar_search.study_token"
     STATE = "state"
     FAIL_REASON = "fail_reason"
+    PRUNED_AT = "pruned_at"                   # a pruned trial's run: "epoch 3 of 10"
     SEED = "seed"
     REPEAT = "repeat"
     RETRY_OF = "retry_of"

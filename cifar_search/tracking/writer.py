@@ -50,6 +50,19 @@ def _tags(tags: Mapping[Any, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in tags.items()}
 
 
+def pruned_at(outcome: TrialOutcome, epochs: float | None, budget: int) -> dict[str, str]:
+    """A pruned run's tag ``pruned_at``, the epoch it stopped at against its budget (it ends
+    FINISHED as a complete run does: the tag tells them apart beside its state).
+
+    Example:
+        >>> pruned_at(TrialOutcome.PRUNED, 3, 10), pruned_at(TrialOutcome.COMPLETE, 10, 10)
+        ({'pruned_at': 'epoch 3 of 10'}, {})
+    """
+    if outcome != TrialOutcome.PRUNED or not epochs:
+        return {}
+    return {Tag.PRUNED_AT.value: f"epoch {int(epochs)} of {budget}"}
+
+
 def _kind(part: Sampler | Pruner | Oracle | str) -> str:
     """A sampler's, pruner's or oracle's kind (a sweep turns a kind name into its part)."""
     return part if isinstance(part, str) else part.kind
@@ -271,7 +284,8 @@ class Tracker(ImportedRuns, RunReader):
                 found = info.pop(key)
                 if found is not None:
                     metrics[str(key)] = found
-        tags: dict[str, Any] = {Tag.STATE: outcome}
+        tags: dict[str, Any] = {Tag.STATE: outcome, **pruned_at(
+            outcome, metrics.get(Attr.EPOCHS_TRAINED), self.sweep.budget.epochs)}
         if Attr.DUPLICATE_OF in info:  # same parameters and seed as that trial: not trained again
             tags[Tag.DUPLICATE_OF] = info.pop(Attr.DUPLICATE_OF)
         if reason:
@@ -374,8 +388,7 @@ class Tracker(ImportedRuns, RunReader):
             self.client.log_inputs(run_id, [self.dataset.input()])
 
     def log_artifacts(self, run_id: str, paths: Sequence[Path], folder: str | None = None) -> None:
-        """Files at the top of a run's artifacts (or in its ``folder``), under their own
-        names."""
+        """Files at the top of a run's artifacts (or in its ``folder``), under their names."""
         own = self.run_artifacts(run_id)
         if own is None:
             for path in paths:

@@ -102,3 +102,14 @@ def test_a_run_found_for_a_trial_whose_process_died_gets_the_params_it_lacked(re
     found = tracker.recorded_run(3, {"optimizer": "sgd", "dropout_rate": 0.25}, seed=1)
     assert found == run
     assert tracker.client.get_run(run).data.params == {"optimizer": "sgd", "dropout_rate": "0.25"}
+
+
+def test_a_pruned_runs_tags_say_the_epoch_it_stopped_at_of_its_budget(tmp_path):
+    tracker = Tracker(Workspace.at(tmp_path / "ws"), SWEEP)
+    tracker.open_parent(None, "token")
+    pruned, complete = (tracker.start_trial(n, {"optimizer": "sgd"}, seed=n) for n in (0, 1))
+    tracker.end_trial(pruned, "pruned", 0.9, {"epochs_trained": 2})
+    tracker.end_trial(complete, "complete", 0.5, {"epochs_trained": SWEEP.budget.epochs})
+    tags = {run: tracker.client.get_run(run).data.tags for run in (pruned, complete)}
+    assert tags[pruned]["pruned_at"] == f"epoch 2 of {SWEEP.budget.epochs}"
+    assert tags[pruned]["state"] == "pruned" and "pruned_at" not in tags[complete]
