@@ -15,7 +15,7 @@ import pytest
 from cifar_search.tracking.ui import ui_command, ui_url
 from cifar_search.tracking.view import runs_view
 from cifar_search.workspace import Workspace
-from tests.helpers import cli, cli_env, cli_inline
+from tests.helpers import cli_env, cli_inline
 
 
 def test_the_url_lands_in_the_model_training_view_of_the_experiment():
@@ -52,24 +52,6 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.mark.processes
-def test_ui_prints_its_url_once_the_server_answers(tmp_path):
-    port = free_port()
-    ui = subprocess.Popen([sys.executable, "-m", "cifar_search", "ui", "--workspace", "ws",
-                           "--port", str(port)], cwd=tmp_path, env=cli_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                          preexec_fn=interruptible)
-    try:
-        lines = [ui.stdout.readline() for _ in range(2)]
-        url = f"http://127.0.0.1:{port}/#/experiments?workflowType=machine_learning"
-        assert lines[1].strip() == f"MLflow UI: {url} (Ctrl-C to stop)"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
-            assert page.status == 200  # answering when the URL is printed
-    finally:
-        ui.send_signal(signal.SIGINT)
-        assert ui.wait(timeout=60) == 0
 
 
 SWEEP = """
@@ -119,15 +101,19 @@ def test_the_printed_url_shows_the_trials_and_marks_the_best_in_a_real_browser(t
     try:
         lines = [ui.stdout.readline() for _ in range(2)]
         url = lines[1].split()[2]
+        assert lines[1] == f"MLflow UI: {url} (Ctrl-C to stop)\n"
+        assert url.startswith(f"http://127.0.0.1:{port}/#/experiments/")
         assert url.endswith("/runs?workflowType=machine_learning&viewStateShareKey=cifar-search")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
+            assert answer.status == 200  # answering when the URL is printed
         page = rendered(chromium, url)
     finally:
         ui.send_signal(signal.SIGTERM)  # as a service manager stops it
         assert ui.wait(timeout=60) == 0
     with socket.socket() as sock:  # the server went with it: its port is free again
         sock.bind(("127.0.0.1", port))
-    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", "ws",
-                            cwd=tmp_path).stdout)
+    status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", "ws",
+                                   cwd=tmp_path).stdout)
     best = min(status["trials"], key=lambda trial: trial["value"])["number"]
     for trial in status["trials"]:  # every trial's run is listed, the best one named so
         name = f"trial-{trial['number']:04d}" + (" (best)" if trial["number"] == best else "")
