@@ -227,15 +227,15 @@ def _time_left(study: Any) -> dict[str, Any] | None:
     import time
 
     from cifar_search.search.states import StudyAttr
-    from cifar_search.session.limits import time_line
+    from cifar_search.session.limits import spent, time_line
 
     deadline = study.user_attrs.get(StudyAttr.DEADLINE)
     budget = study.user_attrs.get(StudyAttr.TIME_BUDGET)
     if deadline is None or budget is None:
         return None
     now = time.time()
-    return {"deadline": deadline, "budget_s": budget, "left_s": max(0.0, deadline - now),
-            "used_s": min(budget, max(0.0, now - (deadline - budget))),
+    used, left = spent(deadline, budget, now)
+    return {"deadline": deadline, "budget_s": budget, "left_s": left, "used_s": used,
             "line": time_line(deadline, budget, now)}
 
 

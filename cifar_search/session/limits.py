@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from cifar_search.config.durations import shown_duration
 from cifar_search.search.states import TrialOutcome
 
-__all__ = ["Ended", "Limit", "Limits", "Stop", "deadline_of", "reached", "stalled",
+__all__ = ["Ended", "Limit", "Limits", "Stop", "deadline_of", "reached", "spent", "stalled",
            "time_line"]
 
 
@@ -148,6 +148,16 @@ def stalled(values: Sequence[float], direction: str, stop_after: int, min_delta:
     return recent - before <= min_delta
 
 
+def spent(deadline: float, time_s: float, now: float) -> tuple[float, float]:
+    """Seconds of the time budget's window used and left at ``now``.
+
+    Example:
+        >>> spent(deadline=100.0, time_s=60.0, now=70.0)
+        (30.0, 30.0)
+    """
+    return min(time_s, max(0.0, now - (deadline - time_s))), max(0.0, deadline - now)
+
+
 def time_line(deadline: float, time_s: float, now: float) -> str:
     """``time budget 2h: 1h12m used, 48m left`` (nothing left once the deadline passed).
 
@@ -155,7 +165,6 @@ def time_line(deadline: float, time_s: float, now: float) -> str:
         >>> time_line(deadline=7200.0, time_s=7200.0, now=4320.0)
         'time budget 2h: 1h12m used, 48m left'
     """
-    used = min(time_s, max(0.0, now - (deadline - time_s)))
-    left = max(0.0, deadline - now)
+    used, left = spent(deadline, time_s, now)
     return (f"time budget {shown_duration(time_s)}: {shown_duration(used)} used, "
             f"{shown_duration(left)} left")
