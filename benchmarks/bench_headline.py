@@ -10,7 +10,13 @@ decoding the JPEG archive, checkpoints, MLflow runs, plots and the test evaluati
 
 Both are timed as whole processes (interpreter and TensorFlow start-up included), back to back,
 the order alternating over ``--rounds``; the ratio is lesson seconds / sweep seconds (target >= 2x
-on 2 cores). The lesson loop reads the same images as the sweep, from the sweep's decoded cache
+on 2 cores). So that a ratio below 2x says why, each side also prints the images it trained per
+second of wall time and per core, and the CPU seconds its processes used (the process and every
+child it waited for, workers included) against the CPU seconds the cores offered in its wall
+time: a side below 100% waited (on start-up, I/O, a lock, or a host that gave the cores to
+someone else), and the per-core figures show how much the packed workers gain per core.
+
+The lesson loop reads the same images as the sweep, from the sweep's decoded cache
 (it cannot download CIFAR-10 here). ``--epochs`` and ``--subset`` shrink both alike for a quick
 look; the headline figure is the default (10 epochs, all 50,000 training images).
 
@@ -19,10 +25,13 @@ look; the headline figure is the default (10 epochs, all 50,000 training images)
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from common import ROOT, median, parser
@@ -75,14 +84,90 @@ print("val_loss", [round(v, 4) for v in val_losses_vary])
 """
 
 
-def timed(argv: list[str], cwd: Path) -> tuple[float, str]:
-    """Wall seconds of a command, and its output; stops the benchmark if it fails."""
+@dataclass(frozen=True)
+class Timing:
+    """One side's whole process: wall seconds and the CPU seconds it and its children used."""
+
+    wall: float
+    cpu: float
+    host_busy: float
+    output: str
+
+    def line(self, images: int) -> str:
+        """Throughput per second and per core, and the share of the cores' time it used."""
+        cores = os.cpu_count() or 1
+        per_second = images / self.wall
+        own = self.cpu / (self.wall * cores)
+        return (f"{per_second:,.0f} img/s, {per_second / cores:,.0f} per core; CPU "
+                f"{self.cpu:.0f} s of {self.wall * cores:.0f} s offered "
+                f"({self.cpu / (self.wall * cores):.0%} busy; the whole machine "
+                f"{self.host_busy:.0%}, so other work {max(0.0, self.host_busy - own):.0%})")
+
+
+def host_ticks() -> tuple[int, int]:
+    """The machine's busy and total CPU ticks since boot, all cores (``/proc/stat``)."""
+    ticks = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds so far (user + system, the process's own and its reaped children's) of
+    ``root`` and every live descendant, from ``/proc``."""
+    parents, seconds = {}, {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while being read
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        seconds[int(entry.name)] = sum(int(f) for f in fields[11:15]) / tick
+    tree, grown = {root}, True
+    while grown:
+        found = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree, grown = tree | found, bool(found)
+    return {pid: seconds[pid] for pid in tree if pid in seconds}
+
+
+def timed(argv: list[str], cwd: Path) -> Timing:
+    """A command's wall and CPU seconds, and its output; stops the benchmark if it fails.
+
+    CPU is the most each process of the command's tree was seen to use, polled every half
+    second: the sweep's fork server is not waited for by the sweep, so the kernel's count of
+    reaped children would miss its workers. A process that lives under half a second is missed.
+    """
+    seen: dict[int, float] = {}
+    host_before = host_ticks()
     started = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    poller = threading.Thread(target=_poll, args=(child, seen), daemon=True)
+    poller.start()
+    out, err = child.communicate()
     seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:4])} failed:\n{done.stdout}\n{done.stderr}")
-    return seconds, done.stdout
+    busy, total = (after - before for after, before in zip(host_ticks(), host_before,
+                                                           strict=True))
+    poller.join()
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:4])} failed:\n{out}\n{err}")
+    return Timing(seconds, sum(seen.values()), busy / max(total, 1), out)
+
+
+def _poll(child: subprocess.Popen, seen: dict[int, float]) -> None:
+    """Keeps the largest CPU seconds seen of each process in ``child``'s tree until it ends."""
+    while child.poll() is None:
+        for pid, cpu in tree_cpu(child.pid).items():
+            seen[pid] = max(cpu, seen.get(pid, 0.0))
+        time.sleep(0.5)
+
+
+def images_trained(epochs: int, subset: int | None) -> int:
+    """Images both sides train on: five models, ``epochs`` each, over the 80% of the training
+    images not held out for validation (validation and test passes not counted)."""
+    return 5 * epochs * int(0.8 * (subset or 50_000))
 
 
 def decoded_cache(source: str) -> Path:
@@ -94,10 +179,11 @@ def decoded_cache(source: str) -> Path:
 
 
 def lesson(cache: Path, epochs: int, subset: int | None) -> float:
-    seconds, out = timed([sys.executable, "-c", LESSON_LOOP, str(cache), str(epochs),
-                          str(subset or 0)], ROOT)
-    print(f"  lesson loop: {seconds:.0f} s; {out.strip()}", flush=True)
-    return seconds
+    run = timed([sys.executable, "-c", LESSON_LOOP, str(cache), str(epochs), str(subset or 0)],
+                ROOT)
+    print(f"  lesson loop: {run.wall:.0f} s; {run.line(images_trained(epochs, subset))}; "
+          f"{run.output.strip()}", flush=True)
+    return run.wall
 
 
 def sweep(source: str, epochs: int, subset: int | None, workers: str | None) -> float:
@@ -106,11 +192,11 @@ def sweep(source: str, epochs: int, subset: int | None, workers: str | None) -> 
             "--workspace", workspace, "--epochs", str(epochs)]
     argv += (["--subset", str(subset)] if subset else []) + (["--workers", workers] if workers
                                                               else [])
-    seconds, out = timed(argv, ROOT)
-    moved = [line.strip() for line in out.splitlines() if "goes on with" in line]
-    print(f"  cifar_search run sweeps/dropout.py: {seconds:.0f} s; {'; '.join(moved)}",
-          flush=True)
-    return seconds
+    run = timed(argv, ROOT)
+    moved = [line.strip() for line in run.output.splitlines() if "goes on with" in line]
+    print(f"  cifar_search run sweeps/dropout.py: {run.wall:.0f} s; "
+          f"{run.line(images_trained(epochs, subset))}; {'; '.join(moved)}", flush=True)
+    return run.wall
 
 
 def main() -> None:
