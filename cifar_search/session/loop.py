@@ -50,6 +50,7 @@ from cifar_search.session.limits import (
 from cifar_search.session.model_check import prepared
 from cifar_search.session.outcome import Outcome
 from cifar_search.session.pool import POLL_SECONDS, open_pool, start_fork_server
+from cifar_search.session.refresh import RefreshesSummary
 from cifar_search.session.signals import signals_to
 from cifar_search.session.tail import wider_threads
 from cifar_search.workspace import Workspace
@@ -73,7 +74,7 @@ class Scheduler(Protocol):
         """The trials that ended (complete, pruned or failed), in the order they ended."""
 
 
-class Session(EngineHooks[RunningT]):
+class Session(RefreshesSummary, EngineHooks[RunningT]):
     """Runs one sweep's trials in a pool of worker processes; the engine decides.
 
     Args:
@@ -184,6 +185,7 @@ class Session(EngineHooks[RunningT]):
             except KeyboardInterrupt:
                 self._abandon_running()
             finally:
+                self._refresh_close()
                 if self.progress:
                     self.progress.close()
         return None
@@ -225,6 +227,7 @@ class Session(EngineHooks[RunningT]):
                 self._check_abort()
                 self._handle(worker, message)
             self._check_abort()
+            self._refresh_turn()  # the summary refreshed during the run
 
     # -- limits ----------------------------------------------------------------------------
 

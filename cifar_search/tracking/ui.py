@@ -43,17 +43,6 @@ def ui_url(port: int, experiment_id: str | None = None, view: str | None = None)
     return f"http://127.0.0.1:{port}{path}{shared}"
 
 
-def run_url(server: str, experiment_id: str, run_id: str) -> str:
-    """A run's page on an MLflow server, in the model-training view.
-
-    Example:
-        >>> run_url("http://mlflow:5000/", "7", "ab12")
-        'http://mlflow:5000/#/experiments/7/runs/ab12?workflowType=machine_learning'
-    """
-    return (f"{server.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
-            "?workflowType=machine_learning")
-
-
 def wait_for_ui(server: subprocess.Popen, port: int, seconds: float = UI_START_SECONDS) -> bool:
     """Whether the server answers on ``port`` within ``seconds`` (False: it exited first)."""
     import urllib.request

@@ -236,16 +236,6 @@ class Tracker(ImportedRuns, RunReader):
         self._log_dataset(run.info.run_id)
         return run.info.run_id
 
-    def run_link(self, run_id: str) -> str | None:
-        """The run's page on the tracking server (model-training view); None for a database
-        store, which has no server of its own."""
-        from cifar_search.tracking.ui import run_url
-
-        server = self.client.tracking_uri
-        if not server.startswith(("http://", "https://")):
-            return None
-        return run_url(server, str(self.experiment_id), run_id)
-
     def recorded_run(self, number: int, params: Mapping[str, Any], seed: int) -> str:
         """The child run of trial ``number`` for a trial that never stored its id (the process
         died in between): the run it had created, given the params and dataset it may lack
