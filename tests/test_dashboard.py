@@ -10,7 +10,6 @@ import urllib.request
 
 import pytest
 
-from cifar_search.engines.base import LiveStudy
 from cifar_search.reports.dashboard import STORAGE_ENV, dashboard_command, dashboard_url
 from cifar_search.search.states import Attr, Tag
 from cifar_search.session import refresh
