@@ -3,7 +3,8 @@
 A :class:`Session` prepares the data, takes the sweep's lock, starts the fork server, opens
 the worker pool and runs the loop: idle workers get work, each worker message goes to the
 engine, Ctrl-C and SIGTERM stop the sweep at a point where the stores agree, a run in flight
-moves to a wider worker when the tail rule says so, and a dead worker is replaced. At the end
+moves to a wider worker when the tail rule says so, a dead worker is replaced, and the parent
+run's summary is refreshed every few trials (:mod:`cifar_search.session.refresh`). At the end
 it has the best model evaluated on the test set (the summary's plots drawn meanwhile), logs
 the summary and closes the parent run.
 
