@@ -143,18 +143,25 @@ def serve_dashboard(live: LiveStudy, port: int, log: Path,
 def beside_run(live: LiveStudy, port: int, log: Path, name: str,
                say: Callable[[str], None]) -> Iterator[None]:
     """The dashboard while the block runs (a sweep): its URL said first, the server stopped
-    when the block ends, however it ends.
+    when the block ends, however it ends (a SIGTERM outside the session's own handling, e.g.
+    while the data is prepared, interrupts the block as Ctrl-C does, rather than ending this
+    process with the server left behind).
 
     Raises:
         ConfigError: the server did not answer (before the block runs).
     """
-    server = start_dashboard(live, port, log)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        note = "" if live.study_id is not None else f" (study {name!r} is listed once created)"
-        say(f"Optuna dashboard: {dashboard_url(port, live.study_id)}{note}")
-        yield
+        server = start_dashboard(live, port, log)
+        try:
+            note = "" if live.study_id is not None else (f" (study {name!r} is listed once "
+                                                         "created)")
+            say(f"Optuna dashboard: {dashboard_url(port, live.study_id)}{note}")
+            yield
+        finally:
+            stop_dashboard(server)
     finally:
-        stop_dashboard(server)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _ignore_interrupts() -> None:
