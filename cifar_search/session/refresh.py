@@ -1,9 +1,10 @@
 """The parent run's summary refreshed while a sweep runs, not only at its end.
 
 When (:class:`RefreshRule`, pure): once ``every`` more trials have finished since the last
-refresh (the first: since the run started), at most once per ``min_seconds``, never while the
-previous refresh is still being drawn and never once the target is reached (the final summary
-follows). How (:class:`SummaryRefresh`): the study is copied as it is (in memory), its plots
+refresh (the first: since the run started), at most once per ``min_seconds`` (the first: that
+long after the run started, so a short run draws its summary once, at its end), never while
+the previous refresh is still being drawn and never once the target is reached (the final
+summary follows). How (:class:`SummaryRefresh`): the study is copied as it is (in memory), its plots
 are drawn from the copy in a thread of its own while the workers go on training (one drawer at
 a time: the end's drawing waits for it), and the coordinator logs the drawn files and the
 description (a few quick MLflow writes) at its next turn (:class:`RefreshesSummary`). A
@@ -68,8 +69,8 @@ class SummaryRefresh:
     def __init__(self, sweep: Sweep, tracker: Tracker, finished: int,
                  say: Callable[[str], None]) -> None:
         self.sweep, self.tracker, self.say = sweep, tracker, say
-        self.last = finished  # finished trials at the last refresh
-        self.last_time: float | None = None  # when it started (time.monotonic)
+        self.last = finished  # finished trials at the last refresh (or the run's start)
+        self.last_time: float | None = time.monotonic()  # when it (or the run) started
         self.thread: threading.Thread | None = None
         self.study: Any = None  # the copy being drawn
         self.drawn: Any = None  # its files, once drawn

@@ -32,6 +32,13 @@ def test_a_resumed_run_counts_its_trials_from_where_it_starts(monkeypatch):
     assert refresher.thread is None
 
 
+def test_the_first_refresh_waits_a_minute_from_the_start_so_a_short_run_draws_once():
+    assert refresh.RULE == RefreshRule(every=3, min_seconds=60)
+    refresher = SummaryRefresh(sweep=None, tracker=None, finished=0, say=print)
+    refresher.after_end(5, 20, lambda: pytest.fail("not due: the run started just now"))
+    assert refresher.thread is None
+
+
 def test_a_failing_refresh_is_said_once_and_the_run_goes_on(monkeypatch):
     monkeypatch.setattr(refresh, "RULE", RefreshRule(every=1, min_seconds=0))
     drawn = threading.Event()
