@@ -1,4 +1,5 @@
-"""Command line: ``python -m cifar_search {run,resume,status,best,compare,check,export,ui} …``.
+"""Command line: ``python -m cifar_search {run,resume,status,best,compare,check,export,ui,
+dashboard,cache} …``.
 
 One handler per subcommand, each ``(args) -> int``. A usage error prints one line and the
 subcommand's help; errors in files or data print one line naming the file, key and value;
@@ -37,6 +38,9 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message, self)
 
+
+#: optuna-dashboard's port unless told (its own default; the MLflow UI's is 5000).
+DASHBOARD_PORT = 8080
 
 #: TCP ports a server may listen on.
 PORTS = range(1, 65536)
@@ -142,7 +146,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.join:
         _check_joinable(args, sweep)
     progress = Progress()
-    report = engines.get(sweep.engine).run(sweep, _workspace(args), progress.say, progress)
+    with _dashboard_beside(args, sweep):
+        report = engines.get(sweep.engine).run(sweep, _workspace(args), progress.say, progress)
     for line in report.lines:
         print(line)
     if report.interrupted and args.typed:
@@ -343,6 +348,65 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# dashboard
+# --------------------------------------------------------------------------------------------
+
+
+def _live_study(args: argparse.Namespace, sweep: Any, create: bool = False) -> Any:
+    """Where optuna-dashboard reads the sweep's study (``live_study`` of its engine).
+
+    Raises:
+        ConfigError: the engine keeps no Optuna study (naming those that do).
+    """
+    from cifar_search import engines
+    from cifar_search.errors import ConfigError
+
+    engine = engines.get(sweep.engine)
+    live = engine.live_study(sweep, _workspace(args), create) if engine.dashboard else None
+    if live is None:
+        allowed = ", ".join(repr(e.name) for e in engines.every() if e.dashboard)
+        message = (f"engine {sweep.engine!r} keeps no Optuna study for optuna-dashboard to "
+                   f"show; the dashboard shows the studies of engine {allowed}")
+        if args.command in ("run", "resume"):
+            raise ConfigError("--dashboard", message)
+        raise (ConfigError("--engine", message) if args.engine
+               else ConfigError("engine", message, args.sweep))
+    return live
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Start optuna-dashboard on the sweep's study (127.0.0.1 only) until Ctrl-C or SIGTERM."""
+    from cifar_search.errors import NoStudyError
+    from cifar_search.reports.dashboard import serve_dashboard
+
+    sweep = _sweep(args)
+    workspace = _workspace(args)
+    live = _live_study(args, sweep)
+    if live.study_id is None:
+        raise NoStudyError(f"{args.sweep}: no study {sweep.name!r} in "
+                           f"{workspace.shown_optuna_url} yet; start it with python -m "
+                           f"cifar_search run {args.sweep}{workspace.flags} (or run it with "
+                           "--dashboard to watch it from its start)")
+    print(f"starting optuna-dashboard on 127.0.0.1:{args.port} …", flush=True)
+    return serve_dashboard(live, args.port, workspace.root / "logs" / "dashboard.log",
+                           lambda line: print(line, flush=True))
+
+
+def _dashboard_beside(args: argparse.Namespace, sweep: Any) -> Any:
+    """``run --dashboard``: optuna-dashboard while the run lasts; else nothing."""
+    import contextlib
+
+    from cifar_search.reports.dashboard import beside_run
+
+    if not args.dashboard:
+        return contextlib.nullcontext()
+    workspace = _workspace(args)
+    live = _live_study(args, sweep, create=True)
+    return beside_run(live, args.dashboard_port, workspace.root / "logs" / "dashboard.log",
+                      sweep.name, lambda line: print(line, flush=True))
+
+
+# --------------------------------------------------------------------------------------------
 # parser and entry point
 # --------------------------------------------------------------------------------------------
 
@@ -395,6 +459,11 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                      help="the Optuna storage of --from-study's study (default: this one's)")
     run.add_argument("--join", action="store_true",
                      help="join a study another machine started (refuses when there is none)")
+    run.add_argument("--dashboard", action="store_true",
+                     help="start optuna-dashboard on the study beside the run (its URL is "
+                          "printed first; it stops when the run ends)")
+    run.add_argument("--dashboard-port", type=_port, default=DASHBOARD_PORT, metavar="PORT",
+                     help=f"the dashboard's port (default {DASHBOARD_PORT})")
     run.add_argument("--data", metavar="PATH",
                      help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or "
                           "an image folder train/<class>/, test/<class>/ (dir or .tar.gz); "
@@ -441,6 +510,12 @@ def _ui_options(ui: argparse.ArgumentParser) -> None:
     ui.add_argument("sweep", nargs="?", help="open this sweep's runs, e.g. sweeps/dropout.py")
     ui.add_argument("--study-name", metavar="NAME", help="the study's name, if not the sweep's")
     ui.add_argument("--port", type=_port, default=5000, help="port (default 5000)")
+
+
+def _dashboard_options(dashboard: argparse.ArgumentParser) -> None:
+    dashboard.add_argument("--port", type=_port, default=DASHBOARD_PORT,
+                           help=f"port (default {DASHBOARD_PORT})")
+    _engine_option(dashboard)
 
 
 def _command(commands: Any, name: str, handler: Callable[[argparse.Namespace], int],
@@ -523,6 +598,12 @@ def build_parser() -> Parser:
              "times, run ids.", _export_options)
     _command(commands, "ui", cmd_ui, "open the MLflow UI on the workspace",
              "Start the MLflow UI on 127.0.0.1.", _ui_options, example=None)
+    _command(commands, "dashboard", cmd_dashboard,
+             "open optuna-dashboard on a sweep's study, live",
+             "Start optuna-dashboard on 127.0.0.1 on a sweep's Optuna study: history, "
+             "intermediate values (pruned trials where they stopped), slice, parallel "
+             "coordinates, importances, each trial's MLflow run; it updates while the sweep "
+             "runs.", _dashboard_options)
     _cache_command(commands)
     return parser
 

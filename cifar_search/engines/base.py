@@ -70,12 +70,28 @@ class InFlight:
     lost: dict[int, str]
 
 
+@dataclass(frozen=True)
+class LiveStudy:
+    """Where a dashboard reads a sweep's study while it runs (see ``live_study``).
+
+    Attributes:
+        storage: the Optuna storage URL, password included (it goes to the dashboard's
+            environment, never to the terminal).
+        study_id: the study's id in that storage; None while the study does not exist.
+    """
+
+    storage: str
+    study_id: int | None
+
+
 class Engine(Protocol):
     """One way of running a sweep (see :mod:`cifar_search.engines`)."""
 
     name: ClassVar[str]
     #: The keys of its section of ``Sweep.options`` (``options={name: {key: value}}``).
     settings: ClassVar[tuple[str, ...]]
+    #: Whether its studies live in an Optuna storage that optuna-dashboard shows.
+    dashboard: ClassVar[bool]
 
     def check_options(self, sweep: Sweep) -> None:
         """Raise :class:`~cifar_search.errors.ConfigError` for a bad setting of this engine's
@@ -96,6 +112,11 @@ class Engine(Protocol):
     def study(self, sweep: Sweep, workspace: Workspace) -> Any:
         """The engine's record of the sweep's trials as an Optuna study (read by ``status``,
         ``best``, ``export`` and ``check``), or None when it keeps none or has none yet."""
+
+    def live_study(self, sweep: Sweep, workspace: Workspace,
+                   create: bool = False) -> LiveStudy | None:
+        """The Optuna storage a dashboard reads the sweep's study from (made first, empty,
+        when ``create``), or None for an engine that keeps no Optuna storage."""
 
     def in_flight(self, sweep: Sweep, workspace: Workspace, repair: bool,
                   say: Say) -> InFlight | None:

@@ -99,6 +99,9 @@ class Attr(enum.StrEnum):
     RELEASED = "released"                  # asked for beyond the target, released untrained
     WIDENED = "widened"                    # [{"epoch", "threads"}]: moves to a wider worker
     IMPORTED_FROM = "imported_from"        # warm start: {"study", "trial", "mlflow_run_id"}
+    STATE = "state"                        # the outcome as cifar_search names it (a dashboard
+    #                                        shows Optuna's state, where interrupted is FAIL)
+    MLFLOW_RUN_URL = "mlflow_run_url"      # the run's page on the tracking server (one known)
 
 
 class StudyAttr(enum.StrEnum):

@@ -3,7 +3,8 @@
 A :class:`Session` prepares the data, takes the sweep's lock, starts the fork server, opens
 the worker pool and runs the loop: idle workers get work, each worker message goes to the
 engine, Ctrl-C and SIGTERM stop the sweep at a point where the stores agree, a run in flight
-moves to a wider worker when the tail rule says so, and a dead worker is replaced. At the end
+moves to a wider worker when the tail rule says so, a dead worker is replaced, and the parent
+run's summary is refreshed every few trials (:mod:`cifar_search.session.refresh`). At the end
 it has the best model evaluated on the test set (the summary's plots drawn meanwhile), logs
 the summary and closes the parent run.
 
@@ -50,6 +51,7 @@ from cifar_search.session.limits import (
 from cifar_search.session.model_check import prepared
 from cifar_search.session.outcome import Outcome
 from cifar_search.session.pool import POLL_SECONDS, open_pool, start_fork_server
+from cifar_search.session.refresh import RefreshesSummary
 from cifar_search.session.signals import signals_to
 from cifar_search.session.tail import wider_threads
 from cifar_search.workspace import Workspace
@@ -73,7 +75,7 @@ class Scheduler(Protocol):
         """The trials that ended (complete, pruned or failed), in the order they ended."""
 
 
-class Session(EngineHooks[RunningT]):
+class Session(RefreshesSummary, EngineHooks[RunningT]):
     """Runs one sweep's trials in a pool of worker processes; the engine decides.
 
     Args:
@@ -184,6 +186,7 @@ class Session(EngineHooks[RunningT]):
             except KeyboardInterrupt:
                 self._abandon_running()
             finally:
+                self._refresh_close()
                 if self.progress:
                     self.progress.close()
         return None
@@ -225,6 +228,7 @@ class Session(EngineHooks[RunningT]):
                 self._check_abort()
                 self._handle(worker, message)
             self._check_abort()
+            self._refresh_turn()  # the summary refreshed during the run
 
     # -- limits ----------------------------------------------------------------------------
 

@@ -21,3 +21,15 @@ def source_tags(sweep: Sweep) -> dict[str, str]:
 def trial_run_name(number: int, best: bool = False) -> str:
     """A trial's run name, ``trial-0003`` (``trial-0003 (best)`` for the best trial)."""
     return f"trial-{number:04d}" + (" (best)" if best else "")
+
+
+def run_url(server: str, experiment_id: str, run_id: str) -> str:
+    """A run's page on an MLflow server, in the model-training view (MLflow 3 opens runs in
+    its GenAI view otherwise).
+
+    Example:
+        >>> run_url("http://mlflow:5000/", "7", "ab12")
+        'http://mlflow:5000/#/experiments/7/runs/ab12?workflowType=machine_learning'
+    """
+    return (f"{server.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+            "?workflowType=machine_learning")

@@ -22,6 +22,11 @@ class TrialTracker(Protocol):
         """Create the child run of trial ``number``; return its id."""
         ...
 
+    def run_link(self, run_id: str) -> str | None:
+        """The run's page in the tracking server's UI; None where no server is known (a
+        database store: ``ui`` serves it, on a port of the user's choosing)."""
+        ...
+
     def recorded_run(self, number: int, params: Mapping[str, Any], seed: int) -> str:
         """The child run of a trial that never stored its id: the run it made, else a new one."""
         ...

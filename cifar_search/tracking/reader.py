@@ -101,6 +101,16 @@ class RunReader:
                          key=lambda point: point.timestamp)
         return [(point.step, point.value) for point in history]
 
+    def run_link(self, run_id: str) -> str | None:
+        """The run's page on the tracking server (model-training view); None for a database
+        store, which has no server of its own."""
+        from cifar_search.tracking.naming import run_url
+
+        server = self.client.tracking_uri if self.client is not None else ""
+        if not server.startswith(("http://", "https://")):
+            return None
+        return run_url(server, str(self.experiment_id), run_id)
+
     def final_metrics(self, run_id: str | None) -> dict[str, float]:
         """The latest value of each metric of a run; empty when there is no run or it is gone."""
         run = self._run(run_id) if run_id else None

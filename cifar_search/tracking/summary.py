@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,10 +112,22 @@ class Drawing:
     files: list[Path]
 
 
+#: Held while a summary is drawn: one drawer at a time (matplotlib's pyplot is not
+#: thread-safe, and a refresh draws in a thread of its own).
+DRAWING = threading.Lock()
+
+
 def _draw(study: optuna.Study, sweep: Sweep, tracker: Tracker,
           folder: Path) -> list[Path]:
     """``trials.csv``, the study's plots, the learning curves and, once a verdict is possible,
-    ``verdict.png``, written into ``folder``."""
+    ``verdict.png``, written into ``folder`` (one drawer at a time: :data:`DRAWING`)."""
+    with DRAWING:
+        return _draw_files(study, sweep, tracker, folder)
+
+
+def _draw_files(study: optuna.Study, sweep: Sweep, tracker: Tracker,
+                folder: Path) -> list[Path]:
+    """What :func:`_draw` draws."""
     from cifar_search.tracking import plots
 
     table = trials_table(study)
@@ -136,6 +149,38 @@ def draw_ahead(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> Drawing:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def snapshot(study: optuna.Study) -> optuna.Study:
+    """An in-memory copy of the study's trials as they are now: a refresh draws from it in a
+    thread of its own while the run goes on writing the study."""
+    import optuna
+
+    copy = optuna.create_study(directions=study.directions)
+    copy.add_trials(study.get_trials(deepcopy=True))
+    return copy
+
+
+def draw_now(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> Drawing:
+    """The summary's files of a study in progress (a :func:`snapshot`), for
+    :func:`log_refresh`; reads the runs' metric histories, writes nothing to MLflow."""
+    folder = Path(tempfile.mkdtemp(prefix="cifar-search-refresh-"))
+    try:
+        return Drawing(folder, _draw(study, sweep, tracker, folder))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def log_refresh(study: optuna.Study, sweep: Sweep, tracker: Tracker, drawn: Drawing) -> None:
+    """Log a summary drawn during the run (:func:`draw_now`) on the parent run: counts and
+    best so far, trials table, plots, the description with its top 5, the best run marked.
+    The files drawn are removed."""
+    try:
+        tracker.log_summary(study_summary(study), drawn.files)
+    finally:
+        discard(drawn)
+    describe_runs(study, sweep, tracker)
 
 
 def discard(drawn: Drawing | None) -> None:

@@ -41,6 +41,7 @@ class KerasTunerEngine:
     name: ClassVar[str] = "kerastuner"
     settings: ClassVar[tuple[str, ...]] = tuple(
         f.name for f in dataclasses.fields(KerasTunerOptions))
+    dashboard: ClassVar[bool] = False
 
     def check_options(self, sweep: Sweep) -> None:
         """Its options: the oracle (with this engine only), its options checked."""
@@ -105,6 +106,11 @@ class KerasTunerEngine:
         if not store.exists():
             return None
         return study_of(store.records(), store.study(), sweep)
+
+    def live_study(self, sweep: Sweep, workspace: Workspace, create: bool = False) -> None:
+        """None: the engine's records are its own files (read as an in-memory study), no
+        Optuna storage."""
+        return None
 
     def check_resumable(self, sweep: Sweep, workspace: Workspace) -> None:
         """Refuse when the sweep never ran with this engine or has nothing left to do."""

@@ -12,7 +12,7 @@ from cifar_search.engines.optuna.options import OptunaOptions
 
 if TYPE_CHECKING:
     from cifar_search.config.sweep import Sweep
-    from cifar_search.engines.base import Candidates, InFlight, RunReport, Say
+    from cifar_search.engines.base import Candidates, InFlight, LiveStudy, RunReport, Say
     from cifar_search.workspace import Workspace
 
 
@@ -22,6 +22,7 @@ class OptunaEngine:
     name: ClassVar[str] = "optuna"
     settings: ClassVar[tuple[str, ...]] = tuple(
         f.name for f in dataclasses.fields(OptunaOptions))
+    dashboard: ClassVar[bool] = True
 
     def check_options(self, sweep: Sweep) -> None:
         """Its options (start points), the sweep's Optuna-only training settings, the sampler's
@@ -71,6 +72,14 @@ class OptunaEngine:
         from cifar_search.engines.optuna.study import find_study
 
         return find_study(sweep, workspace)
+
+    def live_study(self, sweep: Sweep, workspace: Workspace,
+                   create: bool = False) -> LiveStudy:
+        """The workspace's Optuna storage (embedded SQLite or a database server) and the
+        study's id in it (see :func:`.study.live_study`)."""
+        from cifar_search.engines.optuna.study import live_study
+
+        return live_study(sweep, workspace, create)
 
     def in_flight(self, sweep: Sweep, workspace: Workspace, repair: bool,
                   say: Say) -> InFlight:

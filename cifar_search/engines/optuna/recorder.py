@@ -60,7 +60,9 @@ class Recorder:
         seed = scheduler.seed_of(self.plan, trial.number, attrs)
         run_id = self.tracker.start_trial(trial.number, params, seed, attrs.get(Attr.RETRY_OF),
                                           continues)
-        self.store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id, Attr.SEED: seed})
+        self.store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id, Attr.SEED: seed,
+                                                  Attr.STATE: TrialOutcome.RUNNING.value,
+                                                  **self._link(run_id)})
         return Running.start(self.plan, trial, trial.number, run_id, params, seed)
 
     def take_result(self, trial: Any, params: dict[str, Any], taken: TakeResult) -> None:
@@ -70,7 +72,8 @@ class Recorder:
         run_id = self.tracker.start_trial(trial.number, params, seed)
         self.store.set_trial_attrs(trial.number, {
             Attr.MLFLOW_RUN_ID: run_id, Attr.SEED: seed, Attr.DUPLICATE_OF: taken.origin,
-            Attr.EPOCHS_TRAINED: 0, Attr.DURATION_S: 0.0, **taken.copied})
+            Attr.EPOCHS_TRAINED: 0, Attr.DURATION_S: 0.0,
+            Attr.STATE: TrialOutcome.COMPLETE.value, **self._link(run_id), **taken.copied})
         self.store.tell(trial.number, TrialOutcome.COMPLETE, taken.value)
         self.tracker.end_trial(run_id, TrialOutcome.COMPLETE, taken.value,
                                {Attr.DUPLICATE_OF: taken.origin, Attr.EPOCHS_TRAINED: 0,
@@ -90,7 +93,8 @@ class Recorder:
         number = self.store.add_imported(
             warm_start.swept_values(trial, self.store.sweep.space), trial.value,
             {Attr.PARAMS: dict(trial.params), Attr.IMPORTED_FROM: link,
-             Attr.MLFLOW_RUN_ID: run_id, Attr.EPOCHS_TRAINED: 0})
+             Attr.MLFLOW_RUN_ID: run_id, Attr.EPOCHS_TRAINED: 0,
+             Attr.STATE: TrialOutcome.IMPORTED.value, **self._link(run_id)})
         self.tracker.end_import(run_id, number)
         return number
 
@@ -169,7 +173,8 @@ class Recorder:
         for run in running.unfinished_seed_runs():
             self.tracker.kill_run(run.run_id, reason or "the trial ended")
         attrs: dict[str, Any] = {Attr.DURATION_S: round(seconds, 3),
-                                 Attr.EPOCHS_TRAINED: running.epochs}
+                                 Attr.EPOCHS_TRAINED: running.epochs,
+                                 Attr.STATE: TrialOutcome(outcome).value}
         if reason or outcome == TrialOutcome.FAILED:  # a FAIL without one reads as taken over
             attrs[Attr.FAIL_REASON] = reason or "failed"
         self.store.set_trial_attrs(running.number, attrs)
@@ -231,8 +236,9 @@ class Recorder:
     def interrupt(self, running: Running, reason: str = TrialOutcome.INTERRUPTED) -> None:
         """Mark a trial in flight as interrupted (Optuna FAIL + MLflow KILLED) and queue it
         to continue from its checkpoint."""
-        self.store.set_trial_attrs(running.number, {Attr.INTERRUPTED: True,
-                                                    Attr.FAIL_REASON: reason})
+        self.store.set_trial_attrs(running.number, {
+            Attr.INTERRUPTED: True, Attr.FAIL_REASON: reason,
+            Attr.STATE: TrialOutcome.INTERRUPTED.value})
         self.store.tell(running.number, TrialOutcome.INTERRUPTED)
         self.requeue(self.store.trial(running.number))
         self.tracker.kill_run(running.run_id, reason)
@@ -244,6 +250,12 @@ class Recorder:
         queued = scheduler.requeue(trial)
         if queued is not None:
             self.store.enqueue(*queued)
+
+    def _link(self, run_id: str) -> dict[str, str]:
+        """The run's page on the tracking server as a trial attribute (a dashboard shows it
+        beside ``mlflow_run_id``); nothing where no server is known."""
+        url = self.tracker.run_link(run_id)
+        return {Attr.MLFLOW_RUN_URL: url} if url else {}
 
     def _keep_model(self, running: Running, result: TrialResult) -> None:
         if result.model_path:

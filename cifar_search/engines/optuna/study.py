@@ -25,6 +25,7 @@ from optuna.storages._heartbeat import BaseHeartbeat  # its storages' base; not 
 from optuna.trial import TrialState
 
 from cifar_search.config.sweep import Sweep
+from cifar_search.engines.base import LiveStudy
 from cifar_search.engines.optuna import claims
 from cifar_search.engines.optuna.machines import (
     Liveness,
@@ -146,6 +147,26 @@ def find_study(sweep: Sweep, workspace: Workspace) -> optuna.Study | None:
     if sweep.name not in optuna.study.get_all_study_names(storage):
         return None
     return optuna.load_study(study_name=sweep.name, storage=storage)
+
+
+def live_study(sweep: Sweep, workspace: Workspace, create: bool = False) -> LiveStudy:
+    """The storage URL and the study's id (None: no study yet) for a dashboard; with
+    ``create`` an empty store is made first (whole, as a run makes it: a dashboard never
+    makes it).
+
+    Raises:
+        ConfigError: as :func:`find_study`.
+    """
+    from cifar_search.stores import check_storage
+
+    if create:
+        create_optuna_store(workspace)
+    study_id = None
+    if check_storage(workspace):
+        storage = storage_of(workspace)
+        if sweep.name in optuna.study.get_all_study_names(storage):
+            study_id = storage.get_study_id_from_name(sweep.name)
+    return LiveStudy(workspace.optuna_url, study_id)
 
 
 def stale_trials(study_name: str, workspace: Workspace) -> list[int]:

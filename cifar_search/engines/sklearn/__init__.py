@@ -37,6 +37,7 @@ class SklearnEngine:
     name: ClassVar[str] = "sklearn"
     settings: ClassVar[tuple[str, ...]] = tuple(
         f.name for f in dataclasses.fields(SklearnOptions))
+    dashboard: ClassVar[bool] = False
 
     def check_options(self, sweep: Sweep) -> None:
         """Its options: folds, parallel fits, the as-written mode (with this engine only)."""
@@ -79,6 +80,10 @@ class SklearnEngine:
 
     def study(self, sweep: Sweep, workspace: Workspace) -> Any:
         """None: the engine keeps no Optuna study (its record is the MLflow parent run)."""
+        return None
+
+    def live_study(self, sweep: Sweep, workspace: Workspace, create: bool = False) -> None:
+        """None: the engine keeps no Optuna storage."""
         return None
 
     def check_resumable(self, sweep: Sweep, workspace: Workspace) -> None:
