@@ -111,6 +111,8 @@ def test_the_printed_url_shows_the_trials_and_marks_the_best_in_a_real_browser(t
         ui.send_signal(signal.SIGTERM)  # as a service manager stops it
         assert ui.wait(timeout=60) == 0
     with socket.socket() as sock:  # the server went with it: its port is free again
+        # (closed connections the browser left in TIME_WAIT do not hold it; a listener does)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
     status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", "ws",
                                    cwd=tmp_path).stdout)
