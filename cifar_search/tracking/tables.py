@@ -18,8 +18,8 @@ from cifar_search.search.verdict import Scores, Verdict, verdict
 from cifar_search.tracking.curves import Curve
 
 #: Trial user attributes shown as columns of the trials table.
-ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.RETRY_OF,
-                Attr.CONTINUES, Attr.DUPLICATE_OF, Attr.MACHINE, Attr.MLFLOW_RUN_ID)
+ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.INFEASIBLE,
+                Attr.RETRY_OF, Attr.CONTINUES, Attr.DUPLICATE_OF, Attr.MACHINE, Attr.MLFLOW_RUN_ID)
 
 #: Learning curves label this many trials (the best); the others are drawn faint, unlabelled.
 LABELLED_CURVES = 12
