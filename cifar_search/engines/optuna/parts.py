@@ -18,18 +18,23 @@ import inspect
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from cifar_search.config.constraints import Constraint, excesses
 from cifar_search.config.parts import MAX_OPTION, Pruner, Sampler
 from cifar_search.config.require import is_int, require
 from cifar_search.errors import ConfigError, clipped, shown
+from cifar_search.search.states import Attr
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     import optuna
 
     from cifar_search.config.specs import Objective
     from cifar_search.config.sweep import Sweep
 
 __all__ = ["PRUNER_CLASSES", "SAMPLER_CLASSES", "build_pruner", "build_sampler", "check_part",
-           "check_parts", "check_sampler", "gp_installed", "resolve_sampler", "sampler_lines"]
+           "check_parts", "check_sampler", "constraints_func", "gp_installed", "resolve_sampler",
+           "sampler_lines", "uses_constraints"]
 
 #: The Optuna class behind each sampler kind ("grid" is exhaustive: the Optuna engine queues
 #: each grid point once, see ``scheduler.grid_point_to_queue``; "auto" stands for one of the
@@ -114,19 +119,42 @@ def _option_problem(annotation: Any, value: Any) -> str | None:
 
 def build_sampler(sampler: Sampler, seed: int,
                   independent: optuna.samplers.BaseSampler | None = None,
+                  constraints: Sequence[Constraint] = (),
                   ) -> optuna.samplers.BaseSampler:
     """The Optuna sampler object (without Optuna's warning that options such as TPE's
     ``multivariate`` and ``group`` are experimental: the terminal shows cifar_search's
     lines only); ``independent`` draws what a qmc sampler does not (see
-    :mod:`.seeding`)."""
+    :mod:`.seeding`); ``constraints`` become its ``constraints_func`` where it takes one
+    (:func:`uses_constraints`)."""
     import optuna
 
     options = {**SAMPLER_DEFAULTS.get(sampler.kind, {}), **sampler.options}
     if independent is not None:
         options["independent_sampler"] = independent
+    if constraints and uses_constraints(sampler.kind):
+        options["constraints_func"] = constraints_func(tuple(constraints))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna_class(sampler)(seed=seed, **options)
+
+
+def uses_constraints(kind: str) -> bool:
+    """Whether the Optuna sampler of ``kind`` steers by constraints (takes a
+    ``constraints_func``: tpe, nsga2, gp); the others draw as if there were none."""
+    return kind in SAMPLER_CLASSES and "constraints_func" in inspect.signature(
+        optuna_class(Sampler(kind))).parameters
+
+
+def constraints_func(constraints: tuple[Constraint, ...]
+                     ) -> Callable[[optuna.trial.FrozenTrial], list[float]]:
+    """Optuna's ``constraints_func``: each constraint's excess (above 0: broken) over the
+    measures the recorder set on the trial before telling Optuna (user attribute
+    ``measures``; a measure a trial lacks counts as kept). Optuna stores the values in the
+    trial's ``constraints`` system attribute, for COMPLETE and PRUNED trials."""
+    def values(trial: optuna.trial.FrozenTrial) -> list[float]:
+        return excesses(constraints, trial.user_attrs.get(Attr.MEASURES) or {})
+
+    return values
 
 
 def gp_installed() -> bool:
@@ -170,13 +198,17 @@ def check_sampler(sweep: Sweep) -> None:
 
 
 def sampler_lines(sweep: Sweep) -> list[str]:
-    """What to say at the start about the sampler: the kind 'auto' picked and why, and the
-    parameters it draws at random instead of modelling."""
+    """What to say at the start about the sampler: the kind 'auto' picked and why, that it
+    ignores the constraints, and the parameters it draws at random instead of modelling."""
     from cifar_search.config.samplers import fallback_note, sampler_shape
 
     lines = []
     if sweep.sampler.picked:
         lines.append(f"sampler 'auto' picked {sweep.sampler.kind!r}: {sweep.sampler.picked}")
+    if sweep.constraints and not uses_constraints(sweep.sampler.kind):
+        lines.append(f"sampler {sweep.sampler.kind!r} does not steer by constraints (tpe, "
+                     "nsga2 and gp do): it draws as if there were none; trials that break "
+                     "one are still infeasible and never the best")
     shape = sampler_shape(sweep.space)
     note = fallback_note(sweep.sampler.kind, shape) if shape is not None else None
     if note:

@@ -47,7 +47,10 @@ from cifar_search.workspace import OPTUNA_DB, Workspace
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 #: Optuna state of each final outcome a trial is told.
+#: A trial whose built model broke a constraint is PRUNED: never trained, no value invented
+#: (the rule: :meth:`cifar_search.engines.optuna.recorder.Recorder.judge`).
 OPTUNA_STATE = {TrialOutcome.COMPLETE: TrialState.COMPLETE, TrialOutcome.PRUNED: TrialState.PRUNED,
+                TrialOutcome.INFEASIBLE: TrialState.PRUNED,
                 TrialOutcome.FAILED: TrialState.FAIL, TrialOutcome.INTERRUPTED: TrialState.FAIL}
 
 
@@ -256,7 +259,8 @@ class StudyStore:
     def _open(self, grid: list[dict[str, Any]]) -> optuna.Study:
         sweep = self.sweep
         sampler = seeded_sampler(sweep.sampler, sweep.seed,
-                                 sampler_seed(sweep.seed, self.machine.salt))
+                                 sampler_seed(sweep.seed, self.machine.salt),
+                                 sweep.parsed_constraints)
         pruner = build_pruner(sweep.pruner, sweep.budget.epochs)
         if not self.existed:
             try:
