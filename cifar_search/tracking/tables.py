@@ -18,8 +18,8 @@ from cifar_search.search.verdict import Scores, Verdict, verdict
 from cifar_search.tracking.curves import Curve
 
 #: Trial user attributes shown as columns of the trials table.
-ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.INFEASIBLE,
-                Attr.RETRY_OF, Attr.CONTINUES, Attr.DUPLICATE_OF, Attr.MACHINE, Attr.MLFLOW_RUN_ID)
+ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.RETRY_OF,
+                Attr.CONTINUES, Attr.DUPLICATE_OF, Attr.MACHINE, Attr.MLFLOW_RUN_ID)
 
 #: Learning curves label this many trials (the best); the others are drawn faint, unlabelled.
 LABELLED_CURVES = 12
@@ -50,6 +50,8 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
             row[Attr.VALUE_STD.value] = trial.user_attrs[Attr.VALUE_STD]
         row.update(trial_params(trial))
         row.update({k.value: trial.user_attrs.get(k) for k in ATTR_COLUMNS})
+        if Attr.INFEASIBLE in trial.user_attrs:  # a column only in a study that has one
+            row[Attr.INFEASIBLE.value] = trial.user_attrs[Attr.INFEASIBLE]
         rows.append(row)
     if not rows:
         return pd.DataFrame(columns=["number", "state", "value",
