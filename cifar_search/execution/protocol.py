@@ -59,8 +59,8 @@ class TrialTask:
         steps_per_execution: training batches per call into TensorFlow.
         user_model: the sweep's own model (``family`` is then its function's name), imported
             by the worker from this machine's sweep file; None for a built-in family.
-        constraints: the sweep's constraints; a model that breaks one known before training
-            (``params``) is not trained (:attr:`RunEnd.INFEASIBLE`).
+        constraints: the sweep's constraints on what a built model shows before training
+            (``params``); a model that breaks one is not trained (:attr:`RunEnd.INFEASIBLE`).
     """
 
     number: int
