@@ -2,15 +2,15 @@
 Pareto front and every summary apply, so that an infeasible trial never becomes either.
 
 A trial is infeasible when the recorder found a measure beyond a limit (its user attribute
-``infeasible`` says which) or when Optuna's ``constraints`` system attribute, written by the
-sampler's ``constraints_func``, holds a value above 0. A trial with neither (no constraints,
-a sampler that ignores them, a trial imported by a warm start) is feasible. Pure: a trial
-(Optuna's ``FrozenTrial`` or anything with ``user_attrs`` and ``system_attrs``) in, a bool
-out.
+``infeasible`` says which) or when a constraint value Optuna holds for it is above 0 (its
+``constraints:<name>`` system attributes, set with ``Trial.set_constraint``, or the older
+``constraints`` list). A trial with neither (no constraints, a trial imported by a warm start)
+is feasible. Pure: a trial (Optuna's ``FrozenTrial`` or anything with ``user_attrs`` and
+``system_attrs``) in, a bool out.
 
 Example:
     >>> from types import SimpleNamespace as T
-    >>> feasible(T(user_attrs={}, system_attrs={"constraints": (-5.0, 0.0)}))
+    >>> feasible(T(user_attrs={}, system_attrs={"constraints:params": -5.0}))
     True
     >>> feasible(T(user_attrs={"infeasible": "params 2,000 > 1,000"}, system_attrs={}))
     False
@@ -25,7 +25,8 @@ from cifar_search.search.states import Attr
 
 __all__ = ["CONSTRAINTS_KEY", "feasible", "feasible_trials"]
 
-#: The system attribute in which Optuna's samplers keep a trial's constraint values.
+#: The system attribute in which Optuna keeps a trial's constraint values (``constraints:NAME``
+#: for each one set by name; ``constraints`` alone for the older list).
 CONSTRAINTS_KEY = "constraints"
 
 TrialT = TypeVar("TrialT")
@@ -36,8 +37,9 @@ def feasible(trial: Any) -> bool:
     first where only those count)."""
     if Attr.INFEASIBLE in trial.user_attrs:
         return False
-    values = (getattr(trial, "system_attrs", None) or {}).get(CONSTRAINTS_KEY)
-    return values is None or all(value <= 0 for value in values)
+    system = getattr(trial, "system_attrs", None) or {}
+    values = [v for k, v in system.items() if k.startswith(f"{CONSTRAINTS_KEY}:")]
+    return all(value <= 0 for value in [*values, *(system.get(CONSTRAINTS_KEY) or ())])
 
 
 def feasible_trials(trials: Iterable[TrialT]) -> list[TrialT]:

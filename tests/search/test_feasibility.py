@@ -9,7 +9,8 @@ from cifar_search.search.states import TrialOutcome, outcome_of
 
 
 def trial(number, state="COMPLETE", user_attrs=None, constraints=None):
-    system = {} if constraints is None else {"constraints": tuple(constraints)}
+    system = {} if constraints is None else {f"constraints:{i}": c
+                                             for i, c in enumerate(constraints)}
     return SimpleNamespace(number=number, state=SimpleNamespace(name=state),
                            user_attrs=user_attrs or {}, system_attrs=system)
 
@@ -18,6 +19,7 @@ def trial(number, state="COMPLETE", user_attrs=None, constraints=None):
     (trial(0), True),                                         # no constraints at all
     (trial(1, constraints=[-3.0, 0.0]), True),                # every value at most 0
     (trial(2, constraints=[-3.0, 0.5]), False),               # one above 0 (Optuna's rule)
+    (SimpleNamespace(user_attrs={}, system_attrs={"constraints": [0.5]}), False),  # older form
     (trial(3, "PRUNED", {"infeasible": "params 9 > 5"}, [4.0]), False),
     (trial(4, user_attrs={"infeasible": "latency_ms 3 > 2"}), False),
 ])

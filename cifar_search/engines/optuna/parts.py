@@ -18,23 +18,19 @@ import inspect
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from cifar_search.config.constraints import Constraint, excesses
 from cifar_search.config.parts import MAX_OPTION, Pruner, Sampler
 from cifar_search.config.require import is_int, require
 from cifar_search.errors import ConfigError, clipped, shown
-from cifar_search.search.states import Attr
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-
     import optuna
 
     from cifar_search.config.specs import Objective
     from cifar_search.config.sweep import Sweep
 
 __all__ = ["PRUNER_CLASSES", "SAMPLER_CLASSES", "build_pruner", "build_sampler", "check_part",
-           "check_parts", "check_sampler", "constraints_func", "gp_installed", "resolve_sampler",
-           "sampler_lines", "uses_constraints"]
+           "check_parts", "check_sampler", "gp_installed", "resolve_sampler", "sampler_lines",
+           "uses_constraints"]
 
 #: The Optuna class behind each sampler kind ("grid" is exhaustive: the Optuna engine queues
 #: each grid point once, see ``scheduler.grid_point_to_queue``; "auto" stands for one of the
@@ -119,42 +115,35 @@ def _option_problem(annotation: Any, value: Any) -> str | None:
 
 def build_sampler(sampler: Sampler, seed: int,
                   independent: optuna.samplers.BaseSampler | None = None,
-                  constraints: Sequence[Constraint] = (),
                   ) -> optuna.samplers.BaseSampler:
     """The Optuna sampler object (without Optuna's warning that options such as TPE's
     ``multivariate`` and ``group`` are experimental: the terminal shows cifar_search's
     lines only); ``independent`` draws what a qmc sampler does not (see
-    :mod:`.seeding`); ``constraints`` become its ``constraints_func`` where it takes one
-    (:func:`uses_constraints`)."""
+    :mod:`.seeding`)."""
     import optuna
 
     options = {**SAMPLER_DEFAULTS.get(sampler.kind, {}), **sampler.options}
     if independent is not None:
         options["independent_sampler"] = independent
-    if constraints and uses_constraints(sampler.kind):
-        options["constraints_func"] = constraints_func(tuple(constraints))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna_class(sampler)(seed=seed, **options)
 
 
+#: The sampler kinds whose Optuna sampler steers by the constraint values recorded on the
+#: trials (Optuna 5 reads them from each trial, set with ``Trial.set_constraint``; its
+#: ``constraints_func`` argument is deprecated): the others draw as if there were none.
+STEERS_BY_CONSTRAINTS = ("tpe", "nsga2", "gp")
+
+
 def uses_constraints(kind: str) -> bool:
-    """Whether the Optuna sampler of ``kind`` steers by constraints (takes a
-    ``constraints_func``: tpe, nsga2, gp); the others draw as if there were none."""
-    return kind in SAMPLER_CLASSES and "constraints_func" in inspect.signature(
-        optuna_class(Sampler(kind))).parameters
+    """Whether the sampler of ``kind`` steers by constraints (:data:`STEERS_BY_CONSTRAINTS`).
 
-
-def constraints_func(constraints: tuple[Constraint, ...]
-                     ) -> Callable[[optuna.trial.FrozenTrial], list[float]]:
-    """Optuna's ``constraints_func``: each constraint's excess (above 0: broken) over the
-    measures the recorder set on the trial before telling Optuna (user attribute
-    ``measures``; a measure a trial lacks counts as kept). Optuna stores the values in the
-    trial's ``constraints`` system attribute, for COMPLETE and PRUNED trials."""
-    def values(trial: optuna.trial.FrozenTrial) -> list[float]:
-        return excesses(constraints, trial.user_attrs.get(Attr.MEASURES) or {})
-
-    return values
+    Example:
+        >>> uses_constraints("tpe"), uses_constraints("random")
+        (True, False)
+    """
+    return kind in STEERS_BY_CONSTRAINTS
 
 
 def gp_installed() -> bool:

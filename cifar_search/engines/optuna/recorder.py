@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cifar_search.config.constraints import violations
+from cifar_search.config.constraints import excesses, violations
 from cifar_search.engines.optuna import scheduler, warm_start
 from cifar_search.engines.optuna.scheduler import Plan, Running, SeedRun, TakeResult
 from cifar_search.engines.optuna.study import StudyStore
@@ -201,8 +201,9 @@ class Recorder:
         self.finish(running, TrialOutcome.INFEASIBLE, None, result.config, infeasible=reason)
 
     def judge(self, running: Running, measures: dict[str, float]) -> str | None:
-        """Record a trial's measures and, when they break a constraint, why (before Optuna is
-        told: the sampler's ``constraints_func`` reads them then); return the reason, or None.
+        """Record a trial's measures, its constraint values (how far each limit is exceeded, 0
+        for a measure it lacks) and, when they break a constraint, why, before Optuna is told;
+        return the reason, or None.
 
         The rule for a trial that breaks a constraint: one whose built model breaks a limit
         known before training (``params``) is never trained and ends as an Optuna PRUNED
@@ -212,19 +213,22 @@ class Recorder:
         training completes with its real value. Either is ``infeasible`` (user attribute and
         MLflow ``state``), counts toward ``trials`` as a pruned trial does, never counts as a
         failure and is never the best (:func:`cifar_search.search.feasibility.feasible`)."""
-        broken = violations(self.plan.constraints, measures)
-        reason = "; ".join(broken) or None
+        constraints = self.plan.constraints
+        reason = "; ".join(violations(constraints, measures)) or None
         attrs: dict[str, Any] = {Attr.MEASURES: measures}
         if reason:
             attrs[Attr.INFEASIBLE] = reason
         self.store.set_trial_attrs(running.number, attrs)
+        if constraints:  # where Optuna's samplers read them
+            self.store.set_constraints(running.number, dict(zip(
+                (c.measure for c in constraints), excesses(constraints, measures), strict=True)))
         return reason
 
     def pruned(self, running: Running, run: SeedRun, result: TrialResult) -> None:
         """End a pruned trial; with repeats its first seed was pruned and the other seeds
         never start."""
         self._keep_model(running, result)
-        self.store.set_trial_attrs(running.number, {Attr.MEASURES: result.measures})
+        self.judge(running, result.measures)  # what it measured: params, never a final metric
         if running.repeated:
             running.results[run.repeat] = result
             running.pending.clear()

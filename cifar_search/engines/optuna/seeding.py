@@ -41,7 +41,6 @@ from optuna.samplers import BaseSampler
 from cifar_search.search.states import Attr
 
 if TYPE_CHECKING:
-    from cifar_search.config.constraints import Constraint
     from cifar_search.config.parts import Sampler
     from optuna import Study
     from optuna.distributions import BaseDistribution
@@ -111,12 +110,10 @@ class DrawSeeded(BaseSampler):
         self._sampler.reseed_rng()
 
 
-def seeded_sampler(sampler: Sampler, sweep_seed: int, process_seed: int,
-                   constraints: Sequence[Constraint] = ()) -> BaseSampler:
+def seeded_sampler(sampler: Sampler, sweep_seed: int, process_seed: int) -> BaseSampler:
     """The sweep's sampler as a study uses it: rebuilt per draw from ``process_seed`` (the
     sweep's seed, salted per machine), or for the kinds in :data:`BUILT_ONCE` built once from
-    ``sweep_seed`` with a per-draw random sampler for what they do not draw themselves;
-    ``constraints`` for the kinds that steer by them.
+    ``sweep_seed`` with a per-draw random sampler for what they do not draw themselves.
 
     Example:
         >>> from cifar_search.config.parts import Sampler
@@ -130,5 +127,4 @@ def seeded_sampler(sampler: Sampler, sweep_seed: int, process_seed: int,
     if sampler.kind in BUILT_ONCE:
         return build_sampler(sampler, sweep_seed, independent=DrawSeeded(
             lambda seed: RandomSampler(seed=seed), process_seed))
-    return DrawSeeded(lambda seed: build_sampler(sampler, seed, constraints=constraints),
-                      process_seed)
+    return DrawSeeded(lambda seed: build_sampler(sampler, seed), process_seed)

@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import optuna
@@ -259,8 +259,7 @@ class StudyStore:
     def _open(self, grid: list[dict[str, Any]]) -> optuna.Study:
         sweep = self.sweep
         sampler = seeded_sampler(sweep.sampler, sweep.seed,
-                                 sampler_seed(sweep.seed, self.machine.salt),
-                                 sweep.parsed_constraints)
+                                 sampler_seed(sweep.seed, self.machine.salt))
         pruner = build_pruner(sweep.pruner, sweep.budget.epochs)
         if not self.existed:
             try:
@@ -418,6 +417,20 @@ class StudyStore:
                 self.study.tell(number, value)
             else:
                 self.study.tell(number, state=OPTUNA_STATE[outcome])
+
+    def set_constraints(self, number: int, values: Mapping[str, float]) -> None:
+        """Record trial ``number``'s constraint values by measure name, each how far its limit
+        is exceeded (above 0: broken), where Optuna's samplers read them (``Trial.
+        set_constraint``: its ``constraints:<name>`` system attributes; TPE, NSGA-II and GP
+        steer by them). Called before the trial is told, once.
+
+        Raises:
+            TakenOver: the trial was ended by another machine.
+        """
+        with _taken_over(number):
+            trial = optuna.Trial(self.study, self._id_of(number))
+            for name, value in values.items():
+                trial.set_constraint(name, value)
 
     def report(self, trial: optuna.Trial, value: float, step: int) -> bool:
         """Report a running trial's objective after ``step`` epochs; return whether its pruner

@@ -32,6 +32,9 @@ class _Store:
     def tell(self, number, outcome, value=None):
         self.events.append(("tell", outcome, value))
 
+    def set_constraints(self, number, values):
+        self.events.append(("constraints", dict(values)))
+
 
 def _recorder(limits):
     from cifar_search.config.constraints import parse_all
@@ -67,6 +70,7 @@ def test_a_model_over_the_limit_ends_untrained_as_pruned_and_infeasible():
     assert attrs["measures"] == {"params": 1_234_567.0}  # for constraints_func, before tell
     assert attrs["infeasible"] == "params 1,234,567 > 1,000,000"
     assert "fail_reason" not in attrs  # not a failure
+    assert ("constraints", {"params": 234_567.0}) in store.events  # for the sampler
     assert store.events[-1] == ("tell", TrialOutcome.INFEASIBLE, None)  # Optuna: PRUNED
     assert [e[0] for e in store.events].index("tell") > 0
     assert ended == [("run-3", TrialOutcome.INFEASIBLE, None, "params 1,234,567 > 1,000,000")]
