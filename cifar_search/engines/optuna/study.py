@@ -419,14 +419,9 @@ class StudyStore:
                 self.study.tell(number, state=OPTUNA_STATE[outcome])
 
     def set_constraints(self, number: int, values: Mapping[str, float]) -> None:
-        """Record trial ``number``'s constraint values by measure name, each how far its limit
-        is exceeded (above 0: broken), where Optuna's samplers read them (``Trial.
-        set_constraint``: its ``constraints:<name>`` system attributes; TPE, NSGA-II and GP
-        steer by them). Called before the trial is told, once.
-
-        Raises:
-            TakenOver: the trial was ended by another machine.
-        """
+        """Record trial ``number``'s constraint values by measure name (above 0: broken) where
+        Optuna's samplers read them (``Trial.set_constraint``), before it is told; raises
+        :class:`TakenOver` when another machine ended it."""
         with _taken_over(number):
             trial = optuna.Trial(self.study, self._id_of(number))
             for name, value in values.items():
