@@ -121,7 +121,9 @@ def _sweep(args: argparse.Namespace) -> Any:
 def _run_sweep(args: argparse.Namespace) -> Any:
     """The sweep file with the command line's overrides."""
     from cifar_search import engines
+    from cifar_search.config.constraints import parse_flag
 
+    constraints = dict(parse_flag(text) for text in args.constraint or ())
     return engines.override(
         _sweep(args), trials=args.trials, sampler=args.sampler, epochs=args.epochs,
         subset=args.subset, workers=args.workers, data=args.data, repeats=args.repeats,
@@ -131,7 +133,7 @@ def _run_sweep(args: argparse.Namespace) -> Any:
         as_written=True if args.as_written else None,
         mixed_precision=True if args.mixed_precision else None, xla=args.xla,
         register=args.register, warm_start=args.from_study,
-        warm_start_storage=args.from_storage,
+        warm_start_storage=args.from_storage, constraints=constraints or None,
     )
 
 
@@ -436,6 +438,10 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--same-seed", action="store_true",
                      help="train every trial from the sweep's seed (a repeated candidate "
                           "takes its earlier result)")
+    run.add_argument("--constraint", action="append", metavar="NAME<=VALUE",
+                     help="a limit on a measure, added to the sweep file's constraints (again "
+                          "for several), e.g. params<=1M or latency_ms<2; a trial that breaks "
+                          "one is infeasible and never the best")
     run.add_argument("--engine", choices=engines.names(),
                      help="optuna trials (default), scikeras in scikit-learn's "
                           "GridSearchCV/RandomizedSearchCV, or a KerasTuner oracle")

@@ -184,6 +184,24 @@ def sweep_error(tmp_path, body, space=SPACE):
          "options.sklearn.as_written: True is not allowed; the as-written mode reproduces a scikeras mistake; "
          "it needs engine 'sklearn'"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "constraints={'flops': '<= 3'})",
+         "constraints.flops: 'flops' is no measure; a constraint names one of val_loss, "
+         "val_accuracy, params, latency_ms, train_seconds"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "constraints={'params': '<= 1 million'})",
+         "constraints.params: '<= 1 million' is not allowed; a limit is an operator (<=, <, "
+         ">=, >) and a number, e.g. '<= 1_000_000', '< 2.5', '>= 0.6' or '<= 1.5M' "
+         "(underscores between digits; k: thousand, M: million)"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "engine='sklearn', constraints={'params': '<= 1M'})",
+         "constraints: {'params': '<= 1000000'} is not allowed; engine 'sklearn' has no "
+         "constraints: GridSearchCV fits and scores every candidate alike; use engine 'optuna'"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "engine='kerastuner', constraints={'params': '<= 1M'})",
+         "constraints: {'params': '<= 1000000'} is not allowed; engine 'kerastuner' has no "
+         "constraints: its oracles know one objective and no infeasible trial; use engine "
+         "'optuna'"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "compute=Compute(gpu_memory_mb=10))",
          "compute.gpu_memory_mb: 10 is not allowed; gpu_memory_mb is a whole number of MiB "
          ">= 64, or None"),

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from cifar_search.config.constraints import Constraint, as_limits, parse_all
 from cifar_search.config.families import FAMILIES, Family
 from cifar_search.config.normalised import Normalised
 from cifar_search.config.parts import Oracle, Pruner, Sampler
@@ -77,7 +78,8 @@ def is_name(value: Any) -> bool:
 
 
 #: The command-line flag of a setting whose flag is not its name with dashes.
-FLAGS = {"warm_start": "--from-study", "warm_start_storage": "--from-storage"}
+FLAGS = {"warm_start": "--from-study", "warm_start_storage": "--from-storage",
+         "constraints": "--constraint"}
 
 
 def _part(cls: type[PartT]) -> Callable[[object, PartT | str], PartT]:
@@ -138,6 +140,11 @@ class Sweep:
             informed (engine ``optuna``, not with a grid; see
             :mod:`cifar_search.engines.optuna.warm_start`); None for none.
         warm_start_storage: the Optuna storage URL of that study; None: this sweep's storage.
+        constraints: limits on a trial's measures, ``{"params": "<= 1_000_000", "latency_ms":
+            "<= 2"}`` (see :mod:`cifar_search.config.constraints`; kept parsed, as
+            :class:`~cifar_search.config.constraints.Constraint` by measure name). A trial
+            that breaks one is ``infeasible``: never the best; one whose built model breaks
+            a limit on ``params`` is not trained (engine ``optuna`` only).
         source: the file this sweep was loaded from (set by :func:`load_sweep`).
     """
 
@@ -161,6 +168,7 @@ class Sweep:
     register: bool | None = None
     warm_start: str | None = None
     warm_start_storage: str | None = None
+    constraints: Mapping[str, Any] = field(default_factory=dict)
     source: str | None = None
 
     def __post_init__(self) -> None:
@@ -196,6 +204,7 @@ class Sweep:
                 self.register, "register is True, False or None (on for the workspace's store)")
         self._check_options()
         self._check_warm_start()
+        object.__setattr__(self, "constraints", parse_all(self.constraints))
 
     def _check_warm_start(self) -> None:
         """The warm start's form: a study name, another than this one's in the same storage
@@ -250,6 +259,11 @@ class Sweep:
         return self.options.get(engine, {}).get(key, default)
 
     @property
+    def parsed_constraints(self) -> tuple[Constraint, ...]:
+        """The constraints, parsed, in the order given."""
+        return tuple(self.constraints.values())
+
+    @property
     def family(self) -> Family:
         """The model family (a KeyError for the sweep's own model: see :attr:`user_model`)."""
         return FAMILIES[self.model]  # type: ignore[index]
@@ -278,9 +292,11 @@ class Sweep:
                 (``budget.stop_at_deadline``), subset, data (a source path), repeats,
                 same_seed, engine, mixed_precision, xla, register, warm_start,
                 warm_start_storage, sampler (a kind name: the file's options are kept only
-                when it names the file's kind).
+                when it names the file's kind), constraints (added to the file's, by measure).
         """
         changes = {k: v for k, v in changes.items() if v is not None}
+        if "constraints" in changes:  # --constraint: by measure, over the file's
+            changes["constraints"] = {**self.constraints, **changes["constraints"]}
         if changes.get("sampler") == self.sampler.kind:
             changes["sampler"] = self.sampler  # the same kind, with the file's options
         given = set(changes) | {key for section in (options or {}).values() for key in section}
@@ -327,6 +343,8 @@ class Sweep:
             fingerprint["repeats"] = self.repeats
         if self.same_seed:  # likewise absent when False
             fingerprint["same_seed"] = True
+        if self.constraints:  # likewise absent when none: they decide which trials count
+            fingerprint["constraints"] = as_limits(self.parsed_constraints)
         if isinstance(self.model, Model):  # absent for a built-in family
             fingerprint["model_code"] = self.model.code
             fingerprint["model_architecture"] = self.model.architecture

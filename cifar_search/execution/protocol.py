@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from cifar_search.config.constraints import Constraint
 from cifar_search.config.user_model import Model
 
 
@@ -32,6 +33,7 @@ class RunEnd(enum.StrEnum):
     PRUNED = "pruned"
     STOPPED = "stopped"  # told to stop: the trial is interrupted, its checkpoint kept
     MOVED = "moved"  # told to move: the run goes on from its checkpoint in a wider worker
+    INFEASIBLE = "infeasible"  # the built model broke a constraint: not trained
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class TrialTask:
         steps_per_execution: training batches per call into TensorFlow.
         user_model: the sweep's own model (``family`` is then its function's name), imported
             by the worker from this machine's sweep file; None for a built-in family.
+        constraints: the sweep's constraints on what a built model shows before training
+            (``params``); a model that breaks one is not trained (:attr:`RunEnd.INFEASIBLE`).
     """
 
     number: int
@@ -79,6 +83,7 @@ class TrialTask:
     xla: bool | None = None
     steps_per_execution: int = 1
     user_model: Model | None = None
+    constraints: tuple[Constraint, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,12 +112,15 @@ class TrialResult:
     """What a worker reports for a run that ended without failing.
 
     Attributes:
-        state: complete, pruned, stopped (the sweep is stopping) or moved (to a wider worker).
+        state: complete, pruned, stopped (the sweep is stopping), moved (to a wider worker)
+            or infeasible (its built model broke a constraint: not trained).
         value: the objective of the final model (None only when pruned before any epoch).
         epochs: epochs trained.
         config: the optimizer, learning rate and activations read back from the compiled model.
         model_path: the saved model (complete trials only).
         seconds: wall time from task received to result.
+        measures: what the trial's constraints are judged on (``params``: trainable
+            parameters of the built model; the final validation metrics once trained).
     """
 
     state: RunEnd
@@ -121,6 +129,7 @@ class TrialResult:
     config: dict[str, Any] = field(default_factory=dict)
     model_path: str | None = None
     seconds: float = 0.0
+    measures: dict[str, float] = field(default_factory=dict)
 
 
 # -- worker -> coordinator ------------------------------------------------------------------

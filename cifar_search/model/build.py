@@ -14,6 +14,7 @@ Layers compute in the process's Keras dtype policy (``float32``, or ``mixed_floa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -516,3 +517,9 @@ def describe(model: keras.Model) -> dict[str, Any]:
         if value is not None:
             config[key] = float(value)
     return config
+
+
+def trainable_params(model: keras.Model) -> int:
+    """The model's trainable parameters (the ``params`` measure; frozen weights and batch
+    normalisation's moving statistics are not counted)."""
+    return int(sum(math.prod(weight.shape) for weight in model.trainable_weights))

@@ -19,6 +19,8 @@ from typing import Any
 
 import keras
 
+from cifar_search.config.constraints import violations
+from cifar_search.config.measures import MEASURES
 from cifar_search.config.user_model import Model
 from cifar_search.execution.protocol import Reply, RunEnd, TrialResult, TrialTask
 from cifar_search.model import build, checkpoint, data, parallel, pipeline, stopping, user
@@ -135,6 +137,10 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     rule = stopping.rule_of(task.params, task.patience, task.metric)
     with parallel.scope(bool(task.params.get("data_parallel"))):
         model, state = _model(task, split)
+        measures = {"params": float(build.trainable_params(model))}
+        if violations(task.constraints, measures):  # broken before training: none is spent
+            return TrialResult(RunEnd.INFEASIBLE, None, 0, measures=measures,
+                               seconds=time.perf_counter() - started)
         stopper = (stopping.resumed(rule, Path(task.trial_dir), state)
                    if rule is not None else None)
         reporter = EpochReporter(hook, start=state["epochs"], started=started)
@@ -147,7 +153,8 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
             stopper.finish(model)  # it had stopped early when interrupted: nothing to train
         else:
             _fit(task, model, split, state["epochs"], callbacks)
-    value = _final_value(task, saver.history, rule, stopper)
+    final = _final_logs(task, saver.history, rule, stopper)
+    value = final.get(task.metric)
     found = diverged.found
     if found is None and value is not None and not math.isfinite(value):
         found = (task.metric, value, reporter.epochs)  # a kept value of a diverged epoch
@@ -159,8 +166,11 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     model_path = _save_model(task, model) if end is RunEnd.COMPLETE else None
     config = {**build.describe(model), "startup_seconds": reporter.startup_seconds,
               "threads": _threads()}
+    if end is RunEnd.COMPLETE:  # a pruned trial's metrics are not its final model's
+        measures.update({k: v for k, v in final.items() if k in MEASURES})
     return TrialResult(state=end, value=value, epochs=reporter.epochs, config=config,
-                       model_path=model_path, seconds=time.perf_counter() - started)
+                       model_path=model_path, seconds=time.perf_counter() - started,
+                       measures=measures)
 
 
 def evaluate(model_path: str, data_dir: str, user_model: Model | None = None) -> dict:
@@ -273,17 +283,18 @@ def _fit(task: TrialTask, model: keras.Model, split: data.Split, first_epoch: in
     )
 
 
-def _final_value(task: TrialTask, history: list[dict[str, float]],
-                 rule: stopping.StopRule | None = None,
-                 stopper: stopping.EarlyStop | None = None) -> float | None:
-    """The objective of the final model: at the last epoch, or at the kept epoch when early
-    stopping ends with the best epoch's weights."""
+def _final_logs(task: TrialTask, history: list[dict[str, float]],
+                rule: stopping.StopRule | None = None,
+                stopper: stopping.EarlyStop | None = None) -> dict[str, float]:
+    """The metrics of the final model (its objective and the other validation metrics): at
+    the last epoch that logged the objective, or at the kept epoch when early stopping ends
+    with the best epoch's weights; empty when no epoch logged the objective."""
     if not any(task.metric in epoch for epoch in history):
-        return None
+        return {}
     kept = stopper.progress.kept_epoch if stopper is not None and stopper.weights else 0
     if rule is not None and rule.keep_best is not None and kept:
-        return history[kept - 1].get(task.metric)
-    return [epoch[task.metric] for epoch in history if task.metric in epoch][-1]
+        return history[kept - 1]
+    return [epoch for epoch in history if task.metric in epoch][-1]
 
 
 def _save_model(task: TrialTask, model: keras.Model) -> str:

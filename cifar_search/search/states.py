@@ -17,10 +17,15 @@ class TrialOutcome(enum.StrEnum):
     parameters are queued again), or whose machine stopped beating (taken over by another);
     the other failed trials failed for a reason of their own. ``IMPORTED`` is an Optuna
     COMPLETE trial added from an earlier study (a warm start): it informs the sampler, is not
-    trained here and does not count."""
+    trained here and does not count. ``INFEASIBLE`` breaks one of the sweep's constraints
+    (:attr:`Attr.INFEASIBLE` says which): an Optuna PRUNED trial when its built model broke
+    a limit known before training (it was never trained), or a COMPLETE one when a measure
+    known only after training broke one; either way it counts, like a pruned trial, and is
+    never the best."""
 
     COMPLETE = "complete"
     PRUNED = "pruned"
+    INFEASIBLE = "infeasible"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
     RUNNING = "running"
@@ -37,13 +42,14 @@ class TrialOutcome(enum.StrEnum):
         """Whether a trial in this outcome counts toward a sweep's number of trials (a failed
         trial does not: a space that fails on this machine does not use up the budget;
         ``Budget.max_failures`` bounds the failures instead)."""
-        return self in (TrialOutcome.COMPLETE, TrialOutcome.PRUNED)
+        return self in (TrialOutcome.COMPLETE, TrialOutcome.PRUNED, TrialOutcome.INFEASIBLE)
 
     @property
     def ended(self) -> bool:
-        """Whether a trial in this outcome ended for a reason of its own (complete, pruned or
-        failed), as opposed to interrupted, running or waiting."""
-        return self in (TrialOutcome.COMPLETE, TrialOutcome.PRUNED, TrialOutcome.FAILED)
+        """Whether a trial in this outcome ended for a reason of its own (complete, pruned,
+        infeasible or failed), as opposed to interrupted, running or waiting."""
+        return self in (TrialOutcome.COMPLETE, TrialOutcome.PRUNED, TrialOutcome.INFEASIBLE,
+                        TrialOutcome.FAILED)
 
 
 class RunStatus(enum.StrEnum):
@@ -66,6 +72,7 @@ class RunStatus(enum.StrEnum):
 RUN_STATUS = {
     TrialOutcome.COMPLETE: RunStatus.FINISHED,
     TrialOutcome.PRUNED: RunStatus.FINISHED,
+    TrialOutcome.INFEASIBLE: RunStatus.FINISHED,
     TrialOutcome.FAILED: RunStatus.FAILED,
     TrialOutcome.INTERRUPTED: RunStatus.KILLED,
     TrialOutcome.RUNNING: RunStatus.RUNNING,
@@ -102,6 +109,8 @@ class Attr(enum.StrEnum):
     STATE = "state"                        # the outcome as cifar_search names it (a dashboard
     #                                        shows Optuna's state, where interrupted is FAIL)
     MLFLOW_RUN_URL = "mlflow_run_url"      # the run's page on the tracking server (one known)
+    MEASURES = "measures"                  # {"params": n, ...}: what constraints are judged on
+    INFEASIBLE = "infeasible"              # why it breaks a constraint: "params 2,000 > 1,000"
 
 
 class StudyAttr(enum.StrEnum):
@@ -129,6 +138,7 @@ class Tag(enum.StrEnum):
     STATE = "state"
     FAIL_REASON = "fail_reason"
     PRUNED_AT = "pruned_at"                   # a pruned trial's run: "epoch 3 of 10"
+    INFEASIBLE = "infeasible"                 # an infeasible trial's run: the broken limit
     SEED = "seed"
     REPEAT = "repeat"
     RETRY_OF = "retry_of"
@@ -194,4 +204,6 @@ def outcome_of(trial: Any) -> TrialOutcome:
                 else TrialOutcome.FAILED)
     if trial.state.name == "COMPLETE" and Attr.IMPORTED_FROM in trial.user_attrs:
         return TrialOutcome.IMPORTED
+    if trial.state.name in ("COMPLETE", "PRUNED") and Attr.INFEASIBLE in trial.user_attrs:
+        return TrialOutcome.INFEASIBLE
     return _OUTCOME_OF_STATE[trial.state.name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+from cifar_search.config.constraints import known_before_training
 from cifar_search.config.sweep import Sweep
 from cifar_search.execution.protocol import RunEnd, TrialResult, TrialTask
 
@@ -33,6 +34,7 @@ def trial_task(sweep: Sweep, trial: Drawn, repeat: int, seed: int, data_dir: Pat
         trial_dir=str(trial_dir), resume_dir=resume_dir,
         repeat=repeat, mixed_precision=sweep.compute.mixed_precision, xla=sweep.compute.xla,
         steps_per_execution=sweep.compute.steps_per_execution, user_model=sweep.user_model,
+        constraints=known_before_training(sweep.parsed_constraints),
     )
 
 

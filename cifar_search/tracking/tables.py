@@ -50,6 +50,8 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
             row[Attr.VALUE_STD.value] = trial.user_attrs[Attr.VALUE_STD]
         row.update(trial_params(trial))
         row.update({k.value: trial.user_attrs.get(k) for k in ATTR_COLUMNS})
+        if Attr.INFEASIBLE in trial.user_attrs:  # a column only in a study that has one
+            row[Attr.INFEASIBLE.value] = trial.user_attrs[Attr.INFEASIBLE]
         rows.append(row)
     if not rows:
         return pd.DataFrame(columns=["number", "state", "value",

@@ -273,8 +273,8 @@ class Tracker(ImportedRuns, RunReader):
 
     def end_trial(self, run_id: str, state: TrialOutcome | str, value: float | None = None,
                   info: Mapping[str, Any] | None = None, reason: str | None = None) -> None:
-        """Close a child run with its outcome (``complete``, ``pruned``, ``failed`` or
-        ``interrupted``), objective, duration and resolved config."""
+        """Close a child run with its outcome (``complete``, ``pruned``, ``infeasible``,
+        ``failed`` or ``interrupted``), objective, duration and resolved config."""
         outcome = TrialOutcome(state)
         info = dict(info or {})
         metrics = {"objective": value} if value is not None else {}
@@ -288,8 +288,8 @@ class Tracker(ImportedRuns, RunReader):
             outcome, metrics.get(Attr.EPOCHS_TRAINED), self.sweep.budget.epochs)}
         if Attr.DUPLICATE_OF in info:  # same parameters and seed as that trial: not trained again
             tags[Tag.DUPLICATE_OF] = info.pop(Attr.DUPLICATE_OF)
-        if reason:
-            tags[Tag.FAIL_REASON] = reason
+        if reason:  # an infeasible trial's: the constraint it broke
+            tags[Tag.INFEASIBLE if outcome == TrialOutcome.INFEASIBLE else Tag.FAIL_REASON] = reason
         self._log(run_id, metrics=metrics, tags=tags,
                   params={f"resolved.{k}": readable(v) for k, v in info.items()})
         self.client.set_terminated(run_id, status=outcome.run_status)

@@ -203,3 +203,10 @@ def test_failures_do_not_count_and_three_in_a_row_stop_the_sweep_in_one_line(
     header = cli_inline("status", "sweep.py", "--workspace", ws, cwd=tmp_path).stdout.split(
         "\n")[1].split()
     assert "fail_reason" in header and "retry_of" not in header  # empty columns left out
+
+
+def test_an_infeasible_trial_is_no_failure():
+    infeasible = [Ended(n, O.INFEASIBLE) for n in range(3)]
+    assert reached(Limits(max_failures=1, max_failures_in_a_row=1), infeasible, now=0.0) is None
+    ended = [Ended(0, O.FAILED, reason="boom"), Ended(1, O.INFEASIBLE)]
+    assert reached(Limits(max_failures_in_a_row=2), ended, now=0.0) is None

@@ -16,6 +16,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cifar_search.config.checks import check_trials
+from cifar_search.config.constraints import as_limits
 from cifar_search.engines.kerastuner.options import KerasTunerOptions, exhaustive
 from cifar_search.errors import ConfigError, NoStudyError
 from cifar_search.execution.sizing import worker_count
@@ -68,6 +69,10 @@ class KerasTunerEngine:
         if sweep.repeats != 1:
             _refuse("repeats", sweep.repeats, "engine 'kerastuner' trains each trial once"
                     + optuna)
+        if sweep.constraints:
+            _refuse("constraints", as_limits(sweep.parsed_constraints), "engine 'kerastuner' "
+                    "has no constraints: its oracles know one objective and no infeasible "
+                    "trial" + optuna)
         if sweep.warm_start is not None:
             _refuse("warm_start", sweep.warm_start, "engine 'kerastuner' cannot add trials "
                     "of an earlier study to its oracle; warm starts add them to an Optuna "

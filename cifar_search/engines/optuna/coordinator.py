@@ -304,6 +304,8 @@ class Coordinator(Session[Running]):
         self.running.pop(message.number)
         if kind == Verdict.INTERRUPT:
             self.recorder.interrupt(running)
+        elif kind == Verdict.INFEASIBLE:
+            self.recorder.infeasible(running, running.runs[repeat], result)
         elif kind == Verdict.NO_VALUE:
             self.recorder.finish(running, TrialOutcome.FAILED, info=dict(result.config),
                                  reason="no objective value was logged")

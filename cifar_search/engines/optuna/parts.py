@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from cifar_search.config.sweep import Sweep
 
 __all__ = ["PRUNER_CLASSES", "SAMPLER_CLASSES", "build_pruner", "build_sampler", "check_part",
-           "check_parts", "check_sampler", "gp_installed", "resolve_sampler", "sampler_lines"]
+           "check_parts", "check_sampler", "gp_installed", "resolve_sampler", "sampler_lines",
+           "uses_constraints"]
 
 #: The Optuna class behind each sampler kind ("grid" is exhaustive: the Optuna engine queues
 #: each grid point once, see ``scheduler.grid_point_to_queue``; "auto" stands for one of the
@@ -129,6 +130,22 @@ def build_sampler(sampler: Sampler, seed: int,
         return optuna_class(sampler)(seed=seed, **options)
 
 
+#: The sampler kinds whose Optuna sampler steers by the constraint values recorded on the
+#: trials (Optuna 5 reads them from each trial, set with ``Trial.set_constraint``; its
+#: ``constraints_func`` argument is deprecated): the others draw as if there were none.
+STEERS_BY_CONSTRAINTS = ("tpe", "nsga2", "gp")
+
+
+def uses_constraints(kind: str) -> bool:
+    """Whether the sampler of ``kind`` steers by constraints (:data:`STEERS_BY_CONSTRAINTS`).
+
+    Example:
+        >>> uses_constraints("tpe"), uses_constraints("random")
+        (True, False)
+    """
+    return kind in STEERS_BY_CONSTRAINTS
+
+
 def gp_installed() -> bool:
     """Whether PyTorch, which sampler 'gp' needs, can be imported (without importing it)."""
     import importlib.util
@@ -170,13 +187,17 @@ def check_sampler(sweep: Sweep) -> None:
 
 
 def sampler_lines(sweep: Sweep) -> list[str]:
-    """What to say at the start about the sampler: the kind 'auto' picked and why, and the
-    parameters it draws at random instead of modelling."""
+    """What to say at the start about the sampler: the kind 'auto' picked and why, that it
+    ignores the constraints, and the parameters it draws at random instead of modelling."""
     from cifar_search.config.samplers import fallback_note, sampler_shape
 
     lines = []
     if sweep.sampler.picked:
         lines.append(f"sampler 'auto' picked {sweep.sampler.kind!r}: {sweep.sampler.picked}")
+    if sweep.constraints and not uses_constraints(sweep.sampler.kind):
+        lines.append(f"sampler {sweep.sampler.kind!r} does not steer by constraints (tpe, "
+                     "nsga2 and gp do): it draws as if there were none; trials that break "
+                     "one are still infeasible and never the best")
     shape = sampler_shape(sweep.space)
     note = fallback_note(sweep.sampler.kind, shape) if shape is not None else None
     if note:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cifar_search.config.constraints import excesses, violations
 from cifar_search.engines.optuna import scheduler, warm_start
 from cifar_search.engines.optuna.scheduler import Plan, Running, SeedRun, TakeResult
 from cifar_search.engines.optuna.study import StudyStore
@@ -167,8 +168,11 @@ class Recorder:
     # -- ending ------------------------------------------------------------------------------
 
     def finish(self, running: Running, outcome: TrialOutcome, value: float | None = None,
-               info: dict[str, Any] | None = None, reason: str | None = None) -> None:
-        """End a trial: its seed runs, the Optuna trial, its MLflow run, one line."""
+               info: dict[str, Any] | None = None, reason: str | None = None,
+               infeasible: str | None = None) -> None:
+        """End a trial: its seed runs, the Optuna trial, its MLflow run, one line;
+        ``infeasible``: the constraint it broke (its run's ``state`` is then ``infeasible``,
+        whether Optuna's trial completed or was never trained)."""
         seconds = time.perf_counter() - running.started
         for run in running.unfinished_seed_runs():
             self.tracker.kill_run(run.run_id, reason or "the trial ended")
@@ -182,17 +186,54 @@ class Recorder:
                         value if outcome == TrialOutcome.COMPLETE else None)
         info = {**(info or {}), Attr.DURATION_S: round(seconds, 3),
                 Attr.EPOCHS_TRAINED: running.epochs}
-        self.tracker.end_trial(running.run_id, outcome, value, info, reason)
+        shown = TrialOutcome.INFEASIBLE if infeasible else outcome
+        self.tracker.end_trial(running.run_id, shown, value, info, reason or infeasible)
         if self.progress:
             self.progress.trial(running.epochs)
-        tail = f"({running.epochs} epochs, {seconds:.1f} s)" + (f" reason: {reason}"
-                                                                 if reason else "")
-        self.say(self.line(running.number, outcome, value, running.params, tail))
+        why = reason or infeasible
+        tail = f"({running.epochs} epochs, {seconds:.1f} s)" + (f" reason: {why}" if why else "")
+        self.say(self.line(running.number, shown, value, running.params, tail))
+
+    def infeasible(self, running: Running, run: SeedRun, result: TrialResult) -> None:
+        """End a trial whose built model broke a constraint known before training: untrained,
+        an Optuna PRUNED trial (see :meth:`judge`); with repeats the other seeds never start."""
+        reason = "; ".join(violations(self.plan.constraints, result.measures))
+        if running.repeated:
+            running.results[run.repeat] = result
+            running.pending.clear()
+            self.tracker.end_trial(run.run_id, TrialOutcome.INFEASIBLE, reason=reason)
+        self.judge(running, result.measures)
+        self.finish(running, TrialOutcome.INFEASIBLE, None, result.config, infeasible=reason)
+
+    def judge(self, running: Running, measures: dict[str, float]) -> str | None:
+        """Record a trial's measures, its constraint values (how far each limit is exceeded, 0
+        for a measure it lacks) and, when they break a constraint, why, before Optuna is told;
+        return the reason, or None.
+
+        The rule for a trial that breaks a constraint: one whose built model breaks a limit
+        known before training (``params``) is never trained and ends as an Optuna PRUNED
+        trial, never COMPLETE with a made-up worst value: TPE and GP, given its constraint
+        values, learn where the infeasible region lies, NSGA-II and the pruners leave pruned
+        trials out, and no objective is invented. One that breaks a limit known only after
+        training completes with its real value. Either is ``infeasible`` (user attribute and
+        MLflow ``state``), counts toward ``trials`` as a pruned trial does, never counts as a
+        failure and is never the best (:func:`cifar_search.search.feasibility.feasible`)."""
+        constraints = self.plan.constraints
+        reason = "; ".join(violations(constraints, measures)) or None
+        attrs: dict[str, Any] = {Attr.MEASURES: measures}
+        if reason:
+            attrs[Attr.INFEASIBLE] = reason
+        self.store.set_trial_attrs(running.number, attrs)
+        if constraints:  # where Optuna's samplers read them
+            self.store.set_constraints(running.number, dict(zip(
+                (c.measure for c in constraints), excesses(constraints, measures), strict=True)))
+        return reason
 
     def pruned(self, running: Running, run: SeedRun, result: TrialResult) -> None:
         """End a pruned trial; with repeats its first seed was pruned and the other seeds
         never start."""
         self._keep_model(running, result)
+        self.judge(running, result.measures)  # what it measured: params, never a final metric
         if running.repeated:
             running.results[run.repeat] = result
             running.pending.clear()
@@ -203,7 +244,8 @@ class Recorder:
     def complete(self, running: Running, result: TrialResult) -> None:
         """End a trial that trained to its end (one seed)."""
         self._keep_model(running, result)
-        self.finish(running, TrialOutcome.COMPLETE, result.value, result.config)
+        self.finish(running, TrialOutcome.COMPLETE, result.value, result.config,
+                    infeasible=self.judge(running, result.measures))
 
     def seed_done(self, running: Running, repeat: int, result: TrialResult) -> None:
         """Close one seed's run; when every seed is done the trial's value is their mean."""
@@ -223,7 +265,8 @@ class Recorder:
         self.store.set_trial_attrs(running.number, {Attr.REPEAT_VALUES: values,
                                                     Attr.VALUE_STD: std})
         self.finish(running, TrialOutcome.COMPLETE, mean,
-                    {**best.config, Attr.VALUE_STD: std, "repeats": len(values)})
+                    {**best.config, Attr.VALUE_STD: std, "repeats": len(values)},
+                    infeasible=self.judge(running, scheduler.mean_measures(results)))
 
     def seed_failed(self, running: Running, repeat: int, reason: str) -> None:
         """A seed of a repeated trial failed: its own run fails, and the trial with it."""

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cifar_search.config.constraints import Constraint
 from cifar_search.execution.protocol import RunEnd, TrialResult
 from cifar_search.search.labels import outcome_counts
 from cifar_search.search.seeds import repeat_seed, trial_seed
@@ -73,6 +74,7 @@ class Plan:
         repeats: seeds per candidate.
         judge_first: a pruner judges the first seed of a repeated trial.
         direction: ``minimize`` or ``maximize``.
+        constraints: the sweep's constraints (a trial that breaks one is infeasible).
     """
 
     target: int
@@ -83,6 +85,7 @@ class Plan:
     repeats: int = 1
     judge_first: bool = False
     direction: str = "minimize"
+    constraints: tuple[Constraint, ...] = ()
 
     @classmethod
     def of(cls, sweep: Any) -> Plan:
@@ -93,7 +96,8 @@ class Plan:
             target = min(target, sweep.trials)
         return cls(target=target, grid=grid, swept=tuple(sweep.space.swept()),
                    sweep_seed=sweep.seed, same_seed=sweep.same_seed, repeats=sweep.repeats,
-                   judge_first=sweep.pruner.kind != "none", direction=sweep.objective.direction)
+                   judge_first=sweep.pruner.kind != "none", direction=sweep.objective.direction,
+                   constraints=sweep.parsed_constraints)
 
 
 def param_key(params: Mapping[str, Any]) -> str:
@@ -380,6 +384,7 @@ class Verdict(enum.StrEnum):
     """What a worker's result means for its trial."""
 
     INTERRUPT = "interrupt"      # the sweep is stopping: queue it again
+    INFEASIBLE = "infeasible"    # its built model broke a constraint: not trained
     NO_VALUE = "no value"        # complete without an objective: the trial fails
     PRUNED = "pruned"
     SEED_DONE = "seed done"      # one seed of a repeated trial
@@ -390,11 +395,28 @@ def verdict(result: TrialResult, repeated: bool) -> Verdict:
     """Classify a worker's result (see :class:`Verdict`)."""
     if result.state == RunEnd.STOPPED:
         return Verdict.INTERRUPT
+    if result.state == RunEnd.INFEASIBLE:
+        return Verdict.INFEASIBLE
     if result.state == RunEnd.COMPLETE and result.value is None:
         return Verdict.NO_VALUE
     if result.state == RunEnd.PRUNED:
         return Verdict.PRUNED
     return Verdict.SEED_DONE if repeated else Verdict.COMPLETE
+
+
+def mean_measures(results: Iterable[TrialResult]) -> dict[str, float]:
+    """A repeated trial's measures: each measure's mean over its seeds (as its value is the
+    mean of theirs), for the measures every seed has.
+
+    Example:
+        >>> mean_measures([TrialResult(RunEnd.COMPLETE, 0.5, 2, measures={"params": 10.0,
+        ...                                                               "val_loss": 0.5}),
+        ...                TrialResult(RunEnd.COMPLETE, 0.7, 2, measures={"params": 10.0})])
+        {'params': 10.0}
+    """
+    given = [r.measures for r in results]
+    shared = set.intersection(*(set(m) for m in given)) if given else set()
+    return {k: sum(m[k] for m in given) / len(given) for k in sorted(shared)}
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:

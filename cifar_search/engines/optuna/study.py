@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import optuna
@@ -48,7 +48,10 @@ from cifar_search.workspace import OPTUNA_DB, Workspace
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 #: Optuna state of each final outcome a trial is told.
+#: A trial whose built model broke a constraint is PRUNED: never trained, no value invented
+#: (the rule: :meth:`cifar_search.engines.optuna.recorder.Recorder.judge`).
 OPTUNA_STATE = {TrialOutcome.COMPLETE: TrialState.COMPLETE, TrialOutcome.PRUNED: TrialState.PRUNED,
+                TrialOutcome.INFEASIBLE: TrialState.PRUNED,
                 TrialOutcome.FAILED: TrialState.FAIL, TrialOutcome.INTERRUPTED: TrialState.FAIL}
 
 
@@ -435,6 +438,15 @@ class StudyStore:
                 self.study.tell(number, value)
             else:
                 self.study.tell(number, state=OPTUNA_STATE[outcome])
+
+    def set_constraints(self, number: int, values: Mapping[str, float]) -> None:
+        """Record trial ``number``'s constraint values by measure name (above 0: broken) where
+        Optuna's samplers read them (``Trial.set_constraint``), before it is told; raises
+        :class:`TakenOver` when another machine ended it."""
+        with _taken_over(number):
+            trial = optuna.Trial(self.study, self._id_of(number))
+            for name, value in values.items():
+                trial.set_constraint(name, value)
 
     def report(self, trial: optuna.Trial, value: float, step: int) -> bool:
         """Report a running trial's objective after ``step`` epochs; return whether its pruner

@@ -13,6 +13,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cifar_search.config.checks import check_trials
+from cifar_search.config.constraints import as_limits
 from cifar_search.engines.base import Candidates, RunReport
 from cifar_search.engines.sklearn.options import SklearnOptions
 from cifar_search.errors import ConfigError, NoStudyError
@@ -52,6 +53,10 @@ class SklearnEngine:
         if sweep.pruner.kind != "none":
             _refuse("pruner", sweep.pruner.kind, "engine 'sklearn' cross-validates every "
                     "candidate fully; use pruner 'none'")
+        if sweep.constraints:
+            _refuse("constraints", as_limits(sweep.parsed_constraints), "engine 'sklearn' has no "
+                    "constraints: GridSearchCV fits and scores every candidate alike; use "
+                    "engine 'optuna'")
         if sweep.warm_start is not None:
             _refuse("warm_start", sweep.warm_start, "engine 'sklearn' searches afresh each "
                     "run; warm starts add trials to an Optuna study: use engine 'optuna'")

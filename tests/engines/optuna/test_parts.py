@@ -45,3 +45,18 @@ def test_patience_lets_a_curve_dip_and_recover_before_the_pruner_judges_it():
     assert curve(Pruner("median", median), dip) == 3  # below the leader at its dip
     assert curve(Pruner("median", median, patience=1), dip) is None
     assert curve(Pruner("median", median, patience=1), [0.35, 0.45, 0.38, 0.36]) == 4
+
+
+def test_tpe_nsga2_and_gp_steer_by_constraints_and_the_others_say_they_do_not():
+    from cifar_search.config.sweep import Sweep
+    from cifar_search.engines.optuna.parts import sampler_lines, uses_constraints
+
+    assert [k for k in ("grid", "random", "tpe", "cmaes", "qmc", "nsga2", "gp")
+            if uses_constraints(k)] == ["tpe", "nsga2", "gp"]
+    sweep = Sweep("s", {"parameters": {"filters": {"choices": [4, 8]}}}, "dropout",
+                  sampler="random", constraints={"params": "<= 1k"})
+    assert sampler_lines(sweep) == [
+        "sampler 'random' does not steer by constraints (tpe, nsga2 and gp do): it draws as if "
+        "there were none; trials that break one are still infeasible and never the best"]
+    assert sampler_lines(Sweep("s", {"parameters": {"filters": {"choices": [4, 8]}}},
+                               "dropout", constraints={"params": "<= 1k"})) == []

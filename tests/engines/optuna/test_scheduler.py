@@ -260,3 +260,14 @@ def test_the_resume_line_counts_finished_trials_retries_and_what_is_left():
               trial(3, W, 0.3, retry_of=2)]
     assert scheduler.resume_line("d", plan(target=5), trials) == (
         "resuming study 'd': 1 complete, 1 failed, 1 interrupted (re-queued), 4 left")
+
+
+def test_an_infeasible_result_is_its_own_verdict():
+    from cifar_search.engines.optuna.scheduler import Verdict, mean_measures, verdict
+    from cifar_search.execution.protocol import RunEnd, TrialResult
+
+    untrained = TrialResult(RunEnd.INFEASIBLE, None, 0, measures={"params": 5.0})
+    assert verdict(untrained, repeated=False) == verdict(untrained, True) == Verdict.INFEASIBLE
+    seeds = [TrialResult(RunEnd.COMPLETE, v, 1, measures={"params": 5.0, "val_loss": v})
+             for v in (0.5, 0.7)]
+    assert mean_measures(seeds) == pytest.approx({"params": 5.0, "val_loss": 0.6})
