@@ -21,7 +21,7 @@ from typing import Any, ClassVar, cast
 from cifar_search.config.families import MAX_BATCH_SIZE, MAX_ROTATION, STOP_METRICS
 from cifar_search.config.durations import DURATION_HELP, seconds
 from cifar_search.config.normalised import Normalised
-from cifar_search.config.objective import METRICS, Objective
+from cifar_search.config.objective import Objective
 from cifar_search.config.require import is_int, is_real, require
 
 __all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Objective"]

@@ -57,6 +57,8 @@ class TrialTask:
         steps_per_execution: training batches per call into TensorFlow.
         user_model: the sweep's own model (``family`` is then its function's name), imported
             by the worker from this machine's sweep file; None for a built-in family.
+        measures: measures the worker takes of a complete run beyond its history (several
+            objectives: ``latency_ms`` is timed only when named here).
     """
 
     number: int
@@ -79,6 +81,7 @@ class TrialTask:
     xla: bool | None = None
     steps_per_execution: int = 1
     user_model: Model | None = None
+    measures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ class TrialResult:
         config: the optimizer, learning rate and activations read back from the compiled model.
         model_path: the saved model (complete trials only).
         seconds: wall time from task received to result.
+        measures: the final model's measures (complete runs): ``val_loss``, ``val_accuracy``,
+            ``params``, ``train_seconds`` and, when the task names it, ``latency_ms``.
     """
 
     state: RunEnd
@@ -121,6 +126,7 @@ class TrialResult:
     config: dict[str, Any] = field(default_factory=dict)
     model_path: str | None = None
     seconds: float = 0.0
+    measures: dict[str, float] = field(default_factory=dict)
 
 
 # -- worker -> coordinator ------------------------------------------------------------------

@@ -516,3 +516,8 @@ def describe(model: keras.Model) -> dict[str, Any]:
         if value is not None:
             config[key] = float(value)
     return config
+
+
+def trainable_params(model: keras.Model) -> int:
+    """The model's trainable parameters (the ``params`` measure; frozen weights not counted)."""
+    return int(sum(keras.ops.size(w) for w in model.trainable_weights))

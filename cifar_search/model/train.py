@@ -11,6 +11,7 @@ optimizer state and epoch counter, so at most the epoch in progress is lost.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -18,10 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 
 from cifar_search.config.user_model import Model
 from cifar_search.execution.protocol import Reply, RunEnd, TrialResult, TrialTask
-from cifar_search.model import build, checkpoint, data, parallel, pipeline, stopping, user
+from cifar_search.model import (
+    build,
+    checkpoint,
+    data,
+    latency,
+    parallel,
+    pipeline,
+    stopping,
+    user,
+)
 
 __all__ = ["Checkpoint", "EpochHook", "EpochReporter", "evaluate", "run_trial"]
 
@@ -128,6 +139,7 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         FloatingPointError: training diverged (the objective became NaN or infinite).
     """
     started = time.perf_counter()
+    train_seconds = 0.0  # this run's fit (a run that goes on from a checkpoint: its part)
     _start_clean(task)
     split = data.load_split(Path(task.data_dir), task.validation, task.subset, task.split_seed,
                             scaled=False,  # uint8: the pipeline scales each batch
@@ -135,6 +147,7 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     rule = stopping.rule_of(task.params, task.patience, task.metric)
     with parallel.scope(bool(task.params.get("data_parallel"))):
         model, state = _model(task, split)
+        params = build.trainable_params(model)
         stopper = (stopping.resumed(rule, Path(task.trial_dir), state)
                    if rule is not None else None)
         reporter = EpochReporter(hook, start=state["epochs"], started=started)
@@ -146,7 +159,9 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         if stopper is not None and stopper.progress.stopped_epoch:
             stopper.finish(model)  # it had stopped early when interrupted: nothing to train
         else:
+            fit_started = time.perf_counter()
             _fit(task, model, split, state["epochs"], callbacks)
+            train_seconds = time.perf_counter() - fit_started
     value = _final_value(task, saver.history, rule, stopper)
     found = diverged.found
     if found is None and value is not None and not math.isfinite(value):
@@ -159,8 +174,12 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
     model_path = _save_model(task, model) if end is RunEnd.COMPLETE else None
     config = {**build.describe(model), "startup_seconds": reporter.startup_seconds,
               "threads": _threads()}
+    measures = (_measures(task, model, split, saver.history, rule, stopper)
+                | {"params": params, "train_seconds": train_seconds}
+                if end is RunEnd.COMPLETE else {})
     return TrialResult(state=end, value=value, epochs=reporter.epochs, config=config,
-                       model_path=model_path, seconds=time.perf_counter() - started)
+                       model_path=model_path, seconds=time.perf_counter() - started,
+                       measures=measures)
 
 
 def evaluate(model_path: str, data_dir: str, user_model: Model | None = None) -> dict:
@@ -284,6 +303,22 @@ def _final_value(task: TrialTask, history: list[dict[str, float]],
     if rule is not None and rule.keep_best is not None and kept:
         return history[kept - 1].get(task.metric)
     return [epoch[task.metric] for epoch in history if task.metric in epoch][-1]
+
+
+def _measures(task: TrialTask, model: keras.Model, split: data.Split,
+              history: list[dict[str, float]], rule: stopping.StopRule | None,
+              stopper: stopping.EarlyStop | None) -> dict[str, float]:
+    """The final model's validation metrics (as :func:`_final_value` reads the objective) and,
+    when the task names it, its inference latency (:mod:`cifar_search.model.latency`)."""
+    found = {name: _final_value(dataclasses.replace(task, metric=name), history, rule, stopper)
+             for name in ("val_loss", "val_accuracy")}
+    measures = {name: value for name, value in found.items() if value is not None}
+    if "latency_ms" in task.measures:
+        images = split.x_val if len(split.x_val) else split.x_train
+        measures["latency_ms"] = latency.latency_ms(
+            model, np.divide(images[:latency.BATCH], 255, dtype="float32")
+            if images.dtype == np.uint8 else images[:latency.BATCH])
+    return measures
 
 
 def _save_model(task: TrialTask, model: keras.Model) -> str:

@@ -99,6 +99,7 @@ class Attr(enum.StrEnum):
     RELEASED = "released"                  # asked for beyond the target, released untrained
     WIDENED = "widened"                    # [{"epoch", "threads"}]: moves to a wider worker
     IMPORTED_FROM = "imported_from"        # warm start: {"study", "trial", "mlflow_run_id"}
+    MEASURES = "measures"                  # the final model's measures (several objectives)
 
 
 class StudyAttr(enum.StrEnum):
@@ -114,6 +115,8 @@ class StudyAttr(enum.StrEnum):
     DEADLINE = "deadline"                          # the time budget's end (seconds since 1970)
     TIME_BUDGET = "time_budget_s"                  # the time budget of that window, seconds
     WARM_START = "warm_start"                      # {"study", "imported", "of"}: imported once
+    OBJECTIVES = "objectives"                      # several objectives: their measures' names
+    PICK = "pick"                                  # several: the measure that picks the model
 
 
 class Tag(enum.StrEnum):
@@ -146,6 +149,7 @@ class Tag(enum.StrEnum):
     WIDENED_AT_EPOCH = "widened_at_epoch"     # a moved run: the epochs it had before moving
     BEST_TRAINED_OPTIMIZER = "best_trained_optimizer"
     BEST = "best"                             # "true" on the best trial's run
+    PARETO_FRONT = "pareto_front"             # "true" on the runs of the front's members
     IMPORTED_FROM_STUDY = "imported_from_study"  # an imported trial's run: the study,
     IMPORTED_FROM_TRIAL = "imported_from_trial"  # the trial number there,
     IMPORTED_FROM_RUN = "imported_from_run"      # and that trial's MLflow run id

@@ -33,6 +33,7 @@ def trial_task(sweep: Sweep, trial: Drawn, repeat: int, seed: int, data_dir: Pat
         trial_dir=str(trial_dir), resume_dir=resume_dir,
         repeat=repeat, mixed_precision=sweep.compute.mixed_precision, xla=sweep.compute.xla,
         steps_per_execution=sweep.compute.steps_per_execution, user_model=sweep.user_model,
+        measures=sweep.objective.metrics if sweep.objective.several else (),
     )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from mlflow import MlflowClient
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 
+from cifar_search.config.measures import MEASURES
 from cifar_search.config.sweep import Oracle, Pruner, Sampler, Sweep
 from cifar_search.search.states import Attr, RunKind, RunStatus, Tag, TrialOutcome
 from cifar_search.tracking import registry
@@ -284,6 +285,10 @@ class Tracker(ImportedRuns, RunReader):
                 found = info.pop(key)
                 if found is not None:
                     metrics[str(key)] = found
+        for key in MEASURES:  # several objectives: the val_ ones are in the epochs' history
+            found = info.pop(key, None)
+            if found is not None and not key.startswith("val_"):
+                metrics[key] = found
         tags: dict[str, Any] = {Tag.STATE: outcome, **pruned_at(
             outcome, metrics.get(Attr.EPOCHS_TRAINED), self.sweep.budget.epochs)}
         if Attr.DUPLICATE_OF in info:  # same parameters and seed as that trial: not trained again
@@ -356,13 +361,16 @@ class Tracker(ImportedRuns, RunReader):
                          self.sweep.objective.metric)
         self.client.set_experiment_tag(self.experiment_id, VIEW_TAG, view)
 
-    def mark_runs(self, best_run: str | None, colours: Mapping[str, str]) -> None:
+    def mark_runs(self, best_run: str | None, colours: Mapping[str, str],
+                  front: frozenset[str] = frozenset()) -> None:
         """Tag the best trial's run ``best=true`` and name it so (tag and name leave a run that
-        is no longer best), and give each trial's run its colour; writes only what changes.
+        is no longer best), tag the Pareto front's runs ``pareto_front=true`` (likewise), and
+        give each trial's run its colour; writes only what changes.
 
         Args:
             best_run: the best trial's run id, or None.
             colours: a colour per run id (see :mod:`cifar_search.tracking.colours`).
+            front: the run ids of the front's members (several objectives).
         """
         for run in self.child_runs(self._parent()).values():
             number = run.tags.get(Tag.TRIAL_NUMBER)
@@ -374,6 +382,8 @@ class Tracker(ImportedRuns, RunReader):
                 tags[Tag.RUN_COLOR] = colours[run.run_id]
             if is_best and run.tags.get(Tag.BEST) != "true":
                 tags[Tag.BEST] = "true"
+            if run.run_id in front and run.tags.get(Tag.PARETO_FRONT) != "true":
+                tags[Tag.PARETO_FRONT] = "true"
             if tags:
                 self._log(run.run_id, tags=tags)
             name = trial_run_name(int(number), is_best)
@@ -381,6 +391,8 @@ class Tracker(ImportedRuns, RunReader):
                 self.client.update_run(run.run_id, name=name)
             if not is_best and Tag.BEST in run.tags:
                 self.client.delete_tag(run.run_id, Tag.BEST)
+            if run.run_id not in front and Tag.PARETO_FRONT in run.tags:
+                self.client.delete_tag(run.run_id, Tag.PARETO_FRONT)
 
     def _log_dataset(self, run_id: str) -> None:
         """The study's data as the run's dataset input (the UI's Dataset column)."""

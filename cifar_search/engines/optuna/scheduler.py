@@ -72,7 +72,8 @@ class Plan:
         same_seed: every trial trains from one seed.
         repeats: seeds per candidate.
         judge_first: a pruner judges the first seed of a repeated trial.
-        direction: ``minimize`` or ``maximize``.
+        direction: ``minimize`` or ``maximize`` (several objectives: the primary metric's).
+        objectives: several objectives: their measures, in order (empty for one).
     """
 
     target: int
@@ -83,6 +84,7 @@ class Plan:
     repeats: int = 1
     judge_first: bool = False
     direction: str = "minimize"
+    objectives: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, sweep: Any) -> Plan:
@@ -93,7 +95,8 @@ class Plan:
             target = min(target, sweep.trials)
         return cls(target=target, grid=grid, swept=tuple(sweep.space.swept()),
                    sweep_seed=sweep.seed, same_seed=sweep.same_seed, repeats=sweep.repeats,
-                   judge_first=sweep.pruner.kind != "none", direction=sweep.objective.direction)
+                   judge_first=sweep.pruner.kind != "none", direction=sweep.objective.direction,
+                   objectives=sweep.objective.metrics if sweep.objective.several else ())
 
 
 def param_key(params: Mapping[str, Any]) -> str:
