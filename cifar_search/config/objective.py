@@ -102,6 +102,12 @@ class Objective:
         """The direction of :attr:`metric` (its objective's, else its natural one)."""
         return self.direction_of(self.metric)
 
+    @property
+    def chosen_by(self) -> str:
+        """The measure one trial is chosen by (tested, registered, ranked in a table): the
+        objective's metric, or ``pick`` with several."""
+        return self.pick if self.several else self.metric
+
     def direction_of(self, measure: str) -> str:
         """The direction ``measure`` is optimised in: as an objective, else its natural one."""
         if measure in self.metrics:

@@ -92,6 +92,11 @@ def test_best_and_status_show_the_front_and_the_rule_picks_the_registered_model(
     picked = json.loads(cli_inline("best", "sweep.py", "--json", "--pick", "params",
                                    "--workspace", workspace, cwd=folder).stdout)
     assert picked["best"]["number"] == smallest and picked["front"] == best["front"]
+    refused = cli_inline("best", "sweep.py", "--pick", "latency_ms", "--workspace", workspace,
+                         cwd=folder, check=False)
+    assert refused.returncode != 0
+    assert "--pick: 'latency_ms' is not allowed; pick is one of the objectives: val_accuracy, " \
+           "params" in refused.stderr
     status = cli_inline("status", "sweep.py", "--workspace", workspace, cwd=folder).stdout
     assert f"Pareto front ({len(expected)} trial" in status
     assert "of val_accuracy (maximize), params (minimize):" in status
