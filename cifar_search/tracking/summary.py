@@ -254,6 +254,8 @@ def describe_runs(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> None:
         best = best_trained(study)
         best_run = best.user_attrs.get(Attr.MLFLOW_RUN_ID) if best else None
     tracker.mark_runs(best_run,
-                      {runs[number]: colour for number, colour in colours.items()},
-                      frozenset(row["mlflow_run_id"] for row in front if row["mlflow_run_id"]))
+                      {runs[number]: colour for number, colour in colours.items()})
+    if sweep.objective.several:
+        tracker.mark_front(frozenset(row["mlflow_run_id"] for row in front
+                                     if row["mlflow_run_id"]))
     tracker.save_view()

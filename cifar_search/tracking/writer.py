@@ -361,16 +361,13 @@ class Tracker(ImportedRuns, RunReader):
                          self.sweep.objective.metric)
         self.client.set_experiment_tag(self.experiment_id, VIEW_TAG, view)
 
-    def mark_runs(self, best_run: str | None, colours: Mapping[str, str],
-                  front: frozenset[str] = frozenset()) -> None:
+    def mark_runs(self, best_run: str | None, colours: Mapping[str, str]) -> None:
         """Tag the best trial's run ``best=true`` and name it so (tag and name leave a run that
-        is no longer best), tag the Pareto front's runs ``pareto_front=true`` (likewise), and
-        give each trial's run its colour; writes only what changes.
+        is no longer best), and give each trial's run its colour; writes only what changes.
 
         Args:
             best_run: the best trial's run id, or None.
             colours: a colour per run id (see :mod:`cifar_search.tracking.colours`).
-            front: the run ids of the front's members (several objectives).
         """
         for run in self.child_runs(self._parent()).values():
             number = run.tags.get(Tag.TRIAL_NUMBER)
@@ -382,8 +379,6 @@ class Tracker(ImportedRuns, RunReader):
                 tags[Tag.RUN_COLOR] = colours[run.run_id]
             if is_best and run.tags.get(Tag.BEST) != "true":
                 tags[Tag.BEST] = "true"
-            if run.run_id in front and run.tags.get(Tag.PARETO_FRONT) != "true":
-                tags[Tag.PARETO_FRONT] = "true"
             if tags:
                 self._log(run.run_id, tags=tags)
             name = trial_run_name(int(number), is_best)
@@ -391,7 +386,15 @@ class Tracker(ImportedRuns, RunReader):
                 self.client.update_run(run.run_id, name=name)
             if not is_best and Tag.BEST in run.tags:
                 self.client.delete_tag(run.run_id, Tag.BEST)
-            if run.run_id not in front and Tag.PARETO_FRONT in run.tags:
+
+
+    def mark_front(self, front: frozenset[str]) -> None:
+        """Tag the runs of the Pareto front's members ``pareto_front=true`` (several
+        objectives), and untag a run that left the front; writes only what changes."""
+        for run in self.child_runs(self._parent()).values():
+            if run.run_id in front and run.tags.get(Tag.PARETO_FRONT) != "true":
+                self._log(run.run_id, tags={Tag.PARETO_FRONT: "true"})
+            elif run.run_id not in front and Tag.PARETO_FRONT in run.tags:
                 self.client.delete_tag(run.run_id, Tag.PARETO_FRONT)
 
     def _log_dataset(self, run_id: str) -> None:

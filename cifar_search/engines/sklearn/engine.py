@@ -257,7 +257,8 @@ def _search(sweep: Sweep, estimator: Any) -> Any:
     as_written = SklearnOptions.of(sweep).as_written
     folds = StratifiedKFold(n_splits=SklearnOptions.of(sweep).cv, shuffle=True,
                             random_state=sweep.seed)
-    common = dict(scoring=scorers(sweep.objective.chosen_by, sweep.objective.metrics), refit=False, cv=folds,
+    common = dict(scoring=scorers(sweep.objective.chosen_by, sweep.objective.metrics),
+                  refit=False, cv=folds,
                   n_jobs=jobs(sweep), error_score=np.nan, return_train_score=False)
     if sweep.sampler.kind == "random":
         space = distributions(sweep.space, as_written)
