@@ -33,7 +33,8 @@ from cifar_search.search.front import Point, front, picked
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
 
 __all__ = ["check_pick", "front_lines", "front_markdown", "front_rows", "front_trials",
-           "is_several", "objectives_of", "picked_trial", "seen_as", "values_text"]
+           "is_several", "objectives_of", "picked_trial", "seen_as", "single_value",
+           "values_text"]
 
 
 def _delegate(name: str) -> Any:
@@ -142,6 +143,11 @@ def front_rows(study: optuna.Study, swept: Sequence[str] | None = None) -> list[
         rows.append({"number": trial.number, "values": values,
                      "params": params, "mlflow_run_id": trial.user_attrs.get(Attr.MLFLOW_RUN_ID)})
     return rows
+
+
+def single_value(trial: FrozenTrial) -> float | None:
+    """A trial's value when it has one (None: several objectives' values, or none)."""
+    return trial.values[0] if trial.values is not None and len(trial.values) == 1 else None
 
 
 def is_several(study: optuna.Study) -> bool:

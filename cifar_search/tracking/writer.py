@@ -79,8 +79,9 @@ def sweep_params(sweep: Sweep) -> dict[str, Any]:
                else {"oracle": _kind(oracle)})
     return {
         "model": sweep.model_name, **chooser, "epochs": sweep.budget.epochs,
-        "batch_size": sweep.budget.batch_size, "objective_metric": sweep.objective.metric,
-        "direction": sweep.objective.direction, "sweep_seed": sweep.seed,
+        "batch_size": sweep.budget.batch_size,
+        "objective_metric": ",".join(sweep.objective.metrics),  # several: each, in order
+        "direction": ",".join(sweep.objective.directions), "sweep_seed": sweep.seed,
         "subset": sweep.data.subset, "space": json.dumps(sweep.space.to_dict(), sort_keys=True),
     }
 

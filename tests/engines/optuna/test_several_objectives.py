@@ -100,6 +100,13 @@ def test_best_and_status_show_the_front_and_the_rule_picks_the_registered_model(
     status = cli_inline("status", "sweep.py", "--workspace", workspace, cwd=folder).stdout
     assert f"Pareto front ({len(expected)} trial" in status
     assert "of val_accuracy (maximize), params (minimize):" in status
+    status_json = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace",
+                                        workspace, cwd=folder).stdout)
+    assert status_json["front"] == best["front"]
+    exported = json.loads(cli_inline("export", "sweep.py", "--format", "json", "--output", "-",
+                                     "--workspace", workspace, cwd=folder).stdout)
+    assert {row["number"]: row["metric.params"] for row in exported if row["state"] == "complete"
+            } == {t.number: t.values[1] for t in complete}
 
     client, runs = mlflow_runs(workspace, "tiny-front")
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
