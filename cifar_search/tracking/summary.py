@@ -256,6 +256,8 @@ def describe_runs(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> None:
     tracker.mark_runs(best_run,
                       {runs[number]: colour for number, colour in colours.items()})
     if sweep.objective.several:
-        tracker.mark_front(frozenset(row["mlflow_run_id"] for row in front
+        from cifar_search.tracking.writer import mark_front
+
+        mark_front(tracker, frozenset(row["mlflow_run_id"] for row in front
                                      if row["mlflow_run_id"]))
     tracker.save_view()

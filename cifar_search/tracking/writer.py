@@ -34,6 +34,10 @@ from cifar_search.tracking.reader import MAX_RUNS, RunReader, own_artifacts
 from cifar_search.tracking.store import create_mlflow_store
 from cifar_search.workspace import Workspace
 
+#: Measures a trial's run gets as metrics when its recorder passes them (several objectives);
+#: the validation metrics are in the epochs' history already.
+LOGGED_MEASURES = tuple(m for m in MEASURES if not m.startswith("val_"))
+
 #: MLflow caps a parameter value at this many characters.
 MAX_PARAM_LENGTH = 6000
 
@@ -281,15 +285,11 @@ class Tracker(ImportedRuns, RunReader):
         info = dict(info or {})
         metrics = {"objective": value} if value is not None else {}
         for key in (Attr.DURATION_S, Attr.EPOCHS_TRAINED, "startup_seconds", Attr.VALUE_STD,
-                    "repeats"):
+                    "repeats", *LOGGED_MEASURES):
             if key in info:
                 found = info.pop(key)
                 if found is not None:
                     metrics[str(key)] = found
-        for key in MEASURES:  # several objectives: the val_ ones are in the epochs' history
-            found = info.pop(key, None)
-            if found is not None and not key.startswith("val_"):
-                metrics[key] = found
         tags: dict[str, Any] = {Tag.STATE: outcome, **pruned_at(
             outcome, metrics.get(Attr.EPOCHS_TRAINED), self.sweep.budget.epochs)}
         if Attr.DUPLICATE_OF in info:  # same parameters and seed as that trial: not trained again
@@ -387,16 +387,6 @@ class Tracker(ImportedRuns, RunReader):
                 self.client.update_run(run.run_id, name=name)
             if not is_best and Tag.BEST in run.tags:
                 self.client.delete_tag(run.run_id, Tag.BEST)
-
-
-    def mark_front(self, front: frozenset[str]) -> None:
-        """Tag the runs of the Pareto front's members ``pareto_front=true`` (several
-        objectives), and untag a run that left the front; writes only what changes."""
-        for run in self.child_runs(self._parent()).values():
-            if run.run_id in front and run.tags.get(Tag.PARETO_FRONT) != "true":
-                self._log(run.run_id, tags={Tag.PARETO_FRONT: "true"})
-            elif run.run_id not in front and Tag.PARETO_FRONT in run.tags:
-                self.client.delete_tag(run.run_id, Tag.PARETO_FRONT)
 
     def _log_dataset(self, run_id: str) -> None:
         """The study's data as the run's dataset input (the UI's Dataset column)."""
@@ -523,3 +513,13 @@ class SearchTracker:
         if reason:
             self._tracker._log(self._parent(), tags={Tag.FAIL_REASON: reason[:5000]})
         self._tracker.close_parent(status)
+
+
+def mark_front(tracker: Tracker, front: frozenset[str]) -> None:
+    """Tag the runs of the Pareto front's members ``pareto_front=true`` (several objectives),
+    and untag a run that left the front; writes only what changes."""
+    for run in tracker.child_runs(tracker.parent_id or "").values():
+        if run.run_id in front and run.tags.get(Tag.PARETO_FRONT) != "true":
+            tracker.set_tags(run.run_id, {Tag.PARETO_FRONT: "true"})
+        elif run.run_id not in front and Tag.PARETO_FRONT in run.tags:
+            tracker.client.delete_tag(run.run_id, Tag.PARETO_FRONT)

@@ -181,7 +181,8 @@ class Recorder:
         told = [measures[m] for m in self.plan.objectives] if measures else value
         self.store.tell(running.number, outcome,
                         told if outcome == TrialOutcome.COMPLETE else None)
-        info = {**(info or {}), **(measures or {}), Attr.DURATION_S: round(seconds, 3),
+        logged = {k: v for k, v in (measures or {}).items() if not k.startswith("val_")}
+        info = {**(info or {}), **logged, Attr.DURATION_S: round(seconds, 3),
                 Attr.EPOCHS_TRAINED: running.epochs}
         self.tracker.end_trial(running.run_id, outcome, value, info, reason)
         if self.progress:

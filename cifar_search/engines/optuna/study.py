@@ -214,6 +214,31 @@ def trial_view(trial: optuna.trial.FrozenTrial, primary: int | None = None) -> T
                      else trial.datetime_complete.timestamp())
 
 
+def record_objectives(study: optuna.Study, objective: Any) -> int | None:
+    """Several objectives: record their names and the pick rule on the study (the rule may
+    change on a resume: the study keeps the latest). Return where the primary metric (the
+    pruned one) is among them (None: one objective, or the metric is no objective)."""
+    if not objective.several:
+        return None
+    study.set_user_attr(StudyAttr.OBJECTIVES, list(objective.metrics))
+    study.set_user_attr(StudyAttr.PICK, objective.pick)
+    if objective.metric not in objective.metrics:
+        return None
+    return int(objective.metrics.index(objective.metric))
+
+
+def judge(study: optuna.Study, trial_id: int, value: float, step: int, direction: str,
+          primary: int | None) -> bool:
+    """Several objectives: Optuna refuses ``trial.report``, so the primary metric's value is
+    written as the trial's intermediate value and the pruner is asked with the study seen
+    through that metric (its curves and ``direction``), as in a single-objective study."""
+    from cifar_search.tracking.objectives import seen_as
+
+    study._storage.set_trial_intermediate_value(trial_id, step, value)
+    view = seen_as(study, direction, primary)
+    return bool(study.pruner.prune(view, view._storage.get_trial(trial_id)))
+
+
 def trial_views(study: optuna.Study) -> list[TrialView]:
     """Every trial of ``study``, as the scheduler sees it (one read of the storage)."""
     primary = None
@@ -260,11 +285,7 @@ class StudyStore:
             check_fingerprint(self.attr(StudyAttr.FINGERPRINT, ""), self.fingerprint, sweep,
                               self.url, warm_starts=True)
         self.study_id = self.storage.get_study_id_from_name(sweep.name)
-        objective = sweep.objective
-        self.primary = (objective.metrics.index(objective.metric)
-                        if objective.several and objective.metric in objective.metrics else None)
-        if objective.several:  # the rule may change on a resume: the study keeps the latest
-            self.study.set_user_attr(StudyAttr.PICK, objective.pick)
+        self.primary = record_objectives(self.study, sweep.objective)
 
     def _open(self, grid: list[dict[str, Any]]) -> optuna.Study:
         sweep = self.sweep
@@ -289,8 +310,6 @@ class StudyStore:
         """A new study's attributes and grid points; the fingerprint last, so that a machine
         that finds it set finds the study ready."""
         study.set_user_attr(StudyAttr.METRIC, self.sweep.objective.metric)
-        if self.sweep.objective.several:
-            study.set_user_attr(StudyAttr.OBJECTIVES, list(self.sweep.objective.metrics))
         study.set_user_attr(StudyAttr.MLFLOW_TOKEN, uuid.uuid4().hex)
         for point in grid:
             study.enqueue_trial(point)
@@ -441,22 +460,12 @@ class StudyStore:
             TakenOver: the trial was ended by another machine.
         """
         if self.sweep.objective.several:
-            return self._judge(trial.number, value, step)
+            with _taken_over(trial.number):
+                return judge(self.study, self._id_of(trial.number), value, step,
+                             self.sweep.objective.direction, self.primary)
         with _taken_over(trial.number):
             trial.report(value, step)
         return trial.should_prune()
-
-    def _judge(self, number: int, value: float, step: int) -> bool:
-        """Several objectives: Optuna refuses ``trial.report``, so the primary metric's value
-        is written as the trial's intermediate value and the pruner is asked with the study
-        seen through that metric (its curves and direction), as in a single objective."""
-        from cifar_search.tracking.objectives import seen_as
-
-        trial_id = self._id_of(number)
-        with _taken_over(number):
-            self.storage.set_trial_intermediate_value(trial_id, step, value)
-        view = seen_as(self.study, self.sweep.objective.direction, self.primary)
-        return bool(self.study.pruner.prune(view, view._storage.get_trial(trial_id)))
 
     def beat(self, numbers: list[int]) -> list[int]:
         """Record the heartbeat of trials ``numbers`` (shared storage only); return those
