@@ -9,9 +9,9 @@ val_accuracy curve and parameter count. The target is the grid's best accuracy l
 (``TOLERANCE``). Then a two-objective search (``--sampler``, TPE by default, multi-objective)
 is replayed over those curves with many sampler seeds, once with the pruner and once without:
 each drawn point reports its accuracy curve epoch by epoch, and the pruner is asked exactly as
-the coordinator asks it in a multi-objective study (the value written as the trial's
-intermediate value, the study seen through val_accuracy:
-``cifar_search.tracking.objectives.seen_as``). A search has reached the target when its front
+the coordinator asks it in a multi-objective study (``judge`` in
+``cifar_search.engines.optuna.study``: the value added to the trial's curve, the study seen
+through val_accuracy). A search has reached the target when its front
 of complete trials holds a trial whose accuracy is at least the target (the most accurate
 complete trial is always on the front, so this is the first complete trial at the target).
 Epochs are counted until then; a point drawn again trains again (a multi-objective study
@@ -41,6 +41,7 @@ from cifar_search import Budget, Data, Objective, Sweep
 from cifar_search.config.space import Space
 from cifar_search.engines.optuna.parts import build_pruner, build_sampler
 from cifar_search.engines.optuna.space import suggest
+from cifar_search.engines.optuna.study import judge
 from cifar_search.search.front import Point, front
 
 
@@ -73,17 +74,21 @@ def two_objective_sweep(name: str, args: argparse.Namespace, sampler: str = "gri
 
 
 def train_grid(args: argparse.Namespace) -> Grid:
-    """Train every point to its end; its curves and parameter counts."""
+    """Train every point to its end (a grid already trained in ``--workspace`` is read
+    instead); its curves and parameter counts."""
     import optuna
 
     grid = two_objective_sweep("front-grid", args)
     ws = workspace(args.workspace)
-    seconds = run(grid, ws)
+    trained = ws.root.joinpath("optuna.db").exists()
+    seconds = 0.0 if trained else run(grid, ws)
     study = optuna.load_study(study_name=grid.name, storage=ws.optuna_url)
     curves, sizes = {}, {}
     for trial in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
         config = key(trial.user_attrs["params"])
-        curves[config] = [trial.intermediate_values[s] for s in sorted(trial.intermediate_values)]
+        curve = trial.user_attrs.get("curve") or {  # (a grid trained before the attribute)
+            str(s): v for s, v in trial.intermediate_values.items()}
+        curves[config] = [curve[str(s)] for s in range(1, len(curve) + 1)]
         sizes[config] = trial.values[1]
     print(f"B4 front grid: {len(curves)} points x {args.epochs} epochs trained in "
           f"{seconds:.0f} s (workspace {ws.root})")
@@ -96,23 +101,19 @@ def replay(sweep: Sweep, grid: Grid, target: float, seed: int, trials: int,
     target, or None; epochs in all)."""
     import optuna
 
-    from cifar_search.tracking.objectives import seen_as
-
     epochs = sweep.budget.epochs
     pruner = build_pruner(sweep.pruner, epochs) if pruned else optuna.pruners.NopPruner()
     study = optuna.create_study(directions=["maximize", "minimize"], pruner=pruner,
                                 sampler=build_sampler(sweep.sampler, seed))
-    storage = study._storage
     spent, done = 0, []
     for _ in range(trials):
         trial = study.ask()
         config = key(suggest(sweep.space, trial))
         curve = grid.curves[config]
         stopped = None
-        for step in range(1, epochs + 1):
-            storage.set_trial_intermediate_value(trial._trial_id, step, curve[step - 1])
-            view = seen_as(study, "maximize", 0)
-            if step < epochs and pruner.prune(view, view._storage.get_trial(trial._trial_id)):
+        for step in range(1, epochs + 1):  # asked as the coordinator asks it
+            if judge(study, trial._trial_id, curve[step - 1], step, "maximize", 0) \
+                    and step < epochs:
                 stopped = step
                 break
         spent += stopped or epochs
@@ -128,16 +129,18 @@ def replay(sweep: Sweep, grid: Grid, target: float, seed: int, trials: int,
 
 
 def report(label: str, runs: list[tuple[int | None, int]]) -> float | None:
-    """Print one arm's epochs to the target over the seeds; return their mean."""
+    """Print one arm's epochs to the target over the seeds (and the epochs spent by the seeds
+    that missed it); return their mean when every seed reached it, else None."""
     reached = [r for r, _ in runs if r is not None]
-    missed = len(runs) - len(reached)
-    if not reached:
-        print(f"B4 front {label}: the target was never reached ({missed} seeds)")
-        return None
-    mean = statistics.mean(reached)
-    print(f"B4 front {label}: reached in {len(reached)}/{len(runs)} seeds, mean {mean:.1f} "
-          f"epochs, median {statistics.median(reached):.0f}, {min(reached)}-{max(reached)}")
-    return mean
+    missed = [spent for r, spent in runs if r is None]
+    line = f"B4 front {label}: reached in {len(reached)}/{len(runs)} seeds"
+    if reached:
+        line += (f", mean {statistics.mean(reached):.1f} epochs, median "
+                 f"{statistics.median(reached):.0f}, {min(reached)}-{max(reached)}")
+    if missed:
+        line += f"; {len(missed)} missed it after {statistics.mean(missed):.0f} epochs on average"
+    print(line)
+    return statistics.mean(reached) if reached and not missed else None
 
 
 def options() -> argparse.Namespace:
@@ -173,6 +176,9 @@ def main() -> None:
     if pruned and unpruned:
         print(f"B4 front ratio unpruned / pruned epochs to a front holding the target = "
               f"{unpruned / pruned:.2f}x")
+    else:  # a mean over the seeds that reached it would favour the arm that missed more
+        print("B4 front ratio: n/a (an arm missed the target in some seeds; raise "
+              "--replay-trials or --epochs)")
 
 
 if __name__ == "__main__":

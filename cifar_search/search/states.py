@@ -100,6 +100,7 @@ class Attr(enum.StrEnum):
     WIDENED = "widened"                    # [{"epoch", "threads"}]: moves to a wider worker
     IMPORTED_FROM = "imported_from"        # warm start: {"study", "trial", "mlflow_run_id"}
     MEASURES = "measures"                  # the final model's measures (several objectives)
+    CURVE = "curve"                        # several objectives: the pruned metric per epoch
 
 
 class StudyAttr(enum.StrEnum):

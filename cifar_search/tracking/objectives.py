@@ -5,8 +5,9 @@ Optuna keeps a multi-objective trial's values as a list and refuses what needs o
 package treat such a study as it treats one of a single objective:
 
 * :func:`seen_as` gives the same study (same storage, same trials) through one measure: its
-  direction is that measure's, each trial's value is that measure's. A pruner asked with it
-  judges the primary metric's curve exactly as in a single-objective study; the summary's
+  direction is that measure's, each trial's value is that measure's, and the pruned metric's
+  per-epoch values (the trial's ``curve`` attribute) are its intermediate values. A pruner
+  asked with it judges that curve exactly as in a single-objective study; the summary's
   tables, plots and ranking read the ``pick`` measure's values through it.
 * :func:`front_rows` lists the Pareto front (``best``, ``status``, the parent run's
   description and tags).
@@ -79,10 +80,14 @@ class _OneMeasure(_Delegating):
                                                                   states=states)]
 
     def _seen(self, trial: FrozenTrial) -> FrozenTrial:
-        """A copy of ``trial`` with one value (the original is the storage's cache)."""
+        """A copy of ``trial`` with one value and its ``curve`` as intermediate values (the
+        original is the storage's cache)."""
         seen = copy.copy(trial)
         if trial.values is not None and len(trial.values) > 1:
             seen._values = None if self.index is None else [trial.values[self.index]]
+        curve = trial.user_attrs.get(Attr.CURVE)
+        if curve:
+            seen.intermediate_values = {int(step): v for step, v in curve.items()}
         return seen
 
 

@@ -230,11 +230,15 @@ def record_objectives(study: optuna.Study, objective: Any) -> int | None:
 def judge(study: optuna.Study, trial_id: int, value: float, step: int, direction: str,
           primary: int | None) -> bool:
     """Several objectives: Optuna refuses ``trial.report``, so the primary metric's value is
-    written as the trial's intermediate value and the pruner is asked with the study seen
-    through that metric (its curves and ``direction``), as in a single-objective study."""
+    added to the trial's ``curve`` attribute and the pruner is asked with the study seen
+    through that metric (the curves as intermediate values, its ``direction``), as in a
+    single-objective study. Not intermediate values in the study itself: Optuna's samplers
+    read those of pruned trials with one direction (TPE fails on a multi-objective study)."""
     from cifar_search.tracking.objectives import seen_as
 
-    study._storage.set_trial_intermediate_value(trial_id, step, value)
+    storage = study._storage
+    curve = dict(storage.get_trial(trial_id).user_attrs.get(Attr.CURVE) or {})
+    storage.set_trial_user_attr(trial_id, Attr.CURVE, {**curve, str(step): value})
     view = seen_as(study, direction, primary)
     return bool(study.pruner.prune(view, view._storage.get_trial(trial_id)))
 

@@ -57,16 +57,19 @@ def test_the_pruner_judges_the_accuracy_curve_of_a_two_objective_study(two_objec
     states = {t.number: t.state.name for t in study.trials}
     assert states == {0: "COMPLETE", 1: "PRUNED", 2: "COMPLETE", 3: "COMPLETE"}
     assert {direction for direction, _, _ in asked} == {"MAXIMIZE"}
-    assert list(study.trials[1].intermediate_values) == [1]
+    assert (0, {1: study.trials[0].user_attrs["curve"]["1"]}) in [
+        (number, curve) for _, number, curve in asked]  # the curve as intermediate values
+    assert list(study.trials[1].user_attrs["curve"]) == ["1"]
+    assert all(not t.intermediate_values for t in study.trials)  # kept from the samplers
     client, runs = mlflow_runs(workspace, "tiny-front")
     by_id = {r.info.run_id: r for r in runs}
     for trial in study.trials:
         history = [m.value for m in client.get_metric_history(
             trial.user_attrs["mlflow_run_id"], "val_accuracy")]
-        assert list(trial.intermediate_values.values()) == history  # the accuracy curve
+        assert list(trial.user_attrs["curve"].values()) == history  # the accuracy curve
     for trial in (t for t in study.trials if t.state.name == "COMPLETE"):
         accuracy, params = trial.values
-        assert accuracy == trial.intermediate_values[2] and params == int(params) > 0
+        assert accuracy == trial.user_attrs["curve"]["2"] and params == int(params) > 0
         run = by_id[trial.user_attrs["mlflow_run_id"]]
         assert run.data.metrics["params"] == params and run.data.metrics["train_seconds"] > 0
     size = {t.user_attrs["params"]["filters"]: t.values[1] for t in study.trials
