@@ -334,7 +334,7 @@ def cmd_best(args: argparse.Namespace) -> int:
         if front is not None:
             print("\n".join(objectives.front_lines(study, swept, pick)))
         print(best_line(best, metric))
-        if best:
+        if best and front is None:  # several objectives take one seed: no verdict to offer
             print("\n".join(verdict.lines(metric)))
     return 0 if best else EXIT_ERROR
 
