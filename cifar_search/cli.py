@@ -201,12 +201,22 @@ def cmd_status(args: argparse.Namespace) -> int:
         trials = [t for t in trials if outcome_of(t) == TrialOutcome.FAILED]
     if args.json:
         records = [tables.trial_record(t) for t in trials]
+        several: dict[str, Any] = {}
+        if sweep.objective.several:
+            from cifar_search.tracking.objectives import front_rows
+
+            several = {"objectives": sweep.objective.to_dict(),
+                       "front": front_rows(study, sweep.space.swept())}
         print(json.dumps({"study": sweep.name, "direction": sweep.objective.direction,
                           "metric": sweep.objective.metric, "counts": counts,
-                          "time": _time_left(study), "trials": records}, indent=2))
+                          "time": _time_left(study), "trials": records, **several}, indent=2))
         return 0
-    print(f"study {sweep.name!r} ({sweep.objective.direction} {sweep.objective.metric}): "
+    print(f"study {sweep.name!r} ({_objective_text(sweep)}): "
           + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    if sweep.objective.several and not args.failed:
+        from cifar_search.tracking.objectives import front_lines
+
+        print("\n".join(front_lines(study, sweep.space.swept(), sweep.objective.pick)))
     budget = _time_left(study)
     if budget is not None:
         print(budget["line"])
@@ -226,6 +236,13 @@ def cmd_status(args: argparse.Namespace) -> int:
                 shown[column] = table[column].astype("Int64").astype(object)
         print(shown.where(shown.notna(), "").to_string(index=False))
     return 0
+
+
+def _objective_text(sweep: Any) -> str:
+    """``minimize val_loss``; several objectives: ``maximize val_accuracy, minimize params``."""
+    objective = sweep.objective
+    return ", ".join(f"{d} {m}"
+                     for m, d in zip(objective.metrics, objective.directions, strict=True))
 
 
 def _time_left(study: Any) -> dict[str, Any] | None:
@@ -298,21 +315,34 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_best(args: argparse.Namespace) -> int:
-    """The best trial and the verdict: is it really better than the others?"""
+    """The best trial and the verdict: is it really better than the others? With several
+    objectives the Pareto front, and the member ``--pick`` (else the sweep's rule) chooses."""
     from cifar_search.search.labels import best_line
+    from cifar_search.tracking import objectives
     from cifar_search.tracking.tables import best_trial, study_verdict
 
     sweep, study = _load_study(args)
-    best = best_trial(study)
-    verdict = study_verdict(study, sweep.space.swept())
+    objectives.check_pick(study, args.pick)
+    pick = args.pick or sweep.objective.pick
+    metric = pick if sweep.objective.several else sweep.objective.metric
+    best = best_trial(study, pick if sweep.objective.several else None)
+    swept = sweep.space.swept()
+    view = objectives.seen_as(study, sweep.objective.direction_of(metric),
+                              list(sweep.objective.metrics).index(metric))
+    verdict = study_verdict(view, swept)
+    front = objectives.front_rows(study, swept) if sweep.objective.several else None
     if args.json:
-        print(json.dumps({"study": sweep.name, "metric": sweep.objective.metric,
-                          "direction": sweep.objective.direction, "best": best,
-                          "verdict": verdict.to_dict()}, indent=2))
+        print(json.dumps({"study": sweep.name, "metric": metric,
+                          "direction": sweep.objective.direction_of(metric), "best": best,
+                          "verdict": verdict.to_dict(),
+                          **({"front": front, "pick": pick} if front is not None else {})},
+                         indent=2))
     else:
-        print(best_line(best, sweep.objective.metric))
-        if best:
-            print("\n".join(verdict.lines(sweep.objective.metric)))
+        if front is not None:
+            print("\n".join(objectives.front_lines(study, swept, pick)))
+        print(best_line(best, metric))
+        if best and front is None:  # several objectives take one seed: no verdict to offer
+            print("\n".join(verdict.lines(metric)))
     return 0 if best else EXIT_ERROR
 
 
@@ -481,6 +511,14 @@ def _json_option(sub: argparse.ArgumentParser) -> None:
     _engine_option(sub)
 
 
+def _best_options(best: argparse.ArgumentParser) -> None:
+    _json_option(best)
+    best.add_argument("--pick", metavar="MEASURE",
+                      help="several objectives: the front member best on MEASURE, one of the "
+                           "objectives (default: the sweep's Objective(pick=...), else the "
+                           "first objective)")
+
+
 def _status_options(status: argparse.ArgumentParser) -> None:
     _json_option(status)
     status.add_argument("--failed", action="store_true",
@@ -591,7 +629,7 @@ def build_parser() -> Parser:
     for name, handler, text, options in (
             ("status", cmd_status, "trials of a sweep's study", _status_options),
             ("best", cmd_best, "the best trial of a sweep's study and whether it is really "
-             "better (the verdict)", _json_option)):
+             "better (the verdict)", _best_options)):
         _command(commands, name, handler, text, text[0].upper() + text[1:] + ".", options)
     _command(commands, "compare", cmd_compare, "every engine's candidates side by side",
              "Every engine's candidates side by side: mean score, std, runs and rank per engine.",

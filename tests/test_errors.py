@@ -314,6 +314,66 @@ def test_sampler_errors(tmp_path, body, space, message):
     assert sweep_error(tmp_path, body, space).startswith(message)
 
 
+TWO = "objective=Objective(['val_accuracy', 'params'])"
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "objective=Objective(['val_accuracy', 'size']))",
+         "objective.metric: 'size' is not allowed; measures are val_loss, val_accuracy, params, "
+         "latency_ms, train_seconds"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "objective=Objective(['params', 'latency_ms']))",
+         "objective.metric: ['params', 'latency_ms'] is not allowed; several objectives include "
+         "val_loss or val_accuracy (the trained model's score)"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "objective=Objective(['val_accuracy', 'val_accuracy']))",
+         "objective.metric: ['val_accuracy', 'val_accuracy'] is not allowed; each measure is "
+         "named once"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "objective=Objective(['val_accuracy', 'params'], direction=['maximize']))",
+         "objective.direction: ['maximize'] is not allowed; one direction per objective (2), "
+         "each minimize or maximize"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "objective=Objective(['val_accuracy', 'params'], prune_on='params'))",
+         "objective.prune_on: 'params' is not allowed; the pruner judges a per-epoch curve: "
+         "val_loss, val_accuracy"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "objective=Objective(['val_accuracy', 'params'], pick='latency_ms'))",
+         "objective.pick: 'latency_ms' is not allowed; pick is one of the objectives: "
+         "val_accuracy, params"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "objective=Objective('val_loss', prune_on='val_accuracy'))",
+         "objective.prune_on: 'val_accuracy' is not allowed; a single objective prunes on its "
+         "own metric"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='cmaes', "
+         f"trials=4, {TWO})",
+         "sampler: 'cmaes' is not allowed; with several objectives the samplers are nsga2, tpe, "
+         "random, grid"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         f"repeats=2, {TWO})",
+         "repeats: 2 is not allowed; several objectives take one seed per trial (repeats=1)"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         f"same_seed=True, {TWO})",
+         "same_seed: True is not allowed; same_seed takes earlier results of one value; "
+         "several objectives need False"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         f"engine='kerastuner', {TWO})",
+         "objective.metric: ['val_accuracy', 'params'] is not allowed; engine 'kerastuner' "
+         "scores each trial on one metric (a KerasTuner oracle has one objective); use engine "
+         "'optuna'"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         f"engine='sklearn', {TWO})",
+         "objective.metric: 'params' is not allowed; engine 'sklearn' scores val_accuracy and "
+         "val_loss (scikit-learn's multi-metric scoring); use engine 'optuna' for params"),
+    ],
+)
+def test_several_objectives_errors(tmp_path, body, message):
+    assert sweep_error(tmp_path, body) == message
+
+
 def test_a_sampler_that_cannot_work_is_refused_naming_the_flag(tmp_path):
     path = write_sweep(tmp_path, "sweep = Sweep(name='x', space='space.yaml', model='dropout', "
                                  "trials=2)")

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, cast
 from cifar_search.config.families import MAX_BATCH_SIZE, MAX_ROTATION, STOP_METRICS
 from cifar_search.config.durations import DURATION_HELP, seconds
 from cifar_search.config.normalised import Normalised
+from cifar_search.config.objective import Objective
 from cifar_search.config.require import is_int, is_real, require
 
 __all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Objective"]
@@ -38,9 +39,6 @@ FUNCTION_REFERENCE = re.compile(r"(?P<target>.+\.py|[A-Za-z_]\w*(?:\.[A-Za-z_]\w
 #: Labellings of a data set: CIFAR-100 has 100 ``fine`` classes and 20 ``coarse`` ones; other
 #: data sets have one labelling, ``fine``.
 LABELS = ("fine", "coarse")
-
-#: Objective metrics (Keras history names) and the direction each is optimised in.
-METRICS = {"val_loss": "minimize", "val_accuracy": "maximize"}
 
 #: Trials per study: as many as the largest grid (``space.MAX_GRID_POINTS``); limits counted
 #: in trials have the same bound.
@@ -304,31 +302,6 @@ class Budget:
     def per_trial(self) -> dict[str, Any]:
         """The fields that shape each trial, as plain data (a study's fingerprint)."""
         return {key: getattr(self, key) for key in self.PER_TRIAL}
-
-
-def _direction(objective: Objective, given: str | None) -> str:
-    """The direction given, or the metric's natural one (an unknown metric is refused by
-    ``Objective.__post_init__``, an unknown direction too)."""
-    return METRICS.get(objective.metric, "") if given is None else given
-
-
-@dataclass(frozen=True)
-class Objective:
-    """What a trial is scored on: a validation metric of its final model.
-
-    Attributes:
-        metric: ``val_loss`` or ``val_accuracy``.
-        direction: ``minimize`` or ``maximize``; None picks the metric's natural direction.
-    """
-
-    metric: str = "val_loss"
-    direction: Normalised[str | None, str] = Normalised(None, _direction)
-
-    def __post_init__(self) -> None:
-        require(self.metric in METRICS, "objective.metric", self.metric,
-                "metrics are " + ", ".join(METRICS))
-        require(self.direction in ("minimize", "maximize"), "objective.direction",
-                self.direction, "direction is minimize or maximize")
 
 
 @dataclass(frozen=True)

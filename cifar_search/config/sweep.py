@@ -336,7 +336,7 @@ class Sweep:
             "data": {"validation": self.data.validation, "subset": self.data.subset},
             # early stopping is in the space (with_settings), not here (compatibility C3)
             "budget": self.budget.per_trial(),
-            "objective": dataclasses.asdict(self.objective),
+            "objective": self.objective.fingerprint(),
             "seed": self.seed,
         }
         if self.repeats != 1:  # absent at its default (compatibility C3)
@@ -359,7 +359,7 @@ class Sweep:
                     workers=self.workers, data_source=self.data.source, repeats=self.repeats,
                     same_seed=self.same_seed, engine=self.engine, options=self.options,
                     compute=dataclasses.asdict(self.compute), register=self.register,
-                    warm_start=self.warm_start)
+                    warm_start=self.warm_start, objective=self.objective.to_dict())
         return json.dumps(data, indent=2, sort_keys=True, default=_plain)
 
 

@@ -61,6 +61,8 @@ class TrialTask:
             by the worker from this machine's sweep file; None for a built-in family.
         constraints: the sweep's constraints on what a built model shows before training
             (``params``); a model that breaks one is not trained (:attr:`RunEnd.INFEASIBLE`).
+        measures: measures the worker takes of a complete run beyond its history (several
+            objectives: ``latency_ms`` is timed only when named here).
     """
 
     number: int
@@ -84,6 +86,7 @@ class TrialTask:
     steps_per_execution: int = 1
     user_model: Model | None = None
     constraints: tuple[Constraint, ...] = ()
+    measures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,9 @@ class TrialResult:
         config: the optimizer, learning rate and activations read back from the compiled model.
         model_path: the saved model (complete trials only).
         seconds: wall time from task received to result.
-        measures: what the trial's constraints are judged on (``params``: trainable
-            parameters of the built model; the final validation metrics once trained).
+        measures: ``params`` (trainable parameters of the built model, known before
+            training) and, for a complete run, the final model's ``val_loss``,
+            ``val_accuracy``, ``train_seconds`` and, when the task names it, ``latency_ms``.
     """
 
     state: RunEnd

@@ -18,12 +18,22 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 
 from cifar_search.config.constraints import violations
 from cifar_search.config.measures import MEASURES
 from cifar_search.config.user_model import Model
 from cifar_search.execution.protocol import Reply, RunEnd, TrialResult, TrialTask
-from cifar_search.model import build, checkpoint, data, parallel, pipeline, stopping, user
+from cifar_search.model import (
+    build,
+    checkpoint,
+    data,
+    latency,
+    parallel,
+    pipeline,
+    stopping,
+    user,
+)
 
 __all__ = ["Checkpoint", "EpochHook", "EpochReporter", "evaluate", "run_trial"]
 
@@ -130,6 +140,7 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         FloatingPointError: training diverged (the objective became NaN or infinite).
     """
     started = time.perf_counter()
+    train_seconds = 0.0  # this run's fit (a run that goes on from a checkpoint: its part)
     _start_clean(task)
     split = data.load_split(Path(task.data_dir), task.validation, task.subset, task.split_seed,
                             scaled=False,  # uint8: the pipeline scales each batch
@@ -152,7 +163,9 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         if stopper is not None and stopper.progress.stopped_epoch:
             stopper.finish(model)  # it had stopped early when interrupted: nothing to train
         else:
+            fit_started = time.perf_counter()
             _fit(task, model, split, state["epochs"], callbacks)
+            train_seconds = time.perf_counter() - fit_started
     final = _final_logs(task, saver.history, rule, stopper)
     value = final.get(task.metric)
     found = diverged.found
@@ -168,6 +181,7 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
               "threads": _threads()}
     if end is RunEnd.COMPLETE:  # a pruned trial's metrics are not its final model's
         measures.update({k: v for k, v in final.items() if k in MEASURES})
+        measures.update(_latency(task, model, split), train_seconds=train_seconds)
     return TrialResult(state=end, value=value, epochs=reporter.epochs, config=config,
                        model_path=model_path, seconds=time.perf_counter() - started,
                        measures=measures)
@@ -295,6 +309,17 @@ def _final_logs(task: TrialTask, history: list[dict[str, float]],
     if rule is not None and rule.keep_best is not None and kept:
         return history[kept - 1]
     return [epoch for epoch in history if task.metric in epoch][-1]
+
+
+def _latency(task: TrialTask, model: keras.Model, split: data.Split) -> dict[str, float]:
+    """The final model's inference latency when the task names it
+    (:mod:`cifar_search.model.latency`), else nothing: it costs a few predictions."""
+    if "latency_ms" not in task.measures:
+        return {}
+    images = split.x_val if len(split.x_val) else split.x_train
+    return {"latency_ms": latency.latency_ms(
+        model, np.divide(images[:latency.BATCH], 255, dtype="float32")
+        if images.dtype == np.uint8 else images[:latency.BATCH])}
 
 
 def _save_model(task: TrialTask, model: keras.Model) -> str:

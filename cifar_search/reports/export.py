@@ -24,6 +24,7 @@ import pandas as pd
 
 from cifar_search.errors import ConfigError
 from cifar_search.search.states import Attr, outcome_of
+from cifar_search.tracking.objectives import single_value
 from cifar_search.tracking.tables import trial_params
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def _repeat_columns(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
 def _row(trial: optuna.trial.FrozenTrial, metrics: dict[str, float]) -> dict[str, Any]:
     attrs = trial.user_attrs
     row: dict[str, Any] = {"number": trial.number, "state": outcome_of(trial).value,
-                           "value": trial.value, **_repeat_columns(trial)}
+                           "value": single_value(trial), **_repeat_columns(trial)}
     row.update({f"param.{k}": v for k, v in trial_params(trial).items()})
     row.update({f"metric.{k}": v for k, v in metrics.items()})
     row.update(datetime_start=_time(trial.datetime_start),

@@ -109,8 +109,9 @@ class Attr(enum.StrEnum):
     STATE = "state"                        # the outcome as cifar_search names it (a dashboard
     #                                        shows Optuna's state, where interrupted is FAIL)
     MLFLOW_RUN_URL = "mlflow_run_url"      # the run's page on the tracking server (one known)
-    MEASURES = "measures"                  # {"params": n, ...}: what constraints are judged on
+    MEASURES = "measures"                  # {"params": n, ...}: constraints and objectives read
     INFEASIBLE = "infeasible"              # why it breaks a constraint: "params 2,000 > 1,000"
+    CURVE = "curve"                        # several objectives: the pruned metric per epoch
 
 
 class StudyAttr(enum.StrEnum):
@@ -126,6 +127,8 @@ class StudyAttr(enum.StrEnum):
     DEADLINE = "deadline"                          # the time budget's end (seconds since 1970)
     TIME_BUDGET = "time_budget_s"                  # the time budget of that window, seconds
     WARM_START = "warm_start"                      # {"study", "imported", "of"}: imported once
+    OBJECTIVES = "objectives"                      # several objectives: their measures' names
+    PICK = "pick"                                  # several: the measure that picks the model
 
 
 class Tag(enum.StrEnum):
@@ -159,6 +162,7 @@ class Tag(enum.StrEnum):
     WIDENED_AT_EPOCH = "widened_at_epoch"     # a moved run: the epochs it had before moving
     BEST_TRAINED_OPTIMIZER = "best_trained_optimizer"
     BEST = "best"                             # "true" on the best trial's run
+    PARETO_FRONT = "pareto_front"             # "true" on the runs of the front's members
     IMPORTED_FROM_STUDY = "imported_from_study"  # an imported trial's run: the study,
     IMPORTED_FROM_TRIAL = "imported_from_trial"  # the trial number there,
     IMPORTED_FROM_RUN = "imported_from_run"      # and that trial's MLflow run id

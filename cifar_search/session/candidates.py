@@ -15,6 +15,7 @@ import pandas as pd
 
 from cifar_search.search.labels import candidate_label
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
+from cifar_search.tracking.objectives import seen_as
 from cifar_search.tracking.tables import trial_params
 
 if TYPE_CHECKING:
@@ -60,5 +61,8 @@ def candidates_of(study: optuna.Study | None,
     (both None: no study yet)."""
     if study is None:
         return None, None
-    table = candidates_table(study, sweep.space.swept(), sweep.objective.direction)
+    objective = sweep.objective  # several: the candidates are ranked on the pick
+    direction = objective.direction_of(objective.chosen_by)
+    table = candidates_table(seen_as(study, direction, objective.metrics.index(
+        objective.chosen_by)), sweep.space.swept(), direction)
     return table, study.user_attrs.get(StudyAttr.MLFLOW_PARENT_RUN_ID)

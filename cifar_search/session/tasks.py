@@ -35,6 +35,7 @@ def trial_task(sweep: Sweep, trial: Drawn, repeat: int, seed: int, data_dir: Pat
         repeat=repeat, mixed_precision=sweep.compute.mixed_precision, xla=sweep.compute.xla,
         steps_per_execution=sweep.compute.steps_per_execution, user_model=sweep.user_model,
         constraints=known_before_training(sweep.parsed_constraints),
+        measures=sweep.objective.metrics if sweep.objective.several else (),
     )
 
 

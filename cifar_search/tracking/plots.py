@@ -393,3 +393,17 @@ def engine_comparison(table: pd.DataFrame, path: Path, title: str) -> Path:
     axes.set(xlabel="candidate", ylabel="mean score (± std)", title=title)
     axes.legend()
     return _save(figure, path)
+
+
+def pareto_front(study: optuna.Study, names: Sequence[str], path: Path) -> Path:
+    """Optuna's Pareto-front plot of a study of two or three objectives: every complete trial,
+    the front's members highlighted, axes named by the objectives.
+
+    Example:
+        >>> pareto_front(study, ["val_accuracy", "params"],
+        ...              Path("pareto_front.png"))  # doctest: +SKIP
+    """
+    with _optuna_style() as vis:
+        axes = vis.plot_pareto_front(study, target_names=list(names))
+        figure = _figure_of(axes)
+    return _save(figure, path)

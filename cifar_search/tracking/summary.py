@@ -92,14 +92,19 @@ def _curve_plots(study: optuna.Study, sweep: Sweep, history: History,
     return files
 
 
-def study_summary(study: optuna.Study) -> dict[str, Any]:
+def study_summary(study: optuna.Study, sweep: Sweep | None = None) -> dict[str, Any]:
     """``trials_<outcome>`` counts and, once a trial is complete, the best value, trial and
-    parameters (the parent run's ``summary.json``)."""
+    parameters (the parent run's ``summary.json``); with several objectives the best is the
+    picked front member and ``pareto_front`` lists the front."""
+    from cifar_search.tracking.objectives import front_rows, is_several
+
     summary: dict[str, Any] = {f"trials_{k}": v for k, v in counts(study).items()}
     best = best_trial(study)
     if best is not None:
         summary.update(best_value=best["value"], best_trial=best["number"],
                        best_params=best["params"])
+    if is_several(study):
+        summary["pareto_front"] = front_rows(study, sweep.space.swept() if sweep else None)
     return summary
 
 
@@ -117,10 +122,24 @@ class Drawing:
 DRAWING = threading.Lock()
 
 
+def scored(study: optuna.Study, sweep: Sweep) -> tuple[optuna.Study, str]:
+    """The study as the summary reads it, and the metric of its values: itself and its
+    objective; with several objectives, the study seen through the ``pick`` measure (its
+    tables, plots and ranking are that measure's; the front is drawn and listed apart)."""
+    from cifar_search.tracking.objectives import seen_as
+
+    objective = sweep.objective
+    if not objective.several:
+        return study, objective.metric
+    return seen_as(study, objective.direction_of(objective.pick),
+                   objective.metrics.index(objective.pick)), objective.pick
+
+
 def _draw(study: optuna.Study, sweep: Sweep, tracker: Tracker,
           folder: Path) -> list[Path]:
     """``trials.csv``, the study's plots, the learning curves and, once a verdict is possible,
-    ``verdict.png``, written into ``folder`` (one drawer at a time: :data:`DRAWING`)."""
+    ``verdict.png``, written into ``folder``; with several objectives ``pareto_front.png``
+    (one drawer at a time: :data:`DRAWING`)."""
     with DRAWING:
         return _draw_files(study, sweep, tracker, folder)
 
@@ -130,14 +149,18 @@ def _draw_files(study: optuna.Study, sweep: Sweep, tracker: Tracker,
     """What :func:`_draw` draws."""
     from cifar_search.tracking import plots
 
-    table = trials_table(study)
+    view, metric = scored(study, sweep)
+    table = trials_table(view)
     table.to_csv(folder / "trials.csv", index=False)
-    files = [folder / "trials.csv"] + _plots(
-        study, table, sweep.space.swept(), sweep.objective.metric, folder)
-    verdict = study_verdict(study, sweep.space.swept())
+    files = [folder / "trials.csv"] + _plots(view, table, sweep.space.swept(), metric, folder)
+    verdict = study_verdict(view, sweep.space.swept())
     if verdict.possible:
-        files.append(plots.verdict(verdict, sweep.objective.metric, folder / "verdict.png"))
-    return files + _curve_plots(study, sweep, tracker.metric_history, folder)
+        files.append(plots.verdict(verdict, metric, folder / "verdict.png"))
+    names = sweep.objective.metrics
+    if sweep.objective.several and len(names) <= 3 and not table[
+            table["state"] == TrialOutcome.COMPLETE].empty:  # Optuna plots 2 or 3 objectives
+        files.append(plots.pareto_front(study, names, folder / "pareto_front.png"))
+    return files + _curve_plots(view, sweep, tracker.metric_history, folder)
 
 
 def draw_ahead(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> Drawing:
@@ -211,7 +234,7 @@ def log_study(study: optuna.Study, sweep: Sweep, tracker: Tracker,
         with scratch_dir() as scratch:
             folder = Path(scratch)
             files = drawn.files if drawn else _draw(study, sweep, tracker, folder)
-            tracker.log_summary(study_summary(study), files)
+            tracker.log_summary(study_summary(study, sweep), files)
             if test is not None:
                 best = best_trial(study)
                 params = best["params"] if best and best["number"] == test["trial"] else {}
@@ -253,23 +276,34 @@ def describe_runs(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> None:
     trial's run coloured in the order of the swept parameters."""
     from cifar_search.tracking.colours import ordered_colours
     from cifar_search.tracking.notes import StudyNote, TrialLine, study_note
+    from cifar_search.tracking.objectives import front_markdown, front_rows
 
     swept = sweep.space.swept()
+    view, metric = scored(study, sweep)
     ranked = [TrialLine(t.number, _value(t), trial_params(t), t.user_attrs.get(Attr.MLFLOW_RUN_ID))
-              for t in _ranked_complete(study)]
+              for t in _ranked_complete(view)]
     metrics, tags = tracker.final_metrics(tracker.parent_id), tracker.tags(tracker.parent_id)
     tested = tags.get(Tag.BEST_MODEL_TRIAL)
-    direction = sweep.objective.direction
-    assert direction is not None  # an Objective sets its metric's direction when built
+    direction = sweep.objective.direction_of(metric)
+    front = front_rows(study, swept) if sweep.objective.several else []
     tracker.describe(study_note(StudyNote(
-        sweep.name, str(sweep.source or sweep.name), sweep.objective.metric,
+        sweep.name, str(sweep.source or sweep.name), metric,
         direction, str(tracker.experiment_id), counts(study), ranked, swept,
         metrics.get("test_accuracy"), int(tested) if tested is not None else None,
-        study_verdict(study, swept))))
+        study_verdict(view, swept))) + front_markdown(front, sweep.objective.pick))
     runs: dict[int, str] = {t.number: run_id for t in study.get_trials(deepcopy=False)
                             if (run_id := t.user_attrs.get(Attr.MLFLOW_RUN_ID))}
     colours = ordered_colours([(t.number, trial_params(t)) for t in study.get_trials(
         deepcopy=False) if t.number in runs], swept)
-    tracker.mark_runs(ranked[0].run_id if ranked else None,
+    best_run = ranked[0].run_id if ranked else None
+    if sweep.objective.several:  # the picked front member (the first on ties of the front)
+        best = best_trained(study)
+        best_run = best.user_attrs.get(Attr.MLFLOW_RUN_ID) if best else None
+    tracker.mark_runs(best_run,
                       {runs[number]: colour for number, colour in colours.items()})
+    if sweep.objective.several:
+        from cifar_search.tracking.writer import mark_front
+
+        mark_front(tracker, frozenset(row["mlflow_run_id"] for row in front
+                                     if row["mlflow_run_id"]))
     tracker.save_view()

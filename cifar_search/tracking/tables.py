@@ -13,9 +13,10 @@ import optuna
 import pandas as pd
 
 from cifar_search.search.labels import candidate_label, params_text
-from cifar_search.search.states import Attr, TrialOutcome, outcome_of
+from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
 from cifar_search.search.verdict import Scores, Verdict, verdict
 from cifar_search.tracking.curves import Curve
+from cifar_search.tracking.objectives import is_several, objectives_of, picked_trial
 
 #: Trial user attributes shown as columns of the trials table.
 ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.RETRY_OF,
@@ -45,10 +46,12 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     rows = []
     for trial in study.get_trials(deepcopy=False):
         row: dict[str, Any] = {"number": trial.number, "state": outcome_of(trial).value,
-                               "value": trial.value}
+                               "value": trial.values[0] if trial.values and len(
+                                   trial.values) == 1 else None}
         if Attr.VALUE_STD in trial.user_attrs:  # scored over several seeds
             row[Attr.VALUE_STD.value] = trial.user_attrs[Attr.VALUE_STD]
         row.update(trial_params(trial))
+        row.update(trial.user_attrs.get(Attr.MEASURES) or {})  # several objectives: each
         row.update({k.value: trial.user_attrs.get(k) for k in ATTR_COLUMNS})
         if Attr.INFEASIBLE in trial.user_attrs:  # a column only in a study that has one
             row[Attr.INFEASIBLE.value] = trial.user_attrs[Attr.INFEASIBLE]
@@ -59,10 +62,14 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def best_trained(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+def best_trained(study: optuna.Study, pick: str | None = None) -> optuna.trial.FrozenTrial | None:
     """The best complete trial trained in this study (None: none yet). Trials imported by a
     warm start are left out: their models were trained in another study; they only inform
-    the sampler. Ties go to the lower number, as Optuna's ``best_trial``."""
+    the sampler. Ties go to the lower number, as Optuna's ``best_trial``. With several
+    objectives: the front member best on ``pick`` (else the study's rule; see
+    :func:`cifar_search.tracking.objectives.picked_trial`)."""
+    if is_several(study):
+        return picked_trial(study, pick)
     trials = [t for t in study.get_trials(deepcopy=False,
                                           states=(optuna.trial.TrialState.COMPLETE,))
               if outcome_of(t) == TrialOutcome.COMPLETE and t.value is not None]
@@ -72,14 +79,22 @@ def best_trained(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
     return min(trials, key=lambda t: (sign * t.value, t.number))  # type: ignore[operator]
 
 
-def best_trial(study: optuna.Study) -> dict[str, Any] | None:
+def best_trial(study: optuna.Study, pick: str | None = None) -> dict[str, Any] | None:
     """The best complete trial trained in this study as plain data, or None (see
-    :func:`best_trained`)."""
-    best = best_trained(study)
+    :func:`best_trained`); with several objectives ``value`` is the ``pick`` measure's, and
+    ``values`` has every objective's."""
+    best = best_trained(study, pick)
     if best is None:
         return None
-    return {"number": best.number, "value": best.value, "params": trial_params(best),
-            **{k.value: best.user_attrs.get(k) for k in (Attr.MLFLOW_RUN_ID, Attr.MODEL_PATH)}}
+    found = {"number": best.number, "value": best.values[0] if best.values else None,
+             "params": trial_params(best),
+             **{k.value: best.user_attrs.get(k) for k in (Attr.MLFLOW_RUN_ID, Attr.MODEL_PATH)}}
+    if is_several(study):
+        names, _ = objectives_of(study)
+        pick = pick or study.user_attrs.get(StudyAttr.PICK) or names[0]
+        values = dict(zip(names, best.values or [], strict=True))
+        found.update(value=values[pick], values=values, pick=pick)
+    return found
 
 
 def counts(study: optuna.Study) -> dict[str, int]:
@@ -193,19 +208,22 @@ def trial_label(number: int, params: dict[str, Any], swept: Sequence[str]) -> st
 
 def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """A trial as ``status --json`` writes it: number, state, params, value (None when not
-    finite), retry chain, machine, MLflow run id, why it failed, and whether it was released
-    untrained (asked for beyond the target while other machines reached it).
+    finite; several objectives: ``values`` in their order instead), retry chain, machine,
+    MLflow run id, why it failed, and whether it was released untrained (asked for beyond
+    the target while other machines reached it).
 
     Example:
         >>> trial_record(study.trials[0])["state"]  # doctest: +SKIP
         'complete'
     """
-    value = trial.value
+    several = trial.values is not None and len(trial.values) > 1
+    value = trial.values[0] if trial.values is not None and not several else None
     if isinstance(value, float) and not math.isfinite(value):
         value = None
     attrs = trial.user_attrs
     return {"number": trial.number, "state": outcome_of(trial).value,
             "params": trial_params(trial), "value": value,
+            **({"values": list(trial.values or [])} if several else {}),
             **{k.value: attrs.get(k) for k in (Attr.RETRY_OF, Attr.CONTINUES, Attr.DUPLICATE_OF,
                                                 Attr.MACHINE, Attr.MLFLOW_RUN_ID,
                                                 Attr.FAIL_REASON)},

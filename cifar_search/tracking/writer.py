@@ -23,6 +23,7 @@ from typing import Any
 from mlflow import MlflowClient
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 
+from cifar_search.config.measures import MEASURES
 from cifar_search.config.sweep import Oracle, Pruner, Sampler, Sweep
 from cifar_search.search.states import Attr, RunKind, RunStatus, Tag, TrialOutcome
 from cifar_search.tracking import registry
@@ -32,6 +33,10 @@ from cifar_search.tracking.packaging import scratch_dir
 from cifar_search.tracking.reader import MAX_RUNS, RunReader, own_artifacts
 from cifar_search.tracking.store import create_mlflow_store
 from cifar_search.workspace import Workspace
+
+#: Measures a trial's run gets as metrics when its recorder passes them (several objectives);
+#: the validation metrics are in the epochs' history already.
+LOGGED_MEASURES = tuple(m for m in MEASURES if not m.startswith("val_"))
 
 #: MLflow caps a parameter value at this many characters.
 MAX_PARAM_LENGTH = 6000
@@ -78,8 +83,9 @@ def sweep_params(sweep: Sweep) -> dict[str, Any]:
                else {"oracle": _kind(oracle)})
     return {
         "model": sweep.model_name, **chooser, "epochs": sweep.budget.epochs,
-        "batch_size": sweep.budget.batch_size, "objective_metric": sweep.objective.metric,
-        "direction": sweep.objective.direction, "sweep_seed": sweep.seed,
+        "batch_size": sweep.budget.batch_size,
+        "objective_metric": ",".join(sweep.objective.metrics),  # several: each, in order
+        "direction": ",".join(sweep.objective.directions), "sweep_seed": sweep.seed,
         "subset": sweep.data.subset, "space": json.dumps(sweep.space.to_dict(), sort_keys=True),
     }
 
@@ -279,7 +285,7 @@ class Tracker(ImportedRuns, RunReader):
         info = dict(info or {})
         metrics = {"objective": value} if value is not None else {}
         for key in (Attr.DURATION_S, Attr.EPOCHS_TRAINED, "startup_seconds", Attr.VALUE_STD,
-                    "repeats"):
+                    "repeats", *LOGGED_MEASURES):
             if key in info:
                 found = info.pop(key)
                 if found is not None:
@@ -507,3 +513,13 @@ class SearchTracker:
         if reason:
             self._tracker._log(self._parent(), tags={Tag.FAIL_REASON: reason[:5000]})
         self._tracker.close_parent(status)
+
+
+def mark_front(tracker: Tracker, front: frozenset[str]) -> None:
+    """Tag the runs of the Pareto front's members ``pareto_front=true`` (several objectives),
+    and untag a run that left the front; writes only what changes."""
+    for run in tracker.child_runs(tracker.parent_id or "").values():
+        if run.run_id in front and run.tags.get(Tag.PARETO_FRONT) != "true":
+            tracker.set_tags(run.run_id, {Tag.PARETO_FRONT: "true"})
+        elif run.run_id not in front and Tag.PARETO_FRONT in run.tags:
+            tracker.client.delete_tag(run.run_id, Tag.PARETO_FRONT)

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import optuna
 import pandas as pd
 
+from cifar_search import Objective
 from cifar_search.tracking import summary
 from tests.tracking.studies import add_trial
 
@@ -54,7 +55,7 @@ class FakeTracker:
 
 
 def sweep():
-    return SimpleNamespace(objective=SimpleNamespace(metric="val_loss", direction="minimize"),
+    return SimpleNamespace(objective=Objective("val_loss"),
                            space=SimpleNamespace(swept=lambda: ("activation",)),
                            name="tiny", source="sweeps/tiny.py")
 
@@ -117,7 +118,7 @@ def two_param_study():
 
 
 def test_a_two_parameter_study_gets_every_plot():
-    two = SimpleNamespace(objective=SimpleNamespace(metric="val_loss", direction="minimize"),
+    two = SimpleNamespace(objective=Objective("val_loss"),
                           space=SimpleNamespace(swept=lambda: ("dropout_rate", "activation")),
                           name="two", source=None)
     tracker = FakeTracker({f"run{n}": {"val_loss": [(1, 1.0), (2, 0.8)]} for n in range(6)})
@@ -151,7 +152,7 @@ def test_a_conditional_parameter_is_plotted_where_complete_trials_have_it():
             state=optuna.trial.TrialState.COMPLETE if state == "complete"
             else optuna.trial.TrialState.PRUNED, intermediate_values={1: 1.0},
             user_attrs={"params": params, "mlflow_run_id": f"run{number}"}))
-    swept = SimpleNamespace(objective=SimpleNamespace(metric="val_loss", direction="minimize"),
+    swept = SimpleNamespace(objective=Objective("val_loss"),
                             space=SimpleNamespace(swept=lambda: ("optimizer", "momentum")),
                             name="conditional", source=None)
     tracker = FakeTracker({})

@@ -54,6 +54,10 @@ class KerasTunerEngine:
         from cifar_search.engines.kerastuner.space import specs
 
         optuna = "; use engine 'optuna'"
+        if sweep.objective.several:
+            _refuse("objective.metric", list(sweep.objective.metrics), "engine 'kerastuner' "
+                    "scores each trial on one metric (a KerasTuner oracle has one objective)"
+                    + optuna)
         oracle = KerasTunerOptions.of(sweep).oracle
         if oracle is None and sweep.sampler.kind not in ("grid", "random"):
             _refuse("sampler", sweep.sampler.kind, "engine 'kerastuner' needs an oracle: "

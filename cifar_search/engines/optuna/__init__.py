@@ -43,11 +43,17 @@ class OptunaEngine:
 
     def check(self, sweep: Sweep) -> None:
         """A sampler that ends by itself (a grid, or 'auto' where it picks the grid) or a
-        number of trials; a sampler that can work on the space ('gp' with PyTorch); no warm
-        start with a grid (it tries every point whatever is known)."""
-        from cifar_search.engines.optuna.parts import check_sampler, resolve_sampler
+        number of trials; a sampler that can work on the space ('gp' with PyTorch) and, with
+        several objectives, on them; no warm start with a grid (it tries every point whatever
+        is known)."""
+        from cifar_search.engines.optuna.parts import (
+            check_objectives,
+            check_sampler,
+            resolve_sampler,
+        )
 
         resolved = resolve_sampler(sweep)
+        check_objectives(sweep, resolved.sampler.kind)
         check_trials(sweep, "sampler", sweep.sampler.kind, resolved.sampler.kind == "grid")
         check_sampler(resolved)
         require(sweep.warm_start is None or resolved.sampler.kind != "grid", "warm_start",

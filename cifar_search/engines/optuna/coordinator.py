@@ -435,7 +435,7 @@ def run_sweep(sweep: Sweep, workspace: Workspace, say: Callable[[str], None],
     if test is not None and test.get("registered"):
         tested.append(f"best model registered: models:/{sweep.name}/{test['registered']} "
                       "(mlflow.pyfunc.load_model or mlflow.keras.load_model)")
-    return RunReport([best_line(outcome.best, sweep.objective.metric), *tested,
+    return RunReport([best_line(outcome.best, sweep.objective.chosen_by), *tested,
                       f"{outcome.count}; compare them in the MLflow UI: python -m cifar_search "
                       f"ui {sweep.source}{workspace.flags}"])
 

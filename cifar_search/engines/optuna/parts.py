@@ -248,10 +248,37 @@ def check_parts(sweep: Sweep) -> None:
 
 
 def study_direction(objective: Objective) -> optuna.study.StudyDirection:
-    """The objective's direction as Optuna's."""
+    """The objective's direction as Optuna's (several objectives: the primary metric's)."""
     import optuna
 
     return optuna.study.StudyDirection[objective.direction.upper()]
+
+
+#: Samplers of a multi-objective study: those whose Optuna class proposes for several
+#: objectives (NSGA-II; TPE's multivariate Pareto ranking; random and grid, which ignore values).
+MULTI_OBJECTIVE_SAMPLERS = ("nsga2", "tpe", "random", "grid")
+
+
+def check_objectives(sweep: Sweep, sampler: str) -> None:
+    """With several objectives: a sampler that supports them (``sampler`` as resolved), one
+    seed per trial, no warm start and no ``same_seed`` (each compares one value per trial)."""
+    if not sweep.objective.several:
+        return
+    require(sampler in MULTI_OBJECTIVE_SAMPLERS, "sampler", sampler,
+            "with several objectives the samplers are " + ", ".join(MULTI_OBJECTIVE_SAMPLERS))
+    require(sweep.repeats == 1, "repeats", sweep.repeats,
+            "several objectives take one seed per trial (repeats=1)")
+    require(sweep.warm_start is None, "warm_start", sweep.warm_start,
+            "a warm start imports one value per trial; several objectives start afresh")
+    require(not sweep.same_seed, "same_seed", sweep.same_seed,
+            "same_seed takes earlier results of one value; several objectives need False")
+
+
+def study_directions(objective: Objective) -> list[optuna.study.StudyDirection]:
+    """Each objective's direction as Optuna's."""
+    import optuna
+
+    return [optuna.study.StudyDirection[d.upper()] for d in objective.directions]
 
 
 def _rehearse(part: Any, direction: optuna.study.StudyDirection) -> None:

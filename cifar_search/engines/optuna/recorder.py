@@ -169,10 +169,12 @@ class Recorder:
 
     def finish(self, running: Running, outcome: TrialOutcome, value: float | None = None,
                info: dict[str, Any] | None = None, reason: str | None = None,
-               infeasible: str | None = None) -> None:
+               infeasible: str | None = None, measures: dict[str, float] | None = None) -> None:
         """End a trial: its seed runs, the Optuna trial, its MLflow run, one line;
         ``infeasible``: the constraint it broke (its run's ``state`` is then ``infeasible``,
-        whether Optuna's trial completed or was never trained)."""
+        whether Optuna's trial completed or was never trained); with several objectives a
+        complete trial is told its ``measures`` of the objectives, in order (all of them are
+        kept on the trial and its run)."""
         seconds = time.perf_counter() - running.started
         for run in running.unfinished_seed_runs():
             self.tracker.kill_run(run.run_id, reason or "the trial ended")
@@ -181,10 +183,14 @@ class Recorder:
                                  Attr.STATE: TrialOutcome(outcome).value}
         if reason or outcome == TrialOutcome.FAILED:  # a FAIL without one reads as taken over
             attrs[Attr.FAIL_REASON] = reason or "failed"
+        if measures:
+            attrs[Attr.MEASURES] = measures
         self.store.set_trial_attrs(running.number, attrs)
+        told = [measures[m] for m in self.plan.objectives] if measures else value
         self.store.tell(running.number, outcome,
-                        value if outcome == TrialOutcome.COMPLETE else None)
-        info = {**(info or {}), Attr.DURATION_S: round(seconds, 3),
+                        told if outcome == TrialOutcome.COMPLETE else None)
+        logged = {k: v for k, v in (measures or {}).items() if not k.startswith("val_")}
+        info = {**(info or {}), **logged, Attr.DURATION_S: round(seconds, 3),
                 Attr.EPOCHS_TRAINED: running.epochs}
         shown = TrialOutcome.INFEASIBLE if infeasible else outcome
         self.tracker.end_trial(running.run_id, shown, value, info, reason or infeasible)
@@ -192,7 +198,8 @@ class Recorder:
             self.progress.trial(running.epochs)
         why = reason or infeasible
         tail = f"({running.epochs} epochs, {seconds:.1f} s)" + (f" reason: {why}" if why else "")
-        self.say(self.line(running.number, shown, value, running.params, tail))
+        scores = {m: measures[m] for m in self.plan.objectives} if measures else None
+        self.say(self.line(running.number, shown, value, running.params, tail, scores))
 
     def infeasible(self, running: Running, run: SeedRun, result: TrialResult) -> None:
         """End a trial whose built model broke a constraint known before training: untrained,
@@ -242,10 +249,17 @@ class Recorder:
         self.finish(running, TrialOutcome.PRUNED, result.value, result.config)
 
     def complete(self, running: Running, result: TrialResult) -> None:
-        """End a trial that trained to its end (one seed)."""
+        """End a trial that trained to its end (one seed); with several objectives it fails
+        when one of them was not measured (a model without an accuracy metric)."""
         self._keep_model(running, result)
+        missing = [m for m in self.plan.objectives if m not in result.measures]
+        if missing:
+            self.finish(running, TrialOutcome.FAILED, info=dict(result.config),
+                        reason=f"no {', '.join(missing)} was measured")
+            return
         self.finish(running, TrialOutcome.COMPLETE, result.value, result.config,
-                    infeasible=self.judge(running, result.measures))
+                    infeasible=self.judge(running, result.measures),
+                    measures=dict(result.measures) if self.plan.objectives else None)
 
     def seed_done(self, running: Running, repeat: int, result: TrialResult) -> None:
         """Close one seed's run; when every seed is done the trial's value is their mean."""
@@ -305,8 +319,13 @@ class Recorder:
             self.store.set_trial_attrs(running.number, {Attr.MODEL_PATH: result.model_path})
 
     def line(self, number: int, outcome: str, value: float | None, params: dict[str, Any],
-             tail: str) -> str:
-        """``trial   3 complete val_loss=0.8123 dropout_rate=0.3 (10 epochs, 41.2 s)``."""
+             tail: str, measures: dict[str, float] | None = None) -> str:
+        """``trial   3 complete val_loss=0.8123 dropout_rate=0.3 (10 epochs, 41.2 s)`` (with
+        several objectives, each: ``val_accuracy=0.71 params=12,394``)."""
+        from cifar_search.tracking.objectives import values_text
+
         score = f"{self.metric}={value:.4f}" if value is not None else ""
+        if measures:
+            score = values_text(measures)
         swept = params_text(params, self.plan.swept, sep=" ")
         return " ".join(p for p in (f"trial {number:>3} {outcome:<8}", score, swept, tail) if p)

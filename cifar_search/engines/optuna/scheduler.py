@@ -73,8 +73,9 @@ class Plan:
         same_seed: every trial trains from one seed.
         repeats: seeds per candidate.
         judge_first: a pruner judges the first seed of a repeated trial.
-        direction: ``minimize`` or ``maximize``.
+        direction: ``minimize`` or ``maximize`` (several objectives: the primary metric's).
         constraints: the sweep's constraints (a trial that breaks one is infeasible).
+        objectives: several objectives: their measures, in order (empty for one).
     """
 
     target: int
@@ -86,6 +87,7 @@ class Plan:
     judge_first: bool = False
     direction: str = "minimize"
     constraints: tuple[Constraint, ...] = ()
+    objectives: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, sweep: Any) -> Plan:
@@ -97,7 +99,8 @@ class Plan:
         return cls(target=target, grid=grid, swept=tuple(sweep.space.swept()),
                    sweep_seed=sweep.seed, same_seed=sweep.same_seed, repeats=sweep.repeats,
                    judge_first=sweep.pruner.kind != "none", direction=sweep.objective.direction,
-                   constraints=sweep.parsed_constraints)
+                   constraints=sweep.parsed_constraints,
+                   objectives=sweep.objective.metrics if sweep.objective.several else ())
 
 
 def param_key(params: Mapping[str, Any]) -> str:

@@ -35,7 +35,7 @@ from cifar_search.engines.optuna.machines import (
     pop_order,
     sampler_seed,
 )
-from cifar_search.engines.optuna.parts import build_pruner, study_direction
+from cifar_search.engines.optuna.parts import build_pruner, study_directions
 from cifar_search.engines.optuna.seeding import seeded_sampler
 from cifar_search.engines.optuna.scheduler import TrialView
 from cifar_search.engines.optuna.warm_start import SourceStudy, SourceTrial
@@ -224,20 +224,57 @@ def read_source(sweep: Sweep, workspace: Workspace) -> SourceStudy:
         json.loads(attrs.get(StudyAttr.FINGERPRINT) or "{}"))
 
 
-def trial_view(trial: optuna.trial.FrozenTrial) -> TrialView:
-    """A frozen trial as the scheduler sees it."""
+def trial_view(trial: optuna.trial.FrozenTrial, primary: int | None = None) -> TrialView:
+    """A frozen trial as the scheduler sees it; with several objectives its value is objective
+    ``primary``'s (None: the primary metric is no objective)."""
     drawn = trial.params or trial.system_attrs.get("fixed_params") or {}
+    value = trial.values[0] if trial.values is not None and len(trial.values) == 1 else (
+        trial.values[primary] if trial.values is not None and primary is not None else None)
     return TrialView(number=trial.number, outcome=outcome_of(trial),
-                     params=dict(trial.user_attrs.get(Attr.PARAMS) or drawn), value=trial.value,
+                     params=dict(trial.user_attrs.get(Attr.PARAMS) or drawn), value=value,
                      attrs=dict(trial.user_attrs), drawn=dict(drawn),
                      from_queue="fixed_params" in trial.system_attrs,
                      ended_at=None if trial.datetime_complete is None
                      else trial.datetime_complete.timestamp())
 
 
+def record_objectives(study: optuna.Study, objective: Any) -> int | None:
+    """Several objectives: record their names and the pick rule on the study (the rule may
+    change on a resume: the study keeps the latest). Return where the primary metric (the
+    pruned one) is among them (None: one objective, or the metric is no objective)."""
+    if not objective.several:
+        return None
+    study.set_user_attr(StudyAttr.OBJECTIVES, list(objective.metrics))
+    study.set_user_attr(StudyAttr.PICK, objective.pick)
+    if objective.metric not in objective.metrics:
+        return None
+    return int(objective.metrics.index(objective.metric))
+
+
+def judge(study: optuna.Study, trial_id: int, value: float, step: int, direction: str,
+          primary: int | None) -> bool:
+    """Several objectives: Optuna refuses ``trial.report``, so the primary metric's value is
+    added to the trial's ``curve`` attribute and the pruner is asked with the study seen
+    through that metric (the curves as intermediate values, its ``direction``), as in a
+    single-objective study. Not intermediate values in the study itself: Optuna's samplers
+    read those of pruned trials with one direction (TPE fails on a multi-objective study)."""
+    from cifar_search.tracking.objectives import seen_as
+
+    storage = study._storage
+    curve = dict(storage.get_trial(trial_id).user_attrs.get(Attr.CURVE) or {})
+    storage.set_trial_user_attr(trial_id, Attr.CURVE, {**curve, str(step): value})
+    view = seen_as(study, direction, primary)
+    return bool(study.pruner.prune(view, view._storage.get_trial(trial_id)))
+
+
 def trial_views(study: optuna.Study) -> list[TrialView]:
     """Every trial of ``study``, as the scheduler sees it (one read of the storage)."""
-    return [trial_view(t) for t in study.get_trials(deepcopy=False)]
+    primary = None
+    if len(study.directions) > 1:  # the primary metric's place among the objectives
+        names = study.user_attrs.get(StudyAttr.OBJECTIVES) or []
+        metric = study.user_attrs.get(StudyAttr.METRIC)
+        primary = names.index(metric) if metric in names else None
+    return [trial_view(t, primary) for t in study.get_trials(deepcopy=False)]
 
 
 class StudyStore:
@@ -276,6 +313,7 @@ class StudyStore:
             check_fingerprint(self.attr(StudyAttr.FINGERPRINT, ""), self.fingerprint, sweep,
                               self.url, warm_starts=True)
         self.study_id = self.storage.get_study_id_from_name(sweep.name)
+        self.primary = record_objectives(self.study, sweep.objective)
 
     def _open(self, grid: list[dict[str, Any]]) -> optuna.Study:
         sweep = self.sweep
@@ -286,7 +324,7 @@ class StudyStore:
             try:
                 study = optuna.create_study(study_name=sweep.name, storage=self.storage,
                                             sampler=sampler, pruner=pruner,
-                                            direction=study_direction(sweep.objective))
+                                            directions=study_directions(sweep.objective))
             except DuplicatedStudyError:  # another machine created it first
                 self.existed = True
             else:
@@ -322,23 +360,24 @@ class StudyStore:
 
     def view(self) -> list[TrialView]:
         """Every trial, as the scheduler sees it."""
-        return trial_views(self.study)
+        return [trial_view(t, self.primary) for t in self.study.get_trials(deepcopy=False)]
 
     def waiting(self) -> list[TrialView]:
         """The queued trials (one read of the storage)."""
-        return [trial_view(t) for t in self.study.get_trials(deepcopy=False,
-                                                             states=(TrialState.WAITING,))]
+        return [trial_view(t, self.primary) for t in self.study.get_trials(
+            deepcopy=False, states=(TrialState.WAITING,))]
 
     def trial(self, number: int) -> TrialView:
         """One trial by number."""
-        return trial_view(self.storage.get_trial(self._id_of(number)))
+        return trial_view(self.storage.get_trial(self._id_of(number)), self.primary)
 
     def attr(self, key: StudyAttr, default: Any = None) -> Any:
         """A study attribute."""
         return self.study.user_attrs.get(key, default)
 
     def best(self) -> optuna.trial.FrozenTrial | None:
-        """The best complete trial trained in this study (not an imported one), or None."""
+        """The best complete trial trained in this study (not an imported one), or None; with
+        several objectives the front member the sweep's ``pick`` chooses."""
         from cifar_search.tracking.tables import best_trained
 
         return best_trained(self.study)
@@ -425,8 +464,10 @@ class StudyStore:
             return False
         return True
 
-    def tell(self, number: int, outcome: TrialOutcome, value: float | None = None) -> None:
-        """End trial ``number`` as ``outcome`` (complete trials with their value).
+    def tell(self, number: int, outcome: TrialOutcome,
+             value: float | list[float] | None = None) -> None:
+        """End trial ``number`` as ``outcome`` (complete trials with their value, or their
+        values in the objectives' order).
 
         Raises:
             TakenOver: the trial was ended by another machine.
@@ -455,6 +496,10 @@ class StudyStore:
         Raises:
             TakenOver: the trial was ended by another machine.
         """
+        if self.sweep.objective.several:
+            with _taken_over(trial.number):
+                return judge(self.study, self._id_of(trial.number), value, step,
+                             self.sweep.objective.direction, self.primary)
         with _taken_over(trial.number):
             trial.report(value, step)
         return trial.should_prune()

@@ -50,6 +50,11 @@ class SklearnEngine:
             _refuse("sampler", sweep.sampler.kind, "engine 'sklearn' runs sampler 'grid' "
                     "(GridSearchCV) or 'random' (RandomizedSearchCV)")
         check_trials(sweep, "sampler", sweep.sampler.kind, sweep.sampler.kind == "grid")
+        unscored = [m for m in sweep.objective.metrics if m not in ("val_accuracy", "val_loss")]
+        if unscored:
+            _refuse("objective.metric", unscored[0], "engine 'sklearn' scores val_accuracy "
+                    "and val_loss (scikit-learn's multi-metric scoring); use engine 'optuna' "
+                    f"for {unscored[0]}")
         if sweep.pruner.kind != "none":
             _refuse("pruner", sweep.pruner.kind, "engine 'sklearn' cross-validates every "
                     "candidate fully; use pruner 'none'")

@@ -257,7 +257,8 @@ def _search(sweep: Sweep, estimator: Any) -> Any:
     as_written = SklearnOptions.of(sweep).as_written
     folds = StratifiedKFold(n_splits=SklearnOptions.of(sweep).cv, shuffle=True,
                             random_state=sweep.seed)
-    common = dict(scoring=scorers(sweep.objective.metric), refit=False, cv=folds,
+    common = dict(scoring=scorers(sweep.objective.chosen_by, sweep.objective.metrics),
+                  refit=False, cv=folds,
                   n_jobs=jobs(sweep), error_score=np.nan, return_train_score=False)
     if sweep.sampler.kind == "random":
         space = distributions(sweep.space, as_written)
@@ -380,7 +381,7 @@ def run_search(sweep: Sweep, workspace: Workspace,
     if failures:
         say(f"warning: {int(result.table['failed_fits'].sum())} fits failed; their scores are "
             f"NaN (details in {FAILURES_TXT} on the MLflow run)")
-    for line in verdict_of(result.table).lines(SCORING[sweep.objective.metric]):
+    for line in verdict_of(result.table).lines(SCORING[sweep.objective.chosen_by]):
         say(line)
     for line in report_lines(result.table):
         say(line)
@@ -399,7 +400,7 @@ def _open(tracker: SearchTracker, search: Any, sweep: Sweep, images: int,
     options, n_jobs = SklearnOptions.of(sweep), jobs(sweep)
     name = f"{sweep.name}-{ENGINE}" + ("-as-written" if options.as_written else "")
     parent = tracker.open(name, {
-        "trials": sweep.trials, "scoring": SCORING[sweep.objective.metric], "cv": options.cv,
+        "trials": sweep.trials, "scoring": SCORING[sweep.objective.chosen_by], "cv": options.cv,
         "n_jobs": n_jobs, "repeats": sweep.repeats, "search": kind, "images": images})
     say(f"{kind} ({variant_of(sweep)}): {count} candidates x {options.cv} folds x "
         f"{sweep.repeats} seed(s) = {count * options.cv * sweep.repeats} fits on {images} "
@@ -428,7 +429,7 @@ def _summary_files(table: pd.DataFrame, cv_results: pd.DataFrame, failures: list
 
     table.to_csv(folder / CANDIDATES_CSV, index=False)
     cv_results.to_csv(folder / CV_RESULTS_CSV, index=False)
-    scoring, options = SCORING[sweep.objective.metric], SklearnOptions.of(sweep)
+    scoring, options = SCORING[sweep.objective.chosen_by], SklearnOptions.of(sweep)
     title = (f"{sweep.name}: {scoring}, {options.cv}-fold CV x {sweep.repeats} seed(s)"
              + (" (as written)" if options.as_written else ""))
     files = [folder / CANDIDATES_CSV, folder / CV_RESULTS_CSV,
@@ -447,7 +448,7 @@ def _description(table: pd.DataFrame, sweep: Sweep) -> str:
     """The parent run's description: the search, then the verdict over folds x seeds."""
     from cifar_search.tracking.notes import verdict_markdown
 
-    scoring, options = SCORING[sweep.objective.metric], SklearnOptions.of(sweep)
+    scoring, options = SCORING[sweep.objective.chosen_by], SklearnOptions.of(sweep)
     lines = [f"Search **{sweep.name}** ({sweep.source or sweep.name}): {len(table)} "
              f"candidates, {scoring}, {options.cv}-fold CV x {sweep.repeats} seed(s)."]
     return "\n".join(lines + verdict_markdown(verdict_of(table), scoring)) + "\n"

@@ -203,14 +203,17 @@ def trained_learning_rate(estimator: Any, x: Any, y: Any) -> float:
     return float(keras.ops.convert_to_numpy(rate))
 
 
-def scorers(metric: str) -> dict[str, Any]:
-    """The search's ``scoring``: the objective's scikit-learn score, and what trained.
+def scorers(metric: str, objectives: Sequence[str] = ()) -> dict[str, Any]:
+    """The search's ``scoring``: the objective's scikit-learn score (``score``: the one that
+    ranks, as ``refit`` would name it), each other objective's under its name (several
+    objectives: scikit-learn's multi-metric scoring), and what trained.
 
     Example:
-        >>> sorted(scorers("val_loss"))
-        ['score', 'trained_learning_rate', 'trained_optimizer']
+        >>> sorted(scorers("val_accuracy", ["val_accuracy", "val_loss"]))
+        ['score', 'trained_learning_rate', 'trained_optimizer', 'val_loss']
     """
-    return {"score": SCORING[metric], "trained_optimizer": trained_optimizer_index,
+    others = {name: SCORING[name] for name in objectives if name != metric}
+    return {"score": SCORING[metric], **others, "trained_optimizer": trained_optimizer_index,
             "trained_learning_rate": trained_learning_rate}
 
 

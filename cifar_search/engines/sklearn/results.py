@@ -96,7 +96,7 @@ def _candidate_row(number: int, params: dict[str, Any], rows: list[int],
         "candidate": candidate_label(params, sweep.space.swept()),
         "mean_score": mean,
         "std_score": float(np.std(scores)),
-        "objective": _objective(mean, SCORING[sweep.objective.metric]),
+        "objective": _objective(mean, SCORING[sweep.objective.chosen_by]),
         "trained_optimizer": decode_optimizers(
             _fit_values(cv_results, rows, "trained_optimizer")),
         "requested_optimizer": OPTIMIZERS[params.get("optimizer",
@@ -106,6 +106,8 @@ def _candidate_row(number: int, params: dict[str, Any], rows: list[int],
         "fits": len(scores),
         "failed_fits": sum(math.isnan(s) for s in scores),
         "fit_scores": json.dumps(scores),
+        **{other: _objective(float(np.mean(_fit_values(cv_results, rows, other))), SCORING[other])
+           for other in sweep.objective.metrics if other != sweep.objective.chosen_by},
         **params,
         "params": json.dumps(params, sort_keys=True),
     }

@@ -93,3 +93,20 @@ def test_compare_table_has_the_objective_sign_and_compare_columns():
     assert table["mean_score"].tolist() == [0.55, 0.45]
     assert table["runs"].tolist() == [3, 3] and str(table["rank"].dtype) == "Int64"
     assert results.compare_table(None) is None
+
+
+def test_several_objectives_rank_on_the_pick_and_score_the_others_by_name():
+    sweep = make_sweep({"optimizer": {"grid": ["sgd", "adam"]}, "units": 8},
+                       objective=Objective(["val_accuracy", "val_loss"], pick="val_loss"))
+    cv_results = {
+        "params": [{"model__optimizer": np.str_(o)} for o in ("sgd", "adam")],
+        "mean_fit_time": [1.0, 1.0],
+        "split0_test_score": [-0.5, -0.9], "split1_test_score": [-0.7, -0.9],
+        "split0_test_val_accuracy": [0.6, 0.7], "split1_test_val_accuracy": [0.8, 0.7],
+        "split0_test_trained_optimizer": [0.0, 2.0], "split1_test_trained_optimizer": [0.0, 2.0],
+        "split0_test_trained_learning_rate": [0.01, 0.001],
+        "split1_test_trained_learning_rate": [0.01, 0.001],
+    }
+    sgd, adam = results.candidates_table(cv_results, sweep).to_dict("records")
+    assert (sgd["rank"], sgd["objective"]) == (1, pytest.approx(0.6))  # val_loss ranks
+    assert (sgd["val_accuracy"], adam["val_accuracy"]) == (pytest.approx(0.7), pytest.approx(0.7))
