@@ -322,22 +322,25 @@ class Tracker(ImportedRuns, RunReader):
         self.log_artifacts(parent, files)
 
     def log_best_model(self, results: Mapping[str, Any], model_path: Path,
-                       files: list[Path], mlflow_model: Path | None = None) -> str | None:
+                       files: list[Path], mlflow_model: Path | None = None,
+                       best: registry.BestVersion | None = None) -> str | None:
         """Test-set results, confusion matrix and the best model on the parent run; the
         model's MLflow Model folder (``mlflow_model``, see :func:`save_keras_model`) as a
-        logged model of the parent run, registered under the sweep's name when
-        :attr:`register`. Return the registered version (None when not registered)."""
+        logged model of the best trial's run (``best``), registered under the sweep's name
+        when :attr:`register`. Return the registered version (None when not registered); a
+        trial registered already (a resumed study) keeps its version, none is added."""
         parent = self._parent()
         self._log(parent, metrics={k: results[k] for k in ("test_loss", "test_accuracy")},
                   tags={Tag.BEST_MODEL_TRIAL: results["trial"]})
         self.log_artifacts(parent, [model_path], registry.BEST_MODEL)
         self.log_artifacts(parent, files)
-        if mlflow_model is None:
+        if mlflow_model is None or best is None:
             return None
-        model = registry.log_model(self.client, self.experiment_id, parent,
-                                   self.sweep.name, mlflow_model, results["trial"])
-        return registry.register(self.client, self.sweep.name, model,
-                                 parent) if self.register else None
+        if self.register and (known := registry.registered(self.client, best.name,
+                                                           best.run_id)):
+            return known
+        model = registry.log_model(self.client, self.experiment_id, parent, best, mlflow_model)
+        return registry.register(self.client, best, model) if self.register else None
 
     def describe(self, markdown: str) -> None:
         """The study's description, on its parent run and its experiment."""
