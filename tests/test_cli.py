@@ -171,6 +171,8 @@ def test_the_best_model_loads_back_from_the_model_registry(grid_run, capfd):
     assert version.source == f"models:/{logged.model_id}"  # the version page's Source Model
     assert client.get_model_version_download_uri("tiny-grid", "1") == logged.artifact_location
     assert logged.source_run_id == best.info.run_id
+    assert {m.key: m.value for m in logged.metrics} == {
+        k: parent.data.metrics[k] for k in ("test_loss", "test_accuracy")}
     assert [o.model_id for o in client.get_run(best.info.run_id).outputs.model_outputs] == [
         logged.model_id]
     # what mlflow.register_model writes: the logged-model page shows it registered
