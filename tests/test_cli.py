@@ -182,7 +182,7 @@ def test_the_best_model_loads_back_from_the_model_registry(grid_run, capfd):
     assert [str(v.version) for v in client.search_model_versions(
         f"run_id = '{best.info.run_id}'")] == ["1"]
     trial = best.info.run_name.split()[0]
-    assert f"trial **{trial}**" in version.description
+    assert version.description.startswith(f"{trial}, the best of study tiny-grid (")
     assert "models:/tiny-grid@best" in version.description
     assert {k: version.tags[k] for k in ("study", "trial_run", "objective", "engine")} == {
         "study": "tiny-grid", "trial_run": trial, "objective": "val_loss", "engine": "optuna"}

@@ -86,11 +86,13 @@ def description(best: BestVersion) -> str:
     Example:
         >>> print(description(BestVersion("g", "g", 2, "val_loss", "minimize", 0.91,
         ...                               {"dropout_rate": 0.3}, 0.62)).splitlines()[0])
-        Best model of study **g**: trial **trial-0002** (dropout_rate=0.3).
+        trial-0002, the best of study g (dropout_rate=0.3).
     """
     params = params_text(best.params) or "default parameters"
     value = "none" if best.value is None else format_value(float(best.value))
-    lines = [f"Best model of study **{best.study}**: trial **{best.trial_name}** ({params}).",
+    # the first line plain, the trial first: the registered model's table shows it as
+    # written, cut after some 30 characters
+    lines = [f"{best.trial_name}, the best of study {best.study} ({params}).",
              "", f"**{best.objective}** ({best.direction}): {value}; "
              f"**test accuracy**: {format_value(float(best.test_accuracy))}."]
     if best.classes:
@@ -197,8 +199,10 @@ def register(client: MlflowClient, best: BestVersion, model: LoggedModel) -> str
     from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
     try:
-        client.create_registered_model(best.name,
-                                       description=f"Best models of the sweep {best.name}")
+        client.create_registered_model(best.name, description=(
+            f"Best models of the sweep {best.name}, one version per new best trial; the alias "
+            f'`{BEST_ALIAS}` is the best so far: `mlflow.pyfunc.load_model("models:/'
+            f'{best.name}@{BEST_ALIAS}")`.'))
     except MlflowException as error:
         if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
             raise

@@ -41,7 +41,7 @@ BEST = BestVersion("tiny-grid", "tiny-grid", 2, "val_loss", "minimize", 0.912345
 
 def test_the_versions_description_gives_the_trial_its_scores_classes_and_how_to_load_it():
     text = description(BEST)
-    assert text.splitlines()[0] == ("Best model of study **tiny-grid**: trial **trial-0002** "
+    assert text.splitlines()[0] == ("trial-0002, the best of study tiny-grid "
                                     "(dropout_rate=0.3, activation=elu).")
     assert "**val_loss** (minimize): 0.9123; **test accuracy**: 0.625." in text
     assert "**Classes** (the outputs, in order): cat, dog." in text
