@@ -5,10 +5,12 @@ name, registered as :func:`mlflow.register_model` does it.
 MLflow's ``register_model`` creates the registered model when missing, a version whose
 source run is the model's run and whose ``model_id`` is the logged model, then appends
 ``{"name", "version"}`` to the logged model's ``mlflow.modelVersions`` tag: the logged-model
-page reads that tag to show the model registered (and offer no second "Register model"), the
-run page lists the versions whose run is its own. :func:`register` does the same through an
-explicit client (``register_model`` reads the process-wide tracking URI and prints to
-stderr), and adds what a user of the version needs: a description, tags, the alias ``best``.
+page reads that tag to list the model's versions (MLflow 3.17 shows its "Register model"
+button on every logged model all the same), the run page lists the versions whose run is its
+own, the version page links the source model parsed from the source ``models:/<model id>``.
+:func:`register` does the same through an explicit client (``register_model`` reads the
+process-wide tracking URI and prints to stderr), and adds what a user of the version needs:
+a description, tags, the alias ``best``.
 
 No TensorFlow here: the model's MLflow Model folder was saved by a worker
 (:func:`cifar_search.tracking.packaging.save_keras_model`); this module only logs and
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +67,7 @@ class BestVersion:
     test_loss: float | None = None
     engine: str = "optuna"
     run_id: str | None = None  # the best trial's run: the version's source run
-    classes: Sequence[str] = field(default=())
+    classes: Sequence[str] = ()  # the names of the model's outputs, in order
 
     @property
     def trial_name(self) -> str:
