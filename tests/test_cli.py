@@ -140,30 +140,59 @@ def test_runs_explain_themselves_in_the_mlflow_ui(grid_run):
     assert [e.name for e in experiments] == ["tiny-grid"]
 
 
-def test_the_best_model_loads_back_from_the_model_registry(grid_run):
+def test_the_best_model_loads_back_from_the_model_registry(grid_run, capfd):
     import mlflow
     import numpy as np
 
-    folder, workspace, first, _ = grid_run
+    folder, workspace, first, tiny_data = grid_run
     assert "best model registered: models:/tiny-grid/1 " in first.stdout
     mlflow.set_tracking_uri(f"sqlite:///{workspace / 'mlflow.db'}")
     try:
-        model = mlflow.pyfunc.load_model("models:/tiny-grid/1")
+        model = mlflow.pyfunc.load_model("models:/tiny-grid@best")
         keras_model = mlflow.keras.load_model("models:/tiny-grid/latest")
     finally:
         mlflow.set_tracking_uri(None)
     images = np.random.default_rng(0).random((3, 32, 32, 3), dtype=np.float32)
+    capfd.readouterr()
     logits = model.predict(images)
+    assert capfd.readouterr() == ("", "")  # no Keras progress bar
     assert logits.shape == (3, 10) and np.isfinite(logits).all()
     assert np.allclose(keras_model.predict(images, verbose=0), logits, atol=1e-6)
+    classes = model.metadata.metadata["class_names"]  # the outputs' names, in order
+    assert sorted(classes) == sorted(p.name for p in (tiny_data / "train").iterdir())
     client, runs = mlflow_runs(workspace, "tiny-grid")
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    (best,) = [r for r in runs if r.data.tags.get("best") == "true"]
     (output,) = parent.outputs.model_outputs  # the UI's Models column
     version = client.get_model_version("tiny-grid", "1")
-    assert version.run_id == parent.info.run_id
-    assert version.source == client.get_logged_model(output.model_id).artifact_location
+    assert version.run_id == best.info.run_id  # the trial that trained it, not the parent
+    assert version.aliases == ["best"]
+    logged = client.get_logged_model(output.model_id)
+    assert version.source == f"models:/{logged.model_id}"  # the version page's Source Model
+    assert client.get_model_version_download_uri("tiny-grid", "1") == logged.artifact_location
+    assert logged.source_run_id == best.info.run_id
+    assert {m.key: m.value for m in logged.metrics} == {
+        k: parent.data.metrics[k] for k in ("test_loss", "test_accuracy")}
+    assert [o.model_id for o in client.get_run(best.info.run_id).outputs.model_outputs] == [
+        logged.model_id]
+    # what mlflow.register_model writes: the logged-model page shows it registered
+    assert json.loads(logged.tags["mlflow.modelVersions"]) == [
+        {"name": "tiny-grid", "version": "1"}]
+    # the best trial's run page lists the versions whose run is its own
+    assert [str(v.version) for v in client.search_model_versions(
+        f"run_id = '{best.info.run_id}'")] == ["1"]
+    trial = best.info.run_name.split()[0]
+    assert version.description.startswith(f"{trial}, the best of study tiny-grid (")
+    assert "models:/tiny-grid@best" in version.description
+    assert {k: version.tags[k] for k in ("study", "trial_run", "objective", "engine")} == {
+        "study": "tiny-grid", "trial_run": trial, "objective": "val_loss", "engine": "optuna"}
+    assert float(version.tags["test_accuracy"]) == parent.data.metrics["test_accuracy"]
     assert tuple(model.metadata.signature.inputs.to_dict()[0]["tensor-spec"]["shape"]) == (
         -1, 32, 32, 3)
+    from cifar_search.tracking.registry import registered
+
+    # a resumed study finds its best trial registered already: no second version
+    assert registered(client, "tiny-grid", best.info.run_id) == "1"
 
 
 def test_running_again_resumes_instead_of_starting_over(grid_run):

@@ -107,6 +107,8 @@ def test_the_printed_url_shows_the_trials_and_marks_the_best_in_a_real_browser(t
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
             assert answer.status == 200  # answering when the URL is printed
         page = rendered(chromium, url)
+        # the registered model's page (the models:/ui-grid the run prints, in the UI)
+        model_page = rendered(chromium, f"http://127.0.0.1:{port}/#/models/ui-grid")
     finally:
         ui.send_signal(signal.SIGTERM)  # as a service manager stops it
         assert ui.wait(timeout=60) == 0
@@ -122,3 +124,8 @@ def test_the_printed_url_shows_the_trials_and_marks_the_best_in_a_real_browser(t
         assert f">{name}<" in page
     assert "Study <strong>ui-grid</strong>" in page  # the parent's description
     assert ">objective<" in page and ">dropout_rate<" in page  # the view's columns
+    # its one version, holding the alias best, described and tagged with its trial
+    assert '<a href="#/models/ui-grid/versions/1">Version 1</a>' in model_page
+    assert ">@&nbsp;best<" in model_page
+    assert ">trial_run<" in model_page and f">: trial-{best:04d}<" in model_page
+    assert f">trial-{best:04d}, the best of study" in model_page  # its description, cut

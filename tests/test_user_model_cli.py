@@ -36,6 +36,7 @@ def test_a_user_model_completes_and_its_registered_model_loads_in_a_fresh_proces
     out = subprocess.run([sys.executable, "-c", code], cwd="/", env=cli_env(),
                          capture_output=True, text=True, timeout=300)
     assert out.stdout.strip().splitlines()[-1] == "(3, 10) True", out.stderr[-2000:]
+    assert out.stdout.strip().splitlines() == ["(3, 10) True"]  # predict drew no progress bar
 
 
 def test_status_best_and_export_read_a_user_models_study(own_run):

@@ -67,15 +67,16 @@ def _evaluate(conn: Connection, task: EvaluateTask) -> None:
     try:
         results = train.evaluate(task.model_path, task.data_dir, task.user_model)
         if task.mlflow_model_dir:
-            results["mlflow_model"] = str(_save_mlflow_model(task, Path(task.mlflow_model_dir)))
+            results["mlflow_model"] = str(_save_mlflow_model(task, Path(task.mlflow_model_dir),
+                                                             results["classes"]))
         conn.send(Evaluated(results))
     except Exception as error:  # noqa: BLE001 (the parent reports why the evaluation failed)
         conn.send(Failed(None, *_failure(error)))
 
 
-def _save_mlflow_model(task: EvaluateTask, model_dir: Path) -> Path:
+def _save_mlflow_model(task: EvaluateTask, model_dir: Path, classes: list[str]) -> Path:
     """The evaluated model as an MLflow Model folder in ``model_dir``, two test images as its
-    examples."""
+    examples, the names of its output ``classes`` with it."""
     import keras
 
     from cifar_search.model import data
@@ -84,4 +85,4 @@ def _save_mlflow_model(task: EvaluateTask, model_dir: Path) -> Path:
     model = keras.models.load_model(task.model_path)
     examples = data.load_test(Path(task.data_dir))[0][:2]
     code = task.user_model.file if task.user_model is not None else None
-    return save_keras_model(model, model_dir, examples, code)
+    return save_keras_model(model, model_dir, examples, code, classes)

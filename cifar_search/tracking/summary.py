@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import optuna
 
     from cifar_search.config.sweep import Sweep
+    from cifar_search.tracking.registry import BestVersion
     from cifar_search.tracking.writer import Tracker
 
 
@@ -244,13 +245,27 @@ def log_study(study: optuna.Study, sweep: Sweep, tracker: Tracker,
                     title=trial_label(test["trial"], params, sweep.space.swept()))
                 saved = test.get("mlflow_model")
                 test["registered"] = tracker.log_best_model(
-                    test, Path(test["model_path"]), [image], Path(saved) if saved else None)
+                    test, Path(test["model_path"]), [image], Path(saved) if saved else None,
+                    best_version(study, sweep, test))
                 if saved:
                     shutil.rmtree(saved, ignore_errors=True)
     finally:
         discard(drawn)
     describe_runs(study, sweep, tracker)
     return best_trial(study)
+
+
+def best_version(study: optuna.Study, sweep: Sweep, test: dict[str, Any]) -> BestVersion:
+    """What the registered version of the tested trial's model says of it (its study, trial,
+    parameters, objective, test results, class names and run)."""
+    from cifar_search.tracking.registry import BestVersion
+
+    trial = next(t for t in study.get_trials(deepcopy=False) if t.number == test["trial"])
+    direction = sweep.objective.direction  # set by the Objective when built
+    return BestVersion(
+        sweep.name, study.study_name, trial.number, sweep.objective.metric, str(direction),
+        trial.value, trial_params(trial), test["test_accuracy"], test.get("test_loss"),
+        sweep.engine, trial.user_attrs.get(Attr.MLFLOW_RUN_ID), tuple(test.get("classes", ())))
 
 
 def _ranked_complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:

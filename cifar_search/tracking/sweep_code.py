@@ -34,11 +34,12 @@ def add_sweep_code(folder: Path, sweep_file: Path) -> None:
 
 
 def _load_pyfunc(path: str) -> Any:
-    """MLflow's pyfunc entry point: import the sweep files, then load as the Keras flavour."""
-    from mlflow.keras.load import _load_pyfunc as load_keras
-
+    """MLflow's pyfunc entry point: import the sweep files, then load as the Keras flavour
+    (predicting silently, as :mod:`.quiet_predict` loads a model without a sweep file)."""
     from cifar_search.config.user_model import import_file
+    from cifar_search.tracking import quiet_predict
 
     for sweep_file in sorted((Path(path) / CODE_DIR).glob("*.py")):
-        import_file(sweep_file)
-    return load_keras(path)
+        if sweep_file.stem != quiet_predict.MODULE:
+            import_file(sweep_file)
+    return quiet_predict._load_pyfunc(path)

@@ -328,22 +328,29 @@ class Tracker(ImportedRuns, RunReader):
         self.log_artifacts(parent, files)
 
     def log_best_model(self, results: Mapping[str, Any], model_path: Path,
-                       files: list[Path], mlflow_model: Path | None = None) -> str | None:
+                       files: list[Path], mlflow_model: Path | None = None,
+                       best: registry.BestVersion | None = None) -> str | None:
         """Test-set results, confusion matrix and the best model on the parent run; the
         model's MLflow Model folder (``mlflow_model``, see :func:`save_keras_model`) as a
-        logged model of the parent run, registered under the sweep's name when
-        :attr:`register`. Return the registered version (None when not registered)."""
+        logged model of the best trial's run (``best``), registered under the sweep's name
+        when :attr:`register`. Return the registered version (None when not registered); a
+        trial registered already (a resumed study) keeps its version, none is added."""
         parent = self._parent()
+        known = registry.registered(self.client, best.name, best.run_id) \
+            if self.register and best is not None else None
+        model = None
+        if mlflow_model is not None and best is not None and known is None:
+            model = registry.log_model(self.client, self.experiment_id, parent, best,
+                                       mlflow_model)
+        # the test results are the logged model's metrics too (its page's Metrics)
         self._log(parent, metrics={k: results[k] for k in ("test_loss", "test_accuracy")},
-                  tags={Tag.BEST_MODEL_TRIAL: results["trial"]})
+                  tags={Tag.BEST_MODEL_TRIAL: results["trial"]},
+                  model_id=model.model_id if model else None)
         self.log_artifacts(parent, [model_path], registry.BEST_MODEL)
         self.log_artifacts(parent, files)
-        if mlflow_model is None:
-            return None
-        model = registry.log_model(self.client, self.experiment_id, parent,
-                                   self.sweep.name, mlflow_model, results["trial"])
-        return registry.register(self.client, self.sweep.name, model,
-                                 parent) if self.register else None
+        if model is None or best is None or not self.register:
+            return known
+        return registry.register(self.client, best, model)
 
     def describe(self, markdown: str) -> None:
         """The study's description, on its parent run and its experiment."""
@@ -423,13 +430,15 @@ class Tracker(ImportedRuns, RunReader):
     def _log(self, run_id: str, metrics: Mapping[str, float] | None = None,
              params: Mapping[str, Any] | None = None,
              tags: Mapping[str, Any] | None = None,
-             steps: Sequence[tuple[str, int, float]] = ()) -> None:
+             steps: Sequence[tuple[str, int, float]] = (),
+             model_id: str | None = None) -> None:
         """Metrics, params and tags in one batched call; ``steps`` adds stepped metrics as
-        ``(key, step, value)``."""
+        ``(key, step, value)``; ``model_id``: ``metrics`` are that logged model's too."""
         timestamp = _now_ms()
         self.client.log_batch(
             run_id,
-            metrics=[Metric(k, float(v), timestamp, 0) for k, v in (metrics or {}).items()]
+            metrics=[Metric(k, float(v), timestamp, 0, model_id=model_id)
+                     for k, v in (metrics or {}).items()]
             + [Metric(k, float(v), timestamp, step) for k, step, v in steps],
             params=[Param(k, _param_value(v)) for k, v in (params or {}).items()],
             tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],

@@ -28,9 +28,10 @@ class FakeTracker:
         self.logged["files"] = [path.name for path in files]
         self.logged["trials.csv"] = pd.read_csv(files[0])
 
-    def log_best_model(self, results, model_path, files, mlflow_model=None):
+    def log_best_model(self, results, model_path, files, mlflow_model=None, best=None):
         self.logged["best_model"] = (results["trial"], model_path.name,
                                      [path.name for path in files])
+        self.logged["version"] = best
         self.logged["tested"] = results
         return None
 
@@ -57,7 +58,7 @@ class FakeTracker:
 def sweep():
     return SimpleNamespace(objective=Objective("val_loss"),
                            space=SimpleNamespace(swept=lambda: ("activation",)),
-                           name="tiny", source="sweeps/tiny.py")
+                           name="tiny", source="sweeps/tiny.py", engine="optuna")
 
 
 def study_of_three():
@@ -100,6 +101,13 @@ def test_log_study_with_test_results_and_no_curves(monkeypatch):
     assert "learning_curves_val_loss.png" not in tracker.logged["files"]
     assert tracker.logged["best_model"] == (1, "best.keras", ["confusion_matrix.png"])
     assert titles == ["trial 1: activation=tanh"]
+    version = tracker.logged["version"]  # what the registered version will say
+    assert (version.name, version.trial, version.run_id, version.value) == ("tiny", 1, "run1",
+                                                                           0.7)
+    assert (version.objective, version.direction, version.engine) == ("val_loss", "minimize",
+                                                                      "optuna")
+    assert version.params == {"activation": "tanh", "filters": 4}
+    assert (version.test_accuracy, version.test_loss, version.classes) == (0.6, 0.7, ("a", "b"))
 
 
 def two_param_study():

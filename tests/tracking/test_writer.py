@@ -113,3 +113,42 @@ def test_a_pruned_runs_tags_say_the_epoch_it_stopped_at_of_its_budget(tmp_path):
     tags = {run: tracker.client.get_run(run).data.tags for run in (pruned, complete)}
     assert tags[pruned]["pruned_at"] == f"epoch 2 of {SWEEP.budget.epochs}"
     assert tags[pruned]["state"] == "pruned" and "pruned_at" not in tags[complete]
+
+
+def _mlflow_model(folder):
+    """A minimal MLflow Model folder (an MLmodel file): what is logged, not what loads."""
+    from mlflow.models import Model
+
+    folder.mkdir(parents=True)
+    Model(flavors={"python_function": {"loader_module": "none"}}).save(str(folder / "MLmodel"))
+    return folder
+
+
+def test_each_new_best_trial_is_a_version_the_alias_best_moves_and_none_is_registered_twice(
+        recorded, tmp_path):
+    from cifar_search.tracking.registry import BestVersion
+
+    shutil.copytree(recorded[0], tmp_path / "ws")
+    tracker = Tracker(Workspace.at(tmp_path / "ws"), dataclasses.replace(SWEEP, register=True))
+    tracker.open_parent(recorded[1], "token")
+    keras_file = tmp_path / "model.keras"
+    keras_file.write_text("weights")
+    versions = []
+    for number, value, again in ((0, 0.9, False), (1, 0.7, False), (1, 0.7, True)):
+        run = tracker.trial_run(number) if again else tracker.start_trial(
+            number, {"optimizer": "sgd"}, seed=number)
+        best = BestVersion("moved", "moved", number, "val_loss", "minimize", value,
+                           {"optimizer": "sgd"}, 0.5, 1.0, "optuna", run, ("a", "b"))
+        versions.append(tracker.log_best_model(
+            {"trial": number, "test_loss": 1.0, "test_accuracy": 0.5}, keras_file, [],
+            _mlflow_model(tmp_path / f"mlflow-{len(versions)}"), best))
+    assert versions == ["1", "2", "2"]  # the same trial again keeps its version
+    client = tracker.client
+    assert str(client.get_model_version_by_alias("moved", "best").version) == "2"
+    assert client.get_model_version("moved", "1").aliases == []  # moved to the better one
+    logged = client.search_logged_models([tracker.experiment_id])
+    assert len(logged) == 2  # none logged for the trial registered already
+    assert {model.tags["mlflow.modelVersions"] for model in logged} == {
+        '[{"name": "moved", "version": "1"}]', '[{"name": "moved", "version": "2"}]'}
+    second = client.get_model_version("moved", "2")
+    assert second.run_id == tracker.trial_run(1) and second.tags["trial"] == "1"
