@@ -313,11 +313,18 @@ class Tracker(ImportedRuns, RunReader):
     # -- summaries -------------------------------------------------------------------------
 
     def log_summary(self, summary: Mapping[str, Any], files: list[Path]) -> None:
-        """Best value/params and summary files (trials CSV, plots) on the parent run."""
-        metrics = {k: v for k, v in summary.items() if isinstance(v, (int, float))
-                   and not isinstance(v, bool)}
+        """Best value/params and summary files (trials CSV, plots) on the parent run: the best
+        value as its metric; the best trial's number and the trials per outcome as tags
+        (``best_trial``, ``trials``: ``2 complete, 1 pruned``), as they are no measurements
+        to chart."""
         parent = self._parent()
-        self._log(parent, metrics=metrics)
+        counts = {k.removeprefix("trials_"): v for k, v in summary.items()
+                  if k.startswith("trials_")}
+        tags = {"trials": ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))}
+        if "best_trial" in summary:
+            tags["best_trial"] = summary["best_trial"]
+        metrics = {k: v for k, v in summary.items() if k == "best_value"}
+        self._log(parent, metrics=metrics, tags=tags)
         self.log_text(parent, json.dumps(dict(summary), indent=2, default=str), "summary.json")
         self.log_artifacts(parent, files)
 
@@ -347,14 +354,17 @@ class Tracker(ImportedRuns, RunReader):
     def save_view(self) -> None:
         """The UI's first view of the experiment's runs (see :mod:`cifar_search.tracking.view`):
         every study's parent run expanded, the objective and swept parameters as columns."""
-        from cifar_search.tracking.view import VIEW_TAG, runs_view
+        from cifar_search.tracking.view import VIEW_TAG, runs_view, saved_view
 
         parents = self.client.search_runs(
             [self.experiment_id], filter_string=f"tags.`{Tag.KIND}` = '{RunKind.STUDY}'",
             max_results=MAX_RUNS)
         view = runs_view([run.info.run_id for run in parents], self.sweep.space.swept(),
                          self.sweep.objective.metric)
-        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG, view)
+        before = self.client.get_experiment(self.experiment_id).tags.get(VIEW_TAG)
+        created = json.loads(before).get("createdAt") if before else None
+        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG,
+                                       saved_view(view, _now_ms(), created))
 
     def mark_runs(self, best_run: str | None, colours: Mapping[str, str]) -> None:
         """Tag the best trial's run ``best=true`` and name it so (tag and name leave a run that
