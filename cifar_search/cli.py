@@ -184,7 +184,7 @@ def _load_study(args: argparse.Namespace) -> tuple[Any, Any]:
 def cmd_status(args: argparse.Namespace) -> int:
     """Counts per state, the time budget and the trials table (``--failed``: the failed
     trials and why)."""
-    from cifar_search.search.states import Attr, TrialOutcome, outcome_of
+    from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
     from cifar_search.tracking import tables
 
     sweep, study = _load_study(args)
@@ -193,10 +193,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.failed:
         trials = [t for t in trials if outcome_of(t) == TrialOutcome.FAILED]
     if args.json:
-        records = [tables.trial_record(t) for t in trials]
+        link = _run_link(args, sweep.name)
+        records = [{**record, "mlflow_run_link": link(record[Attr.MLFLOW_RUN_ID])}
+                   for record in map(tables.trial_record, trials)]
+        parent = link(study.user_attrs.get(StudyAttr.MLFLOW_PARENT_RUN_ID))
         print(json.dumps({"study": sweep.name, "direction": sweep.objective.direction,
                           "metric": sweep.objective.metric, "counts": counts,
-                          "time": _time_left(study), "trials": records}, indent=2))
+                          "time": _time_left(study), "mlflow_run_link": parent,
+                          "trials": records}, indent=2))
         return 0
     print(f"study {sweep.name!r} ({sweep.objective.direction} {sweep.objective.metric}): "
           + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
@@ -219,6 +223,19 @@ def cmd_status(args: argparse.Namespace) -> int:
                 shown[column] = table[column].astype("Int64").astype(object)
         print(shown.where(shown.notna(), "").to_string(index=False))
     return 0
+
+
+def _run_link(args: argparse.Namespace, experiment: str) -> Callable[[str | None], str | None]:
+    """A run id's link in the MLflow UI, relative to its address (see
+    :mod:`cifar_search.tracking.links`); None for no run, or where the runs cannot be read."""
+    from cifar_search.tracking.links import run_link
+    from cifar_search.tracking.reader import RunReader
+
+    try:
+        experiment_id = RunReader.of(_workspace(args), experiment).experiment_id
+    except CifarSearchError:  # the trials are still worth showing without their links
+        experiment_id = None
+    return lambda run_id: run_link(experiment_id, run_id) if experiment_id and run_id else None
 
 
 def _time_left(study: Any) -> dict[str, Any] | None:
@@ -295,15 +312,23 @@ def cmd_best(args: argparse.Namespace) -> int:
     from cifar_search.search.labels import best_line
     from cifar_search.tracking.tables import best_trial, study_verdict
 
+    from cifar_search.search.states import Attr
+    from cifar_search.tracking.links import DEFAULT_PORT, ui_address
+
     sweep, study = _load_study(args)
     best = best_trial(study)
     verdict = study_verdict(study, sweep.space.swept())
+    link = _run_link(args, sweep.name)(best[Attr.MLFLOW_RUN_ID]) if best else None
     if args.json:
+        best = {**best, "mlflow_run_link": link} if best else best
         print(json.dumps({"study": sweep.name, "metric": sweep.objective.metric,
                           "direction": sweep.objective.direction, "best": best,
                           "verdict": verdict.to_dict()}, indent=2))
     else:
         print(best_line(best, sweep.objective.metric))
+        if link:
+            print(f"its MLflow run: {ui_address(DEFAULT_PORT, link)} (with "
+                  f"python -m cifar_search ui running)")
         if best:
             print("\n".join(verdict.lines(sweep.objective.metric)))
     return 0 if best else EXIT_ERROR
