@@ -222,14 +222,14 @@ def objective_vs_param_figure(trials: pd.DataFrame, param: str, metric: str,
     if colours is not None:
         _points_in_colours(axes, done, x, colours, colour_by if colour_by != param else None)
     elif colour_by is not None and colour_by in done.columns and colour_by != param:
-        colours = done[colour_by]
-        if _numeric(colours):
-            points = axes.scatter(x, done["value"], c=colours, cmap="viridis", zorder=2)
+        by = done[colour_by]
+        if _numeric(by):
+            points = axes.scatter(x, done["value"], c=by, cmap="viridis", zorder=2)
             figure.colorbar(points, ax=axes, label=colour_by)
         else:
             palette = plt.get_cmap("tab10")
-            for i, category in enumerate(dict.fromkeys(colours.astype(str))):
-                rows = (colours.astype(str) == category).to_numpy()
+            for i, category in enumerate(dict.fromkeys(by.astype(str))):
+                rows = (by.astype(str) == category).to_numpy()
                 axes.scatter(x[rows], done["value"][rows], color=palette(i % palette.N),
                              label=f"{colour_by}={category}", zorder=2)
     else:

@@ -112,15 +112,18 @@ def runs_view(parent_ids: Sequence[str], swept: Sequence[str], metric: str) -> s
     }, sort_keys=True)
 
 
-def saved_view(state: str, now_ms: int, created_ms: int | None = None) -> str:
+def saved_view(state: str, now_ms: int, before: str | None = None) -> str:
     """The tag's value: the state (JSON text, see :func:`runs_view`) in MLflow's saved-view
-    envelope, with its name and its creation and update times in milliseconds.
+    envelope, with its name and its creation and update times in milliseconds (created when
+    the tag's value ``before`` was, if it was a saved view).
 
     Example:
-        >>> json.loads(saved_view('{"orderByAsc": false}', 2000, 1000))["createdAt"]
+        >>> first = saved_view('{"orderByAsc": false}', 1000)
+        >>> json.loads(saved_view('{"orderByAsc": true}', 2000, first))["createdAt"]
         1000
     """
-    return json.dumps({"name": VIEW_NAME, "createdAt": created_ms or now_ms,
+    created = json.loads(before).get("createdAt") if before else None
+    return json.dumps({"name": VIEW_NAME, "createdAt": created or now_ms,
                        "updatedAt": now_ms, "state": state}, sort_keys=True)
 
 

@@ -36,7 +36,7 @@ def test_the_charts_start_with_the_objective_then_one_per_swept_parameter():
 
 def test_the_view_is_a_saved_view_without_a_duplicate_objective_column():
     state = runs_view(["p1"], ["dropout_rate"], "val_loss")
-    value = saved_view(state, now_ms=2000, created_ms=1000)
+    value = saved_view(state, now_ms=2000, before=saved_view("{}", now_ms=1000))
     envelope = json.loads(value)
     assert (envelope["name"], envelope["createdAt"], envelope["updatedAt"]) == (
         VIEW_NAME, 1000, 2000)
