@@ -191,7 +191,7 @@ def _load_study(args: argparse.Namespace) -> tuple[Any, Any]:
 def cmd_status(args: argparse.Namespace) -> int:
     """Counts per state, the time budget and the trials table (``--failed``: the failed
     trials and why)."""
-    from cifar_search.search.states import Attr, TrialOutcome, outcome_of
+    from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
     from cifar_search.tracking import tables
 
     sweep, study = _load_study(args)
@@ -200,7 +200,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.failed:
         trials = [t for t in trials if outcome_of(t) == TrialOutcome.FAILED]
     if args.json:
-        records = [tables.trial_record(t) for t in trials]
+        link = _run_link(args, sweep.name)
+        records = [{**record, "mlflow_run_link": link(record[Attr.MLFLOW_RUN_ID])}
+                   for record in map(tables.trial_record, trials)]
+        parent = link(study.user_attrs.get(StudyAttr.MLFLOW_PARENT_RUN_ID))
         several: dict[str, Any] = {}
         if sweep.objective.several:
             from cifar_search.tracking.objectives import front_rows
@@ -209,7 +212,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                        "front": front_rows(study, sweep.space.swept())}
         print(json.dumps({"study": sweep.name, "direction": sweep.objective.direction,
                           "metric": sweep.objective.metric, "counts": counts,
-                          "time": _time_left(study), "trials": records, **several}, indent=2))
+                          "time": _time_left(study), "mlflow_run_link": parent,
+                          "trials": records, **several}, indent=2))
         return 0
     print(f"study {sweep.name!r} ({_objective_text(sweep)}): "
           + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
@@ -243,6 +247,19 @@ def _objective_text(sweep: Any) -> str:
     objective = sweep.objective
     return ", ".join(f"{d} {m}"
                      for m, d in zip(objective.metrics, objective.directions, strict=True))
+
+
+def _run_link(args: argparse.Namespace, experiment: str) -> Callable[[str | None], str | None]:
+    """A run id's link in the MLflow UI, relative to its address (see
+    :mod:`cifar_search.tracking.links`); None for no run, or where the runs cannot be read."""
+    from cifar_search.tracking.links import run_link
+    from cifar_search.tracking.reader import RunReader
+
+    try:
+        experiment_id = RunReader.of(_workspace(args), experiment).experiment_id
+    except CifarSearchError:  # the trials are still worth showing without their links
+        experiment_id = None
+    return lambda run_id: run_link(experiment_id, run_id) if experiment_id and run_id else None
 
 
 def _time_left(study: Any) -> dict[str, Any] | None:
@@ -321,6 +338,9 @@ def cmd_best(args: argparse.Namespace) -> int:
     from cifar_search.tracking import objectives
     from cifar_search.tracking.tables import best_trial, study_verdict
 
+    from cifar_search.search.states import Attr
+    from cifar_search.tracking.links import DEFAULT_PORT, ui_address
+
     sweep, study = _load_study(args)
     objectives.check_pick(study, args.pick)
     pick = args.pick or sweep.objective.pick
@@ -331,18 +351,23 @@ def cmd_best(args: argparse.Namespace) -> int:
                               list(sweep.objective.metrics).index(metric))
     verdict = study_verdict(view, swept)
     front = objectives.front_rows(study, swept) if sweep.objective.several else None
+    link = _run_link(args, sweep.name)(best[Attr.MLFLOW_RUN_ID]) if best else None
     if args.json:
+        best = {**best, "mlflow_run_link": link} if best else best
         print(json.dumps({"study": sweep.name, "metric": metric,
                           "direction": sweep.objective.direction_of(metric), "best": best,
                           "verdict": verdict.to_dict(),
                           **({"front": front, "pick": pick} if front is not None else {})},
                          indent=2))
-    else:
-        if front is not None:
-            print("\n".join(objectives.front_lines(study, swept, pick)))
-        print(best_line(best, metric))
-        if best and front is None:  # several objectives take one seed: no verdict to offer
-            print("\n".join(verdict.lines(metric)))
+        return
+    if front is not None:
+        print("\n".join(objectives.front_lines(study, swept, pick)))
+    print(best_line(best, metric))
+    if link:
+        print(f"its MLflow run: {ui_address(DEFAULT_PORT, link)} (with "
+              f"python -m cifar_search ui running)")
+    if best and front is None:  # several objectives take one seed: no verdict to offer
+        print("\n".join(verdict.lines(metric)))
     return 0 if best else EXIT_ERROR
 
 

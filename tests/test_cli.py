@@ -123,7 +123,8 @@ def test_runs_explain_themselves_in_the_mlflow_ui(grid_run):
     by_rate = sorted(children, key=lambda r: float(r.data.params["dropout_rate"]))
     assert by_rate[0].data.tags["mlflow.runColor"] == "#363dd9"  # the ramp's blue end
     note = parent.data.tags["mlflow.note.content"]
-    assert f"(#/experiments/{parent.info.experiment_id}/runs/{best.info.run_id})" in note
+    assert (f"(#/experiments/{parent.info.experiment_id}/runs/{best.info.run_id}"
+            "?workflowType=machine_learning)") in note
     assert "**Test accuracy** of trial " in note and "**Trials:** 3 (3 complete)" in note
     assert "**Verdict:** none possible, each candidate has one score; for one, train" in note
     assert client.get_experiment(parent.info.experiment_id).tags["mlflow.note.content"] == note

@@ -3,6 +3,7 @@ that lands in the model-training view."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -54,13 +55,25 @@ def free_port():
         return probe.getsockname()[1]
 
 
+# the tiny learning rate runs first (the grid's order for seed 2); the large one diverges and
+# is pruned after its first of two epochs
 SWEEP = """
-from cifar_search import Budget, Data, Sweep
+from cifar_search import Budget, Data, Pruner, Sweep
 
 sweep = Sweep(name="ui-grid", model="dropout", sampler="grid", seed=2,
-              space={"parameters": {"dropout_rate": {"grid": [0.2, 0.6]}}},
-              data=Data(validation=0.25), budget=Budget(epochs=1, batch_size=16))
+              space={"parameters": {"learning_rate": {"grid": [1e-7, 0.05]}}},
+              pruner=Pruner("median", {"n_startup_trials": 1, "n_warmup_steps": 0}),
+              data=Data(validation=0.25), budget=Budget(epochs=2, batch_size=16))
 """
+
+#: The description's links to trial runs, as the UI renders them.
+TRIAL_HREF = re.compile(r'href="(#/experiments/\d+/runs/\w+\?workflowType=machine_learning)"')
+
+
+def assert_model_training(page):
+    """The page is in MLflow's model-training mode: its sidebar has the model registry, not
+    GenAI's evaluation runs."""
+    assert ">Model registry<" in page and "Evaluation runs" not in page
 
 #: The browsers the test drives, by the names Debian's packages install.
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -107,23 +120,31 @@ def test_the_printed_url_shows_the_trials_and_marks_the_best_in_a_real_browser(t
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
             assert answer.status == 200  # answering when the URL is printed
         page = rendered(chromium, url)
+        status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", "ws",
+                                       cwd=tmp_path).stdout)
+        pruned = next(trial for trial in status["trials"] if trial["state"] == "pruned")
+        server = url.split("#")[0]
+        parent, best_run, pruned_run = (rendered(chromium, server + link) for link in (
+            status["mlflow_run_link"], TRIAL_HREF.search(page)[1], pruned["mlflow_run_link"]))
         # the registered model's page (the models:/ui-grid the run prints, in the UI)
-        model_page = rendered(chromium, f"http://127.0.0.1:{port}/#/models/ui-grid")
+        model_page = rendered(chromium, f"{server}#/models/ui-grid")
     finally:
         ui.send_signal(signal.SIGTERM)  # as a service manager stops it
         assert ui.wait(timeout=60) == 0
-    with socket.socket() as sock:  # the server went with it: its port is free again
-        # (closed connections the browser left in TIME_WAIT do not hold it; a listener does)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
-    status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", "ws",
-                                   cwd=tmp_path).stdout)
-    best = min(status["trials"], key=lambda trial: trial["value"])["number"]
+    with socket.socket() as sock:  # the server went with it: no one listens on its port (the
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # pages' closed connections
+        sock.bind(("127.0.0.1", port))  # may linger in TIME_WAIT)
+    best = min((trial for trial in status["trials"] if trial["state"] == "complete"),
+               key=lambda trial: trial["value"])["number"]
     for trial in status["trials"]:  # every trial's run is listed, the best one named so
         name = f"trial-{trial['number']:04d}" + (" (best)" if trial["number"] == best else "")
         assert f">{name}<" in page
     assert "Study <strong>ui-grid</strong>" in page  # the parent's description
-    assert ">objective<" in page and ">dropout_rate<" in page  # the view's columns
+    assert ">objective<" in page and ">learning_rate<" in page  # the view's columns
+    for opened in (page, parent, best_run, pruned_run):  # from the links the tool writes
+        assert_model_training(opened)
+    assert "Study <strong>ui-grid</strong>" in parent and ">trial-0000 (best)<" in best_run
+    assert 'title="pruned"' in pruned_run and 'title="epoch 1 of 2"' in pruned_run
     # its one version, holding the alias best, described and tagged with its trial
     assert '<a href="#/models/ui-grid/versions/1">Version 1</a>' in model_page
     assert ">@&nbsp;best<" in model_page

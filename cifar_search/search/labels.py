@@ -19,6 +19,36 @@ def format_value(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+#: Significant digits of a number shown to a reader (descriptions, tables, plot labels).
+SHOWN_DIGITS = 3
+
+
+def significant(value: Any, digits: int = SHOWN_DIGITS) -> str:
+    """A number as a reader sees it: floats to ``digits`` significant digits (integers and
+    text unchanged), e.g. in the MLflow descriptions and the plots' labels. Where a label
+    must tell candidates apart (joins, verdicts), :func:`format_value` keeps four.
+
+    Example:
+        >>> significant(1.9237305e-05), significant(0.71234), significant(12), significant("elu")
+        ('1.92e-05', '0.712', '12', 'elu')
+    """
+    value = value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) \
+        else value
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
+def shown_params(params: Mapping[str, Any], names: Iterable[str] | None = None,
+                 sep: str = ", ") -> str:
+    """``k=v`` as :func:`params_text`, numbers by :func:`significant`.
+
+    Example:
+        >>> shown_params({"learning_rate": 1.9237305e-05, "optimizer": "adam"})
+        'learning_rate=1.92e-05, optimizer=adam'
+    """
+    keys = list(params) if names is None else [n for n in names if n in params]
+    return sep.join(f"{k}={significant(params[k])}" for k in keys)
+
+
 def params_text(params: Mapping[str, Any], names: Iterable[str] | None = None,
                 sep: str = ", ") -> str:
     """``k=v`` for the ``names`` present in ``params`` (all of them when None), in order.

@@ -2,8 +2,12 @@
 
 While a sweep runs, each new run gets a hue a golden-ratio step from the last one's, so that
 consecutive trials never share a colour. When the study is summarised, every run is recoloured
-along one blue-to-red ramp in the order of the first swept parameter (then the trial number):
-distinct colours that read as the parameter's order (low values blue, high values red).
+along one blue-to-red ramp in the order of its main swept parameter (the one with the most
+distinct values among the trials: the learning rate, not the optimizer, of a learning-rate
+sweep over two optimizers), then the trial number: distinct colours that read as the
+parameter's order (low values blue, high values red). The UI draws a run in its tag's colour;
+the PNG plots take the same colours (:func:`ordered_colours`), and a plot about another swept
+parameter takes the same ramp in that parameter's order.
 """
 
 from __future__ import annotations
@@ -46,20 +50,43 @@ def _sort_key(number: int, params: Mapping[str, Any], swept: Sequence[str]) -> t
     return (2, 0.0, "", number)
 
 
+def main_param(trials: Iterable[tuple[int, Mapping[str, Any]]],
+               swept: Sequence[str]) -> str | None:
+    """The swept parameter that colours the runs: the one with the most distinct values among
+    the trials (the first in ``swept`` on a tie); None when nothing is swept.
+
+    Example:
+        >>> main_param([(0, {"optimizer": "sgd", "lr": 0.1}), (1, {"optimizer": "sgd",
+        ...             "lr": 0.01})], ["optimizer", "lr"])
+        'lr'
+    """
+    seen: dict[str, set[str]] = {name: set() for name in swept}
+    for _, params in trials:
+        for name in swept:
+            if name in params:
+                seen[name].add(repr(params[name]))
+    return max(swept, key=lambda name: (len(seen[name]), -swept.index(name)), default=None)
+
+
 def ordered_colours(trials: Iterable[tuple[int, Mapping[str, Any]]],
-                    swept: Sequence[str]) -> dict[int, str]:
+                    swept: Sequence[str], by: str | None = None) -> dict[int, str]:
     """A distinct colour per trial number, along the blue-to-red ramp in the order of the
-    swept parameters (trial number where nothing is swept).
+    parameter ``by`` (default: the :func:`main_param`), then of the other swept parameters
+    (trial number where nothing is swept).
 
     Args:
         trials: ``(number, params)`` of each trial.
-        swept: the swept parameter names, the first one deciding the order.
+        swept: the swept parameter names.
+        by: the parameter whose order the ramp follows.
 
     Example:
         >>> colours = ordered_colours([(0, {"dropout": 0.5}), (1, {"dropout": 0.1})], ["dropout"])
         >>> colours[1], colours[0]  # the lower rate is blue, the higher red
         ('#363dd9', '#d93636')
     """
+    trials = list(trials)
+    first = by or main_param(trials, swept)
+    swept = [first, *(name for name in swept if name != first)] if first else list(swept)
     keyed = sorted((_sort_key(number, params, swept), number) for number, params in trials)
     last = max(len(keyed) - 1, 1)
     return {number: _hex(LOW_HUE + (HIGH_HUE - LOW_HUE) * rank / last)

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cifar_search.search.labels import format_value, params_text
+from cifar_search.search.labels import shown_params, significant
 from cifar_search.search.verdict import Verdict, against_leader, score_text
+from cifar_search.tracking import links
 
 #: Trials listed in the description's table.
 TOP_TRIALS = 5
@@ -60,11 +61,21 @@ class StudyNote:
     verdict: Verdict | None = None
 
 
+#: A table cell's padding: the UI's markdown tables have none, and styles are stripped.
+PAD = "&nbsp;"
+
+
 def run_link(experiment_id: str, run: TrialLine) -> str:
-    """``[trial-0003](#/experiments/1/runs/<id>)``: a link the MLflow UI follows (the bare
-    name when the run is unknown)."""
-    name = f"trial-{run.number:04d}"
-    return f"[{name}](#/experiments/{experiment_id}/runs/{run.run_id})" if run.run_id else name
+    """``[trial-0003](#/experiments/1/runs/<id>?workflowType=machine_learning)``: a link the
+    MLflow UI follows, to the run's page in model-training mode (the bare name when the run
+    is unknown)."""
+    link = links.run_link(experiment_id, run.run_id) if run.run_id else None
+    return links.markdown_link(f"trial-{run.number:04d}", link)
+
+
+def _row(cells: Sequence[str]) -> str:
+    """A markdown table row, each cell padded on both sides."""
+    return "| " + " | ".join(f"{PAD}{cell}{PAD}" for cell in cells) + " |"
 
 
 def _counts_line(counts: Mapping[str, int]) -> str:
@@ -78,12 +89,12 @@ def _table(note: StudyNote) -> list[str]:
     if not top:
         return []
     header = ["rank", "trial", note.metric, *note.swept]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [_row(header), "|" + "---|" * len(header)]
     for rank, trial in enumerate(top, start=1):
-        cells = [str(rank), run_link(note.experiment_id, trial), format_value(trial.value)]
-        cells += [format_value(trial.params[name]) if name in trial.params else "–"
+        cells = [str(rank), run_link(note.experiment_id, trial), significant(trial.value)]
+        cells += [significant(trial.params[name]) if name in trial.params else "–"
                   for name in note.swept]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(_row(cells))
     return ["", f"Top {len(top)} trials:", "", *lines]
 
 
@@ -123,10 +134,10 @@ def study_note(note: StudyNote) -> str:
              "", _counts_line(note.counts)]
     if note.ranked:
         best = note.ranked[0]
-        text = params_text(best.params, note.swept)
+        text = shown_params(best.params, note.swept)
         lines += ["", f"**Best:** {run_link(note.experiment_id, best)} with {note.metric} "
-                      f"{format_value(best.value)}" + (f" ({text})" if text else "")]
+                      f"{significant(best.value)}" + (f" ({text})" if text else "")]
     if note.test_accuracy is not None:
         lines += ["", f"**Test accuracy** of trial {note.tested_trial}'s model: "
-                      f"{note.test_accuracy:.4f}"]
+                      f"{significant(note.test_accuracy)}"]
     return "\n".join(lines + verdict_markdown(note.verdict, note.metric) + _table(note)) + "\n"

@@ -9,7 +9,7 @@ Each ``X(..., path)`` writes a PNG; ``X_figure(...)`` returns the unsaved figure
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,7 +157,8 @@ def optuna_plot(kind: str, study: optuna.Study, swept: Sequence[str], metric: st
 
 
 def objective_vs_param(trials: pd.DataFrame, param: str, metric: str, path: Path,
-                       colour_by: str | None = None, best: int | None = None) -> Path:
+                       colour_by: str | None = None, best: int | None = None,
+                       colours: Mapping[int, str] | None = None) -> Path:
     """Objective against one parameter, one point per trial (the lesson's val_loss vs dropout).
 
     A ``value_std`` column (trials scored over several seeds) is drawn as error bars of ±1 std.
@@ -168,10 +169,14 @@ def objective_vs_param(trials: pd.DataFrame, param: str, metric: str, path: Path
         metric: the y axis label.
         path: the PNG to write.
         colour_by: another swept parameter that colours the points: a sequential colormap
-            (viridis, with a colour bar) when numeric, a legend of categories otherwise.
+            (viridis, with a colour bar) when numeric, a legend of categories otherwise;
+            with ``colours``, its categories are marker shapes instead.
         best: the number of the best trial, circled in red.
+        colours: a colour per trial number (see :func:`cifar_search.tracking.colours.\
+ordered_colours`, in the order of ``param``: the hue follows the plotted parameter, as the
+            MLflow UI's run colours do when ``param`` is the one that colours the runs).
     """
-    figure = objective_vs_param_figure(trials, param, metric, colour_by, best)
+    figure = objective_vs_param_figure(trials, param, metric, colour_by, best, colours)
     return _save(figure, path)
 
 
@@ -179,9 +184,31 @@ def _numeric(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
+#: Marker shapes of a categorical parameter's values when colours follow another one.
+MARKERS = "osD^vP*X"
+
+
+def _points_in_colours(axes: plt.Axes, done: pd.DataFrame, x: pd.Series,
+                       colours: Mapping[int, str], shape_by: str | None) -> None:
+    """Each trial's point in its own colour, shaped by ``shape_by``'s category (a legend of
+    shapes) when it has at most :data:`MARKERS` categories."""
+    colour = [colours.get(int(number), "tab:blue") for number in done["number"]]
+    categories = (list(dict.fromkeys(done[shape_by].astype(str)))
+                  if shape_by is not None and shape_by in done.columns else [])
+    if not categories or len(categories) > len(MARKERS) or _numeric(done[shape_by]):
+        axes.scatter(x, done["value"], c=colour, edgecolors="0.3", linewidths=0.5, zorder=2)
+        return
+    for marker, category in zip(MARKERS, categories, strict=False):
+        rows = (done[shape_by].astype(str) == category).to_numpy()
+        axes.scatter(x[rows], done["value"][rows], c=[c for c, r in zip(colour, rows,
+                                                                         strict=True) if r],
+                     marker=marker, edgecolors="0.3", linewidths=0.5, zorder=2,
+                     label=f"{shape_by}={category}")
+
+
 def objective_vs_param_figure(trials: pd.DataFrame, param: str, metric: str,
-                              colour_by: str | None = None,
-                              best: int | None = None) -> plt.Figure:
+                              colour_by: str | None = None, best: int | None = None,
+                              colours: Mapping[int, str] | None = None) -> plt.Figure:
     """The figure of :func:`objective_vs_param`."""
     done = trials.dropna(subset=["value", param]).sort_values(param)
     figure, axes = plt.subplots(figsize=(6.5, 4))
@@ -192,15 +219,17 @@ def objective_vs_param_figure(trials: pd.DataFrame, param: str, metric: str,
         std = pd.to_numeric(done["value_std"], errors="coerce").fillna(0.0)
         axes.errorbar(x, done["value"], yerr=std, fmt="none", ecolor="tab:gray", capsize=3,
                       label="mean ± std over seeds", zorder=1)
-    if colour_by is not None and colour_by in done.columns and colour_by != param:
-        colours = done[colour_by]
-        if _numeric(colours):
-            points = axes.scatter(x, done["value"], c=colours, cmap="viridis", zorder=2)
+    if colours is not None:
+        _points_in_colours(axes, done, x, colours, colour_by if colour_by != param else None)
+    elif colour_by is not None and colour_by in done.columns and colour_by != param:
+        by = done[colour_by]
+        if _numeric(by):
+            points = axes.scatter(x, done["value"], c=by, cmap="viridis", zorder=2)
             figure.colorbar(points, ax=axes, label=colour_by)
         else:
             palette = plt.get_cmap("tab10")
-            for i, category in enumerate(dict.fromkeys(colours.astype(str))):
-                rows = (colours.astype(str) == category).to_numpy()
+            for i, category in enumerate(dict.fromkeys(by.astype(str))):
+                rows = (by.astype(str) == category).to_numpy()
                 axes.scatter(x[rows], done["value"][rows], color=palette(i % palette.N),
                              label=f"{colour_by}={category}", zorder=2)
     else:
@@ -220,7 +249,8 @@ def objective_vs_param_figure(trials: pd.DataFrame, param: str, metric: str,
 
 
 def learning_curves(curves: Sequence[Curve | tuple], metric: str, path: Path,
-                    title: str | None = None, legend_title: str | None = None) -> Path:
+                    title: str | None = None, legend_title: str | None = None,
+                    colours: Mapping[str, str] | None = None) -> Path:
     """A metric per epoch, one line per trial (the lesson's validation accuracy per activation).
 
     Args:
@@ -231,18 +261,22 @@ def learning_curves(curves: Sequence[Curve | tuple], metric: str, path: Path,
         title: the title (default ``"<metric> per epoch"``).
         legend_title: the legend's title, saying in what order the curves come (e.g.
             ``"best first"``).
+        colours: a colour per curve label (the trial's run colour in the MLflow UI); a
+            curve without one takes the next of matplotlib's ``tab10``/``tab20``.
+
+    A pruned trial's curve (dashed) ends in a cross where it stopped.
 
     Example:
         >>> learning_curves([("activation=relu", [(1, 0.31), (2, 0.42)]),
         ...                  ("activation=tanh", [(1, 0.28)], "dashed")],
         ...                 "val_accuracy", Path("curves.png"))  # doctest: +SKIP
     """
-    return _save(learning_curves_figure(curves, metric, title, legend_title), path)
+    return _save(learning_curves_figure(curves, metric, title, legend_title, colours), path)
 
 
 def learning_curves_figure(curves: Sequence[Curve | tuple], metric: str,
-                           title: str | None = None,
-                           legend_title: str | None = None) -> plt.Figure:
+                           title: str | None = None, legend_title: str | None = None,
+                           colours: Mapping[str, str] | None = None) -> plt.Figure:
     """The figure of :func:`learning_curves`."""
     lines = [Curve(*curve) for curve in curves]
     for curve in lines:
@@ -256,12 +290,19 @@ def learning_curves_figure(curves: Sequence[Curve | tuple], metric: str,
             epochs, values = zip(*sorted(curve.points), strict=True)
             axes.plot(epochs, values, color="0.82", linewidth=1, zorder=1)
     shown = [curve for curve in lines if curve.style != "faint"]
-    colours = plt.get_cmap("tab10" if len(shown) <= 10 else "tab20")
+    palette = plt.get_cmap("tab10" if len(shown) <= 10 else "tab20")
     for i, curve in enumerate(shown):
         epochs, values = zip(*sorted(curve.points), strict=True)
+        colour = (colours or {}).get(curve.label or "") or palette(i % palette.N)
         axes.plot(epochs, values, linestyle="--" if curve.style == "dashed" else "-",
                   marker="o" if len(epochs) <= 30 else None, markersize=3,
-                  color=colours(i % colours.N), label=curve.label, zorder=2)
+                  color=colour, label=curve.label, zorder=2)
+        if curve.style == "dashed":  # where the pruner stopped it
+            axes.plot(epochs[-1], values[-1], marker="X", markersize=10, color=colour,
+                      markeredgecolor="black", linestyle="none", zorder=3)
+    if any(curve.style == "dashed" for curve in shown):
+        axes.plot([], [], marker="X", markersize=8, color="0.5", markeredgecolor="black",
+                  linestyle="none", label="pruned: stopped here")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set(xlabel="epoch", ylabel=metric, title=title or f"{metric} per epoch")
     if any(curve.label for curve in shown):

@@ -67,7 +67,8 @@ def _plots(study: optuna.Study, table: pd.DataFrame, swept: Sequence[str], metri
             others = [other for other in swept if other != param]
             files.append(plots.objective_vs_param(
                 done, param, metric, folder / f"{metric}_vs_{param}.png",
-                colour_by=others[0] if others else None, best=best))
+                colour_by=others[0] if others else None, best=best,
+                colours=run_colours(study, swept, by=param)))
     plotted = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
                optuna.trial.TrialState.RUNNING)  # what Optuna's plot draws: not the stopped
     if any(trial.intermediate_values for trial in study.get_trials(deepcopy=False,
@@ -83,14 +84,29 @@ def _curve_plots(study: optuna.Study, sweep: Sweep, history: History,
     from cifar_search.tracking import plots
 
     files = []
+    swept = sweep.space.swept()
+    by_number = run_colours(study, swept)
+    colours = {trial_label(t.number, trial_params(t), swept): by_number[t.number]
+               for t in study.get_trials(deepcopy=False) if t.number in by_number}
     for metric in dict.fromkeys((sweep.objective.metric, "val_accuracy")):
-        curves = trial_curves(study, history, metric, sweep.space.swept())
+        curves = trial_curves(study, history, metric, swept)
         if curves:
             files.append(plots.learning_curves(curves, metric,
                                                folder / f"learning_curves_{metric}.png",
                                                f"{metric} per epoch, one line per trial",
-                                               legend_title=CURVE_ORDER))
+                                               legend_title=CURVE_ORDER, colours=colours))
     return files
+
+
+def run_colours(study: optuna.Study, swept: Sequence[str],
+                by: str | None = None) -> dict[int, str]:
+    """The colour of each trial that has an MLflow run, by trial number: the runs' colours in
+    the UI (``by`` None), or the same ramp in the order of the parameter ``by`` (see
+    :func:`cifar_search.tracking.colours.ordered_colours`)."""
+    from cifar_search.tracking.colours import ordered_colours
+
+    return ordered_colours([(t.number, trial_params(t)) for t in study.get_trials(deepcopy=False)
+                            if t.user_attrs.get(Attr.MLFLOW_RUN_ID)], swept, by)
 
 
 def study_summary(study: optuna.Study, sweep: Sweep | None = None) -> dict[str, Any]:
@@ -289,7 +305,6 @@ def _value(trial: optuna.trial.FrozenTrial) -> float:
 def describe_runs(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> None:
     """The parent run's and experiment's description, the best trial's run marked, and every
     trial's run coloured in the order of the swept parameters."""
-    from cifar_search.tracking.colours import ordered_colours
     from cifar_search.tracking.notes import StudyNote, TrialLine, study_note
     from cifar_search.tracking.objectives import front_markdown, front_rows
 
@@ -308,8 +323,7 @@ def describe_runs(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> None:
         study_verdict(view, swept))) + front_markdown(front, sweep.objective.pick))
     runs: dict[int, str] = {t.number: run_id for t in study.get_trials(deepcopy=False)
                             if (run_id := t.user_attrs.get(Attr.MLFLOW_RUN_ID))}
-    colours = ordered_colours([(t.number, trial_params(t)) for t in study.get_trials(
-        deepcopy=False) if t.number in runs], swept)
+    colours = run_colours(study, swept)
     best_run = ranked[0].run_id if ranked else None
     if sweep.objective.several:  # the picked front member (the first on ties of the front)
         best = best_trained(study)

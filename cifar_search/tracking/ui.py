@@ -13,13 +13,9 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 
+from cifar_search.tracking.links import experiment_link, ui_address
 from cifar_search.tracking.reader import RunReader
 from cifar_search.workspace import Workspace
-
-#: The MLflow UI's page of an experiment's runs in the model-training view (MLflow 3 opens
-#: experiments in its GenAI view otherwise); ``{id}`` is the experiment id.
-UI_EXPERIMENT = "/#/experiments/{id}/runs?workflowType=machine_learning"
-UI_EXPERIMENTS = "/#/experiments?workflowType=machine_learning"
 
 #: Seconds the UI server is given to answer before ``ui`` gives up.
 UI_START_SECONDS = 180
@@ -37,10 +33,9 @@ def ui_command(workspace: Workspace, port: int) -> tuple[list[str], dict[str, st
 
 def ui_url(port: int, experiment_id: str | None = None, view: str | None = None) -> str:
     """Where a user lands: the experiment's runs (model-training view) in the shared view
-    ``view`` when given (see :mod:`cifar_search.tracking.view`), or all experiments."""
-    path = UI_EXPERIMENT.format(id=experiment_id) if experiment_id else UI_EXPERIMENTS
-    shared = f"&viewStateShareKey={view}" if experiment_id and view else ""
-    return f"http://127.0.0.1:{port}{path}{shared}"
+    ``view`` when given (see :mod:`cifar_search.tracking.view`), or all experiments (see
+    :mod:`cifar_search.tracking.links`)."""
+    return ui_address(port, experiment_link(experiment_id, view))
 
 
 def wait_for_ui(server: subprocess.Popen, port: int, seconds: float = UI_START_SECONDS) -> bool:

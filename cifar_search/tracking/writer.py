@@ -90,6 +90,24 @@ def sweep_params(sweep: Sweep) -> dict[str, Any]:
     }
 
 
+def summary_record(summary: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """The parent run's metrics and tags of a study summary: the best value as its metric;
+    the best trial's number and the trials per outcome as tags, being no measurements to
+    chart.
+
+    Example:
+        >>> summary_record({"trials_complete": 2, "trials_pruned": 1, "best_value": 0.5,
+        ...                 "best_trial": 1, "best_params": {}})
+        ({'best_value': 0.5}, {'trials': '2 complete, 1 pruned', 'best_trial': 1})
+    """
+    counts = {k.removeprefix("trials_"): v for k, v in summary.items() if k.startswith("trials_")}
+    tags: dict[str, Any] = {
+        "trials": ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))}
+    if "best_trial" in summary:
+        tags["best_trial"] = summary["best_trial"]
+    return {k: v for k, v in summary.items() if k == "best_value"}, tags
+
+
 def readable(value: Any) -> Any:
     """A value read back from Keras as it was asked: floats (float32 inside Keras) to 7
     significant digits, e.g. 0.0010000000474974513 -> 0.001; others unchanged."""
@@ -320,10 +338,8 @@ class Tracker(ImportedRuns, RunReader):
 
     def log_summary(self, summary: Mapping[str, Any], files: list[Path]) -> None:
         """Best value/params and summary files (trials CSV, plots) on the parent run."""
-        metrics = {k: v for k, v in summary.items() if isinstance(v, (int, float))
-                   and not isinstance(v, bool)}
-        parent = self._parent()
-        self._log(parent, metrics=metrics)
+        parent, (metrics, tags) = self._parent(), summary_record(summary)
+        self._log(parent, metrics=metrics, tags=tags)
         self.log_text(parent, json.dumps(dict(summary), indent=2, default=str), "summary.json")
         self.log_artifacts(parent, files)
 
@@ -358,16 +374,18 @@ class Tracker(ImportedRuns, RunReader):
         self.client.set_experiment_tag(self.experiment_id, Tag.NOTE, markdown)
 
     def save_view(self) -> None:
-        """The UI's first view of the experiment's runs (see :mod:`cifar_search.tracking.view`):
-        every study's parent run expanded, the objective and swept parameters as columns."""
-        from cifar_search.tracking.view import VIEW_TAG, runs_view
+        """The UI's first view of the experiment's runs, a saved view (see
+        :mod:`cifar_search.tracking.view`): columns, order and charts."""
+        from cifar_search.tracking.view import VIEW_TAG, runs_view, saved_view
 
         parents = self.client.search_runs(
             [self.experiment_id], filter_string=f"tags.`{Tag.KIND}` = '{RunKind.STUDY}'",
             max_results=MAX_RUNS)
         view = runs_view([run.info.run_id for run in parents], self.sweep.space.swept(),
                          self.sweep.objective.metric)
-        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG, view)
+        before = self.client.get_experiment(self.experiment_id).tags.get(VIEW_TAG)
+        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG,
+                                       saved_view(view, _now_ms(), before))
 
     def mark_runs(self, best_run: str | None, colours: Mapping[str, str]) -> None:
         """Tag the best trial's run ``best=true`` and name it so (tag and name leave a run that

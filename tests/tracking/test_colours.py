@@ -1,6 +1,6 @@
 """Run colours: distinct while a sweep runs, then ordered by the swept parameter."""
 
-from cifar_search.tracking.colours import ordered_colours, running_colour
+from cifar_search.tracking.colours import main_param, ordered_colours, running_colour
 
 
 def test_consecutive_running_trials_never_share_a_colour():
@@ -28,3 +28,13 @@ def test_choices_order_as_text_and_trials_without_the_parameter_come_last():
 
 def test_one_trial_gets_the_ramps_start():
     assert ordered_colours([(4, {"x": 1})], ["x"]) == {4: "#363dd9"}
+
+
+def test_runs_are_coloured_by_the_parameter_with_the_most_values():
+    trials = [(n, {"optimizer": ("sgd", "adam")[n % 2], "learning_rate": 10.0 ** -n})
+              for n in range(4)]
+    assert main_param(trials, ["optimizer", "learning_rate"]) == "learning_rate"
+    colours = ordered_colours(trials, ["optimizer", "learning_rate"])
+    assert colours == ordered_colours(trials, ["optimizer"], by="learning_rate")
+    assert colours[3] == "#363dd9" and colours[0] == "#d93636"  # the lowest rate bluest
+    assert main_param([], []) is None

@@ -13,18 +13,32 @@ def note(**changes):
     return StudyNote(**{**fields, **changes})
 
 
+LINK = "#/experiments/3/runs/abc?workflowType=machine_learning"
+
+
+def row(*cells):
+    return "| " + " | ".join(f"&nbsp;{cell}&nbsp;" for cell in cells) + " |"
+
+
 def test_the_description_says_objective_best_test_accuracy_counts_and_top_trials():
     assert study_note(note()) == (
         "Study **dropout** (sweeps/dropout.py): maximize `val_accuracy`.\n\n"
         "**Trials:** 3 (2 complete, 1 pruned)\n\n"
-        "**Best:** [trial-0004](#/experiments/3/runs/abc) with val_accuracy 0.7123 "
+        f"**Best:** [trial-0004]({LINK}) with val_accuracy 0.712 "
         "(dropout_rate=0.2)\n\n"
-        "**Test accuracy** of trial 4's model: 0.7013\n\n"
+        "**Test accuracy** of trial 4's model: 0.701\n\n"
         "Top 2 trials:\n\n"
-        "| rank | trial | val_accuracy | dropout_rate |\n"
+        f"{row('rank', 'trial', 'val_accuracy', 'dropout_rate')}\n"
         "|---|---|---|---|\n"
-        "| 1 | [trial-0004](#/experiments/3/runs/abc) | 0.7123 | 0.2 |\n"
-        "| 2 | trial-0001 | 0.6 | 0.5 |\n")
+        f"{row(1, f'[trial-0004]({LINK})', 0.712, 0.2)}\n"
+        f"{row(2, 'trial-0001', 0.6, 0.5)}\n")
+
+
+def test_numbers_show_three_significant_digits():
+    text = study_note(note(ranked=[TrialLine(0, 1.674321, {"dropout_rate": 1.9237305e-05},
+                                             "abc")]))
+    assert "with val_accuracy 1.67 (dropout_rate=1.92e-05)" in text
+    assert row(1, f"[trial-0000]({LINK})", 1.67, "1.92e-05") in text
 
 
 def test_before_any_complete_trial_it_says_only_the_objective_and_counts():
@@ -38,4 +52,4 @@ def test_the_table_holds_the_top_trials_and_marks_a_missing_parameter():
               for n in range(TOP_TRIALS + 3)]
     lines = study_note(note(ranked=ranked)).splitlines()
     rows = [line for line in lines if line.startswith("| ") and "rank" not in line]
-    assert len(rows) == TOP_TRIALS and rows[0] == "| 1 | trial-0000 | 1 | – |"
+    assert len(rows) == TOP_TRIALS and rows[0] == row(1, "trial-0000", 1, "–")

@@ -3,6 +3,7 @@
 import logging
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import to_hex
 import optuna
 import pandas as pd
 import pytest
@@ -192,3 +193,30 @@ def test_the_verdict_plot_draws_each_candidates_scores_and_p_best(tmp_path):
     assert texts[3] == "no verdict"
     plt.close(figure)
     assert_png(plots.verdict(result, "val_accuracy", tmp_path / "verdict.png"))
+
+
+def test_learning_curves_take_the_runs_colours_and_cross_where_a_pruned_trial_stopped():
+    curves = [("trial 0: lr=0.1", [(1, 0.5), (2, 0.4), (3, 0.3)]),
+              ("trial 1: lr=0.01", [(1, 0.6), (2, 0.7)], "dashed")]
+    figure = plots.learning_curves_figure(
+        curves, "val_loss", colours={"trial 0: lr=0.1": "#363dd9", "trial 1: lr=0.01": "#d93636"})
+    lines = figure.axes[0].get_lines()
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    plt.close(figure)
+    assert lines[0].get_color() == "#363dd9"
+    crosses = [line for line in lines if line.get_marker() == "X" and len(line.get_xdata())]
+    assert [(list(c.get_xdata()), list(c.get_ydata()), c.get_color()) for c in crosses] == [
+        ([2], [0.7], "#d93636")]
+    assert labels[-1] == "pruned: stopped here"
+
+
+def test_objective_vs_param_points_take_the_given_colours():
+    table = pd.DataFrame({"number": [0, 1], "lr": [0.1, 0.01], "optimizer": ["sgd", "adam"],
+                          "value": [0.9, 0.8]})
+    figure = plots.objective_vs_param_figure(table, "lr", "val_loss", colour_by="optimizer",
+                                             colours={0: "#d93636", 1: "#363dd9"})
+    faces = {to_hex(c.get_facecolors()[0]) for c in figure.axes[0].collections}
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    plt.close(figure)
+    assert faces == {"#d93636", "#363dd9"}
+    assert labels == ["optimizer=adam", "optimizer=sgd"]  # the other parameter as shapes

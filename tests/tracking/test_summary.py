@@ -184,10 +184,11 @@ def test_the_description_names_the_best_run_and_each_run_gets_a_distinct_colour(
     note = tracker.logged["note"]
     assert note.startswith("Study **tiny** (sweeps/tiny.py): minimize `val_loss`.")
     assert "**Trials:** 3 (2 complete, 1 pruned)" in note
-    assert "**Best:** [trial-0001](#/experiments/7/runs/run1) with val_loss 0.7 " \
-           "(activation=tanh)" in note
-    assert "**Test accuracy** of trial 1's model: 0.6000" in note
-    assert "| 1 | [trial-0001](#/experiments/7/runs/run1) | 0.7 | tanh |" in note
+    link = "#/experiments/7/runs/run1?workflowType=machine_learning"
+    assert f"**Best:** [trial-0001]({link}) with val_loss 0.7 (activation=tanh)" in note
+    assert "**Test accuracy** of trial 1's model: 0.6\n" in note
+    assert f"| &nbsp;1&nbsp; | &nbsp;[trial-0001]({link})&nbsp; | &nbsp;0.7&nbsp; | " \
+           "&nbsp;tanh&nbsp; |" in note
     assert tracker.logged["best_run"] == "run1"
     colours = tracker.logged["colours"]
     assert set(colours) == {"run0", "run1", "run2"} and len(set(colours.values())) == 3
