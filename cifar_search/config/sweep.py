@@ -276,7 +276,8 @@ class Sweep:
                 True}}``; an error in one names its flag (``--as-written``).
             **changes: trials, workers, epochs, timeout (``budget.time``), timeout_stop
                 (``budget.stop_at_deadline``), subset, data (a source path), repeats,
-                same_seed, engine, mixed_precision, xla, register, warm_start,
+                same_seed, engine, mixed_precision, xla, gpus (``compute.gpus``), register,
+                warm_start,
                 warm_start_storage, sampler (a kind name: the file's options are kept only
                 when it names the file's kind).
         """
@@ -294,7 +295,8 @@ class Sweep:
             compute = dataclasses.replace(
                 self.compute,
                 mixed_precision=changes.pop("mixed_precision", self.compute.mixed_precision),
-                xla=changes.pop("xla", self.compute.xla))
+                xla=changes.pop("xla", self.compute.xla),
+                gpus=changes.pop("gpus", self.compute.gpus))
             merged = {**self.options, **{engine: {**self.options.get(engine, {}), **section}
                                          for engine, section in (options or {}).items()}}
             sweep = dataclasses.replace(self, budget=budget, data=data, compute=compute,
