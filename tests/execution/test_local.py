@@ -1,6 +1,8 @@
 """The worker pool: forked workers, replaced when they die or have trained enough trials."""
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -92,3 +94,15 @@ def test_each_worker_starts_with_its_gpus_and_a_replacement_takes_them_over():
         assert wait_ready(workers) in workers.workers and replacement.slot == 1
         replacement.send("env")
         assert workers.result_of(replacement, 1.0)["CUDA_VISIBLE_DEVICES"] == "1"
+
+
+def test_the_fork_servers_imports_initialise_no_device():
+    """Listing devices is what initialises CUDA: a fork server that did it would hand every
+    worker a CUDA context made before the worker's CUDA_VISIBLE_DEVICES was set."""
+    modules = ", ".join([*pool.PRELOAD, run_task.__module__])
+    code = (f"import importlib\nfor m in {modules.split(', ')!r}: importlib.import_module(m)\n"
+            "from tensorflow.python.eager import context\n"
+            "print(context.context()._physical_devices is None)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "True"
