@@ -514,6 +514,8 @@ def describe(model: keras.Model) -> dict[str, Any]:
         "device": training_device(),
         "backend": keras.backend.backend(),
     }
+    if "CUDA_VISIBLE_DEVICES" in os.environ:  # the GPUs it was given, used or not
+        config["gpus"] = os.environ["CUDA_VISIBLE_DEVICES"]
     if MEMORY_VAR in os.environ:  # this worker's share of its GPU's memory
         config["gpu_memory_mb"] = int(os.environ[MEMORY_VAR])
     for key in ("momentum", "weight_decay"):
