@@ -136,7 +136,7 @@ def _run_sweep(args: argparse.Namespace) -> Any:
         as_written=True if args.as_written else None,
         mixed_precision=True if args.mixed_precision else None, xla=args.xla,
         register=args.register, warm_start=args.from_study,
-        warm_start_storage=args.from_storage, gpus=args.gpus,
+        warm_start_storage=args.from_storage, gpus=args.gpus, backend=args.backend,
     )
 
 
@@ -400,6 +400,8 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                           "machine one per GPU share)")
     run.add_argument("--gpus", type=_gpu_list, metavar="LIST",
                      help="train on these GPUs only, by nvidia-smi's index, e.g. 0,2")
+    run.add_argument("--backend", choices=("tensorflow", "jax"),
+                     help="Keras backend the trials train on (default tensorflow)")
     run.add_argument("--repeats", type=_positive,
                      help="train each candidate with this many seeds; score = their mean")
     run.add_argument("--same-seed", action="store_true",

@@ -200,6 +200,17 @@ def sweep_error(tmp_path, body, space=SPACE):
          "compute.gpus: (0, 0) is not allowed; gpus lists GPU indices as nvidia-smi numbers them, "
          "each once (e.g. [0, 2]), or is None (every GPU)"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "compute=Compute(backend='torch'))",
+         "compute.backend: 'torch' is not allowed; backend is one of tensorflow, jax"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "compute=Compute(backend='jax', data_parallel=True))",
+         "compute.backend: 'jax' is not allowed; data_parallel trains with tf.distribute: "
+         "backend 'tensorflow' only"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "engine='sklearn', compute=Compute(backend='jax'))",
+         "compute.backend: 'jax' is not allowed; engine 'sklearn' trains scikeras models on "
+         "TensorFlow in its own processes: backend 'tensorflow'"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "compute=Compute(xla='auto'))",
          "compute.xla: 'auto' is not allowed; xla is True, False or None (Keras decides)"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "

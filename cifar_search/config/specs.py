@@ -59,6 +59,9 @@ MAX_GPUS_PER_TRIAL = 64
 MAX_TRIALS_PER_GPU = 16
 #: A GPU index (``gpus``, ``--gpus``): below what any one machine has.
 MAX_GPU_INDEX = 1023
+#: Keras backends a sweep may train on (``Compute.backend``, ``--backend``); the first is the
+#: default.
+BACKENDS = ("tensorflow", "jax")
 
 
 def _gpu_share(value: Any) -> bool:
@@ -382,6 +385,9 @@ class Compute:
             share. See :mod:`cifar_search.execution.placement`.
         gpus: the GPUs the run may use, by ``nvidia-smi``'s index (``--gpus 0,2``); None:
             every GPU this process may use.
+        backend: Keras's backend, ``"tensorflow"`` or ``"jax"`` (``KERAS_BACKEND`` of the
+            workers). A study keeps its backend: it is in the fingerprint when not the default.
+            Data still reaches the model through ``tf.data`` (TensorFlow stays installed).
     """
 
     mixed_precision: bool = False
@@ -393,8 +399,14 @@ class Compute:
     # where a trial trains, not what it trains: kept out of the logged repr (compatibility C5)
     gpus_per_trial: float | None = field(default=None, repr=False)
     gpus: tuple[int, ...] | None = field(default=None, repr=False)
+    backend: str = field(default=BACKENDS[0], repr=False)
 
     def __post_init__(self) -> None:
+        require(self.backend in BACKENDS, "compute.backend", self.backend,
+                f"backend is one of {', '.join(BACKENDS)}")
+        require(self.backend == "tensorflow" or not self.data_parallel, "compute.backend",
+                self.backend, "data_parallel trains with tf.distribute: backend 'tensorflow' "
+                "only")
         if isinstance(self.gpus, list):  # as a sweep file or JSON gives it
             object.__setattr__(self, "gpus", tuple(self.gpus))
         require(self.gpus_per_trial is None or _gpu_share(self.gpus_per_trial),

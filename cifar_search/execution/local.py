@@ -49,6 +49,20 @@ def worker_context(
     return context
 
 
+def use_backend(backend: str) -> None:
+    """Train the workers started from now on with Keras's ``backend``: ``KERAS_BACKEND`` is
+    set in this process's environment, which the fork server inherits when it starts and
+    reads when it imports Keras once for every worker; a fork server that this process
+    started for another backend is stopped first (a process that runs sweeps of both)."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != backend:
+        import multiprocessing.forkserver
+
+        server = multiprocessing.forkserver._forkserver
+        if getattr(server, "_forkserver_pid", None) is not None:
+            server._stop()  # type: ignore[attr-defined]  (the public API has no stop)
+    os.environ["KERAS_BACKEND"] = backend
+
+
 def start_fork_server(runner: TaskRunner) -> None:
     """Start the fork server for workers that run ``runner`` now, so that it imports
     TensorFlow while the caller does other set-up (the first worker started would otherwise

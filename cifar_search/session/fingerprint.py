@@ -10,7 +10,7 @@ from cifar_search.config.sweep import Sweep
 from cifar_search.errors import ConfigError, clipped
 
 #: Fingerprint settings left out when at their default (compatibility C3).
-UNSET = {"repeats": 1, "same_seed": False}
+UNSET = {"repeats": 1, "same_seed": False, "backend": "tensorflow"}
 
 #: The fingerprint's keys of the sweep's own model (absent for a built-in family), and what
 #: each says changed.

@@ -26,7 +26,8 @@ def open_pool(sweep: Sweep, workspace: Workspace, workers: int) -> WorkerPool:
                       placements=placements(sweep.compute, workers))
 
 
-def start_fork_server() -> None:
-    """Start the fork server of the session's workers now (TensorFlow is imported there while
-    the caller opens its stores)."""
+def start_fork_server(sweep: Sweep) -> None:
+    """Start the fork server of the session's workers now, on the sweep's Keras backend
+    (TensorFlow and Keras are imported there while the caller opens its stores)."""
+    local.use_backend(sweep.compute.backend)
     local.start_fork_server(run_task)
