@@ -59,7 +59,8 @@ def use_backend(backend: str) -> None:
 
         server = multiprocessing.forkserver._forkserver
         if getattr(server, "_forkserver_pid", None) is not None:
-            server._stop()  # type: ignore[attr-defined]  (the public API has no stop)
+            # the public API has no stop; the next worker starts a server on ``backend``
+            server._stop()  # type: ignore[attr-defined]
     os.environ["KERAS_BACKEND"] = backend
 
 
