@@ -327,8 +327,15 @@ def print_part_a(rows: list[dict[str, Any]], opts: argparse.Namespace) -> None:
 
 def pack_process(rank: int, count: int, settings: dict[str, Any], barrier: Any,
                  results: Any) -> None:
-    """One of ``count`` processes: set up like a sweep worker, warm up, then train timed."""
+    """One of ``count`` processes: set up like a sweep worker, warm up, then train timed.
+    ``settings["envs"]``, when given, is each rank's worker environment (its GPU and memory
+    cap: :func:`cifar_search.execution.placement.worker_env`)."""
     try:
+        from cifar_search.execution.placement import MEMORY_VAR
+
+        os.environ.update(settings.get("envs", [{}] * count)[rank])
+        if MEMORY_VAR in os.environ:
+            settings = {**settings, "gpu_memory_mb": int(os.environ[MEMORY_VAR])}
         backend = settings["backend"]
         os.environ["KERAS_BACKEND"] = backend
         if backend == "jax":

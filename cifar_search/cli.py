@@ -67,6 +67,15 @@ def _workers(text: str) -> int | str:
     return int(text)
 
 
+def _gpu_list(text: str) -> tuple[int, ...]:
+    """``--gpus``: GPU indices as nvidia-smi numbers them, e.g. ``0,2``."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; give GPU indices as "
+                                         "nvidia-smi numbers them, e.g. 0,2")
+    return tuple(int(part) for part in parts)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -134,7 +143,26 @@ def _run_sweep(args: argparse.Namespace) -> Any:
         mixed_precision=True if args.mixed_precision else None, xla=args.xla,
         register=args.register, warm_start=args.from_study,
         warm_start_storage=args.from_storage, constraints=constraints or None,
+        gpus=args.gpus, backend=args.backend,
     )
+
+
+def _check_devices(args: argparse.Namespace, sweep: Any) -> str | None:
+    """Refuse GPUs the workers cannot be placed on (a bad ``--gpus``, a ``gpus_per_trial``
+    that does not fit); the line that says the installed TensorFlow cannot use this machine's
+    GPUs, if it cannot."""
+    from cifar_search import engines
+    from cifar_search.errors import ConfigError
+    from cifar_search.execution import devices, gpu_build
+
+    try:
+        devices.placements(sweep.compute, engines.worker_count(sweep))
+    except ConfigError as error:
+        if error.key == "compute.gpus" and args.gpus is not None:
+            raise ConfigError("--gpus", error.message) from None
+        raise error.in_file(str(sweep.source)) from None
+    gpus = devices.run_gpus(sweep.compute)
+    return gpu_build.unusable_gpu_line(gpus, gpu_build.installed()) if gpus else None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -144,10 +172,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cifar_search.stores import check_stores
 
     sweep = _run_sweep(args)
+    gpu_line = _check_devices(args, sweep)
     check_stores(_workspace(args))  # before anything is created
     if args.join:
         _check_joinable(args, sweep)
     progress = Progress()
+    if gpu_line:
+        progress.say(gpu_line)
     with _dashboard_beside(args, sweep):
         report = engines.get(sweep.engine).run(sweep, _workspace(args), progress.say, progress)
     for line in report.lines:
@@ -359,7 +390,7 @@ def cmd_best(args: argparse.Namespace) -> int:
                           "verdict": verdict.to_dict(),
                           **({"front": front, "pick": pick} if front is not None else {})},
                          indent=2))
-        return
+        return 0 if best else EXIT_ERROR
     if front is not None:
         print("\n".join(objectives.front_lines(study, swept, pick)))
     print(best_line(best, metric))
@@ -487,7 +518,12 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                           "(resumable) instead of finishing")
     run.add_argument("--subset", type=_positive, help="train on this many images only")
     run.add_argument("--workers", type=_workers,
-                     help="trials trained at once, or 'auto' (one per core)")
+                     help="trials trained at once, or 'auto' (one per core; on a GPU "
+                          "machine one per GPU share)")
+    run.add_argument("--gpus", type=_gpu_list, metavar="LIST",
+                     help="train on these GPUs only, by nvidia-smi's index, e.g. 0,2")
+    run.add_argument("--backend", choices=("tensorflow", "jax"),
+                     help="Keras backend the trials train on (default tensorflow)")
     run.add_argument("--repeats", type=_positive,
                      help="train each candidate with this many seeds; score = their mean")
     run.add_argument("--same-seed", action="store_true",

@@ -256,6 +256,45 @@ def test_bad_sweep_is_one_line_and_creates_nothing(tmp_path):
     assert not (tmp_path / "ws").exists()
 
 
+def test_gpus_that_are_not_there_are_one_line_and_create_nothing(tmp_path, monkeypatch):
+    from cifar_search.execution import devices
+    from cifar_search.execution.gpus import Gpu
+
+    (tmp_path / "sweep.py").write_text(GRID_SWEEP)
+    monkeypatch.setattr(devices, "discover", lambda: ())
+    result = cli_inline("run", "sweep.py", "--gpus", "0", "--workspace", tmp_path / "ws",
+                        cwd=tmp_path, check=False)
+    assert (result.returncode, result.stderr.strip()) == (1, (
+        "error: --gpus: [0] is not allowed; GPU 0 is not one of this machine's visible GPUs "
+        "(none, as nvidia-smi numbers them)"))
+    two = (Gpu(0, "NVIDIA L4", 22491), Gpu(1, "NVIDIA L4", 22491))
+    monkeypatch.setattr(devices, "discover", lambda: two)
+    (tmp_path / "packed.py").write_text(GRID_SWEEP.replace(
+        "workers=2", "workers=3, compute=Compute(gpus_per_trial=1)"
+    ).replace("import ", "import Compute, "))
+    result = cli_inline("run", "packed.py", "--workspace", tmp_path / "ws", cwd=tmp_path,
+                        check=False)
+    assert result.stderr.strip() == (
+        "error: packed.py: compute.gpus_per_trial: 3 workers at gpus_per_trial=1 need 3 GPUs "
+        "and 2 are visible (0,1); at most 2 workers fit, or lower gpus_per_trial")
+    assert not (tmp_path / "ws").exists()
+
+
+def test_the_first_line_says_when_tensorflow_cannot_use_the_gpu(tmp_path, monkeypatch):
+    from cifar_search import cli as command
+    from cifar_search.execution import devices, gpu_build
+    from cifar_search.execution.gpus import Gpu
+
+    (tmp_path / "sweep.py").write_text(GRID_SWEEP)
+    monkeypatch.setattr(devices, "discover", lambda: (Gpu(0, "NVIDIA L4", 22491),))
+    monkeypatch.setattr(gpu_build, "installed", lambda: gpu_build.Installed(
+        "tensorflow-cpu", "2.21.0", cuda_build=False))
+    args = command.build_parser().parse_args(["run", str(tmp_path / "sweep.py")])
+    line = command._check_devices(args, command._run_sweep(args))
+    assert line is not None and line.startswith("GPU: this machine has 1 GPU (NVIDIA L4) but ")
+    assert line.endswith(gpu_build.FIX_GPU_BUILD)
+
+
 def test_missing_data_is_a_clear_error(tmp_path):
     (tmp_path / "sweep.py").write_text(GRID_SWEEP)
     result = cli_inline("run", "sweep.py", "--data", tmp_path / "nothing.tar.gz",

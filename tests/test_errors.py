@@ -206,6 +206,29 @@ def sweep_error(tmp_path, body, space=SPACE):
          "compute.gpu_memory_mb: 10 is not allowed; gpu_memory_mb is a whole number of MiB "
          ">= 64, or None"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "compute=Compute(gpus_per_trial=0.3))",
+         "compute.gpus_per_trial: 0.3 is not allowed; gpus_per_trial is a whole number from 1 to "
+         "64, a fraction 1/m (0.5, 0.25, ... down to 1/16), or None"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "compute=Compute(gpus_per_trial=2))",
+         "compute.gpus_per_trial: 2 is not allowed; a trial trains on more than one GPU only with "
+         "data_parallel=True"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "compute=Compute(gpus=[0, 0]))",
+         "compute.gpus: (0, 0) is not allowed; gpus lists GPU indices as nvidia-smi numbers them, "
+         "each once (e.g. [0, 2]), or is None (every GPU)"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "compute=Compute(backend='torch'))",
+         "compute.backend: 'torch' is not allowed; backend is one of tensorflow, jax"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "compute=Compute(backend='jax', data_parallel=True))",
+         "compute.backend: 'jax' is not allowed; data_parallel trains with tf.distribute: "
+         "backend 'tensorflow' only"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "engine='sklearn', compute=Compute(backend='jax'))",
+         "compute.backend: 'jax' is not allowed; engine 'sklearn' trains scikeras models on "
+         "TensorFlow in its own processes: backend 'tensorflow'"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "compute=Compute(xla='auto'))",
          "compute.xla: 'auto' is not allowed; xla is True, False or None (Keras decides)"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "

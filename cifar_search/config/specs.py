@@ -52,6 +52,26 @@ MAX_EPOCHS = 10_000
 MAX_GPU_MEMORY_MB = 1024 * 1024
 #: Batches per call into TensorFlow: more than an epoch of CIFAR-10 has at batch size 5.
 MAX_STEPS_PER_EXECUTION = 10_000
+#: GPUs one trial may take (``gpus_per_trial``), and trials one GPU may hold (``1/m``).
+MAX_GPUS_PER_TRIAL = 64
+MAX_TRIALS_PER_GPU = 16
+#: A GPU index (``gpus``, ``--gpus``): below what any one machine has.
+MAX_GPU_INDEX = 1023
+#: Keras backends a sweep may train on (``Compute.backend``, ``--backend``); the first is the
+#: default.
+BACKENDS = ("tensorflow", "jax")
+
+
+def _gpu_share(value: Any) -> bool:
+    """A whole number of GPUs, or ``1/m`` of one (within 2%: ``0.33`` is a third)."""
+    if not is_real(value):
+        return False
+    if value >= 1:
+        return value == int(value) and value <= MAX_GPUS_PER_TRIAL
+    if value <= 0:
+        return False
+    per_gpu = round(1 / value)
+    return 2 <= per_gpu <= MAX_TRIALS_PER_GPU and abs(per_gpu * value - 1) <= 0.02
 
 
 @dataclass(frozen=True)
@@ -330,6 +350,17 @@ class Compute:
             (:mod:`cifar_search.execution.tail`). Its later epochs then sum in another order
             (more threads), so with ``same_seed`` its scores match a rerun's only when the same
             runs moved at the same epochs: False keeps every run on its worker's threads.
+        gpus_per_trial: GPUs each worker (each trial) gets to itself: a whole number >= 1
+            (more than 1 with ``data_parallel``), or a fraction ``1/m`` (0.5, 0.25, ...) that
+            packs ``m`` trials on each GPU, each capped at its share of the GPU's memory;
+            None gives each worker one GPU in turn (several share one where there are more
+            workers than GPUs). On a GPU machine ``workers="auto"`` means one worker per
+            share. See :mod:`cifar_search.execution.placement`.
+        gpus: the GPUs the run may use, by ``nvidia-smi``'s index (``--gpus 0,2``); None:
+            every GPU this process may use.
+        backend: Keras's backend, ``"tensorflow"`` or ``"jax"`` (``KERAS_BACKEND`` of the
+            workers). A study keeps its backend: it is in the fingerprint when not the default.
+            Data still reaches the model through ``tf.data`` (TensorFlow stays installed).
     """
 
     mixed_precision: bool = False
@@ -338,8 +369,33 @@ class Compute:
     steps_per_execution: int = 16
     data_parallel: bool = field(default=False, repr=False)  # compatibility C5
     widen_tail: bool = field(default=True, repr=False)
+    # where a trial trains, not what it trains: kept out of the logged repr (compatibility C5)
+    gpus_per_trial: float | None = field(default=None, repr=False)
+    gpus: tuple[int, ...] | None = field(default=None, repr=False)
+    backend: str = field(default=BACKENDS[0], repr=False)
 
     def __post_init__(self) -> None:
+        require(self.backend in BACKENDS, "compute.backend", self.backend,
+                f"backend is one of {', '.join(BACKENDS)}")
+        require(self.backend == "tensorflow" or not self.data_parallel, "compute.backend",
+                self.backend, "data_parallel trains with tf.distribute: backend 'tensorflow' "
+                "only")
+        if isinstance(self.gpus, list):  # as a sweep file or JSON gives it
+            object.__setattr__(self, "gpus", tuple(self.gpus))
+        require(self.gpus_per_trial is None or _gpu_share(self.gpus_per_trial),
+                "compute.gpus_per_trial", self.gpus_per_trial,
+                f"gpus_per_trial is a whole number from 1 to {MAX_GPUS_PER_TRIAL}, a fraction "
+                f"1/m (0.5, 0.25, ... down to 1/{MAX_TRIALS_PER_GPU}), or None")
+        require(self.gpus_per_trial is None or self.gpus_per_trial <= 1 or self.data_parallel,
+                "compute.gpus_per_trial", self.gpus_per_trial,
+                "a trial trains on more than one GPU only with data_parallel=True")
+        require(self.gpus is None or (isinstance(self.gpus, tuple) and len(self.gpus) > 0
+                                      and all(is_int(i) and 0 <= i <= MAX_GPU_INDEX
+                                              for i in self.gpus)
+                                      and len(set(self.gpus)) == len(self.gpus)),
+                "compute.gpus", self.gpus,
+                "gpus lists GPU indices as nvidia-smi numbers them, each once (e.g. [0, 2]), "
+                "or is None (every GPU)")
         require(isinstance(self.data_parallel, bool), "compute.data_parallel",
                 self.data_parallel, "data_parallel is True or False")
         require(isinstance(self.widen_tail, bool), "compute.widen_tail", self.widen_tail,

@@ -290,9 +290,10 @@ class Sweep:
                 True}}``; an error in one names its flag (``--as-written``).
             **changes: trials, workers, epochs, timeout (``budget.time``), timeout_stop
                 (``budget.stop_at_deadline``), subset, data (a source path), repeats,
-                same_seed, engine, mixed_precision, xla, register, warm_start,
-                warm_start_storage, sampler (a kind name: the file's options are kept only
-                when it names the file's kind), constraints (added to the file's, by measure).
+                same_seed, engine, mixed_precision, xla, gpus and backend (``compute.*``),
+                register, warm_start, warm_start_storage, sampler (a kind name: the
+                file's options are kept only when it names the file's kind), constraints
+                (added to the file's, by measure).
         """
         changes = {k: v for k, v in changes.items() if v is not None}
         if "constraints" in changes:  # --constraint: by measure, over the file's
@@ -310,7 +311,9 @@ class Sweep:
             compute = dataclasses.replace(
                 self.compute,
                 mixed_precision=changes.pop("mixed_precision", self.compute.mixed_precision),
-                xla=changes.pop("xla", self.compute.xla))
+                xla=changes.pop("xla", self.compute.xla),
+                gpus=changes.pop("gpus", self.compute.gpus),
+                backend=changes.pop("backend", self.compute.backend))
             merged = {**self.options, **{engine: {**self.options.get(engine, {}), **section}
                                          for engine, section in (options or {}).items()}}
             sweep = dataclasses.replace(self, budget=budget, data=data, compute=compute,
@@ -345,6 +348,8 @@ class Sweep:
             fingerprint["same_seed"] = True
         if self.constraints:  # likewise absent when none: they decide which trials count
             fingerprint["constraints"] = as_limits(self.parsed_constraints)
+        if self.compute.backend != "tensorflow":  # likewise absent at its default
+            fingerprint["backend"] = self.compute.backend
         if isinstance(self.model, Model):  # absent for a built-in family
             fingerprint["model_code"] = self.model.code
             fingerprint["model_architecture"] = self.model.architecture

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from cifar_search.execution import oom, worker
+from cifar_search.execution.placement import Placement, worker_env
 from cifar_search.execution.protocol import Message, Ready, Reply, StopTask
 from cifar_search.execution.threads import available_cores
 from cifar_search.execution.worker import TaskRunner
@@ -48,6 +49,21 @@ def worker_context(
     return context
 
 
+def use_backend(backend: str) -> None:
+    """Train the workers started from now on with Keras's ``backend``: ``KERAS_BACKEND`` is
+    set in this process's environment, which the fork server inherits when it starts and
+    reads when it imports Keras once for every worker; a fork server that this process
+    started for another backend is stopped first (a process that runs sweeps of both)."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != backend:
+        import multiprocessing.forkserver
+
+        server = multiprocessing.forkserver._forkserver
+        if getattr(server, "_forkserver_pid", None) is not None:
+            # the public API has no stop; the next worker starts a server on ``backend``
+            server._stop()  # type: ignore[attr-defined]
+    os.environ["KERAS_BACKEND"] = backend
+
+
 def start_fork_server(runner: TaskRunner) -> None:
     """Start the fork server for workers that run ``runner`` now, so that it imports
     TensorFlow while the caller does other set-up (the first worker started would otherwise
@@ -69,11 +85,12 @@ class Worker:
     """One worker process, its pipe, its threads, and the task it is working on (None: idle);
     ``moving_to`` is the threads of the wider worker its run moves to at its epoch's end;
     ``oom_counts`` the out-of-memory kills counted when it was given its task (see
-    :meth:`death`)."""
+    :meth:`death`); ``slot`` the pool's place it fills, whose GPUs it trains on."""
 
     process: Any
     conn: Connection
     threads: int = 1
+    slot: int = 0
     task: Any = None
     ready: bool = False
     trials: int = 0
@@ -114,7 +131,9 @@ class WorkerPool:
     """``size`` worker processes with ``threads`` threads each, and on a GPU machine
     ``gpu_memory_mb`` MiB of GPU memory each (None: each grows its memory as needed); their
     output (TensorFlow's logs and warnings) goes to ``log_path`` when given. Each worker runs
-    the tasks it is sent with ``runner``.
+    the tasks it is sent with ``runner``. ``placements`` gives each of the ``size`` slots its
+    GPUs and memory cap (:func:`cifar_search.execution.devices.placements`); a worker that
+    replaces another takes its slot, and so its GPUs.
 
     Example:
         >>> with WorkerPool(2, threads=1, runner=run_task) as pool:  # doctest: +SKIP
@@ -122,8 +141,10 @@ class WorkerPool:
     """
 
     def __init__(self, size: int, threads: int, gpu_memory_mb: int | None = None,
-                 log_path: str | None = None, *, runner: TaskRunner) -> None:
+                 log_path: str | None = None, *, runner: TaskRunner,
+                 placements: Sequence[Placement] | None = None) -> None:
         self.size = size
+        self.placements = tuple(placements or (Placement(),) * size)
         self.threads = threads
         self.gpu_memory_mb = gpu_memory_mb
         self.log_path = log_path  # where workers' output goes (None: the terminal)
@@ -135,8 +156,8 @@ class WorkerPool:
         self._lifeline, self._lifeline_writer = self._context.Pipe(duplex=False)
 
     def __enter__(self) -> WorkerPool:
-        for _ in range(self.size):
-            self._spawn()
+        for slot in range(self.size):
+            self._spawn(slot=slot)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -148,18 +169,18 @@ class WorkerPool:
         machine's (more workers than cores share them; a wider worker gets no more)."""
         return max(self.threads, min(self.size * self.threads, available_cores()))
 
-    def _spawn(self, threads: int | None = None) -> Worker:
+    def _spawn(self, threads: int | None = None, slot: int = 0) -> Worker:
         threads = threads or self.threads
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=worker.main,
             args=(child, self._lifeline, self.runner, threads, self.gpu_memory_mb,
-                  self.log_path),
+                  self.log_path, worker_env(self.placements[slot])),
             daemon=True, name=worker.PROCESS_NAME,
         )
         process.start()
         child.close()
-        new = Worker(process, parent, threads)
+        new = Worker(process, parent, threads, slot=slot)
         self.workers.append(new)
         return new
 
@@ -223,7 +244,7 @@ class WorkerPool:
         """Drop a dead worker and start a new one of the pool's size."""
         self.workers.remove(dead)
         dead.conn.close()
-        return self._spawn()
+        return self._spawn(slot=dead.slot)
 
     def widen(self, moved: Worker, threads: int) -> Worker:
         """A worker of ``threads`` threads for the run that ``moved`` (now idle) trained: it
@@ -238,7 +259,7 @@ class WorkerPool:
                 freed += idle.threads
         for old in retired:
             self._retire(old)
-        return self._spawn(threads)
+        return self._spawn(threads, slot=moved.slot)
 
     def trial_done(self, done: Worker) -> None:
         """Count a finished trial. A wider worker (see :meth:`widen`) gives its cores back
@@ -253,16 +274,18 @@ class WorkerPool:
             self._refill()
         elif done.trials >= TRIALS_PER_WORKER:
             self._retire(done)
-            self._spawn()
+            self._spawn(slot=done.slot)
 
     def _retire(self, old: Worker) -> None:
         self._stop(old)
         self.workers.remove(old)
 
     def _refill(self) -> None:
-        """Start workers of the pool's size until it has its number of them again."""
-        while len(self.workers) < self.size:
-            self._spawn()
+        """Start workers of the pool's size in its empty slots."""
+        taken = {w.slot for w in self.workers}
+        for slot in range(self.size):
+            if slot not in taken:
+                self._spawn(slot=slot)
 
     @staticmethod
     def _ask_to_stop(w: Worker) -> None:

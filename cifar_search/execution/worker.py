@@ -6,8 +6,10 @@ evaluates), and this module only runs the process around it. Workers never touch
 storage or the MLflow store; they talk to the coordinator over a pipe (see
 :mod:`cifar_search.execution.protocol`). A worker ignores Ctrl-C: the coordinator decides when
 it stops. Threads are set before TensorFlow starts so that N workers share the cores without
-oversubscribing them, and GPU memory is claimed as needed (or up to a fixed limit) so that N
-workers share one GPU.
+oversubscribing them; its GPUs (``CUDA_VISIBLE_DEVICES``) and memory cap are set in its
+environment before TensorFlow initialises a GPU (:func:`cifar_search.execution.placement.
+worker_env`), and GPU memory is claimed as needed (or up to that cap) so that N workers
+share one GPU.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import sys
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Protocol
 
+from cifar_search.execution.placement import MEMORY_VAR
 from cifar_search.execution.protocol import Ready, StopTask, Task
 from cifar_search.execution.threads import thread_env
 
@@ -120,7 +124,8 @@ def _log_to(path: str | None) -> None:
 
 
 def main(conn: Connection, lifeline: Connection, runner: TaskRunner, threads: int,
-         gpu_memory_mb: int | None = None, log_path: str | None = None) -> None:
+         gpu_memory_mb: int | None = None, log_path: str | None = None,
+         env: Mapping[str, str] | None = None) -> None:
     """Worker entry point: serve tasks from ``conn`` with ``runner`` until told to stop.
 
     Args:
@@ -129,7 +134,13 @@ def main(conn: Connection, lifeline: Connection, runner: TaskRunner, threads: in
         threads: CPU threads of TensorFlow's pools.
         gpu_memory_mb: this worker's GPU memory limit in MiB; None grows memory as needed.
         log_path: the file this worker's output goes to (None: the terminal).
+        env: variables set first, before any GPU is initialised: its GPUs and memory cap
+            (:func:`cifar_search.execution.placement.worker_env`); a cap there overrides
+            ``gpu_memory_mb``.
     """
+    os.environ.update(env or {})
+    if MEMORY_VAR in os.environ:
+        gpu_memory_mb = int(os.environ[MEMORY_VAR])
     _die_with_parent()
     _die_with_coordinator(lifeline)
     _log_to(log_path)

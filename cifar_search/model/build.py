@@ -15,6 +15,7 @@ Layers compute in the process's Keras dtype policy (``float32``, or ``mixed_floa
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from cifar_search.config.families import (
     WARMUP_FRACTION,
 )
 from cifar_search.errors import TrialError
+from cifar_search.execution.placement import MEMORY_VAR, device_label
 
 #: Momentum of the batch-norm moving statistics. Keras' default (0.99) averages over ~100 steps,
 #: which lags behind the weights in a short, high-learning-rate CPU budget and makes the
@@ -452,19 +454,19 @@ def compile_model(model: keras.Model, params: Mapping[str, Any], xla: bool | Non
 
 
 def training_device() -> str:
-    """The device Keras trains on: ``GPU:0 (<name>)`` when a GPU is visible, else ``CPU``.
+    """The device Keras trains on: ``GPU:<index> (<name>)`` for the GPUs this worker sees,
+    with ``nvidia-smi``'s index (:func:`cifar_search.execution.placement.device_label`), else
+    ``CPU``.
 
     Example:
         >>> training_device()  # doctest: +SKIP
-        'GPU:0 (NVIDIA H100 80GB HBM3)'
+        'GPU:2 (NVIDIA H100 80GB HBM3)'
     """
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return "CPU"
-    details = tf.config.experimental.get_device_details(gpus[0])
-    return f"GPU:0 ({details.get('device_name', 'unknown')})"
+    names = [tf.config.experimental.get_device_details(gpu).get("device_name", "unknown")
+             for gpu in tf.config.list_physical_devices("GPU")]
+    return device_label(names, os.environ.get("CUDA_VISIBLE_DEVICES"))
 
 
 #: Our name of each Keras schedule class a trial may train with.
@@ -511,7 +513,12 @@ def describe(model: keras.Model) -> dict[str, Any]:
         "jit_compile": bool(model.jit_compile),
         "steps_per_execution": int(model.steps_per_execution),
         "device": training_device(),
+        "backend": keras.backend.backend(),
     }
+    if "CUDA_VISIBLE_DEVICES" in os.environ:  # the GPUs it was given, used or not
+        config["gpus"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    if MEMORY_VAR in os.environ:  # this worker's share of its GPU's memory
+        config["gpu_memory_mb"] = int(os.environ[MEMORY_VAR])
     for key in ("momentum", "weight_decay"):
         value = getattr(optimizer, key, None)
         if value is not None:

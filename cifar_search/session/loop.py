@@ -139,7 +139,7 @@ class Session(RefreshesSummary, EngineHooks[RunningT]):
 
         # TensorFlow is imported in the fork server while the data is prepared and the stores
         # are opened here (seconds to the first result; wasted only on a finished study)
-        start_fork_server()
+        start_fork_server(self.sweep)
         self.sweep, self.data_dir = prepared(self.sweep, self.workspace)
         self._create_stores()
         lock = self.workspace.lock(self.sweep.name)

@@ -93,6 +93,7 @@ def test_xla_setting_is_the_models_jit_compile(cache, tmp_path, xla, expected):
     result, _ = train(task(cache, tmp_path, xla=xla))
     assert result.config["jit_compile"] is expected
     assert result.config["device"] == models.training_device()
+    assert result.config["backend"] == "tensorflow"
     if not HAS_GPU:
         assert result.config["device"] == "CPU"
 

@@ -65,6 +65,9 @@ class SklearnEngine:
         if sweep.warm_start is not None:
             _refuse("warm_start", sweep.warm_start, "engine 'sklearn' searches afresh each "
                     "run; warm starts add trials to an Optuna study: use engine 'optuna'")
+        if sweep.compute.backend != "tensorflow":
+            _refuse("compute.backend", sweep.compute.backend, "engine 'sklearn' trains "
+                    "scikeras models on TensorFlow in its own processes: backend 'tensorflow'")
 
     def worker_count(self, sweep: Sweep) -> int:
         """One worker per core for ``workers="auto"`` (the joblib jobs: ``n_jobs``)."""
