@@ -3,6 +3,7 @@ folder's) and checked against the sweep before any study or run is made."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from cifar_search.config.sweep import Sweep
@@ -31,6 +32,20 @@ def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
         raise DataError(f"{sweep.source}: data.classes: {missing[0]!r} is not a class of "
                         f"{source}; its classes are {', '.join(every)}")
     return data_dir
+
+
+#: Training images a check run (``run --check``) trains on, unless ``--subset`` says otherwise.
+CHECK_SUBSET = 300
+
+
+def check_subset(sweep: Sweep, data_dir: Path) -> Sweep:
+    """A check run's sweep: on :data:`CHECK_SUBSET` images (all of them when the data has
+    fewer), unless it names its own subset."""
+    if sweep.data.subset is not None:
+        return sweep
+    train = int(data.read_meta(data_dir)["train"])
+    return dataclasses.replace(sweep, data=dataclasses.replace(
+        sweep.data, subset=min(CHECK_SUBSET, train)))
 
 
 def check_image_size(sweep: Sweep, meta: dict) -> None:

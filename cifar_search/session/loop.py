@@ -15,10 +15,12 @@ sweep with the trial interrupted and one line (:mod:`cifar_search.execution.faul
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import signal
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,6 +39,7 @@ from cifar_search.execution.protocol import (
 )
 from cifar_search.search.states import RunStatus, StudyAttr
 from cifar_search.session.best import evaluate_best
+from cifar_search.session.data import check_subset
 from cifar_search.session.hooks import EngineHooks, RunningT
 from cifar_search.session.limits import (
     Ended,
@@ -56,6 +59,10 @@ from cifar_search.workspace import Workspace
 
 if TYPE_CHECKING:
     from cifar_search.tracking.writer import Tracker
+
+#: The step line of the study's and MLflow's stores opening (imports included).
+OPENING = "opening the study and its MLflow runs"
+
 
 class Scheduler(Protocol):
     """What a session asks of an engine's pure decisions (its ``scheduler`` module)."""
@@ -122,8 +129,10 @@ class Session(EngineHooks[RunningT]):
         return self.scheduler.nothing_to_do(self.plan, self._trials(), finalised)
 
     def _evaluates(self) -> bool:
-        """Whether this machine evaluates the best model on the test set now."""
-        return not self.stopping and (self._is_done() or self._ended_early())
+        """Whether this machine evaluates the best model on the test set now (never in a
+        check run's scratch workspace: nothing of it is kept)."""
+        return (not self.stopping and not self.workspace.scratch
+                and (self._is_done() or self._ended_early()))
 
     def _ended_early(self) -> bool:
         """Whether a time budget or ``stop_after`` ended the sweep (as its target would)."""
@@ -138,8 +147,12 @@ class Session(EngineHooks[RunningT]):
         # TensorFlow is imported in the fork server while the data is prepared and the stores
         # are opened here (seconds to the first result; wasted only on a finished study)
         start_fork_server()
-        self.sweep, self.data_dir = prepared(self.sweep, self.workspace)
-        self._create_stores()
+        with self._step("loading the data (a new source is decoded once into the user cache)"):
+            self.sweep, self.data_dir = prepared(self.sweep, self.workspace)
+        if self.workspace.scratch:
+            self.sweep = check_subset(self.sweep, self.data_dir)
+        with self._step(OPENING):
+            self._create_stores()
         lock = self.workspace.lock(self.sweep.name)
         try:
             with outage.announced(self.say, self.workspace.tracking_uri):
@@ -153,7 +166,8 @@ class Session(EngineHooks[RunningT]):
         self._load()
         if self._nothing_to_do():
             return self._nothing_done()
-        self._open()
+        with self._step(OPENING):
+            self._open()
         self.limits = self._limits()
         outcome = self._end(self._run_workers())
         if self.fault is not None:
@@ -178,9 +192,10 @@ class Session(EngineHooks[RunningT]):
                 with signals_to(self._on_signal):
                     self._loop()
                     if self._evaluates():
-                        return evaluate_best(self._study_store(), self.pool, self.data_dir,
-                                             self.say, self._locate, self._draw_ahead,
-                                             self.sweep.user_model)
+                        with self._step("evaluating the best model on the test set"):
+                            return evaluate_best(self._study_store(), self.pool, self.data_dir,
+                                                 self.say, self._locate, self._draw_ahead,
+                                                 self.sweep.user_model)
             except KeyboardInterrupt:
                 self._abandon_running()
             finally:
@@ -192,7 +207,13 @@ class Session(EngineHooks[RunningT]):
         """The summary's plots, drawn while a worker evaluates the best model."""
         from cifar_search.tracking import summary
 
-        self.drawn = summary.draw_ahead(self._study(), self.sweep, self.tracker)
+        with self._step("drawing the summary's plots"):
+            self.drawn = summary.draw_ahead(self._study(), self.sweep, self.tracker)
+
+    def _step(self, text: str) -> AbstractContextManager[None]:
+        """A step the terminal shows while it lasts (:meth:`cifar_search.progress.Progress.
+        step`), nothing without progress."""
+        return self.progress.step(text) if self.progress else contextlib.nullcontext()
 
     def _end(self, test: dict[str, Any] | None) -> Outcome:
         """Log the summary and close the parent run: FINISHED (and the study marked
@@ -203,7 +224,12 @@ class Session(EngineHooks[RunningT]):
         interrupted = self.stopping and not self._ended_early()
         if not self._finalises():
             return Outcome(self._finished(), self.target, interrupted, finalised_here=False)
-        best = summary.log_study(self._study(), self.sweep, self.tracker, test, self.drawn)
+        if self.workspace.scratch:  # a check run: no summary, plots or registered model
+            self.tracker.close_parent(RunStatus.KILLED if interrupted else RunStatus.FINISHED)
+            return Outcome(self._finished(), self.target, interrupted)
+        with self._step("logging the summary" + (" and registering the best model"
+                                                  if test is not None else "")):
+            best = summary.log_study(self._study(), self.sweep, self.tracker, test, self.drawn)
         done = self._is_done() or (self._ended_early() and not self.stopping)
         self.tracker.close_parent(RunStatus.FINISHED if done else RunStatus.KILLED)
         finished = self._finished()
@@ -225,6 +251,8 @@ class Session(EngineHooks[RunningT]):
                 self._check_abort()
                 self._handle(worker, message)
             self._check_abort()
+            if self.progress and any(w.ready for w in self.pool.workers):
+                self.progress.started()
 
     # -- limits ----------------------------------------------------------------------------
 
