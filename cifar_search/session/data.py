@@ -38,12 +38,17 @@ def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
 CHECK_SUBSET = 300
 
 
-def check_subset(sweep: Sweep, data_dir: Path) -> Sweep:
-    """A check run's sweep: on :data:`CHECK_SUBSET` images (all of them when the data has
-    fewer), unless it names its own subset."""
+def check_subset(sweep: Sweep, train: int) -> Sweep:
+    """A check run's sweep: on :data:`CHECK_SUBSET` images (all ``train`` training images when
+    the data has fewer), unless it names its own subset.
+
+    Example:
+        >>> sweep = Sweep("s", {"parameters": {"dropout_rate": 0.3}}, "dropout")
+        >>> check_subset(sweep, 60).data.subset, check_subset(sweep, 50_000).data.subset
+        (60, 300)
+    """
     if sweep.data.subset is not None:
         return sweep
-    train = int(data.read_meta(data_dir)["train"])
     return dataclasses.replace(sweep, data=dataclasses.replace(
         sweep.data, subset=min(CHECK_SUBSET, train)))
 
