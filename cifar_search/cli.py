@@ -137,9 +137,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Create or resume the sweep's study and run it to its number of trials."""
     from cifar_search import engines
     from cifar_search.progress import Progress
+    from cifar_search.session.pool import start_fork_server
     from cifar_search.stores import check_stores
 
     sweep = _run_sweep(args)
+    if engines.get(sweep.engine).trains_in_workers:
+        # TensorFlow is imported in the workers' fork server from now on, while this process
+        # imports the engine, Optuna and MLflow and opens the stores and the data
+        start_fork_server()
     if args.check:
         return _run_check(args, sweep)
     check_stores(_workspace(args))  # before anything is created

@@ -76,6 +76,8 @@ class Engine(Protocol):
     name: ClassVar[str]
     #: The keys of its section of ``Sweep.options`` (``options={name: {key: value}}``).
     settings: ClassVar[tuple[str, ...]]
+    #: Whether it trains in worker processes (their fork server starts as the run begins).
+    trains_in_workers: ClassVar[bool]
 
     def check_options(self, sweep: Sweep) -> None:
         """Raise :class:`~cifar_search.errors.ConfigError` for a bad setting of this engine's
