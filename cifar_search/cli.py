@@ -133,9 +133,11 @@ def _run_sweep(args: argparse.Namespace) -> Any:
     from cifar_search.config.constraints import parse_flag
 
     constraints = dict(parse_flag(text) for text in args.constraint or ())
+    check = getattr(args, "check", False)  # one trial of one epoch (and one seed)
     return engines.override(
-        _sweep(args), trials=args.trials, sampler=args.sampler, epochs=args.epochs,
-        subset=args.subset, workers=args.workers, data=args.data, repeats=args.repeats,
+        _sweep(args), trials=1 if check else args.trials, sampler=args.sampler,
+        epochs=args.epochs or (1 if check else None), subset=args.subset,
+        workers=args.workers, data=args.data, repeats=1 if check else args.repeats,
         timeout=args.timeout, timeout_stop=True if args.timeout_stop else None,
         same_seed=True if args.same_seed else None,
         engine=args.engine,
@@ -169,10 +171,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Create or resume the sweep's study and run it to its number of trials."""
     from cifar_search import engines
     from cifar_search.progress import Progress
+    from cifar_search.session.pool import start_fork_server
     from cifar_search.stores import check_stores
 
     sweep = _run_sweep(args)
     gpu_line = _check_devices(args, sweep)
+    if engines.get(sweep.engine).trains_in_workers:
+        # TensorFlow is imported in the workers' fork server from now on, while this process
+        # imports the engine, Optuna and MLflow and opens the stores and the data
+        start_fork_server(sweep)
+    if args.check:
+        return _run_check(args, sweep)
     check_stores(_workspace(args))  # before anything is created
     if args.join:
         _check_joinable(args, sweep)
@@ -186,6 +195,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     if report.interrupted and args.typed:
         print(f"  {args.typed}")
     return EXIT_INTERRUPTED if report.interrupted else 0
+
+
+def _run_check(args: argparse.Namespace, sweep: Any) -> int:
+    """``run --check``: the sweep's first trial, one epoch on a few images, in a workspace
+    of its own removed afterwards (kept, and named, when the trial did not complete)."""
+    import shutil
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from cifar_search import engines
+    from cifar_search.errors import ConfigError
+    from cifar_search.progress import Progress
+    from cifar_search.session.data import CHECK_SUBSET
+    from cifar_search.tracking.tables import best_trial
+    from cifar_search.workspace import Workspace
+
+    if args.join:
+        raise ConfigError("--check", "runs in a workspace of its own and joins no study; "
+                          "drop --join or --check")
+    started = time.monotonic()
+    workspace = Workspace(Path(tempfile.mkdtemp(prefix="cifar-search-check-")), scratch=True)
+    engine, progress, best = engines.get(sweep.engine), Progress(), None
+    try:
+        report = engine.run(sweep, workspace, progress.say, progress)
+        study = None if report.interrupted else engine.study(sweep, workspace)
+        best = best_trial(study) if study is not None else None
+    finally:
+        if best is not None or not workspace.log_file(sweep.name).is_file():
+            shutil.rmtree(workspace.root, ignore_errors=True)
+    if report.interrupted:
+        return EXIT_INTERRUPTED
+    if best is None:
+        print(f"check failed: the trial did not complete; its workers' log: "
+              f"{workspace.log_file(sweep.name)}")
+        return EXIT_ERROR
+    images = sweep.data.subset or f"up to {CHECK_SUBSET}"
+    print(f"check passed in {time.monotonic() - started:.0f} s: {sweep.source} loads its "
+          f"data, builds its model and trains (trial {best['number']}, "
+          f"{sweep.budget.epochs} epoch(s), {images} images); nothing was kept: run it "
+          "without --check for the sweep")
+    return 0
 
 
 def _check_joinable(args: argparse.Namespace, sweep: Any) -> None:
@@ -554,6 +605,10 @@ def _run_options(run: argparse.ArgumentParser) -> None:
                           "NAME that fit its space (untrained, not counted in --trials)")
     run.add_argument("--from-storage", metavar="URL",
                      help="the Optuna storage of --from-study's study (default: this one's)")
+    run.add_argument("--check", action="store_true",
+                     help="check the sweep file: train its first trial for one epoch on 300 "
+                          "images (--epochs, --subset to change) in a temporary workspace, "
+                          "without the test evaluation, plots or registry; nothing is kept")
     run.add_argument("--join", action="store_true",
                      help="join a study another machine started (refuses when there is none)")
     run.add_argument("--dashboard", action="store_true",

@@ -91,6 +91,7 @@ class Workspace:
     named: str | None = None  # the folder as the user gave it (None: the default)
     tracking_from_env: bool = False  # tracking_uri came from $MLFLOW_TRACKING_URI
     checkpoints: Path | None = None  # trial folders shared by several machines (--checkpoints)
+    scratch: bool = False  # a check run's (run --check), removed after it: nothing summarised
 
     @classmethod
     def at(cls, root: str | Path | None = None, storage: str | None = None,

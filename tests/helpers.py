@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -38,10 +39,20 @@ def cli(*args, cwd, check=True, timeout=600):
 TF_NOISE = ("tensorflow", "absl", "oneDNN", "retracing", "WARNING", "I0000")
 
 
-def assert_quiet(result):
-    """Nothing of TensorFlow's reached the terminal of a CLI run."""
+#: Lines of Optuna's logger ("[W 2026-12-07 19:57:44,123] Param … unique value length …"), of
+#: Python's warnings (matplotlib's UserWarning, Optuna's ExperimentalWarning) and of Keras'
+#: download ("Downloading data from …"): never on the terminal at the default verbosity.
+OTHER_NOISE = re.compile(r"^\[[DIWEC] \d{4}-|\w+Warning:|Downloading data from|matplotlib",
+                         re.MULTILINE)
+
+
+def assert_quiet(result, *more):
+    """Nothing of TensorFlow's, Optuna's, matplotlib's or Python's warnings reached the terminal
+    of a CLI run (``more``: other text the run wrote, e.g. what ``capfd`` caught)."""
+    text = "\n".join([result.stdout, result.stderr, *more])
     for noise in TF_NOISE:
-        assert noise not in result.stdout + result.stderr, (noise, result.stderr[-2000:])
+        assert noise not in text, (noise, text[-2000:])
+    assert not OTHER_NOISE.search(text), text[-2000:]
 
 
 def mlflow_runs(workspace, experiment):

@@ -92,6 +92,8 @@ class Engine(Protocol):
     settings: ClassVar[tuple[str, ...]]
     #: Whether its studies live in an Optuna storage that optuna-dashboard shows.
     dashboard: ClassVar[bool]
+    #: Whether it trains in worker processes (their fork server starts as the run begins).
+    trains_in_workers: ClassVar[bool]
 
     def check_options(self, sweep: Sweep) -> None:
         """Raise :class:`~cifar_search.errors.ConfigError` for a bad setting of this engine's

@@ -3,6 +3,7 @@ folder's) and checked against the sweep before any study or run is made."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from cifar_search.config.sweep import Sweep
@@ -31,6 +32,25 @@ def prepare_data(sweep: Sweep, workspace: Workspace) -> Path:
         raise DataError(f"{sweep.source}: data.classes: {missing[0]!r} is not a class of "
                         f"{source}; its classes are {', '.join(every)}")
     return data_dir
+
+
+#: Training images a check run (``run --check``) trains on, unless ``--subset`` says otherwise.
+CHECK_SUBSET = 300
+
+
+def check_subset(sweep: Sweep, train: int) -> Sweep:
+    """A check run's sweep: on :data:`CHECK_SUBSET` images (all ``train`` training images when
+    the data has fewer), unless it names its own subset.
+
+    Example:
+        >>> sweep = Sweep("s", {"parameters": {"dropout_rate": 0.3}}, "dropout")
+        >>> check_subset(sweep, 60).data.subset, check_subset(sweep, 50_000).data.subset
+        (60, 300)
+    """
+    if sweep.data.subset is not None:
+        return sweep
+    return dataclasses.replace(sweep, data=dataclasses.replace(
+        sweep.data, subset=min(CHECK_SUBSET, train)))
 
 
 def check_image_size(sweep: Sweep, meta: dict) -> None:

@@ -16,10 +16,12 @@ sweep with the trial interrupted and one line (:mod:`cifar_search.execution.faul
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import signal
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,7 +39,9 @@ from cifar_search.execution.protocol import (
     TrialTask,
 )
 from cifar_search.search.states import RunStatus, StudyAttr
+from cifar_search.model.data import read_meta
 from cifar_search.session.best import evaluate_best
+from cifar_search.session.data import check_subset
 from cifar_search.session.hooks import EngineHooks, RunningT
 from cifar_search.session.limits import (
     Ended,
@@ -58,6 +62,52 @@ from cifar_search.workspace import Workspace
 
 if TYPE_CHECKING:
     from cifar_search.tracking.writer import Tracker
+
+#: The step line of the study's and MLflow's stores opening (imports included).
+OPENING = "opening the study and its MLflow runs"
+
+
+#: The step line of the best model's test-set evaluation.
+TESTING = "evaluating the best model on the test set"
+
+#: The step line of the data's preparation (a download or decode when it is new).
+LOADING = "loading the data (a new source is decoded once into the user cache)"
+
+
+def step(progress: Any, text: str) -> AbstractContextManager[None]:
+    """A step the terminal shows while it lasts (:meth:`cifar_search.progress.Progress.step`);
+    nothing without progress."""
+    return progress.step(text) if progress else contextlib.nullcontext()
+
+
+def prepared_data(sweep: Sweep, workspace: Workspace, progress: Any) -> tuple[Sweep, Path]:
+    """The sweep (its own model checked; a check run's on its few images) and its decoded-data
+    folder, before any study or run is made."""
+    with step(progress, LOADING):
+        sweep, data_dir = prepared(sweep, workspace)
+    if workspace.scratch:
+        sweep = check_subset(sweep, int(read_meta(data_dir)["train"]))
+    return sweep, data_dir
+
+
+def study_limits(sweep: Sweep, store: Any, say: Callable[[str], None]) -> Limits:
+    """The budget's limits, with the study's deadline (recorded in ``store``, the study's
+    attributes, when this run opens a new window: every machine of the study reads the same
+    one)."""
+    budget, deadline = sweep.budget, None
+    if budget.time is not None:
+        recorded = store.attr(StudyAttr.DEADLINE)
+        deadline = deadline_of(recorded, budget.time, time.time())
+        if deadline != recorded:
+            store.set_attr(StudyAttr.DEADLINE, deadline)
+            store.set_attr(StudyAttr.TIME_BUDGET, budget.time)
+        say(time_line(deadline, budget.time, time.time()) + " (deadline "
+            + time.strftime("%H:%M:%S", time.localtime(deadline)) + ")")
+    flags = "" if sweep.source is None else f" {sweep.source}"
+    return Limits(deadline, budget.time, budget.max_failures, budget.max_failures_in_a_row,
+                  budget.stop_after, budget.min_delta, sweep.objective.direction,
+                  f"python -m cifar_search status{flags} --failed")
+
 
 class Scheduler(Protocol):
     """What a session asks of an engine's pure decisions (its ``scheduler`` module)."""
@@ -140,8 +190,9 @@ class Session(RefreshesSummary, EngineHooks[RunningT]):
         # TensorFlow is imported in the fork server while the data is prepared and the stores
         # are opened here (seconds to the first result; wasted only on a finished study)
         start_fork_server(self.sweep)
-        self.sweep, self.data_dir = prepared(self.sweep, self.workspace)
-        self._create_stores()
+        self.sweep, self.data_dir = prepared_data(self.sweep, self.workspace, self.progress)
+        with step(self.progress, OPENING):
+            self._create_stores()
         lock = self.workspace.lock(self.sweep.name)
         try:
             with outage.announced(self.say, self.workspace.tracking_uri):
@@ -155,8 +206,9 @@ class Session(RefreshesSummary, EngineHooks[RunningT]):
         self._load()
         if self._nothing_to_do():
             return self._nothing_done()
-        self._open()
-        self.limits = self._limits()
+        with step(self.progress, OPENING):
+            self._open()
+        self.limits = study_limits(self.sweep, self._study_store(), self.say)
         outcome = self._end(self._run_workers())
         if self.fault is not None:
             raise CifarSearchError(self.fault)
@@ -179,10 +231,12 @@ class Session(RefreshesSummary, EngineHooks[RunningT]):
             try:
                 with signals_to(self._on_signal):
                     self._loop()
-                    if self._evaluates():
-                        return evaluate_best(self._study_store(), self.pool, self.data_dir,
-                                             self.say, self._locate, self._draw_ahead,
-                                             self.sweep.user_model)
+                    # a check run's workspace is thrown away: no test-set evaluation
+                    if not self.workspace.scratch and self._evaluates():
+                        with step(self.progress, TESTING):
+                            return evaluate_best(self._study_store(), self.pool, self.data_dir,
+                                                 self.say, self._locate, self._draw_ahead,
+                                                 self.sweep.user_model)
             except KeyboardInterrupt:
                 self._abandon_running()
             finally:
@@ -195,7 +249,8 @@ class Session(RefreshesSummary, EngineHooks[RunningT]):
         """The summary's plots, drawn while a worker evaluates the best model."""
         from cifar_search.tracking import summary
 
-        self.drawn = summary.draw_ahead(self._study(), self.sweep, self.tracker)
+        with step(self.progress, "drawing the summary's plots"):
+            self.drawn = summary.draw_ahead(self._study(), self.sweep, self.tracker)
 
     def _end(self, test: dict[str, Any] | None) -> Outcome:
         """Log the summary and close the parent run: FINISHED (and the study marked
@@ -206,7 +261,12 @@ class Session(RefreshesSummary, EngineHooks[RunningT]):
         interrupted = self.stopping and not self._ended_early()
         if not self._finalises():
             return Outcome(self._finished(), self.target, interrupted, finalised_here=False)
-        best = summary.log_study(self._study(), self.sweep, self.tracker, test, self.drawn)
+        if self.workspace.scratch:  # a check run: no summary, plots or registered model
+            self.tracker.close_parent(RunStatus.KILLED if interrupted else RunStatus.FINISHED)
+            return Outcome(self._finished(), self.target, interrupted)
+        with step(self.progress, "logging the summary" + (" and registering the best model"
+                                                  if test is not None else "")):
+            best = summary.log_study(self._study(), self.sweep, self.tracker, test, self.drawn)
         done = self._is_done() or (self._ended_early() and not self.stopping)
         self.tracker.close_parent(RunStatus.FINISHED if done else RunStatus.KILLED)
         finished = self._finished()
@@ -229,26 +289,10 @@ class Session(RefreshesSummary, EngineHooks[RunningT]):
                 self._handle(worker, message)
             self._check_abort()
             self._refresh_turn()  # the summary refreshed during the run
+            if self.progress and any(w.ready for w in self.pool.workers):
+                self.progress.started()
 
     # -- limits ----------------------------------------------------------------------------
-
-    def _limits(self) -> Limits:
-        """The budget's limits, with the study's deadline (recorded when this run opens a new
-        window: every machine of the study reads the same one)."""
-        budget, deadline = self.sweep.budget, None
-        if budget.time is not None:
-            store = self._study_store()
-            recorded = store.attr(StudyAttr.DEADLINE)
-            deadline = deadline_of(recorded, budget.time, time.time())
-            if deadline != recorded:
-                store.set_attr(StudyAttr.DEADLINE, deadline)
-                store.set_attr(StudyAttr.TIME_BUDGET, budget.time)
-            self.say(time_line(deadline, budget.time, time.time()) + " (deadline "
-                     + time.strftime("%H:%M:%S", time.localtime(deadline)) + ")")
-        flags = "" if self.sweep.source is None else f" {self.sweep.source}"
-        return Limits(deadline, budget.time, budget.max_failures, budget.max_failures_in_a_row,
-                      budget.stop_after, budget.min_delta, self.sweep.objective.direction,
-                      f"python -m cifar_search status{flags} --failed")
 
     def _check_limits(self) -> None:
         """Close the sweep to new trials when a limit is reached (the trials' limits are read

@@ -40,6 +40,7 @@ class KerasTunerEngine:
     """KerasTuner's random, grid, Bayesian and Hyperband oracles on cifar_search's workers."""
 
     name: ClassVar[str] = "kerastuner"
+    trains_in_workers: ClassVar[bool] = True
     settings: ClassVar[tuple[str, ...]] = tuple(
         f.name for f in dataclasses.fields(KerasTunerOptions))
     dashboard: ClassVar[bool] = False

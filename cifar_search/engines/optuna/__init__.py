@@ -20,6 +20,7 @@ class OptunaEngine:
     """Optuna asks, our workers train, the coordinator records (see :mod:`.coordinator`)."""
 
     name: ClassVar[str] = "optuna"
+    trains_in_workers: ClassVar[bool] = True
     settings: ClassVar[tuple[str, ...]] = tuple(
         f.name for f in dataclasses.fields(OptunaOptions))
     dashboard: ClassVar[bool] = True

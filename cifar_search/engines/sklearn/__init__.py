@@ -36,6 +36,7 @@ class SklearnEngine:
     """Cross-validates every candidate in one process (or joblib's); not resumable."""
 
     name: ClassVar[str] = "sklearn"
+    trains_in_workers: ClassVar[bool] = False
     settings: ClassVar[tuple[str, ...]] = tuple(
         f.name for f in dataclasses.fields(SklearnOptions))
     dashboard: ClassVar[bool] = False

@@ -90,17 +90,31 @@ def download(dataset: KerasDataset | None = None, labels: str = "fine",
     if name != "cifar100":
         fine_only(labels, where)
     try:
-        import keras
-
-        module = getattr(keras.datasets, name)
-        loaded = (module.load_data(label_mode=labels) if name == "cifar100"
-                  else module.load_data())
-        (x_train, y_train), (x_test, y_test) = loaded
+        (x_train, y_train), (x_test, y_test) = _keras_load(name, labels)
     except Exception as error:  # noqa: BLE001 (no network, proxy, broken download: one error)
         raise _cannot_download(name, error) from None
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test,
               "class_names": _class_names(name, labels)}
     return from_arrays(arrays, where, limits or Limits())
+
+
+def _keras_load(name: str, labels: str) -> tuple:
+    """``keras.datasets.<name>.load_data()``, TensorFlow imported quietly and Keras' own lines
+    ("Downloading data from …", its byte counter) kept off the terminal: the session's step
+    line says the data is loading."""
+    from cifar_search import quiet
+
+    quiet.import_tensorflow()
+    import keras
+
+    module = getattr(keras.datasets, name)
+    interactive = keras.config.is_interactive_logging_enabled()
+    keras.config.disable_interactive_logging()  # its messages go to absl's INFO log instead
+    try:
+        return module.load_data(label_mode=labels) if name == "cifar100" else module.load_data()
+    finally:
+        if interactive:
+            keras.config.enable_interactive_logging()
 
 
 def _class_names(name: str, labels: str) -> tuple[str, ...]:

@@ -4,12 +4,14 @@ twice) and resume them: nothing finished is lost or repeated, nothing is left RU
 import json
 import random
 import signal
+import subprocess
 import time
 
 import pytest
 
 from tests.engines.optuna.interrupted import (assert_invariants, checkpoints, make_sweep, run,
                                               start, wait_for)
+from tests.helpers import assert_quiet
 
 pytestmark = pytest.mark.processes
 
@@ -44,6 +46,7 @@ def test_sigint_stops_gracefully_and_the_trial_continues_from_its_checkpoint(tmp
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
     assert "stopping: running trials end after their current epoch" in output
+    assert_quiet(subprocess.CompletedProcess(process.args, 130, output, ""))
     assert (f"run the same command again to resume\n  python -m cifar_search run sweep.py "
             f"--data {tiny_data} --workspace ws\n") in output  # as typed, every flag kept
     resumed = run(folder, "run", "sweep.py", "--data", str(tiny_data))
