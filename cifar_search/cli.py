@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cifar_search.errors import DEBUG_ENV, CifarSearchError, debugging
+from cifar_search.run_options import DASHBOARD_PORT, port, run_options
 from cifar_search.workspace import masked
 
 EXIT_ERROR = 1
@@ -37,53 +38,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message, self)
-
-
-#: optuna-dashboard's port unless told (its own default; the MLflow UI's is 5000).
-DASHBOARD_PORT = 8080
-
-#: TCP ports a server may listen on.
-PORTS = range(1, 65536)
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value not in PORTS:
-        raise argparse.ArgumentTypeError(f"{value} is not a port; give a whole number from "
-                                         f"{PORTS.start} to {PORTS.stop - 1}")
-    return value
-
-
-def _workers(text: str) -> int | str:
-    """``--workers``: a whole number >= 1, or ``auto``."""
-    if text == "auto":
-        return text
-    if not text.lstrip("-").isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; give a whole number >= 1, "
-                                         "or 'auto' (one worker per core)")
-    return int(text)
-
-
-def _gpu_list(text: str) -> tuple[int, ...]:
-    """``--gpus``: GPU indices as nvidia-smi numbers them, e.g. ``0,2``."""
-    parts = [part.strip() for part in text.split(",")]
-    if not all(part.isdigit() for part in parts):
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; give GPU indices as "
-                                         "nvidia-smi numbers them, e.g. 0,2")
-    return tuple(int(part) for part in parts)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed; give a whole number >= 1")
-    return value
 
 
 def _stores(parser: argparse.ArgumentParser) -> None:
@@ -550,78 +504,6 @@ def _dashboard_beside(args: argparse.Namespace, sweep: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def _run_options(run: argparse.ArgumentParser) -> None:
-    """The options of ``run`` and ``resume``: overrides of the sweep file's settings."""
-    from cifar_search import engines
-    from cifar_search.config.parts import SAMPLERS
-
-    run.add_argument("--trials", type=_positive, help="finished trials to end with")
-    run.add_argument("--sampler", choices=SAMPLERS,
-                     help="Optuna sampler instead of the sweep file's (its options are kept "
-                          "only for the same kind); 'auto' picks one from the space and "
-                          "trials; 'gp' needs the gp extra (PyTorch)")
-    run.add_argument("--epochs", type=_positive, help="epochs per trial")
-    run.add_argument("--timeout", metavar="DURATION",
-                     help="no trial starts after this long, e.g. 2h, 90m, 1h30m (the study's "
-                          "deadline, shared by its machines; a later run opens a new window)")
-    run.add_argument("--timeout-stop", action="store_true",
-                     help="at the deadline, trials in flight stop at their epoch's end "
-                          "(resumable) instead of finishing")
-    run.add_argument("--subset", type=_positive, help="train on this many images only")
-    run.add_argument("--workers", type=_workers,
-                     help="trials trained at once, or 'auto' (one per core; on a GPU "
-                          "machine one per GPU share)")
-    run.add_argument("--gpus", type=_gpu_list, metavar="LIST",
-                     help="train on these GPUs only, by nvidia-smi's index, e.g. 0,2")
-    run.add_argument("--backend", choices=("tensorflow", "jax"),
-                     help="Keras backend the trials train on (default tensorflow)")
-    run.add_argument("--repeats", type=_positive,
-                     help="train each candidate with this many seeds; score = their mean")
-    run.add_argument("--same-seed", action="store_true",
-                     help="train every trial from the sweep's seed (a repeated candidate "
-                          "takes its earlier result)")
-    run.add_argument("--constraint", action="append", metavar="NAME<=VALUE",
-                     help="a limit on a measure, added to the sweep file's constraints (again "
-                          "for several), e.g. params<=1M or latency_ms<2; a trial that breaks "
-                          "one is infeasible and never the best")
-    run.add_argument("--engine", choices=engines.names(),
-                     help="optuna trials (default), scikeras in scikit-learn's "
-                          "GridSearchCV/RandomizedSearchCV, or a KerasTuner oracle")
-    run.add_argument("--as-written", action="store_true",
-                     help="sklearn engine: compile with Adam inside the build function, as "
-                          "the lesson did (reproduces its ignored optimizer grid)")
-    run.add_argument("--mixed-precision", action="store_true",
-                     help="train with the mixed_float16 policy (GPUs)")
-    run.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
-                     help="compile the train step with XLA (default: Keras decides)")
-    run.add_argument("--register", action=argparse.BooleanOptionalAction, default=None,
-                     help="register the best model in MLflow's Model Registry under the "
-                          "sweep's name (default: on for the workspace's own store)")
-    run.add_argument("--checkpoints", metavar="URI",
-                     help="folder (path or file:// URI) for the trials' checkpoints and models, "
-                          "shared by every machine of a study (default: the workspace's trials/)")
-    run.add_argument("--from-study", metavar="NAME",
-                     help="warm start: a new study first takes the complete trials of study "
-                          "NAME that fit its space (untrained, not counted in --trials)")
-    run.add_argument("--from-storage", metavar="URL",
-                     help="the Optuna storage of --from-study's study (default: this one's)")
-    run.add_argument("--check", action="store_true",
-                     help="check the sweep file: train its first trial for one epoch on 300 "
-                          "images (--epochs, --subset to change) in a temporary workspace, "
-                          "without the test evaluation, plots or registry; nothing is kept")
-    run.add_argument("--join", action="store_true",
-                     help="join a study another machine started (refuses when there is none)")
-    run.add_argument("--dashboard", action="store_true",
-                     help="start optuna-dashboard on the study beside the run (its URL is "
-                          "printed first; it stops when the run ends)")
-    run.add_argument("--dashboard-port", type=_port, default=DASHBOARD_PORT, metavar="PORT",
-                     help=f"the dashboard's port (default {DASHBOARD_PORT})")
-    run.add_argument("--data", metavar="PATH",
-                     help="local CIFAR-10: cifar-10-python.tar.gz, cifar-10-batches-py/, or "
-                          "an image folder train/<class>/, test/<class>/ (dir or .tar.gz); "
-                          "default $CIFAR_SEARCH_DATA, else download")
-
-
 def _json_option(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", help="print one JSON object")
     _engine_option(sub)
@@ -669,11 +551,11 @@ def _export_options(export: argparse.ArgumentParser) -> None:
 def _ui_options(ui: argparse.ArgumentParser) -> None:
     ui.add_argument("sweep", nargs="?", help="open this sweep's runs, e.g. sweeps/dropout.py")
     ui.add_argument("--study-name", metavar="NAME", help="the study's name, if not the sweep's")
-    ui.add_argument("--port", type=_port, default=5000, help="port (default 5000)")
+    ui.add_argument("--port", type=port, default=5000, help="port (default 5000)")
 
 
 def _dashboard_options(dashboard: argparse.ArgumentParser) -> None:
-    dashboard.add_argument("--port", type=_port, default=DASHBOARD_PORT,
+    dashboard.add_argument("--port", type=port, default=DASHBOARD_PORT,
                            help=f"port (default {DASHBOARD_PORT})")
     _engine_option(dashboard)
 
@@ -741,7 +623,7 @@ def build_parser() -> Parser:
         ("resume", cmd_resume, "Resume an interrupted sweep (refuses when nothing is left)."),
     ):
         _command(commands, name, handler, text.split(";")[0].split(" (")[0].lower(), text,
-                 _run_options)
+                 run_options)
     for name, handler, text, options in (
             ("status", cmd_status, "trials of a sweep's study", _status_options),
             ("best", cmd_best, "the best trial of a sweep's study and whether it is really "

@@ -20,8 +20,14 @@ objective against each swept parameter, then the other learning curves; bookkeep
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from cifar_search.search.states import RunKind, Tag
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 #: The view's key: the experiment tag ``mlflow.sharedViewState.cifar-search``.
 VIEW_KEY = "cifar-search"
@@ -131,3 +137,16 @@ def view_state(value: str) -> dict[str, Any]:
     """The state held in a tag's value (a saved-view envelope, or a bare state)."""
     data = json.loads(value)
     return json.loads(data["state"]) if isinstance(data.get("state"), str) else data
+
+
+def save_view(client: MlflowClient, experiment_id: str, swept: Sequence[str], metric: str,
+              max_runs: int) -> None:
+    """Write the UI's first view of the experiment's runs as a saved view (columns, order and
+    charts), over its study runs (at most ``max_runs``) and keeping what the view had."""
+    parents = client.search_runs(
+        [experiment_id], filter_string=f"tags.`{Tag.KIND}` = '{RunKind.STUDY}'",
+        max_results=max_runs)
+    view = runs_view([run.info.run_id for run in parents], swept, metric)
+    before = client.get_experiment(experiment_id).tags.get(VIEW_TAG)
+    client.set_experiment_tag(experiment_id, VIEW_TAG, saved_view(view, int(time.time() * 1000),
+                                                                  before))

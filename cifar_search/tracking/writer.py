@@ -374,27 +374,16 @@ class Tracker(ImportedRuns, RunReader):
         self.client.set_experiment_tag(self.experiment_id, Tag.NOTE, markdown)
 
     def save_view(self) -> None:
-        """The UI's first view of the experiment's runs, a saved view (see
-        :mod:`cifar_search.tracking.view`): columns, order and charts."""
-        from cifar_search.tracking.view import VIEW_TAG, runs_view, saved_view
+        """The UI's first view of the experiment's runs (:func:`.view.save_view`)."""
+        from cifar_search.tracking.view import save_view
 
-        parents = self.client.search_runs(
-            [self.experiment_id], filter_string=f"tags.`{Tag.KIND}` = '{RunKind.STUDY}'",
-            max_results=MAX_RUNS)
-        view = runs_view([run.info.run_id for run in parents], self.sweep.space.swept(),
-                         self.sweep.objective.metric)
-        before = self.client.get_experiment(self.experiment_id).tags.get(VIEW_TAG)
-        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG,
-                                       saved_view(view, _now_ms(), before))
+        save_view(self.client, self.experiment_id, self.sweep.space.swept(),
+                  self.sweep.objective.metric, MAX_RUNS)
 
     def mark_runs(self, best_run: str | None, colours: Mapping[str, str]) -> None:
-        """Tag the best trial's run ``best=true`` and name it so (tag and name leave a run that
-        is no longer best), and give each trial's run its colour; writes only what changes.
-
-        Args:
-            best_run: the best trial's run id, or None.
-            colours: a colour per run id (see :mod:`cifar_search.tracking.colours`).
-        """
+        """Tag the best trial's run (``best_run``, or None) ``best=true`` and name it so (tag
+        and name leave a run no longer best), and give each trial's run its colour (by run id,
+        see :mod:`cifar_search.tracking.colours`); writes only what changes."""
         for run in self.child_runs(self._parent()).values():
             number = run.tags.get(Tag.TRIAL_NUMBER)
             if number is None:

@@ -5,6 +5,15 @@ and its Optuna attributes when it starts, each epoch (MLflow history, the pruner
 and its end: complete, pruned, failed, interrupted (queued again), or completed with an
 earlier trial's result. Each write goes through the study adapter (:mod:`.study`) or the
 tracker (:class:`cifar_search.tracking.protocol.TrialTracker`), never to a store directly.
+
+A trial that breaks a constraint: one whose built model breaks a limit known before training
+(``params``) is never trained and ends as an Optuna PRUNED trial, never COMPLETE with a
+made-up worst value: TPE and GP, given its constraint values, learn where the infeasible
+region lies, NSGA-II and the pruners leave pruned trials out, and no objective is invented.
+One that breaks a limit known only after training completes with its real value. Either is
+``infeasible`` (user attribute and MLflow ``state``), counts toward ``trials`` as a pruned
+trial does, never counts as a failure and is never the best
+(:func:`cifar_search.search.feasibility.feasible`).
 """
 
 from __future__ import annotations
@@ -215,16 +224,7 @@ class Recorder:
     def judge(self, running: Running, measures: dict[str, float]) -> str | None:
         """Record a trial's measures, its constraint values (how far each limit is exceeded, 0
         for a measure it lacks) and, when they break a constraint, why, before Optuna is told;
-        return the reason, or None.
-
-        The rule for a trial that breaks a constraint: one whose built model breaks a limit
-        known before training (``params``) is never trained and ends as an Optuna PRUNED
-        trial, never COMPLETE with a made-up worst value: TPE and GP, given its constraint
-        values, learn where the infeasible region lies, NSGA-II and the pruners leave pruned
-        trials out, and no objective is invented. One that breaks a limit known only after
-        training completes with its real value. Either is ``infeasible`` (user attribute and
-        MLflow ``state``), counts toward ``trials`` as a pruned trial does, never counts as a
-        failure and is never the best (:func:`cifar_search.search.feasibility.feasible`)."""
+        return the reason, or None (the rule for infeasible trials: the module's docstring)."""
         constraints = self.plan.constraints
         reason = "; ".join(violations(constraints, measures)) or None
         attrs: dict[str, Any] = {Attr.MEASURES: measures}

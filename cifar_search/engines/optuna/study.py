@@ -277,6 +277,14 @@ def trial_views(study: optuna.Study) -> list[TrialView]:
     return [trial_view(t, primary) for t in study.get_trials(deepcopy=False)]
 
 
+def _wait_until_ready(store: StudyStore) -> None:
+    """On a shared storage, wait (up to :data:`READY_WAIT_S`) for the machine that created
+    the study to finish setting it up."""
+    deadline = time.monotonic() + (READY_WAIT_S if store.shared else 0)
+    while store.attr(StudyAttr.FINGERPRINT) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 class StudyStore:
     """One sweep's study, opened (created if need be) and checked against the sweep.
 
@@ -309,7 +317,7 @@ class StudyStore:
         self.created = False
         self.study = self._open(grid or [])
         if self.existed:  # loading wrote nothing: a refusal leaves the study as it was
-            self._wait_until_ready()
+            _wait_until_ready(self)
             check_fingerprint(self.attr(StudyAttr.FINGERPRINT, ""), self.fingerprint, sweep,
                               self.url, warm_starts=True)
         self.study_id = self.storage.get_study_id_from_name(sweep.name)
@@ -342,13 +350,6 @@ class StudyStore:
         for point in grid:
             study.enqueue_trial(point)
         self.record_fingerprint(study)
-
-    def _wait_until_ready(self) -> None:
-        """On a shared storage, wait (up to :data:`READY_WAIT_S`) for the machine that
-        created the study to finish setting it up."""
-        deadline = time.monotonic() + (READY_WAIT_S if self.shared else 0)
-        while self.attr(StudyAttr.FINGERPRINT) is None and time.monotonic() < deadline:
-            time.sleep(0.2)
 
     def record_fingerprint(self, study: optuna.Study | None = None) -> None:
         """Store the fingerprint (on a new study, or on one without the data's identity once
