@@ -277,10 +277,13 @@ def best_version(study: optuna.Study, sweep: Sweep, test: dict[str, Any]) -> Bes
     from cifar_search.tracking.registry import BestVersion
 
     trial = next(t for t in study.get_trials(deepcopy=False) if t.number == test["trial"])
-    direction = sweep.objective.direction  # set by the Objective when built
+    objective = sweep.objective  # several objectives: the version is described by its pick
+    metric = objective.pick if objective.several else objective.metric
+    value = (trial.values[list(objective.metrics).index(metric)] if objective.several
+             else trial.value)
     return BestVersion(
-        sweep.name, study.study_name, trial.number, sweep.objective.metric, str(direction),
-        trial.value, trial_params(trial), test["test_accuracy"], test.get("test_loss"),
+        sweep.name, study.study_name, trial.number, metric, str(objective.direction_of(metric)),
+        value, trial_params(trial), test["test_accuracy"], test.get("test_loss"),
         sweep.engine, trial.user_attrs.get(Attr.MLFLOW_RUN_ID), tuple(test.get("classes", ())))
 
 

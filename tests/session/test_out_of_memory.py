@@ -52,8 +52,8 @@ def test_a_worker_killed_by_the_oom_killer_fails_its_trial_and_the_sweep_goes_on
     with memory_cgroup(LIMIT_BYTES) as cgroup:
         spawn = WorkerPool._spawn
 
-        def spawn_limited(pool, threads=None):
-            new = spawn(pool, threads)
+        def spawn_limited(pool, threads=None, slot=0):
+            new = spawn(pool, threads, slot)
             (cgroup / "cgroup.procs").write_text(str(new.process.pid))
             return new
 

@@ -88,8 +88,9 @@ def test_best_says_whether_the_best_is_really_better_and_the_parent_run_shows_it
     _, study, workspace = repeated
     folder = workspace.parent
     text = cli_inline("best", "sweep.py", "--workspace", workspace, cwd=folder).stdout
-    best, verdict, header, first, second, method = text.splitlines()
+    best, link, verdict, header, first, second, method = text.splitlines()
     assert best.startswith("best: trial ") and verdict.startswith("verdict: trial ")
+    assert link.startswith("its MLflow run: http://127.0.0.1:5000/#/experiments/")
     assert header == "  P(best)  val_loss (scores)"
     assert " (3)  trial " in first and " (3)  trial " in second
     assert method.startswith("  (10000 draws of each candidate's mean from its scores")

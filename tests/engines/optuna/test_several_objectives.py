@@ -121,5 +121,5 @@ def test_best_and_status_show_the_front_and_the_rule_picks_the_registered_model(
     assert "The model tested and registered is the front's best on val_accuracy." in note
     assert parent.data.tags["best_model_trial"] == str(most_accurate)
     (version,) = client.search_model_versions("name='tiny-front'")
-    assert version.run_id == parent.info.run_id
+    assert version.run_id == members[most_accurate].user_attrs["mlflow_run_id"]  # its trial's run
     assert f"best: trial {most_accurate} val_accuracy=" in run.stdout
