@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -64,16 +63,9 @@ def dashboard_url(port: int, study_id: int | None = None) -> str:
 def wait_for_dashboard(server: subprocess.Popen, port: int,
                        seconds: float = DASHBOARD_START_SECONDS) -> bool:
     """Whether the server answers on ``port`` within ``seconds`` (False: it exited first)."""
-    import urllib.request
+    from cifar_search.tracking.ui import answers
 
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/meta", timeout=2):
-                return True
-        except OSError:
-            time.sleep(0.25)
-    return False
+    return answers(server, f"http://127.0.0.1:{port}/api/meta", seconds)
 
 
 def start_dashboard(live: LiveStudy, port: int, log: Path) -> subprocess.Popen:

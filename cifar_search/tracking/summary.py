@@ -183,12 +183,7 @@ def _draw_files(study: optuna.Study, sweep: Sweep, tracker: Tracker,
 def draw_ahead(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> Drawing:
     """Draw the summary's files now (e.g. while a worker evaluates the best model on the test
     set), for :func:`log_study` to log; the study's trials must all have ended."""
-    folder = Path(tempfile.mkdtemp(prefix="cifar-search-summary-"))
-    try:
-        return Drawing(folder, _draw(study, sweep, tracker, folder))
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    return _drawing(study, sweep, tracker, "cifar-search-summary-")
 
 
 def snapshot(study: optuna.Study) -> optuna.Study:
@@ -204,7 +199,12 @@ def snapshot(study: optuna.Study) -> optuna.Study:
 def draw_now(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> Drawing:
     """The summary's files of a study in progress (a :func:`snapshot`), for
     :func:`log_refresh`; reads the runs' metric histories, writes nothing to MLflow."""
-    folder = Path(tempfile.mkdtemp(prefix="cifar-search-refresh-"))
+    return _drawing(study, sweep, tracker, "cifar-search-refresh-")
+
+
+def _drawing(study: optuna.Study, sweep: Sweep, tracker: Tracker, prefix: str) -> Drawing:
+    """The summary's files drawn into a new temporary folder (removed if drawing fails)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         return Drawing(folder, _draw(study, sweep, tracker, folder))
     except BaseException:

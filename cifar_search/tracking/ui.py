@@ -40,12 +40,18 @@ def ui_url(port: int, experiment_id: str | None = None, view: str | None = None)
 
 def wait_for_ui(server: subprocess.Popen, port: int, seconds: float = UI_START_SECONDS) -> bool:
     """Whether the server answers on ``port`` within ``seconds`` (False: it exited first)."""
+    return answers(server, f"http://127.0.0.1:{port}/health", seconds)
+
+
+def answers(server: subprocess.Popen, url: str, seconds: float) -> bool:
+    """Whether ``server`` answers ``url`` within ``seconds``, asked every quarter second
+    (False: it exited first, or the time ran out)."""
     import urllib.request
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+            with urllib.request.urlopen(url, timeout=2):
                 return True
         except OSError:
             time.sleep(0.25)
