@@ -276,7 +276,10 @@ def test_tpe_on_three_machines_with_kill_9_mid_trial(tmp_path, stores):
         assert retry.params == study.trials[number].params
         while retry.number in retries:  # the retry itself may have been killed later
             retry = retries[retry.number]
-        assert retry.state.name == "COMPLETE"
+        # its last retry completed, or was the second kill's victim, ended once the target
+        # was reached before it went stale (the branch above, for a retry)
+        assert retry.state.name == "COMPLETE" or (
+            retry.number in taken and retry.state.name == "FAIL"), (taken, retry.user_attrs)
 
 
 def on_database(url, database):
