@@ -192,9 +192,7 @@ class Recorder:
                                  Attr.STATE: TrialOutcome(outcome).value}
         if reason or outcome == TrialOutcome.FAILED:  # a FAIL without one reads as taken over
             attrs[Attr.FAIL_REASON] = reason or "failed"
-        if measures:
-            attrs[Attr.MEASURES] = measures
-        self.store.set_trial_attrs(running.number, attrs)
+        self.store.set_trial_attrs(running.number, attrs)  # measures: recorded by judge()
         told = [measures[m] for m in self.plan.objectives] if measures else value
         self.store.tell(running.number, outcome,
                         told if outcome == TrialOutcome.COMPLETE else None)
