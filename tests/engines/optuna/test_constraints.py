@@ -1,6 +1,6 @@
 """A real tiny sweep with a parameter limit: the start point whose model is over it is built,
-not trained, and ends infeasible in well under a second (as the second task of its worker:
-the first pays for the worker's first model); the other trains and is the best.
+not trained (no epoch is logged: its time depends on the machine's load, so it is not
+asserted here), and ends infeasible; the other trains and is the best.
 TPE steers by the constraints: Optuna holds each trial's constraint values."""
 
 import optuna
@@ -42,7 +42,7 @@ def test_a_model_over_the_parameter_limit_is_not_trained(tmp_path, tiny_data):
     under, over = study.get_trials()
     assert over.state.name == "PRUNED" and over.user_attrs["infeasible"] == (
         "params 113,738 > 50,000")
-    assert over.user_attrs["epochs_trained"] == 0 and over.user_attrs["duration_s"] < 1.0
+    assert over.user_attrs["epochs_trained"] == 0
     assert over.constraints == {"params": 63738.0, "val_loss": 0.0}  # where TPE reads them
     assert under.state.name == "COMPLETE" and feasible(under) and not feasible(over)
     assert under.constraints["params"] == 4146.0 - 50000 and under.constraints["val_loss"] < 0
