@@ -382,7 +382,7 @@ def import_source(recorder: Recorder, tracker: Tracker, source: SourceStudy) -> 
     done = {t.attrs[Attr.IMPORTED_FROM].get("trial") for t in store.view()
             if t.outcome == TrialOutcome.IMPORTED
             and t.attrs[Attr.IMPORTED_FROM].get("study") == source.name}
-    fitting = warm_start.fitting(source.trials, store.sweep.space)
+    fitting = warm_start.fitting(source.trials, store.sweep.space, recorder.plan.objectives)
     for trial in fitting:
         if trial.number not in done:
             recorder.import_trial(source, trial)
