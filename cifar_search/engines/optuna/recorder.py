@@ -291,6 +291,8 @@ class Recorder:
         self.store.set_trial_attrs(running.number, {Attr.REPEAT_VALUES: values,
                                                     Attr.VALUE_STD: std})
         measures = scheduler.mean_measures(results)  # several objectives: each a mean
+        self.store.set_trial_attrs(running.number, {Attr.REPEAT_MEASURES: {  # for the verdict
+            name: [r.measures[name] for r in results] for name in measures}})
         info = {**best.config, Attr.VALUE_STD: std, "repeats": len(values)}
         missing = [m for m in self.plan.objectives if m not in measures]
         if missing:  # a seed without it: no mean to tell
