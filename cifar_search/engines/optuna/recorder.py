@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cifar_search.config.constraints import excesses, violations
+from cifar_search.config.constraints import excess_by_measure, violations
 from cifar_search.engines.optuna import scheduler, warm_start
 from cifar_search.engines.optuna.scheduler import Plan, Running, SeedRun, TakeResult
 from cifar_search.engines.optuna.study import StudyStore
@@ -98,29 +98,6 @@ class Recorder:
             self.progress.trial(0)
         self.say(self.line(trial.number, shown, taken.value, params,
                            f"(duplicate of trial {taken.origin}, not trained)", scores))
-
-    def import_trial(self, source: SourceStudy, trial: SourceTrial) -> int:
-        """Add a trial of an earlier study (a warm start), untrained: its run first (RUNNING
-        until the trial exists, so that a crash in between leaves a run that the next start
-        closes), then the complete trial with its link to the source, then the run numbered
-        and ended; return its number."""
-        link = warm_start.imported_attrs(source, trial)
-        measures = dict(trial.measures)
-        value = measures.get(self.metric, trial.value) if self.plan.objectives else trial.value
-        run_id = self.tracker.start_import(trial.params, value, link)
-        constraints = self.plan.constraints  # this sweep's, on what it measured there
-        reason = "; ".join(violations(constraints, measures))
-        number = self.store.add_imported(
-            warm_start.swept_values(trial, self.store.sweep.space),
-            warm_start.values_of(trial, self.plan.objectives),
-            {Attr.PARAMS: dict(trial.params), Attr.IMPORTED_FROM: link,
-             Attr.MLFLOW_RUN_ID: run_id, Attr.EPOCHS_TRAINED: 0, Attr.MEASURES: measures,
-             Attr.STATE: TrialOutcome.IMPORTED.value, **self._link(run_id),
-             **({Attr.INFEASIBLE: reason} if reason else {})},
-            dict(zip((c.measure for c in constraints), excesses(constraints, measures),
-                     strict=True)))
-        self.tracker.end_import(run_id, number)
-        return number
 
     def start_seed(self, running: Running, worker_pid: int) -> SeedRun:
         """The next seed run of ``running`` (its own nested MLflow run when repeated)."""
@@ -244,8 +221,7 @@ class Recorder:
             attrs[Attr.INFEASIBLE] = reason
         self.store.set_trial_attrs(number, attrs)
         if constraints:  # where Optuna's samplers read them
-            self.store.set_constraints(number, dict(zip(
-                (c.measure for c in constraints), excesses(constraints, measures), strict=True)))
+            self.store.set_constraints(number, excess_by_measure(constraints, measures))
         return reason
 
     def pruned(self, running: Running, run: SeedRun, result: TrialResult) -> None:
@@ -350,3 +326,27 @@ class Recorder:
             score = values_text(measures)
         swept = params_text(params, self.plan.swept, sep=" ")
         return " ".join(p for p in (f"trial {number:>3} {outcome:<8}", score, swept, tail) if p)
+
+
+def import_trial(recorder: Recorder, source: SourceStudy, trial: SourceTrial) -> int:
+    """Add a trial of an earlier study (a warm start), untrained: its run first (RUNNING until
+    the trial exists, so that a crash in between leaves a run that the next start closes),
+    then the complete trial with its link to the source, its values (several objectives: its
+    measures of them) and this sweep's constraint values on its measures, then the run
+    numbered and ended; return its number."""
+    plan, store, tracker = recorder.plan, recorder.store, recorder.tracker
+    link = warm_start.imported_attrs(source, trial)
+    measures = dict(trial.measures)
+    value = measures.get(recorder.metric, trial.value) if plan.objectives else trial.value
+    run_id = tracker.start_import(trial.params, value, link)
+    reason = "; ".join(violations(plan.constraints, measures))
+    number = store.add_imported(
+        warm_start.swept_values(trial, store.sweep.space),
+        warm_start.values_of(trial, plan.objectives),
+        {Attr.PARAMS: dict(trial.params), Attr.IMPORTED_FROM: link,
+         Attr.MLFLOW_RUN_ID: run_id, Attr.EPOCHS_TRAINED: 0, Attr.MEASURES: measures,
+         Attr.STATE: TrialOutcome.IMPORTED.value, **recorder._link(run_id),
+         **({Attr.INFEASIBLE: reason} if reason else {})},
+        excess_by_measure(plan.constraints, measures))
+    tracker.end_import(run_id, number)
+    return number

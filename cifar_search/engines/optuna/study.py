@@ -227,6 +227,17 @@ def read_source(sweep: Sweep, workspace: Workspace) -> SourceStudy:
         json.loads(attrs.get(StudyAttr.FINGERPRINT) or "{}"))
 
 
+def constraint_attrs(values: Mapping[str, float]) -> dict[str, float]:
+    """Constraint values by measure as the system attributes ``Trial.set_constraint`` writes
+    (``constraints:params``), for a trial created whole.
+
+    Example:
+        >>> constraint_attrs({"params": -5})
+        {'constraints:params': -5.0}
+    """
+    return {f"{CONSTRAINTS_KEY}:{name}": float(value) for name, value in values.items()}
+
+
 def _source_value(trial: optuna.trial.FrozenTrial, metric: str | None) -> float:
     """An earlier trial's value: its one objective's, or of several its primary metric's
     (its first objective's where that was not measured)."""
@@ -579,23 +590,17 @@ class StudyStore:
             self.enqueue(trial.drawn, kept)
 
     def add_imported(self, params: dict[str, Any], value: float | list[float],
-                     attrs: dict[str, Any], constraints: Mapping[str, float] | None = None
-                     ) -> int:
-        """Add a complete trial trained elsewhere (a warm start) with the swept ``params``,
-        the distributions of this sweep's space, its ``value`` (several objectives: its
-        values), user ``attrs`` and constraint values by measure (as
-        ``Trial.set_constraint`` keeps them); return its number (Optuna's ``create_trial``,
-        added as ``Study.add_trial`` adds it)."""
+                     attrs: dict[str, Any], constraints: Mapping[str, float]) -> int:
+        """Add a complete trial trained elsewhere (a warm start): the swept ``params`` with
+        this sweep's distributions, its ``value`` (several objectives: a list), user ``attrs``
+        and constraint values by measure; return its number (as ``Study.add_trial`` adds)."""
         from cifar_search.engines.optuna.space import distribution
 
-        space = self.sweep.space
-        dists = {name: dist for name in params
-                 if (dist := distribution(space[name])) is not None}  # none is fixed
-        system = {f"{CONSTRAINTS_KEY}:{name}": float(excess)
-                  for name, excess in (constraints or {}).items()}
+        dists = {name: dist for name in params  # none is fixed
+                 if (dist := distribution(self.sweep.space[name])) is not None}
         trial = optuna.trial.create_trial(
-            params=params, distributions=dists, user_attrs=attrs, system_attrs=system,
-            **({"values": value} if isinstance(value, list) else {"value": value}))
+            params=params, distributions=dists, user_attrs=attrs, values=value if isinstance(
+                value, list) else [value], system_attrs=constraint_attrs(constraints))
         trial_id = self.storage.create_new_trial(self.study_id, template_trial=trial)
         return self.storage.get_trial_number_from_id(trial_id)
 

@@ -179,6 +179,7 @@ def test_a_configuration_drawn_again_takes_every_objective_and_constraint_of_the
 def test_a_warm_started_trial_carries_its_values_and_this_sweep_s_constraint_values(
         objectives, told):
     from cifar_search.config.space import Space
+    from cifar_search.engines.optuna.recorder import import_trial
     from cifar_search.engines.optuna.warm_start import SourceStudy, SourceTrial
 
     recorder, store, _, _ = _two_objectives({"params": "<= 1k"})
@@ -192,7 +193,7 @@ def test_a_warm_started_trial_carries_its_values_and_this_sweep_s_constraint_val
     recorder.tracker.end_import = lambda run_id, number: None
     trial = SourceTrial(2, {"filters": 16}, 0.4, "old-run",
                         {"val_accuracy": 0.6, "params": 1500.0})
-    assert recorder.import_trial(SourceStudy("old", "sqlite:///o.db", (trial,)), trial) == 9
+    assert import_trial(recorder, SourceStudy("old", "sqlite:///o.db", (trial,)), trial) == 9
     ((params, value, attrs, constraints),) = added
     assert params == {"filters": 16} and value == told
     assert constraints == {"params": 500.0}  # where Optuna's samplers read them
