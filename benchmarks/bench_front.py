@@ -14,14 +14,20 @@ the coordinator asks it in a multi-objective study (``judge`` in
 through val_accuracy). A search has reached the target when its front
 of complete trials holds a trial whose accuracy is at least the target (the most accurate
 complete trial is always on the front, so this is the first complete trial at the target).
-Epochs are counted until then; a point drawn again trains again (a multi-objective study
-trains each trial from its own seed: no ``same_seed``). Prints, over the seeds, the epochs to
-the target of each arm and their ratio, unpruned / pruned.
+Epochs are counted until then; a point drawn again trains again (each trial from its own
+seed: no ``same_seed``). Prints, over the seeds, the epochs to the target of each arm and their
+ratio, unpruned / pruned.
+
+With ``--repeats K`` (B4's seed-averaged space) each grid point is trained with K seeds and
+scored by their mean accuracy (its parameter count is the same for every seed); the target is
+the best mean less 0.005. In the replays the pruner judges the first seed's curve, and a trial
+it lets complete costs K x epochs (its other seeds train once the first completes), as in a
+real sweep with ``repeats``.
 
     python benchmarks/bench_front.py [--data PATH] [--subset 10000] [--validation 0.5]
                                      [--epochs 8] [--filters 16,32] [--space small|large]
                                      [--pruner median] [--sampler tpe] [--replays 30]
-                                     [--replay-trials 60] [--seed 0]
+                                     [--replay-trials 60] [--seed 0] [--repeats 1]
 
 The grid is the cost (``--space small`` with two filters: 36 points); the replays take seconds.
 """
@@ -47,10 +53,12 @@ from cifar_search.search.front import Point, front
 
 @dataclass(frozen=True)
 class Grid:
-    """Each point's accuracy curve and parameter count, by configuration."""
+    """Each point's accuracy curve (its first seed's with ``--repeats``), its score (the mean
+    over its seeds) and parameter count, by configuration."""
 
     curves: dict[str, list[float]]
     params: dict[str, float]
+    scores: dict[str, float]
 
 
 def key(params: dict[str, Any]) -> str:
@@ -70,7 +78,7 @@ def two_objective_sweep(name: str, args: argparse.Namespace, sampler: str = "gri
                  budget=Budget(args.epochs, 32),
                  objective=Objective(["val_accuracy", "params"]), sampler=sampler,
                  pruner=PRUNERS[pruner] if pruner != "none" else "none", trials=trials,
-                 workers=1, seed=args.seed)
+                 workers=1, seed=args.seed, repeats=args.repeats)
 
 
 def train_grid(args: argparse.Namespace) -> Grid:
@@ -83,16 +91,26 @@ def train_grid(args: argparse.Namespace) -> Grid:
     trained = ws.root.joinpath("optuna.db").exists()
     seconds = 0.0 if trained else run(grid, ws)
     study = optuna.load_study(study_name=grid.name, storage=ws.optuna_url)
-    curves, sizes = {}, {}
+    curves, sizes, scores = {}, {}, {}
     for trial in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
         config = key(trial.user_attrs["params"])
-        curve = trial.user_attrs.get("curve") or {  # (a grid trained before the attribute)
-            str(s): v for s, v in trial.intermediate_values.items()}
-        curves[config] = [curve[str(s)] for s in range(1, len(curve) + 1)]
-        sizes[config] = trial.values[1]
-    print(f"B4 front grid: {len(curves)} points x {args.epochs} epochs trained in "
-          f"{seconds:.0f} s (workspace {ws.root})")
-    return Grid(curves, sizes)
+        curves[config] = first_curve(trial, ws.trial_dir(grid.name, trial.number))
+        scores[config], sizes[config] = trial.values
+    print(f"B4 front grid: {len(curves)} points x {args.epochs} epochs x {args.repeats} "
+          f"seed(s) trained in {seconds:.0f} s (workspace {ws.root})")
+    return Grid(curves, sizes, scores)
+
+
+def first_curve(trial: Any, folder: Any) -> list[float]:
+    """A grid trial's val_accuracy after each epoch: the curve it reported, or, repeated
+    (whose seeds report nothing without a pruner), its first seed's history."""
+    from cifar_search.model.checkpoint import read_state
+
+    curve = trial.user_attrs.get("curve") or {  # (a grid trained before the attribute)
+        str(s): v for s, v in trial.intermediate_values.items()}
+    if not curve:
+        return [epoch["val_accuracy"] for epoch in read_state(folder / "seed-0")["history"]]
+    return [curve[str(s)] for s in range(1, len(curve) + 1)]
 
 
 def replay(sweep: Sweep, grid: Grid, target: float, seed: int, trials: int,
@@ -116,11 +134,11 @@ def replay(sweep: Sweep, grid: Grid, target: float, seed: int, trials: int,
                     and step < epochs:
                 stopped = step
                 break
-        spent += stopped or epochs
+        spent += stopped or epochs * sweep.repeats  # the other seeds once the first completes
         if stopped:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             continue
-        values = (curve[-1], grid.params[config])
+        values = (grid.scores[config], grid.params[config])
         study.tell(trial, list(values))
         done.append(Point(trial.number, values))
         if any(p.values[0] >= target for p in front(done, ("maximize", "minimize"))):
@@ -157,13 +175,16 @@ def options() -> argparse.Namespace:
     args.add_argument("--replays", type=int, default=30, help="sampler seeds per arm")
     args.add_argument("--replay-trials", type=int, default=60, help="trials per replay")
     args.add_argument("--seed", type=int, default=0)
+    args.add_argument("--repeats", type=int, default=1,
+                      help="seeds per configuration, scored by their mean (the pruner judges "
+                           "the first seed; the others train only when it completes)")
     return args.parse_args()
 
 
 def main() -> None:
     args = options()
     grid = train_grid(args)
-    target = max(curve[-1] for curve in grid.curves.values()) - TOLERANCE
+    target = max(grid.scores.values()) - TOLERANCE
     sweep = two_objective_sweep("front-search", args, sampler=args.sampler, pruner=args.pruner,
                                 trials=args.replay_trials)
     print(f"B4 front target: val_accuracy >= {target:.4f} (the grid's best less {TOLERANCE}); "

@@ -383,9 +383,7 @@ def cmd_best(args: argparse.Namespace) -> int:
     metric = pick if sweep.objective.several else sweep.objective.metric
     best = best_trial(study, pick if sweep.objective.several else None)
     swept = sweep.space.swept()
-    view = objectives.seen_as(study, sweep.objective.direction_of(metric),
-                              list(sweep.objective.metrics).index(metric))
-    verdict = study_verdict(view, swept)
+    verdict = study_verdict(study, swept, pick)  # several objectives: among the front
     front = objectives.front_rows(study, swept) if sweep.objective.several else None
     link = _run_link(args, sweep.name)(best[Attr.MLFLOW_RUN_ID]) if best else None
     if args.json:
@@ -402,7 +400,7 @@ def cmd_best(args: argparse.Namespace) -> int:
     if link:
         print(f"its MLflow run: {ui_address(DEFAULT_PORT, link)} (with "
               f"python -m cifar_search ui running)")
-    if best and front is None:  # several objectives take one seed: no verdict to offer
+    if best:
         print("\n".join(verdict.lines(metric)))
     return 0 if best else EXIT_ERROR
 

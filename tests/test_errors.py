@@ -376,13 +376,6 @@ TWO = "objective=Objective(['val_accuracy', 'params'])"
          "sampler: 'cmaes' is not allowed; with several objectives the samplers are nsga2, tpe, "
          "random, grid"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
-         f"repeats=2, {TWO})",
-         "repeats: 2 is not allowed; several objectives take one seed per trial (repeats=1)"),
-        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
-         f"same_seed=True, {TWO})",
-         "same_seed: True is not allowed; same_seed takes earlier results of one value; "
-         "several objectives need False"),
-        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          f"engine='kerastuner', {TWO})",
          "objective.metric: ['val_accuracy', 'params'] is not allowed; engine 'kerastuner' "
          "scores each trial on one metric (a KerasTuner oracle has one objective); use engine "
@@ -434,3 +427,11 @@ def test_override_names_the_flag_or_the_file(tmp_path):
                                  "reproduces a scikeras mistake; it needs engine 'sklearn'")
     assert engines.override(sweep, engine="sklearn", as_written=True).options == {
         "sklearn": {"as_written": True}}
+
+
+@pytest.mark.parametrize("extra", ["sampler='grid', repeats=2", "sampler='grid', same_seed=True",
+                                   "sampler='tpe', trials=4, warm_start='old'"])
+def test_several_objectives_take_repeats_same_seed_and_a_warm_start(tmp_path, extra):
+    path = write_sweep(tmp_path, "sweep = Sweep(name='x', space='space.yaml', model='dropout', "
+                                 f"{extra}, {TWO})")
+    assert load_sweep(path).objective.several

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,6 +157,18 @@ def excesses(constraints: Iterable[Constraint], measures: Mapping[str, float]) -
     """
     return [c.excess(measures[c.measure]) if c.measure in measures else 0.0
             for c in constraints]
+
+
+def excess_by_measure(constraints: Sequence[Constraint],
+                      measures: Mapping[str, float]) -> dict[str, float]:
+    """:func:`excesses` by each constraint's measure (as a trial's constraint values are kept).
+
+    Example:
+        >>> excess_by_measure([parse("params", "<= 100")], {"params": 150})
+        {'params': 50.0}
+    """
+    return dict(zip((c.measure for c in constraints), excesses(constraints, measures),
+                    strict=True))
 
 
 def violations(constraints: Iterable[Constraint], measures: Mapping[str, float]) -> list[str]:

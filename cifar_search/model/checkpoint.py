@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +121,22 @@ def saved_epochs(folder: str | Path, say: Callable[[str], None] | None = None) -
     return None if state is None else int(state["epochs"])
 
 
+#: ``state.json``'s seconds spent fitting up to the checkpoint, over every run of the trial
+#: (a resumed run adds its part to it).
+TRAIN_SECONDS = "train_seconds"
+
+
+def train_seconds(state: Mapping[str, Any] | None, part: float = 0.0) -> float:
+    """The seconds a trial spent fitting: those its checkpoint ``state`` kept (0 for none, or
+    one saved before they were kept) plus this run's ``part``.
+
+    Example:
+        >>> train_seconds({"epochs": 2, "train_seconds": 3.5}, 1.25), train_seconds(None, 2.0)
+        (4.75, 2.0)
+    """
+    return float((state or {}).get(TRAIN_SECONDS) or 0.0) + part
+
+
 def save(folder: str | Path, model: keras.Model, history: list[dict[str, float]],
          epochs: int, extra: dict[str, Any] | None = None) -> None:
     """Write the checkpoint of ``model`` after ``epochs`` epochs into ``folder``, atomically.
@@ -199,6 +215,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 BEST_WEIGHTS = "best_weights.npz"
 #: The key of the early-stopping state in ``state.json``.
 STOPPING = "early_stopping"
+
 
 
 def save_best_weights(folder: str | Path, weights: list[Any], epoch: int) -> None:

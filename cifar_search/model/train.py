@@ -61,19 +61,27 @@ class Checkpoint(keras.callbacks.Callback):
     def __init__(self, folder: Path, history: list[dict[str, float]],
                  stopper: stopping.EarlyStop | None = None,
                  user_model: Model | None = None,
-                 owned: Callable[[], bool] = lambda: True) -> None:
+                 owned: Callable[[], bool] = lambda: True, spent: float = 0.0) -> None:
         super().__init__()
         self.folder = folder
         self.history = list(history)
         self.stopper = stopper
         self.user_model = user_model  # the sweep's own model, until its checkpoint reloads
         self.owned = owned
+        self.spent = spent  # seconds the runs this one continues spent fitting
+        self.fit_started = time.perf_counter()
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.fit_started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.history.append({k: float(v) for k, v in (logs or {}).items()})
         if not self.owned():
             return
-        extra = {checkpoint.STOPPING: self.stopper.state()} if self.stopper else None
+        extra: dict[str, Any] = {checkpoint.TRAIN_SECONDS: checkpoint.train_seconds(
+            {checkpoint.TRAIN_SECONDS: self.spent}, time.perf_counter() - self.fit_started)}
+        if self.stopper:
+            extra[checkpoint.STOPPING] = self.stopper.state()
         checkpoint.save(self.folder, self.model, self.history, epochs=epoch + 1, extra=extra)
         if self.user_model is not None:  # its first checkpoint must load back
             model, self.user_model = self.user_model, None
@@ -140,7 +148,6 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         FloatingPointError: training diverged (the objective became NaN or infinite).
     """
     started = time.perf_counter()
-    train_seconds = 0.0  # this run's fit (a run that goes on from a checkpoint: its part)
     _start_clean(task)
     split = data.load_split(Path(task.data_dir), task.validation, task.subset, task.split_seed,
                             scaled=False,  # uint8: the pipeline scales each batch
@@ -155,9 +162,10 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         stopper = (stopping.resumed(rule, Path(task.trial_dir), state)
                    if rule is not None else None)
         reporter = EpochReporter(hook, start=state["epochs"], started=started)
+        train_seconds = checkpoint.train_seconds(state)  # the earlier runs' (a resume)
         saver = Checkpoint(Path(task.trial_dir), state["history"], stopper,
                            task.user_model if not state["epochs"] else None,
-                           owned=lambda: reporter.outcome != Reply.LOST)
+                           owned=lambda: reporter.outcome != Reply.LOST, spent=train_seconds)
         diverged = Divergence(task.metric)
         callbacks = [c for c in (stopper, reporter, saver, diverged) if c is not None]
         if stopper is not None and stopper.progress.stopped_epoch:
@@ -165,7 +173,7 @@ def run_trial(task: TrialTask, hook: EpochHook) -> TrialResult:
         else:
             fit_started = time.perf_counter()
             _fit(task, model, split, state["epochs"], callbacks)
-            train_seconds = time.perf_counter() - fit_started
+            train_seconds += time.perf_counter() - fit_started  # the sum over the runs
     final = _final_logs(task, saver.history, rule, stopper)
     value = final.get(task.metric)
     found = diverged.found

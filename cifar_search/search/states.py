@@ -96,6 +96,7 @@ class Attr(enum.StrEnum):
     DEATHS = "deaths"                      # worker processes that died under this trial's chain
     MODEL_PATH = "model_path"              # the saved model of a complete trial
     REPEAT_VALUES = "repeat_values"        # each seed's value (repeats > 1)
+    REPEAT_MEASURES = "repeat_measures"    # each seed's measures, by name (repeats > 1)
     VALUE_STD = "value_std"
     DURATION_S = "duration_s"
     EPOCHS_TRAINED = "epochs_trained"

@@ -101,6 +101,8 @@ class Verdict:
         compared: candidates with two scores or more (those drawn).
         draws: draws of each mean (0 when none).
         hint: how to get a verdict when none is possible.
+        scope: which candidates, on what, when not every candidate on the objective (e.g.
+            ``the Pareto front's 3 members, on val_accuracy``); empty: every candidate.
     """
 
     direction: str
@@ -108,6 +110,12 @@ class Verdict:
     compared: int
     draws: int
     hint: str = HINT
+    scope: str = ""
+
+    @property
+    def title(self) -> str:
+        """``verdict``, with its scope when it has one: ``verdict (among ...)``."""
+        return f"verdict (among {self.scope})" if self.scope else "verdict"
 
     @property
     def possible(self) -> bool:
@@ -132,8 +140,8 @@ class Verdict:
             'verdict: none possible, each candidate has one score'
         """
         if not self.possible:
-            return [f"verdict: none possible, {self.reason()}"]
-        return ([f"verdict: {self.headline()}", f"  P(best)  {metric} (scores)"]
+            return [f"{self.title}: none possible, {self.reason()}"]
+        return ([f"{self.title}: {self.headline()}", f"  P(best)  {metric} (scores)"]
                 + [f"  {_standing_text(standing)}" for standing in self.standings]
                 + [f"  ({self.method()})"])
 
@@ -161,6 +169,7 @@ class Verdict:
             "method": "draws of each candidate's mean: mean + standard error x Student's t",
             "draws": self.draws,
             "seed": SEED, "noise_threshold": NOISE, "direction": self.direction,
+            "scope": self.scope or None,
             "candidates": [{
                 "label": s.label, "scores": list(s.scores), "dropped": s.dropped,
                 "mean": _plain(s.mean), "std": s.std, "p_best": s.p_best,
@@ -226,7 +235,8 @@ def _drawn_means(scores: Sequence[np.ndarray], draws: int, seed: int) -> np.ndar
 
 
 def verdict(candidates: Sequence[Scores], direction: str, top: int = TOP,
-            draws: int = DRAWS, seed: int = SEED, hint: str = HINT) -> Verdict:
+            draws: int = DRAWS, seed: int = SEED, hint: str = HINT,
+            scope: str = "") -> Verdict:
     """The verdict on candidates' scores (see the module's docstring for the method).
 
     Args:
@@ -236,6 +246,7 @@ def verdict(candidates: Sequence[Scores], direction: str, top: int = TOP,
         draws: draws of each candidate's mean.
         seed: the draws' seed.
         hint: how to get a verdict when every candidate has one score.
+        scope: which candidates, on what (:attr:`Verdict.scope`).
 
     Example:
         >>> v = verdict([Scores("a", (0.5, 0.5)), Scores("b", (0.5, 0.5))], "minimize")
@@ -272,4 +283,4 @@ def verdict(candidates: Sequence[Scores], direction: str, top: int = TOP,
                  p_best.get(i), *(versus.get(i) or (None, None)))
         for i, (label, finite, dropped, mean) in enumerate(clean[:top]))
     return Verdict(direction, standings, len(compared),
-                   draws if len(compared) >= 2 else 0, hint)
+                   draws if len(compared) >= 2 else 0, hint, scope)

@@ -35,7 +35,9 @@ def trial_task(sweep: Sweep, trial: Drawn, repeat: int, seed: int, data_dir: Pat
         repeat=repeat, mixed_precision=sweep.compute.mixed_precision, xla=sweep.compute.xla,
         steps_per_execution=sweep.compute.steps_per_execution, user_model=sweep.user_model,
         constraints=known_before_training(sweep.parsed_constraints),
-        measures=sweep.objective.metrics if sweep.objective.several else (),
+        measures=tuple(dict.fromkeys([  # a constraint's measure too (latency_ms alone)
+            *(sweep.objective.metrics if sweep.objective.several else ()),
+            *(c.measure for c in sweep.parsed_constraints)])),
     )
 
 

@@ -109,9 +109,10 @@ def verdict_markdown(verdict: Verdict | None, metric: str) -> list[str]:
     """
     if verdict is None:
         return []
+    title = verdict.title[0].upper() + verdict.title[1:]
     if not verdict.possible:
-        return ["", f"**Verdict:** none possible, {verdict.reason()}"]
-    lines = ["", f"**Verdict:** {verdict.headline()}", "",
+        return ["", f"**{title}:** none possible, {verdict.reason()}"]
+    lines = ["", f"**{title}:** {verdict.headline()}", "",
              f"| P(best) | {metric} (scores) | candidate | against the leader |",
              "|---|---|---|---|"]
     for standing in verdict.standings:

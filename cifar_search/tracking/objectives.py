@@ -10,7 +10,8 @@ package treat such a study as it treats one of a single objective:
   asked with it judges that curve exactly as in a single-objective study; the summary's
   tables, plots and ranking read the ``pick`` measure's values through it.
 * :func:`front_rows` lists the Pareto front (``best``, ``status``, the parent run's
-  description and tags).
+  description and tags); :func:`front_verdict` says whether the picked member is really the
+  best of the front on the ``pick`` measure, from its seeds' scores.
 
 Example:
     >>> view = seen_as(study, "maximize", 0)  # doctest: +SKIP
@@ -31,11 +32,13 @@ from optuna.trial import FrozenTrial, TrialState
 
 from cifar_search.errors import ConfigError
 from cifar_search.search.front import Point, front, picked
+from cifar_search.search.labels import candidate_label
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
+from cifar_search.search.verdict import HINT, Scores, Verdict, verdict
 
-__all__ = ["check_pick", "front_lines", "front_markdown", "front_rows", "front_trials",
-           "is_several", "objectives_of", "picked_trial", "seen_as", "single_value",
-           "values_text"]
+__all__ = ["check_pick", "front_lines", "front_markdown", "front_rows", "front_scores",
+           "front_trials", "front_verdict", "is_several", "objectives_of", "picked_trial",
+           "seen_as", "single_value", "values_text"]
 
 
 def _delegate(name: str) -> Any:
@@ -148,6 +151,43 @@ def front_rows(study: optuna.Study, swept: Sequence[str] | None = None) -> list[
         rows.append({"number": trial.number, "values": values,
                      "params": params, "mlflow_run_id": trial.user_attrs.get(Attr.MLFLOW_RUN_ID)})
     return rows
+
+
+def front_scores(members: Sequence[Any], names: Sequence[str], pick: str,
+                 swept: Sequence[str]) -> list[Scores]:
+    """Each front member's scores on ``pick`` for the verdict: its seeds' values of it
+    (``repeat_measures``, kept with ``repeats``), else its one value (the mean's). Pure: a
+    member is anything with ``number``, ``values``, ``params`` and ``user_attrs``.
+
+    Example:
+        >>> from types import SimpleNamespace as T
+        >>> member = T(number=2, values=[0.7, 9e3], params={"filters": 8}, user_attrs={
+        ...     "repeat_measures": {"val_accuracy": [0.68, 0.72], "params": [9e3, 9e3]}})
+        >>> front_scores([member], ["val_accuracy", "params"], "val_accuracy", ["filters"])
+        [Scores(label='trial 2 (filters=8)', values=(0.68, 0.72))]
+    """
+    index = list(names).index(pick)
+    scores = []
+    for trial in members:
+        seeds = (trial.user_attrs.get(Attr.REPEAT_MEASURES) or {}).get(pick)
+        params = trial.user_attrs.get(Attr.PARAMS) or trial.params
+        scores.append(Scores(f"trial {trial.number} ({candidate_label(params, swept)})",
+                             tuple(seeds) if seeds else (trial.values[index],)))
+    return scores
+
+
+def front_verdict(study: optuna.Study, swept: Sequence[str], pick: str | None = None) -> Verdict:
+    """The verdict of a study of several objectives: among its Pareto front's members (the
+    front computed on their means), on the ``pick`` measure (else the study's recorded pick):
+    whether the member the rule picks is really the best on it. Without repeats each member
+    has one score, and the verdict says how to get one."""
+    names, directions = objectives_of(study)
+    pick = pick or study.user_attrs.get(StudyAttr.PICK) or names[0]
+    members = front_trials(study)
+    scope = f"the Pareto front's {len(members)} members, on {pick}"
+    return verdict(front_scores(members, names, pick, swept),
+                   directions[names.index(pick)], scope=scope,
+                   hint=f"{HINT}; the front's members are then compared on {pick}")
 
 
 def single_value(trial: FrozenTrial) -> float | None:

@@ -170,7 +170,7 @@ def _draw_files(study: optuna.Study, sweep: Sweep, tracker: Tracker,
     table = trials_table(view)
     table.to_csv(folder / "trials.csv", index=False)
     files = [folder / "trials.csv"] + _plots(view, table, sweep.space.swept(), metric, folder)
-    verdict = study_verdict(view, sweep.space.swept())
+    verdict = study_verdict(study, sweep.space.swept())  # several objectives: the front's
     if verdict.possible:
         files.append(plots.verdict(verdict, metric, folder / "verdict.png"))
     names = sweep.objective.metrics
@@ -323,7 +323,7 @@ def describe_runs(study: optuna.Study, sweep: Sweep, tracker: Tracker) -> None:
         sweep.name, str(sweep.source or sweep.name), metric,
         direction, str(tracker.experiment_id), counts(study), ranked, swept,
         metrics.get("test_accuracy"), int(tested) if tested is not None else None,
-        study_verdict(view, swept))) + front_markdown(front, sweep.objective.pick))
+        study_verdict(study, swept))) + front_markdown(front, sweep.objective.pick))
     runs: dict[int, str] = {t.number: run_id for t in study.get_trials(deepcopy=False)
                             if (run_id := t.user_attrs.get(Attr.MLFLOW_RUN_ID))}
     colours = run_colours(study, swept)

@@ -16,7 +16,12 @@ from cifar_search.search.labels import candidate_label, params_text
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
 from cifar_search.search.verdict import Scores, Verdict, verdict
 from cifar_search.tracking.curves import Curve
-from cifar_search.tracking.objectives import is_several, objectives_of, picked_trial
+from cifar_search.tracking.objectives import (
+    front_verdict,
+    is_several,
+    objectives_of,
+    picked_trial,
+)
 
 #: Trial user attributes shown as columns of the trials table.
 ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.RETRY_OF,
@@ -125,8 +130,12 @@ def candidate_scores(study: optuna.Study, swept: Sequence[str]) -> list[Scores]:
             for label, (numbers, values) in groups.items()]
 
 
-def study_verdict(study: optuna.Study, swept: Sequence[str]) -> Verdict:
-    """Whether the best candidate is really better (see :mod:`cifar_search.search.verdict`)."""
+def study_verdict(study: optuna.Study, swept: Sequence[str], pick: str | None = None
+                  ) -> Verdict:
+    """Whether the best candidate is really better (see :mod:`cifar_search.search.verdict`);
+    with several objectives, among the Pareto front on ``pick`` (:func:`front_verdict`)."""
+    if is_several(study):
+        return front_verdict(study, swept, pick)
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     return verdict(candidate_scores(study, swept), "maximize" if maximize else "minimize")
 

@@ -181,3 +181,25 @@ def test_a_model_file_that_cannot_be_read_is_an_error_not_a_retry(tmp_path):
     archive(tmp_path / model_file(1))  # whole, but no model in it
     with pytest.raises(ValueError):
         checkpoint.restore(tmp_path)
+
+
+def test_a_resumed_trial_s_train_seconds_are_the_sum_over_its_runs(monkeypatch, tmp_path):
+    from cifar_search.model import train
+
+    saved = []
+    monkeypatch.setattr(checkpoint, "save", lambda folder, model, history, epochs, extra:
+                        saved.append((epochs, dict(extra))))
+    clock = iter([0.0, 100.0, 103.0, 0.0, 200.0, 201.5])  # 3 s to epoch 1; resumed: 1.5 s
+    monkeypatch.setattr(train.time, "perf_counter", lambda: next(clock))
+    first = train.Checkpoint(tmp_path, [])
+    first.on_train_begin()
+    first.on_epoch_end(0, {"val_loss": 1.0})
+    kept = {checkpoint.TRAIN_SECONDS: saved[-1][1][checkpoint.TRAIN_SECONDS]}
+    assert kept == {"train_seconds": 3.0}  # stored, so that a resume adds to it
+    resumed = train.Checkpoint(tmp_path, [{"val_loss": 1.0}],
+                               spent=checkpoint.train_seconds(kept))
+    resumed.on_train_begin()
+    resumed.on_epoch_end(1, {"val_loss": 0.5})
+    assert saved[-1] == (2, {"train_seconds": 4.5})
+    assert checkpoint.train_seconds(kept, 1.5) == 4.5  # what the resumed run reports
+    assert checkpoint.train_seconds({"epochs": 3}) == 0.0  # a checkpoint from before

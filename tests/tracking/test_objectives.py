@@ -99,3 +99,61 @@ def test_pick_names_an_objective(directions, pick, message):
     with pytest.raises(ConfigError) as caught:
         objectives.check_pick(study, pick)
     assert str(caught.value) == message
+
+
+def _front_study(seeds, dominated=None):
+    """A two-objective study whose trials have each seed's (accuracy) scores, a mean accuracy
+    and params that put every one of them on the front (more accurate: larger); ``dominated``
+    adds a trial beaten on both by the first."""
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    study.set_user_attr(StudyAttr.OBJECTIVES, ["val_accuracy", "params"])
+    study.set_user_attr(StudyAttr.PICK, "val_accuracy")
+    rows = [(sum(s) / len(s), 100.0 * (i + 1), s) for i, s in enumerate(seeds)]
+    if dominated is not None:
+        rows.append((*dominated, ()))
+    for number, (accuracy, params, scores) in enumerate(rows):
+        attrs = {Attr.PARAMS: {"filters": 4 + number}}
+        if len(scores) > 1:
+            attrs[Attr.REPEAT_MEASURES] = {"val_accuracy": list(scores),
+                                           "params": [params] * len(scores)}
+        study.add_trial(optuna.trial.create_trial(values=[accuracy, params], user_attrs=attrs))
+    return study
+
+
+def test_the_front_verdict_names_a_clear_winner_on_the_pick_measure_among_the_front():
+    study = _front_study([(0.50, 0.51, 0.49), (0.60, 0.61, 0.59), (0.80, 0.81, 0.79)],
+                         dominated=(0.2, 1000.0))
+    verdict = objectives.front_verdict(study, ["filters"])
+    assert verdict.scope == "the Pareto front's 3 members, on val_accuracy"  # not trial 3
+    leader = verdict.standings[0]
+    assert leader.label == "trial 2 (filters=6)" and leader.p_best == pytest.approx(1, abs=0.01)
+    assert leader.scores == (0.80, 0.81, 0.79)  # its seeds, not its mean
+    assert not any(s.within_noise for s in verdict.standings[1:])
+    assert verdict.lines("val_accuracy")[0] == (
+        "verdict (among the Pareto front's 3 members, on val_accuracy): trial 2 (filters=6) "
+        "is clearly the best (P(best) 1.00)")
+
+
+def test_the_front_verdict_says_when_the_picked_member_is_within_noise_of_another():
+    study = _front_study([(0.70, 0.60, 0.80), (0.72, 0.62, 0.79)])
+    verdict = objectives.front_verdict(study, ["filters"])
+    assert verdict.possible and verdict.standings[0].label == "trial 1 (filters=5)"
+    assert verdict.standings[1].within_noise is True
+    assert "within noise of trial 0 (filters=4)" in verdict.headline()
+    on_params = objectives.front_verdict(study, ["filters"], "params")  # no spread: exact
+    assert on_params.scope.endswith("on params") and on_params.direction == "minimize"
+    assert on_params.standings[0].label == "trial 0 (filters=4)"
+
+
+def test_without_repeats_the_front_verdict_says_how_to_get_one():
+    from cifar_search.tracking.notes import verdict_markdown
+
+    study = _front_study([(0.5,), (0.6,)])
+    verdict = objectives.front_verdict(study, ["filters"])
+    assert not verdict.possible
+    assert verdict.lines("val_accuracy") == [
+        "verdict (among the Pareto front's 2 members, on val_accuracy): none possible, each "
+        "candidate has one score; for one, train each with several seeds: repeats=3 in the "
+        "sweep, or --repeats 3; the front's members are then compared on val_accuracy"]
+    assert verdict_markdown(verdict, "val_accuracy")[1].startswith(
+        "**Verdict (among the Pareto front's 2 members, on val_accuracy):** none possible")

@@ -31,7 +31,7 @@ from cifar_search.engines.optuna.options import OptunaOptions
 from cifar_search.engines.optuna.parts import resolve_sampler, sampler_lines
 from cifar_search.engines.optuna.peers import grid_to_queue, peers_of
 from cifar_search.engines.optuna.pool import worker_count
-from cifar_search.engines.optuna.recorder import Recorder
+from cifar_search.engines.optuna.recorder import Recorder, import_trial
 from cifar_search.engines.optuna.scheduler import (
     Next,
     Plan,
@@ -382,10 +382,10 @@ def import_source(recorder: Recorder, tracker: Tracker, source: SourceStudy) -> 
     done = {t.attrs[Attr.IMPORTED_FROM].get("trial") for t in store.view()
             if t.outcome == TrialOutcome.IMPORTED
             and t.attrs[Attr.IMPORTED_FROM].get("study") == source.name}
-    fitting = warm_start.fitting(source.trials, store.sweep.space)
+    fitting = warm_start.fitting(source.trials, store.sweep.space, recorder.plan.objectives)
     for trial in fitting:
         if trial.number not in done:
-            recorder.import_trial(source, trial)
+            import_trial(recorder, source, trial)
     store.set_attr(StudyAttr.WARM_START, {"study": source.name, "storage": source.storage,
                                           "imported": len(fitting), "of": len(source.trials)})
     tracker.set_tags(tracker.parent_id or "", {

@@ -260,18 +260,13 @@ MULTI_OBJECTIVE_SAMPLERS = ("nsga2", "tpe", "random", "grid")
 
 
 def check_objectives(sweep: Sweep, sampler: str) -> None:
-    """With several objectives: a sampler that supports them (``sampler`` as resolved), one
-    seed per trial, no warm start and no ``same_seed`` (each compares one value per trial)."""
+    """With several objectives: a sampler that supports them (``sampler`` as resolved).
+    (``repeats``, ``same_seed`` and a warm start work as with one: each objective's value is
+    a mean over the seeds, an earlier trial's measures give every value.)"""
     if not sweep.objective.several:
         return
     require(sampler in MULTI_OBJECTIVE_SAMPLERS, "sampler", sampler,
             "with several objectives the samplers are " + ", ".join(MULTI_OBJECTIVE_SAMPLERS))
-    require(sweep.repeats == 1, "repeats", sweep.repeats,
-            "several objectives take one seed per trial (repeats=1)")
-    require(sweep.warm_start is None, "warm_start", sweep.warm_start,
-            "a warm start imports one value per trial; several objectives start afresh")
-    require(not sweep.same_seed, "same_seed", sweep.same_seed,
-            "same_seed takes earlier results of one value; several objectives need False")
 
 
 def study_directions(objective: Objective) -> list[optuna.study.StudyDirection]:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cifar_search.config.constraints import excesses, violations
+from cifar_search.config.constraints import excess_by_measure, violations
 from cifar_search.engines.optuna import scheduler, warm_start
 from cifar_search.engines.optuna.scheduler import Plan, Running, SeedRun, TakeResult
 from cifar_search.engines.optuna.study import StudyStore
@@ -84,29 +84,20 @@ class Recorder:
             Attr.MLFLOW_RUN_ID: run_id, Attr.SEED: seed, Attr.DUPLICATE_OF: taken.origin,
             Attr.EPOCHS_TRAINED: 0, Attr.DURATION_S: 0.0,
             Attr.STATE: TrialOutcome.COMPLETE.value, **self._link(run_id), **taken.copied})
-        self.store.tell(trial.number, TrialOutcome.COMPLETE, taken.value)
-        self.tracker.end_trial(run_id, TrialOutcome.COMPLETE, taken.value,
+        measures = dict(taken.copied.get(Attr.MEASURES) or {})
+        infeasible = self.judge(trial.number, measures)  # the earlier trial's constraints too
+        scores = {m: measures[m] for m in self.plan.objectives} or None
+        self.store.tell(trial.number, TrialOutcome.COMPLETE,
+                        list(scores.values()) if scores else taken.value)
+        logged = {k: v for k, v in measures.items() if scores and not k.startswith("val_")}
+        shown = TrialOutcome.INFEASIBLE if infeasible else TrialOutcome.COMPLETE
+        self.tracker.end_trial(run_id, shown, taken.value,
                                {Attr.DUPLICATE_OF: taken.origin, Attr.EPOCHS_TRAINED: 0,
-                                Attr.DURATION_S: 0.0})
+                                Attr.DURATION_S: 0.0, **logged}, infeasible)
         if self.progress:
             self.progress.trial(0)
-        self.say(self.line(trial.number, TrialOutcome.COMPLETE, taken.value, params,
-                           f"(duplicate of trial {taken.origin}, not trained)"))
-
-    def import_trial(self, source: SourceStudy, trial: SourceTrial) -> int:
-        """Add a trial of an earlier study (a warm start), untrained: its run first (RUNNING
-        until the trial exists, so that a crash in between leaves a run that the next start
-        closes), then the complete trial with its link to the source, then the run numbered
-        and ended; return its number."""
-        link = warm_start.imported_attrs(source, trial)
-        run_id = self.tracker.start_import(trial.params, trial.value, link)
-        number = self.store.add_imported(
-            warm_start.swept_values(trial, self.store.sweep.space), trial.value,
-            {Attr.PARAMS: dict(trial.params), Attr.IMPORTED_FROM: link,
-             Attr.MLFLOW_RUN_ID: run_id, Attr.EPOCHS_TRAINED: 0,
-             Attr.STATE: TrialOutcome.IMPORTED.value, **self._link(run_id)})
-        self.tracker.end_import(run_id, number)
-        return number
+        self.say(self.line(trial.number, shown, taken.value, params,
+                           f"(duplicate of trial {taken.origin}, not trained)", scores))
 
     def start_seed(self, running: Running, worker_pid: int) -> SeedRun:
         """The next seed run of ``running`` (its own nested MLflow run when repeated)."""
@@ -216,10 +207,10 @@ class Recorder:
             running.results[run.repeat] = result
             running.pending.clear()
             self.tracker.end_trial(run.run_id, TrialOutcome.INFEASIBLE, reason=reason)
-        self.judge(running, result.measures)
+        self.judge(running.number, result.measures)
         self.finish(running, TrialOutcome.INFEASIBLE, None, result.config, infeasible=reason)
 
-    def judge(self, running: Running, measures: dict[str, float]) -> str | None:
+    def judge(self, number: int, measures: dict[str, float]) -> str | None:
         """Record a trial's measures, its constraint values (how far each limit is exceeded, 0
         for a measure it lacks) and, when they break a constraint, why, before Optuna is told;
         return the reason, or None (the rule for infeasible trials: the module's docstring)."""
@@ -228,17 +219,16 @@ class Recorder:
         attrs: dict[str, Any] = {Attr.MEASURES: measures}
         if reason:
             attrs[Attr.INFEASIBLE] = reason
-        self.store.set_trial_attrs(running.number, attrs)
+        self.store.set_trial_attrs(number, attrs)
         if constraints:  # where Optuna's samplers read them
-            self.store.set_constraints(running.number, dict(zip(
-                (c.measure for c in constraints), excesses(constraints, measures), strict=True)))
+            self.store.set_constraints(number, excess_by_measure(constraints, measures))
         return reason
 
     def pruned(self, running: Running, run: SeedRun, result: TrialResult) -> None:
         """End a pruned trial; with repeats its first seed was pruned and the other seeds
         never start."""
         self._keep_model(running, result)
-        self.judge(running, result.measures)  # what it measured: params, never a final metric
+        self.judge(running.number, result.measures)  # what it measured: params, no final metric
         if running.repeated:
             running.results[run.repeat] = result
             running.pending.clear()
@@ -256,7 +246,7 @@ class Recorder:
                         reason=f"no {', '.join(missing)} was measured")
             return
         self.finish(running, TrialOutcome.COMPLETE, result.value, result.config,
-                    infeasible=self.judge(running, result.measures),
+                    infeasible=self.judge(running.number, result.measures),
                     measures=dict(result.measures) if self.plan.objectives else None)
 
     def seed_done(self, running: Running, repeat: int, result: TrialResult) -> None:
@@ -276,9 +266,18 @@ class Recorder:
         self._keep_model(running, best)
         self.store.set_trial_attrs(running.number, {Attr.REPEAT_VALUES: values,
                                                     Attr.VALUE_STD: std})
-        self.finish(running, TrialOutcome.COMPLETE, mean,
-                    {**best.config, Attr.VALUE_STD: std, "repeats": len(values)},
-                    infeasible=self.judge(running, scheduler.mean_measures(results)))
+        measures = scheduler.mean_measures(results)  # several objectives: each a mean
+        self.store.set_trial_attrs(running.number, {Attr.REPEAT_MEASURES: {  # for the verdict
+            name: [r.measures[name] for r in results] for name in measures}})
+        info = {**best.config, Attr.VALUE_STD: std, "repeats": len(values)}
+        missing = [m for m in self.plan.objectives if m not in measures]
+        if missing:  # a seed without it: no mean to tell
+            self.finish(running, TrialOutcome.FAILED, info=info,
+                        reason=f"no {', '.join(missing)} was measured on every seed")
+            return
+        self.finish(running, TrialOutcome.COMPLETE, mean, info,
+                    infeasible=self.judge(running.number, measures),
+                    measures=measures if self.plan.objectives else None)
 
     def seed_failed(self, running: Running, repeat: int, reason: str) -> None:
         """A seed of a repeated trial failed: its own run fails, and the trial with it."""
@@ -327,3 +326,27 @@ class Recorder:
             score = values_text(measures)
         swept = params_text(params, self.plan.swept, sep=" ")
         return " ".join(p for p in (f"trial {number:>3} {outcome:<8}", score, swept, tail) if p)
+
+
+def import_trial(recorder: Recorder, source: SourceStudy, trial: SourceTrial) -> int:
+    """Add a trial of an earlier study (a warm start), untrained: its run first (RUNNING until
+    the trial exists, so that a crash in between leaves a run that the next start closes),
+    then the complete trial with its link to the source, its values (several objectives: its
+    measures of them) and this sweep's constraint values on its measures, then the run
+    numbered and ended; return its number."""
+    plan, store, tracker = recorder.plan, recorder.store, recorder.tracker
+    link = warm_start.imported_attrs(source, trial)
+    measures = dict(trial.measures)
+    value = measures.get(recorder.metric, trial.value) if plan.objectives else trial.value
+    run_id = tracker.start_import(trial.params, value, link)
+    reason = "; ".join(violations(plan.constraints, measures))
+    number = store.add_imported(
+        warm_start.swept_values(trial, store.sweep.space),
+        warm_start.values_of(trial, plan.objectives),
+        {Attr.PARAMS: dict(trial.params), Attr.IMPORTED_FROM: link,
+         Attr.MLFLOW_RUN_ID: run_id, Attr.EPOCHS_TRAINED: 0, Attr.MEASURES: measures,
+         Attr.STATE: TrialOutcome.IMPORTED.value, **recorder._link(run_id),
+         **({Attr.INFEASIBLE: reason} if reason else {})},
+        excess_by_measure(plan.constraints, measures))
+    tracker.end_import(run_id, number)
+    return number

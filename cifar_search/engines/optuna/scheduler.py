@@ -27,7 +27,7 @@ from cifar_search.search.states import Attr, TrialOutcome
 from cifar_search.session.limits import Ended
 
 #: Attributes a trial that takes an earlier trial's result copies from it.
-COPIED_FROM_EARLIER = (Attr.MODEL_PATH, Attr.REPEAT_VALUES, Attr.VALUE_STD)
+COPIED_FROM_EARLIER = (Attr.MODEL_PATH, Attr.REPEAT_VALUES, Attr.VALUE_STD, Attr.MEASURES)
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,8 @@ def earlier_trial(plan: Plan, params: Mapping[str, Any], trials: list[TrialView]
     key = param_key(params)
     same = [t for t in trials if t.outcome in (TrialOutcome.COMPLETE, TrialOutcome.PRUNED)
             and param_key(t.attrs.get(Attr.PARAMS) or {}) == key]
-    complete = [t for t in same if t.outcome == TrialOutcome.COMPLETE]
+    complete = [t for t in same if t.outcome == TrialOutcome.COMPLETE
+                and set(plan.objectives) <= set(t.attrs.get(Attr.MEASURES) or {})]
     if complete:
         return complete[0]
     paused = [(epochs, t.number, t) for t in same if (epochs := saved_epochs(t.number)) is not None]

@@ -40,6 +40,7 @@ from cifar_search.engines.optuna.seeding import seeded_sampler
 from cifar_search.engines.optuna.scheduler import TrialView
 from cifar_search.engines.optuna.warm_start import SourceStudy, SourceTrial
 from cifar_search.errors import ConfigError, clipped
+from cifar_search.search.feasibility import CONSTRAINTS_KEY
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
 from cifar_search.session.fingerprint import check_fingerprint, fingerprint_of
 from cifar_search.stores import create_own_store
@@ -215,13 +216,35 @@ def read_source(sweep: Sweep, workspace: Workspace) -> SourceStudy:
     study_id = storage.get_study_id_from_name(str(name))
     attrs = storage.get_study_user_attrs(study_id)
     trials = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.COMPLETE,))
+    metric = attrs.get(StudyAttr.METRIC)
     return SourceStudy(
         str(name), place.shown_optuna_url,
-        tuple(SourceTrial(t.number, dict(t.user_attrs.get(Attr.PARAMS) or t.params), t.value,
-                          t.user_attrs.get(Attr.MLFLOW_RUN_ID))
-              for t in trials if outcome_of(t) == TrialOutcome.COMPLETE and t.value is not None),
+        tuple(SourceTrial(t.number, dict(t.user_attrs.get(Attr.PARAMS) or t.params),
+                          _source_value(t, metric), t.user_attrs.get(Attr.MLFLOW_RUN_ID),
+                          dict(t.user_attrs.get(Attr.MEASURES) or {}))
+              for t in trials if outcome_of(t) == TrialOutcome.COMPLETE and t.values),
         attrs.get(StudyAttr.METRIC), storage.get_study_directions(study_id)[0].name.lower(),
         json.loads(attrs.get(StudyAttr.FINGERPRINT) or "{}"))
+
+
+def constraint_attrs(values: Mapping[str, float]) -> dict[str, float]:
+    """Constraint values by measure as the system attributes ``Trial.set_constraint`` writes
+    (``constraints:params``), for a trial created whole.
+
+    Example:
+        >>> constraint_attrs({"params": -5})
+        {'constraints:params': -5.0}
+    """
+    return {f"{CONSTRAINTS_KEY}:{name}": float(value) for name, value in values.items()}
+
+
+def _source_value(trial: optuna.trial.FrozenTrial, metric: str | None) -> float:
+    """An earlier trial's value: its one objective's, or of several its primary metric's
+    (its first objective's where that was not measured)."""
+    measures = trial.user_attrs.get(Attr.MEASURES) or {}
+    if len(trial.values) > 1 and metric in measures:
+        return float(measures[metric])
+    return float(trial.values[0])
 
 
 def trial_view(trial: optuna.trial.FrozenTrial, primary: int | None = None) -> TrialView:
@@ -566,18 +589,18 @@ class StudyStore:
                     if k in (Attr.RETRY_OF, Attr.SEED, Attr.DEATHS)}
             self.enqueue(trial.drawn, kept)
 
-    def add_imported(self, params: dict[str, Any], value: float,
-                     attrs: dict[str, Any]) -> int:
-        """Add a complete trial trained elsewhere (a warm start) with the swept ``params``,
-        the distributions of this sweep's space, its ``value`` and user ``attrs``; return its
-        number (Optuna's ``create_trial``, added as ``Study.add_trial`` adds it)."""
+    def add_imported(self, params: dict[str, Any], value: float | list[float],
+                     attrs: dict[str, Any], constraints: Mapping[str, float]) -> int:
+        """Add a complete trial trained elsewhere (a warm start): the swept ``params`` with
+        this sweep's distributions, its ``value`` (several objectives: a list), user ``attrs``
+        and constraint values by measure; return its number (as ``Study.add_trial`` adds)."""
         from cifar_search.engines.optuna.space import distribution
 
-        space = self.sweep.space
-        dists = {name: dist for name in params
-                 if (dist := distribution(space[name])) is not None}  # none is fixed
-        trial = optuna.trial.create_trial(params=params, distributions=dists, value=value,
-                                          user_attrs=attrs)
+        dists = {name: dist for name in params  # none is fixed
+                 if (dist := distribution(self.sweep.space[name])) is not None}
+        trial = optuna.trial.create_trial(
+            params=params, distributions=dists, user_attrs=attrs, values=value if isinstance(
+                value, list) else [value], system_attrs=constraint_attrs(constraints))
         trial_id = self.storage.create_new_trial(self.study_id, template_trial=trial)
         return self.storage.get_trial_number_from_id(trial_id)
 

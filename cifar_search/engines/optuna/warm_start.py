@@ -41,7 +41,8 @@ from cifar_search.config.sweep import Sweep
 from cifar_search.errors import ConfigError
 from cifar_search.search.labels import format_value
 
-__all__ = ["SourceStudy", "SourceTrial", "check_source", "fitting", "imports", "misfit"]
+__all__ = ["SourceStudy", "SourceTrial", "check_source", "fitting", "imports", "misfit",
+           "values_of"]
 
 #: How far a value may sit off a range's step and still be on it (float rounding).
 STEP_TOLERANCE = 1e-8
@@ -56,12 +57,15 @@ class SourceTrial:
         params: every parameter it trained with, fixed ones included.
         value: its objective.
         run_id: its MLflow run there (None: it recorded none).
+        measures: what it measured there (``val_accuracy``, ``params``, ...): an imported
+            trial's values with several objectives, and its constraint values.
     """
 
     number: int
     params: Mapping[str, Any]
     value: float
     run_id: str | None = None
+    measures: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -130,9 +134,30 @@ def misfit(params: Mapping[str, Any], space: Space) -> str | None:
     return f"{extra[0]} is not in this space" if extra else None
 
 
-def fitting(trials: Sequence[SourceTrial], space: Space) -> list[SourceTrial]:
-    """The trials that fit ``space``, in their order."""
-    return [trial for trial in trials if misfit(trial.params, space) is None]
+def fitting(trials: Sequence[SourceTrial], space: Space,
+            objectives: Sequence[str] = ()) -> list[SourceTrial]:
+    """The trials that fit ``space`` and measured each of several ``objectives`` (their
+    values there), in their order.
+
+    Example:
+        >>> space = Space.from_dict({"parameters": {"units": {"value": 8}}})
+        >>> trials = [SourceTrial(0, {"units": 8}, 0.5, measures={"params": 10.0}),
+        ...           SourceTrial(1, {"units": 8}, 0.6)]
+        >>> [t.number for t in fitting(trials, space, ("val_loss", "params"))]
+        []
+        >>> [t.number for t in fitting(trials, space, ("params",))]
+        [0]
+    """
+    return [trial for trial in trials if misfit(trial.params, space) is None
+            and all(m in trial.measures for m in objectives)]
+
+
+def values_of(trial: SourceTrial, objectives: Sequence[str]) -> float | list[float]:
+    """What an imported trial tells this study: its value, or with several ``objectives``
+    its measure of each, in their order (a measure means the same in every study)."""
+    if not objectives:
+        return trial.value
+    return [float(trial.measures[m]) for m in objectives]
 
 
 def swept_values(trial: SourceTrial, space: Space) -> dict[str, Any]:
@@ -153,13 +178,16 @@ def imported_attrs(source: SourceStudy, trial: SourceTrial) -> dict[str, Any]:
 
 def check_source(source: SourceStudy, sweep: Sweep) -> None:
     """Refuse an earlier study whose values mean something else here: another objective
-    (metric or direction) or another model.
+    (metric or direction; with several objectives each is read from the trial's measures,
+    whatever the earlier study's objectives were) or another model.
 
     Raises:
         ConfigError: keyed ``--from-study``, naming both.
     """
     metric, direction = sweep.objective.metric, sweep.objective.direction
-    if (source.metric, source.direction) not in ((metric, direction), (None, direction)):
+    several = sweep.objective.several  # values read from measures: any metric matches
+    if not several and (source.metric, source.direction) not in ((metric, direction),
+                                                                 (None, direction)):
         raise ConfigError("--from-study", f"{source.name!r} in {source.storage} "
                           f"{source.direction}s {source.metric}, this sweep {direction}s "
                           f"{metric}: its values would mean something else here")

@@ -1,5 +1,6 @@
 """Several objectives end to end: a two-objective sweep (accuracy against parameter count)
-with a pruner judging the accuracy curve; its front, tags, plot and registered model."""
+with a pruner judging the accuracy curve and a constraint on latency; its front, tags, plot
+and registered model."""
 
 import json
 
@@ -21,6 +22,7 @@ sweep = Sweep(
     data=Data(validation=0.25),
     budget=Budget(epochs=2, batch_size=8),
     objective=Objective(["val_accuracy", "params"]),
+    constraints={"latency_ms": "<= 100_000"},  # never broken: latency_ms is measured
     sampler="grid",
     pruner="median",
     workers=2,
@@ -72,6 +74,10 @@ def test_the_pruner_judges_the_accuracy_curve_of_a_two_objective_study(two_objec
         assert accuracy == trial.user_attrs["curve"]["2"] and params == int(params) > 0
         run = by_id[trial.user_attrs["mlflow_run_id"]]
         assert run.data.metrics["params"] == params and run.data.metrics["train_seconds"] > 0
+        latency = trial.user_attrs["measures"]["latency_ms"]  # per image, on the worker
+        assert 0 < latency < 100_000 and run.data.metrics["latency_ms"] == latency
+        assert trial.system_attrs["constraints:latency_ms"] == latency - 100_000  # kept
+    assert "latency_ms" not in study.trials[1].user_attrs["measures"]  # pruned: not measured
     size = {t.user_attrs["params"]["filters"]: t.values[1] for t in study.trials
             if t.state.name == "COMPLETE"}
     assert size[4] < size[8]
@@ -123,3 +129,44 @@ def test_best_and_status_show_the_front_and_the_rule_picks_the_registered_model(
     (version,) = client.search_model_versions("name='tiny-front'")
     assert version.run_id == members[most_accurate].user_attrs["mlflow_run_id"]  # its trial's run
     assert f"best: trial {most_accurate} val_accuracy=" in run.stdout
+
+
+def test_repeats_and_a_warm_start_with_two_objectives(two_objectives, tiny_data):
+    """A second two-objective study (filters 4 only) starts from the first, whose fitting
+    trials it imports with their values and this sweep's constraint values, and trains two
+    trials with two seeds each: each objective is the mean over the seeds, and the verdict
+    is about the front's members, on val_accuracy."""
+    folder, workspace, source, _, _ = two_objectives
+    (folder / "again.py").write_text(
+        SWEEP.replace('"tiny-front"', '"tiny-front-2"').replace('sampler="grid"', 'sampler="tpe"')
+        .replace('"filters": {"grid": [4, 8]}', '"filters": {"grid": [4]}')
+        .replace("workers=2,", "workers=2, repeats=2, trials=2, warm_start='tiny-front',"))
+    cli_inline("run", "again.py", "--data", tiny_data, "--workspace", workspace, cwd=folder)
+    study = optuna.load_study(study_name="tiny-front-2",
+                              storage=f"sqlite:///{workspace / 'optuna.db'}")
+    imported = [t for t in study.trials if "imported_from" in t.user_attrs]
+    fitting = {t.number: t for t in source.trials if t.state.name == "COMPLETE"
+               and t.user_attrs["params"]["filters"] == 4}
+    assert len(imported) == len(fitting) > 0
+    for trial in imported:
+        earlier = fitting[trial.user_attrs["imported_from"]["trial"]]
+        assert trial.values == earlier.values  # each objective's value
+        latency = earlier.user_attrs["measures"]["latency_ms"]
+        assert trial.system_attrs["constraints:latency_ms"] == pytest.approx(latency - 100_000)
+    trained = [t for t in study.trials if "imported_from" not in t.user_attrs]
+    assert [t.state.name for t in trained] == ["COMPLETE", "COMPLETE"]
+    for trial in trained:
+        seeds = trial.user_attrs["repeat_measures"]
+        assert len(seeds["val_accuracy"]) == 2 == len(seeds["latency_ms"])
+        assert trial.user_attrs["repeat_values"] == seeds["val_accuracy"]
+        assert trial.values[0] == pytest.approx(sum(seeds["val_accuracy"]) / 2)  # the mean
+        assert trial.values[1] == seeds["params"][0] == seeds["params"][1]
+    best = json.loads(cli_inline("best", "again.py", "--json", "--workspace", workspace,
+                                 cwd=folder).stdout)
+    front = {row["number"] for row in best["front"]}
+    assert front and front <= {t.number for t in trained}  # trained here only
+    scope = best["verdict"]["scope"]
+    assert scope == f"the Pareto front's {len(front)} members, on val_accuracy"
+    by_number = {t.number: t for t in trained}
+    assert sorted(tuple(c["scores"]) for c in best["verdict"]["candidates"]) == sorted(
+        tuple(by_number[n].user_attrs["repeat_measures"]["val_accuracy"]) for n in front)
