@@ -118,7 +118,8 @@ def _check_devices(args: argparse.Namespace, sweep: Any) -> str | None:
             raise ConfigError("--gpus", error.message) from None
         raise error.in_file(str(sweep.source)) from None
     gpus = devices.run_gpus(sweep.compute)
-    return gpu_build.unusable_gpu_line(gpus, gpu_build.installed()) if gpus else None
+    return (gpu_build.unusable_gpu_line(gpus, gpu_build.installed(sweep.compute.backend))
+            if gpus else None)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

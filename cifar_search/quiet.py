@@ -54,3 +54,16 @@ def import_tensorflow(*modules: str) -> None:
     with silenced_stderr():
         for name in wanted:
             importlib.import_module(name)
+
+
+def import_keras(*modules: str) -> None:
+    """Import Keras (and ``modules``) quietly, once per process, without TensorFlow: for
+    Keras's JAX backend where TensorFlow is not installed.
+
+    Example:
+        >>> import_keras()  # doctest: +SKIP
+    """
+    wanted = [name for name in ("keras", *modules) if name not in sys.modules]
+    with silenced_stderr():
+        for name in wanted:
+            importlib.import_module(name)

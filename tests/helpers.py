@@ -19,17 +19,25 @@ OWN_MODEL_SPACES = frozenset({"cnn3_sgd", "convbn_augmentation", "convnet", "con
                               "convnet_resnet", "vgg_8class"})
 
 
-def cli_env() -> dict[str, str]:
-    """The environment of a CLI subprocess: this checkout, no data or tracking defaults."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CIFAR_SEARCH_DATA": ""}
+#: A folder whose ``sitecustomize`` makes ``import tensorflow`` fail in every process started
+#: with it on ``PYTHONPATH``: a machine without TensorFlow.
+NO_TENSORFLOW = ROOT / "tests" / "no_tensorflow"
+
+
+def cli_env(tensorflow: bool = True) -> dict[str, str]:
+    """The environment of a CLI subprocess: this checkout, no data or tracking defaults
+    (``tensorflow`` False: TensorFlow cannot be imported, :data:`NO_TENSORFLOW`)."""
+    path = str(ROOT) if tensorflow else os.pathsep.join([str(NO_TENSORFLOW), str(ROOT)])
+    env = {**os.environ, "PYTHONPATH": path, "CIFAR_SEARCH_DATA": ""}
     env.pop("MLFLOW_TRACKING_URI", None)
     return env
 
 
-def cli(*args, cwd, check=True, timeout=600):
+def cli(*args, cwd, check=True, timeout=600, tensorflow=True):
     """``python -m cifar_search ARGS`` in ``cwd``; raises with its output unless it exits 0."""
     result = subprocess.run([sys.executable, "-m", "cifar_search", *map(str, args)], cwd=cwd,
-                            env=cli_env(), capture_output=True, text=True, timeout=timeout)
+                            env=cli_env(tensorflow), capture_output=True, text=True,
+                            timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result

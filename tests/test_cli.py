@@ -287,12 +287,17 @@ def test_the_first_line_says_when_tensorflow_cannot_use_the_gpu(tmp_path, monkey
 
     (tmp_path / "sweep.py").write_text(GRID_SWEEP)
     monkeypatch.setattr(devices, "discover", lambda: (Gpu(0, "NVIDIA L4", 22491),))
-    monkeypatch.setattr(gpu_build, "installed", lambda: gpu_build.Installed(
-        "tensorflow-cpu", "2.21.0", cuda_build=False))
+    monkeypatch.setattr(gpu_build, "installed", lambda backend: gpu_build.Installed(
+        "tensorflow-cpu", "2.21.0", cuda_build=False) if backend == "tensorflow" else
+        gpu_build.Installed("jax", "0.10.2", cuda_build=False))
     args = command.build_parser().parse_args(["run", str(tmp_path / "sweep.py")])
     line = command._check_devices(args, command._run_sweep(args))
     assert line is not None and line.startswith("GPU: this machine has 1 GPU (NVIDIA L4) but ")
     assert line.endswith(gpu_build.FIX_GPU_BUILD)
+    args = command.build_parser().parse_args(["run", str(tmp_path / "sweep.py"),
+                                              "--backend", "jax"])
+    line = command._check_devices(args, command._run_sweep(args))
+    assert line is not None and line.endswith(gpu_build.FIX_JAX_GPU)  # JAX's, not TF's
 
 
 def test_missing_data_is_a_clear_error(tmp_path):

@@ -229,6 +229,16 @@ def sweep_error(tmp_path, body, space=SPACE):
          "compute.backend: 'jax' is not allowed; engine 'sklearn' trains scikeras models on "
          "TensorFlow in its own processes: backend 'tensorflow'"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "engine='sklearn', compute=Compute(gpus_per_trial=0.5))",
+         "compute.gpus_per_trial: 0.5 is not allowed; engine 'sklearn' fits in joblib's "
+         "processes, which are not placed on GPUs (each sees every GPU, memory growing as "
+         "needed): leave gpus_per_trial unset, or use engine 'optuna' or 'kerastuner'"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
+         "engine='sklearn', compute=Compute(gpus=[0, 2]))",
+         "compute.gpus: (0, 2) is not allowed; engine 'sklearn' fits in joblib's processes, "
+         "which are not placed on GPUs (each sees every GPU, memory growing as needed): leave "
+         "gpus unset and start run with CUDA_VISIBLE_DEVICES=0,2 to choose its GPUs"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "compute=Compute(xla='auto'))",
          "compute.xla: 'auto' is not allowed; xla is True, False or None (Keras decides)"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
@@ -425,6 +435,10 @@ def test_override_names_the_flag_or_the_file(tmp_path):
         engines.override(sweep, as_written=True)
     assert str(caught.value) == ("--as-written: True is not allowed; the as-written mode "
                                  "reproduces a scikeras mistake; it needs engine 'sklearn'")
+    with pytest.raises(ConfigError) as caught:
+        engines.override(sweep, engine="sklearn", gpus=(1,))
+    assert str(caught.value).startswith("--gpus: (1,) is not allowed; engine 'sklearn' fits in "
+                                        "joblib's processes, which are not placed on GPUs")
     assert engines.override(sweep, engine="sklearn", as_written=True).options == {
         "sklearn": {"as_written": True}}
 

@@ -29,12 +29,15 @@ from pathlib import Path
 
 from cifar_search.execution.gpus import Gpu
 
-__all__ = ["FIX_GPU_BUILD", "Installed", "installed", "unusable_gpu_line"]
+__all__ = ["FIX_GPU_BUILD", "FIX_JAX_GPU", "Installed", "installed", "unusable_gpu_line"]
 
 #: The command that replaces a CPU-only TensorFlow with the CUDA build (and its libraries):
 #: both builds write the same files, so the CPU one goes first.
 FIX_GPU_BUILD = ('pip uninstall -y tensorflow-cpu tensorflow && '
                  'pip install "tensorflow[and-cuda]>=2.21,<2.22"')
+
+#: The command that adds JAX's CUDA plugin (and its CUDA libraries) to a CPU-only JAX.
+FIX_JAX_GPU = 'pip install -U "jax[cuda12]"'
 
 #: The distributions that install TensorFlow's ``tensorflow`` package, the CUDA build first.
 TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu")
@@ -61,7 +64,7 @@ def unusable_gpu_line(gpus: Sequence[Gpu], found: Installed) -> str | None:
         return None
     names = ", ".join(dict.fromkeys(g.name for g in gpus))
     have = f"GPU: this machine has {len(gpus)} GPU{'s' if len(gpus) > 1 else ''} ({names})"
-    if found.system == "Windows":
+    if found.system == "Windows" and found.distribution != "jax":
         return (f"{have} but TensorFlow has no GPU build for native Windows, so trials train "
                 'on the CPU; run under WSL2 and install there with: pip install -e ".[gpu]"')
     if found.system != "Linux" or found.machine not in ("x86_64", "AMD64"):
@@ -73,13 +76,19 @@ def unusable_gpu_line(gpus: Sequence[Gpu], found: Installed) -> str | None:
                 f'trials train on the CPU; fix: pip install "tensorflow[and-cuda]>=2.21,<2.22"')
     if found.cuda_build:
         return None
+    if found.distribution == "jax":
+        return (f"{have} but JAX {found.version} has no CUDA plugin, so trials train on the "
+                f"CPU; fix: {FIX_JAX_GPU}")
     return (f"{have} but TensorFlow {found.version} ({found.distribution}) is a CPU-only "
             f"build, so trials train on the CPU; fix: {FIX_GPU_BUILD}")
 
 
-def installed() -> Installed:
-    """The facts :func:`unusable_gpu_line` decides on, for this environment."""
+def installed(backend: str = "tensorflow") -> Installed:
+    """The facts :func:`unusable_gpu_line` decides on, for this environment and the Keras
+    ``backend`` the workers train on (``jax``: JAX, whose GPU build is a CUDA plugin)."""
     system, machine = platform.system(), platform.machine()
+    if backend == "jax":
+        return _installed_jax(system, machine)
     spec = importlib.util.find_spec("tensorflow")
     if spec is None or spec.origin is None:
         return Installed(None, system=system, machine=machine)
@@ -92,6 +101,26 @@ def installed() -> Installed:
         shown = name if cuda_build is not False else _cpu_distribution(name)
         return Installed(shown, version, cuda_build, system, machine, _cudnn())
     return Installed("tensorflow", "", cuda_build, system, machine, _cudnn())
+
+
+def _installed_jax(system: str, machine: str) -> Installed:
+    """JAX as :class:`Installed`: a CUDA build when a ``jax-cuda*-plugin`` is installed (its
+    wheels bring their CUDA libraries)."""
+    try:
+        version = metadata.version("jax")
+    except metadata.PackageNotFoundError:
+        return Installed(None, system=system, machine=machine)
+    plugin = any(_has(f"jax-cuda{cuda}-plugin") for cuda in (12, 13))
+    return Installed("jax", version, plugin, system, machine)
+
+
+def _has(distribution: str) -> bool:
+    """Whether ``distribution`` is installed."""
+    try:
+        metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def _cudnn() -> bool:

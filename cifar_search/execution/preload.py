@@ -1,6 +1,7 @@
-"""What the fork server imports once for every worker it forks: TensorFlow, Keras and the
-worker module, with what TensorFlow prints while it loads silenced (its start-up lines would
-otherwise reach the terminal before any worker could send its output to the workspace's log).
+"""What the fork server imports once for every worker it forks: TensorFlow (where a worker
+uses it: :func:`cifar_search.execution.backend.uses_tensorflow`), Keras and the worker module,
+with what TensorFlow prints while it loads silenced (its start-up lines would otherwise reach
+the terminal before any worker could send its output to the workspace's log).
 The fork server exits with its coordinator without tearing TensorFlow down (a second or more,
 during which it would hold the coordinator's output open).
 """
@@ -11,8 +12,9 @@ import multiprocessing.forkserver
 import sys
 from types import FrameType
 
+from cifar_search.execution.backend import uses_tensorflow
 from cifar_search.fast_exit import skip_teardown
-from cifar_search.quiet import import_tensorflow
+from cifar_search.quiet import import_keras, import_tensorflow
 
 
 def _in_fork_server() -> bool:
@@ -28,4 +30,5 @@ def _in_fork_server() -> bool:
 
 if _in_fork_server():
     skip_teardown(lambda: 0)
-import_tensorflow("cifar_search.execution.worker")
+# Keras's JAX backend without TensorFlow installed: Keras alone (execution/backend.py)
+(import_tensorflow if uses_tensorflow() else import_keras)("cifar_search.execution.worker")

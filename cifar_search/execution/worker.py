@@ -1,4 +1,4 @@
-"""A worker process: imports TensorFlow once, then serves the tasks it is handed.
+"""A worker process: imports Keras (and TensorFlow) once, then serves the tasks it is handed.
 
 What a task does is not this module's business: the pool gives each worker a
 :class:`TaskRunner` (the session's, :func:`cifar_search.session.worker.run_task`, trains and
@@ -24,6 +24,7 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import Protocol
 
+from cifar_search.execution.backend import uses_tensorflow
 from cifar_search.execution.placement import MEMORY_VAR
 from cifar_search.execution.protocol import Ready, StopTask, Task
 from cifar_search.execution.threads import thread_env
@@ -42,9 +43,13 @@ PROCESS_NAME = "cifar-worker"
 
 
 def _limit_threads(threads: int) -> None:
-    """Pin TensorFlow and the BLAS pools to ``threads`` threads (before TF starts)."""
+    """Pin TensorFlow and the BLAS pools to ``threads`` threads (before TF starts); a worker
+    without TensorFlow (JAX alone: :func:`~cifar_search.execution.backend.uses_tensorflow`)
+    sets the environment only."""
     os.environ.update(thread_env(threads))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not uses_tensorflow():
+        return
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -58,13 +63,18 @@ def configure_gpus(memory_mb: int | None = None) -> list[str]:
     memory at start-up), or, when ``memory_mb`` is given, one logical device with that hard
     limit. Without a GPU this does nothing.
 
+    A worker without TensorFlow (JAX alone) configures nothing here: JAX's memory is set by
+    its environment (:func:`cifar_search.execution.placement.worker_env`).
+
     Returns:
-        The names of the GPUs configured (empty on a CPU-only machine).
+        The names of the GPUs configured (empty on a CPU-only machine, or without TensorFlow).
 
     Example:
         >>> configure_gpus(4096)  # doctest: +SKIP
         ['/physical_device:GPU:0']
     """
+    if not uses_tensorflow():
+        return []
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")

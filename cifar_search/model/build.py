@@ -59,7 +59,10 @@ _KEPT_GRADIENTS: set[str] | None = None
 
 
 def _gradient_registry() -> dict[str, Any] | None:
-    """TensorFlow's global registry of gradient functions (None if its layout changed)."""
+    """TensorFlow's global registry of gradient functions (None if its layout changed, or
+    on another backend, which traces no TensorFlow graph and may run without TensorFlow)."""
+    if keras.backend.backend() != "tensorflow":
+        return None
     from tensorflow.python.framework import ops
 
     registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
@@ -462,6 +465,11 @@ def training_device() -> str:
         >>> training_device()  # doctest: +SKIP
         'GPU:2 (NVIDIA H100 80GB HBM3)'
     """
+    if keras.backend.backend() == "jax":  # its own devices: TensorFlow may be absent
+        import jax
+
+        names = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
+        return device_label(names, os.environ.get("CUDA_VISIBLE_DEVICES"))
     import tensorflow as tf
 
     names = [tf.config.experimental.get_device_details(gpu).get("device_name", "unknown")

@@ -4,14 +4,16 @@ A checkpoint folder holds ``checkpoint-K.keras`` (weights and optimizer state, w
 counter, after K epochs) and ``state.json``, which names it::
 
     {"epochs": k, "checkpoint": "checkpoint-k.keras",
-     "history": [logs of epoch 1, ..., logs of epoch k], "seed_states": [...]}
+     "history": [logs of epoch 1, ..., logs of epoch k], "seed_states": [...],
+     "backend": "tensorflow"}
 
 ``seed_states`` are the states of the model's random layers (dropout, augmentation), which
 ``model.save`` does not keep: a resumed trial needs them to draw what it would have drawn. After
 every epoch (:func:`save`) the new model file is written, then the state that names it replaces
 the old one, then the old model file goes. A kill at any point leaves a state and the model file
 it names, of the same epoch, so a killed trial continues from its last completed epoch exactly as
-it would have gone on (:func:`restore`). A folder with ``checkpoint.keras`` and a state that names
+it would have gone on (:func:`restore`), on the Keras backend that trained it
+(:func:`check_backend`). A folder with ``checkpoint.keras`` and a state that names
 no model file is read too (compatibility C1, ``docs/compatibility.md``).
 
 Reading the state (:func:`read_state`, :func:`saved_epochs`) needs no TensorFlow; :func:`save`
@@ -27,6 +29,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cifar_search.errors import TrialError
+
 if TYPE_CHECKING:
     import keras
 
@@ -36,6 +40,8 @@ STATE = "state.json"
 CHECKPOINT = "checkpoint.keras"
 #: The key in ``state.json`` of the model file it belongs to.
 MODEL_FILE = "checkpoint"
+#: The key in ``state.json`` of the Keras backend that trained it (absent: TensorFlow).
+BACKEND = "backend"
 
 
 def model_file(epochs: int) -> str:
@@ -155,9 +161,12 @@ def save(folder: str | Path, model: keras.Model, history: list[dict[str, float]]
     partial = folder / f".{name}"
     model.save(partial)
     os.replace(partial, folder / name)
+    import keras
+
     seeds = [v.numpy().tolist() for v in _seed_states(model)]
     _write_json(folder / STATE, {**(extra or {}), "epochs": epochs, MODEL_FILE: name,
-                                 "history": history, "seed_states": seeds})
+                                 "history": history, "seed_states": seeds,
+                                 BACKEND: keras.backend.backend()})
     for old in [*folder.glob("checkpoint-*.keras"), folder / CHECKPOINT]:
         if old.name != name:
             old.unlink(missing_ok=True)
@@ -182,6 +191,7 @@ def restore(folder: str | Path) -> tuple[keras.Model, dict[str, Any]] | None:
         state = read_state(folder)
         if state is None:
             return None
+        check_backend(folder, state, keras.backend.backend())
         path = Path(folder) / state.get(MODEL_FILE, CHECKPOINT)
         try:
             model = keras.models.load_model(path)
@@ -193,6 +203,28 @@ def restore(folder: str | Path) -> tuple[keras.Model, dict[str, Any]] | None:
     for variable, value in zip(_seed_states(model), state.get("seed_states", []), strict=False):
         variable.assign(value)
     return model, state
+
+
+def check_backend(folder: str | Path, state: dict[str, Any], backend: str) -> None:
+    """Refuse to continue on ``backend`` a checkpoint trained on another Keras backend: its
+    random layers' states and step counts are that backend's, so it would not go on as it
+    would have. A state that names none was trained on TensorFlow.
+
+    Raises:
+        TrialError: the backends differ.
+
+    Example:
+        >>> check_backend("t/00003", {"backend": "jax"}, "tensorflow")
+        Traceback (most recent call last):
+        ...
+        cifar_search.errors.TrialError: checkpoint t/00003 was trained on backend 'jax' and \
+continues only on it, not on 'tensorflow'; resume the sweep with --backend jax
+    """
+    trained = state.get(BACKEND, "tensorflow")
+    if trained != backend:
+        raise TrialError(f"checkpoint {folder} was trained on backend {trained!r} and "
+                         f"continues only on it, not on {backend!r}; resume the sweep with "
+                         f"--backend {trained}")
 
 
 def _seed_states(model: keras.Model) -> list[Any]:

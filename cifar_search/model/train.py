@@ -28,9 +28,9 @@ from cifar_search.model import (
     build,
     checkpoint,
     data,
+    feed,
     latency,
     parallel,
-    pipeline,
     stopping,
     user,
 )
@@ -240,7 +240,14 @@ def loss_of(model: keras.Model, labels: Any, outputs: Any) -> float:
 
 
 def _threads() -> int:
-    """The threads this process trains with (its TensorFlow intra-op pool)."""
+    """The threads this process trains with: its TensorFlow intra-op pool, or where the
+    worker has no TensorFlow (JAX alone) the thread count its environment was given."""
+    from cifar_search.execution.backend import uses_tensorflow
+
+    if not uses_tensorflow():
+        import os
+
+        return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
     import tensorflow as tf
 
     return int(tf.config.threading.get_intra_op_parallelism_threads())
@@ -293,14 +300,15 @@ def _fit(task: TrialTask, model: keras.Model, split: data.Split, first_epoch: in
          callbacks: list[keras.callbacks.Callback]) -> None:
     """Fit from ``first_epoch`` to the budget on the trial's seeded input pipeline."""
     batch_size = _batch_size(task)
+    batches = feed.batches(split.x_train, split.y_train, batch_size, seed=task.seed,
+                           first_epoch=first_epoch)
     model.fit(
-        pipeline.batches(split.x_train, split.y_train, batch_size, seed=task.seed,
-                         first_epoch=first_epoch),
+        batches,
         shuffle=False,  # the pipeline reshuffles every epoch itself
-        validation_data=pipeline.batches(split.x_val, split.y_val, batch_size),
+        validation_data=feed.batches(split.x_val, split.y_val, batch_size),
         epochs=task.epochs,
         initial_epoch=first_epoch,
-        callbacks=callbacks,
+        callbacks=[*feed.callbacks(batches), *callbacks],
         verbose=0,
     )
 

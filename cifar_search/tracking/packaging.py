@@ -20,12 +20,16 @@ logging.getLogger("mlflow").setLevel(logging.ERROR)
 
 
 def requirements() -> list[str]:
-    """The packages a saved model needs, pinned to the versions that trained it."""
+    """The packages a saved model needs, pinned to the versions that trained it: Keras, JAX
+    when it trained on JAX, and TensorFlow where it is installed (a model trained on JAX
+    without TensorFlow loads where ``KERAS_BACKEND=jax`` is set)."""
     from importlib import metadata
 
     import keras
 
     pins = [f"keras=={keras.__version__}"]
+    if keras.backend.backend() == "jax":
+        pins += [f"{name}=={metadata.version(name)}" for name in ("jax", "jaxlib")]
     for name in ("tensorflow", "tensorflow-cpu"):
         try:
             return pins + [f"{name}=={metadata.version(name)}"]

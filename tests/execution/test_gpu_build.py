@@ -3,7 +3,8 @@
 import pytest
 
 from cifar_search.execution import gpu_build
-from cifar_search.execution.gpu_build import FIX_GPU_BUILD, Installed, unusable_gpu_line
+from cifar_search.execution.gpu_build import (FIX_GPU_BUILD, FIX_JAX_GPU, Installed,
+                                              unusable_gpu_line)
 from cifar_search.execution.gpus import Gpu
 
 L4 = Gpu(0, "NVIDIA L4", 22491)
@@ -50,3 +51,13 @@ def test_the_installed_build_is_read_without_importing_tensorflow(tmp_path):
     here = gpu_build.installed()  # this environment's (the CPU build, where tests run)
     assert here.distribution in ("tensorflow-cpu", "tensorflow")
     assert here.cuda_build in (True, False)
+
+
+def test_on_jax_the_line_is_about_jaxs_cuda_plugin():
+    line = unusable_gpu_line([L4], Installed("jax", "0.10.2", cuda_build=False))
+    assert line == ("GPU: this machine has 1 GPU (NVIDIA L4) but JAX 0.10.2 has no CUDA "
+                    'plugin, so trials train on the CPU; fix: pip install -U "jax[cuda12]"')
+    assert line.endswith(FIX_JAX_GPU)
+    assert unusable_gpu_line([L4], Installed("jax", "0.10.2", cuda_build=True)) is None
+    here = gpu_build.installed("jax")  # this environment's: CPU wheels, or none
+    assert here.distribution in ("jax", None) and here.cuda_build in (False, None)

@@ -11,6 +11,7 @@ import pytest
 from cifar_search.model import checkpoint
 from cifar_search.model.checkpoint import (CHECKPOINT, STATE, model_file, read_state,
                                            saved_epochs)
+from cifar_search.errors import TrialError
 from tests.helpers import ROOT, cli_env
 
 LEGACY = ROOT / "tests" / "data" / "legacy-14511ce.tar.gz"
@@ -101,8 +102,9 @@ def test_save_writes_the_model_file_and_the_state_that_names_it(tmp_path):
     folder = tmp_path / "00003"
     assert sorted(p.name for p in folder.iterdir()) == [model_file(2), STATE]  # no partial left
     state = json.loads((folder / STATE).read_text())
-    assert sorted(state) == ["checkpoint", "epochs", "history", "seed_states"]
+    assert sorted(state) == ["backend", "checkpoint", "epochs", "history", "seed_states"]
     assert (state["epochs"], state["checkpoint"], state["history"]) == (2, model_file(2), history)
+    assert state["backend"] == "tensorflow"
     assert len(state["seed_states"]) == 3  # flip, translation, dropout
 
 
@@ -140,6 +142,22 @@ def test_restore_brings_back_weights_optimizer_and_random_layers(tmp_path):
     loaded_seeds = [v.numpy().tolist() for v in restored.variables
                     if v.path.endswith("seed_generator_state")]
     assert loaded_seeds == [[1000 + i, 40 + i] for i in range(len(seeds))]
+
+
+def test_a_checkpoint_continues_only_on_the_backend_that_trained_it(tmp_path):
+    """A state naming no backend is TensorFlow's (compatibility C6); one of JAX is refused
+    on TensorFlow, in one line naming the folder, both backends and the flag."""
+    checkpoint.check_backend(tmp_path, {}, "tensorflow")
+    checkpoint.check_backend(tmp_path, {"backend": "jax"}, "jax")
+    with pytest.raises(TrialError, match=r"^checkpoint t/00003 was trained on backend "
+                                         r"'tensorflow' and continues only on it, not on "
+                                         r"'jax'; resume the sweep with --backend tensorflow$"):
+        checkpoint.check_backend("t/00003", {}, "jax")
+    checkpoint.save(tmp_path, small_model(), [{"loss": 1.0}], epochs=1)
+    state = json.loads((tmp_path / STATE).read_text())
+    (tmp_path / STATE).write_text(json.dumps({**state, "backend": "jax"}))
+    with pytest.raises(TrialError, match=f"^checkpoint {tmp_path} was trained on backend 'jax'"):
+        checkpoint.restore(tmp_path)
 
 
 def test_a_checkpoint_of_the_previous_layout_restores(legacy_trials):

@@ -67,7 +67,7 @@ class Recorder:
         if continues is not None:  # first: a crash before the run is made keeps the chain
             self.store.set_trial_attrs(trial.number, {Attr.CONTINUES: continues})
         attrs = self.store.trial(trial.number).attrs
-        seed = scheduler.seed_of(self.plan, trial.number, attrs)
+        seed = scheduler.seed_of(self.plan, trial.number, attrs, self._earlier(attrs))
         run_id = self.tracker.start_trial(trial.number, params, seed, attrs.get(Attr.RETRY_OF),
                                           continues)
         self.store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id, Attr.SEED: seed,
@@ -75,10 +75,16 @@ class Recorder:
                                                   **self._link(run_id)})
         return Running.start(self.plan, trial, trial.number, run_id, params, seed)
 
+    def _earlier(self, attrs: Any) -> list[scheduler.TrialView]:
+        """The study's trials, which a new trial's seed counts (none read for a trial whose
+        seed is already set: :func:`scheduler.seed_of`)."""
+        return [] if attrs.get(Attr.SEED) is not None else self.store.view()
+
     def take_result(self, trial: Any, params: dict[str, Any], taken: TakeResult) -> None:
         """Complete ``trial`` with an earlier result (same parameters, same seed), untrained:
         its run records ``duplicate_of`` and no epochs."""
-        seed = scheduler.seed_of(self.plan, trial.number, self.store.trial(trial.number).attrs)
+        attrs = self.store.trial(trial.number).attrs
+        seed = scheduler.seed_of(self.plan, trial.number, attrs, self._earlier(attrs))
         run_id = self.tracker.start_trial(trial.number, params, seed)
         self.store.set_trial_attrs(trial.number, {
             Attr.MLFLOW_RUN_ID: run_id, Attr.SEED: seed, Attr.DUPLICATE_OF: taken.origin,

@@ -46,7 +46,7 @@ def recover(recorder: Recorder, numbers: Collection[int] | None = None) -> int:
                and (numbers is None or t.number in numbers)]
     for trial in orphans:
         if not trial.attrs.get(Attr.MLFLOW_RUN_ID):  # died before recording its run
-            seed = scheduler.seed_of(plan, trial.number, trial.attrs)
+            seed = scheduler.seed_of(plan, trial.number, trial.attrs, store.view())
             run_id = tracker.recorded_run(trial.number, trial.params, seed)
             store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id})
         store.set_trial_attrs(trial.number, {Attr.INTERRUPTED: True,
@@ -72,7 +72,7 @@ def take_over(recorder: Recorder, numbers: list[int], grace_s: int) -> list[int]
                   or f"interrupted: its machine sent no heartbeat for {grace_s} s")
         ids = run_ids(trial)
         if not ids:  # its machine died before recording the run: find or make it
-            seed = scheduler.seed_of(plan, number, trial.attrs)
+            seed = scheduler.seed_of(plan, number, trial.attrs, store.view())
             ids = [tracker.recorded_run(number, trial.params, seed)]
         for run_id in ids:
             tracker.kill_run(run_id, reason)

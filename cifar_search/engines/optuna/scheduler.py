@@ -181,12 +181,28 @@ def nothing_to_do(plan: Plan, trials: list[TrialView], finalised: int | None) ->
 # -- a new trial: its seed, and whether it trains -----------------------------------------
 
 
-def seed_of(plan: Plan, number: int, attrs: Mapping[str, Any]) -> int:
+def seed_of(plan: Plan, number: int, attrs: Mapping[str, Any],
+            earlier: Iterable[TrialView] = ()) -> int:
     """A trial's seed: its own (a retry keeps its predecessor's), or with ``same_seed`` the
-    sweep's first trial seed for every trial."""
+    sweep's first trial seed for every trial.
+
+    A new trial's seed counts the trials before it that are not retries (``earlier``: the
+    study's trials): a study resumed after a crash, whose retries took trial numbers, trains
+    each later trial with the seed it had in the uninterrupted study, as its sampler draws
+    the same points (:func:`cifar_search.engines.optuna.seeding.draw_index`).
+
+    Example:
+        >>> seed_of(Plan(sweep_seed=0, target=4), 2, {},
+        ...         [TrialView(0, TrialOutcome.INTERRUPTED),
+        ...          TrialView(1, TrialOutcome.COMPLETE, attrs={Attr.RETRY_OF: 0})])
+        1
+    """
     if attrs.get(Attr.SEED) is not None:
         return attrs[Attr.SEED]
-    return trial_seed(plan.sweep_seed, 0 if plan.same_seed else number)
+    if plan.same_seed:
+        return trial_seed(plan.sweep_seed, 0)
+    retries = sum(1 for t in earlier if t.number < number and Attr.RETRY_OF in t.attrs)
+    return trial_seed(plan.sweep_seed, number - retries)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,23 @@ def _refuse(key: str, value: Any, allowed: str) -> None:
     raise ConfigError(key, f"{value!r} is not allowed; {allowed}")
 
 
+#: Why GPU placement is refused: joblib's loky workers start and are reused by joblib, which
+#: gives no hook to set a worker's ``CUDA_VISIBLE_DEVICES`` before its TensorFlow starts, and
+#: with ``n_jobs=1`` the fits run in the coordinator itself.
+_UNPLACED = ("engine 'sklearn' fits in joblib's processes, which are not placed on GPUs (each "
+             "sees every GPU, memory growing as needed)")
+
+
+def _check_gpus(sweep: Sweep) -> None:
+    """Refuse GPU placement, which its joblib workers cannot honour (see :data:`_UNPLACED`)."""
+    if sweep.compute.gpus_per_trial is not None:
+        _refuse("compute.gpus_per_trial", sweep.compute.gpus_per_trial, f"{_UNPLACED}: leave "
+                "gpus_per_trial unset, or use engine 'optuna' or 'kerastuner'")
+    if sweep.compute.gpus is not None:
+        _refuse("compute.gpus", sweep.compute.gpus, f"{_UNPLACED}: leave gpus unset and start "
+                "run with CUDA_VISIBLE_DEVICES=0,2 to choose its GPUs")
+
+
 class SklearnEngine:
     """Cross-validates every candidate in one process (or joblib's); not resumable."""
 
@@ -69,6 +86,7 @@ class SklearnEngine:
         if sweep.compute.backend != "tensorflow":
             _refuse("compute.backend", sweep.compute.backend, "engine 'sklearn' trains "
                     "scikeras models on TensorFlow in its own processes: backend 'tensorflow'")
+        _check_gpus(sweep)
 
     def worker_count(self, sweep: Sweep) -> int:
         """One worker per core for ``workers="auto"`` (the joblib jobs: ``n_jobs``)."""

@@ -99,12 +99,17 @@ def download(dataset: KerasDataset | None = None, labels: str = "fine",
 
 
 def _keras_load(name: str, labels: str) -> tuple:
-    """``keras.datasets.<name>.load_data()``, TensorFlow imported quietly and Keras' own lines
+    """``keras.datasets.<name>.load_data()``, TensorFlow imported quietly (none on JAX without
+    TensorFlow: :func:`cifar_search.execution.backend.uses_tensorflow`) and Keras' own lines
     ("Downloading data from …", its byte counter) kept off the terminal: the session's step
     line says the data is loading."""
     from cifar_search import quiet
+    from cifar_search.execution.backend import uses_tensorflow
 
-    quiet.import_tensorflow()
+    if uses_tensorflow():
+        quiet.import_tensorflow()
+    else:
+        quiet.import_keras()
     import keras
 
     module = getattr(keras.datasets, name)

@@ -1,18 +1,17 @@
 """The sweep that the crash and signal tests interrupt, and what they check after."""
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 
-from tests.helpers import ROOT, cli_inline
+from tests.helpers import cli_env, cli_inline
 
 
 SWEEP = """
-from cifar_search import Budget, Objective, Sweep
+from cifar_search import Budget, Compute, Objective, Sweep
 
 sweep = Sweep(
     name="resumable",
@@ -22,21 +21,18 @@ sweep = Sweep(
     objective=Objective("val_loss"),
     sampler="grid",
     workers=WORKERS,
+    compute=Compute(backend="BACKEND"),
 )
 """
 
 
-def env():
-    values = {**os.environ, "PYTHONPATH": str(ROOT), "CIFAR_SEARCH_DATA": ""}
-    values.pop("MLFLOW_TRACKING_URI", None)
-    return values
-
-
-def start(folder, data, *extra):
+def start(folder, data, *extra, tensorflow=True):
+    """``run`` of the sweep in ``folder``, started as a process of its own (``tensorflow``
+    False: where TensorFlow cannot be imported)."""
     command = [sys.executable, "-m", "cifar_search", "run", "sweep.py", "--data", str(data),
                "--workspace", "ws", *extra]
-    return subprocess.Popen(command, cwd=folder, env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(command, cwd=folder, env=cli_env(tensorflow),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def run(folder, *args):
@@ -76,10 +72,11 @@ def ancestors(pid):
     return found
 
 
-def make_sweep(folder, epochs=12, workers=1):
+def make_sweep(folder, epochs=12, workers=1, backend="tensorflow"):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sweep.py").write_text(SWEEP.replace("EPOCHS", str(epochs))
-                                     .replace("WORKERS", str(workers)))
+                                     .replace("WORKERS", str(workers))
+                                     .replace("BACKEND", backend))
 
 
 def assert_invariants(folder, epochs):

@@ -114,6 +114,18 @@ def test_a_trial_keeps_a_recorded_seed_else_its_own_or_the_sweeps_with_same_seed
     assert scheduler.seed_of(plan(same_seed=True), 4, {}) == trial_seed(5, 0)
 
 
+def test_a_new_trial_after_a_retry_trains_with_its_seed_of_the_uninterrupted_study():
+    """Trial 0 interrupted, retried as trial 1 (with trial 0's seed): trial 2 is the
+    uninterrupted study's trial 1 and trains with that seed; a retry's own seed is kept."""
+    earlier = [scheduler.TrialView(0, TrialOutcome.INTERRUPTED, attrs={Attr.SEED: 5}),
+               scheduler.TrialView(1, C, attrs={Attr.RETRY_OF: 0, Attr.SEED: 5}),
+               scheduler.TrialView(2, C)]
+    assert scheduler.seed_of(plan(), 2, {}, earlier) == trial_seed(5, 1)
+    assert scheduler.seed_of(plan(), 3, {}, earlier) == trial_seed(5, 2)
+    assert scheduler.seed_of(plan(), 1, {Attr.SEED: 5}, earlier) == 5
+    assert scheduler.seed_of(plan(same_seed=True), 3, {}, earlier) == trial_seed(5, 0)
+
+
 def never_saved(number):
     return None
 
