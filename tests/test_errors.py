@@ -109,9 +109,9 @@ def sweep_error(tmp_path, body, space=SPACE):
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='bayes')",
          "sampler: 'bayes' is not allowed; samplers are grid, random, tpe, cmaes, qmc, nsga2, "
          "gp, auto"),
-        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', pruner='asha', sampler='grid')",
-         "pruner: 'asha' is not allowed; pruners are none, median, percentile, hyperband, "
-         "successive_halving"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', pruner='bohb', sampler='grid')",
+         "pruner: 'bohb' is not allowed; pruners are none, median, percentile, hyperband, "
+         "successive_halving, asha"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "pruner=Pruner('median', patience=0))",
          "pruner.patience: 0 is not allowed; patience is a whole number of epochs >= 1, or None"),
