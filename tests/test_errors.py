@@ -405,7 +405,7 @@ ASHA = "sampler='tpe', trials=9, budget=Budget(epochs=9), pruner=Pruner('asha'"
     [
         (f"{ASHA}, {{'rungs': [1, 3]}})",
          "pruner.options: rungs=[1, 3] ends at 3 epochs but budget.epochs is 9; the last rung "
-         "is the budget's epochs"),
+         "is the budget's epochs (leave rungs out to divide the budget by reduction_factor)"),
         (f"{ASHA}, {{'rungs': [3, 1, 9]}})",
          "pruner.options: rungs=[3, 1, 9] is not allowed; rungs are epochs per rung, strictly "
          "increasing whole numbers >= 1, e.g. [4, 12, 24]"),

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from cifar_search.errors import ConfigError
 from cifar_search.search.states import Attr
@@ -111,7 +111,7 @@ def default_rungs(epochs: int, reduction_factor: int = DEFAULT_REDUCTION_FACTOR
     return tuple(rungs)
 
 
-def _whole(value: Any) -> bool:
+def _whole(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -142,7 +142,8 @@ def ladder_of(options: Mapping[str, Any], epochs: int) -> Ladder:
     if given[-1] != epochs:
         raise ConfigError("pruner.options", f"rungs={list(given)!r} ends at {given[-1]} "
                           f"epochs but budget.epochs is {epochs}; the last rung is the "
-                          "budget's epochs")
+                          "budget's epochs (leave rungs out to divide the budget by "
+                          "reduction_factor)")
     return Ladder(tuple(given), factor)
 
 

@@ -52,7 +52,8 @@ def test_ladder_of(options, ladder):
     ({"rungs": []}, "pruner.options: rungs=[] is not allowed;"),
     ({"rungs": "4,24"}, "pruner.options: rungs='4,24' is not allowed;"),
     ({"rungs": [4, 12]}, "pruner.options: rungs=[4, 12] ends at 12 epochs but budget.epochs "
-     "is 24; the last rung is the budget's epochs"),
+     "is 24; the last rung is the budget's epochs (leave rungs out to divide the budget by "
+     "reduction_factor)"),
 ])
 def test_ladder_errors(options, message):
     with pytest.raises(ConfigError) as caught:
