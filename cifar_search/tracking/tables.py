@@ -221,8 +221,8 @@ def trial_label(number: int, params: dict[str, Any], swept: Sequence[str]) -> st
 def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """A trial as ``status --json`` writes it: number, state, params, value (None when not
     finite; several objectives: ``values`` in their order instead), retry chain, machine,
-    MLflow run id, why it failed, and whether it was released untrained (asked for beyond
-    the target while other machines reached it).
+    MLflow run id, why it failed, whether it was released untrained (asked for beyond the
+    target while other machines reached it), and (pruner 'asha') its rung and origin.
 
     Example:
         >>> trial_record(study.trials[0])["state"]  # doctest: +SKIP
@@ -239,4 +239,5 @@ def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
             **{k.value: attrs.get(k) for k in (Attr.RETRY_OF, Attr.CONTINUES, Attr.DUPLICATE_OF,
                                                 Attr.MACHINE, Attr.MLFLOW_RUN_ID,
                                                 Attr.FAIL_REASON)},
+            **{k.value: attrs.get(k) for k in RUNG_COLUMNS if Attr.RUNG in attrs},
             Attr.RELEASED.value: bool(attrs.get(Attr.RELEASED, False))}

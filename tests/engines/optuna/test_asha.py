@@ -58,6 +58,9 @@ def test_asha_promotes_and_a_resume_continues_the_ladder(tmp_path, tiny_data):
     for trial in promoted_trials:
         assert tags[str(trial.number)]["rung"] == "1"
         assert tags[str(trial.number)]["promoted_from"] == str(trial.user_attrs["promoted_from"])
+    status = cli_inline("status", "sweep.py", "--workspace", tmp_path / "ws", cwd=tmp_path)
+    header = status.stdout.splitlines()[1].split()
+    assert {"rung", "rung_epochs", "promoted_from"} <= set(header)
     best = cli_inline("best", "sweep.py", "--json", "--workspace", tmp_path / "ws",
                       cwd=tmp_path).stdout
     top = min(promoted_trials, key=lambda t: (t.value, t.number))
