@@ -83,8 +83,8 @@ def best_trained(study: optuna.Study, pick: str | None = None) -> optuna.trial.F
     if not trials:
         return None
     direction = study.direction.name.lower()
-    return min(trials, key=lambda t: best_key(rung_of(t.user_attrs), t.value, t.number,
-                                              direction))  # type: ignore[arg-type]
+    return min(trials, key=lambda t: best_key(rung_of(t.user_attrs), t.values[0], t.number,
+                                              direction))
 
 
 def best_trial(study: optuna.Study, pick: str | None = None) -> dict[str, Any] | None:

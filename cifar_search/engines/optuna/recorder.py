@@ -70,8 +70,8 @@ class Recorder:
         seed = scheduler.seed_of(self.plan, trial.number, attrs)
         run_id = self.tracker.start_trial(trial.number, params, seed, attrs.get(Attr.RETRY_OF),
                                           continues)
-        rung = {Tag(k.value): attrs[k] for k in (Attr.RUNG, Attr.RUNG_EPOCHS, Attr.PROMOTED_FROM)
-                if k in attrs}  # pruner 'asha': the rung, shown in the UI
+        rung = {Tag(k.value).value: attrs[k]  # pruner 'asha': the rung, shown in the UI
+                for k in (Attr.RUNG, Attr.RUNG_EPOCHS, Attr.PROMOTED_FROM) if k in attrs}
         if rung:
             self.tracker.set_tags(run_id, rung)
         self.store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id, Attr.SEED: seed,
