@@ -5,7 +5,8 @@ these functions decide what happens next: whether another trial may start, which
 takes, which seed it trains from, whether it trains at all (``same_seed``: an earlier result is
 taken, or a pruned trial goes on from its checkpoint), which checkpoint a retry continues from,
 what is queued again after an interruption, when a repeated trial is complete and what it
-scores. Nothing here touches a process, a file or a store: the coordinator carries the
+scores, and (pruner 'asha') which trial is promoted to the next rung and how many epochs a
+trial trains. Nothing here touches a process, a file or a store: the coordinator carries the
 decisions out, and ``benchmarks/replay.py`` replays searches with the same rules.
 """
 
