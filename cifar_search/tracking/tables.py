@@ -96,7 +96,8 @@ def best_trial(study: optuna.Study, pick: str | None = None) -> dict[str, Any] |
         return None
     found = {"number": best.number, "value": best.values[0] if best.values else None,
              "params": trial_params(best),
-             **{k.value: best.user_attrs.get(k) for k in (Attr.MLFLOW_RUN_ID, Attr.MODEL_PATH)}}
+             **{k.value: best.user_attrs.get(k) for k in (Attr.MLFLOW_RUN_ID, Attr.MODEL_PATH)},
+             **{k.value: best.user_attrs[k] for k in RUNG_COLUMNS if k in best.user_attrs}}
     if is_several(study):
         names, _ = objectives_of(study)
         pick = pick or study.user_attrs.get(StudyAttr.PICK) or names[0]

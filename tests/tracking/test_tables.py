@@ -147,7 +147,9 @@ def test_with_asha_the_highest_rung_is_best_and_the_verdict_and_table_read_its_r
     add_trial(study, 3, "relu", 0.70, rung=1, rung_epochs=3, promoted_from=0)
     add_trial(study, 4, "elu", 0.70, rung=1, rung_epochs=3, promoted_from=2)
     add_trial(study, 5, "tanh", None, "running", rung=2, rung_epochs=9, promoted_from=3)
-    assert tables.best_trial(study)["number"] == 3  # rung 1, tie with 4 to the lower number
+    best = tables.best_trial(study)
+    assert best["number"] == 3  # rung 1, tie with 4 to the lower number
+    assert (best["rung"], best["rung_epochs"], best["promoted_from"]) == (1, 3, 0)
     scores = tables.candidate_scores(study, ("activation",))
     assert sorted(s.values for s in scores) == [(0.7,), (0.7,)]  # rung 1's runs only
     table = tables.trials_table(study).set_index("number")
