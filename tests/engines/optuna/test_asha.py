@@ -65,5 +65,8 @@ def test_asha_promotes_and_a_resume_continues_the_ladder(tmp_path, tiny_data):
                       cwd=tmp_path).stdout
     top = min(promoted_trials, key=lambda t: (t.value, t.number))
     assert f'"number": {top.number}' in best and '"rung": 1' in best
+    exported = cli_inline("export", "sweep.py", "--format", "json", "--output", "-",
+                          "--workspace", tmp_path / "ws", cwd=tmp_path).stdout
+    assert '"promoted_from":' in exported and '"rung_epochs":2' in exported.replace(" ", "")
     line = cli_inline("best", "sweep.py", "--workspace", tmp_path / "ws", cwd=tmp_path).stdout
     assert f"best: trial {top.number} val_loss={top.value:.4f} at rung 1 (2 epochs)" in line
