@@ -428,6 +428,10 @@ ASHA = "sampler='tpe', trials=9, budget=Budget(epochs=9), pruner=Pruner('asha'"
         (f"{ASHA}, patience=2)",
          "pruner.patience: 2 is not allowed; pruner 'asha' stops no trial mid-way (each trains "
          "its rung's epochs); patience has nothing to delay"),
+        ("sampler='tpe', trials=9, budget=Budget(epochs=9, stop_after=3), pruner='asha'",
+         "budget.stop_after: 3 is not allowed; stop_after compares each complete trial with the "
+         "best, and under pruner 'asha' a low rung's score never matches a higher rung's; leave "
+         "it out"),
         ("sampler='grid', budget=Budget(epochs=9), pruner='asha'",
          "sampler: 'grid' is not allowed; pruner 'asha' trains a promoted grid point again; use "
          "a sampler that draws, such as 'tpe' or 'random'"),

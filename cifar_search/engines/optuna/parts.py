@@ -281,7 +281,8 @@ def check_objectives(sweep: Sweep, sampler: str) -> None:
 def check_asha(sweep: Sweep, sampler: str) -> None:
     """With pruner 'asha' (``sampler`` as resolved): one seed and one objective per trial (a
     rung ranks one value each), no ``same_seed`` and no grid (a promotion trains the same
-    parameters again, which both would take as done), no patience (no trial stops mid-way)."""
+    parameters again, which both would take as done), no patience (no trial stops mid-way)
+    and no ``stop_after`` (it compares scores across rungs)."""
     if sweep.pruner.kind != ASHA:
         return
     require(sweep.repeats == 1, "repeats", sweep.repeats,
@@ -298,6 +299,9 @@ def check_asha(sweep: Sweep, sampler: str) -> None:
     require(sweep.pruner.patience is None, "pruner.patience", sweep.pruner.patience,
             "pruner 'asha' stops no trial mid-way (each trains its rung's epochs); patience "
             "has nothing to delay")
+    require(sweep.budget.stop_after is None, "budget.stop_after", sweep.budget.stop_after,
+            "stop_after compares each complete trial with the best, and under pruner 'asha' "
+            "a low rung's score never matches a higher rung's; leave it out")
 
 
 def study_directions(objective: Objective) -> list[optuna.study.StudyDirection]:
