@@ -15,6 +15,11 @@ since that run started, from the MLflow timestamps of the per-epoch metrics) aga
 <= 30 min for 85% on 2 cores.
 
     python benchmarks/bench_cifar.py [--minutes 30] [--targets 0.8 0.85] [--no-reference]
+        [--sweep sweeps/cifar_asha.py] [--subset N]
+
+With ``--sweep sweeps/cifar_asha.py`` (pruner 'asha') it also prints how many trials reached
+each rung and the best of the highest rung. ``--subset`` trains both runs on N images (a
+reduced check; the targets then mean less than on the full data).
 """
 
 from __future__ import annotations
@@ -102,12 +107,35 @@ def timed(sweep: Any, ws: Any, minutes: float, targets: list[float]
     return wall, reached, best
 
 
+def rungs_line(sweep: Any, ws: Any) -> str | None:
+    """With pruner 'asha': complete trials per rung (its epochs) and the best trial's rung."""
+    import optuna
+
+    from cifar_search.search.fidelity import rung_of
+    from cifar_search.tracking.tables import best_trained
+
+    if sweep.pruner.kind != "asha":
+        return None
+    study = optuna.load_study(study_name=sweep.name, storage=ws.optuna_url)
+    counts: dict[tuple[int, int], int] = {}
+    for trial in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
+        key = (rung_of(trial.user_attrs), trial.user_attrs.get("rung_epochs", 0))
+        counts[key] = counts.get(key, 0) + 1
+    best = best_trained(study)
+    shown = ", ".join(f"rung {r} ({e} epochs): {n}" for (r, e), n in sorted(counts.items()))
+    top = (f"; best trial {best.number} at rung {rung_of(best.user_attrs)}: "
+           f"{best.value:.4f}" if best is not None else "")
+    return f"complete trials by rung: {shown or 'none'}{top}"
+
+
 def report(label: str, sweep: Any, wall: float, reached: dict, best: float,
-           targets: list[float]) -> None:
+           targets: list[float], rungs: str | None = None) -> None:
     from cifar_search.engines import worker_count
 
     print(f"B6 {label}: ran {wall:.0f} s ({worker_count(sweep)} worker(s), model {sweep.model}, "
           f"{sweep.budget.epochs} epochs per trial); best val_accuracy {best:.4f}")
+    if rungs:
+        print(f"B6 {label} {rungs}")
     for target in targets:
         limit = LIMITS.get(target)
         goal = f" (target <= {limit // 60} min)" if limit else ""
@@ -127,11 +155,13 @@ def main() -> None:
     args.add_argument("--sweep", default=str(ROOT / "sweeps" / "cifar.py"))
     args.add_argument("--no-reference", dest="reference", action="store_false",
                       help="run the sweep only")
+    args.add_argument("--subset", type=int, default=None,
+                      help="train both runs on this many images (a reduced check)")
     opts = args.parse_args()
     from cifar_search import load_sweep
     from cifar_search.session.data import prepare_data
 
-    sweep = load_sweep(opts.sweep).override(data=opts.data)
+    sweep = load_sweep(opts.sweep).override(data=opts.data, subset=opts.subset)
     runs = [("reference", reference_of(sweep))] if opts.reference else []
     runs.append(("sweep", sweep))
     decoded = workspace(None)
@@ -141,7 +171,8 @@ def main() -> None:
           "clocks: they find it in the shared cache)")
     for label, each in runs:
         ws = workspace(opts.workspace and f"{opts.workspace}-{label}")
-        report(label, each, *timed(each, ws, opts.minutes, opts.targets), opts.targets)
+        wall, reached, best = timed(each, ws, opts.minutes, opts.targets)
+        report(label, each, wall, reached, best, opts.targets, rungs_line(each, ws))
 
 
 if __name__ == "__main__":

@@ -272,7 +272,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         columns = [c for c in table.columns if c != Attr.MLFLOW_RUN_ID
                    and (c in ("number", "state", "value") or table[c].notna().any())]
         shown = table[columns].astype(object)
-        for column in ("retry_of", "continues", "duplicate_of", "epochs_trained"):
+        for column in ("retry_of", "continues", "duplicate_of", "epochs_trained", "rung",
+                       "rung_epochs", "promoted_from"):
             if column in shown:  # trial numbers and counts, not 0.0
                 shown[column] = table[column].astype("Int64").astype(object)
         print(shown.where(shown.notna(), "").to_string(index=False))

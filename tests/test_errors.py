@@ -109,9 +109,9 @@ def sweep_error(tmp_path, body, space=SPACE):
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='bayes')",
          "sampler: 'bayes' is not allowed; samplers are grid, random, tpe, cmaes, qmc, nsga2, "
          "gp, auto"),
-        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', pruner='asha', sampler='grid')",
-         "pruner: 'asha' is not allowed; pruners are none, median, percentile, hyperband, "
-         "successive_halving"),
+        ("sweep = Sweep(name='x', space='space.yaml', model='dropout', pruner='bohb', sampler='grid')",
+         "pruner: 'bohb' is not allowed; pruners are none, median, percentile, hyperband, "
+         "successive_halving, asha"),
         ("sweep = Sweep(name='x', space='space.yaml', model='dropout', sampler='grid', "
          "pruner=Pruner('median', patience=0))",
          "pruner.patience: 0 is not allowed; patience is a whole number of epochs >= 1, or None"),
@@ -397,6 +397,51 @@ TWO = "objective=Objective(['val_accuracy', 'params'])"
     ],
 )
 def test_several_objectives_errors(tmp_path, body, message):
+    assert sweep_error(tmp_path, body) == message
+
+
+ASHA = "sampler='tpe', trials=9, budget=Budget(epochs=9), pruner=Pruner('asha'"
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (f"{ASHA}, {{'rungs': [1, 3]}})",
+         "pruner.options: rungs=[1, 3] ends at 3 epochs but budget.epochs is 9; the last rung "
+         "is the budget's epochs (leave rungs out to divide the budget by reduction_factor)"),
+        (f"{ASHA}, {{'rungs': [3, 1, 9]}})",
+         "pruner.options: rungs=[3, 1, 9] is not allowed; rungs are epochs per rung, strictly "
+         "increasing whole numbers >= 1, e.g. [4, 12, 24]"),
+        (f"{ASHA}, {{'reduction_factor': 1}})",
+         "pruner.options: reduction_factor=1 is not allowed; a rung promotes its top "
+         "1/reduction_factor: a whole number >= 2"),
+        (f"{ASHA}, {{'min_resource': 1}})",
+         "pruner.options: 'min_resource' is not an option of pruner 'asha'; it takes rungs, "
+         "reduction_factor"),
+        (f"{ASHA}), repeats=2",
+         "repeats: 2 is not allowed; pruner 'asha' ranks one value per trial at each rung; use "
+         "repeats=1"),
+        (f"{ASHA}), same_seed=True",
+         "same_seed: True is not allowed; same_seed takes an earlier result of the same "
+         "parameters, and pruner 'asha' trains a promoted trial's parameters again at more "
+         "epochs; use False"),
+        (f"{ASHA}), {TWO}",
+         "objective: ['val_accuracy', 'params'] is not allowed; pruner 'asha' ranks trials on "
+         "one objective; several objectives need another pruner"),
+        (f"{ASHA}, patience=2)",
+         "pruner.patience: 2 is not allowed; pruner 'asha' stops no trial mid-way (each trains "
+         "its rung's epochs); patience has nothing to delay"),
+        ("sampler='tpe', trials=9, budget=Budget(epochs=9, stop_after=3), pruner='asha'",
+         "budget.stop_after: 3 is not allowed; stop_after compares each complete trial with the "
+         "best, and under pruner 'asha' a low rung's score never matches a higher rung's; leave "
+         "it out"),
+        ("sampler='grid', budget=Budget(epochs=9), pruner='asha'",
+         "sampler: 'grid' is not allowed; pruner 'asha' trains a promoted grid point again; use "
+         "a sampler that draws, such as 'tpe' or 'random'"),
+    ],
+)
+def test_asha_errors(tmp_path, body, message):
+    body = f"sweep = Sweep(name='x', space='space.yaml', model='dropout', {body})"
     assert sweep_error(tmp_path, body) == message
 
 

@@ -28,8 +28,9 @@ __all__ = ["MAX_OPTION", "ORACLES", "PRUNERS", "SAMPLERS", "Oracle", "Pruner", "
 #: trials, see :mod:`cifar_search.config.auto_sampler`).
 SAMPLERS = ("grid", "random", "tpe", "cmaes", "qmc", "nsga2", "gp", "auto")
 
-#: Pruner kinds.
-PRUNERS = ("none", "median", "percentile", "hyperband", "successive_halving")
+#: Pruner kinds ("asha" is a multi-fidelity search over rungs of epochs rather than a pruner
+#: that stops a trial mid-way: see :mod:`cifar_search.search.fidelity`).
+PRUNERS = ("none", "median", "percentile", "hyperband", "successive_halving", "asha")
 
 #: Oracle kinds (engine ``kerastuner``).
 ORACLES = ("random", "grid", "bayesian", "hyperband")

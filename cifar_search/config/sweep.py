@@ -46,6 +46,7 @@ from cifar_search.config.specs import (
 )
 from cifar_search.config.user_model import Model
 from cifar_search.errors import ConfigError
+from cifar_search.search.fidelity import ASHA, ladder_of
 
 __all__ = ["Augmentation", "Budget", "Compute", "Data", "EarlyStopping", "Model", "Objective",
            "Oracle", "Pruner", "Sampler", "Sweep"]
@@ -348,6 +349,10 @@ class Sweep:
             fingerprint["same_seed"] = True
         if self.constraints:  # likewise absent when none: they decide which trials count
             fingerprint["constraints"] = as_limits(self.parsed_constraints)
+        if self.pruner.kind == ASHA:  # likewise absent: a rung's value means its epochs
+            ladder = ladder_of(self.pruner.options, self.budget.epochs)
+            fingerprint["ladder"] = {"rungs": list(ladder.rungs),
+                                     "reduction_factor": ladder.reduction_factor}
         if self.compute.backend != "tensorflow":  # likewise absent at its default
             fingerprint["backend"] = self.compute.backend
         if isinstance(self.model, Model):  # absent for a built-in family

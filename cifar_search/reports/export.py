@@ -43,9 +43,12 @@ TAIL_ATTRS = (Attr.DURATION_S, Attr.EPOCHS_TRAINED, Attr.FAIL_REASON, Attr.RETRY
 #: Trailing columns, after the metrics.
 TAIL_COLUMNS = ("datetime_start", "datetime_complete", *(attr.value for attr in TAIL_ATTRS))
 
+#: A multi-fidelity search's columns (pruner 'asha'), last, only in a study that has them.
+RUNG_ATTRS = (Attr.RUNG, Attr.RUNG_EPOCHS, Attr.PROMOTED_FROM)
+
 #: Columns of whole numbers and of reals (metrics are reals too); missing values allowed.
 INT_COLUMNS = ("number", "repeats", Attr.EPOCHS_TRAINED, Attr.RETRY_OF, Attr.CONTINUES,
-               Attr.DUPLICATE_OF, Attr.SEED)
+               Attr.DUPLICATE_OF, Attr.SEED, *RUNG_ATTRS)
 FLOAT_COLUMNS = ("value", Attr.VALUE_STD, Attr.DURATION_S)
 
 
@@ -80,7 +83,7 @@ def _row(trial: optuna.trial.FrozenTrial, metrics: dict[str, float]) -> dict[str
     row.update({f"metric.{k}": v for k, v in metrics.items()})
     row.update(datetime_start=_time(trial.datetime_start),
                datetime_complete=_time(trial.datetime_complete))
-    row.update({attr.value: attrs.get(attr) for attr in TAIL_ATTRS})
+    row.update({attr.value: attrs.get(attr) for attr in (*TAIL_ATTRS, *RUNG_ATTRS)})
     return row
 
 
@@ -110,7 +113,8 @@ def export_table(study: optuna.Study, runs: Runs) -> pd.DataFrame:
         ``value_std``, ``repeats``, ``repeat_values``, ``param.<name>`` …, ``metric.<name>`` …,
         ``datetime_start``, ``datetime_complete``, ``duration_s``, ``epochs_trained``,
         ``fail_reason``, ``retry_of``, ``continues``, ``duplicate_of``, ``seed``,
-        ``mlflow_run_id``. A value a trial lacks (a conditional parameter, a metric of a failed
+        ``mlflow_run_id`` (and, pruner 'asha', ``rung``, ``rung_epochs``, ``promoted_from``).
+        A value a trial lacks (a conditional parameter, a metric of a failed
         run) is missing (NaN / None).
 
     Example:
@@ -121,7 +125,9 @@ def export_table(study: optuna.Study, runs: Runs) -> pd.DataFrame:
             for trial in study.get_trials(deepcopy=False)]
     params = list(dict.fromkeys(k for row in rows for k in row if k.startswith("param.")))
     metrics = sorted({k for row in rows for k in row if k.startswith("metric.")})
-    columns = [*HEAD_COLUMNS, *params, *metrics, *TAIL_COLUMNS]
+    rungs = [a.value for a in RUNG_ATTRS  # pruner 'asha' only
+             if any(Attr.RUNG in t.user_attrs for t in study.get_trials(deepcopy=False))]
+    columns = [*HEAD_COLUMNS, *params, *metrics, *TAIL_COLUMNS, *rungs]
     table = pd.DataFrame(rows, columns=columns, dtype=object)
     return pd.DataFrame({column: _typed(table[column]) for column in columns})
 

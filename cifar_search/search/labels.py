@@ -83,10 +83,15 @@ def best_line(best: Mapping[str, Any] | None, metric: str) -> str:
         >>> best_line({"number": 3, "value": 0.81234, "params": {"dropout_rate": 0.3}},
         ...           "val_loss")
         'best: trial 3 val_loss=0.8123 (dropout_rate=0.3)'
+        >>> best_line({"number": 7, "value": 0.9, "params": {"filters": 48}, "rung": 2,
+        ...            "rung_epochs": 24}, "val_accuracy")
+        'best: trial 7 val_accuracy=0.9000 at rung 2 (24 epochs) (filters=48)'
     """
     if best is None:
         return "no trial has completed yet"
-    return (f"best: trial {best['number']} {metric}={best['value']:.4f} "
+    rung = (f" at rung {best['rung']} ({best['rung_epochs']} epochs)"  # pruner 'asha'
+            if best.get("rung") is not None and best.get("rung_epochs") else "")
+    return (f"best: trial {best['number']} {metric}={best['value']:.4f}{rung} "
             f"({params_text(best['params'])})")
 
 

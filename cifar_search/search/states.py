@@ -113,6 +113,9 @@ class Attr(enum.StrEnum):
     MEASURES = "measures"                  # {"params": n, ...}: constraints and objectives read
     INFEASIBLE = "infeasible"              # why it breaks a constraint: "params 2,000 > 1,000"
     CURVE = "curve"                        # several objectives: the pruned metric per epoch
+    RUNG = "rung"                          # pruner 'asha': the rung it trained at (0: lowest)
+    RUNG_EPOCHS = "rung_epochs"            # pruner 'asha': that rung's epochs (its schedule's)
+    PROMOTED_FROM = "promoted_from"        # pruner 'asha': the trial one rung below it repeats
 
 
 class StudyAttr(enum.StrEnum):
@@ -163,6 +166,9 @@ class Tag(enum.StrEnum):
     WIDENED_AT_EPOCH = "widened_at_epoch"     # a moved run: the epochs it had before moving
     BEST_TRAINED_OPTIMIZER = "best_trained_optimizer"
     BEST = "best"                             # "true" on the best trial's run
+    RUNG = "rung"                             # pruner 'asha': a trial's rung (0: the lowest)
+    RUNG_EPOCHS = "rung_epochs"               # pruner 'asha': the epochs of that rung
+    PROMOTED_FROM = "promoted_from"           # pruner 'asha': the trial promoted to this one
     PARETO_FRONT = "pareto_front"             # "true" on the runs of the front's members
     IMPORTED_FROM_STUDY = "imported_from_study"  # an imported trial's run: the study,
     IMPORTED_FROM_TRIAL = "imported_from_trial"  # the trial number there,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cifar_search.search.fidelity import rung_of
 from cifar_search.search.labels import candidate_label
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
 from cifar_search.tracking.objectives import seen_as
@@ -30,7 +31,8 @@ COLUMNS = ["candidate", "mean_score", "std_score", "runs", "rank"]
 def candidates_table(study: optuna.Study, swept: Sequence[str],
                      direction: str) -> pd.DataFrame:
     """One row per candidate of a study's complete trials: mean, std over seeds (or over
-    trials of the same candidate), number of training runs, rank (1 is the best).
+    trials of the same candidate), number of training runs, rank (1 is the best). With pruner
+    'asha', only the trials at the highest rung reached (a rung's scores mean its epochs).
 
     Example:
         >>> candidates_table(study, ("optimizer",), "maximize")  # doctest: +SKIP
@@ -38,8 +40,11 @@ def candidates_table(study: optuna.Study, swept: Sequence[str],
         0  optimizer=sgd         0.4   0.141421     2     2
     """
     rows = []
-    for trial in study.get_trials(deepcopy=False):
-        if outcome_of(trial) == TrialOutcome.COMPLETE:
+    complete = [t for t in study.get_trials(deepcopy=False)
+                if outcome_of(t) == TrialOutcome.COMPLETE]
+    top = max((rung_of(t.user_attrs) for t in complete), default=0)
+    for trial in complete:
+        if rung_of(trial.user_attrs) == top:  # pruner 'asha': the highest rung's runs only
             values = trial.user_attrs.get(Attr.REPEAT_VALUES) or [trial.value]
             rows.append({"candidate": candidate_label(trial_params(trial), swept),
                          "values": values})

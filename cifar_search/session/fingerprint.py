@@ -13,7 +13,7 @@ from cifar_search.errors import ConfigError, clipped
 #: part of it: they decide which trials are feasible and which were never trained, so a
 #: study judged by other limits would mix trials judged two ways.
 UNSET: dict[str, Any] = {"repeats": 1, "same_seed": False, "constraints": {},
-                         "backend": "tensorflow"}
+                         "backend": "tensorflow", "ladder": None}
 
 #: The fingerprint's keys of the sweep's own model (absent for a built-in family), and what
 #: each says changed.

@@ -12,6 +12,7 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from cifar_search.search.fidelity import best_key, rung_of
 from cifar_search.search.labels import candidate_label, params_text
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
 from cifar_search.search.verdict import Scores, Verdict, verdict
@@ -26,6 +27,9 @@ from cifar_search.tracking.objectives import (
 #: Trial user attributes shown as columns of the trials table.
 ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.RETRY_OF,
                 Attr.CONTINUES, Attr.DUPLICATE_OF, Attr.MACHINE, Attr.MLFLOW_RUN_ID)
+
+#: Columns of a multi-fidelity search's trials (pruner 'asha'), only in a study that has them.
+RUNG_COLUMNS = (Attr.RUNG, Attr.RUNG_EPOCHS, Attr.PROMOTED_FROM)
 
 #: Learning curves label this many trials (the best); the others are drawn faint, unlabelled.
 LABELLED_CURVES = 12
@@ -60,6 +64,8 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
         row.update({k.value: trial.user_attrs.get(k) for k in ATTR_COLUMNS})
         if Attr.INFEASIBLE in trial.user_attrs:  # a column only in a study that has one
             row[Attr.INFEASIBLE.value] = trial.user_attrs[Attr.INFEASIBLE]
+        if Attr.RUNG in trial.user_attrs:  # pruner 'asha': its rung and where it came from
+            row.update({k.value: trial.user_attrs.get(k) for k in RUNG_COLUMNS})
         rows.append(row)
     if not rows:
         return pd.DataFrame(columns=["number", "state", "value",
@@ -70,8 +76,9 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
 def best_trained(study: optuna.Study, pick: str | None = None) -> optuna.trial.FrozenTrial | None:
     """The best complete trial trained in this study (None: none yet). Trials imported by a
     warm start are left out: their models were trained in another study; they only inform
-    the sampler. Ties go to the lower number, as Optuna's ``best_trial``. With several
-    objectives: the front member best on ``pick`` (else the study's rule; see
+    the sampler. Ties go to the lower number, as Optuna's ``best_trial``; with pruner 'asha'
+    the highest rung reached wins first (:func:`cifar_search.search.fidelity.best_key`).
+    With several objectives: the front member best on ``pick`` (else the study's rule; see
     :func:`cifar_search.tracking.objectives.picked_trial`)."""
     if is_several(study):
         return picked_trial(study, pick)
@@ -80,8 +87,9 @@ def best_trained(study: optuna.Study, pick: str | None = None) -> optuna.trial.F
               if outcome_of(t) == TrialOutcome.COMPLETE and t.value is not None]
     if not trials:
         return None
-    sign = -1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1
-    return min(trials, key=lambda t: (sign * t.value, t.number))  # type: ignore[operator]
+    direction = study.direction.name.lower()
+    return min(trials, key=lambda t: best_key(rung_of(t.user_attrs), t.values[0], t.number,
+                                              direction))
 
 
 def best_trial(study: optuna.Study, pick: str | None = None) -> dict[str, Any] | None:
@@ -93,7 +101,8 @@ def best_trial(study: optuna.Study, pick: str | None = None) -> dict[str, Any] |
         return None
     found = {"number": best.number, "value": best.values[0] if best.values else None,
              "params": trial_params(best),
-             **{k.value: best.user_attrs.get(k) for k in (Attr.MLFLOW_RUN_ID, Attr.MODEL_PATH)}}
+             **{k.value: best.user_attrs.get(k) for k in (Attr.MLFLOW_RUN_ID, Attr.MODEL_PATH)},
+             **{k.value: best.user_attrs[k] for k in RUNG_COLUMNS if k in best.user_attrs}}
     if is_several(study):
         names, _ = objectives_of(study)
         pick = pick or study.user_attrs.get(StudyAttr.PICK) or names[0]
@@ -114,12 +123,16 @@ def counts(study: optuna.Study) -> dict[str, int]:
 def candidate_scores(study: optuna.Study, swept: Sequence[str]) -> list[Scores]:
     """Each candidate's scores for the verdict: its complete trials' seeds (``repeat_values``,
     or the value alone), trials that drew the same swept parameters pooled; trials imported by
-    a warm start and ``same_seed`` duplicates (which took an earlier trial's result) left out.
+    a warm start and ``same_seed`` duplicates (which took an earlier trial's result) left out,
+    and (pruner 'asha') the trials below the highest rung reached.
     Labelled ``trial N (k=v)`` by its first trial (``trials N, M (k=v)`` when pooled)."""
     groups: dict[str, tuple[list[int], list[float]]] = {}
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    top = max((rung_of(t.user_attrs) for t in complete), default=0)
+    for trial in complete:
         if (outcome_of(trial) != TrialOutcome.COMPLETE or trial.value is None
-                or Attr.DUPLICATE_OF in trial.user_attrs):
+                or Attr.DUPLICATE_OF in trial.user_attrs
+                or rung_of(trial.user_attrs) < top):  # pruner 'asha': the top rung's runs
             continue
         numbers, values = groups.setdefault(candidate_label(trial_params(trial), swept),
                                             ([], []))
@@ -218,8 +231,8 @@ def trial_label(number: int, params: dict[str, Any], swept: Sequence[str]) -> st
 def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """A trial as ``status --json`` writes it: number, state, params, value (None when not
     finite; several objectives: ``values`` in their order instead), retry chain, machine,
-    MLflow run id, why it failed, and whether it was released untrained (asked for beyond
-    the target while other machines reached it).
+    MLflow run id, why it failed, whether it was released untrained (asked for beyond the
+    target while other machines reached it), and (pruner 'asha') its rung and origin.
 
     Example:
         >>> trial_record(study.trials[0])["state"]  # doctest: +SKIP
@@ -236,4 +249,5 @@ def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
             **{k.value: attrs.get(k) for k in (Attr.RETRY_OF, Attr.CONTINUES, Attr.DUPLICATE_OF,
                                                 Attr.MACHINE, Attr.MLFLOW_RUN_ID,
                                                 Attr.FAIL_REASON)},
+            **{k.value: attrs.get(k) for k in RUNG_COLUMNS if Attr.RUNG in attrs},
             Attr.RELEASED.value: bool(attrs.get(Attr.RELEASED, False))}

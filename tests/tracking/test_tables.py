@@ -137,3 +137,26 @@ def test_trial_params_fall_back_to_optuna_params(params, expected):
         params={"a": 1}, distributions={"a": optuna.distributions.IntDistribution(0, 2)},
         value=0.0, user_attrs=attrs)
     assert tables.trial_params(trial) == expected
+
+
+def test_with_asha_the_highest_rung_is_best_and_the_verdict_and_table_read_its_rung():
+    study = optuna.create_study(direction="maximize")
+    add_trial(study, 0, "relu", 0.90, rung=0, rung_epochs=1)
+    add_trial(study, 1, "tanh", 0.50, rung=0, rung_epochs=1)
+    add_trial(study, 2, "elu", 0.80, rung=0, rung_epochs=1)
+    add_trial(study, 3, "relu", 0.70, rung=1, rung_epochs=3, promoted_from=0)
+    add_trial(study, 4, "elu", 0.70, rung=1, rung_epochs=3, promoted_from=2)
+    add_trial(study, 5, "tanh", None, "running", rung=2, rung_epochs=9, promoted_from=3)
+    best = tables.best_trial(study)
+    assert best["number"] == 3  # rung 1, tie with 4 to the lower number
+    assert (best["rung"], best["rung_epochs"], best["promoted_from"]) == (1, 3, 0)
+    scores = tables.candidate_scores(study, ("activation",))
+    assert sorted(s.values for s in scores) == [(0.7,), (0.7,)]  # rung 1's runs only
+    table = tables.trials_table(study).set_index("number")
+    assert list(table["rung"]) == [0, 0, 0, 1, 1, 2]
+    assert table.loc[4, "promoted_from"] == 2 and table.loc[3, "rung_epochs"] == 3
+    assert tables.trial_record(study.trials[3])["promoted_from"] == 0
+    plain = optuna.create_study(direction="maximize")
+    add_trial(plain, 0, "relu", 0.9)
+    assert "rung" not in tables.trials_table(plain) and "rung" not in tables.trial_record(
+        plain.trials[0])

@@ -48,6 +48,7 @@ class OptunaEngine:
         several objectives, on them; no warm start with a grid (it tries every point whatever
         is known)."""
         from cifar_search.engines.optuna.parts import (
+            check_asha,
             check_objectives,
             check_sampler,
             resolve_sampler,
@@ -55,6 +56,7 @@ class OptunaEngine:
 
         resolved = resolve_sampler(sweep)
         check_objectives(sweep, resolved.sampler.kind)
+        check_asha(sweep, resolved.sampler.kind)
         check_trials(sweep, "sampler", sweep.sampler.kind, resolved.sampler.kind == "grid")
         check_sampler(resolved)
         require(sweep.warm_start is None or resolved.sampler.kind != "grid", "warm_start",

@@ -46,6 +46,7 @@ from cifar_search.engines.optuna.warm_start import SourceStudy
 from cifar_search.execution.local import Worker
 from cifar_search.execution.protocol import Done, EpochEnd, Message, Reply, TrialTask
 from cifar_search.model import data
+from cifar_search.search.fidelity import rung_attrs
 from cifar_search.search.states import Attr, StudyAttr, Tag, TrialOutcome
 from cifar_search.session.best import BestStore
 from cifar_search.session.fingerprint import DATA_KEY
@@ -169,12 +170,14 @@ class Coordinator(Session[Running]):
             point = scheduler.grid_point_to_queue(self.plan, self.store.view())
             if point is not None:
                 self.store.enqueue(point)
+        promote(self.store, self.plan, self.say)
         trial = self.store.ask()
         if not self.peers.claim(trial.number):
             return None
         params = suggest(self.sweep.space, trial)
         self.store.set_trial_attrs(trial.number, {Attr.PARAMS: params,
-                                                  **self.peers.trial_attrs()})
+                                                  **self.peers.trial_attrs(),
+                                                  **new_rung(self.plan, trial.user_attrs)})
         return trial, params
 
     def _saved_epochs(self, number: int) -> int | None:
@@ -213,8 +216,9 @@ class Coordinator(Session[Running]):
             self.running.pop(running.number)
             self.recorder.pruned(running, run, no_result(run.epochs))
             return False
+        epochs = scheduler.rung_epochs(self.plan, self.store.trial(running.number).attrs)
         worker.send(trial_task(self.sweep, running, run.repeat, run.seed, self.data_dir,
-                               self.trial_dir(running.number, run.repeat), resume_dir))
+                               self.trial_dir(running.number, run.repeat), resume_dir, epochs))
         return True
 
     def _give_work(self) -> None:
@@ -333,6 +337,25 @@ class Coordinator(Session[Running]):
                 self.say(f"trial {number:>3} interrupted: {reason}; it continues from its "
                          "checkpoint")
                 self.recorder.interrupt(running, reason)
+
+
+def promote(store: StudyStore, plan: Plan, say: Callable[[str], None]) -> None:
+    """Pruner 'asha': queue the promotion the scheduler decides (if any), so that the next
+    trial asked for trains its origin's parameters at the next rung."""
+    promoted = scheduler.next_promotion(plan, store.view()) if plan.ladder else None
+    if promoted is None or plan.ladder is None:
+        return
+    store.enqueue(promoted.params, rung_attrs(plan.ladder, promoted.rung, promoted.origin))
+    say(f"trial {promoted.origin:>3} promoted to rung {promoted.rung} "
+        f"({plan.ladder.epochs_at(promoted.rung)} epochs)")
+
+
+def new_rung(plan: Plan, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Pruner 'asha': the lowest rung's attributes for a trial that was not queued on a rung
+    (drawn by the sampler, or a start point); nothing otherwise."""
+    if plan.ladder is None or Attr.RUNG in attrs:
+        return {}
+    return rung_attrs(plan.ladder, 0, None)
 
 
 def open_recorder(store: StudyStore, sweep: Sweep, workspace: Workspace, plan: Plan,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cifar_search.config.parts import MAX_OPTION, Pruner, Sampler
 from cifar_search.config.require import is_int, require
 from cifar_search.errors import ConfigError, clipped, shown
+from cifar_search.search.fidelity import ASHA, ladder_of
 
 if TYPE_CHECKING:
     import optuna
@@ -61,6 +62,7 @@ PRUNER_CLASSES = {
     "percentile": "PercentilePruner",
     "hyperband": "HyperbandPruner",
     "successive_halving": "SuccessiveHalvingPruner",
+    "asha": "NopPruner",  # no trial stops mid-way: the coordinator promotes (search.fidelity)
 }
 
 #: Python types of the annotations that Optuna's samplers and pruners use, by name.
@@ -80,8 +82,8 @@ def optuna_class(part: Sampler | Pruner) -> type:
 def check_part(part: Sampler | Pruner) -> None:
     """Check each option's name and type against the Optuna class's signature (``seed`` and
     ``independent_sampler`` are refused too: the sweep sets them)."""
-    if not part.options:
-        return
+    if not part.options or (isinstance(part, Pruner) and part.kind == ASHA):
+        return  # asha's options are its ladder's, checked by check_parts with the epochs
     cls = optuna_class(part)
     signature = inspect.signature(cls).parameters
     accepted = set(signature) - {"seed", "independent_sampler"}
@@ -209,7 +211,7 @@ def build_pruner(pruner: Pruner, epochs: int) -> optuna.pruners.BasePruner:
     """The Optuna pruner object; Hyperband's maximum resource is the epoch budget."""
     import optuna
 
-    options = dict(pruner.options)
+    options = dict(pruner.options) if pruner.kind != ASHA else {}
     if pruner.kind == "hyperband":
         options.setdefault("max_resource", epochs)
     if pruner.kind == "percentile":
@@ -228,12 +230,14 @@ def check_parts(sweep: Sweep) -> None:
     first trial) stops the sweep before its study exists."""
     check_part(sweep.sampler)
     check_part(sweep.pruner)
+    if sweep.pruner.kind == ASHA:
+        ladder_of(sweep.pruner.options, sweep.budget.epochs)
     for key, part, build in (
             ("sampler.options", sweep.sampler, lambda: build_sampler(sweep.sampler, sweep.seed)),
             ("pruner.options", sweep.pruner,
              lambda: build_pruner(sweep.pruner, sweep.budget.epochs))):
-        if not part.options:
-            continue  # the defaults are known to work
+        if not part.options or part.kind == ASHA:
+            continue  # the defaults are known to work; asha's options are its ladder's
         try:
             with warnings.catch_warnings():  # Optuna's experimental-feature warnings
                 warnings.simplefilter("ignore")
@@ -267,6 +271,32 @@ def check_objectives(sweep: Sweep, sampler: str) -> None:
         return
     require(sampler in MULTI_OBJECTIVE_SAMPLERS, "sampler", sampler,
             "with several objectives the samplers are " + ", ".join(MULTI_OBJECTIVE_SAMPLERS))
+
+
+def check_asha(sweep: Sweep, sampler: str) -> None:
+    """With pruner 'asha' (``sampler`` as resolved): one seed and one objective per trial (a
+    rung ranks one value each), no ``same_seed`` and no grid (a promotion trains the same
+    parameters again, which both would take as done), no patience (no trial stops mid-way)
+    and no ``stop_after`` (it compares scores across rungs)."""
+    if sweep.pruner.kind != ASHA:
+        return
+    require(sweep.repeats == 1, "repeats", sweep.repeats,
+            "pruner 'asha' ranks one value per trial at each rung; use repeats=1")
+    require(not sweep.objective.several, "objective", list(sweep.objective.metrics),
+            "pruner 'asha' ranks trials on one objective; several objectives need another "
+            "pruner")
+    require(not sweep.same_seed, "same_seed", sweep.same_seed,
+            "same_seed takes an earlier result of the same parameters, and pruner 'asha' "
+            "trains a promoted trial's parameters again at more epochs; use False")
+    require(sampler != "grid", "sampler", sampler,
+            "pruner 'asha' trains a promoted grid point again; use a sampler that draws, "
+            "such as 'tpe' or 'random'")
+    require(sweep.pruner.patience is None, "pruner.patience", sweep.pruner.patience,
+            "pruner 'asha' stops no trial mid-way (each trains its rung's epochs); patience "
+            "has nothing to delay")
+    require(sweep.budget.stop_after is None, "budget.stop_after", sweep.budget.stop_after,
+            "stop_after compares each complete trial with the best, and under pruner 'asha' "
+            "a low rung's score never matches a higher rung's; leave it out")
 
 
 def study_directions(objective: Objective) -> list[optuna.study.StudyDirection]:

@@ -70,6 +70,10 @@ class Recorder:
         seed = scheduler.seed_of(self.plan, trial.number, attrs, self._earlier(attrs))
         run_id = self.tracker.start_trial(trial.number, params, seed, attrs.get(Attr.RETRY_OF),
                                           continues)
+        rung = {Tag(k.value).value: attrs[k]  # pruner 'asha': the rung, shown in the UI
+                for k in (Attr.RUNG, Attr.RUNG_EPOCHS, Attr.PROMOTED_FROM) if k in attrs}
+        if rung:
+            self.tracker.set_tags(run_id, rung)
         self.store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id, Attr.SEED: seed,
                                                   Attr.STATE: TrialOutcome.RUNNING.value,
                                                   **self._link(run_id)})

@@ -5,7 +5,8 @@ these functions decide what happens next: whether another trial may start, which
 takes, which seed it trains from, whether it trains at all (``same_seed``: an earlier result is
 taken, or a pruned trial goes on from its checkpoint), which checkpoint a retry continues from,
 what is queued again after an interruption, when a repeated trial is complete and what it
-scores. Nothing here touches a process, a file or a store: the coordinator carries the
+scores, and (pruner 'asha') which trial is promoted to the next rung and how many epochs a
+trial trains. Nothing here touches a process, a file or a store: the coordinator carries the
 decisions out, and ``benchmarks/replay.py`` replays searches with the same rules.
 """
 
@@ -21,6 +22,15 @@ from typing import Any
 
 from cifar_search.config.constraints import Constraint
 from cifar_search.execution.protocol import RunEnd, TrialResult
+from cifar_search.search.fidelity import (
+    ASHA,
+    Ladder,
+    Promotion,
+    RungTrial,
+    ladder_of,
+    promotion,
+    rung_of,
+)
 from cifar_search.search.labels import outcome_counts
 from cifar_search.search.seeds import repeat_seed, trial_seed
 from cifar_search.search.states import Attr, TrialOutcome
@@ -76,6 +86,8 @@ class Plan:
         direction: ``minimize`` or ``maximize`` (several objectives: the primary metric's).
         constraints: the sweep's constraints (a trial that breaks one is infeasible).
         objectives: several objectives: their measures, in order (empty for one).
+        ladder: pruner 'asha': the rungs of epochs a trial trains at and is promoted through
+            (:mod:`cifar_search.search.fidelity`); None for any other pruner.
     """
 
     target: int
@@ -88,6 +100,7 @@ class Plan:
     direction: str = "minimize"
     constraints: tuple[Constraint, ...] = ()
     objectives: tuple[str, ...] = ()
+    ladder: Ladder | None = None
 
     @classmethod
     def of(cls, sweep: Any) -> Plan:
@@ -100,7 +113,9 @@ class Plan:
                    sweep_seed=sweep.seed, same_seed=sweep.same_seed, repeats=sweep.repeats,
                    judge_first=sweep.pruner.kind != "none", direction=sweep.objective.direction,
                    constraints=sweep.parsed_constraints,
-                   objectives=sweep.objective.metrics if sweep.objective.several else ())
+                   objectives=sweep.objective.metrics if sweep.objective.several else (),
+                   ladder=(ladder_of(sweep.pruner.options, sweep.budget.epochs)
+                           if sweep.pruner.kind == ASHA else None))
 
 
 def param_key(params: Mapping[str, Any]) -> str:
@@ -263,6 +278,28 @@ def start_of(plan: Plan, attrs: Mapping[str, Any], params: Mapping[str, Any],
     return TakeResult(earlier.attrs.get(Attr.DUPLICATE_OF, earlier.number), earlier.value, copied)
 
 
+def next_promotion(plan: Plan, trials: Iterable[TrialView]) -> Promotion | None:
+    """Pruner 'asha': the trial a free worker promotes to the next rung before it asks for a
+    new one (see :func:`cifar_search.search.fidelity.promotion`); None otherwise. Only
+    complete trials rank; what a promotion trains is the parameters its origin was drawn or
+    given."""
+    if plan.ladder is None:
+        return None
+    ladder = [RungTrial(t.number, rung_of(t.attrs),
+                        t.value if t.outcome == TrialOutcome.COMPLETE else None, t.drawn,
+                        t.attrs.get(Attr.PROMOTED_FROM)) for t in trials]
+    return promotion(plan.ladder, ladder, plan.direction)
+
+
+def rung_epochs(plan: Plan, attrs: Mapping[str, Any]) -> int | None:
+    """The epochs a trial trains (pruner 'asha': its rung's, as recorded when it was queued, so
+    that a retry keeps its schedule); None: the budget's."""
+    if plan.ladder is None:
+        return None
+    recorded = attrs.get(Attr.RUNG_EPOCHS)
+    return recorded if isinstance(recorded, int) else plan.ladder.epochs_at(rung_of(attrs))
+
+
 def checkpoint_source(start: int | None, trials: Mapping[int, TrialView],
                       has_checkpoint: Callable[[int], bool]) -> int | None:
     """The trial whose checkpoint a run continues from: the newest along the chain of trials
@@ -284,9 +321,11 @@ def requeue(trial: TrialView) -> tuple[dict[str, Any], dict[str, Any]] | None:
     drawn or given (there is nothing to continue)."""
     if not trial.drawn:
         return None
+    rung = {k.value: trial.attrs[k] for k in (Attr.RUNG, Attr.RUNG_EPOCHS, Attr.PROMOTED_FROM)
+            if k in trial.attrs}  # pruner 'asha': the retry stays on its rung
     return dict(trial.drawn), {Attr.RETRY_OF.value: trial.number,
                                Attr.SEED.value: trial.attrs.get(Attr.SEED),
-                               Attr.DEATHS.value: trial.attrs.get(Attr.DEATHS, 0)}
+                               Attr.DEATHS.value: trial.attrs.get(Attr.DEATHS, 0), **rung}
 
 
 def fails_after_worker_death(attrs: Mapping[str, Any], out_of_memory: bool = False) -> bool:

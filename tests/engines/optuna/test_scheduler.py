@@ -283,3 +283,53 @@ def test_an_infeasible_result_is_its_own_verdict():
     seeds = [TrialResult(RunEnd.COMPLETE, v, 1, measures={"params": 5.0, "val_loss": v})
              for v in (0.5, 0.7)]
     assert mean_measures(seeds) == pytest.approx({"params": 5.0, "val_loss": 0.6})
+
+
+# -- pruner 'asha': promotions from the study's trials ------------------------------------
+
+ASHA = Sweep(name="asha", space=Space.from_dict({"parameters": {"dropout_rate": {
+    "type": "float", "low": 0.1, "high": 0.5}}}), model="dropout", budget=Budget(epochs=9),
+    sampler="tpe", trials=9, pruner=Pruner("asha", {"rungs": [1, 3, 9]}))
+
+
+def rung_trial(number, outcome, rate, value=None, rung=0, promoted_from=None):
+    attrs = {Attr.RUNG: rung, Attr.RUNG_EPOCHS: (1, 3, 9)[rung]}
+    if promoted_from is not None:
+        attrs[Attr.PROMOTED_FROM] = promoted_from
+    return trial(number, outcome, rate, value, **attrs)
+
+
+def test_an_asha_plan_has_its_ladder_and_others_none():
+    assert Plan.of(ASHA).ladder.rungs == (1, 3, 9)
+    assert Plan.of(ASHA).direction == "minimize"
+    assert plan().ladder is None and scheduler.next_promotion(plan(), []) is None
+
+
+@pytest.mark.parametrize("trials, promoted", [
+    ([rung_trial(0, C, 0.1, 0.5), rung_trial(1, C, 0.2, 0.4), rung_trial(2, R, 0.3)], None),
+    ([rung_trial(0, C, 0.1, 0.5), rung_trial(1, C, 0.2, 0.4), rung_trial(2, C, 0.3, 0.6)],
+     (1, {"rate": 0.2}, 1)),
+    # pruned, failed and interrupted trials do not rank; a queued promotion counts as one
+    ([rung_trial(0, C, 0.1, 0.5), rung_trial(1, P, 0.2, 0.1), rung_trial(2, F, 0.3),
+      rung_trial(3, INT, 0.3), rung_trial(4, C, 0.3, 0.6)], None),
+    ([rung_trial(0, C, 0.1, 0.5), rung_trial(1, C, 0.2, 0.4), rung_trial(2, C, 0.3, 0.6),
+      rung_trial(3, W, 0.2, None, 1, 1)], None),
+    # an interrupted promotion's retry keeps its origin: not promoted twice
+    ([rung_trial(0, C, 0.1, 0.5), rung_trial(1, C, 0.2, 0.4), rung_trial(2, C, 0.3, 0.6),
+      rung_trial(3, INT, 0.2, None, 1, 1), rung_trial(4, W, 0.2, None, 1, 1)], None),
+])
+def test_next_promotion(trials, promoted):
+    found = scheduler.next_promotion(Plan.of(ASHA), trials)
+    assert (found and (found.origin, found.params, found.rung)) == promoted
+
+
+def test_a_trial_trains_its_rungs_epochs_and_a_retry_keeps_them():
+    asha = Plan.of(ASHA)
+    assert scheduler.rung_epochs(asha, {Attr.RUNG: 1}) == 3
+    assert scheduler.rung_epochs(asha, {Attr.RUNG: 1, Attr.RUNG_EPOCHS: 2}) == 2
+    assert scheduler.rung_epochs(asha, {}) == 1
+    assert scheduler.rung_epochs(plan(), {Attr.RUNG: 1}) is None
+    interrupted = rung_trial(3, INT, 0.2, None, 1, 1)
+    _, attrs = scheduler.requeue(interrupted)
+    assert (attrs[Attr.RUNG], attrs[Attr.RUNG_EPOCHS], attrs[Attr.PROMOTED_FROM]) == (1, 3, 1)
+    assert Attr.RUNG not in scheduler.requeue(trial(2, INT, 0.2))[1]
