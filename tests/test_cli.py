@@ -61,7 +61,7 @@ def test_grid_sweep_runs_every_point_once(grid_run):
     folder, workspace, first, _ = grid_run
     assert "new study 'tiny-grid': 3 trials, 2 worker(s)" in first.stdout
     assert first.stdout.count(" complete ") == 3
-    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
+    status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", workspace,
                             cwd=folder).stdout)
     assert status["study"] == "tiny-grid" and status["direction"] == "minimize"
     assert status["counts"] == {"complete": 3}
@@ -79,7 +79,7 @@ def test_the_terminal_shows_cifar_search_only_and_the_workspace_keeps_tensorflow
 
 def test_optuna_trials_and_mlflow_runs_agree(grid_run):
     folder, workspace, _, _ = grid_run
-    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
+    status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", workspace,
                             cwd=folder).stdout)
     client, runs = mlflow_runs(workspace, "tiny-grid")
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
@@ -105,7 +105,7 @@ def test_optuna_trials_and_mlflow_runs_agree(grid_run):
     assert {"trials.csv", "optimization_history.png", "val_loss_vs_dropout_rate.png",
             "confusion_matrix.png", "summary.json", "sweep.json", "best_model"} <= artifacts
     assert 0 <= parent.data.metrics["test_accuracy"] <= 1
-    best = json.loads(cli("best", "sweep.py", "--json", "--workspace", workspace,
+    best = json.loads(cli_inline("best", "sweep.py", "--json", "--workspace", workspace,
                           cwd=folder).stdout)["best"]
     assert parent.data.metrics["best_value"] == pytest.approx(best["value"])
     assert best["value"] == min(t["value"] for t in status["trials"])
@@ -207,7 +207,7 @@ def test_running_again_resumes_instead_of_starting_over(grid_run):
     assert "resuming study 'tiny-grid': 3 complete, 0 left; nothing to do" in again.stdout
     assert stores == {name: (workspace / name).read_bytes() for name in stores}  # no write
     assert " complete " not in again.stdout.replace("3 complete", "")
-    status = json.loads(cli("status", "sweep.py", "--json", "--workspace", workspace,
+    status = json.loads(cli_inline("status", "sweep.py", "--json", "--workspace", workspace,
                             cwd=folder).stdout)
     assert len(status["trials"]) == 3
     _, runs = mlflow_runs(workspace, "tiny-grid")

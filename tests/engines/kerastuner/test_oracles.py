@@ -35,7 +35,7 @@ def test_an_oracle_runs_its_trials_through_the_cli(tmp_path, tiny_data, oracle):
 
 def test_a_grid_scores_as_the_optuna_engine_does_with_same_seed(tmp_path, tiny_data):
     sweep = write(tmp_path, "parity", space=GRID, same_seed=True)
-    cli("run", sweep, "--data", tiny_data, "--workspace", "ws", cwd=tmp_path)
+    cli_inline("run", sweep, "--data", tiny_data, "--workspace", "ws", cwd=tmp_path)
     cli_inline("run", sweep, "--data", tiny_data, "--workspace", "ws", "--engine", "optuna",
                cwd=tmp_path)
     ours = {r.params["dropout_rate"]: r.value for r in records(tmp_path, "parity")}

@@ -14,7 +14,7 @@ from cifar_search.engines.kerastuner.record import RecordStore
 from cifar_search.model.checkpoint import read_state
 from cifar_search.search.states import TrialOutcome
 from tests.engines.kerastuner.sweeps import assert_recorded, records, write
-from tests.helpers import cli, cli_env, cli_inline
+from tests.helpers import cli_env, cli_inline
 
 pytestmark = pytest.mark.processes
 
@@ -64,7 +64,8 @@ def test_hyperband_killed_with_kill_9_resumes_to_exactly_its_trials(tmp_path, ti
     saved = {r.number: saved_along_chain(tmp_path, at_kill, r.number) for r in killed}
     assert max(saved.values(), default=0) >= 1  # another trial may be killed before its epoch
 
-    output = cli("run", sweep, "--data", tiny_data, "--workspace", "ws", cwd=tmp_path).stdout
+    output = cli_inline("run", sweep, "--data", tiny_data, "--workspace", "ws",
+                        cwd=tmp_path).stdout
     assert "resuming 'hb' (kerastuner hyperband):" in output
     assert "5/5 trials finished" in output
     assert_recorded(tmp_path, "hb", sweep, epochs=2)

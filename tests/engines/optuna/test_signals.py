@@ -19,7 +19,7 @@ pytestmark = pytest.mark.processes
 def test_kill_9_of_the_main_process_at_random_moments(tmp_path, tiny_data):
     rng = random.Random(7)
     folder = tmp_path / "sweep"
-    make_sweep(folder, epochs=6)
+    make_sweep(folder, epochs=3)
     cycles = 0
     for _ in range(3):
         process = start(folder, tiny_data)
@@ -31,7 +31,7 @@ def test_kill_9_of_the_main_process_at_random_moments(tmp_path, tiny_data):
         cycles += 1
     output = run(folder, "run", "sweep.py", "--data", str(tiny_data))
     assert cycles >= 2
-    assert_invariants(folder, epochs=6)
+    assert_invariants(folder, epochs=3)
     assert "0 left" in run(folder, "run", "sweep.py", "--data", str(tiny_data))
     assert output.count("complete") >= 1
 
@@ -39,7 +39,7 @@ def test_kill_9_of_the_main_process_at_random_moments(tmp_path, tiny_data):
 def test_sigint_stops_gracefully_and_the_trial_continues_from_its_checkpoint(tmp_path,
                                                                             tiny_data):
     folder = tmp_path / "sweep"
-    make_sweep(folder, epochs=6)
+    make_sweep(folder, epochs=4)
     process = start(folder, tiny_data)
     assert wait_for(lambda: checkpoints(folder))
     process.send_signal(signal.SIGINT)
@@ -51,7 +51,7 @@ def test_sigint_stops_gracefully_and_the_trial_continues_from_its_checkpoint(tmp
             f"--data {tiny_data} --workspace ws\n") in output  # as typed, every flag kept
     resumed = run(folder, "run", "sweep.py", "--data", str(tiny_data))
     assert "resuming study 'resumable':" in resumed and "1 interrupted (re-queued)" in resumed
-    status = assert_invariants(folder, epochs=6)
+    status = assert_invariants(folder, epochs=4)
     retry = next(t for t in status["trials"] if t["retry_of"] is not None)
     from optuna import load_study
 
