@@ -15,10 +15,13 @@ from tests.helpers import cli_inline
 
 pytestmark = pytest.mark.processes
 
+#: The grid of a test that needs only the interrupted trial and one after it.
+TWO = (0.1, 0.2)
+
 
 def test_kill_9_of_a_worker_continues_its_trial_from_the_checkpoint(tmp_path, tiny_data):
     folder = tmp_path / "sweep"
-    make_sweep(folder, epochs=6, workers=1)
+    make_sweep(folder, epochs=4, workers=1, points=TWO)
     process = start(folder, tiny_data)
     assert wait_for(lambda: checkpoints(folder))
     workers = workers_of(process.pid)
@@ -28,7 +31,7 @@ def test_kill_9_of_a_worker_continues_its_trial_from_the_checkpoint(tmp_path, ti
     assert process.returncode == 0, output
     assert "interrupted: worker process died (exit code -9); it continues from its checkpoint" \
         in output
-    status = assert_invariants(folder, epochs=6)
+    status = assert_invariants(folder, epochs=4, points=TWO)
     assert sum(t["state"] == "interrupted" for t in status["trials"]) == 1
 
 

@@ -15,6 +15,9 @@ from tests.helpers import assert_quiet
 
 pytestmark = pytest.mark.processes
 
+#: The grid of a test whose interrupted trials are all it needs.
+TWO = (0.1, 0.2)
+
 
 def test_kill_9_of_the_main_process_at_random_moments(tmp_path, tiny_data):
     rng = random.Random(7)
@@ -39,7 +42,7 @@ def test_kill_9_of_the_main_process_at_random_moments(tmp_path, tiny_data):
 def test_sigint_stops_gracefully_and_the_trial_continues_from_its_checkpoint(tmp_path,
                                                                             tiny_data):
     folder = tmp_path / "sweep"
-    make_sweep(folder, epochs=4)
+    make_sweep(folder, epochs=4, points=TWO)
     process = start(folder, tiny_data)
     assert wait_for(lambda: checkpoints(folder))
     process.send_signal(signal.SIGINT)
@@ -51,7 +54,7 @@ def test_sigint_stops_gracefully_and_the_trial_continues_from_its_checkpoint(tmp
             f"--data {tiny_data} --workspace ws\n") in output  # as typed, every flag kept
     resumed = run(folder, "run", "sweep.py", "--data", str(tiny_data))
     assert "resuming study 'resumable':" in resumed and "1 interrupted (re-queued)" in resumed
-    status = assert_invariants(folder, epochs=4)
+    status = assert_invariants(folder, epochs=4, points=TWO)
     retry = next(t for t in status["trials"] if t["retry_of"] is not None)
     from optuna import load_study
 
@@ -61,7 +64,7 @@ def test_sigint_stops_gracefully_and_the_trial_continues_from_its_checkpoint(tmp
 
 def test_second_sigint_stops_at_once_and_state_stays_consistent(tmp_path, tiny_data):
     folder = tmp_path / "sweep"
-    make_sweep(folder, epochs=8, workers=2)  # 7 epochs to go once two trials saved one
+    make_sweep(folder, epochs=8, workers=2, points=TWO)  # 7 epochs to go once both saved one
     process = start(folder, tiny_data)
     assert wait_for(lambda: len(checkpoints(folder)) >= 2)
     process.send_signal(signal.SIGINT)
@@ -75,4 +78,4 @@ def test_second_sigint_stops_at_once_and_state_stays_consistent(tmp_path, tiny_d
     assert "0 problem(s)" in run(folder, "check", "sweep.py")
     resumed = run(folder, "run", "sweep.py", "--data", str(tiny_data))
     assert "interrupted (re-queued)" in resumed
-    assert_invariants(folder, epochs=8)
+    assert_invariants(folder, epochs=8, points=TWO)
