@@ -112,8 +112,9 @@ def host_ticks() -> tuple[int, int]:
 
 
 def tree_cpu(root: int) -> dict[int, float]:
-    """CPU seconds so far (user + system, the process's own and its reaped children's) of
-    ``root`` and every live descendant, from ``/proc``."""
+    """CPU seconds so far (user + system, each process's own) of ``root`` and every live
+    descendant, from ``/proc``. Reaped children's seconds are left out: a worker reaped by the
+    fork server would otherwise count twice, in its own figure and in the server's."""
     parents, seconds = {}, {}
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
@@ -124,7 +125,7 @@ def tree_cpu(root: int) -> dict[int, float]:
         except OSError:  # ended while being read
             continue
         parents[int(entry.name)] = int(fields[1])
-        seconds[int(entry.name)] = sum(int(f) for f in fields[11:15]) / tick
+        seconds[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     tree, grown = {root}, True
     while grown:
         found = {pid for pid, parent in parents.items() if parent in tree} - tree
@@ -137,7 +138,8 @@ def timed(argv: list[str], cwd: Path) -> Timing:
 
     CPU is the most each process of the command's tree was seen to use, polled every half
     second: the sweep's fork server is not waited for by the sweep, so the kernel's count of
-    reaped children would miss its workers. A process that lives under half a second is missed.
+    reaped children would miss its workers. Up to the last half second of each process is
+    missed (a process that lives under half a second, wholly).
     """
     seen: dict[int, float] = {}
     host_before = host_ticks()
