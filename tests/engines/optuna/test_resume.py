@@ -46,7 +46,7 @@ sweep = Sweep(
     data=Data(subset=20),
     budget=Budget(epochs=1, batch_size=8),
     sampler="random",
-    trials=16,
+    trials=8,
     workers=8,
 )
 """
@@ -57,8 +57,8 @@ def test_eight_workers_on_the_embedded_stores(tmp_path, tiny_data):
     output = run(tmp_path, "run", "sweep.py", "--data", str(tiny_data))
     assert "locked" not in output
     status = json.loads(run(tmp_path, "status", "sweep.py", "--json"))
-    assert status["counts"] == {"complete": 16}
-    assert len({t["mlflow_run_id"] for t in status["trials"]}) == 16
+    assert status["counts"] == {"complete": 8}
+    assert len({t["mlflow_run_id"] for t in status["trials"]}) == 8
     assert "0 problem(s)" in run(tmp_path, "check", "sweep.py")
 
 
@@ -246,7 +246,7 @@ def test_kill_9_then_a_cut_checkpoint_resumes_to_the_points_of_the_uninterrupted
     assert workers and wait_for(gone(workers), timeout=1.0)  # not the fork server's seconds
     files = sorted(state.parent.rglob("*"))
     written = [(p, p.stat().st_mtime_ns) for p in files]
-    time.sleep(2)
+    time.sleep(0.5)  # the workers are gone: nothing may write after them
     assert [(p, p.stat().st_mtime_ns) for p in sorted(state.parent.rglob("*"))] == written
     state.write_bytes(state.read_bytes()[:40])  # a cut model file: tests/model/test_checkpoint
 
