@@ -155,14 +155,14 @@ def save(folder: str | Path, model: keras.Model, history: list[dict[str, float]]
         epochs: the epochs trained so far (the epoch a resumed run starts at).
         extra: more state to keep in ``state.json`` (e.g. ``{"early_stopping": {...}}``).
     """
+    import keras
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     name = model_file(epochs)
     partial = folder / f".{name}"
     model.save(partial)
     os.replace(partial, folder / name)
-    import keras
-
     seeds = [v.numpy().tolist() for v in _seed_states(model)]
     _write_json(folder / STATE, {**(extra or {}), "epochs": epochs, MODEL_FILE: name,
                                  "history": history, "seed_states": seeds,
@@ -247,7 +247,6 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 BEST_WEIGHTS = "best_weights.npz"
 #: The key of the early-stopping state in ``state.json``.
 STOPPING = "early_stopping"
-
 
 
 def save_best_weights(folder: str | Path, weights: list[Any], epoch: int) -> None:

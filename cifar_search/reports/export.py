@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cifar_search.errors import ConfigError
+from cifar_search.search.fidelity import RUNG_KEYS  # pruner 'asha': last, where a study has them
 from cifar_search.search.states import Attr, outcome_of
 from cifar_search.tracking.objectives import single_value
 from cifar_search.tracking.tables import trial_params
@@ -43,12 +44,9 @@ TAIL_ATTRS = (Attr.DURATION_S, Attr.EPOCHS_TRAINED, Attr.FAIL_REASON, Attr.RETRY
 #: Trailing columns, after the metrics.
 TAIL_COLUMNS = ("datetime_start", "datetime_complete", *(attr.value for attr in TAIL_ATTRS))
 
-#: A multi-fidelity search's columns (pruner 'asha'), last, only in a study that has them.
-RUNG_ATTRS = (Attr.RUNG, Attr.RUNG_EPOCHS, Attr.PROMOTED_FROM)
-
 #: Columns of whole numbers and of reals (metrics are reals too); missing values allowed.
 INT_COLUMNS = ("number", "repeats", Attr.EPOCHS_TRAINED, Attr.RETRY_OF, Attr.CONTINUES,
-               Attr.DUPLICATE_OF, Attr.SEED, *RUNG_ATTRS)
+               Attr.DUPLICATE_OF, Attr.SEED, *RUNG_KEYS)
 FLOAT_COLUMNS = ("value", Attr.VALUE_STD, Attr.DURATION_S)
 
 
@@ -83,7 +81,7 @@ def _row(trial: optuna.trial.FrozenTrial, metrics: dict[str, float]) -> dict[str
     row.update({f"metric.{k}": v for k, v in metrics.items()})
     row.update(datetime_start=_time(trial.datetime_start),
                datetime_complete=_time(trial.datetime_complete))
-    row.update({attr.value: attrs.get(attr) for attr in (*TAIL_ATTRS, *RUNG_ATTRS)})
+    row.update({attr.value: attrs.get(attr) for attr in (*TAIL_ATTRS, *RUNG_KEYS)})
     return row
 
 
@@ -125,7 +123,7 @@ def export_table(study: optuna.Study, runs: Runs) -> pd.DataFrame:
             for trial in study.get_trials(deepcopy=False)]
     params = list(dict.fromkeys(k for row in rows for k in row if k.startswith("param.")))
     metrics = sorted({k for row in rows for k in row if k.startswith("metric.")})
-    rungs = [a.value for a in RUNG_ATTRS  # pruner 'asha' only
+    rungs = [a.value for a in RUNG_KEYS  # pruner 'asha' only
              if any(Attr.RUNG in t.user_attrs for t in study.get_trials(deepcopy=False))]
     columns = [*HEAD_COLUMNS, *params, *metrics, *TAIL_COLUMNS, *rungs]
     table = pd.DataFrame(rows, columns=columns, dtype=object)

@@ -31,14 +31,17 @@ from typing import Any, TypeGuard
 from cifar_search.errors import ConfigError
 from cifar_search.search.states import Attr
 
-__all__ = ["ASHA", "PROMOTED_FROM", "RUNG", "RUNG_EPOCHS", "Ladder", "Promotion", "RungTrial",
-           "best_key", "default_rungs", "ladder_of", "promotion", "rung_attrs", "rung_of"]
+__all__ = ["ASHA", "PROMOTED_FROM", "RUNG", "RUNG_EPOCHS", "RUNG_KEYS", "Ladder", "Promotion",
+           "RungTrial", "best_key", "default_rungs", "ladder_of", "promotion", "rung_attrs",
+           "rung_of", "rung_record"]
 
 #: The pruner kind that runs this search.
 ASHA = "asha"
 
 #: Trial user attributes (and MLflow tags, the same names) of a multi-fidelity search.
 RUNG, RUNG_EPOCHS, PROMOTED_FROM = Attr.RUNG, Attr.RUNG_EPOCHS, Attr.PROMOTED_FROM
+#: All three, in the order tables and exports show them.
+RUNG_KEYS = (RUNG, RUNG_EPOCHS, PROMOTED_FROM)
 
 #: Options of ``Pruner("asha", {...})``.
 OPTIONS = ("rungs", "reduction_factor")
@@ -159,6 +162,17 @@ def rung_attrs(ladder: Ladder, rung: int, promoted_from: int | None) -> dict[str
     if promoted_from is not None:
         attrs[PROMOTED_FROM] = promoted_from
     return attrs
+
+
+def rung_record(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The rung attributes a trial has recorded (none outside a multi-fidelity search), by
+    their names: what a retry keeps and its MLflow run is tagged with.
+
+    Example:
+        >>> rung_record({Attr.RUNG: 1, Attr.RUNG_EPOCHS: 12, Attr.SEED: 3})
+        {'rung': 1, 'rung_epochs': 12}
+    """
+    return {key.value: attrs[key] for key in RUNG_KEYS if key in attrs}
 
 
 def _signed(value: float, direction: str) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from cifar_search.search.fidelity import best_key, rung_of
+from cifar_search.search.fidelity import RUNG_KEYS, best_key, rung_of, rung_record
 from cifar_search.search.labels import candidate_label, params_text
 from cifar_search.search.states import Attr, StudyAttr, TrialOutcome, outcome_of
 from cifar_search.search.verdict import Scores, Verdict, verdict
@@ -29,7 +29,6 @@ ATTR_COLUMNS = (Attr.EPOCHS_TRAINED, Attr.DURATION_S, Attr.FAIL_REASON, Attr.RET
                 Attr.CONTINUES, Attr.DUPLICATE_OF, Attr.MACHINE, Attr.MLFLOW_RUN_ID)
 
 #: Columns of a multi-fidelity search's trials (pruner 'asha'), only in a study that has them.
-RUNG_COLUMNS = (Attr.RUNG, Attr.RUNG_EPOCHS, Attr.PROMOTED_FROM)
 
 #: Learning curves label this many trials (the best); the others are drawn faint, unlabelled.
 LABELLED_CURVES = 12
@@ -65,7 +64,7 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
         if Attr.INFEASIBLE in trial.user_attrs:  # a column only in a study that has one
             row[Attr.INFEASIBLE.value] = trial.user_attrs[Attr.INFEASIBLE]
         if Attr.RUNG in trial.user_attrs:  # pruner 'asha': its rung and where it came from
-            row.update({k.value: trial.user_attrs.get(k) for k in RUNG_COLUMNS})
+            row.update({k.value: trial.user_attrs.get(k) for k in RUNG_KEYS})
         rows.append(row)
     if not rows:
         return pd.DataFrame(columns=["number", "state", "value",
@@ -102,7 +101,7 @@ def best_trial(study: optuna.Study, pick: str | None = None) -> dict[str, Any] |
     found = {"number": best.number, "value": best.values[0] if best.values else None,
              "params": trial_params(best),
              **{k.value: best.user_attrs.get(k) for k in (Attr.MLFLOW_RUN_ID, Attr.MODEL_PATH)},
-             **{k.value: best.user_attrs[k] for k in RUNG_COLUMNS if k in best.user_attrs}}
+             **rung_record(best.user_attrs)}
     if is_several(study):
         names, _ = objectives_of(study)
         pick = pick or study.user_attrs.get(StudyAttr.PICK) or names[0]
@@ -249,5 +248,5 @@ def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
             **{k.value: attrs.get(k) for k in (Attr.RETRY_OF, Attr.CONTINUES, Attr.DUPLICATE_OF,
                                                 Attr.MACHINE, Attr.MLFLOW_RUN_ID,
                                                 Attr.FAIL_REASON)},
-            **{k.value: attrs.get(k) for k in RUNG_COLUMNS if Attr.RUNG in attrs},
+            **{k.value: attrs.get(k) for k in RUNG_KEYS if Attr.RUNG in attrs},
             Attr.RELEASED.value: bool(attrs.get(Attr.RELEASED, False))}

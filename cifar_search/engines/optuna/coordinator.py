@@ -216,7 +216,8 @@ class Coordinator(Session[Running]):
             self.running.pop(running.number)
             self.recorder.pruned(running, run, no_result(run.epochs))
             return False
-        epochs = scheduler.rung_epochs(self.plan, self.store.trial(running.number).attrs)
+        epochs = (scheduler.rung_epochs(self.plan, self.store.trial(running.number).attrs)
+                  if self.plan.ladder else None)  # pruner 'asha' only: the rung's epochs
         worker.send(trial_task(self.sweep, running, run.repeat, run.seed, self.data_dir,
                                self.trial_dir(running.number, run.repeat), resume_dir, epochs))
         return True
@@ -342,8 +343,10 @@ class Coordinator(Session[Running]):
 def promote(store: StudyStore, plan: Plan, say: Callable[[str], None]) -> None:
     """Pruner 'asha': queue the promotion the scheduler decides (if any), so that the next
     trial asked for trains its origin's parameters at the next rung."""
-    promoted = scheduler.next_promotion(plan, store.view()) if plan.ladder else None
-    if promoted is None or plan.ladder is None:
+    if plan.ladder is None:
+        return
+    promoted = scheduler.next_promotion(plan, store.view())
+    if promoted is None:
         return
     store.enqueue(promoted.params, rung_attrs(plan.ladder, promoted.rung, promoted.origin))
     say(f"trial {promoted.origin:>3} promoted to rung {promoted.rung} "

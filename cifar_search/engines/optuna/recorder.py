@@ -31,6 +31,7 @@ from cifar_search.engines.optuna.study import StudyStore
 from cifar_search.engines.optuna.warm_start import SourceStudy, SourceTrial
 from cifar_search.execution.protocol import TrialResult
 from cifar_search.model.checkpoint import read_sound_state
+from cifar_search.search.fidelity import rung_record
 from cifar_search.search.labels import params_text
 from cifar_search.search.states import Attr, Tag, TrialOutcome
 from cifar_search.tracking.protocol import TrialTracker
@@ -70,8 +71,7 @@ class Recorder:
         seed = scheduler.seed_of(self.plan, trial.number, attrs, self._earlier(attrs))
         run_id = self.tracker.start_trial(trial.number, params, seed, attrs.get(Attr.RETRY_OF),
                                           continues)
-        rung = {Tag(k.value).value: attrs[k]  # pruner 'asha': the rung, shown in the UI
-                for k in (Attr.RUNG, Attr.RUNG_EPOCHS, Attr.PROMOTED_FROM) if k in attrs}
+        rung = rung_record(attrs)  # pruner 'asha': the rung, shown in the UI
         if rung:
             self.tracker.set_tags(run_id, rung)
         self.store.set_trial_attrs(trial.number, {Attr.MLFLOW_RUN_ID: run_id, Attr.SEED: seed,

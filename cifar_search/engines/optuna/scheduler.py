@@ -30,6 +30,7 @@ from cifar_search.search.fidelity import (
     ladder_of,
     promotion,
     rung_of,
+    rung_record,
 )
 from cifar_search.search.labels import outcome_counts
 from cifar_search.search.seeds import repeat_seed, trial_seed
@@ -321,11 +322,10 @@ def requeue(trial: TrialView) -> tuple[dict[str, Any], dict[str, Any]] | None:
     drawn or given (there is nothing to continue)."""
     if not trial.drawn:
         return None
-    rung = {k.value: trial.attrs[k] for k in (Attr.RUNG, Attr.RUNG_EPOCHS, Attr.PROMOTED_FROM)
-            if k in trial.attrs}  # pruner 'asha': the retry stays on its rung
     return dict(trial.drawn), {Attr.RETRY_OF.value: trial.number,
                                Attr.SEED.value: trial.attrs.get(Attr.SEED),
-                               Attr.DEATHS.value: trial.attrs.get(Attr.DEATHS, 0), **rung}
+                               Attr.DEATHS.value: trial.attrs.get(Attr.DEATHS, 0),
+                               **rung_record(trial.attrs)}  # pruner 'asha': on its rung
 
 
 def fails_after_worker_death(attrs: Mapping[str, Any], out_of_memory: bool = False) -> bool:
